@@ -1,0 +1,46 @@
+//! The error every command returns: a stable code the UI translates, an English message
+//! for logs and support, and the file concerned when there is one. Never customer data.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The data file is not a database or is damaged.
+    DbCorrupt,
+    /// Another Onsite (or another program) holds the data file.
+    DbLocked,
+    /// The data file was written by a newer version of Onsite.
+    DbTooNew,
+    /// The data file or its folder cannot be read or written.
+    DbIo,
+    NotFound,
+    TransitionNotAllowed,
+    ReasonRequired,
+    InvalidInput,
+    Internal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct IpcError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub file: Option<String>,
+}
+
+impl IpcError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        IpcError {
+            code,
+            message: message.into(),
+            file: None,
+        }
+    }
+}
+
+impl std::fmt::Display for IpcError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.code, self.message)
+    }
+}

@@ -1,0 +1,136 @@
+//! Read models the UI shows. They cross the IPC boundary, so each derives `TS`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::{JobType, Lateness, WorkOrderStatus};
+
+/// One line on Today or in search results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct WorkOrderSummary {
+    pub id: String,
+    pub order_no: String,
+    pub customer_name: String,
+    pub address: String,
+    pub appliance_category: String,
+    pub appliance_model: String,
+    pub job_type: JobType,
+    pub status: WorkOrderStatus,
+    pub appointment_start: DateTime<Utc>,
+    pub appointment_end: DateTime<Utc>,
+    pub lateness: Lateness,
+}
+
+/// Today's list: open orders from earlier days (overdue) first, then today's, by
+/// appointment time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct TodayView {
+    pub technician_name: String,
+    pub date: NaiveDate,
+    pub items: Vec<WorkOrderSummary>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ProofKind {
+    None,
+    Receipt,
+    Invoice,
+}
+
+impl ProofKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ProofKind::None => "none",
+            ProofKind::Receipt => "receipt",
+            ProofKind::Invoice => "invoice",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "none" => Some(ProofKind::None),
+            "receipt" => Some(ProofKind::Receipt),
+            "invoice" => Some(ProofKind::Invoice),
+            _ => None,
+        }
+    }
+}
+
+/// The proof of purchase the customer showed: free service needs one with a date and a
+/// seal (DOMAIN.md, 001 §5.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ProofOfPurchase {
+    pub kind: ProofKind,
+    pub date: Option<NaiveDate>,
+    pub sealed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct CustomerView {
+    pub id: String,
+    pub name: String,
+    pub phone: String,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ApplianceView {
+    pub id: String,
+    pub category: String,
+    pub brand: String,
+    pub model: String,
+    pub serial_no: Option<String>,
+    pub purchase_date: Option<NaiveDate>,
+    pub proof: ProofOfPurchase,
+}
+
+/// One stamped status change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct StatusChangeView {
+    pub from: Option<WorkOrderStatus>,
+    pub to: WorkOrderStatus,
+    pub at: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+/// An earlier visit to the same appliance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct VisitView {
+    pub work_order_id: String,
+    pub order_no: String,
+    pub job_type: JobType,
+    pub status: WorkOrderStatus,
+    pub appointment_start: DateTime<Utc>,
+    pub reported_fault: String,
+}
+
+/// Everything the work-order screen shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct WorkOrderDetail {
+    pub summary: WorkOrderSummary,
+    pub customer: CustomerView,
+    pub appliance: ApplianceView,
+    pub reported_fault: String,
+    pub notes: String,
+    pub status_history: Vec<StatusChangeView>,
+    pub earlier_visits: Vec<VisitView>,
+    /// What the technician may move it to now.
+    pub next_statuses: Vec<WorkOrderStatus>,
+}
+
+/// The UI language: `None` follows the system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Settings {
+    pub locale: Option<String>,
+}
+
+/// What the shell tells the UI at start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct AppInfo {
+    pub version: String,
+    pub data_file: String,
+    pub system_locale: String,
+    pub settings: Settings,
+}
