@@ -3,7 +3,6 @@
 //! `now`). Types that cross the Tauri IPC boundary derive `ts_rs::TS`; the TypeScript
 //! bindings in `ui/src/lib/bindings.ts` are generated from them (see `tests/bindings.rs`).
 
-pub mod api;
 pub mod ipc;
 pub mod money;
 pub mod rules;

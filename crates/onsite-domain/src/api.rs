@@ -1,1 +1,0 @@
-//! Sync wire types shared by the app's sync client and the head-office server.
