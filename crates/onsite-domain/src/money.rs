@@ -58,7 +58,10 @@ mod tests {
 
     #[test]
     fn add_checks_overflow() {
-        assert_eq!(Money::cny(1).checked_add(Money::cny(2)), Some(Money::cny(3)));
+        assert_eq!(
+            Money::cny(1).checked_add(Money::cny(2)),
+            Some(Money::cny(3))
+        );
         assert_eq!(Money::cny(i64::MAX).checked_add(Money::cny(1)), None);
     }
 }

@@ -114,8 +114,7 @@ impl WorkOrderStatus {
                 to: to.as_str(),
             });
         }
-        if to == WorkOrderStatus::UnableToComplete && reason.is_none_or(|r| r.trim().is_empty())
-        {
+        if to == WorkOrderStatus::UnableToComplete && reason.is_none_or(|r| r.trim().is_empty()) {
             return Err(TransitionError::ReasonRequired);
         }
         Ok(())
@@ -233,7 +232,11 @@ mod tests {
             (Cancelled, t(12, 0), t(13, 0), Lateness::OnTime),
         ];
         for (status, end, now, want) in cases {
-            assert_eq!(lateness(status, end, now, today), want, "{status:?} {end} {now}");
+            assert_eq!(
+                lateness(status, end, now, today),
+                want,
+                "{status:?} {end} {now}"
+            );
         }
     }
 }

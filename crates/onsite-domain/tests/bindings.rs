@@ -1,0 +1,60 @@
+//! The TypeScript types the UI uses are generated from the Rust types that cross IPC.
+//! This test fails when ui/src/lib/bindings.ts is stale; regenerate it with
+//! `UPDATE_BINDINGS=1 cargo test -p onsite-domain --test bindings`.
+
+use onsite_domain::ipc::{ErrorCode, IpcError};
+use onsite_domain::money::{Currency, Money};
+use onsite_domain::view::*;
+use onsite_domain::{JobType, Lateness, WorkOrderStatus};
+use ts_rs::{Config, TS};
+
+fn render() -> String {
+    let cfg = Config::default();
+    let decls = [
+        JobType::decl(&cfg),
+        WorkOrderStatus::decl(&cfg),
+        Lateness::decl(&cfg),
+        Currency::decl(&cfg),
+        Money::decl(&cfg),
+        ErrorCode::decl(&cfg),
+        IpcError::decl(&cfg),
+        WorkOrderSummary::decl(&cfg),
+        TodayView::decl(&cfg),
+        ProofKind::decl(&cfg),
+        ProofOfPurchase::decl(&cfg),
+        CustomerView::decl(&cfg),
+        ApplianceView::decl(&cfg),
+        StatusChangeView::decl(&cfg),
+        VisitView::decl(&cfg),
+        WorkOrderDetail::decl(&cfg),
+        Settings::decl(&cfg),
+        AppInfo::decl(&cfg),
+    ];
+    let mut out = String::from(
+        "// Generated from the Rust types in crates/onsite-domain by its `bindings` test.\n\
+         // Do not edit: run `UPDATE_BINDINGS=1 cargo test -p onsite-domain --test bindings`.\n",
+    );
+    for decl in decls {
+        out.push('\n');
+        out.push_str("export ");
+        out.push_str(&decl);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn typescript_bindings_are_current() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/lib/bindings.ts");
+    let want = render();
+    if std::env::var_os("UPDATE_BINDINGS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+        return;
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "ui/src/lib/bindings.ts is stale: run `UPDATE_BINDINGS=1 cargo test -p onsite-domain --test bindings`"
+    );
+}

@@ -1,0 +1,10 @@
+// No console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod instance;
+mod state;
+
+fn main() {
+    state::run();
+}

@@ -1,0 +1,136 @@
+//! Start-up: find the data file, open the store (or keep the reason it could not be
+//! opened, for the UI to explain), hand a second instance over to the first, open the
+//! window.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use chrono::{Duration, Local, NaiveTime, TimeZone, Utc};
+use onsite_domain::ipc::{ErrorCode, IpcError};
+use onsite_store::workorders::Day;
+use onsite_store::{demo, Store, StoreError};
+use tauri::{Manager, WebviewUrl, WebviewWindowBuilder};
+
+use crate::{commands, instance};
+
+pub const DATA_FILE: &str = "onsite.db";
+const DEMO: &str = include_str!("../../assets/demo/demo.json");
+
+/// What every command works on: the open store, or why there is none.
+pub struct AppState {
+    pub store: Result<Mutex<Store>, IpcError>,
+    pub data_file: PathBuf,
+    pub started: Instant,
+}
+
+impl AppState {
+    pub fn with_store<T>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError>,
+    ) -> Result<T, IpcError> {
+        let store = self.store.as_ref().map_err(Clone::clone)?;
+        let mut guard = store
+            .lock()
+            .map_err(|_| IpcError::new(ErrorCode::Internal, "store lock poisoned"))?;
+        f(&mut guard).map_err(|e| {
+            let e = match e {
+                StoreError::Sqlite(inner) => onsite_store::db::classify(inner, &self.data_file),
+                other => other,
+            };
+            e.to_ipc()
+        })
+    }
+}
+
+/// The technician's day in the device's time zone.
+pub fn local_day() -> Day {
+    let now = Local::now();
+    let midnight = Local
+        .from_local_datetime(&now.date_naive().and_time(NaiveTime::MIN))
+        .earliest()
+        .unwrap_or(now);
+    let start = midnight.with_timezone(&Utc);
+    Day {
+        now: now.with_timezone(&Utc),
+        start,
+        end: start + Duration::days(1),
+    }
+}
+
+/// Opens the data file; a file that did not exist is created with the demo day.
+fn open_store(path: &std::path::Path) -> Result<Store, StoreError> {
+    let fresh = !path.exists();
+    let mut store = Store::open(path)?;
+    if fresh {
+        let data = demo::DemoData::from_json(DEMO)?;
+        let now = Local::now();
+        store.write(|tx| {
+            demo::seed(
+                tx,
+                &data,
+                now.date_naive(),
+                *now.offset(),
+                now.with_timezone(&Utc),
+            )
+        })?;
+    }
+    Ok(store)
+}
+
+fn data_dir(app: &tauri::App) -> PathBuf {
+    // ONSITE_DATA_DIR lets an IT admin (or a test) put the data elsewhere.
+    match std::env::var_os("ONSITE_DATA_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => app
+            .path()
+            .app_data_dir()
+            .unwrap_or_else(|_| PathBuf::from(".")),
+    }
+}
+
+pub fn run() {
+    let started = Instant::now();
+    tauri::Builder::default()
+        .setup(move |app| {
+            let dir = data_dir(app);
+            let data_file = dir.join(DATA_FILE);
+            let store = match open_store(&data_file) {
+                Ok(store) => {
+                    instance::listen(&dir, app.handle().clone());
+                    Ok(Mutex::new(store))
+                }
+                Err(StoreError::Locked { .. }) if instance::hand_over(&dir) => {
+                    eprintln!("Onsite is already running on this data file; focused its window.");
+                    std::process::exit(0);
+                }
+                Err(e) => {
+                    eprintln!("onsite: {e}");
+                    Err(e.to_ipc())
+                }
+            };
+            app.manage(AppState {
+                store,
+                data_file,
+                started,
+            });
+            WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
+                .title("Onsite")
+                .inner_size(1100.0, 760.0)
+                .min_inner_size(360.0, 480.0)
+                .build()?;
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::today,
+            commands::search,
+            commands::work_order,
+            commands::change_status,
+            commands::save_notes,
+            commands::set_locale,
+            commands::ui_ready,
+        ])
+        .run(tauri::generate_context!())
+        .expect("error while running Onsite");
+}

@@ -1,0 +1,205 @@
+//! Harness for end-to-end tests: a private Xvfb display, tauri-driver on free ports, and a
+//! WebDriver session on the real Onsite binary. Everything started here is stopped on drop,
+//! by PID (tauri-driver with SIGTERM, so that it stops its WebKitWebDriver too).
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// The app binary under test: $ONSITE_BIN, else target/debug/onsite.
+pub fn app_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("ONSITE_BIN") {
+        return PathBuf::from(p);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let bin = target.join("debug").join("onsite");
+    assert!(
+        bin.exists(),
+        "{} not found: build it first (cargo build -p onsite), or run `cargo xtask test`",
+        bin.display()
+    );
+    bin.canonicalize().unwrap()
+}
+
+fn stop(child: &mut Child, signal: &str) {
+    if let Ok(None) = child.try_wait() {
+        let _ = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+    }
+}
+
+/// A private X display, started with -displayfd so we wait for it to be ready, not sleep.
+pub struct Xvfb {
+    child: Child,
+    pub display: String,
+}
+
+impl Xvfb {
+    pub fn start() -> Xvfb {
+        let mut child = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x900x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb is not installed (apt-get install xvfb), or run `cargo xtask test`");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("Xvfb did not report its display");
+        let n = line.trim();
+        assert!(!n.is_empty(), "Xvfb exited without a display");
+        Xvfb {
+            child,
+            display: format!(":{n}"),
+        }
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        stop(&mut self.child, "-TERM");
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// tauri-driver with the app's environment (data folder, XDG folders, display, language).
+pub struct Driver {
+    child: Child,
+    pub port: u16,
+}
+
+impl Driver {
+    pub fn start(display: &str, env: &[(&str, &Path)], lang: &str) -> Driver {
+        let port = free_port();
+        let native = free_port();
+        let mut cmd = Command::new("tauri-driver");
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native.to_string(),
+        ])
+        .env("DISPLAY", display)
+        .env("LANG", lang)
+        .env("LC_ALL", lang)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect(
+            "tauri-driver is not installed (cargo install tauri-driver), or run `cargo xtask test`",
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("tauri-driver exited early: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver { child, port }
+    }
+
+    pub async fn session(&self, app: &Path) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": app }),
+        );
+        caps.insert("browserName".into(), "wry".into());
+        ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("WebDriver session")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        stop(&mut self.child, "-TERM");
+    }
+}
+
+/// A fresh user: data folder and XDG folders in a temporary directory.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["data", "xdg-data", "xdg-cache", "xdg-config", "home"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        Sandbox { dir }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn env(&self) -> Vec<(&'static str, PathBuf)> {
+        vec![
+            ("ONSITE_DATA_DIR", self.data_dir()),
+            ("XDG_DATA_HOME", self.dir.path().join("xdg-data")),
+            ("XDG_CACHE_HOME", self.dir.path().join("xdg-cache")),
+            ("XDG_CONFIG_HOME", self.dir.path().join("xdg-config")),
+            ("HOME", self.dir.path().join("home")),
+        ]
+    }
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Sandbox::new()
+    }
+}
+
+pub fn css(selector: &str) -> Locator<'_> {
+    Locator::Css(selector)
+}
+
+/// Waits (WebDriver polling, bounded) until `selector`'s text satisfies `pred`.
+pub async fn wait_text(client: &Client, selector: &str, pred: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(el) = client.find(css(selector)).await {
+            if let Ok(text) = el.text().await {
+                if pred(&text) {
+                    return text;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "timed out waiting on {selector}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

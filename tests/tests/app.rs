@@ -1,0 +1,181 @@
+//! The technician's first day, driven through the real app: tauri-driver → WebKitWebDriver
+//! → the onsite binary, under a private Xvfb, on an empty data folder.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use onsite_e2e::{app_binary, css, wait_text, Driver, Sandbox, Xvfb};
+
+fn env_of(sandbox: &Sandbox) -> Vec<(&'static str, std::path::PathBuf)> {
+    sandbox.env()
+}
+
+fn refs<'a>(env: &'a [(&'static str, std::path::PathBuf)]) -> Vec<(&'static str, &'a Path)> {
+    env.iter().map(|(k, v)| (*k, v.as_path())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn today_search_status_change_survive_restart() {
+    let app = app_binary();
+    let x = Xvfb::start();
+    let sandbox = Sandbox::new();
+    let env = env_of(&sandbox);
+
+    let history_text;
+    {
+        let driver = Driver::start(&x.display, &refs(&env), "zh_CN.UTF-8");
+        let c = driver.session(&app).await;
+
+        // Today: the demo day, in Chinese (the system language here)
+        c.wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(css("[data-testid=order-card]"))
+            .await
+            .expect("Today shows work orders");
+        let names: Vec<String> = {
+            let mut v = Vec::new();
+            for el in c
+                .find_all(css("[data-testid=today-list] [data-testid=customer-name]"))
+                .await
+                .unwrap()
+            {
+                v.push(el.text().await.unwrap());
+            }
+            v
+        };
+        assert!(names.len() >= 7, "today's demo orders: {names:?}");
+        assert!(names.contains(&"欧阳玥".to_string()), "{names:?}");
+        assert!(
+            names.contains(&"Margaret O'Donnell".to_string()),
+            "{names:?}"
+        );
+        assert_eq!(
+            c.find(css("h1")).await.unwrap().text().await.unwrap(),
+            "今日工单"
+        );
+        assert!(
+            sandbox.data_dir().join("onsite.db").exists(),
+            "the demo database is created in the data folder"
+        );
+
+        // A second instance on the same data hands over to this one and exits.
+        let second = Command::new(&app)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_os_str())))
+            .env("DISPLAY", &x.display)
+            .output()
+            .expect("start a second instance");
+        assert!(second.status.success(), "{second:?}");
+        assert!(
+            String::from_utf8_lossy(&second.stderr).contains("already running"),
+            "{second:?}"
+        );
+
+        // Search by a two-character Chinese name
+        let search = c.find(css("[data-testid=search]")).await.unwrap();
+        search.send_keys("王伟").await.unwrap();
+        wait_text(&c, "[data-testid=results-heading]", |t| t.contains("王伟")).await;
+        let first = c
+            .wait()
+            .for_element(css("[data-testid=results] [data-testid=order-card]"))
+            .await
+            .unwrap();
+        let results = c
+            .find_all(css("[data-testid=results] [data-testid=customer-name]"))
+            .await
+            .unwrap();
+        assert_eq!(
+            results.len(),
+            3,
+            "王伟 has three work orders, past ones included"
+        );
+        for r in results {
+            assert_eq!(r.text().await.unwrap(), "王伟");
+        }
+        first.click().await.unwrap();
+
+        // Open it and move it to "on site"
+        wait_text(&c, "[data-testid=detail-customer]", |t| t == "王伟").await;
+        wait_text(&c, "[data-testid=order-status]", |t| t == "已派工").await;
+        c.find(css("[data-testid=to-on_site]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&c, "[data-testid=order-status]", |t| t == "已到场").await;
+        let last = c
+            .find(css("[data-testid=history-item]:last-child"))
+            .await
+            .unwrap();
+        assert_eq!(
+            last.attr("data-status").await.unwrap().as_deref(),
+            Some("on_site")
+        );
+        history_text = last.text().await.unwrap();
+        assert!(history_text.contains("已到场"), "{history_text}");
+
+        c.close().await.unwrap();
+    }
+
+    // Restart on the same data folder: the status and its time are still there.
+    {
+        let driver = Driver::start(&x.display, &refs(&env), "zh_CN.UTF-8");
+        let c = driver.session(&app).await;
+        let search = c
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(css("[data-testid=search]"))
+            .await
+            .unwrap();
+        search.send_keys("王伟").await.unwrap();
+        wait_text(&c, "[data-testid=results-heading]", |t| t.contains("王伟")).await;
+        c.wait()
+            .for_element(css("[data-testid=results] [data-testid=order-card]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&c, "[data-testid=order-status]", |t| t == "已到场").await;
+        let last = c
+            .find(css("[data-testid=history-item]:last-child"))
+            .await
+            .unwrap();
+        assert_eq!(last.text().await.unwrap(), history_text);
+        c.close().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_data_file_is_explained_and_left_alone() {
+    let app = app_binary();
+    let x = Xvfb::start();
+    let sandbox = Sandbox::new();
+    let env = env_of(&sandbox);
+    let file = sandbox.data_dir().join("onsite.db");
+    let garbage = b"not a database, but the only copy of someone's data\n".repeat(200);
+    std::fs::write(&file, &garbage).unwrap();
+
+    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
+    let c = driver.session(&app).await;
+    let alert = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(css("[data-testid=fatal-error]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        alert.attr("data-code").await.unwrap().as_deref(),
+        Some("db_corrupt")
+    );
+    let text = alert.text().await.unwrap();
+    assert!(text.contains(&file.display().to_string()), "{text}");
+    assert!(text.contains("has not changed it"), "{text}");
+    c.close().await.unwrap();
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        garbage,
+        "the file is untouched"
+    );
+}

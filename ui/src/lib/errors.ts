@@ -1,0 +1,7 @@
+import type { IpcError } from './bindings';
+import { t, type Key } from './i18n.svelte';
+
+/** The user's-language text for a command error. */
+export function errorText(e: IpcError): string {
+  return t(`error.${e.code}` as Key, { file: e.file ?? '' });
+}

@@ -1,0 +1,98 @@
+//! `cargo xtask <task>`: the project's chores, in Rust so they run the same everywhere.
+//!
+//! - `run`    install what this machine lacks, build the UI, start Onsite (demo data on first run)
+//! - `test`   install what this machine lacks, then every check and test (what CI runs)
+//! - `setup`  only install what is missing
+//! - `bench`  benchmarks: store queries on 50,000 orders; cold start and memory of the app
+//! - `samples <dir>`  render every document into <dir> (once onsite-docs is in the workspace)
+
+mod bench;
+mod setup;
+mod util;
+
+use std::process::ExitCode;
+
+use util::{cargo, npm, root, Step};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("test") => test(),
+        Some("setup") => setup::ensure(setup::Need::Test),
+        Some("bench") => bench::all(),
+        Some("samples") => samples(&args[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask <run|test|setup|bench|samples DIR>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn build_ui() -> Result<(), String> {
+    npm(&["run", "build"]).run()
+}
+
+fn run(extra: &[String]) -> Result<(), String> {
+    setup::ensure(setup::Need::Run)?;
+    build_ui()?;
+    let mut args = vec!["run", "--package", "onsite"];
+    if extra.iter().any(|a| a == "--release") {
+        args.push("--release");
+    }
+    cargo(&args).run()
+}
+
+fn test() -> Result<(), String> {
+    setup::ensure(setup::Need::Test)?;
+    let ui = root().join("ui");
+    Step::new("npm", &["run", "check"]).dir(&ui).run()?;
+    Step::new("npm", &["test"]).dir(&ui).run()?;
+    build_ui()?;
+    cargo(&["fmt", "--all", "--", "--check"]).run()?;
+    util::check_libraries_are_tauri_free()?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])
+    .run()?;
+    // Libraries first, without the GTK stack (no feature unification with the app).
+    cargo(&[
+        "test",
+        "--workspace",
+        "--exclude",
+        "onsite",
+        "--exclude",
+        "onsite-e2e",
+    ])
+    .run()?;
+    cargo(&["test", "--package", "onsite"]).run()?;
+    cargo(&["build", "--package", "onsite"]).run()?;
+    cargo(&["test", "--package", "onsite-e2e", "--", "--test-threads=1"]).run()
+}
+
+fn samples(args: &[String]) -> Result<(), String> {
+    let dir = args.first().ok_or("usage: cargo xtask samples <dir>")?;
+    cargo(&[
+        "run",
+        "--release",
+        "--package",
+        "onsite-docs",
+        "--example",
+        "samples",
+        "--",
+        dir,
+    ])
+    .run()
+}
