@@ -203,3 +203,19 @@ pub async fn wait_text(client: &Client, selector: &str, pred: impl Fn(&str) -> b
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Saves a screenshot of the window as `target/e2e-shots/<name>.png`, for people to look at.
+pub async fn shot(client: &Client, name: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-shots");
+    let _ = std::fs::create_dir_all(&dir);
+    // WebKit's snapshot is the last painted frame: let two frames pass first.
+    let _ = client
+        .execute_async(
+            "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done()));",
+            vec![],
+        )
+        .await;
+    if let Ok(png) = client.screenshot().await {
+        let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+    }
+}

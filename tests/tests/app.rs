@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use onsite_e2e::{app_binary, css, wait_text, Driver, Sandbox, Xvfb};
+use onsite_e2e::{app_binary, css, shot, wait_text, Driver, Sandbox, Xvfb};
 
 fn env_of(sandbox: &Sandbox) -> Vec<(&'static str, std::path::PathBuf)> {
     sandbox.env()
@@ -54,6 +54,7 @@ async fn today_search_status_change_survive_restart() {
             c.find(css("h1")).await.unwrap().text().await.unwrap(),
             "今日工单"
         );
+        shot(&c, "today").await;
         assert!(
             sandbox.data_dir().join("onsite.db").exists(),
             "the demo database is created in the data folder"
@@ -89,6 +90,7 @@ async fn today_search_status_change_survive_restart() {
             3,
             "王伟 has three work orders, past ones included"
         );
+        shot(&c, "search").await;
         for r in results {
             assert_eq!(r.text().await.unwrap(), "王伟");
         }
@@ -113,6 +115,7 @@ async fn today_search_status_change_survive_restart() {
             Some("on_site")
         );
         history_text = last.text().await.unwrap();
+        shot(&c, "work-order").await;
         assert!(history_text.contains("已到场"), "{history_text}");
 
         c.close().await.unwrap();
@@ -170,6 +173,7 @@ async fn a_damaged_data_file_is_explained_and_left_alone() {
         Some("db_corrupt")
     );
     let text = alert.text().await.unwrap();
+    shot(&c, "damaged-file").await;
     assert!(text.contains(&file.display().to_string()), "{text}");
     assert!(text.contains("has not changed it"), "{text}");
     c.close().await.unwrap();

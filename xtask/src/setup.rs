@@ -108,7 +108,10 @@ fn node_modules() -> Result<(), String> {
     if fresh {
         return Ok(());
     }
-    npm(&["ci", "--no-audit", "--no-fund"]).run()
+    // Not `npm ci`: the lock file lists only the optional platform packages the registry
+    // here serves (rollup's Linux builds), and `npm ci` refuses such a lock as out of sync.
+    // `npm install` still installs exactly the locked versions.
+    npm(&["install", "--no-audit", "--no-fund"]).run()
 }
 
 fn tauri_driver() -> Result<(), String> {
