@@ -1,0 +1,157 @@
+//! The wire types of Onsite: what the desktop app's sync client and the head-office server
+//! (`onsite-hq`) send each other, and what a dispatcher's tool sends to head office.
+//!
+//! Serde types only: no I/O, no HTTP library, no runtime. Every JSON body of every endpoint
+//! is one of the types below; the endpoints themselves are listed in [`routes`] and
+//! described by the server's OpenAPI document (`GET /openapi.json`).
+//!
+//! Conventions:
+//! - ids are UUIDs (v7 when born on a device or at head office), as strings on the wire;
+//! - times are RFC 3339 UTC (`chrono::DateTime<Utc>`); dates are `YYYY-MM-DD`;
+//! - money is [`onsite_domain::Money`]: integer minor units plus a currency;
+//! - every error body is an [`ErrorBody`] with a stable [`ErrorBody::code`] (see [`codes`])
+//!   and a human message that never contains customer data.
+
+pub mod admin;
+pub mod sync;
+
+pub use admin::*;
+pub use sync::*;
+
+use serde::{Deserialize, Serialize};
+
+/// The paths of the API, so that the client and the server cannot disagree on spelling.
+/// `{param}` marks a path parameter.
+pub mod routes {
+    /// `GET`: liveness, no authentication; replies `{"status":"ok"}`.
+    pub const HEALTH: &str = "/v1/health";
+    /// `GET`: the OpenAPI 3 document of this API, no authentication.
+    pub const OPENAPI: &str = "/openapi.json";
+    /// `POST` [`crate::EnrollRequest`] → [`crate::EnrollReply`], no authentication.
+    pub const ENROLL: &str = "/v1/enroll";
+    /// `POST` [`crate::PushRequest`] → [`crate::PushReply`]; device token.
+    pub const SYNC_PUSH: &str = "/v1/sync/push";
+    /// `GET ?cursor=&limit=` → [`crate::PullReply`]; device token.
+    pub const SYNC_PULL: &str = "/v1/sync/pull";
+    /// `HEAD` (200 if stored, 404 if not) and `PUT` (raw bytes) → [`crate::BlobPutReply`];
+    /// device or admin token.
+    pub const BLOB: &str = "/v1/blobs/{sha256}";
+
+    /// `GET` → `Vec<`[`crate::Technician`]`>`, `POST` [`crate::NewTechnician`] → [`crate::Technician`].
+    pub const ADMIN_TECHNICIANS: &str = "/v1/admin/technicians";
+    /// `POST` [`crate::NewEnrolmentCode`] → [`crate::EnrolmentCode`].
+    pub const ADMIN_ENROLMENT_CODES: &str = "/v1/admin/technicians/{id}/enrolment-codes";
+    /// `GET` → `Vec<`[`crate::Device`]`>`.
+    pub const ADMIN_DEVICES: &str = "/v1/admin/devices";
+    /// `POST` (no body) → [`crate::Device`]; the device's token stops working at once.
+    pub const ADMIN_DEVICE_REVOKE: &str = "/v1/admin/devices/{id}/revoke";
+    /// `GET ?status=&technician_id=` → `Vec<`[`crate::WorkOrder`]`>`,
+    /// `POST` [`crate::NewWorkOrder`] → [`crate::WorkOrder`].
+    pub const ADMIN_WORK_ORDERS: &str = "/v1/admin/work-orders";
+    /// `GET` → [`crate::WorkOrderDetail`], `PATCH` [`crate::WorkOrderUpdate`] → [`crate::WorkOrder`].
+    pub const ADMIN_WORK_ORDER: &str = "/v1/admin/work-orders/{id}";
+    /// `POST` [`crate::ReassignRequest`] → [`crate::WorkOrder`].
+    pub const ADMIN_WORK_ORDER_REASSIGN: &str = "/v1/admin/work-orders/{id}/reassign";
+    /// `POST` [`crate::CancelRequest`] → [`crate::WorkOrder`].
+    pub const ADMIN_WORK_ORDER_CANCEL: &str = "/v1/admin/work-orders/{id}/cancel";
+    /// `GET` → `Vec<`[`crate::FeeTable`]`>`, `POST` [`crate::FeeTablePublish`] → [`crate::FeeTable`].
+    pub const ADMIN_FEE_TABLES: &str = "/v1/admin/fee-tables";
+    /// `PUT` [`crate::PartsCataloguePublish`] → [`crate::PartsCatalogue`].
+    pub const ADMIN_PARTS_CATALOGUE: &str = "/v1/admin/parts-catalogue";
+    /// `POST` [`crate::PriceListPublish`] → [`crate::PriceList`].
+    pub const ADMIN_PRICE_LISTS: &str = "/v1/admin/price-lists";
+    /// `GET ?include_resolved=` → `Vec<`[`crate::ReviewFlag`]`>`.
+    pub const ADMIN_REVIEW: &str = "/v1/admin/review";
+    /// `POST` (no body) → [`crate::ReviewFlag`]: marks a flag as dealt with.
+    pub const ADMIN_REVIEW_RESOLVE: &str = "/v1/admin/review/{id}/resolve";
+    /// `GET ?format=json|csv&since=` → `Vec<`[`crate::ExportJob`]`>` or CSV of [`crate::ExportRow`].
+    pub const ADMIN_EXPORT: &str = "/v1/admin/export";
+    /// `GET` → the blob's bytes (`application/octet-stream`).
+    pub const ADMIN_BLOB: &str = "/v1/admin/blobs/{sha256}";
+    /// `POST` (no body) → [`crate::EpochReply`]: start a new server epoch, for use after the
+    /// database was restored from a backup; every device then refetches from scratch.
+    pub const ADMIN_EPOCH_ROTATE: &str = "/v1/admin/epoch/rotate";
+}
+
+/// Size limits the server enforces; a client should respect them before sending.
+pub mod limits {
+    /// Largest JSON request body, in bytes (413 beyond it).
+    pub const MAX_JSON_BODY_BYTES: usize = 4 * 1024 * 1024;
+    /// Most ops in one push (400 beyond it).
+    pub const MAX_OPS_PER_PUSH: usize = 500;
+    /// Largest blob (signature, photo, PDF), in bytes (413 beyond it).
+    pub const MAX_BLOB_BYTES: usize = 16 * 1024 * 1024;
+    /// Changes per pull page when the client does not ask for a number.
+    pub const DEFAULT_PULL_LIMIT: u32 = 500;
+    /// Most changes per pull page a client may ask for. A page may still exceed the limit
+    /// when one server commit alone is larger: pages never split a commit.
+    pub const MAX_PULL_LIMIT: u32 = 5000;
+}
+
+/// The stable error codes of [`ErrorBody::code`].
+pub mod codes {
+    /// The request is well-formed JSON but its content is not acceptable.
+    pub const BAD_REQUEST: &str = "bad_request";
+    /// The body is not valid JSON, or not of the expected shape.
+    pub const MALFORMED: &str = "malformed";
+    /// The body is larger than the endpoint accepts.
+    pub const TOO_LARGE: &str = "payload_too_large";
+    /// The body must be `application/json`.
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
+    /// No token, or a token the server does not know.
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    /// The device was revoked by head office: enrol again with a new code.
+    pub const DEVICE_REVOKED: &str = "device_revoked";
+    /// Authenticated, but not allowed to do this (e.g. a device token on an admin endpoint,
+    /// or another technician's work order).
+    pub const FORBIDDEN: &str = "forbidden";
+    /// No such resource (or not visible to the caller).
+    pub const NOT_FOUND: &str = "not_found";
+    /// No such route or method.
+    pub const NO_ROUTE: &str = "no_route";
+    /// The enrolment code is unknown, used or expired.
+    pub const INVALID_CODE: &str = "invalid_code";
+    /// The resource changed meanwhile (e.g. `expected_version` did not match).
+    pub const CONFLICT: &str = "conflict";
+    /// A blob's bytes do not hash to the SHA-256 in its path.
+    pub const HASH_MISMATCH: &str = "hash_mismatch";
+    /// A transient failure: retry after the `Retry-After` header's seconds.
+    pub const UNAVAILABLE: &str = "unavailable";
+    /// A bug on the server; details are in its log (never customer data).
+    pub const INTERNAL: &str = "internal";
+}
+
+/// The body of every 4xx/5xx reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// One of [`codes`]; stable, for programs.
+    pub code: String,
+    /// For people; never contains customer data.
+    pub message: String,
+}
+
+/// `GET /v1/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Always `"ok"` when the server answers.
+    pub status: String,
+}
+
+/// Lowercase hex SHA-256 check: exactly 64 characters `0-9a-f`.
+pub fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_hex_check() {
+        let good = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        assert!(is_sha256_hex(good));
+        assert!(!is_sha256_hex(&good.to_uppercase()));
+        assert!(!is_sha256_hex(&good[1..]));
+        assert!(!is_sha256_hex("../../etc/passwd"));
+    }
+}

@@ -1,0 +1,726 @@
+//! The sync protocol between a technician's device and head office.
+//!
+//! 1. **Enrol** once: `POST /v1/enroll` with a one-time code from head office gives the
+//!    device its own bearer token ([`EnrollRequest`], [`EnrollReply`]).
+//! 2. **Blobs** first: `HEAD /v1/blobs/{sha256}`; if 404, `PUT` the raw bytes. The server
+//!    checks the bytes hash to the path's SHA-256 (400 `hash_mismatch` otherwise) and the
+//!    size ([`crate::limits::MAX_BLOB_BYTES`], 413). 201 = stored now, 200 = already there
+//!    ([`BlobPutReply`]). An op that references a blob is pushed only after this.
+//! 3. **Push** the outbox in `device_seq` order ([`PushRequest`]). Each op gets an
+//!    [`OpResult`]: applied, or rejected with a reason; `duplicate: true` says the op was
+//!    seen before and the result is the stored one. Store each result. A transient failure
+//!    is a `503` with `Retry-After` (seconds) and an [`crate::ErrorBody`] with code
+//!    `unavailable`: ops before the failing one were applied, and re-sending the whole batch
+//!    is safe (they come back as duplicates).
+//! 4. **Pull** `GET /v1/sync/pull?cursor=` ([`PullReply`]) until `has_more` is false, saving
+//!    each page's changes and its `cursor` in one local transaction. When `reset` is true the
+//!    server did not recognise the cursor (another server, or a new epoch after a restore
+//!    from backup): drop the local mirror of server state, apply this page as the start of
+//!    a full refetch, and re-send every op not yet acknowledged.
+
+use chrono::{DateTime, Utc};
+use onsite_domain::{Money, WorkOrderStatus};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::admin::{FeeTable, PartsCatalogue, PriceList, WorkOrder};
+
+// ---------------------------------------------------------------------------------------
+// Enrolment
+
+/// `POST /v1/enroll`: trade a one-time enrolment code for a device token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollRequest {
+    /// The one-time code head office issued for this technician (case-insensitive,
+    /// dashes and spaces ignored).
+    pub code: String,
+    /// A label for the device, shown to head office (e.g. "Van 3 laptop"). 1–100 chars.
+    pub device_name: String,
+}
+
+/// Reply to [`EnrollRequest`]. The code is spent; keep the token secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollReply {
+    /// The id head office gave this device.
+    pub device_id: Uuid,
+    /// The technician this device works for; it sees only this technician's work.
+    pub technician_id: Uuid,
+    /// The technician's display name.
+    pub technician_name: String,
+    /// The bearer token for every further request: `Authorization: Bearer <token>`.
+    /// Shown once; the server keeps only its hash.
+    pub token: String,
+    /// The server's current epoch (see [`PullReply::epoch`]).
+    pub epoch: String,
+}
+
+// ---------------------------------------------------------------------------------------
+// Push
+
+/// `POST /v1/sync/push`: a batch of outbox ops, in strictly increasing `device_seq` order
+/// (400 otherwise), at most [`crate::limits::MAX_OPS_PER_PUSH`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    /// The ops, oldest first.
+    pub ops: Vec<Op>,
+}
+
+/// One outbox row: a technician's fact about a work order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Op {
+    /// Born on the device (UUIDv7); the idempotency key: the server stores the result per
+    /// (device, op_id) and returns it for every replay.
+    pub op_id: Uuid,
+    /// The device's outbox sequence number; strictly increasing within a batch.
+    pub device_seq: i64,
+    /// What the op does: one of [`OpKind`]'s texts. Kept as text so that an op of a kind
+    /// this server does not know is rejected alone (`unknown_kind`), not the whole batch.
+    pub kind: String,
+    /// The work order the op is about.
+    pub entity_id: Uuid,
+    /// The work order version the device had when the op was recorded (informational: the
+    /// technician's facts are append-only and never conflict; stored for review).
+    pub base_version: Option<i64>,
+    /// The kind's payload ([`OpPayload`] gives the typed forms).
+    pub payload: Value,
+}
+
+impl Op {
+    /// Builds an op from a typed payload.
+    pub fn new(
+        op_id: Uuid,
+        device_seq: i64,
+        entity_id: Uuid,
+        base_version: Option<i64>,
+        payload: &OpPayload,
+    ) -> Op {
+        Op {
+            op_id,
+            device_seq,
+            kind: payload.kind().as_str().to_owned(),
+            entity_id,
+            base_version,
+            payload: payload.to_value(),
+        }
+    }
+}
+
+/// The kinds of op a device may push. All are technician facts: append-only, each with a
+/// client-generated `fact_id`, never dropped by the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpKind {
+    /// [`StatusChange`].
+    ChangeStatus,
+    /// [`WorkDone`].
+    RecordWork,
+    /// [`PartUsed`].
+    ConsumePart,
+    /// [`Signature`].
+    AttachSignature,
+    /// [`Document`].
+    AttachDocument,
+    /// [`Payment`].
+    TakePayment,
+}
+
+impl OpKind {
+    /// Every kind.
+    pub const ALL: &'static [OpKind] = &[
+        OpKind::ChangeStatus,
+        OpKind::RecordWork,
+        OpKind::ConsumePart,
+        OpKind::AttachSignature,
+        OpKind::AttachDocument,
+        OpKind::TakePayment,
+    ];
+
+    /// The text used in [`Op::kind`].
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OpKind::ChangeStatus => "change_status",
+            OpKind::RecordWork => "record_work",
+            OpKind::ConsumePart => "consume_part",
+            OpKind::AttachSignature => "attach_signature",
+            OpKind::AttachDocument => "attach_document",
+            OpKind::TakePayment => "take_payment",
+        }
+    }
+
+    /// The kind for a text, if known.
+    pub fn parse(text: &str) -> Option<OpKind> {
+        OpKind::ALL.iter().copied().find(|k| k.as_str() == text)
+    }
+}
+
+/// The technician moved the work order to another status (en route, on site, in progress,
+/// completed, unable to complete). Recorded even when head office cancelled or reassigned
+/// the job meanwhile (then the job is flagged for review and its status left as is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChange {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The new status.
+    pub to: WorkOrderStatus,
+    /// Required (non-blank) for `unable_to_complete`.
+    pub reason: Option<String>,
+    /// When it happened on the device's clock.
+    pub at: DateTime<Utc>,
+}
+
+/// Work done, priced by the fee table in force when it was done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkDone {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The fee-table item code (e.g. `RELOCATE_MAINT`).
+    pub service_code: String,
+    /// What was done, in the technician's words.
+    pub description: String,
+    /// The fee-table version the price was taken from.
+    pub fee_table_version: i64,
+    /// What the customer is charged for this work (zero under warranty or contract).
+    pub charge: Money,
+    /// True when the work is free under warranty.
+    pub warranty: bool,
+    /// When it was done.
+    pub at: DateTime<Utc>,
+}
+
+/// A part taken from the van and fitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartUsed {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// Catalogue part number.
+    pub part_no: String,
+    /// How many (at least 1).
+    pub quantity: u32,
+    /// Serial number of a traceable part.
+    pub serial_no: Option<String>,
+    /// Unit price charged (zero under warranty).
+    pub unit_price: Money,
+    /// The price-list version the price was taken from.
+    pub price_list_version: Option<i64>,
+    /// True when the part is fitted under warranty.
+    pub warranty: bool,
+    /// When it was fitted.
+    pub at: DateTime<Utc>,
+}
+
+/// Who signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signer {
+    /// The customer signing the work order off.
+    Customer,
+    /// The technician.
+    Technician,
+}
+
+/// A signature image, uploaded before as a blob.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// SHA-256 (lowercase hex) of the uploaded image; must be on the server already.
+    pub blob_sha256: String,
+    /// Who signed.
+    pub signer: Signer,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A document or photo (work-order PDF, quote, receipt, photo), uploaded before as a blob.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Document {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// SHA-256 (lowercase hex) of the uploaded bytes; must be on the server already.
+    pub blob_sha256: String,
+    /// What it is: free text such as `work_order_pdf`, `quote`, `receipt`, `photo`.
+    pub doc_type: String,
+    /// MIME type, e.g. `application/pdf`, `image/png`.
+    pub content_type: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// How the customer paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// Cash taken on the spot, handed to finance later.
+    Cash,
+    /// Card or mobile payment on the spot.
+    Card,
+    /// Bank transfer.
+    Transfer,
+    /// Invoiced now, collected later.
+    InvoiceLater,
+}
+
+/// Money taken (or invoiced) on site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The amount (positive).
+    pub amount: Money,
+    /// How.
+    pub method: PaymentMethod,
+    /// The receipt's number, if one was issued.
+    pub receipt_no: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The typed payload of an [`Op`], one variant per [`OpKind`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpPayload {
+    /// `change_status`.
+    ChangeStatus(StatusChange),
+    /// `record_work`.
+    RecordWork(WorkDone),
+    /// `consume_part`.
+    ConsumePart(PartUsed),
+    /// `attach_signature`.
+    AttachSignature(Signature),
+    /// `attach_document`.
+    AttachDocument(Document),
+    /// `take_payment`.
+    TakePayment(Payment),
+}
+
+/// Why a payload could not be read. Carries no payload content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    /// [`Op::kind`] is not one of [`OpKind`].
+    #[error("unknown op kind")]
+    UnknownKind,
+    /// The payload does not have the kind's shape; the text names the field, not its value.
+    #[error("payload does not match the op kind: {0}")]
+    Shape(String),
+}
+
+impl OpPayload {
+    /// The op kind of this payload.
+    pub fn kind(&self) -> OpKind {
+        match self {
+            OpPayload::ChangeStatus(_) => OpKind::ChangeStatus,
+            OpPayload::RecordWork(_) => OpKind::RecordWork,
+            OpPayload::ConsumePart(_) => OpKind::ConsumePart,
+            OpPayload::AttachSignature(_) => OpKind::AttachSignature,
+            OpPayload::AttachDocument(_) => OpKind::AttachDocument,
+            OpPayload::TakePayment(_) => OpKind::TakePayment,
+        }
+    }
+
+    /// The client id of the fact.
+    pub fn fact_id(&self) -> Uuid {
+        match self {
+            OpPayload::ChangeStatus(p) => p.fact_id,
+            OpPayload::RecordWork(p) => p.fact_id,
+            OpPayload::ConsumePart(p) => p.fact_id,
+            OpPayload::AttachSignature(p) => p.fact_id,
+            OpPayload::AttachDocument(p) => p.fact_id,
+            OpPayload::TakePayment(p) => p.fact_id,
+        }
+    }
+
+    /// When the fact happened (device clock).
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            OpPayload::ChangeStatus(p) => p.at,
+            OpPayload::RecordWork(p) => p.at,
+            OpPayload::ConsumePart(p) => p.at,
+            OpPayload::AttachSignature(p) => p.at,
+            OpPayload::AttachDocument(p) => p.at,
+            OpPayload::TakePayment(p) => p.at,
+        }
+    }
+
+    /// The blob the fact references, if any.
+    pub fn blob_sha256(&self) -> Option<&str> {
+        match self {
+            OpPayload::AttachSignature(p) => Some(&p.blob_sha256),
+            OpPayload::AttachDocument(p) => Some(&p.blob_sha256),
+            _ => None,
+        }
+    }
+
+    /// The JSON form carried in [`Op::payload`].
+    pub fn to_value(&self) -> Value {
+        let result = match self {
+            OpPayload::ChangeStatus(p) => serde_json::to_value(p),
+            OpPayload::RecordWork(p) => serde_json::to_value(p),
+            OpPayload::ConsumePart(p) => serde_json::to_value(p),
+            OpPayload::AttachSignature(p) => serde_json::to_value(p),
+            OpPayload::AttachDocument(p) => serde_json::to_value(p),
+            OpPayload::TakePayment(p) => serde_json::to_value(p),
+        };
+        // Plain structs of strings, numbers and enums always serialise.
+        result.unwrap_or(Value::Null)
+    }
+
+    /// Reads a payload of the given kind.
+    pub fn parse(kind: &str, payload: &Value) -> Result<OpPayload, PayloadError> {
+        fn read<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, PayloadError> {
+            T::deserialize(v).map_err(|e| PayloadError::Shape(describe_serde_error(&e)))
+        }
+        let kind = OpKind::parse(kind).ok_or(PayloadError::UnknownKind)?;
+        Ok(match kind {
+            OpKind::ChangeStatus => OpPayload::ChangeStatus(read(payload)?),
+            OpKind::RecordWork => OpPayload::RecordWork(read(payload)?),
+            OpKind::ConsumePart => OpPayload::ConsumePart(read(payload)?),
+            OpKind::AttachSignature => OpPayload::AttachSignature(read(payload)?),
+            OpKind::AttachDocument => OpPayload::AttachDocument(read(payload)?),
+            OpKind::TakePayment => OpPayload::TakePayment(read(payload)?),
+        })
+    }
+}
+
+/// A serde error's text with every quoted value blanked, so that it can be shown or logged
+/// without echoing what was sent (which may be customer data). Field names, which serde
+/// quotes with backticks, are kept.
+pub fn describe_serde_error(error: &serde_json::Error) -> String {
+    scrub_error_text(&error.to_string())
+}
+
+/// Blanks the values a serde error text quotes, keeping what describes the schema: field
+/// names (`` missing field `x` ``) and what was expected (`` expected one of `a`, `b` ``).
+/// Values appear in `"..."` (strings) and in backticks (numbers, variants, characters).
+pub fn scrub_error_text(text: &str) -> String {
+    let expected_at = text.find("expected").unwrap_or(usize::MAX);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut offset = 0;
+    while let Some(open) = rest.find(['"', '`']) {
+        let quote = rest.as_bytes()[open] as char;
+        let Some(len) = rest[open + 1..].find(quote) else {
+            break;
+        };
+        let before = &rest[..open];
+        let inner = &rest[open + 1..open + 1 + len];
+        let keep = quote == '`' && (before.ends_with("field ") || offset + open > expected_at);
+        out.push_str(before);
+        out.push(quote);
+        out.push_str(if keep { inner } else { "…" });
+        out.push(quote);
+        offset += open + len + 2;
+        rest = &rest[open + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Reply to [`PushRequest`]: one result per op, in the request's order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushReply {
+    /// One per op, same order.
+    pub results: Vec<OpResult>,
+    /// The server's current epoch.
+    pub epoch: String,
+}
+
+/// What became of one op.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpResult {
+    /// The op's id.
+    pub op_id: Uuid,
+    /// True when the server had already processed this op (a replay): `outcome` is the
+    /// stored result of the first time.
+    pub duplicate: bool,
+    /// Applied or rejected.
+    pub outcome: OpOutcome,
+}
+
+/// The outcome of an op. Both are final: do not send the op again except as a replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum OpOutcome {
+    /// Stored.
+    Applied {
+        /// The server commit that stored it.
+        server_seq: i64,
+        /// True when the job had been cancelled or reassigned (or its status moved on) at
+        /// head office before this op arrived: the fact is kept and the job is flagged for
+        /// office review.
+        flagged_for_review: bool,
+    },
+    /// Not stored, permanently (a "poison" op); the rest of the queue goes on.
+    Rejected {
+        /// Why, for programs.
+        code: RejectCode,
+        /// Why, for people; no customer data.
+        reason: String,
+    },
+}
+
+/// Why an op was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCode {
+    /// [`Op::kind`] is not known to this server.
+    UnknownKind,
+    /// The payload does not have the kind's shape, or breaks a rule (e.g. quantity 0,
+    /// `unable_to_complete` without a reason, negative payment).
+    BadPayload,
+    /// No work order with [`Op::entity_id`] exists.
+    UnknownWorkOrder,
+    /// The work order is not, and never was, assigned to this device's technician.
+    NotYourWorkOrder,
+    /// The referenced blob has not been uploaded (upload it, then push a new op).
+    BlobMissing,
+    /// The `fact_id` was already used for a different fact.
+    FactIdReused,
+}
+
+// ---------------------------------------------------------------------------------------
+// Pull
+
+/// Query of `GET /v1/sync/pull`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PullQuery {
+    /// The `cursor` of the last saved page; absent (or empty) for a first pull.
+    pub cursor: Option<String>,
+    /// Changes per page wanted (default [`crate::limits::DEFAULT_PULL_LIMIT`], at most
+    /// [`crate::limits::MAX_PULL_LIMIT`]).
+    pub limit: Option<u32>,
+}
+
+/// A page of changes visible to the device's technician.
+///
+/// Changes are the latest state of each entity that changed after the cursor, ordered by
+/// the server commit (`seq`) that last changed it; a page always holds whole commits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullReply {
+    /// The server's epoch: a new value means the server's history was replaced (restore
+    /// from backup); `reset` is then true for any older cursor.
+    pub epoch: String,
+    /// True when the request's cursor was not recognised (malformed, from another epoch, or
+    /// ahead of the server): this page starts a full refetch from scratch. Drop what was
+    /// pulled before and re-send every op not acknowledged.
+    pub reset: bool,
+    /// The changes, oldest commit first.
+    pub changes: Vec<Change>,
+    /// Save with the page; send as `cursor` next time. Opaque.
+    pub cursor: String,
+    /// True when more changes follow: pull again at once with `cursor`.
+    pub has_more: bool,
+}
+
+/// One changed entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// The server commit that last changed it.
+    pub seq: i64,
+    /// The entity's latest state (or its removal).
+    pub item: ChangeItem,
+}
+
+/// What changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum ChangeItem {
+    /// A work order of this technician, created or changed (a cancelled one comes with
+    /// status `cancelled`). Boxed: it is much larger than the other variants.
+    WorkOrder(Box<WorkOrder>),
+    /// A work order that is no longer this technician's (reassigned): remove it locally
+    /// unless local facts on it are still unacknowledged.
+    WorkOrderRemoved {
+        /// The work order.
+        id: Uuid,
+    },
+    /// A fee-table version (published versions never change).
+    FeeTable(FeeTable),
+    /// The parts catalogue (replaces the previous one).
+    PartsCatalogue(PartsCatalogue),
+    /// A parts price list version.
+    PriceList(PriceList),
+    /// A fact recorded by this technician (from any of their devices), as stored.
+    Fact(FactRecord),
+}
+
+/// A technician fact as the server stored it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FactRecord {
+    /// The client id of the fact.
+    pub fact_id: Uuid,
+    /// The op that carried it.
+    pub op_id: Uuid,
+    /// The work order.
+    pub work_order_id: Uuid,
+    /// The technician who recorded it.
+    pub technician_id: Uuid,
+    /// The device that pushed it.
+    pub device_id: Uuid,
+    /// Its kind.
+    pub kind: OpKind,
+    /// The payload as pushed (parse with [`OpPayload::parse`]).
+    pub payload: Value,
+    /// The work-order version the device had ([`Op::base_version`]).
+    pub base_version: Option<i64>,
+    /// When the server stored it.
+    pub received_at: DateTime<Utc>,
+}
+
+/// Reply to a blob `PUT`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobPutReply {
+    /// The verified SHA-256.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// True when stored by this request (201), false when it was already there (200).
+    pub created: bool,
+}
+
+/// A pull cursor: `<epoch>:<seq>`. Opaque to clients; the server parses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    /// The epoch the cursor belongs to.
+    pub epoch: String,
+    /// The last server commit the client has.
+    pub seq: i64,
+}
+
+impl Cursor {
+    /// Parses `<epoch>:<seq>`; `None` if malformed.
+    pub fn parse(text: &str) -> Option<Cursor> {
+        let (epoch, seq) = text.rsplit_once(':')?;
+        let seq: i64 = seq.parse().ok()?;
+        if epoch.is_empty() || seq < 0 {
+            return None;
+        }
+        Some(Cursor {
+            epoch: epoch.to_owned(),
+            seq,
+        })
+    }
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.epoch, self.seq)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onsite_domain::Money;
+
+    fn at() -> DateTime<Utc> {
+        "2026-05-01T10:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn op_kind_text_round_trips_and_matches_serde() {
+        for k in OpKind::ALL {
+            assert_eq!(OpKind::parse(k.as_str()), Some(*k));
+            assert_eq!(
+                serde_json::to_string(k).unwrap(),
+                format!("\"{}\"", k.as_str())
+            );
+        }
+        assert_eq!(OpKind::parse("drop_table"), None);
+    }
+
+    #[test]
+    fn payload_round_trips_through_op() {
+        let p = OpPayload::TakePayment(Payment {
+            fact_id: Uuid::now_v7(),
+            amount: Money::cny(5000),
+            method: PaymentMethod::Cash,
+            receipt_no: Some("R-1".into()),
+            at: at(),
+        });
+        let op = Op::new(Uuid::now_v7(), 3, Uuid::now_v7(), Some(2), &p);
+        assert_eq!(op.kind, "take_payment");
+        let json = serde_json::to_string(&op).unwrap();
+        let back: Op = serde_json::from_str(&json).unwrap();
+        assert_eq!(OpPayload::parse(&back.kind, &back.payload).unwrap(), p);
+    }
+
+    #[test]
+    fn bad_payload_errors_do_not_echo_values() {
+        let v = serde_json::json!({
+            "fact_id": Uuid::now_v7(), "to": "Mrs Wang, 13800001111", "reason": null, "at": at()
+        });
+        let err = OpPayload::parse("change_status", &v).unwrap_err();
+        let text = err.to_string();
+        assert!(!text.contains("Wang"), "{text}");
+        assert!(!text.contains("13800001111"), "{text}");
+        assert_eq!(
+            OpPayload::parse("nope", &v).unwrap_err(),
+            PayloadError::UnknownKind
+        );
+    }
+
+    #[test]
+    fn scrubbing_keeps_schema_and_drops_values() {
+        let cases = [
+            (
+                "invalid type: integer `13800001111`, expected a string at line 1 column 9",
+                "invalid type: integer `…`, expected a string at line 1 column 9",
+            ),
+            (
+                "invalid type: string \"Mrs Wang\", expected i64",
+                "invalid type: string \"…\", expected i64",
+            ),
+            (
+                "unknown variant `Mrs Wang`, expected one of `cash`, `card`",
+                "unknown variant `…`, expected one of `cash`, `card`",
+            ),
+            ("missing field `fact_id`", "missing field `fact_id`"),
+            (
+                "unknown field `x`, expected `a`",
+                "unknown field `x`, expected `a`",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(scrub_error_text(input), want);
+        }
+    }
+
+    #[test]
+    fn outcome_json_shape() {
+        let r = OpOutcome::Rejected {
+            code: RejectCode::BlobMissing,
+            reason: "x".into(),
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["status"], "rejected");
+        assert_eq!(v["code"], "blob_missing");
+        let a = serde_json::to_value(OpOutcome::Applied {
+            server_seq: 4,
+            flagged_for_review: false,
+        })
+        .unwrap();
+        assert_eq!(a["status"], "applied");
+    }
+
+    #[test]
+    fn cursor_parse() {
+        let c = Cursor::parse("0190a1b2-0000-7000-8000-000000000000:42").unwrap();
+        assert_eq!(c.seq, 42);
+        assert_eq!(Cursor::parse(&c.to_string()), Some(c));
+        for bad in ["", "42", ":42", "e:-1", "e:x", "e:"] {
+            assert_eq!(Cursor::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn change_item_is_tagged() {
+        let c = Change {
+            seq: 7,
+            item: ChangeItem::WorkOrderRemoved { id: Uuid::nil() },
+        };
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["item"]["type"], "work_order_removed");
+        let back: Change = serde_json::from_value(v).unwrap();
+        assert_eq!(back, c);
+    }
+}

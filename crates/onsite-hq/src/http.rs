@@ -1,0 +1,919 @@
+//! The HTTP API: routes, authentication, request checking and the handlers. Handlers are
+//! adapters: check input, call [`Storage`] on the blocking pool, map errors.
+//!
+//! Every error reply is an [`ErrorBody`] in JSON; no error text or log line carries
+//! customer data (names, phones, addresses): request bodies are never logged, and serde
+//! errors are scrubbed of the values they quote.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{on, MethodFilter, MethodRouter};
+use axum::{Json, Router};
+use chrono::{Duration, Utc};
+use onsite_api::{
+    codes, is_sha256_hex, limits, routes, BlobPutReply, CancelRequest, Cursor, EnrollReply,
+    EnrollRequest, EnrolmentCode, EpochReply, ErrorBody, ExportFormat, ExportQuery,
+    FeeTablePublish, Health, NewEnrolmentCode, NewTechnician, NewWorkOrder, PartsCataloguePublish,
+    PriceListPublish, PullQuery, PullReply, PushReply, PushRequest, ReassignRequest, ReviewQuery,
+    WorkOrderQuery, WorkOrderUpdate,
+};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::auth;
+use crate::export;
+use crate::rules;
+use crate::storage::{DeviceAuth, NewDevice, Storage, StorageError};
+
+/// Seconds a client is told to wait after a transient failure.
+pub const RETRY_AFTER_SECS: u64 = 5;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    storage: Arc<dyn Storage>,
+    admin_token_hash: Arc<str>,
+}
+
+impl AppState {
+    /// State over `storage`, accepting `admin_token` on the head-office endpoints.
+    pub fn new(storage: Arc<dyn Storage>, admin_token: &str) -> AppState {
+        AppState {
+            storage,
+            admin_token_hash: auth::token_hash(admin_token).into(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors
+
+/// An error reply: status, stable code, message without customer data.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, codes::BAD_REQUEST, message)
+    }
+
+    fn not_found(what: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            codes::NOT_FOUND,
+            format!("no such {what}"),
+        )
+    }
+
+    fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError {
+            retry_after: Some(RETRY_AFTER_SECS),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, codes::UNAVAILABLE, message)
+        }
+    }
+
+    fn internal() -> ApiError {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::INTERNAL,
+            "internal error; see the server log",
+        )
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> ApiError {
+        match e {
+            StorageError::NotFound => ApiError::not_found("record"),
+            StorageError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, codes::CONFLICT, m),
+            StorageError::Invalid(m) => ApiError::bad_request(m),
+            StorageError::InvalidCode => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                codes::INVALID_CODE,
+                "the enrolment code is unknown, already used or expired",
+            ),
+            StorageError::Transient(m) => {
+                tracing::warn!(error = %m, "transient storage failure");
+                ApiError::unavailable("the server is busy; retry later")
+            }
+            StorageError::Internal(m) => {
+                tracing::error!(error = %m, "storage failure");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            code: self.code.to_owned(),
+            message: self.message,
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Runs a storage call on the blocking pool.
+async fn run<T, F>(state: &AppState, f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Storage) -> Result<T, ApiError> + Send + 'static,
+{
+    let storage = state.storage.clone();
+    match tokio::task::spawn_blocking(move || f(&*storage)).await {
+        Ok(result) => result,
+        Err(e) => {
+            tracing::error!(error = %e, "storage task failed");
+            Err(ApiError::internal())
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Extractors
+
+/// A JSON body of type `T`: `application/json`, within the body limit, well-formed.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                codes::UNSUPPORTED_MEDIA_TYPE,
+                "the body must be application/json",
+            ));
+        }
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                codes::MALFORMED,
+                format!(
+                    "malformed JSON body: {}",
+                    onsite_api::describe_serde_error(&e)
+                ),
+            )
+        })
+    }
+}
+
+/// The raw body within the route's size limit.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        codes::TOO_LARGE,
+                        "the body is larger than this endpoint accepts",
+                    )
+                } else {
+                    ApiError::bad_request("the body could not be read")
+                }
+            })
+    }
+}
+
+/// Query parameters of type `T`.
+pub struct QueryArgs<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryArgs<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str(query)
+            .map(QueryArgs)
+            .map_err(|e| {
+                ApiError::bad_request(format!(
+                    "invalid query string: {}",
+                    onsite_api::scrub_error_text(&e.to_string())
+                ))
+            })
+    }
+}
+
+/// A UUID path parameter.
+pub struct PathId(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(text) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::bad_request("invalid path"))?;
+        Uuid::parse_str(&text)
+            .map(PathId)
+            .map_err(|_| ApiError::bad_request("the id in the path is not a UUID"))
+    }
+}
+
+/// A SHA-256 path parameter (64 lowercase hex digits).
+pub struct PathSha(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathSha {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(text) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::bad_request("invalid path"))?;
+        if !is_sha256_hex(&text) {
+            return Err(ApiError::bad_request(
+                "the blob name must be its SHA-256 as 64 lowercase hex digits",
+            ));
+        }
+        Ok(PathSha(text))
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        codes::UNAUTHORIZED,
+        "a valid bearer token is required",
+    )
+}
+
+/// The device behind a valid, unrevoked device token.
+pub struct DeviceToken(pub DeviceAuth);
+
+impl FromRequestParts<AppState> for DeviceToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or_else(unauthorized)?;
+        let hash = auth::token_hash(token);
+        let device = run(state, move |s| Ok(s.device_for_token(&hash)?)).await?;
+        match device {
+            None => Err(unauthorized()),
+            Some(d) if d.revoked => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                codes::DEVICE_REVOKED,
+                "this device was revoked by head office; enrol it again",
+            )),
+            Some(d) => Ok(DeviceToken(d)),
+        }
+    }
+}
+
+/// The head office's admin token. Any other token (a device's) gets 403.
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or_else(unauthorized)?;
+        if auth::constant_time_eq(
+            auth::token_hash(token).as_bytes(),
+            state.admin_token_hash.as_bytes(),
+        ) {
+            Ok(Admin)
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                codes::FORBIDDEN,
+                "this endpoint needs the head-office admin token",
+            ))
+        }
+    }
+}
+
+/// Either a device or the admin (blob upload).
+pub struct DeviceOrAdmin;
+
+impl FromRequestParts<AppState> for DeviceOrAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if Admin::from_request_parts(parts, state).await.is_ok() {
+            return Ok(DeviceOrAdmin);
+        }
+        DeviceToken::from_request_parts(parts, state).await?;
+        Ok(DeviceOrAdmin)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Routes
+
+/// One route of the API: what [`router`] serves and [`route_table`] lists.
+pub struct Route {
+    /// The path, with `{param}` placeholders.
+    pub path: &'static str,
+    /// The method.
+    pub method: Method,
+    handler: MethodRouter<AppState>,
+}
+
+fn route<H, T>(method: Method, path: &'static str, handler: H) -> Route
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone())
+        .unwrap_or_else(|_| panic!("unsupported method {method} in the route table"));
+    Route {
+        path,
+        method,
+        handler: on(filter, handler),
+    }
+}
+
+fn routes() -> Vec<Route> {
+    use routes::*;
+    let mut list = vec![
+        route(Method::GET, HEALTH, health),
+        route(Method::GET, OPENAPI, openapi_json),
+        route(Method::POST, ENROLL, enroll),
+        route(Method::POST, SYNC_PUSH, push),
+        route(Method::GET, SYNC_PULL, pull),
+        route(Method::HEAD, BLOB, blob_head),
+        route(Method::GET, ADMIN_TECHNICIANS, list_technicians),
+        route(Method::POST, ADMIN_TECHNICIANS, create_technician),
+        route(Method::POST, ADMIN_ENROLMENT_CODES, issue_enrolment_code),
+        route(Method::GET, ADMIN_DEVICES, list_devices),
+        route(Method::POST, ADMIN_DEVICE_REVOKE, revoke_device),
+        route(Method::GET, ADMIN_WORK_ORDERS, list_work_orders),
+        route(Method::POST, ADMIN_WORK_ORDERS, create_work_order),
+        route(Method::GET, ADMIN_WORK_ORDER, get_work_order),
+        route(Method::PATCH, ADMIN_WORK_ORDER, update_work_order),
+        route(Method::POST, ADMIN_WORK_ORDER_REASSIGN, reassign_work_order),
+        route(Method::POST, ADMIN_WORK_ORDER_CANCEL, cancel_work_order),
+        route(Method::GET, ADMIN_FEE_TABLES, list_fee_tables),
+        route(Method::POST, ADMIN_FEE_TABLES, publish_fee_table),
+        route(Method::PUT, ADMIN_PARTS_CATALOGUE, publish_parts_catalogue),
+        route(Method::POST, ADMIN_PRICE_LISTS, publish_price_list),
+        route(Method::GET, ADMIN_REVIEW, list_review_flags),
+        route(Method::POST, ADMIN_REVIEW_RESOLVE, resolve_review_flag),
+        route(Method::GET, ADMIN_EXPORT, export),
+        route(Method::GET, ADMIN_BLOB, admin_get_blob),
+        route(Method::POST, ADMIN_EPOCH_ROTATE, rotate_epoch),
+    ];
+    // Blob uploads have their own, larger limit.
+    let mut put = route(Method::PUT, BLOB, blob_put);
+    put.handler = put
+        .handler
+        .layer(DefaultBodyLimit::max(limits::MAX_BLOB_BYTES));
+    list.push(put);
+    list
+}
+
+/// Every (method, path) the router serves, sorted. The router is built from the same list,
+/// so this cannot go stale; a test checks the OpenAPI document against it.
+pub fn route_table() -> Vec<(String, String)> {
+    let mut table: Vec<(String, String)> = routes()
+        .into_iter()
+        .map(|r| (r.method.as_str().to_owned(), r.path.to_owned()))
+        .collect();
+    table.sort();
+    table
+}
+
+/// The whole API as an axum router.
+pub fn router(state: AppState) -> Router {
+    let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
+    for r in routes() {
+        match by_path.iter_mut().find(|(p, _)| *p == r.path) {
+            Some((_, existing)) => {
+                let merged = std::mem::take(existing).merge(r.handler);
+                *existing = merged;
+            }
+            None => by_path.push((r.path, r.handler)),
+        }
+    }
+    let mut router = Router::new();
+    for (path, handler) in by_path {
+        router = router.route(path, handler);
+    }
+    router
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limits::MAX_JSON_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn no_route() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, codes::NO_ROUTE, "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        codes::NO_ROUTE,
+        "this endpoint does not take that method",
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// Handlers: public and sync
+
+async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+    })
+}
+
+async fn openapi_json() -> Json<serde_json::Value> {
+    Json(crate::openapi::document())
+}
+
+async fn enroll(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<EnrollRequest>,
+) -> ApiResult<Json<EnrollReply>> {
+    rules::check_name("device_name", &req.device_name).map_err(ApiError::bad_request)?;
+    if req.code.len() > 64 {
+        return Err(ApiError::bad_request("code is too long"));
+    }
+    let code_hash = auth::code_hash(&req.code);
+    let token = auth::new_token();
+    let token_hash = auth::token_hash(&token);
+    let device_id = Uuid::now_v7();
+    let (device, technician, epoch) = run(&state, move |s| {
+        let (device, technician) = s.enroll_device(
+            &code_hash,
+            NewDevice {
+                id: device_id,
+                name: &req.device_name,
+                token_hash: &token_hash,
+            },
+            Utc::now(),
+        )?;
+        Ok((device, technician, s.epoch()?))
+    })
+    .await?;
+    tracing::info!(device = %device.id, technician = %technician.id, "device enrolled");
+    Ok(Json(EnrollReply {
+        device_id: device.id,
+        technician_id: technician.id,
+        technician_name: technician.name,
+        token,
+        epoch,
+    }))
+}
+
+async fn push(
+    State(state): State<AppState>,
+    DeviceToken(device): DeviceToken,
+    JsonBody(req): JsonBody<PushRequest>,
+) -> ApiResult<Json<PushReply>> {
+    if req.ops.len() > limits::MAX_OPS_PER_PUSH {
+        return Err(ApiError::bad_request(format!(
+            "at most {} ops per push",
+            limits::MAX_OPS_PER_PUSH
+        )));
+    }
+    if req
+        .ops
+        .windows(2)
+        .any(|w| w[0].device_seq >= w[1].device_seq)
+    {
+        return Err(ApiError::bad_request(
+            "ops must be in strictly increasing device_seq order",
+        ));
+    }
+    let device_id = device.device_id;
+    let reply = run(&state, move |s| {
+        let mut results = Vec::with_capacity(req.ops.len());
+        for op in &req.ops {
+            // Each op is its own transaction; a transient failure stops the batch here
+            // (what was applied stays applied and comes back as duplicates on retry).
+            results.push(s.apply_op(&device, op, Utc::now())?);
+        }
+        Ok(PushReply {
+            results,
+            epoch: s.epoch()?,
+        })
+    })
+    .await?;
+    let rejected = reply
+        .results
+        .iter()
+        .filter(|r| matches!(r.outcome, onsite_api::OpOutcome::Rejected { .. }))
+        .count();
+    tracing::info!(device = %device_id, ops = reply.results.len(), rejected, "push");
+    Ok(Json(reply))
+}
+
+async fn pull(
+    State(state): State<AppState>,
+    DeviceToken(device): DeviceToken,
+    QueryArgs(query): QueryArgs<PullQuery>,
+) -> ApiResult<Json<PullReply>> {
+    let limit = query
+        .limit
+        .unwrap_or(limits::DEFAULT_PULL_LIMIT)
+        .clamp(1, limits::MAX_PULL_LIMIT);
+    let cursor = query.cursor.filter(|c| !c.is_empty());
+    run(&state, move |s| {
+        let epoch = s.epoch()?;
+        let (after, reset) = match cursor {
+            None => (0, false),
+            Some(text) => match Cursor::parse(&text) {
+                Some(c) if c.epoch == epoch && c.seq <= s.max_seq()? => (c.seq, false),
+                _ => (0, true),
+            },
+        };
+        let page = s.pull(device.technician_id, after, limit)?;
+        Ok(Json(PullReply {
+            cursor: Cursor {
+                epoch: epoch.clone(),
+                seq: page.last_seq,
+            }
+            .to_string(),
+            epoch,
+            reset,
+            changes: page.changes,
+            has_more: page.has_more,
+        }))
+    })
+    .await
+}
+
+async fn blob_head(
+    State(state): State<AppState>,
+    _auth: DeviceOrAdmin,
+    PathSha(sha): PathSha,
+) -> ApiResult<StatusCode> {
+    let present = run(&state, move |s| Ok(s.has_blob(&sha)?)).await?;
+    Ok(if present {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    })
+}
+
+async fn blob_put(
+    State(state): State<AppState>,
+    _auth: DeviceOrAdmin,
+    PathSha(sha): PathSha,
+    RawBody(bytes): RawBody,
+) -> ApiResult<(StatusCode, Json<BlobPutReply>)> {
+    if auth::sha256_hex(&bytes) != sha {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            codes::HASH_MISMATCH,
+            "the body does not hash to the SHA-256 in the path",
+        ));
+    }
+    let size = bytes.len() as u64;
+    let sha_stored = sha.clone();
+    let created = run(&state, move |s| {
+        Ok(s.put_blob(&sha_stored, &bytes, Utc::now())?)
+    })
+    .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(BlobPutReply {
+            sha256: sha,
+            size,
+            created,
+        }),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// Handlers: head office
+
+async fn list_technicians(
+    State(state): State<AppState>,
+    _: Admin,
+) -> ApiResult<Json<Vec<onsite_api::Technician>>> {
+    run(&state, |s| Ok(Json(s.list_technicians()?))).await
+}
+
+async fn create_technician(
+    State(state): State<AppState>,
+    _: Admin,
+    JsonBody(req): JsonBody<NewTechnician>,
+) -> ApiResult<(StatusCode, Json<onsite_api::Technician>)> {
+    rules::check_name("name", &req.name).map_err(ApiError::bad_request)?;
+    let t = run(&state, move |s| {
+        Ok(s.create_technician(Uuid::now_v7(), req.name.trim(), Utc::now())?)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(t)))
+}
+
+async fn issue_enrolment_code(
+    State(state): State<AppState>,
+    _: Admin,
+    PathId(technician_id): PathId,
+    RawBody(body): RawBody,
+) -> ApiResult<(StatusCode, Json<EnrolmentCode>)> {
+    // The body is optional: empty means the defaults.
+    let options: NewEnrolmentCode = if body.iter().all(u8::is_ascii_whitespace) {
+        NewEnrolmentCode::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                codes::MALFORMED,
+                format!(
+                    "malformed JSON body: {}",
+                    onsite_api::describe_serde_error(&e)
+                ),
+            )
+        })?
+    };
+    let hours = options.valid_hours.unwrap_or(24);
+    if !(1..=720).contains(&hours) {
+        return Err(ApiError::bad_request("valid_hours must be 1 to 720"));
+    }
+    let code = auth::new_enrolment_code();
+    let hash = auth::code_hash(&code);
+    let now = Utc::now();
+    let expires_at = now + Duration::hours(i64::from(hours));
+    run(&state, move |s| {
+        s.store_enrolment_code(technician_id, &hash, now, expires_at)
+            .map_err(|e| match e {
+                StorageError::NotFound => ApiError::not_found("technician"),
+                e => e.into(),
+            })
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(EnrolmentCode {
+            code,
+            technician_id,
+            expires_at,
+        }),
+    ))
+}
+
+async fn list_devices(
+    State(state): State<AppState>,
+    _: Admin,
+) -> ApiResult<Json<Vec<onsite_api::Device>>> {
+    run(&state, |s| Ok(Json(s.list_devices()?))).await
+}
+
+async fn revoke_device(
+    State(state): State<AppState>,
+    _: Admin,
+    PathId(id): PathId,
+) -> ApiResult<Json<onsite_api::Device>> {
+    let device = run(&state, move |s| {
+        s.revoke_device(id, Utc::now()).map_err(|e| match e {
+            StorageError::NotFound => ApiError::not_found("device"),
+            e => e.into(),
+        })
+    })
+    .await?;
+    tracing::info!(device = %device.id, "device revoked");
+    Ok(Json(device))
+}
+
+async fn list_work_orders(
+    State(state): State<AppState>,
+    _: Admin,
+    QueryArgs(query): QueryArgs<WorkOrderQuery>,
+) -> ApiResult<Json<Vec<onsite_api::WorkOrder>>> {
+    run(&state, move |s| Ok(Json(s.list_work_orders(&query)?))).await
+}
+
+async fn create_work_order(
+    State(state): State<AppState>,
+    _: Admin,
+    JsonBody(req): JsonBody<NewWorkOrder>,
+) -> ApiResult<(StatusCode, Json<onsite_api::WorkOrder>)> {
+    rules::check_new_work_order(&req).map_err(ApiError::bad_request)?;
+    let order = run(&state, move |s| {
+        Ok(s.create_work_order(Uuid::now_v7(), &req, Utc::now())?)
+    })
+    .await?;
+    tracing::info!(work_order = %order.id, "work order created");
+    Ok((StatusCode::CREATED, Json(order)))
+}
+
+fn order_not_found(e: StorageError) -> ApiError {
+    match e {
+        StorageError::NotFound => ApiError::not_found("work order"),
+        e => e.into(),
+    }
+}
+
+async fn get_work_order(
+    State(state): State<AppState>,
+    _: Admin,
+    PathId(id): PathId,
+) -> ApiResult<Json<onsite_api::WorkOrderDetail>> {
+    run(&state, move |s| {
+        s.get_work_order(id)?
+            .map(Json)
+            .ok_or_else(|| ApiError::not_found("work order"))
+    })
+    .await
+}
+
+async fn update_work_order(
+    State(state): State<AppState>,
+    _: Admin,
+    PathId(id): PathId,
+    JsonBody(req): JsonBody<WorkOrderUpdate>,
+) -> ApiResult<Json<onsite_api::WorkOrder>> {
+    rules::check_update(&req).map_err(ApiError::bad_request)?;
+    run(&state, move |s| {
+        s.update_work_order(id, &req, Utc::now())
+            .map(Json)
+            .map_err(order_not_found)
+    })
+    .await
+}
+
+async fn reassign_work_order(
+    State(state): State<AppState>,
+    _: Admin,
+    PathId(id): PathId,
+    JsonBody(req): JsonBody<ReassignRequest>,
+) -> ApiResult<Json<onsite_api::WorkOrder>> {
+    run(&state, move |s| {
+        s.reassign_work_order(id, &req, Utc::now())
+            .map(Json)
+            .map_err(order_not_found)
+    })
+    .await
+}
+
+async fn cancel_work_order(
+    State(state): State<AppState>,
+    _: Admin,
+    PathId(id): PathId,
+    JsonBody(req): JsonBody<CancelRequest>,
+) -> ApiResult<Json<onsite_api::WorkOrder>> {
+    if req.reason.trim().is_empty() || req.reason.chars().count() > rules::MAX_TEXT {
+        return Err(ApiError::bad_request(
+            "reason must be 1 to 10000 characters",
+        ));
+    }
+    run(&state, move |s| {
+        s.cancel_work_order(id, req.reason.trim(), Utc::now())
+            .map(Json)
+            .map_err(order_not_found)
+    })
+    .await
+}
+
+async fn list_fee_tables(
+    State(state): State<AppState>,
+    _: Admin,
+) -> ApiResult<Json<Vec<onsite_api::FeeTable>>> {
+    run(&state, |s| Ok(Json(s.list_fee_tables()?))).await
+}
+
+async fn publish_fee_table(
+    State(state): State<AppState>,
+    _: Admin,
+    JsonBody(req): JsonBody<FeeTablePublish>,
+) -> ApiResult<(StatusCode, Json<onsite_api::FeeTable>)> {
+    rules::check_fee_table(&req).map_err(ApiError::bad_request)?;
+    let t = run(&state, move |s| Ok(s.publish_fee_table(&req, Utc::now())?)).await?;
+    Ok((StatusCode::CREATED, Json(t)))
+}
+
+async fn publish_parts_catalogue(
+    State(state): State<AppState>,
+    _: Admin,
+    JsonBody(req): JsonBody<PartsCataloguePublish>,
+) -> ApiResult<Json<onsite_api::PartsCatalogue>> {
+    rules::check_catalogue(&req).map_err(ApiError::bad_request)?;
+    run(&state, move |s| {
+        Ok(Json(s.publish_parts_catalogue(&req, Utc::now())?))
+    })
+    .await
+}
+
+async fn publish_price_list(
+    State(state): State<AppState>,
+    _: Admin,
+    JsonBody(req): JsonBody<PriceListPublish>,
+) -> ApiResult<(StatusCode, Json<onsite_api::PriceList>)> {
+    rules::check_price_list(&req).map_err(ApiError::bad_request)?;
+    let l = run(&state, move |s| Ok(s.publish_price_list(&req, Utc::now())?)).await?;
+    Ok((StatusCode::CREATED, Json(l)))
+}
+
+async fn list_review_flags(
+    State(state): State<AppState>,
+    _: Admin,
+    QueryArgs(query): QueryArgs<ReviewQuery>,
+) -> ApiResult<Json<Vec<onsite_api::ReviewFlag>>> {
+    let all = query.include_resolved.unwrap_or(false);
+    run(&state, move |s| Ok(Json(s.list_review_flags(all)?))).await
+}
+
+async fn resolve_review_flag(
+    State(state): State<AppState>,
+    _: Admin,
+    PathId(id): PathId,
+) -> ApiResult<Json<onsite_api::ReviewFlag>> {
+    run(&state, move |s| {
+        s.resolve_review_flag(id, Utc::now())
+            .map(Json)
+            .map_err(|e| match e {
+                StorageError::NotFound => ApiError::not_found("review flag"),
+                e => e.into(),
+            })
+    })
+    .await
+}
+
+async fn export(
+    State(state): State<AppState>,
+    _: Admin,
+    QueryArgs(query): QueryArgs<ExportQuery>,
+) -> ApiResult<Response> {
+    let jobs = run(&state, move |s| Ok(s.export_completed(query.since)?)).await?;
+    Ok(match query.format.unwrap_or_default() {
+        ExportFormat::Json => Json(jobs).into_response(),
+        ExportFormat::Csv => (
+            [(CONTENT_TYPE, "text/csv; charset=utf-8")],
+            export::to_csv(&jobs),
+        )
+            .into_response(),
+    })
+}
+
+async fn admin_get_blob(
+    State(state): State<AppState>,
+    _: Admin,
+    PathSha(sha): PathSha,
+) -> ApiResult<Response> {
+    let bytes = run(&state, move |s| {
+        s.get_blob(&sha)?.ok_or_else(|| ApiError::not_found("blob"))
+    })
+    .await?;
+    Ok(([(CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}
+
+async fn rotate_epoch(State(state): State<AppState>, _: Admin) -> ApiResult<Json<EpochReply>> {
+    let epoch = run(&state, |s| Ok(s.rotate_epoch()?)).await?;
+    tracing::warn!(%epoch, "new server epoch: every device will refetch");
+    Ok(Json(EpochReply { epoch }))
+}

@@ -1,0 +1,249 @@
+//! `onsite-hq`: run the head-office server, or a demo of it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use onsite_hq::http::{router, AppState};
+use onsite_hq::storage::sqlite::SqliteStorage;
+use onsite_hq::storage::Storage;
+use onsite_hq::{auth, demo, tls};
+
+/// Onsite's head-office server: sync for technicians' devices and the head-office API,
+/// over HTTPS. The OpenAPI document is served at /openapi.json.
+#[derive(Parser)]
+#[command(name = "onsite-hq", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start a demo head office with sample data (a technician, today's work orders, the
+    /// water-purifier fee table) and print its URL, an admin token and an enrolment code.
+    Demo(DemoArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Directory for the database (onsite-hq.sqlite3), the admin token file and, without
+    /// --cert/--key, the self-made TLS CA and certificate (tls/ca.pem, cert.pem, key.pem).
+    #[arg(long, value_name = "DIR", default_value = "onsite-hq-data")]
+    data: PathBuf,
+    /// Address and port to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+    listen: SocketAddr,
+    /// PEM certificate chain to serve. Without it (and --key), a CA and a certificate are
+    /// made at first start and kept in the data directory; devices must trust tls/ca.pem.
+    #[arg(long, value_name = "PEM", requires = "key")]
+    cert: Option<PathBuf>,
+    /// PEM private key of --cert.
+    #[arg(long, value_name = "PEM", requires = "cert")]
+    key: Option<PathBuf>,
+    /// Host names or IP addresses for the self-made certificate (repeatable; made once,
+    /// at first start). Defaults to localhost, 127.0.0.1 and ::1.
+    #[arg(long = "cert-name", value_name = "NAME")]
+    cert_names: Vec<String>,
+    /// The head-office admin token. Without it, the token in <DIR>/admin-token is used,
+    /// made at first start.
+    #[arg(
+        long,
+        env = "ONSITE_HQ_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    admin_token: Option<String>,
+    /// Start a new server epoch before serving: use once after restoring the database
+    /// from a backup, so that every device refetches and re-sends what it holds.
+    #[arg(long)]
+    new_epoch: bool,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Directory for the demo's data (default: a new directory under the system's temp
+    /// directory).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Address and port to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+    listen: SocketAddr,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("onsite-hq: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Some(Command::Demo(args)) => run_demo(args).await,
+            None => run_server(cli.serve).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("onsite-hq: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type AnyError = Box<dyn std::error::Error + Send + Sync>;
+
+fn admin_token(data: &Path, given: Option<String>) -> Result<(String, Option<PathBuf>), AnyError> {
+    if let Some(t) = given.filter(|t| !t.trim().is_empty()) {
+        return Ok((t.trim().to_owned(), None));
+    }
+    let path = data.join("admin-token");
+    match std::fs::read_to_string(&path) {
+        Ok(t) if !t.trim().is_empty() => Ok((t.trim().to_owned(), Some(path))),
+        _ => {
+            let token = auth::new_token();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = options.open(&path)?;
+            std::io::Write::write_all(&mut file, token.as_bytes())?;
+            file.sync_all()?;
+            Ok((token, Some(path)))
+        }
+    }
+}
+
+fn default_names() -> Vec<String> {
+    vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]
+}
+
+struct Started {
+    server: onsite_hq::RunningServer,
+    ca: Option<PathBuf>,
+}
+
+async fn start(
+    storage: Arc<dyn Storage>,
+    admin: &str,
+    data: &Path,
+    listen: SocketAddr,
+    cert: Option<(PathBuf, PathBuf)>,
+    names: Vec<String>,
+) -> Result<Started, AnyError> {
+    let (config, ca) = match cert {
+        Some((cert, key)) => (tls::server_config_from_files(&cert, &key)?, None),
+        None => {
+            let names = if names.is_empty() {
+                default_names()
+            } else {
+                names
+            };
+            let paths = tls::ensure_self_signed(data, &names)?;
+            (
+                tls::server_config_from_files(&paths.cert, &paths.key)?,
+                Some(paths.ca),
+            )
+        }
+    };
+    let listener = std::net::TcpListener::bind(listen)
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let app = router(AppState::new(storage, admin));
+    let server = onsite_hq::serve_tls(listener, config, app)?;
+    Ok(Started { server, ca })
+}
+
+async fn until_stopped(server: onsite_hq::RunningServer) -> Result<(), AnyError> {
+    let handle = server.handle();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::info!("stopping");
+            handle.graceful_shutdown(Some(Duration::from_secs(10)));
+        }
+    });
+    server.wait().await?;
+    Ok(())
+}
+
+async fn run_server(args: ServeArgs) -> Result<(), AnyError> {
+    std::fs::create_dir_all(&args.data)?;
+    let storage = SqliteStorage::open_in_dir(&args.data)?;
+    if args.new_epoch {
+        let epoch = storage.rotate_epoch()?;
+        tracing::warn!(%epoch, "new server epoch: every device will refetch");
+    }
+    let (admin, admin_path) = admin_token(&args.data, args.admin_token)?;
+    let cert = args.cert.zip(args.key);
+    let started = start(
+        Arc::new(storage),
+        &admin,
+        &args.data,
+        args.listen,
+        cert,
+        args.cert_names,
+    )
+    .await?;
+    println!("onsite-hq listening on https://{}", started.server.addr);
+    if let Some(ca) = &started.ca {
+        println!("devices must trust the CA certificate: {}", ca.display());
+    }
+    if let Some(path) = admin_path {
+        println!("admin token: in {}", path.display());
+    }
+    until_stopped(started.server).await
+}
+
+async fn run_demo(args: DemoArgs) -> Result<(), AnyError> {
+    let data = match args.data {
+        Some(d) => d,
+        None => std::env::temp_dir().join(format!("onsite-hq-demo-{}", uuid::Uuid::now_v7())),
+    };
+    std::fs::create_dir_all(&data)?;
+    let storage = SqliteStorage::open_in_dir(&data)?;
+    let seeded = demo::seed(&storage, chrono::Utc::now())?;
+    let (admin, _) = admin_token(&data, None)?;
+    let started = start(
+        Arc::new(storage),
+        &admin,
+        &data,
+        args.listen,
+        None,
+        default_names(),
+    )
+    .await?;
+    let addr = started.server.addr;
+    println!("Onsite demo head office");
+    println!("  URL:             https://{addr}");
+    if let Some(ca) = &started.ca {
+        println!("  CA certificate:  {}", ca.display());
+    }
+    println!("  admin token:     {admin}");
+    println!(
+        "  enrolment code:  {} (for {})",
+        seeded.enrolment_code, seeded.technician_name
+    );
+    println!("  work orders:     {}", seeded.work_orders.len());
+    println!("  data directory:  {}", data.display());
+    println!("  API description: https://{addr}/openapi.json");
+    println!("Press Ctrl-C to stop.");
+    until_stopped(started.server).await
+}

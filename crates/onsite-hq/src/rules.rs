@@ -1,0 +1,514 @@
+//! The server's sync rules as pure functions, shared by every storage backend: what to do
+//! with a technician's op given the work order as head office has it now, and the checks on
+//! head-office input. Tested by tables of cases below.
+
+use onsite_api::{
+    is_sha256_hex, FeeTablePublish, NewWorkOrder, OpPayload, PartsCataloguePublish, PayloadError,
+    PriceListPublish, RejectCode, ReviewReason, WorkOrderUpdate,
+};
+use onsite_domain::WorkOrderStatus;
+use std::collections::HashSet;
+use uuid::Uuid;
+
+/// The longest free text accepted in a fact or a head-office field.
+pub const MAX_TEXT: usize = 10_000;
+
+/// What the server knows of a work order when an op arrives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkOrderState {
+    /// The currently assigned technician.
+    pub technician_id: Option<Uuid>,
+    /// The current status.
+    pub status: WorkOrderStatus,
+    /// Whether the op's technician was ever assigned this order.
+    pub ever_assigned_to_op_technician: bool,
+}
+
+/// The decision for one op.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Permanently refused: record the rejection, move on.
+    Reject(RejectCode, String),
+    /// Store the fact.
+    Store {
+        /// Move the order to this status (a technician's valid transition).
+        new_status: Option<WorkOrderStatus>,
+        /// Flag the order for office review.
+        flag: Option<ReviewReason>,
+    },
+}
+
+fn reject(code: RejectCode, reason: impl Into<String>) -> Decision {
+    Decision::Reject(code, reason.into())
+}
+
+/// Checks a parsed payload's content. The messages name fields, never values.
+pub fn check_payload(payload: &OpPayload) -> Result<(), String> {
+    fn text(name: &str, value: &str) -> Result<(), String> {
+        if value.chars().count() > MAX_TEXT {
+            return Err(format!("{name} is longer than {MAX_TEXT} characters"));
+        }
+        Ok(())
+    }
+    fn required(name: &str, value: &str) -> Result<(), String> {
+        if value.trim().is_empty() {
+            return Err(format!("{name} must not be blank"));
+        }
+        text(name, value)
+    }
+    match payload {
+        OpPayload::ChangeStatus(p) => {
+            if matches!(p.to, WorkOrderStatus::Assigned | WorkOrderStatus::Cancelled) {
+                return Err(format!(
+                    "a technician cannot set status {}; head office does",
+                    p.to.as_str()
+                ));
+            }
+            if p.to == WorkOrderStatus::UnableToComplete
+                && p.reason.as_deref().is_none_or(|r| r.trim().is_empty())
+            {
+                return Err("reason is required for unable_to_complete".into());
+            }
+            text("reason", p.reason.as_deref().unwrap_or(""))
+        }
+        OpPayload::RecordWork(p) => {
+            required("service_code", &p.service_code)?;
+            text("description", &p.description)?;
+            if p.charge.minor < 0 {
+                return Err("charge must not be negative".into());
+            }
+            if p.fee_table_version < 1 {
+                return Err("fee_table_version must be at least 1".into());
+            }
+            Ok(())
+        }
+        OpPayload::ConsumePart(p) => {
+            required("part_no", &p.part_no)?;
+            text("serial_no", p.serial_no.as_deref().unwrap_or(""))?;
+            if p.quantity == 0 {
+                return Err("quantity must be at least 1".into());
+            }
+            if p.unit_price.minor < 0 {
+                return Err("unit_price must not be negative".into());
+            }
+            Ok(())
+        }
+        OpPayload::AttachSignature(p) => {
+            if !is_sha256_hex(&p.blob_sha256) {
+                return Err("blob_sha256 must be 64 lowercase hex digits".into());
+            }
+            Ok(())
+        }
+        OpPayload::AttachDocument(p) => {
+            if !is_sha256_hex(&p.blob_sha256) {
+                return Err("blob_sha256 must be 64 lowercase hex digits".into());
+            }
+            required("doc_type", &p.doc_type)?;
+            required("content_type", &p.content_type)
+        }
+        OpPayload::TakePayment(p) => {
+            if p.amount.minor <= 0 {
+                return Err("amount must be positive".into());
+            }
+            text("receipt_no", p.receipt_no.as_deref().unwrap_or(""))
+        }
+    }
+}
+
+/// Decides what to do with an op from `technician` about a work order in state `order`
+/// (`None`: no such order). `blob_present` says whether the blob the payload references
+/// (if any) is stored.
+///
+/// Head office wins on assignment, schedule and prices; the technician's facts are never
+/// dropped: a fact on a job cancelled or reassigned meanwhile is stored and the job flagged.
+pub fn decide(
+    payload: &Result<OpPayload, PayloadError>,
+    order: Option<&WorkOrderState>,
+    technician: Uuid,
+    blob_present: bool,
+) -> Decision {
+    let payload = match payload {
+        Ok(p) => p,
+        Err(PayloadError::UnknownKind) => {
+            return reject(
+                RejectCode::UnknownKind,
+                "this server does not know the op kind",
+            )
+        }
+        Err(PayloadError::Shape(why)) => return reject(RejectCode::BadPayload, why.clone()),
+    };
+    if let Err(why) = check_payload(payload) {
+        return reject(RejectCode::BadPayload, why);
+    }
+    let Some(order) = order else {
+        return reject(RejectCode::UnknownWorkOrder, "no such work order");
+    };
+    if !order.ever_assigned_to_op_technician {
+        return reject(
+            RejectCode::NotYourWorkOrder,
+            "the work order was never assigned to this technician",
+        );
+    }
+    if payload.blob_sha256().is_some() && !blob_present {
+        return reject(
+            RejectCode::BlobMissing,
+            "the referenced blob has not been uploaded",
+        );
+    }
+    if order.status == WorkOrderStatus::Cancelled {
+        return Decision::Store {
+            new_status: None,
+            flag: Some(ReviewReason::CancelledBeforeSync),
+        };
+    }
+    if order.technician_id != Some(technician) {
+        return Decision::Store {
+            new_status: None,
+            flag: Some(ReviewReason::ReassignedBeforeSync),
+        };
+    }
+    match payload {
+        OpPayload::ChangeStatus(p) if p.to == order.status => Decision::Store {
+            new_status: None,
+            flag: None,
+        },
+        OpPayload::ChangeStatus(p) => {
+            match order.status.check_transition(p.to, p.reason.as_deref()) {
+                Ok(()) => Decision::Store {
+                    new_status: Some(p.to),
+                    flag: None,
+                },
+                Err(_) => Decision::Store {
+                    new_status: None,
+                    flag: Some(ReviewReason::StatusConflict),
+                },
+            }
+        }
+        _ => Decision::Store {
+            new_status: None,
+            flag: None,
+        },
+    }
+}
+
+fn check_text(name: &str, value: &str, required: bool, max: usize) -> Result<(), String> {
+    if required && value.trim().is_empty() {
+        return Err(format!("{name} must not be blank"));
+    }
+    if value.chars().count() > max {
+        return Err(format!("{name} is longer than {max} characters"));
+    }
+    Ok(())
+}
+
+/// A technician's or device's name.
+pub fn check_name(name: &str, value: &str) -> Result<(), String> {
+    check_text(name, value, true, 100)
+}
+
+/// Checks a new work order.
+pub fn check_new_work_order(w: &NewWorkOrder) -> Result<(), String> {
+    check_text("order_no", &w.order_no, true, 64)?;
+    check_text("customer.name", &w.customer.name, true, 200)?;
+    check_text("customer.phone", &w.customer.phone, false, 64)?;
+    check_text("customer.address", &w.customer.address, true, 500)?;
+    check_text("appliance.category", &w.appliance.category, true, 200)?;
+    check_text("appliance.brand", &w.appliance.brand, false, 200)?;
+    check_text("appliance.model", &w.appliance.model, false, 200)?;
+    check_text("reported_fault", &w.reported_fault, false, MAX_TEXT)?;
+    check_text("notes", &w.notes, false, MAX_TEXT)?;
+    if w.appointment_end < w.appointment_start {
+        return Err("appointment_end is before appointment_start".into());
+    }
+    Ok(())
+}
+
+/// Checks an update (only the fields present).
+pub fn check_update(u: &WorkOrderUpdate) -> Result<(), String> {
+    if let Some(c) = &u.customer {
+        check_text("customer.name", &c.name, true, 200)?;
+        check_text("customer.phone", &c.phone, false, 64)?;
+        check_text("customer.address", &c.address, true, 500)?;
+    }
+    if let Some(a) = &u.appliance {
+        check_text("appliance.category", &a.category, true, 200)?;
+    }
+    if let Some(t) = &u.reported_fault {
+        check_text("reported_fault", t, false, MAX_TEXT)?;
+    }
+    if let Some(t) = &u.notes {
+        check_text("notes", t, false, MAX_TEXT)?;
+    }
+    Ok(())
+}
+
+fn unique<'a>(what: &str, keys: impl Iterator<Item = &'a str>) -> Result<(), String> {
+    let mut seen = HashSet::new();
+    for k in keys {
+        check_text(what, k, true, 64)?;
+        if !seen.insert(k) {
+            return Err(format!("{what} values must be unique"));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a fee table: at least one item, unique codes, no negative fee.
+pub fn check_fee_table(p: &FeeTablePublish) -> Result<(), String> {
+    if p.items.is_empty() {
+        return Err("a fee table needs at least one item".into());
+    }
+    unique("code", p.items.iter().map(|i| i.code.as_str()))?;
+    for i in &p.items {
+        check_text("description", &i.description, false, 500)?;
+        if i.fee.minor < 0 {
+            return Err("fee must not be negative".into());
+        }
+    }
+    Ok(())
+}
+
+/// Checks a parts catalogue: unique part numbers.
+pub fn check_catalogue(p: &PartsCataloguePublish) -> Result<(), String> {
+    unique("part_no", p.parts.iter().map(|i| i.part_no.as_str()))?;
+    for i in &p.parts {
+        check_text("name", &i.name, true, 200)?;
+    }
+    Ok(())
+}
+
+/// Checks a price list: unique part numbers, no negative price.
+pub fn check_price_list(p: &PriceListPublish) -> Result<(), String> {
+    unique("part_no", p.prices.iter().map(|i| i.part_no.as_str()))?;
+    if p.prices.iter().any(|i| i.price.minor < 0) {
+        return Err("price must not be negative".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onsite_api::{Payment, PaymentMethod, Signature, Signer, StatusChange};
+    use onsite_domain::Money;
+    use WorkOrderStatus::*;
+
+    fn status(to: WorkOrderStatus, reason: Option<&str>) -> Result<OpPayload, PayloadError> {
+        Ok(OpPayload::ChangeStatus(StatusChange {
+            fact_id: Uuid::nil(),
+            to,
+            reason: reason.map(str::to_owned),
+            at: chrono::Utc::now(),
+        }))
+    }
+
+    fn payment(minor: i64) -> Result<OpPayload, PayloadError> {
+        Ok(OpPayload::TakePayment(Payment {
+            fact_id: Uuid::nil(),
+            amount: Money::cny(minor),
+            method: PaymentMethod::Cash,
+            receipt_no: None,
+            at: chrono::Utc::now(),
+        }))
+    }
+
+    fn signature() -> Result<OpPayload, PayloadError> {
+        Ok(OpPayload::AttachSignature(Signature {
+            fact_id: Uuid::nil(),
+            blob_sha256: "ab".repeat(32),
+            signer: Signer::Customer,
+            at: chrono::Utc::now(),
+        }))
+    }
+
+    #[test]
+    fn decision_table() {
+        let me = Uuid::from_u128(1);
+        let other = Uuid::from_u128(2);
+        let mine = |s| WorkOrderState {
+            technician_id: Some(me),
+            status: s,
+            ever_assigned_to_op_technician: true,
+        };
+        let moved_away = WorkOrderState {
+            technician_id: Some(other),
+            status: Assigned,
+            ever_assigned_to_op_technician: true,
+        };
+        let never_mine = WorkOrderState {
+            technician_id: Some(other),
+            status: Assigned,
+            ever_assigned_to_op_technician: false,
+        };
+        let store = |s: Option<WorkOrderStatus>, f: Option<ReviewReason>| Decision::Store {
+            new_status: s,
+            flag: f,
+        };
+        use RejectCode as R;
+        use ReviewReason as F;
+        type Case = (
+            &'static str,
+            Result<OpPayload, PayloadError>,
+            Option<WorkOrderState>,
+            bool,
+            Result<Decision, R>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "unknown kind",
+                Err(PayloadError::UnknownKind),
+                Some(mine(Assigned)),
+                true,
+                Err(R::UnknownKind),
+            ),
+            (
+                "bad shape",
+                Err(PayloadError::Shape("x".into())),
+                Some(mine(Assigned)),
+                true,
+                Err(R::BadPayload),
+            ),
+            (
+                "zero payment",
+                payment(0),
+                Some(mine(InProgress)),
+                true,
+                Err(R::BadPayload),
+            ),
+            (
+                "tech cancels",
+                status(Cancelled, None),
+                Some(mine(Assigned)),
+                true,
+                Err(R::BadPayload),
+            ),
+            (
+                "unable without reason",
+                status(UnableToComplete, Some(" ")),
+                Some(mine(OnSite)),
+                true,
+                Err(R::BadPayload),
+            ),
+            (
+                "no such order",
+                payment(100),
+                None,
+                true,
+                Err(R::UnknownWorkOrder),
+            ),
+            (
+                "never mine",
+                payment(100),
+                Some(never_mine),
+                true,
+                Err(R::NotYourWorkOrder),
+            ),
+            (
+                "blob missing",
+                signature(),
+                Some(mine(InProgress)),
+                false,
+                Err(R::BlobMissing),
+            ),
+            (
+                "blob present",
+                signature(),
+                Some(mine(InProgress)),
+                true,
+                Ok(store(None, None)),
+            ),
+            (
+                "valid transition",
+                status(EnRoute, None),
+                Some(mine(Assigned)),
+                true,
+                Ok(store(Some(EnRoute), None)),
+            ),
+            (
+                "complete",
+                status(Completed, None),
+                Some(mine(InProgress)),
+                true,
+                Ok(store(Some(Completed), None)),
+            ),
+            (
+                "same status again",
+                status(OnSite, None),
+                Some(mine(OnSite)),
+                true,
+                Ok(store(None, None)),
+            ),
+            (
+                "backwards",
+                status(EnRoute, None),
+                Some(mine(InProgress)),
+                true,
+                Ok(store(None, Some(F::StatusConflict))),
+            ),
+            (
+                "on cancelled job",
+                status(Completed, None),
+                Some(mine(Cancelled)),
+                true,
+                Ok(store(None, Some(F::CancelledBeforeSync))),
+            ),
+            (
+                "payment on cancelled",
+                payment(100),
+                Some(mine(Cancelled)),
+                true,
+                Ok(store(None, Some(F::CancelledBeforeSync))),
+            ),
+            (
+                "on reassigned job",
+                payment(100),
+                Some(moved_away.clone()),
+                true,
+                Ok(store(None, Some(F::ReassignedBeforeSync))),
+            ),
+            (
+                "status on reassigned",
+                status(Completed, None),
+                Some(moved_away),
+                true,
+                Ok(store(None, Some(F::ReassignedBeforeSync))),
+            ),
+            (
+                "plain payment",
+                payment(5000),
+                Some(mine(InProgress)),
+                true,
+                Ok(store(None, None)),
+            ),
+        ];
+        for (name, payload, order, blob, want) in cases {
+            let got = decide(&payload, order.as_ref(), me, blob);
+            match (want, got) {
+                (Err(code), Decision::Reject(got, _)) => assert_eq!(code, got, "{name}"),
+                (Ok(want), got) => assert_eq!(want, got, "{name}"),
+                (want, got) => panic!("{name}: wanted {want:?}, got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn fee_table_checks() {
+        use onsite_api::FeeItem;
+        let item = |code: &str, fee| FeeItem {
+            code: code.into(),
+            description: String::new(),
+            fee: Money::cny(fee),
+            plus_parts: false,
+        };
+        let at = chrono::Utc::now();
+        let t = |items| FeeTablePublish {
+            effective_from: at,
+            items,
+        };
+        assert!(check_fee_table(&t(vec![item("A", 0), item("B", 100)])).is_ok());
+        assert!(check_fee_table(&t(vec![])).is_err());
+        assert!(check_fee_table(&t(vec![item("A", 0), item("A", 1)])).is_err());
+        assert!(check_fee_table(&t(vec![item("A", -1)])).is_err());
+        assert!(check_fee_table(&t(vec![item(" ", 1)])).is_err());
+    }
+}

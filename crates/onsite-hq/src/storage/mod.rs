@@ -1,0 +1,181 @@
+//! Head office's storage, behind a trait so that a PostgreSQL backend can follow the SQLite
+//! one ([`sqlite::SqliteStorage`]).
+//!
+//! Methods are blocking; the HTTP layer calls them on tokio's blocking pool. Every method
+//! that changes what devices see does so in one transaction that takes one new **commit
+//! sequence number** (`seq`), and records which technician (or everyone) sees each changed
+//! entity at that `seq`; [`Storage::pull`] reads that feed. The rules for technicians' ops
+//! are the pure [`crate::rules::decide`]; a backend only loads state, calls it, and writes.
+
+pub mod sqlite;
+
+use chrono::{DateTime, Utc};
+use onsite_api::{
+    Change, Device, ExportJob, FeeTable, FeeTablePublish, NewWorkOrder, Op, OpResult,
+    PartsCatalogue, PartsCataloguePublish, PriceList, PriceListPublish, ReassignRequest,
+    ReviewFlag, Technician, WorkOrder, WorkOrderDetail, WorkOrderQuery, WorkOrderUpdate,
+};
+use uuid::Uuid;
+
+/// A storage failure. Texts carry no customer data.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// No such record.
+    #[error("not found")]
+    NotFound,
+    /// The change clashes with the current state (duplicate key, version mismatch, a final
+    /// status).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The input breaks a rule.
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// The enrolment code is unknown, spent or expired.
+    #[error("invalid or expired enrolment code")]
+    InvalidCode,
+    /// A passing failure (database busy or locked, disk full): retry later.
+    #[error("temporarily unavailable: {0}")]
+    Transient(String),
+    /// Anything else.
+    #[error("storage failure: {0}")]
+    Internal(String),
+}
+
+/// Storage result.
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+/// An authenticated device, as the HTTP layer sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAuth {
+    /// The device.
+    pub device_id: Uuid,
+    /// Its technician.
+    pub technician_id: Uuid,
+    /// Revoked devices are refused.
+    pub revoked: bool,
+}
+
+/// A new device to enrol.
+#[derive(Debug, Clone)]
+pub struct NewDevice<'a> {
+    /// Its id (UUIDv7, made by the server).
+    pub id: Uuid,
+    /// Its label.
+    pub name: &'a str,
+    /// SHA-256 (hex) of its token.
+    pub token_hash: &'a str,
+}
+
+/// One page of the pull feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedPage {
+    /// Whole commits, oldest first.
+    pub changes: Vec<Change>,
+    /// The last `seq` in the page (the `after` asked for when empty).
+    pub last_seq: i64,
+    /// Whether changes after `last_seq` exist.
+    pub has_more: bool,
+}
+
+/// Everything head office stores.
+pub trait Storage: Send + Sync + 'static {
+    /// The current epoch (made when the database was created).
+    fn epoch(&self) -> Result<String>;
+    /// Starts a new epoch (after a restore from backup); returns it.
+    fn rotate_epoch(&self) -> Result<String>;
+    /// The latest commit sequence number (0 when none).
+    fn max_seq(&self) -> Result<i64>;
+
+    /// Registers a technician.
+    fn create_technician(&self, id: Uuid, name: &str, now: DateTime<Utc>) -> Result<Technician>;
+    /// All technicians, by name.
+    fn list_technicians(&self) -> Result<Vec<Technician>>;
+    /// Stores a one-time enrolment code's hash. `NotFound` for an unknown technician.
+    fn store_enrolment_code(
+        &self,
+        technician_id: Uuid,
+        code_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Spends an enrolment code and creates the device, atomically. `InvalidCode` when
+    /// the code is unknown, spent or expired.
+    fn enroll_device(
+        &self,
+        code_hash: &str,
+        device: NewDevice<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(Device, Technician)>;
+    /// The device a token hash belongs to.
+    fn device_for_token(&self, token_hash: &str) -> Result<Option<DeviceAuth>>;
+    /// All devices.
+    fn list_devices(&self) -> Result<Vec<Device>>;
+    /// Revokes a device (idempotent).
+    fn revoke_device(&self, id: Uuid, now: DateTime<Utc>) -> Result<Device>;
+
+    /// Applies one op from a device in one transaction with its processed-ops row; a
+    /// replay returns the stored result with `duplicate: true`. `Transient` errors leave
+    /// nothing behind.
+    fn apply_op(&self, device: &DeviceAuth, op: &Op, now: DateTime<Utc>) -> Result<OpResult>;
+    /// The changes visible to `technician_id` after commit `after`, at least `limit` unless
+    /// fewer remain, never splitting a commit.
+    fn pull(&self, technician_id: Uuid, after: i64, limit: u32) -> Result<FeedPage>;
+
+    /// Whether a blob is stored.
+    fn has_blob(&self, sha256: &str) -> Result<bool>;
+    /// Stores a blob whose hash the caller verified; `true` if newly stored.
+    fn put_blob(&self, sha256: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<bool>;
+    /// A blob's bytes.
+    fn get_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>>;
+
+    /// Creates a work order. `Conflict` when the order number is taken, `NotFound` for an
+    /// unknown technician.
+    fn create_work_order(
+        &self,
+        id: Uuid,
+        new: &NewWorkOrder,
+        now: DateTime<Utc>,
+    ) -> Result<WorkOrder>;
+    /// Updates head office's fields of a work order.
+    fn update_work_order(
+        &self,
+        id: Uuid,
+        update: &WorkOrderUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<WorkOrder>;
+    /// Reassigns a work order (open statuses go back to `assigned`); `Conflict` on a
+    /// finished order.
+    fn reassign_work_order(
+        &self,
+        id: Uuid,
+        request: &ReassignRequest,
+        now: DateTime<Utc>,
+    ) -> Result<WorkOrder>;
+    /// Cancels a work order; `Conflict` when it is completed; idempotent when cancelled.
+    fn cancel_work_order(&self, id: Uuid, reason: &str, now: DateTime<Utc>) -> Result<WorkOrder>;
+    /// A work order with its facts and flags.
+    fn get_work_order(&self, id: Uuid) -> Result<Option<WorkOrderDetail>>;
+    /// Work orders, newest first.
+    fn list_work_orders(&self, query: &WorkOrderQuery) -> Result<Vec<WorkOrder>>;
+
+    /// Publishes the next fee-table version.
+    fn publish_fee_table(&self, table: &FeeTablePublish, now: DateTime<Utc>) -> Result<FeeTable>;
+    /// Every fee-table version, oldest first.
+    fn list_fee_tables(&self) -> Result<Vec<FeeTable>>;
+    /// Replaces the parts catalogue (next version).
+    fn publish_parts_catalogue(
+        &self,
+        catalogue: &PartsCataloguePublish,
+        now: DateTime<Utc>,
+    ) -> Result<PartsCatalogue>;
+    /// Publishes the next price-list version.
+    fn publish_price_list(&self, list: &PriceListPublish, now: DateTime<Utc>) -> Result<PriceList>;
+
+    /// Review flags, oldest first.
+    fn list_review_flags(&self, include_resolved: bool) -> Result<Vec<ReviewFlag>>;
+    /// Marks a flag resolved (idempotent).
+    fn resolve_review_flag(&self, id: Uuid, now: DateTime<Utc>) -> Result<ReviewFlag>;
+
+    /// Completed (and unable-to-complete) jobs finished at or after `since`, with facts.
+    fn export_completed(&self, since: Option<DateTime<Utc>>) -> Result<Vec<ExportJob>>;
+}

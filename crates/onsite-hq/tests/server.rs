@@ -1,0 +1,1172 @@
+//! onsite-hq end to end: a real server on 127.0.0.1 over real TLS (test CA made here), a
+//! reqwest client trusting only that CA.
+
+mod common;
+
+use std::collections::{BTreeSet, HashSet};
+use std::time::Duration;
+
+use common::*;
+use onsite_api::*;
+use onsite_domain::WorkOrderStatus;
+use reqwest::{Method, StatusCode};
+use uuid::Uuid;
+
+const NONE: Option<&()> = None;
+
+#[tokio::test]
+async fn enrol_push_replay_and_pull() {
+    let hq = start().await;
+    let tech = hq.technician("Tech One").await;
+    let code = hq.code_for(tech).await;
+    // Codes are typed by people: case and dashes do not matter.
+    let dev = hq.enroll_code(&code.to_lowercase().replace('-', " ")).await;
+    assert_eq!(dev.technician_id, tech);
+    assert!(!dev.epoch.is_empty());
+    // The code is one-time.
+    hq.expect_error(
+        Method::POST,
+        routes::ENROLL,
+        None,
+        Some(&EnrollRequest {
+            code: code.clone(),
+            device_name: "second".into(),
+        }),
+        StatusCode::UNAUTHORIZED,
+        codes::INVALID_CODE,
+    )
+    .await;
+
+    let wo = hq.work_order("WO-1", Some(tech)).await;
+    let (changes, _) = hq.pull_all(&dev.token, None, None).await;
+    assert_eq!(work_order_ids(&changes), vec![wo.id]);
+    let pulled = changes
+        .iter()
+        .find_map(|c| match &c.item {
+            ChangeItem::WorkOrder(w) => Some(w.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(pulled.customer.name, "Customer Secretname");
+
+    let mut ops = OpMaker { seq: 0 };
+    let batch = ops.visit(wo.id);
+    let first = hq.push(&dev.token, batch.clone()).await;
+    assert_eq!(first.results.len(), batch.len());
+    assert!(
+        first.results.iter().all(|r| applied(r) && !r.duplicate),
+        "{first:?}"
+    );
+    for (r, op) in first.results.iter().zip(&batch) {
+        assert_eq!(r.op_id, op.op_id);
+    }
+
+    // A replay (the reply was lost) returns the stored results, and stores nothing twice.
+    let replay = hq.push(&dev.token, batch.clone()).await;
+    assert!(replay.results.iter().all(|r| r.duplicate));
+    let outcomes: Vec<_> = first.results.iter().map(|r| r.outcome.clone()).collect();
+    let replayed: Vec<_> = replay.results.iter().map(|r| r.outcome.clone()).collect();
+    assert_eq!(outcomes, replayed);
+
+    let detail = hq.detail(wo.id).await;
+    assert_eq!(detail.work_order.status, WorkOrderStatus::Completed);
+    assert_eq!(detail.facts.len(), batch.len());
+    assert!(detail.review_flags.is_empty());
+    assert!(detail.facts.iter().all(|f| f.device_id == dev.device_id));
+}
+
+#[tokio::test]
+async fn poison_op_is_rejected_and_the_queue_moves_on() {
+    let hq = start().await;
+    let dev = hq.enrolled("Tech").await;
+    let wo = hq.work_order("WO-P", Some(dev.technician_id)).await;
+    let mut ops = OpMaker { seq: 10 };
+    let good1 = ops.status(wo.id, WorkOrderStatus::EnRoute);
+    let mut unknown = ops.payment(wo.id, 100);
+    unknown.kind = "teleport_customer".into();
+    let mut bad = ops.payment(wo.id, 100);
+    bad.payload = serde_json::json!({"amount": "lots"});
+    let negative = ops.payment(wo.id, -5);
+    let missing_order = ops.payment(Uuid::now_v7(), 100);
+    let good2 = ops.status(wo.id, WorkOrderStatus::OnSite);
+    let batch = vec![good1, unknown, bad, negative, missing_order, good2];
+    let reply = hq.push(&dev.token, batch.clone()).await;
+    let codes: Vec<_> = reply.results.iter().map(rejected_code).collect();
+    assert_eq!(
+        codes,
+        vec![
+            None,
+            Some(RejectCode::UnknownKind),
+            Some(RejectCode::BadPayload),
+            Some(RejectCode::BadPayload),
+            Some(RejectCode::UnknownWorkOrder),
+            None
+        ]
+    );
+    // Rejections are final and replay as such.
+    let replay = hq.push(&dev.token, batch).await;
+    assert!(replay.results.iter().all(|r| r.duplicate));
+    assert_eq!(
+        replay.results.iter().map(rejected_code).collect::<Vec<_>>(),
+        codes
+    );
+    let detail = hq.detail(wo.id).await;
+    assert_eq!(detail.work_order.status, WorkOrderStatus::OnSite);
+    assert_eq!(detail.facts.len(), 2);
+}
+
+#[tokio::test]
+async fn a_transient_failure_is_a_503_with_retry_after_and_a_retry_converges() {
+    let hq = start().await;
+    let dev = hq.enrolled("Tech").await;
+    let wo = hq.work_order("WO-T", Some(dev.technician_id)).await;
+    hq.storage
+        .set_busy_timeout(Duration::from_millis(50))
+        .unwrap();
+    let mut ops = OpMaker { seq: 0 };
+    let batch = ops.visit(wo.id);
+
+    // Another process holds the database's write lock: the server cannot write.
+    let blocker = rusqlite::Connection::open(hq.storage.path()).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let res = hq
+        .send(
+            Method::POST,
+            routes::SYNC_PUSH,
+            Some(&dev.token),
+            Some(&PushRequest { ops: batch.clone() }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let retry_after: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    let body: ErrorBody = res.json().await.unwrap();
+    assert_eq!(body.code, codes::UNAVAILABLE);
+    blocker.execute_batch("ROLLBACK").unwrap();
+    drop(blocker);
+
+    let reply = hq.push(&dev.token, batch.clone()).await;
+    assert!(reply.results.iter().all(|r| applied(r) && !r.duplicate));
+    assert_eq!(hq.detail(wo.id).await.facts.len(), batch.len());
+    assert_eq!(hq.storage.integrity_check().unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn pull_pages_hold_whole_commits_and_the_cursor_resumes() {
+    let hq = start().await;
+    let dev = hq.enrolled("Tech").await;
+    let other = hq.technician("Other").await;
+    let mut mine = Vec::new();
+    for i in 0..7 {
+        mine.push(
+            hq.work_order(&format!("WO-{i}"), Some(dev.technician_id))
+                .await
+                .id,
+        );
+        hq.work_order(&format!("OTHER-{i}"), Some(other)).await;
+    }
+    let fee = onsite_hq::demo::water_purifier_fee_table(now());
+    let _: FeeTable = hq
+        .admin(
+            Method::POST,
+            routes::ADMIN_FEE_TABLES,
+            Some(&fee),
+            StatusCode::CREATED,
+        )
+        .await;
+
+    // Page by page, limit 2: nothing repeated, nothing missing, no commit split.
+    let mut cursor: Option<String> = None;
+    let mut seen = Vec::new();
+    let mut page_seqs: Vec<BTreeSet<i64>> = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = hq.pull(&dev.token, cursor.as_deref(), Some(2)).await;
+        assert!(!page.reset);
+        pages += 1;
+        assert!(
+            page.changes.len() <= 2 || page.changes.iter().all(|c| c.seq == page.changes[0].seq)
+        );
+        page_seqs.push(page.changes.iter().map(|c| c.seq).collect());
+        seen.extend(page.changes);
+        cursor = Some(page.cursor);
+        if !page.has_more {
+            break;
+        }
+    }
+    assert!(pages >= 4, "{pages} pages");
+    for pair in page_seqs.windows(2) {
+        assert!(
+            pair[0].is_disjoint(&pair[1]),
+            "a commit was split: {page_seqs:?}"
+        );
+    }
+    let ids = work_order_ids(&seen);
+    assert_eq!(
+        ids, mine,
+        "exactly this technician's orders, in commit order"
+    );
+    assert_eq!(
+        seen.iter()
+            .filter(|c| matches!(c.item, ChangeItem::FeeTable(_)))
+            .count(),
+        1
+    );
+
+    // Nothing new: an empty page and the same cursor.
+    let again = hq.pull(&dev.token, cursor.as_deref(), None).await;
+    assert!(again.changes.is_empty() && !again.has_more);
+    assert_eq!(Some(again.cursor.clone()), cursor);
+
+    // A change made after the saved cursor: only it comes.
+    let update = WorkOrderUpdate {
+        notes: Some("ring twice".into()),
+        ..Default::default()
+    };
+    let path = routes::ADMIN_WORK_ORDER.replace("{id}", &mine[3].to_string());
+    let updated: WorkOrder = hq
+        .admin(Method::PATCH, &path, Some(&update), StatusCode::OK)
+        .await;
+    assert_eq!(updated.version, 2);
+    let resumed = hq.pull(&dev.token, cursor.as_deref(), None).await;
+    assert_eq!(work_order_ids(&resumed.changes), vec![mine[3]]);
+    match &resumed.changes[0].item {
+        ChangeItem::WorkOrder(w) => assert_eq!(w.notes, "ring twice"),
+        other => panic!("{other:?}"),
+    }
+    // Head office wins on the schedule: a stale expected_version is refused.
+    let stale = WorkOrderUpdate {
+        expected_version: Some(1),
+        notes: Some("x".into()),
+        ..Default::default()
+    };
+    hq.expect_error(
+        Method::PATCH,
+        &path,
+        Some(ADMIN),
+        Some(&stale),
+        StatusCode::CONFLICT,
+        codes::CONFLICT,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_new_epoch_or_a_foreign_cursor_means_refetch_from_scratch() {
+    let hq = start().await;
+    let dev = hq.enrolled("Tech").await;
+    let wo = hq.work_order("WO-E", Some(dev.technician_id)).await;
+    let (first, cursor) = hq.pull_all(&dev.token, None, None).await;
+    assert_eq!(work_order_ids(&first), vec![wo.id]);
+
+    for foreign in [
+        "garbage",
+        "someone-else:3",
+        &format!("{}:999999", cursor.rsplit_once(':').unwrap().0),
+    ] {
+        let page = hq.pull(&dev.token, Some(foreign), None).await;
+        assert!(page.reset, "{foreign}");
+        assert_eq!(work_order_ids(&page.changes), vec![wo.id], "{foreign}");
+    }
+
+    let old_epoch = hq.pull(&dev.token, Some(&cursor), None).await.epoch;
+    let rotated: EpochReply = hq
+        .admin(
+            Method::POST,
+            routes::ADMIN_EPOCH_ROTATE,
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert_ne!(rotated.epoch, old_epoch);
+    let page = hq.pull(&dev.token, Some(&cursor), None).await;
+    assert!(page.reset);
+    assert_eq!(page.epoch, rotated.epoch);
+    assert_eq!(work_order_ids(&page.changes), vec![wo.id]);
+    assert!(page.cursor.starts_with(&rotated.epoch));
+    // The new cursor works normally.
+    let next = hq.pull(&dev.token, Some(&page.cursor), None).await;
+    assert!(!next.reset && next.changes.is_empty());
+    // Push replies carry the epoch too.
+    let reply = hq.push(&dev.token, vec![]).await;
+    assert_eq!(reply.epoch, rotated.epoch);
+}
+
+#[tokio::test]
+async fn blobs_are_verified_against_their_hash_and_size_limited() {
+    let hq = start().await;
+    let dev = hq.enrolled("Tech").await;
+    let wo = hq.work_order("WO-B", Some(dev.technician_id)).await;
+    let bytes = b"\x89PNG pretend signature".to_vec();
+    let sha = sha256_hex(&bytes);
+    let path = routes::BLOB.replace("{sha256}", &sha);
+    let head = |token: &str| {
+        hq.client
+            .head(hq.url(&path))
+            .bearer_auth(token.to_owned())
+            .send()
+    };
+    assert_eq!(
+        head(&dev.token).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // An op that references a blob not uploaded yet is refused.
+    let mut ops = OpMaker { seq: 0 };
+    let early = hq.push(&dev.token, vec![ops.signature(wo.id, &sha)]).await;
+    assert_eq!(
+        rejected_code(&early.results[0]),
+        Some(RejectCode::BlobMissing)
+    );
+
+    let put = |body: Vec<u8>, p: String| {
+        hq.client
+            .put(hq.url(&p))
+            .bearer_auth(dev.token.clone())
+            .body(body)
+            .send()
+    };
+    let wrong = put(b"something else".to_vec(), path.clone()).await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        wrong.json::<ErrorBody>().await.unwrap().code,
+        codes::HASH_MISMATCH
+    );
+    assert_eq!(
+        head(&dev.token).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let created = put(bytes.clone(), path.clone()).await.unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let reply: BlobPutReply = created.json().await.unwrap();
+    assert_eq!(
+        (reply.sha256.as_str(), reply.size, reply.created),
+        (sha.as_str(), bytes.len() as u64, true)
+    );
+    let again = put(bytes.clone(), path.clone()).await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert!(!again.json::<BlobPutReply>().await.unwrap().created);
+    assert_eq!(head(&dev.token).await.unwrap().status(), StatusCode::OK);
+
+    // Names that are not a SHA-256 are refused before anything is read.
+    let bad_name = put(bytes.clone(), "/v1/blobs/..%2F..%2Fetc%2Fpasswd".into())
+        .await
+        .unwrap();
+    assert_eq!(bad_name.status(), StatusCode::BAD_REQUEST);
+    let upper = put(
+        bytes.clone(),
+        routes::BLOB.replace("{sha256}", &sha.to_uppercase()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(upper.status(), StatusCode::BAD_REQUEST);
+
+    // Too large: 413, and the server goes on.
+    let big = vec![7u8; limits::MAX_BLOB_BYTES + 1];
+    let big_path = routes::BLOB.replace("{sha256}", &sha256_hex(&big));
+    let res = put(big, big_path.clone()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        res.json::<ErrorBody>().await.unwrap().code,
+        codes::TOO_LARGE
+    );
+
+    // Without a token: 401.
+    let anon = hq
+        .client
+        .put(hq.url(&path))
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
+
+    // Now the op goes through (as a new op), and head office can download the blob.
+    let later = hq.push(&dev.token, vec![ops.signature(wo.id, &sha)]).await;
+    assert!(applied(&later.results[0]));
+    let got = hq
+        .client
+        .get(hq.url(&routes::ADMIN_BLOB.replace("{sha256}", &sha)))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(got.bytes().await.unwrap().to_vec(), bytes);
+}
+
+#[tokio::test]
+async fn two_technicians_cannot_see_or_change_each_others_work() {
+    let hq = start().await;
+    let a = hq.enrolled("A").await;
+    let b = hq.enrolled("B").await;
+    let wo_a = hq.work_order("WO-A", Some(a.technician_id)).await;
+    let wo_b = hq.work_order("WO-B", Some(b.technician_id)).await;
+
+    let (seen_a, _) = hq.pull_all(&a.token, None, None).await;
+    let (seen_b, _) = hq.pull_all(&b.token, None, None).await;
+    assert_eq!(work_order_ids(&seen_a), vec![wo_a.id]);
+    assert_eq!(work_order_ids(&seen_b), vec![wo_b.id]);
+
+    // B tries to record facts on A's job: refused, nothing stored.
+    let mut ops = OpMaker { seq: 0 };
+    let reply = hq
+        .push(
+            &b.token,
+            vec![
+                ops.status(wo_a.id, WorkOrderStatus::EnRoute),
+                ops.payment(wo_a.id, 100),
+            ],
+        )
+        .await;
+    assert!(reply
+        .results
+        .iter()
+        .all(|r| rejected_code(r) == Some(RejectCode::NotYourWorkOrder)));
+    let detail = hq.detail(wo_a.id).await;
+    assert!(detail.facts.is_empty());
+    assert_eq!(detail.work_order.status, WorkOrderStatus::Assigned);
+
+    // A's facts never reach B's pull.
+    let mut a_ops = OpMaker { seq: 0 };
+    let pushed = hq.push(&a.token, a_ops.visit(wo_a.id)).await;
+    assert!(pushed.results.iter().all(applied));
+    let (b_after, _) = hq.pull_all(&b.token, None, None).await;
+    assert!(b_after.iter().all(|c| match &c.item {
+        ChangeItem::Fact(f) => f.technician_id == b.technician_id,
+        ChangeItem::WorkOrder(w) => w.id == wo_b.id,
+        ChangeItem::WorkOrderRemoved { .. } => false,
+        _ => true,
+    }));
+    // Devices get 403 on the head-office API, so they cannot read orders there either.
+    let path = routes::ADMIN_WORK_ORDER.replace("{id}", &wo_a.id.to_string());
+    hq.expect_error(
+        Method::GET,
+        &path,
+        Some(&b.token),
+        NONE,
+        StatusCode::FORBIDDEN,
+        codes::FORBIDDEN,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_revoked_device_is_refused() {
+    let hq = start().await;
+    let a = hq.enrolled("A").await;
+    let tech = a.technician_id;
+    let second = hq.enroll_code(&hq.code_for(tech).await).await;
+    let path = routes::ADMIN_DEVICE_REVOKE.replace("{id}", &a.device_id.to_string());
+    let revoked: Device = hq.admin(Method::POST, &path, NONE, StatusCode::OK).await;
+    assert!(revoked.revoked_at.is_some());
+
+    let pull_path = routes::SYNC_PULL;
+    hq.expect_error(
+        Method::GET,
+        pull_path,
+        Some(&a.token),
+        NONE,
+        StatusCode::UNAUTHORIZED,
+        codes::DEVICE_REVOKED,
+    )
+    .await;
+    hq.expect_error(
+        Method::POST,
+        routes::SYNC_PUSH,
+        Some(&a.token),
+        Some(&PushRequest { ops: vec![] }),
+        StatusCode::UNAUTHORIZED,
+        codes::DEVICE_REVOKED,
+    )
+    .await;
+    // The technician's other device still works.
+    let page = hq.pull(&second.token, None, None).await;
+    assert!(!page.reset);
+    let devices: Vec<Device> = hq
+        .admin(Method::GET, routes::ADMIN_DEVICES, NONE, StatusCode::OK)
+        .await;
+    assert_eq!(devices.len(), 2);
+    // Unknown device: 404.
+    let path = routes::ADMIN_DEVICE_REVOKE.replace("{id}", &Uuid::now_v7().to_string());
+    hq.expect_error(
+        Method::POST,
+        &path,
+        Some(ADMIN),
+        NONE,
+        StatusCode::NOT_FOUND,
+        codes::NOT_FOUND,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn admin_endpoints_refuse_device_tokens_and_sync_refuses_bad_tokens() {
+    let hq = start().await;
+    let dev = hq.enrolled("Tech").await;
+    let admin_gets = [
+        routes::ADMIN_TECHNICIANS,
+        routes::ADMIN_DEVICES,
+        routes::ADMIN_WORK_ORDERS,
+        routes::ADMIN_REVIEW,
+        routes::ADMIN_EXPORT,
+        routes::ADMIN_FEE_TABLES,
+    ];
+    for path in admin_gets {
+        hq.expect_error(
+            Method::GET,
+            path,
+            Some(&dev.token),
+            NONE,
+            StatusCode::FORBIDDEN,
+            codes::FORBIDDEN,
+        )
+        .await;
+        hq.expect_error(
+            Method::GET,
+            path,
+            None,
+            NONE,
+            StatusCode::UNAUTHORIZED,
+            codes::UNAUTHORIZED,
+        )
+        .await;
+    }
+    let new_tech = NewTechnician {
+        name: "Sneaky".into(),
+    };
+    hq.expect_error(
+        Method::POST,
+        routes::ADMIN_TECHNICIANS,
+        Some(&dev.token),
+        Some(&new_tech),
+        StatusCode::FORBIDDEN,
+        codes::FORBIDDEN,
+    )
+    .await;
+    let code_path = routes::ADMIN_ENROLMENT_CODES.replace("{id}", &dev.technician_id.to_string());
+    hq.expect_error(
+        Method::POST,
+        &code_path,
+        Some(&dev.token),
+        NONE,
+        StatusCode::FORBIDDEN,
+        codes::FORBIDDEN,
+    )
+    .await;
+    let technicians: Vec<Technician> = hq
+        .admin(Method::GET, routes::ADMIN_TECHNICIANS, NONE, StatusCode::OK)
+        .await;
+    assert_eq!(technicians.len(), 1);
+
+    // The admin token is not a device token, and made-up tokens are nobody's.
+    for token in [ADMIN, "onsite_0000", "x"] {
+        hq.expect_error(
+            Method::GET,
+            routes::SYNC_PULL,
+            Some(token),
+            NONE,
+            StatusCode::UNAUTHORIZED,
+            codes::UNAUTHORIZED,
+        )
+        .await;
+    }
+    let res = hq
+        .client
+        .get(hq.url(routes::SYNC_PULL))
+        .header("authorization", "Basic dXNlcjpwYXNz")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_requests_get_clear_json_errors() {
+    let hq = start().await;
+    let dev = hq.enrolled("Tech").await;
+    let raw =
+        |method: Method, path: &str, token: Option<&str>, ctype: Option<&str>, body: Vec<u8>| {
+            let mut req = hq.client.request(method, hq.url(path)).body(body);
+            if let Some(t) = token {
+                req = req.bearer_auth(t.to_owned());
+            }
+            if let Some(c) = ctype {
+                req = req.header("content-type", c.to_owned());
+            }
+            req.send()
+        };
+    let check = |res: reqwest::Response, status: StatusCode, code: &'static str| async move {
+        assert_eq!(res.status(), status);
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"));
+        let e: ErrorBody = res.json().await.unwrap();
+        assert_eq!(e.code, code, "{}", e.message);
+        e
+    };
+    // Broken JSON.
+    let res = raw(
+        Method::POST,
+        routes::SYNC_PUSH,
+        Some(&dev.token),
+        Some("application/json"),
+        b"{\"ops\": [".to_vec(),
+    )
+    .await
+    .unwrap();
+    check(res, StatusCode::BAD_REQUEST, codes::MALFORMED).await;
+    // Wrong shape, with customer data in it: the error does not echo it.
+    let body = serde_json::json!({
+        "order_no": "X-1", "technician_id": null, "job_type": "repair",
+        "customer": {"name": "Zhao Secretname", "phone": 13800001111_i64, "address": "1 Road"},
+        "appliance": {"category": "c", "brand": "b", "model": "m", "serial_no": null, "purchase_date": null},
+        "reported_fault": "f", "appointment_start": "2026-01-01T00:00:00Z", "appointment_end": "2026-01-01T01:00:00Z"
+    });
+    let res = raw(
+        Method::POST,
+        routes::ADMIN_WORK_ORDERS,
+        Some(ADMIN),
+        Some("application/json"),
+        body.to_string().into_bytes(),
+    )
+    .await
+    .unwrap();
+    let e = check(res, StatusCode::BAD_REQUEST, codes::MALFORMED).await;
+    assert!(
+        !e.message.contains("13800001111") && !e.message.contains("Secretname"),
+        "{}",
+        e.message
+    );
+    let mut wrong_variant = body.clone();
+    wrong_variant["customer"]["phone"] = "1".into();
+    wrong_variant["job_type"] = "Mrs Secretname's job".into();
+    let res = raw(
+        Method::POST,
+        routes::ADMIN_WORK_ORDERS,
+        Some(ADMIN),
+        Some("application/json"),
+        wrong_variant.to_string().into_bytes(),
+    )
+    .await
+    .unwrap();
+    let e = check(res, StatusCode::BAD_REQUEST, codes::MALFORMED).await;
+    assert!(!e.message.contains("Secretname"), "{}", e.message);
+    // Not JSON at all.
+    let res = raw(
+        Method::POST,
+        routes::SYNC_PUSH,
+        Some(&dev.token),
+        Some("text/plain"),
+        b"ops".to_vec(),
+    )
+    .await
+    .unwrap();
+    check(
+        res,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        codes::UNSUPPORTED_MEDIA_TYPE,
+    )
+    .await;
+    // Too large.
+    let mut huge = b"{\"ops\": [\"".to_vec();
+    huge.extend(std::iter::repeat_n(b'a', limits::MAX_JSON_BODY_BYTES + 10));
+    huge.extend(b"\"]}");
+    let res = raw(
+        Method::POST,
+        routes::SYNC_PUSH,
+        Some(&dev.token),
+        Some("application/json"),
+        huge,
+    )
+    .await
+    .unwrap();
+    check(res, StatusCode::PAYLOAD_TOO_LARGE, codes::TOO_LARGE).await;
+    // Too many ops, and ops out of order.
+    let wo = hq.work_order("WO-M", Some(dev.technician_id)).await;
+    let mut ops = OpMaker { seq: 0 };
+    let many: Vec<Op> = (0..=limits::MAX_OPS_PER_PUSH)
+        .map(|_| ops.payment(wo.id, 1))
+        .collect();
+    hq.expect_error(
+        Method::POST,
+        routes::SYNC_PUSH,
+        Some(&dev.token),
+        Some(&PushRequest { ops: many }),
+        StatusCode::BAD_REQUEST,
+        codes::BAD_REQUEST,
+    )
+    .await;
+    let mut backwards = vec![ops.payment(wo.id, 1), ops.payment(wo.id, 1)];
+    backwards.reverse();
+    hq.expect_error(
+        Method::POST,
+        routes::SYNC_PUSH,
+        Some(&dev.token),
+        Some(&PushRequest { ops: backwards }),
+        StatusCode::BAD_REQUEST,
+        codes::BAD_REQUEST,
+    )
+    .await;
+    assert!(
+        hq.detail(wo.id).await.facts.is_empty(),
+        "a refused batch stores nothing"
+    );
+    // Bad query, bad path id, unknown route, wrong method.
+    let res = raw(
+        Method::GET,
+        "/v1/sync/pull?limit=lots",
+        Some(&dev.token),
+        None,
+        vec![],
+    )
+    .await
+    .unwrap();
+    check(res, StatusCode::BAD_REQUEST, codes::BAD_REQUEST).await;
+    let res = raw(
+        Method::GET,
+        "/v1/admin/work-orders/not-a-uuid",
+        Some(ADMIN),
+        None,
+        vec![],
+    )
+    .await
+    .unwrap();
+    check(res, StatusCode::BAD_REQUEST, codes::BAD_REQUEST).await;
+    let res = raw(
+        Method::GET,
+        &format!("/v1/admin/work-orders/{}", Uuid::now_v7()),
+        Some(ADMIN),
+        None,
+        vec![],
+    )
+    .await
+    .unwrap();
+    check(res, StatusCode::NOT_FOUND, codes::NOT_FOUND).await;
+    let res = raw(Method::GET, "/v1/nothing-here", None, None, vec![])
+        .await
+        .unwrap();
+    check(res, StatusCode::NOT_FOUND, codes::NO_ROUTE).await;
+    let res = raw(
+        Method::DELETE,
+        routes::SYNC_PUSH,
+        Some(&dev.token),
+        None,
+        vec![],
+    )
+    .await
+    .unwrap();
+    check(res, StatusCode::METHOD_NOT_ALLOWED, codes::NO_ROUTE).await;
+    // Invalid admin input: a rule, not a shape.
+    let mut backwards_time = new_work_order("WO-BAD", None);
+    backwards_time.appointment_end = backwards_time.appointment_start - chrono::Duration::hours(1);
+    hq.expect_error(
+        Method::POST,
+        routes::ADMIN_WORK_ORDERS,
+        Some(ADMIN),
+        Some(&backwards_time),
+        StatusCode::BAD_REQUEST,
+        codes::BAD_REQUEST,
+    )
+    .await;
+    hq.expect_error(
+        Method::POST,
+        routes::ADMIN_WORK_ORDERS,
+        Some(ADMIN),
+        Some(&new_work_order("WO-M", None)),
+        StatusCode::CONFLICT,
+        codes::CONFLICT,
+    )
+    .await;
+    // Still serving.
+    let h: Health = hq
+        .expect(Method::GET, routes::HEALTH, None, NONE, StatusCode::OK)
+        .await;
+    assert_eq!(h.status, "ok");
+    assert_eq!(hq.storage.integrity_check().unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn facts_on_a_cancelled_or_reassigned_job_are_kept_and_flagged() {
+    let hq = start().await;
+    let a = hq.enrolled("A").await;
+    let b = hq.enrolled("B").await;
+    let cancelled = hq.work_order("WO-C", Some(a.technician_id)).await;
+    let moved = hq.work_order("WO-R", Some(a.technician_id)).await;
+    let (_, cursor) = hq.pull_all(&a.token, None, None).await;
+
+    // Meanwhile at head office (the technician is offline, working):
+    let path = routes::ADMIN_WORK_ORDER_CANCEL.replace("{id}", &cancelled.id.to_string());
+    let c: WorkOrder = hq
+        .admin(
+            Method::POST,
+            &path,
+            Some(&CancelRequest {
+                reason: "customer called off".into(),
+            }),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(c.status, WorkOrderStatus::Cancelled);
+    let path = routes::ADMIN_WORK_ORDER_REASSIGN.replace("{id}", &moved.id.to_string());
+    let r: WorkOrder = hq
+        .admin(
+            Method::POST,
+            &path,
+            Some(&ReassignRequest {
+                technician_id: b.technician_id,
+                expected_version: Some(1),
+            }),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(r.technician_id, Some(b.technician_id));
+
+    // The technician's work arrives afterwards: all kept, both jobs flagged.
+    let mut ops = OpMaker { seq: 0 };
+    let mut batch = ops.visit(cancelled.id);
+    batch.extend(ops.visit(moved.id));
+    let reply = hq.push(&a.token, batch.clone()).await;
+    assert!(
+        reply.results.iter().all(|r| applied(r) && flagged(r)),
+        "{reply:?}"
+    );
+
+    let flags: Vec<ReviewFlag> = hq
+        .admin(Method::GET, routes::ADMIN_REVIEW, NONE, StatusCode::OK)
+        .await;
+    let reasons: HashSet<_> = flags.iter().map(|f| (f.work_order_id, f.reason)).collect();
+    assert_eq!(
+        reasons,
+        HashSet::from([
+            (cancelled.id, ReviewReason::CancelledBeforeSync),
+            (moved.id, ReviewReason::ReassignedBeforeSync)
+        ])
+    );
+    assert_eq!(flags.len(), 2, "one open flag per job and reason");
+    let c = hq.detail(cancelled.id).await;
+    assert_eq!(
+        c.work_order.status,
+        WorkOrderStatus::Cancelled,
+        "head office wins"
+    );
+    assert!(c.work_order.flagged_for_review);
+    assert_eq!(c.facts.len(), 7);
+    let m = hq.detail(moved.id).await;
+    assert_eq!(m.work_order.status, WorkOrderStatus::Assigned);
+    assert_eq!(m.work_order.technician_id, Some(b.technician_id));
+    assert_eq!(m.facts.len(), 7);
+
+    // A's next pull: the cancelled job (flagged), the reassigned job removed, own facts.
+    let (changes, _) = hq.pull_all(&a.token, Some(&cursor), None).await;
+    assert!(changes
+        .iter()
+        .any(|c| matches!(&c.item, ChangeItem::WorkOrderRemoved { id } if *id == moved.id)));
+    assert!(changes.iter().any(|c| matches!(&c.item,
+        ChangeItem::WorkOrder(w) if w.id == cancelled.id && w.status == WorkOrderStatus::Cancelled && w.flagged_for_review)));
+    let facts = changes
+        .iter()
+        .filter(|c| matches!(c.item, ChangeItem::Fact(_)))
+        .count();
+    assert_eq!(facts, 14);
+    // B sees the reassigned job.
+    let (b_changes, _) = hq.pull_all(&b.token, None, None).await;
+    assert_eq!(work_order_ids(&b_changes), vec![moved.id]);
+
+    // Resolving a flag clears it from the open list.
+    let path = routes::ADMIN_REVIEW_RESOLVE.replace("{id}", &flags[0].id.to_string());
+    let resolved: ReviewFlag = hq.admin(Method::POST, &path, NONE, StatusCode::OK).await;
+    assert!(resolved.resolved_at.is_some());
+    let open: Vec<ReviewFlag> = hq
+        .admin(Method::GET, routes::ADMIN_REVIEW, NONE, StatusCode::OK)
+        .await;
+    assert_eq!(open.len(), 1);
+    let all: Vec<ReviewFlag> = hq
+        .admin(
+            Method::GET,
+            &format!("{}?include_resolved=true", routes::ADMIN_REVIEW),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(all.len(), 2);
+}
+
+#[tokio::test]
+async fn export_holds_the_pushed_facts_signatures_and_documents() {
+    let hq = start().await;
+    let dev = hq.enrolled("Tech").await;
+    let wo = hq.work_order("WO-X", Some(dev.technician_id)).await;
+    let open = hq.work_order("WO-OPEN", Some(dev.technician_id)).await;
+    let signature = b"signature image".to_vec();
+    let pdf = b"%PDF-1.7 pretend".to_vec();
+    for blob in [&signature, &pdf] {
+        let path = routes::BLOB.replace("{sha256}", &sha256_hex(blob));
+        let res = hq
+            .client
+            .put(hq.url(&path))
+            .bearer_auth(&dev.token)
+            .body(blob.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let mut ops = OpMaker { seq: 0 };
+    let mut batch = ops.visit(wo.id);
+    let completed = batch.pop().unwrap();
+    batch.push(ops.signature(wo.id, &sha256_hex(&signature)));
+    batch.push(ops.document(wo.id, &sha256_hex(&pdf)));
+    batch.push(Op {
+        device_seq: ops.seq + 1,
+        ..completed
+    });
+    batch.push(ops.op(
+        open.id,
+        OpPayload::ChangeStatus(StatusChange {
+            fact_id: Uuid::now_v7(),
+            to: WorkOrderStatus::EnRoute,
+            reason: None,
+            at: now(),
+        }),
+    ));
+    batch.last_mut().unwrap().device_seq = ops.seq + 2;
+    let reply = hq.push(&dev.token, batch.clone()).await;
+    assert!(reply.results.iter().all(applied), "{reply:?}");
+
+    let jobs: Vec<ExportJob> = hq
+        .admin(
+            Method::GET,
+            &format!("{}?format=json", routes::ADMIN_EXPORT),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(jobs.len(), 1, "only completed jobs");
+    let job = &jobs[0];
+    assert_eq!(job.work_order.id, wo.id);
+    assert_eq!(job.facts.len(), 9);
+    let pushed: HashSet<Uuid> = batch[..9].iter().map(|op| op.op_id).collect();
+    assert_eq!(
+        job.facts.iter().map(|f| f.op_id).collect::<HashSet<_>>(),
+        pushed
+    );
+    assert_eq!(job.blobs, vec![sha256_hex(&signature), sha256_hex(&pdf)]);
+
+    let future =
+        (now() + chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let none: Vec<ExportJob> = hq
+        .admin(
+            Method::GET,
+            &format!("{}?since={}", routes::ADMIN_EXPORT, urlencode(&future)),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert!(none.is_empty());
+
+    let res = hq
+        .client
+        .get(hq.url(&format!("{}?format=csv", routes::ADMIN_EXPORT)))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = res.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], ExportRow::COLUMNS.join(","));
+    assert_eq!(lines.len(), 1 + 9);
+    for fact in &job.facts {
+        assert!(csv.contains(&fact.fact_id.to_string()));
+    }
+    assert!(lines
+        .iter()
+        .any(|l| l.contains(",consume_part,") && l.contains(",F-PP-10,1,2500,CNY,1,")));
+    assert!(lines
+        .iter()
+        .any(|l| l.contains(",take_payment,") && l.contains(",cash,,4500,CNY,")));
+    assert!(lines
+        .iter()
+        .any(|l| l.contains(",attach_signature,") && l.contains(&sha256_hex(&signature))));
+    assert!(lines
+        .iter()
+        .any(|l| l.contains(",attach_document,") && l.contains(&sha256_hex(&pdf))));
+    assert!(
+        !csv.contains("Secretname") && !csv.contains("Hidden Street"),
+        "no customer data in the CSV"
+    );
+}
+
+#[tokio::test]
+async fn openapi_lists_exactly_the_routes_the_server_has() {
+    let hq = start().await;
+    let doc: serde_json::Value = hq
+        .expect(Method::GET, routes::OPENAPI, None, NONE, StatusCode::OK)
+        .await;
+    assert_eq!(doc["openapi"], "3.0.3");
+    let mut served_doc = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            served_doc.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    served_doc.sort();
+    let table = onsite_hq::http::route_table();
+    assert_eq!(
+        served_doc, table,
+        "the OpenAPI document and the router disagree"
+    );
+    assert_eq!(onsite_hq::openapi::listed_routes(), table);
+
+    // And the router really answers each of them (no "no_route" 404 or 405).
+    let fake_sha = "0".repeat(64);
+    let fake_id = Uuid::now_v7().to_string();
+    for (method, path) in &table {
+        let concrete = path
+            .replace("{sha256}", &fake_sha)
+            .replace("{id}", &fake_id);
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let res = hq
+            .client
+            .request(method.clone(), hq.url(&concrete))
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(
+            res.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        if res.status() == StatusCode::NOT_FOUND && method != Method::HEAD {
+            let e: ErrorBody = res.json().await.unwrap();
+            assert_ne!(e.code, codes::NO_ROUTE, "{method} {path}");
+        }
+    }
+    // Every $ref points at a schema that exists.
+    let text = doc.to_string();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for part in text.split("#/components/schemas/").skip(1) {
+        let name: String = part.chars().take_while(|c| c.is_alphanumeric()).collect();
+        assert!(schemas.contains_key(&name), "missing schema {name}");
+    }
+}
+
+#[tokio::test]
+async fn demo_data_reaches_an_enrolled_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = std::sync::Arc::new(
+        onsite_hq::storage::sqlite::SqliteStorage::open_in_dir(dir.path()).unwrap(),
+    );
+    let seeded = onsite_hq::demo::seed(&*storage, now()).unwrap();
+    let hq = start_on(storage, dir).await;
+    let dev = hq.enroll_code(&seeded.enrolment_code).await;
+    assert_eq!(dev.technician_id, seeded.technician_id);
+    let (changes, _) = hq.pull_all(&dev.token, None, None).await;
+    assert_eq!(work_order_ids(&changes).len(), 3);
+    let fee = changes
+        .iter()
+        .find_map(|c| match &c.item {
+            ChangeItem::FeeTable(t) => Some(t.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let relocate_maint = fee
+        .items
+        .iter()
+        .find(|i| i.code == "RELOCATE_MAINT")
+        .unwrap();
+    assert_eq!(
+        relocate_maint.fee.minor, 5000,
+        "the bundle is 50, not 40 + 30"
+    );
+    assert!(changes
+        .iter()
+        .any(|c| matches!(c.item, ChangeItem::PartsCatalogue(_))));
+    assert!(changes
+        .iter()
+        .any(|c| matches!(c.item, ChangeItem::PriceList(_))));
+}
+
+#[tokio::test]
+async fn the_server_shuts_down_and_its_data_survives_a_restart() {
+    let mut hq = start().await;
+    let dev = hq.enrolled("Tech").await;
+    let wo = hq.work_order("WO-S", Some(dev.technician_id)).await;
+    let mut ops = OpMaker { seq: 0 };
+    let batch = ops.visit(wo.id);
+    let first = hq.push(&dev.token, batch.clone()).await;
+    let (_, cursor) = hq.pull_all(&dev.token, None, None).await;
+    hq.server
+        .take()
+        .unwrap()
+        .shutdown(Duration::from_secs(5))
+        .await
+        .unwrap();
+    let dir = hq.dir;
+    drop(hq.storage);
+    let storage = std::sync::Arc::new(
+        onsite_hq::storage::sqlite::SqliteStorage::open_in_dir(dir.path()).unwrap(),
+    );
+    assert_eq!(storage.integrity_check().unwrap(), "ok");
+    let hq = start_on(storage, dir).await;
+    // Same token, same epoch, replays still recognised, cursor still valid.
+    let replay = hq.push(&dev.token, batch).await;
+    assert!(replay.results.iter().all(|r| r.duplicate));
+    assert_eq!(
+        replay
+            .results
+            .iter()
+            .map(|r| &r.outcome)
+            .collect::<Vec<_>>(),
+        first.results.iter().map(|r| &r.outcome).collect::<Vec<_>>()
+    );
+    let page = hq.pull(&dev.token, Some(&cursor), None).await;
+    assert!(!page.reset && page.changes.is_empty());
+}
+
+#[test]
+fn help_documents_every_flag() {
+    let bin = env!("CARGO_BIN_EXE_onsite-hq");
+    let out = std::process::Command::new(bin)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--data",
+        "--listen",
+        "--cert",
+        "--key",
+        "--cert-name",
+        "--admin-token",
+        "--new-epoch",
+        "demo",
+    ] {
+        assert!(text.contains(flag), "--help lacks {flag}:\n{text}");
+    }
+    let out = std::process::Command::new(bin)
+        .args(["demo", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for flag in ["--data", "--listen"] {
+        assert!(text.contains(flag), "demo --help lacks {flag}:\n{text}");
+    }
+    let bad = std::process::Command::new(bin)
+        .args(["--cert", "x.pem"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success(), "--cert needs --key");
+}
