@@ -1170,3 +1170,35 @@ fn help_documents_every_flag() {
         .unwrap();
     assert!(!bad.status.success(), "--cert needs --key");
 }
+
+#[tokio::test]
+async fn a_fact_re_sent_under_a_new_op_id_is_stored_once_and_a_reused_fact_id_is_refused() {
+    let hq = start().await;
+    let dev = hq.enrolled("Tech").await;
+    let wo = hq.work_order("WO-F", Some(dev.technician_id)).await;
+    let mut ops = OpMaker { seq: 0 };
+    let original = ops.payment(wo.id, 4500);
+    let first = hq.push(&dev.token, vec![original.clone()]).await;
+    assert!(applied(&first.results[0]));
+    // After a server restore the client re-sends its unacknowledged ops, possibly under new
+    // op ids: the same fact is not stored twice.
+    let resent = Op {
+        op_id: Uuid::now_v7(),
+        device_seq: ops.seq + 1,
+        ..original.clone()
+    };
+    let again = hq.push(&dev.token, vec![resent]).await;
+    assert!(applied(&again.results[0]) && !again.results[0].duplicate);
+    assert_eq!(again.results[0].outcome, first.results[0].outcome);
+    // The same fact id with different content is refused.
+    let mut clash = original.clone();
+    clash.op_id = Uuid::now_v7();
+    clash.device_seq = ops.seq + 2;
+    clash.payload["amount"]["minor"] = 1.into();
+    let refused = hq.push(&dev.token, vec![clash]).await;
+    assert_eq!(
+        rejected_code(&refused.results[0]),
+        Some(RejectCode::FactIdReused)
+    );
+    assert_eq!(hq.detail(wo.id).await.facts.len(), 1);
+}

@@ -726,9 +726,11 @@ impl Storage for SqliteStorage {
                             tx.execute(
                                 "UPDATE work_orders SET status = ?1, version = version + 1, \
                                  updated_at = ?2, completed_at = CASE WHEN ?1 IN \
-                                 ('completed', 'unable_to_complete') THEN ?3 ELSE completed_at END \
-                                 WHERE id = ?4",
-                                params![status.as_str(), ts(now), ts(parsed.at()), order_id],
+                                 ('completed', 'unable_to_complete') THEN ?2 ELSE completed_at END \
+                                 WHERE id = ?3",
+                                // completed_at is the server's time of receipt, not the device's
+                                // clock (which may be hours wrong): exports by `since` rely on it.
+                                params![status.as_str(), ts(now), order_id],
                             )?;
                         }
                         if let Some(reason) = flag {
