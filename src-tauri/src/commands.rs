@@ -11,7 +11,8 @@ use crate::state::{local_day, AppState};
 type Reply<T> = Result<T, IpcError>;
 
 #[tauri::command]
-pub fn app_info(state: State<AppState>) -> Reply<AppInfo> {
+pub fn app_info(app: tauri::AppHandle, state: State<AppState>) -> Reply<AppInfo> {
+    state.reopen_if_needed(&app);
     let settings = state.with_store(|s| settings::current(s.conn()))?;
     Ok(AppInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),

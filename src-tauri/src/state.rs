@@ -19,21 +19,38 @@ const DEMO: &str = include_str!("../../assets/demo/demo.json");
 
 /// What every command works on: the open store, or why there is none.
 pub struct AppState {
-    pub store: Result<Mutex<Store>, IpcError>,
+    store: Mutex<Result<Store, IpcError>>,
     pub data_file: PathBuf,
     pub started: Instant,
 }
 
 impl AppState {
+    /// When the data file could not be opened (say, another program held it), tries again;
+    /// the UI's "Try again" comes here.
+    pub fn reopen_if_needed(&self, app: &tauri::AppHandle) {
+        let Ok(mut guard) = self.store.lock() else {
+            return;
+        };
+        if guard.is_err() {
+            if let Ok(store) = open_store(&self.data_file) {
+                if let Some(dir) = self.data_file.parent() {
+                    instance::listen(dir, app.clone());
+                }
+                *guard = Ok(store);
+            }
+        }
+    }
+
     pub fn with_store<T>(
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, StoreError>,
     ) -> Result<T, IpcError> {
-        let store = self.store.as_ref().map_err(Clone::clone)?;
-        let mut guard = store
+        let mut guard = self
+            .store
             .lock()
             .map_err(|_| IpcError::new(ErrorCode::Internal, "store lock poisoned"))?;
-        f(&mut guard).map_err(|e| {
+        let store = guard.as_mut().map_err(|e| e.clone())?;
+        f(store).map_err(|e| {
             let e = match e {
                 StoreError::Sqlite(inner) => onsite_store::db::classify(inner, &self.data_file),
                 other => other,
@@ -98,7 +115,7 @@ pub fn run() {
             let store = match open_store(&data_file) {
                 Ok(store) => {
                     instance::listen(&dir, app.handle().clone());
-                    Ok(Mutex::new(store))
+                    Ok(store)
                 }
                 Err(StoreError::Locked { .. }) if instance::hand_over(&dir) => {
                     eprintln!("Onsite is already running on this data file; focused its window.");
@@ -110,7 +127,7 @@ pub fn run() {
                 }
             };
             app.manage(AppState {
-                store,
+                store: Mutex::new(store),
                 data_file,
                 started,
             });

@@ -248,7 +248,11 @@ pub fn search(
     if terms.is_empty() {
         return Ok(Vec::new());
     }
-    let mut filters = Vec::new();
+    // Each term gives a set of rowids from its index; their intersection is ranked by
+    // appointment on work_order alone, and only the page shown is joined to its customer
+    // and appliance. A broad term (a common surname) then costs a sort of integers, not
+    // thousands of joins.
+    let mut hits = Vec::new();
     let mut args: Vec<String> = Vec::new();
     for term in &terms {
         let (table, expr) = match term {
@@ -256,18 +260,21 @@ pub fn search(
             Term::Short(e) => ("search_short", e),
         };
         args.push(expr.clone());
-        filters.push(format!(
-            "w.seq IN (SELECT rowid FROM {table} WHERE {table} MATCH ?{})",
+        hits.push(format!(
+            "SELECT rowid FROM {table} WHERE {table} MATCH ?{}",
             args.len()
         ));
     }
     let sql = format!(
-        "SELECT {SUMMARY_COLUMNS} {SUMMARY_FROM} WHERE {}
-         ORDER BY w.appointment_start DESC LIMIT {}",
-        filters.join(" AND "),
-        limit.min(500)
+        "WITH hits(seq) AS ({hits}),
+              page AS (SELECT seq FROM work_order WHERE seq IN hits
+                       ORDER BY appointment_start DESC LIMIT {limit})
+         SELECT {SUMMARY_COLUMNS} {SUMMARY_FROM} WHERE w.seq IN page
+         ORDER BY w.appointment_start DESC",
+        hits = hits.join(" INTERSECT "),
+        limit = limit.min(500)
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| summary(r, day))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
