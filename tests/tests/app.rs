@@ -146,6 +146,31 @@ async fn today_search_status_change_survive_restart() {
             .await
             .unwrap();
         assert_eq!(last.text().await.unwrap(), history_text);
+
+        // The language switch in settings takes effect at once and is kept.
+        c.find(css("[data-testid=nav-settings]")).await.unwrap().click().await.unwrap();
+        c.wait()
+            .for_element(css("[data-testid=lang-en]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&c, "h1", |t| t == "Settings").await;
+        c.find(css("[data-testid=nav-today]")).await.unwrap().click().await.unwrap();
+        wait_text(&c, "h1", |t| t == "Today").await;
+        c.close().await.unwrap();
+    }
+
+    {
+        let driver = Driver::start(&x.display, &refs(&env), "zh_CN.UTF-8");
+        let c = driver.session(&app).await;
+        c.wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(css("[data-testid=order-card]"))
+            .await
+            .unwrap();
+        wait_text(&c, "h1", |t| t == "Today").await;
         c.close().await.unwrap();
     }
 }

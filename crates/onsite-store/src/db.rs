@@ -16,6 +16,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0001_initial.sql"),
     ),
     ("0002_search", include_str!("../migrations/0002_search.sql")),
+    ("0003_visit", include_str!("../migrations/0003_visit.sql")),
+    ("0004_sync", include_str!("../migrations/0004_sync.sql")),
 ];
 
 /// The schema version this build writes.

@@ -11,6 +11,8 @@ mod error;
 pub mod outbox;
 pub mod search;
 pub mod settings;
+pub mod sync;
+pub mod visit;
 pub mod workorders;
 
 pub use db::Store;

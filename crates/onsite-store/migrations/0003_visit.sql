@@ -1,0 +1,1 @@
+-- The visit (issue 3): diagnosis, quote, parts movements, payments, feedback, expenses.

@@ -1,0 +1,1 @@
+-- Sync state (issue 5): per-op push results, pull cursor and epoch, blobs.
