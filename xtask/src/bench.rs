@@ -25,12 +25,28 @@ pub fn all() -> Result<(), String> {
     let (mut xvfb, display) = xvfb()?;
     let result = (|| {
         println!("\nCold start until the first screen is rendered, and PSS once it is (release, {RUNS} runs each)");
-        let onsite_first = measure(&release.join("onsite"), &display, true)?;
-        let onsite = measure(&release.join("onsite"), &display, false)?;
-        let empty = measure(&release.join("empty-window"), &display, false)?;
+        let onsite_first = measure(&release.join("onsite"), &display, true, None)?;
+        let onsite = measure(&release.join("onsite"), &display, false, None)?;
+        let empty = measure(&release.join("empty-window"), &display, false, None)?;
+        // Where the difference goes: the same window with a page of CJK text, and with
+        // Onsite's own UI bundle but no commands behind it (it shows its error screen).
+        let cjk = measure(
+            &release.join("empty-window"),
+            &display,
+            false,
+            Some("probe-cjk.html"),
+        )?;
+        let bundle = measure(
+            &release.join("empty-window"),
+            &display,
+            false,
+            Some("index.html"),
+        )?;
         report("onsite, first run (creates demo db)", &onsite_first);
         report("onsite, existing db", &onsite);
         report("empty Tauri window", &empty);
+        report("  same window, a page of CJK text", &cjk);
+        report("  same window, Onsite's UI bundle", &bundle);
         let ratio = median(onsite.iter().map(|r| r.pss_kb as f64).collect())
             / median(empty.iter().map(|r| r.pss_kb as f64).collect());
         println!("PSS ratio onsite / empty window: {ratio:.2} (target <= 1.20)");
@@ -91,7 +107,12 @@ fn stop(child: &mut Child) {
     let _ = child.wait();
 }
 
-fn measure(bin: &Path, display: &str, fresh_each_time: bool) -> Result<Vec<Run>, String> {
+fn measure(
+    bin: &Path,
+    display: &str,
+    fresh_each_time: bool,
+    page: Option<&str>,
+) -> Result<Vec<Run>, String> {
     let keep = std::env::temp_dir().join(format!("onsite-bench-app-{}", std::process::id()));
     let mut runs = Vec::new();
     // one warm-up run so that "existing db" finds a database and the page cache is warm
@@ -105,7 +126,11 @@ fn measure(bin: &Path, display: &str, fresh_each_time: bool) -> Result<Vec<Run>,
             std::fs::create_dir_all(home.join(sub)).map_err(|e| e.to_string())?;
         }
         let start = Instant::now();
-        let mut child = Command::new(bin)
+        let mut cmd = Command::new(bin);
+        if let Some(page) = page {
+            cmd.env("ONSITE_EMPTY_PAGE", page);
+        }
+        let mut child = cmd
             .env("DISPLAY", display)
             .env("ONSITE_REPORT_READY", "1")
             .env("ONSITE_DATA_DIR", home.join("data"))

@@ -129,14 +129,12 @@ pub fn insert_work_order(tx: &Transaction, w: &NewWorkOrder) -> StoreResult<()> 
             ts(w.created_at),
         ],
     )?;
+    let seq = tx.last_insert_rowid();
     tx.execute(
         "INSERT INTO work_order_status (work_order_id, from_status, to_status, at)
          VALUES (?1, NULL, ?2, ?3)",
         params![w.id, w.status.as_str(), ts(w.created_at)],
     )?;
-    let seq: i64 = tx.query_row("SELECT seq FROM work_order WHERE id = ?1", [w.id], |r| {
-        r.get(0)
-    })?;
     reindex(tx, seq)
 }
 

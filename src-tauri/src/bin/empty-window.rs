@@ -11,7 +11,9 @@ fn main() {
     let started = Instant::now();
     tauri::Builder::default()
         .setup(|app| {
-            WebviewWindowBuilder::new(app, "main", WebviewUrl::App("empty.html".into()))
+            // ONSITE_EMPTY_PAGE picks another page of ui/public, to take memory apart.
+            let page = std::env::var("ONSITE_EMPTY_PAGE").unwrap_or_else(|_| "empty.html".into());
+            WebviewWindowBuilder::new(app, "main", WebviewUrl::App(page.into()))
                 .title("empty")
                 .inner_size(1100.0, 760.0)
                 .build()?;
