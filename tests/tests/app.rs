@@ -5,6 +5,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use fantoccini::elements::Element;
+use fantoccini::Client;
 use onsite_e2e::{app_binary, css, shot, wait_text, Driver, Sandbox, Xvfb};
 
 fn env_of(sandbox: &Sandbox) -> Vec<(&'static str, std::path::PathBuf)> {
@@ -13,6 +15,36 @@ fn env_of(sandbox: &Sandbox) -> Vec<(&'static str, std::path::PathBuf)> {
 
 fn refs<'a>(env: &'a [(&'static str, std::path::PathBuf)]) -> Vec<(&'static str, &'a Path)> {
     env.iter().map(|(k, v)| (*k, v.as_path())).collect()
+}
+
+/// Waits for `selector` and clicks it.
+async fn click(c: &Client, selector: &str) {
+    c.wait()
+        .for_element(css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Types `query` in the search field and waits for its results.
+async fn search(c: &Client, query: &str) {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(css("[data-testid=search]"))
+        .await
+        .unwrap()
+        .send_keys(query)
+        .await
+        .unwrap();
+    wait_text(c, "[data-testid=results-heading]", |t| t.contains(query)).await;
+}
+
+async fn last_history_item(c: &Client) -> Element {
+    c.find(css("[data-testid=history-item]:last-child"))
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -73,9 +105,7 @@ async fn today_search_status_change_survive_restart() {
         );
 
         // Search by a two-character Chinese name
-        let search = c.find(css("[data-testid=search]")).await.unwrap();
-        search.send_keys("王伟").await.unwrap();
-        wait_text(&c, "[data-testid=results-heading]", |t| t.contains("王伟")).await;
+        search(&c, "王伟").await;
         let first = c
             .wait()
             .for_element(css("[data-testid=results] [data-testid=order-card]"))
@@ -99,17 +129,9 @@ async fn today_search_status_change_survive_restart() {
         // Open it and move it to "on site"
         wait_text(&c, "[data-testid=detail-customer]", |t| t == "王伟").await;
         wait_text(&c, "[data-testid=order-status]", |t| t == "已派工").await;
-        c.find(css("[data-testid=to-on_site]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "[data-testid=to-on_site]").await;
         wait_text(&c, "[data-testid=order-status]", |t| t == "已到场").await;
-        let last = c
-            .find(css("[data-testid=history-item]:last-child"))
-            .await
-            .unwrap();
+        let last = last_history_item(&c).await;
         assert_eq!(
             last.attr("data-status").await.unwrap().as_deref(),
             Some("on_site")
@@ -125,39 +147,19 @@ async fn today_search_status_change_survive_restart() {
     {
         let driver = Driver::start(&x.display, &refs(&env), "zh_CN.UTF-8");
         let c = driver.session(&app).await;
-        let search = c
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(css("[data-testid=search]"))
-            .await
-            .unwrap();
-        search.send_keys("王伟").await.unwrap();
-        wait_text(&c, "[data-testid=results-heading]", |t| t.contains("王伟")).await;
-        c.wait()
-            .for_element(css("[data-testid=results] [data-testid=order-card]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        search(&c, "王伟").await;
+        click(&c, "[data-testid=results] [data-testid=order-card]").await;
         wait_text(&c, "[data-testid=order-status]", |t| t == "已到场").await;
-        let last = c
-            .find(css("[data-testid=history-item]:last-child"))
-            .await
-            .unwrap();
-        assert_eq!(last.text().await.unwrap(), history_text);
+        assert_eq!(
+            last_history_item(&c).await.text().await.unwrap(),
+            history_text
+        );
 
         // The language switch in settings takes effect at once and is kept.
-        c.find(css("[data-testid=nav-settings]")).await.unwrap().click().await.unwrap();
-        c.wait()
-            .for_element(css("[data-testid=lang-en]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&c, "[data-testid=nav-settings]").await;
+        click(&c, "[data-testid=lang-en]").await;
         wait_text(&c, "h1", |t| t == "Settings").await;
-        c.find(css("[data-testid=nav-today]")).await.unwrap().click().await.unwrap();
+        click(&c, "[data-testid=nav-today]").await;
         wait_text(&c, "h1", |t| t == "Today").await;
         c.close().await.unwrap();
     }
