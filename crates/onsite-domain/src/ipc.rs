@@ -20,6 +20,28 @@ pub enum ErrorCode {
     ReasonRequired,
     InvalidInput,
     Internal,
+    /// A quantity is zero, negative or absurdly large.
+    InvalidQuantity,
+    /// An amount of money is zero, negative or absurdly large.
+    InvalidAmount,
+    /// A price was entered on a fee item whose price is fixed.
+    PriceNotEditable,
+    /// A payment is above what is still due on the job.
+    PaymentAboveDue,
+    /// The appliance's purchase date is after the visit date.
+    PurchaseDateInFuture,
+    /// Head office cancelled the work order.
+    OrderCancelled,
+    /// The work order is completed (or ended): this step can no longer be recorded.
+    OrderClosed,
+    /// Not enough of a part in the van; an override with a reason is needed.
+    InsufficientStock,
+    /// The step needs a quote that lists it.
+    QuoteRequired,
+    /// The quote has charged lines and the customer has not accepted it.
+    QuoteNotAccepted,
+    /// No fee table is in force for the appliance on the work date.
+    NoFeeTable,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -11,6 +11,17 @@ use crate::{ts, StoreResult};
 pub mod kind {
     pub const CHANGE_STATUS: &str = "ChangeStatus";
     pub const EDIT_NOTES: &str = "EditNotes";
+    // The visit (issue 3).
+    pub const RECORD_DIAGNOSIS: &str = "RecordDiagnosis";
+    pub const ISSUE_QUOTE: &str = "IssueQuote";
+    pub const RECORD_QUOTE_DECISION: &str = "RecordQuoteDecision";
+    pub const CONSUME_PART: &str = "ConsumePart";
+    pub const RETURN_PART: &str = "ReturnPart";
+    pub const STOCK_TAKE: &str = "StockTake";
+    pub const TAKE_PAYMENT: &str = "TakePayment";
+    pub const INVOICE_LATER: &str = "InvoiceLater";
+    pub const RECORD_FEEDBACK: &str = "RecordFeedback";
+    pub const RECORD_EXPENSE: &str = "RecordExpense";
 }
 
 /// An operation waiting to be pushed.

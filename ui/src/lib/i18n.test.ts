@@ -20,6 +20,9 @@ describe('translations', () => {
     const codes = {
       db_corrupt: 1, db_locked: 1, db_too_new: 1, db_io: 1, not_found: 1,
       transition_not_allowed: 1, reason_required: 1, invalid_input: 1, internal: 1,
+      invalid_quantity: 1, invalid_amount: 1, price_not_editable: 1, payment_above_due: 1,
+      purchase_date_in_future: 1, order_cancelled: 1, order_closed: 1, insufficient_stock: 1,
+      quote_required: 1, quote_not_accepted: 1, no_fee_table: 1,
     } satisfies Record<ErrorCode, 1>;
     const statuses = {
       assigned: 1, en_route: 1, on_site: 1, in_progress: 1, completed: 1,
