@@ -123,6 +123,8 @@ pub enum OpKind {
     AttachDocument,
     /// [`Payment`].
     TakePayment,
+    /// [`NotesEdit`].
+    EditNotes,
 }
 
 impl OpKind {
@@ -134,6 +136,7 @@ impl OpKind {
         OpKind::AttachSignature,
         OpKind::AttachDocument,
         OpKind::TakePayment,
+        OpKind::EditNotes,
     ];
 
     /// The text used in [`Op::kind`].
@@ -145,6 +148,7 @@ impl OpKind {
             OpKind::AttachSignature => "attach_signature",
             OpKind::AttachDocument => "attach_document",
             OpKind::TakePayment => "take_payment",
+            OpKind::EditNotes => "edit_notes",
         }
     }
 
@@ -276,6 +280,19 @@ pub struct Payment {
     pub at: DateTime<Utc>,
 }
 
+/// The technician's own notes on the work order, replacing their earlier notes. A
+/// technician fact like the others (kept, never conflicting); head office's notes for the
+/// technician ([`crate::WorkOrder::notes`]) are separate and not changed by it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotesEdit {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The notes as the technician left them (may be empty: notes cleared).
+    pub notes: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
 /// The typed payload of an [`Op`], one variant per [`OpKind`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpPayload {
@@ -291,6 +308,8 @@ pub enum OpPayload {
     AttachDocument(Document),
     /// `take_payment`.
     TakePayment(Payment),
+    /// `edit_notes`.
+    EditNotes(NotesEdit),
 }
 
 /// Why a payload could not be read. Carries no payload content.
@@ -314,6 +333,7 @@ impl OpPayload {
             OpPayload::AttachSignature(_) => OpKind::AttachSignature,
             OpPayload::AttachDocument(_) => OpKind::AttachDocument,
             OpPayload::TakePayment(_) => OpKind::TakePayment,
+            OpPayload::EditNotes(_) => OpKind::EditNotes,
         }
     }
 
@@ -326,6 +346,7 @@ impl OpPayload {
             OpPayload::AttachSignature(p) => p.fact_id,
             OpPayload::AttachDocument(p) => p.fact_id,
             OpPayload::TakePayment(p) => p.fact_id,
+            OpPayload::EditNotes(p) => p.fact_id,
         }
     }
 
@@ -338,6 +359,7 @@ impl OpPayload {
             OpPayload::AttachSignature(p) => p.at,
             OpPayload::AttachDocument(p) => p.at,
             OpPayload::TakePayment(p) => p.at,
+            OpPayload::EditNotes(p) => p.at,
         }
     }
 
@@ -359,6 +381,7 @@ impl OpPayload {
             OpPayload::AttachSignature(p) => serde_json::to_value(p),
             OpPayload::AttachDocument(p) => serde_json::to_value(p),
             OpPayload::TakePayment(p) => serde_json::to_value(p),
+            OpPayload::EditNotes(p) => serde_json::to_value(p),
         };
         // Plain structs of strings, numbers and enums always serialise.
         result.unwrap_or(Value::Null)
@@ -377,6 +400,7 @@ impl OpPayload {
             OpKind::AttachSignature => OpPayload::AttachSignature(read(payload)?),
             OpKind::AttachDocument => OpPayload::AttachDocument(read(payload)?),
             OpKind::TakePayment => OpPayload::TakePayment(read(payload)?),
+            OpKind::EditNotes => OpPayload::EditNotes(read(payload)?),
         })
     }
 }

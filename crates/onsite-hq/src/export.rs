@@ -62,6 +62,8 @@ pub fn row(order: &WorkOrder, fact: &FactRecord) -> ExportRow {
                 .unwrap_or_default();
             (row.amount_minor, row.currency) = money(p.amount);
         }
+        // The notes' text is not a code; it stays out of the CSV like customer details.
+        OpPayload::EditNotes(_) => row.code = "notes".to_owned(),
     }
     row
 }

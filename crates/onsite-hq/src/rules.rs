@@ -112,6 +112,7 @@ pub fn check_payload(payload: &OpPayload) -> Result<(), String> {
             }
             text("receipt_no", p.receipt_no.as_deref().unwrap_or(""))
         }
+        OpPayload::EditNotes(p) => text("notes", &p.notes),
     }
 }
 

@@ -1202,3 +1202,45 @@ async fn a_fact_re_sent_under_a_new_op_id_is_stored_once_and_a_reused_fact_id_is
     );
     assert_eq!(hq.detail(wo.id).await.facts.len(), 1);
 }
+
+#[tokio::test]
+async fn a_technicians_notes_are_a_fact_kept_apart_from_head_office_notes() {
+    let hq = start().await;
+    let dev = hq.enrolled("Tech").await;
+    let wo = hq.work_order("WO-N", Some(dev.technician_id)).await;
+    let mut ops = OpMaker { seq: 0 };
+    let notes = |text: String| {
+        OpPayload::EditNotes(NotesEdit {
+            fact_id: Uuid::now_v7(),
+            notes: text,
+            at: now(),
+        })
+    };
+    let good = ops.op(
+        wo.id,
+        notes("filter housing cracked, customer informed".into()),
+    );
+    let too_long = ops.op(wo.id, notes("x".repeat(10_001)));
+    let reply = hq.push(&dev.token, vec![good.clone(), too_long]).await;
+    assert!(applied(&reply.results[0]), "{:?}", reply.results[0]);
+    assert_eq!(
+        rejected_code(&reply.results[1]),
+        Some(RejectCode::BadPayload)
+    );
+    // A replay is a duplicate with the first result.
+    let again = hq.push(&dev.token, vec![good.clone()]).await;
+    assert!(again.results[0].duplicate && applied(&again.results[0]));
+
+    let detail = hq.detail(wo.id).await;
+    assert_eq!(detail.facts.len(), 1);
+    assert_eq!(detail.facts[0].kind, OpKind::EditNotes);
+    assert_eq!(detail.facts[0].payload, good.payload);
+    // Head office's own notes for the technician are untouched.
+    assert_eq!(detail.work_order.notes, wo.notes);
+    // The fact comes back to the technician's devices through pull.
+    let (changes, _) = hq.pull_all(&dev.token, None, None).await;
+    assert!(changes.iter().any(|c| matches!(
+        &c.item,
+        ChangeItem::Fact(f) if f.kind == OpKind::EditNotes && f.op_id == good.op_id
+    )));
+}

@@ -1,2 +1,1144 @@
-//! Sync state in the store (issue 5): push results per op, the pull cursor and epoch,
-//! applying pulled pages. Filled in by the sync work.
+//! Sync state in the store (issue 5): the enrolment and pull position, push results per
+//! op, blobs waiting for upload, applying pulled head-office data, review flags, and the
+//! read models of a sync screen ("what is pending", "what was rejected", "anything unsent
+//! at day's end?").
+//!
+//! The decisions (what to push next, how a pulled work order merges with local state) are
+//! made by the pure planner of `onsite-sync`; this module only reads the facts it needs and
+//! writes what it decided, always inside the caller's transaction. Applying pulled data
+//! writes **no** outbox row: it is not a user change.
+//!
+//! The device token is kept in `sync_state`; the database is not yet encrypted at rest.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use onsite_domain::view::{ProofKind, ProofOfPurchase};
+use onsite_domain::{JobType, WorkOrderStatus};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crate::outbox::PendingOp;
+use crate::workorders::{self, NewAppliance, NewCustomer, NewTechnician, NewWorkOrder};
+use crate::{settings, ts, StoreError, StoreResult};
+
+/// The store's write transaction, for callers that do not name rusqlite themselves.
+pub type Tx<'a> = Transaction<'a>;
+
+// ---------------------------------------------------------------------------------------
+// Enrolment and sync state
+
+/// What enrolment gave this device.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Enrolment {
+    pub server_url: String,
+    /// The head office's CA certificate (PEM), trusted besides the system's roots.
+    pub ca_pem: Option<String>,
+    pub device_id: String,
+    pub technician_id: String,
+    pub technician_name: String,
+    /// Bearer secret. Never logged (the `Debug` impl hides it).
+    pub token: String,
+    pub epoch: String,
+}
+
+impl std::fmt::Debug for Enrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enrolment")
+            .field("server_url", &self.server_url)
+            .field("device_id", &self.device_id)
+            .field("technician_id", &self.technician_id)
+            .field("token", &"<hidden>")
+            .finish()
+    }
+}
+
+/// The sync state row.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SyncState {
+    pub server_url: String,
+    pub ca_pem: Option<String>,
+    pub device_id: String,
+    pub technician_id: String,
+    pub token: String,
+    pub epoch: String,
+    pub cursor: Option<String>,
+    pub refetch_gen: i64,
+    pub refetching: bool,
+    pub last_success_at: Option<String>,
+    pub last_attempt_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
+impl std::fmt::Debug for SyncState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncState")
+            .field("server_url", &self.server_url)
+            .field("device_id", &self.device_id)
+            .field("epoch", &self.epoch)
+            .field("cursor", &self.cursor)
+            .field("refetching", &self.refetching)
+            .field("last_success_at", &self.last_success_at)
+            .field("token", &"<hidden>")
+            .finish()
+    }
+}
+
+/// Saves an enrolment (replacing an earlier one): the sync state starts from scratch (no
+/// cursor), the technician row exists, and the device and technician settings are set.
+pub fn save_enrolment(tx: &Transaction, e: &Enrolment) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO sync_state (id, server_url, ca_pem, device_id, technician_id, token, epoch)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (id) DO UPDATE SET server_url = excluded.server_url,
+             ca_pem = excluded.ca_pem, device_id = excluded.device_id,
+             technician_id = excluded.technician_id, token = excluded.token,
+             epoch = excluded.epoch, cursor = NULL, refetching = 0, last_error = NULL",
+        params![
+            e.server_url,
+            e.ca_pem,
+            e.device_id,
+            e.technician_id,
+            e.token,
+            e.epoch
+        ],
+    )?;
+    ensure_technician(tx, &e.technician_id, &e.technician_name)?;
+    settings::set(tx, settings::DEVICE_ID, &e.device_id)?;
+    settings::set(tx, settings::TECHNICIAN_ID, &e.technician_id)?;
+    Ok(())
+}
+
+fn ensure_technician(tx: &Transaction, id: &str, name: &str) -> StoreResult<()> {
+    let exists: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM technician WHERE id = ?1)",
+        [id],
+        |r| r.get(0),
+    )?;
+    if exists {
+        if !name.is_empty() {
+            tx.execute(
+                "UPDATE technician SET name = ?2 WHERE id = ?1",
+                params![id, name],
+            )?;
+        }
+        return Ok(());
+    }
+    workorders::insert_technician(
+        tx,
+        &NewTechnician {
+            id,
+            name,
+            phone: "",
+            employee_no: "",
+        },
+    )
+}
+
+/// The sync state, `None` before enrolment.
+pub fn state(conn: &Connection) -> StoreResult<Option<SyncState>> {
+    Ok(conn
+        .query_row(
+            "SELECT server_url, ca_pem, device_id, technician_id, token, epoch, cursor,
+                    refetch_gen, refetching, last_success_at, last_attempt_at, last_error
+             FROM sync_state WHERE id = 1",
+            [],
+            |r| {
+                Ok(SyncState {
+                    server_url: r.get(0)?,
+                    ca_pem: r.get(1)?,
+                    device_id: r.get(2)?,
+                    technician_id: r.get(3)?,
+                    token: r.get(4)?,
+                    epoch: r.get(5)?,
+                    cursor: r.get(6)?,
+                    refetch_gen: r.get(7)?,
+                    refetching: r.get(8)?,
+                    last_success_at: r.get(9)?,
+                    last_attempt_at: r.get(10)?,
+                    last_error: r.get(11)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+fn require_state(tx: &Transaction) -> StoreResult<SyncState> {
+    state(tx)?.ok_or(StoreError::NotFound("sync enrolment"))
+}
+
+/// Records the end of a sync attempt: success clears the error and stamps the time.
+/// `error` must not contain customer data.
+pub fn record_attempt(
+    tx: &Transaction,
+    now: DateTime<Utc>,
+    error: Option<&str>,
+) -> StoreResult<()> {
+    match error {
+        None => tx.execute(
+            "UPDATE sync_state SET last_attempt_at = ?1, last_success_at = ?1, last_error = NULL
+             WHERE id = 1",
+            [ts(now)],
+        )?,
+        Some(e) => tx.execute(
+            "UPDATE sync_state SET last_attempt_at = ?1, last_error = ?2 WHERE id = 1",
+            params![ts(now), e],
+        )?,
+    };
+    Ok(())
+}
+
+/// Saves the cursor of a pull page (call in the page's own transaction).
+pub fn save_cursor(tx: &Transaction, epoch: &str, cursor: &str) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE sync_state SET epoch = ?1, cursor = ?2 WHERE id = 1",
+        params![epoch, cursor],
+    )?;
+    Ok(())
+}
+
+/// Starts a full refetch (the server did not know the cursor): bumps the generation that
+/// pulled work orders are stamped with; returns it.
+pub fn begin_refetch(tx: &Transaction) -> StoreResult<i64> {
+    tx.execute(
+        "UPDATE sync_state SET refetch_gen = refetch_gen + 1, refetching = 1, cursor = NULL
+         WHERE id = 1",
+        [],
+    )?;
+    Ok(require_state(tx)?.refetch_gen)
+}
+
+/// Ends a full refetch: returns the pulled work orders the refetch did not send again
+/// (gone from head office, e.g. after a restore from an older backup).
+pub fn finish_refetch(tx: &Transaction) -> StoreResult<Vec<String>> {
+    let st = require_state(tx)?;
+    tx.execute("UPDATE sync_state SET refetching = 0 WHERE id = 1", [])?;
+    let mut stmt =
+        tx.prepare("SELECT id FROM pulled_work_order WHERE refetch_gen < ?1 ORDER BY id")?;
+    let ids = stmt
+        .query_map([st.refetch_gen], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(ids)
+}
+
+// ---------------------------------------------------------------------------------------
+// Push results
+
+/// What head office did with an op.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredOutcome {
+    Applied { server_seq: i64, flagged: bool },
+    Rejected { code: String, reason: String },
+}
+
+/// Stores an op's result and moves it out of the pending queue, in `tx`. A flagged op
+/// flags its work order for review here too. Returns false when the op was not pending
+/// (already recorded).
+pub fn record_result(
+    tx: &Transaction,
+    op_id: &str,
+    outcome: &StoredOutcome,
+    epoch: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let entity: Option<String> = tx
+        .query_row(
+            "SELECT entity_id FROM outbox WHERE op_id = ?1 AND state = 'pending'",
+            [op_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(entity) = entity else {
+        return Ok(false);
+    };
+    let (state, server_seq, flagged, code, reason) = match outcome {
+        StoredOutcome::Applied {
+            server_seq,
+            flagged,
+        } => ("applied", Some(*server_seq), *flagged, None, None),
+        StoredOutcome::Rejected { code, reason } => (
+            "rejected",
+            None,
+            false,
+            Some(code.as_str()),
+            Some(reason.as_str()),
+        ),
+    };
+    let result = serde_json::json!({
+        "outcome": state, "server_seq": server_seq, "flagged": flagged,
+        "code": code, "reason": reason, "epoch": epoch,
+    });
+    tx.execute(
+        "UPDATE outbox SET state = ?2, result = ?3 WHERE op_id = ?1",
+        params![op_id, state, result.to_string()],
+    )?;
+    tx.execute(
+        "INSERT INTO op_result (op_id, outcome, server_seq, flagged, reject_code, reason,
+                                acked_epoch, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (op_id) DO UPDATE SET outcome = excluded.outcome,
+             server_seq = excluded.server_seq, flagged = excluded.flagged,
+             reject_code = excluded.reject_code, reason = excluded.reason,
+             acked_epoch = excluded.acked_epoch, at = excluded.at",
+        params![
+            op_id,
+            state,
+            server_seq,
+            flagged,
+            code,
+            reason,
+            epoch,
+            ts(now)
+        ],
+    )?;
+    if flagged {
+        flag_for_review(tx, &entity, "flagged_by_head_office", now)?;
+    }
+    Ok(true)
+}
+
+/// After the server lost history (restored from a backup): ops it acknowledged go back to
+/// the queue, to be re-sent (the server recognises ops and facts it still has). With
+/// `keep_epoch`, ops acknowledged in that epoch stay acknowledged; without, all go back.
+/// Rejected ops stay rejected. Returns how many were re-queued.
+pub fn requeue_applied(tx: &Transaction, keep_epoch: Option<&str>) -> StoreResult<usize> {
+    let keep = keep_epoch.unwrap_or("");
+    let n = tx.execute(
+        "UPDATE outbox SET state = 'pending', result = NULL
+         WHERE state = 'applied'
+           AND op_id IN (SELECT op_id FROM op_result WHERE outcome = 'applied'
+                         AND acked_epoch <> ?1)",
+        [keep],
+    )?;
+    tx.execute(
+        "DELETE FROM op_result WHERE outcome = 'applied' AND acked_epoch <> ?1",
+        [keep],
+    )?;
+    Ok(n)
+}
+
+/// The next pending ops, oldest first.
+pub fn next_pending(conn: &Connection, limit: usize) -> StoreResult<Vec<PendingOp>> {
+    crate::outbox::pending(conn, limit)
+}
+
+// ---------------------------------------------------------------------------------------
+// Blobs
+
+fn check_sha(sha256: &str) -> StoreResult<()> {
+    if sha256.len() == 64
+        && sha256
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(
+            "blob id must be 64 lowercase hex digits".into(),
+        ))
+    }
+}
+
+/// Keeps a blob's bytes under its SHA-256, which the caller computed (idempotent).
+pub fn put_blob(
+    tx: &Transaction,
+    sha256: &str,
+    bytes: &[u8],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    check_sha(sha256)?;
+    tx.execute(
+        "INSERT INTO blob (sha256, bytes, created_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (sha256) DO NOTHING",
+        params![sha256, bytes, ts(now)],
+    )?;
+    Ok(())
+}
+
+/// A blob's bytes and whether head office acknowledged it.
+pub fn blob(conn: &Connection, sha256: &str) -> StoreResult<Option<(Vec<u8>, bool)>> {
+    Ok(conn
+        .query_row(
+            "SELECT bytes, uploaded_at IS NOT NULL FROM blob WHERE sha256 = ?1",
+            [sha256],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// Whether head office acknowledged the blob.
+pub fn blob_uploaded(conn: &Connection, sha256: &str) -> StoreResult<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT uploaded_at IS NOT NULL FROM blob WHERE sha256 = ?1",
+            [sha256],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(false))
+}
+
+pub fn mark_blob_uploaded(tx: &Transaction, sha256: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE blob SET uploaded_at = coalesce(uploaded_at, ?2) WHERE sha256 = ?1",
+        params![sha256, ts(now)],
+    )?;
+    Ok(())
+}
+
+/// After a new server epoch, blobs must be checked again (HEAD) before ops that use them.
+pub fn forget_blob_uploads(tx: &Transaction) -> StoreResult<()> {
+    tx.execute("UPDATE blob SET uploaded_at = NULL", [])?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Pulled data
+
+/// What the planner needs to know of a local work order to merge a pulled one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalOrder {
+    pub status: WorkOrderStatus,
+    pub technician_id: String,
+    /// Pending (unacknowledged) outbox ops on it, by kind.
+    pub pending_kinds: Vec<String>,
+    /// Whether the technician ever recorded anything on it here (any outbox row).
+    pub has_local_facts: bool,
+    /// Whether the technician ever edited its notes here.
+    pub notes_edited: bool,
+    /// Whether it came from head office (and is mirrored in `pulled_work_order`).
+    pub pulled: bool,
+}
+
+pub fn local_order(conn: &Connection, id: &str) -> StoreResult<Option<LocalOrder>> {
+    let row: Option<(String, String, bool)> = conn
+        .query_row(
+            "SELECT status, technician_id,
+                    EXISTS (SELECT 1 FROM pulled_work_order p WHERE p.id = w.id)
+             FROM work_order w WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((status, technician_id, pulled)) = row else {
+        return Ok(None);
+    };
+    let status = WorkOrderStatus::parse(&status)
+        .ok_or_else(|| StoreError::Invalid("unknown status in the database".into()))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, state FROM outbox WHERE entity_id = ?1 ORDER BY device_seq",
+    )?;
+    let rows = stmt
+        .query_map([id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(LocalOrder {
+        status,
+        technician_id,
+        pending_kinds: rows
+            .iter()
+            .filter(|(_, s)| s == "pending")
+            .map(|(k, _)| k.clone())
+            .collect(),
+        has_local_facts: !rows.is_empty(),
+        notes_edited: rows
+            .iter()
+            .any(|(k, _)| k == crate::outbox::kind::EDIT_NOTES),
+        pulled,
+    }))
+}
+
+/// A work order as head office sent it, with what the planner decided to take.
+#[derive(Debug, Clone)]
+pub struct PulledOrder<'a> {
+    pub id: &'a str,
+    pub order_no: &'a str,
+    pub technician_id: &'a str,
+    pub job_type: JobType,
+    pub customer_name: &'a str,
+    pub customer_phone: &'a str,
+    pub customer_address: &'a str,
+    pub appliance_category: &'a str,
+    pub appliance_brand: &'a str,
+    pub appliance_model: &'a str,
+    pub serial_no: Option<&'a str>,
+    pub purchase_date: Option<NaiveDate>,
+    pub reported_fault: &'a str,
+    pub appointment_start: DateTime<Utc>,
+    pub appointment_end: DateTime<Utc>,
+    pub hq_notes: &'a str,
+    pub cancel_reason: Option<&'a str>,
+    pub server_status: WorkOrderStatus,
+    pub server_version: i64,
+    pub server_seq: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The status to show locally (the server's, unless a local change is pending).
+    pub local_status: WorkOrderStatus,
+    /// Replace the local notes with these (None: keep the technician's).
+    pub local_notes: Option<&'a str>,
+}
+
+/// Inserts or updates a pulled work order with its customer and appliance, keeps the
+/// search index in step, and stamps it with the refetch generation. No outbox row.
+pub fn upsert_work_order(tx: &Transaction, o: &PulledOrder) -> StoreResult<()> {
+    if o.appointment_end < o.appointment_start {
+        return Err(StoreError::Invalid(
+            "appointment ends before it starts".into(),
+        ));
+    }
+    ensure_technician(tx, o.technician_id, "")?;
+    let gen: i64 = tx
+        .query_row("SELECT refetch_gen FROM sync_state WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .unwrap_or(0);
+    let existing: Option<(i64, String, String, String)> = tx
+        .query_row(
+            "SELECT seq, customer_id, appliance_id, status FROM work_order WHERE id = ?1",
+            [o.id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    match existing {
+        None => {
+            let customer_id = format!("hq-customer-{}", o.id);
+            let appliance_id = format!("hq-appliance-{}", o.id);
+            workorders::insert_customer(
+                tx,
+                &NewCustomer {
+                    id: &customer_id,
+                    name: o.customer_name,
+                    phone: o.customer_phone,
+                    address: o.customer_address,
+                    language: "zh-CN",
+                },
+            )?;
+            workorders::insert_appliance(
+                tx,
+                &NewAppliance {
+                    id: &appliance_id,
+                    customer_id: &customer_id,
+                    category: o.appliance_category,
+                    brand: o.appliance_brand,
+                    model: o.appliance_model,
+                    serial_no: o.serial_no,
+                    purchase_date: o.purchase_date,
+                    proof: &ProofOfPurchase {
+                        kind: ProofKind::None,
+                        date: None,
+                        sealed: false,
+                    },
+                },
+            )?;
+            workorders::insert_work_order(
+                tx,
+                &NewWorkOrder {
+                    id: o.id,
+                    order_no: o.order_no,
+                    technician_id: o.technician_id,
+                    customer_id: &customer_id,
+                    appliance_id: &appliance_id,
+                    job_type: o.job_type,
+                    status: o.local_status,
+                    reported_fault: o.reported_fault,
+                    appointment_start: o.appointment_start,
+                    appointment_end: o.appointment_end,
+                    notes: o.local_notes.unwrap_or(o.hq_notes),
+                    created_at: o.created_at,
+                },
+            )?;
+            tx.execute(
+                "UPDATE work_order SET version = ?2, updated_at = ?3 WHERE id = ?1",
+                params![o.id, o.server_version, ts(o.updated_at)],
+            )?;
+        }
+        Some((seq, customer_id, appliance_id, status)) => {
+            tx.execute(
+                "UPDATE customer SET name = ?2, phone = ?3, address = ?4 WHERE id = ?1",
+                params![
+                    customer_id,
+                    o.customer_name,
+                    o.customer_phone,
+                    o.customer_address
+                ],
+            )?;
+            tx.execute(
+                "UPDATE appliance SET category = ?2, brand = ?3, model = ?4, serial_no = ?5,
+                        purchase_date = ?6 WHERE id = ?1",
+                params![
+                    appliance_id,
+                    o.appliance_category,
+                    o.appliance_brand,
+                    o.appliance_model,
+                    o.serial_no,
+                    o.purchase_date.map(|d| d.to_string())
+                ],
+            )?;
+            tx.execute(
+                "UPDATE work_order SET order_no = ?2, technician_id = ?3, job_type = ?4,
+                        reported_fault = ?5, appointment_start = ?6, appointment_end = ?7,
+                        updated_at = ?8, version = max(version, ?9)
+                 WHERE id = ?1",
+                params![
+                    o.id,
+                    o.order_no,
+                    o.technician_id,
+                    o.job_type.as_str(),
+                    o.reported_fault,
+                    ts(o.appointment_start),
+                    ts(o.appointment_end),
+                    ts(o.updated_at),
+                    o.server_version
+                ],
+            )?;
+            if let Some(notes) = o.local_notes {
+                tx.execute(
+                    "UPDATE work_order SET notes = ?2 WHERE id = ?1",
+                    params![o.id, notes],
+                )?;
+            }
+            if status != o.local_status.as_str() {
+                tx.execute(
+                    "UPDATE work_order SET status = ?2 WHERE id = ?1",
+                    params![o.id, o.local_status.as_str()],
+                )?;
+                tx.execute(
+                    "INSERT INTO work_order_status (work_order_id, from_status, to_status, at,
+                                                    reason)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        o.id,
+                        status,
+                        o.local_status.as_str(),
+                        ts(o.updated_at),
+                        if o.local_status == WorkOrderStatus::Cancelled {
+                            o.cancel_reason
+                        } else {
+                            None
+                        }
+                    ],
+                )?;
+            }
+            workorders::reindex(tx, seq)?;
+        }
+    }
+    tx.execute(
+        "INSERT INTO pulled_work_order (id, server_version, server_status, hq_notes,
+                                        cancel_reason, server_seq, refetch_gen)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (id) DO UPDATE SET server_version = excluded.server_version,
+             server_status = excluded.server_status, hq_notes = excluded.hq_notes,
+             cancel_reason = excluded.cancel_reason, server_seq = excluded.server_seq,
+             refetch_gen = excluded.refetch_gen",
+        params![
+            o.id,
+            o.server_version,
+            o.server_status.as_str(),
+            o.hq_notes,
+            o.cancel_reason,
+            o.server_seq,
+            gen
+        ],
+    )?;
+    Ok(())
+}
+
+/// Stamps a kept work order with the current refetch generation (it was decided to stay).
+pub fn keep_pulled(tx: &Transaction, id: &str) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE pulled_work_order SET refetch_gen = (SELECT refetch_gen FROM sync_state WHERE id = 1)
+         WHERE id = ?1",
+        [id],
+    )?;
+    Ok(())
+}
+
+/// Removes a work order that is no longer this technician's, with its status history,
+/// search rows and (head-office made) customer and appliance. Returns false, leaving
+/// everything as it was, when other records still refer to it.
+pub fn remove_work_order(tx: &Transaction, id: &str) -> StoreResult<bool> {
+    let row: Option<(i64, String, String)> = tx
+        .query_row(
+            "SELECT seq, customer_id, appliance_id FROM work_order WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((seq, customer_id, appliance_id)) = row else {
+        tx.execute("DELETE FROM pulled_work_order WHERE id = ?1", [id])?;
+        return Ok(true);
+    };
+    tx.execute_batch("SAVEPOINT remove_work_order")?;
+    let result = (|| -> rusqlite::Result<()> {
+        tx.execute("DELETE FROM pulled_work_order WHERE id = ?1", [id])?;
+        tx.execute(
+            "DELETE FROM work_order_status WHERE work_order_id = ?1",
+            [id],
+        )?;
+        tx.execute("DELETE FROM search_tri WHERE rowid = ?1", [seq])?;
+        tx.execute("DELETE FROM search_short WHERE rowid = ?1", [seq])?;
+        tx.execute("DELETE FROM work_order WHERE id = ?1", [id])?;
+        if appliance_id.starts_with("hq-appliance-") {
+            tx.execute(
+                "DELETE FROM appliance WHERE id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM work_order WHERE appliance_id = ?1)",
+                [&appliance_id],
+            )?;
+        }
+        if customer_id.starts_with("hq-customer-") {
+            tx.execute(
+                "DELETE FROM customer WHERE id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM work_order WHERE customer_id = ?1)
+                 AND NOT EXISTS (SELECT 1 FROM appliance WHERE customer_id = ?1)",
+                [&customer_id],
+            )?;
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => {
+            tx.execute_batch("RELEASE remove_work_order")?;
+            Ok(true)
+        }
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            tx.execute_batch("ROLLBACK TO remove_work_order; RELEASE remove_work_order")?;
+            Ok(false)
+        }
+        Err(e) => {
+            tx.execute_batch("ROLLBACK TO remove_work_order; RELEASE remove_work_order")?;
+            Err(e.into())
+        }
+    }
+}
+
+/// Flags a work order for review on this device (idempotent per reason).
+pub fn flag_for_review(
+    tx: &Transaction,
+    work_order_id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO review_flag (work_order_id, reason, created_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (work_order_id, reason) DO UPDATE SET resolved_at = NULL",
+        params![work_order_id, reason, ts(now)],
+    )?;
+    Ok(())
+}
+
+/// A technician fact as head office stored it (from this or another of the technician's
+/// devices). Idempotent by fact id.
+pub struct PulledFact<'a> {
+    pub fact_id: &'a str,
+    pub op_id: &'a str,
+    pub work_order_id: &'a str,
+    pub device_id: &'a str,
+    pub kind: &'a str,
+    pub payload: &'a serde_json::Value,
+    pub received_at: DateTime<Utc>,
+}
+
+pub fn put_fact(tx: &Transaction, f: &PulledFact) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO pulled_fact (fact_id, op_id, work_order_id, device_id, kind, payload,
+                                  received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (fact_id) DO NOTHING",
+        params![
+            f.fact_id,
+            f.op_id,
+            f.work_order_id,
+            f.device_id,
+            f.kind,
+            f.payload.to_string(),
+            ts(f.received_at)
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn pulled_fact_count(conn: &Connection) -> StoreResult<i64> {
+    Ok(conn.query_row("SELECT count(*) FROM pulled_fact", [], |r| r.get(0))?)
+}
+
+/// One line of a published fee table.
+pub struct FeeLine<'a> {
+    pub code: &'a str,
+    pub description: &'a str,
+    pub fee_minor: i64,
+    pub plus_parts: bool,
+}
+
+/// Stores a published reference document (fee table, parts catalogue, price list) as JSON.
+pub fn put_reference(
+    tx: &Transaction,
+    kind: &str,
+    version: i64,
+    effective_from: Option<DateTime<Utc>>,
+    body: &serde_json::Value,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO hq_reference (kind, version, effective_from, body) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (kind, version) DO UPDATE SET body = excluded.body,
+             effective_from = excluded.effective_from",
+        params![kind, version, effective_from.map(ts), body.to_string()],
+    )?;
+    Ok(())
+}
+
+/// Makes a published fee-table version usable by pricing (category `hq`; published
+/// versions never change, so a version already here is left alone).
+pub fn apply_fee_table(
+    tx: &Transaction,
+    version: i64,
+    effective_from: DateTime<Utc>,
+    lines: &[FeeLine],
+) -> StoreResult<()> {
+    let id = format!("hq-fee-{version}");
+    let inserted = tx.execute(
+        "INSERT INTO fee_table (id, category, version, effective_from) VALUES (?1, 'hq', ?2, ?3)
+         ON CONFLICT DO NOTHING",
+        params![id, version, ts(effective_from)],
+    )?;
+    if inserted == 0 {
+        return Ok(());
+    }
+    for l in lines {
+        if l.fee_minor < 0 {
+            return Err(StoreError::Invalid("negative fee in a fee table".into()));
+        }
+        tx.execute(
+            "INSERT INTO fee_item (fee_table_id, code, name_zh, name_en, kind, price_minor,
+                                   plus_parts)
+             VALUES (?1, ?2, ?3, ?3, 'service', ?4, ?5) ON CONFLICT DO NOTHING",
+            params![id, l.code, l.description, l.fee_minor, l.plus_parts],
+        )?;
+    }
+    Ok(())
+}
+
+/// One catalogue part.
+pub struct CataloguePart<'a> {
+    pub part_no: &'a str,
+    pub name: &'a str,
+    pub serialised: bool,
+    pub consumable: bool,
+}
+
+/// Updates the parts table from the catalogue (parts are kept when dropped from it: van
+/// stock may still hold them).
+pub fn apply_catalogue(tx: &Transaction, parts: &[CataloguePart]) -> StoreResult<()> {
+    for p in parts {
+        tx.execute(
+            "INSERT INTO part (id, part_no, name_zh, name_en, category, price_minor, serialized,
+                               consumable)
+             VALUES (?1, ?2, ?3, ?3, '', 0, ?4, ?5)
+             ON CONFLICT (part_no) DO UPDATE SET name_zh = excluded.name_zh,
+                 name_en = excluded.name_en, serialized = excluded.serialized,
+                 consumable = excluded.consumable",
+            params![
+                format!("hq-part-{}", p.part_no),
+                p.part_no,
+                p.name,
+                p.serialised,
+                p.consumable
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// Sets part prices from a price list (head office wins on prices).
+pub fn apply_prices(tx: &Transaction, prices: &[(&str, i64)]) -> StoreResult<()> {
+    for (part_no, minor) in prices {
+        if *minor < 0 {
+            return Err(StoreError::Invalid("negative price in a price list".into()));
+        }
+        tx.execute(
+            "UPDATE part SET price_minor = ?2 WHERE part_no = ?1",
+            params![part_no, minor],
+        )?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Read models for a sync screen
+
+/// An op waiting to be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingView {
+    pub device_seq: i64,
+    pub op_id: String,
+    pub kind: String,
+    pub work_order_id: String,
+    pub order_no: Option<String>,
+    pub created_at: String,
+}
+
+pub fn pending_view(conn: &Connection) -> StoreResult<Vec<PendingView>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT o.device_seq, o.op_id, o.kind, o.entity_id, w.order_no, o.created_at
+         FROM outbox o LEFT JOIN work_order w ON w.id = o.entity_id
+         WHERE o.state = 'pending' ORDER BY o.device_seq",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(PendingView {
+            device_seq: r.get(0)?,
+            op_id: r.get(1)?,
+            kind: r.get(2)?,
+            work_order_id: r.get(3)?,
+            order_no: r.get(4)?,
+            created_at: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// An op head office refused, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedView {
+    pub device_seq: i64,
+    pub op_id: String,
+    pub kind: String,
+    pub work_order_id: String,
+    pub order_no: Option<String>,
+    pub code: String,
+    pub reason: String,
+    pub at: String,
+}
+
+pub fn rejected_view(conn: &Connection) -> StoreResult<Vec<RejectedView>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT o.device_seq, o.op_id, o.kind, o.entity_id, w.order_no,
+                coalesce(r.reject_code, ''), coalesce(r.reason, ''), r.at
+         FROM outbox o JOIN op_result r ON r.op_id = o.op_id
+         LEFT JOIN work_order w ON w.id = o.entity_id
+         WHERE o.state = 'rejected' ORDER BY o.device_seq",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(RejectedView {
+            device_seq: r.get(0)?,
+            op_id: r.get(1)?,
+            kind: r.get(2)?,
+            work_order_id: r.get(3)?,
+            order_no: r.get(4)?,
+            code: r.get(5)?,
+            reason: r.get(6)?,
+            at: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A work order flagged for review on this device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewView {
+    pub work_order_id: String,
+    pub order_no: Option<String>,
+    pub reason: String,
+    pub created_at: String,
+}
+
+pub fn review_flags(conn: &Connection) -> StoreResult<Vec<ReviewView>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT f.work_order_id, w.order_no, f.reason, f.created_at
+         FROM review_flag f LEFT JOIN work_order w ON w.id = f.work_order_id
+         WHERE f.resolved_at IS NULL ORDER BY f.created_at, f.work_order_id, f.reason",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(ReviewView {
+            work_order_id: r.get(0)?,
+            order_no: r.get(1)?,
+            reason: r.get(2)?,
+            created_at: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The day-end check: what would be left behind if the technician closed the day now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayEnd {
+    pub enrolled: bool,
+    pub unsent_ops: i64,
+    pub unsent_blobs: i64,
+    pub rejected_ops: i64,
+    pub last_success_at: Option<String>,
+}
+
+impl DayEnd {
+    /// True when something recorded here has not reached head office.
+    pub fn anything_unsent(&self) -> bool {
+        self.unsent_ops > 0 || self.unsent_blobs > 0
+    }
+}
+
+pub fn day_end(conn: &Connection) -> StoreResult<DayEnd> {
+    let st = state(conn)?;
+    let count = |sql: &str| -> StoreResult<i64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+    Ok(DayEnd {
+        enrolled: st.is_some(),
+        unsent_ops: count("SELECT count(*) FROM outbox WHERE state = 'pending'")?,
+        unsent_blobs: count("SELECT count(*) FROM blob WHERE uploaded_at IS NULL")?,
+        rejected_ops: count("SELECT count(*) FROM outbox WHERE state = 'rejected'")?,
+        last_success_at: st.and_then(|s| s.last_success_at),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+
+    fn enrol(store: &mut Store) {
+        store
+            .write(|tx| {
+                save_enrolment(
+                    tx,
+                    &Enrolment {
+                        server_url: "https://127.0.0.1:1".into(),
+                        ca_pem: None,
+                        device_id: "dev-1".into(),
+                        technician_id: "tech-1".into(),
+                        technician_name: "Tech".into(),
+                        token: "secret-token".into(),
+                        epoch: "e1".into(),
+                    },
+                )
+            })
+            .unwrap();
+    }
+
+    fn order<'a>(id: &'a str, status: WorkOrderStatus) -> PulledOrder<'a> {
+        let t: DateTime<Utc> = "2026-05-01T09:00:00Z".parse().unwrap();
+        PulledOrder {
+            id,
+            order_no: id,
+            technician_id: "tech-1",
+            job_type: JobType::Repair,
+            customer_name: "王伟",
+            customer_phone: "139-1234-5678",
+            customer_address: "1 Road",
+            appliance_category: "water purifier",
+            appliance_brand: "Acme",
+            appliance_model: "RO-1",
+            serial_no: None,
+            purchase_date: None,
+            reported_fault: "leaks",
+            appointment_start: t,
+            appointment_end: t + chrono::Duration::hours(1),
+            hq_notes: "",
+            cancel_reason: None,
+            server_status: status,
+            server_version: 1,
+            server_seq: 1,
+            created_at: t,
+            updated_at: t,
+            local_status: status,
+            local_notes: None,
+        }
+    }
+
+    #[test]
+    fn enrolment_token_is_not_in_debug_output() {
+        let mut store = Store::open_in_memory().unwrap();
+        enrol(&mut store);
+        let st = state(store.conn()).unwrap().unwrap();
+        assert_eq!(st.token, "secret-token");
+        assert!(!format!("{st:?}").contains("secret-token"));
+    }
+
+    #[test]
+    fn pulled_order_is_searchable_updated_and_removable_without_outbox_rows() {
+        let mut store = Store::open_in_memory().unwrap();
+        enrol(&mut store);
+        store
+            .write(|tx| upsert_work_order(tx, &order("WO-1", WorkOrderStatus::Assigned)))
+            .unwrap();
+        let day = workorders::Day {
+            now: "2026-05-01T08:00:00Z".parse().unwrap(),
+            start: "2026-04-30T16:00:00Z".parse().unwrap(),
+            end: "2026-05-01T16:00:00Z".parse().unwrap(),
+        };
+        assert_eq!(
+            workorders::search(store.conn(), "王伟", &day, 10)
+                .unwrap()
+                .len(),
+            1
+        );
+        let mut o = order("WO-1", WorkOrderStatus::Cancelled);
+        o.customer_name = "李娜";
+        store.write(|tx| upsert_work_order(tx, &o)).unwrap();
+        assert!(workorders::search(store.conn(), "王伟", &day, 10)
+            .unwrap()
+            .is_empty());
+        let d = workorders::detail(store.conn(), "WO-1", &day).unwrap();
+        assert_eq!(d.summary.status, WorkOrderStatus::Cancelled);
+        assert_eq!(crate::outbox::pending_count(store.conn()).unwrap(), 0);
+        assert!(store.write(|tx| remove_work_order(tx, "WO-1")).unwrap());
+        assert!(workorders::search(store.conn(), "李娜", &day, 10)
+            .unwrap()
+            .is_empty());
+        assert!(local_order(store.conn(), "WO-1").unwrap().is_none());
+    }
+
+    #[test]
+    fn results_leave_the_queue_and_a_new_epoch_requeues_applied_ones() {
+        let mut store = Store::open_in_memory().unwrap();
+        enrol(&mut store);
+        store
+            .write(|tx| upsert_work_order(tx, &order("WO-1", WorkOrderStatus::Assigned)))
+            .unwrap();
+        let now = Utc::now();
+        store
+            .write(|tx| {
+                workorders::change_status(tx, "WO-1", WorkOrderStatus::EnRoute, None, now)?;
+                workorders::set_notes(tx, "WO-1", "n", now)
+            })
+            .unwrap();
+        let ops = next_pending(store.conn(), 10).unwrap();
+        assert_eq!(ops.len(), 2);
+        store
+            .write(|tx| {
+                record_result(
+                    tx,
+                    &ops[0].op_id,
+                    &StoredOutcome::Applied {
+                        server_seq: 3,
+                        flagged: true,
+                    },
+                    "e1",
+                    now,
+                )?;
+                record_result(
+                    tx,
+                    &ops[1].op_id,
+                    &StoredOutcome::Rejected {
+                        code: "bad_payload".into(),
+                        reason: "why".into(),
+                    },
+                    "e1",
+                    now,
+                )
+            })
+            .unwrap();
+        assert!(pending_view(store.conn()).unwrap().is_empty());
+        let rej = rejected_view(store.conn()).unwrap();
+        assert_eq!(rej.len(), 1);
+        assert_eq!(rej[0].reason, "why");
+        assert_eq!(review_flags(store.conn()).unwrap().len(), 1);
+        assert!(!day_end(store.conn()).unwrap().anything_unsent());
+        assert_eq!(
+            store.write(|tx| requeue_applied(tx, Some("e1"))).unwrap(),
+            0
+        );
+        assert_eq!(
+            store.write(|tx| requeue_applied(tx, Some("e2"))).unwrap(),
+            1
+        );
+        assert_eq!(pending_view(store.conn()).unwrap().len(), 1);
+        assert!(day_end(store.conn()).unwrap().anything_unsent());
+    }
+}

@@ -1,0 +1,363 @@
+//! HTTPS to head office: reqwest with rustls (ring), trusting the system's roots plus an
+//! optional head-office CA certificate. Every reply is read with a size limit and checked
+//! before use; a malformed, oversized or hostile reply is an error, never a panic.
+
+use std::time::Duration;
+
+use onsite_api::{
+    routes, BlobPutReply, EnrollReply, EnrollRequest, ErrorBody, PullReply, PushReply, PushRequest,
+};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::plan::{classify_status, Failure};
+
+/// Limits and timeouts.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Whole request, including reading the reply.
+    pub timeout: Duration,
+    /// TCP and TLS set-up.
+    pub connect_timeout: Duration,
+    /// The largest reply body accepted (pull pages, push replies).
+    pub max_reply_bytes: usize,
+    /// Changes per pull page asked for.
+    pub pull_limit: u32,
+    /// Ops per push.
+    pub max_ops_per_push: usize,
+}
+
+impl Default for ClientOptions {
+    fn default() -> ClientOptions {
+        ClientOptions {
+            timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(15),
+            max_reply_bytes: 32 * 1024 * 1024,
+            pull_limit: onsite_api::limits::DEFAULT_PULL_LIMIT,
+            max_ops_per_push: 200,
+        }
+    }
+}
+
+/// A failure talking to head office. Texts carry no customer data and no token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error("the head-office address is not a valid https:// URL")]
+    BadUrl,
+    #[error("the head-office CA certificate is not a valid PEM certificate")]
+    BadCa,
+    #[error("cannot set up HTTPS: {0}")]
+    Setup(String),
+    #[error("head office did not answer in time")]
+    Timeout,
+    #[error("cannot reach head office: {0}")]
+    Connect(String),
+    #[error("the connection to head office broke: {0}")]
+    Transport(String),
+    #[error("head office answered {status} ({code}): {message}")]
+    Status {
+        status: u16,
+        code: String,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    #[error("head office's reply is larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("head office's reply is malformed: {0}")]
+    Malformed(String),
+}
+
+impl ClientError {
+    /// What the failure means for the sync.
+    pub fn failure(&self) -> Failure {
+        match self {
+            ClientError::Timeout
+            | ClientError::Connect(_)
+            | ClientError::Transport(_)
+            | ClientError::TooLarge { .. }
+            | ClientError::Malformed(_) => Failure::Transient { retry_after: None },
+            ClientError::Status {
+                status,
+                retry_after,
+                ..
+            } => classify_status(*status, *retry_after),
+            ClientError::BadUrl | ClientError::BadCa | ClientError::Setup(_) => Failure::Permanent,
+        }
+    }
+}
+
+fn describe(e: &reqwest::Error) -> ClientError {
+    if e.is_timeout() {
+        return ClientError::Timeout;
+    }
+    // The chain of causes, without the URL; none of it carries customer data.
+    let mut text = String::new();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    if text.is_empty() {
+        text = e.to_string();
+    }
+    let text: String = text.chars().take(300).collect();
+    if e.is_connect() {
+        ClientError::Connect(text)
+    } else {
+        ClientError::Transport(text)
+    }
+}
+
+/// A client for one head office.
+#[derive(Debug, Clone)]
+pub struct HqClient {
+    http: reqwest::Client,
+    base: String,
+    options: ClientOptions,
+}
+
+impl HqClient {
+    /// A client for `base_url` (`https://host[:port]`), trusting the system's roots and,
+    /// when given, the head office's CA certificate (PEM). No proxies, no redirects.
+    pub fn new(
+        base_url: &str,
+        ca_pem: Option<&str>,
+        options: ClientOptions,
+    ) -> Result<HqClient, ClientError> {
+        let url = reqwest::Url::parse(base_url.trim()).map_err(|_| ClientError::BadUrl)?;
+        if url.scheme() != "https"
+            || url.host_str().is_none()
+            || url.query().is_some()
+            || !url.username().is_empty()
+        {
+            return Err(ClientError::BadUrl);
+        }
+        let base = url.as_str().trim_end_matches('/').to_owned();
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .https_only(true)
+            .tls_built_in_root_certs(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(options.timeout)
+            .connect_timeout(options.connect_timeout)
+            .user_agent(concat!("onsite-sync/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .map_err(|_| ClientError::BadCa)?;
+            if certs.is_empty() {
+                return Err(ClientError::BadCa);
+            }
+            for c in certs {
+                builder = builder.add_root_certificate(c);
+            }
+        }
+        // rustls checks the CA's certificate when the client is built: a PEM block that
+        // is not a certificate fails here.
+        let http = builder.build().map_err(|e| {
+            if ca_pem.is_some() {
+                ClientError::BadCa
+            } else {
+                ClientError::Setup(e.without_url().to_string())
+            }
+        })?;
+        Ok(HqClient {
+            http,
+            base,
+            options,
+        })
+    }
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, ClientError> {
+        let res = req.send().await.map_err(|e| describe(&e))?;
+        if res.status().is_success() || res.status() == StatusCode::NOT_FOUND {
+            return Ok(res);
+        }
+        Err(self.error_reply(res).await)
+    }
+
+    async fn error_reply(&self, res: reqwest::Response) -> ClientError {
+        let status = res.status().as_u16();
+        let retry_after = res
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|s| Duration::from_secs(s.min(24 * 3600)));
+        let body = read_limited(res, 64 * 1024).await.unwrap_or_default();
+        let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
+            Ok(b) => (
+                b.code.chars().take(64).collect(),
+                b.message.chars().take(300).collect(),
+            ),
+            Err(_) => ("unknown".to_owned(), String::new()),
+        };
+        ClientError::Status {
+            status,
+            code,
+            message,
+            retry_after,
+        }
+    }
+
+    async fn json<T: DeserializeOwned>(&self, res: reqwest::Response) -> Result<T, ClientError> {
+        if res.status() == StatusCode::NOT_FOUND {
+            return Err(self.error_reply(res).await);
+        }
+        let body = read_limited(res, self.options.max_reply_bytes).await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| ClientError::Malformed(onsite_api::describe_serde_error(&e)))
+    }
+
+    /// `POST /v1/enroll`.
+    pub async fn enroll(&self, code: &str, device_name: &str) -> Result<EnrollReply, ClientError> {
+        let req = self
+            .http
+            .post(self.url(routes::ENROLL))
+            .json(&EnrollRequest {
+                code: code.to_owned(),
+                device_name: device_name.to_owned(),
+            });
+        let res = self.send(req).await?;
+        self.json(res).await
+    }
+
+    /// `HEAD /v1/blobs/{sha256}`: whether head office has the blob.
+    pub async fn blob_exists(&self, token: &str, sha256: &str) -> Result<bool, ClientError> {
+        let path = routes::BLOB.replace("{sha256}", sha256);
+        let res = self
+            .send(
+                self.http
+                    .request(Method::HEAD, self.url(&path))
+                    .bearer_auth(token),
+            )
+            .await?;
+        Ok(res.status() != StatusCode::NOT_FOUND)
+    }
+
+    /// `PUT /v1/blobs/{sha256}`; checks head office acknowledged this very blob.
+    pub async fn put_blob(
+        &self,
+        token: &str,
+        sha256: &str,
+        bytes: Vec<u8>,
+    ) -> Result<BlobPutReply, ClientError> {
+        let path = routes::BLOB.replace("{sha256}", sha256);
+        let size = bytes.len() as u64;
+        let res = self
+            .send(
+                self.http
+                    .put(self.url(&path))
+                    .bearer_auth(token)
+                    .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                    .body(bytes),
+            )
+            .await?;
+        let reply: BlobPutReply = self.json(res).await?;
+        if reply.sha256 != sha256 || reply.size != size {
+            return Err(ClientError::Malformed(
+                "blob reply does not acknowledge the blob sent".into(),
+            ));
+        }
+        Ok(reply)
+    }
+
+    /// `POST /v1/sync/push`.
+    pub async fn push(&self, token: &str, request: &PushRequest) -> Result<PushReply, ClientError> {
+        let res = self
+            .send(
+                self.http
+                    .post(self.url(routes::SYNC_PUSH))
+                    .bearer_auth(token)
+                    .json(request),
+            )
+            .await?;
+        self.json(res).await
+    }
+
+    /// `GET /v1/sync/pull?cursor=&limit=`.
+    pub async fn pull(&self, token: &str, cursor: Option<&str>) -> Result<PullReply, ClientError> {
+        let limit = self.options.pull_limit.to_string();
+        let mut query: Vec<(&str, &str)> = vec![("limit", &limit)];
+        if let Some(c) = cursor {
+            query.push(("cursor", c));
+        }
+        let res = self
+            .send(
+                self.http
+                    .get(self.url(routes::SYNC_PULL))
+                    .bearer_auth(token)
+                    .query(&query),
+            )
+            .await?;
+        self.json(res).await
+    }
+}
+
+/// Reads a body of at most `limit` bytes (refusing a larger announced length at once).
+async fn read_limited(mut res: reqwest::Response, limit: usize) -> Result<Vec<u8>, ClientError> {
+    if res.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(ClientError::TooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = res.chunk().await.map_err(|e| describe(&e))? {
+        if body.len() + chunk.len() > limit {
+            return Err(ClientError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_urls_and_valid_cas_are_accepted() {
+        let o = ClientOptions::default;
+        for bad in [
+            "http://127.0.0.1:8443",
+            "ftp://x",
+            "not a url",
+            "https://user:pw@host",
+            "https://host/?q=1",
+            "",
+        ] {
+            assert_eq!(
+                HqClient::new(bad, None, o()).unwrap_err(),
+                ClientError::BadUrl,
+                "{bad}"
+            );
+        }
+        let c = HqClient::new("https://127.0.0.1:8443/", None, o()).unwrap();
+        assert_eq!(c.base_url(), "https://127.0.0.1:8443");
+        for bad_pem in [
+            "",
+            "garbage",
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        ] {
+            assert_eq!(
+                HqClient::new("https://h", Some(bad_pem), o()).unwrap_err(),
+                ClientError::BadCa,
+                "{bad_pem}"
+            );
+        }
+    }
+}

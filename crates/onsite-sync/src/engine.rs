@@ -1,0 +1,473 @@
+//! Enrolment and one sync run over the local store.
+//!
+//! The store sits behind a `std::sync::Mutex` shared with the rest of the app; it is
+//! locked only for short local steps, never while waiting on the network, so the
+//! technician keeps working during a sync (a local edit made meanwhile is simply a new
+//! pending op, and a pulled work order never overwrites it).
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::Utc;
+use onsite_api::{ChangeItem, OpPayload, PushRequest, WorkOrder};
+use onsite_store::sync::{self as store_sync, Enrolment, PulledOrder, SyncState};
+use onsite_store::{Store, StoreError};
+use uuid::Uuid;
+
+use crate::client::{ClientError, ClientOptions, HqClient};
+use crate::map;
+use crate::plan::{self, Blocked, Failure, LocalView, QueuedOp, WorkOrderAction};
+
+/// The most pages one run pulls (a guard against a server that never says "done").
+const MAX_PAGES: usize = 100_000;
+
+/// What a sync run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub blobs_uploaded: usize,
+    pub ops_applied: usize,
+    pub ops_rejected: usize,
+    /// Replays the server had seen already (counted in applied/rejected too).
+    pub ops_duplicate: usize,
+    pub ops_flagged: usize,
+    pub pages_pulled: usize,
+    pub changes_applied: usize,
+    /// A full refetch started (unknown cursor or new server epoch).
+    pub refetched: bool,
+    /// Ops sent again because the server may have lost them.
+    pub requeued: usize,
+    /// The queue stopped at an op this build cannot send (nothing after it was pushed).
+    pub blocked: Option<Blocked>,
+}
+
+/// Why a sync run stopped. Texts carry no customer data.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("this device is not enrolled with a head office")]
+    NotEnrolled,
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("local store: {0}")]
+    Store(#[from] StoreError),
+    #[error("head office broke the sync protocol: {0}")]
+    Protocol(String),
+}
+
+impl SyncError {
+    /// What it means: try again later, enrol again, or a bug.
+    pub fn failure(&self) -> Failure {
+        match self {
+            SyncError::NotEnrolled => Failure::NeedsEnrolment,
+            SyncError::Client(e) => e.failure(),
+            SyncError::Protocol(_) => Failure::Transient { retry_after: None },
+            SyncError::Store(_) => Failure::Permanent,
+        }
+    }
+
+    /// The server's Retry-After, when it gave one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self.failure() {
+            Failure::Transient { retry_after } => retry_after,
+            _ => None,
+        }
+    }
+}
+
+fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
+    // A panic elsewhere while holding the lock cannot leave a half-written transaction
+    // (rusqlite rolls back on drop), so the store is still consistent.
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Enrols this device with a one-time code and saves the credentials in the store.
+pub async fn enroll(
+    store: &Mutex<Store>,
+    server_url: &str,
+    code: &str,
+    device_name: &str,
+    ca_pem: Option<&str>,
+    options: ClientOptions,
+) -> Result<Enrolment, SyncError> {
+    let client = HqClient::new(server_url, ca_pem, options)?;
+    let reply = client.enroll(code, device_name).await?;
+    if reply.token.is_empty() || reply.epoch.is_empty() {
+        return Err(SyncError::Protocol("enrolment reply is incomplete".into()));
+    }
+    let enrolment = Enrolment {
+        server_url: client.base_url().to_owned(),
+        ca_pem: ca_pem.map(str::to_owned),
+        device_id: reply.device_id.to_string(),
+        technician_id: reply.technician_id.to_string(),
+        technician_name: reply.technician_name.chars().take(100).collect(),
+        token: reply.token,
+        epoch: reply.epoch,
+    };
+    lock(store).write(|tx| store_sync::save_enrolment(tx, &enrolment))?;
+    Ok(enrolment)
+}
+
+/// A client for the head office this device is enrolled with.
+pub fn client_for(store: &Mutex<Store>, options: ClientOptions) -> Result<HqClient, SyncError> {
+    let st = store_sync::state(lock(store).conn())?.ok_or(SyncError::NotEnrolled)?;
+    Ok(HqClient::new(
+        &st.server_url,
+        st.ca_pem.as_deref(),
+        options,
+    )?)
+}
+
+/// One sync run: upload the blobs pending ops reference, push the pending ops in order
+/// (storing each result with the op's new state), then pull pages until done (each page
+/// applied with its cursor in one transaction). When the pull shows the server lost
+/// history (reset or new epoch), the ops it may have lost are re-queued and pushed again.
+/// The attempt (and its error, if any) is recorded in the store.
+pub async fn sync_once(store: &Mutex<Store>, client: &HqClient) -> Result<SyncReport, SyncError> {
+    let st = store_sync::state(lock(store).conn())?.ok_or(SyncError::NotEnrolled)?;
+    let mut report = SyncReport::default();
+    let result = run(store, client, &st, &mut report).await;
+    let error = result.as_ref().err().map(|e| e.to_string());
+    lock(store).write(|tx| store_sync::record_attempt(tx, Utc::now(), error.as_deref()))?;
+    result.map(|()| report)
+}
+
+async fn run(
+    store: &Mutex<Store>,
+    client: &HqClient,
+    st: &SyncState,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let me = Uuid::parse_str(&st.technician_id)
+        .map_err(|_| SyncError::Protocol("enrolled technician id is not a UUID".into()))?;
+    for _ in 0..3 {
+        push_all(store, client, &st.token, report).await?;
+        let requeued = pull_all(store, client, &st.token, me, report).await?;
+        if requeued == 0 {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+async fn push_all(
+    store: &Mutex<Store>,
+    client: &HqClient,
+    token: &str,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let max = client
+        .options()
+        .max_ops_per_push
+        .clamp(1, onsite_api::limits::MAX_OPS_PER_PUSH);
+    loop {
+        let (queue, acked) = {
+            let s = lock(store);
+            let rows = store_sync::next_pending(s.conn(), max + 1)?;
+            let queue: Vec<QueuedOp> = rows
+                .iter()
+                .map(|r| QueuedOp {
+                    device_seq: r.device_seq,
+                    kind: r.kind.clone(),
+                    mapped: map::to_wire(r),
+                })
+                .collect();
+            let mut acked = Vec::new();
+            for op in queue.iter().filter_map(|q| q.mapped.as_ref().ok()) {
+                if let Some(sha) = map::blob_of(op) {
+                    if store_sync::blob_uploaded(s.conn(), &sha)? {
+                        acked.push(sha);
+                    }
+                }
+            }
+            (queue, acked)
+        };
+        let batch = plan::next_batch(&queue, &|sha| acked.iter().any(|a| a == sha), max);
+        for sha in &batch.blobs_first {
+            let bytes = store_sync::blob(lock(store).conn(), sha)?;
+            let Some((bytes, _)) = bytes else {
+                // The op cannot go before its blob, and the blob is not here: stop the
+                // queue at the first op that needs it.
+                let first = batch
+                    .ops
+                    .iter()
+                    .find(|o| map::blob_of(o).as_deref() == Some(sha.as_str()));
+                report.blocked = first.map(|o| Blocked {
+                    device_seq: o.device_seq,
+                    kind: queue
+                        .iter()
+                        .find(|q| q.device_seq == o.device_seq)
+                        .map(|q| q.kind.clone())
+                        .unwrap_or_default(),
+                    why: "the blob it references is missing on this device".into(),
+                });
+                return Ok(());
+            };
+            if !client.blob_exists(token, sha).await? {
+                client.put_blob(token, sha, bytes).await?;
+                report.blobs_uploaded += 1;
+            }
+            lock(store).write(|tx| store_sync::mark_blob_uploaded(tx, sha, Utc::now()))?;
+        }
+        if batch.ops.is_empty() {
+            report.blocked = batch.blocked;
+            return Ok(());
+        }
+        let sent = batch.ops;
+        let request = PushRequest { ops: sent };
+        let reply = client.push(token, &request).await?;
+        let recorded = plan::read_push_reply(&request.ops, &reply).map_err(SyncError::Protocol)?;
+        lock(store).write(|tx| {
+            let now = Utc::now();
+            for r in &recorded {
+                if store_sync::record_result(
+                    tx,
+                    &r.op_id.to_string(),
+                    &r.outcome,
+                    &reply.epoch,
+                    now,
+                )? {
+                    match r.outcome {
+                        store_sync::StoredOutcome::Applied { flagged, .. } => {
+                            report.ops_applied += 1;
+                            report.ops_flagged += usize::from(flagged);
+                        }
+                        store_sync::StoredOutcome::Rejected { .. } => report.ops_rejected += 1,
+                    }
+                    report.ops_duplicate += usize::from(r.duplicate);
+                }
+            }
+            Ok(())
+        })?;
+        if recorded.len() < request.ops.len() {
+            return Err(SyncError::Protocol(
+                "push reply has fewer results than ops sent".into(),
+            ));
+        }
+        if batch.blocked.is_some() {
+            report.blocked = batch.blocked;
+            return Ok(());
+        }
+    }
+}
+
+async fn pull_all(
+    store: &Mutex<Store>,
+    client: &HqClient,
+    token: &str,
+    me: Uuid,
+    report: &mut SyncReport,
+) -> Result<usize, SyncError> {
+    let mut requeued = 0;
+    for _ in 0..MAX_PAGES {
+        let st = store_sync::state(lock(store).conn())?.ok_or(SyncError::NotEnrolled)?;
+        let page = client.pull(token, st.cursor.as_deref()).await?;
+        let p = plan::plan_page(&st.epoch, st.cursor.as_deref(), st.refetching, &page)
+            .map_err(SyncError::Protocol)?;
+        let applied = lock(store).write(|tx| {
+            let now = Utc::now();
+            let mut n_requeued = 0;
+            if p.begin_refetch {
+                store_sync::begin_refetch(tx)?;
+            }
+            if let Some(keep) = &p.requeue {
+                n_requeued = store_sync::requeue_applied(tx, keep.as_deref())?;
+                store_sync::forget_blob_uploads(tx)?;
+            }
+            for change in &page.changes {
+                apply_change(tx, &change.item, change.seq, me, now)?;
+            }
+            store_sync::save_cursor(tx, &page.epoch, &page.cursor)?;
+            if p.finish_refetch {
+                for id in store_sync::finish_refetch(tx)? {
+                    let local = store_sync::local_order(tx, &id)?;
+                    let view = local.as_ref().map(LocalView::from_store);
+                    let action = plan::on_gone(view.as_ref(), plan::reason::GONE_AFTER_RESTORE);
+                    apply_gone(tx, &id, action, now)?;
+                }
+            }
+            Ok(n_requeued)
+        })?;
+        requeued += applied;
+        report.requeued += applied;
+        report.refetched |= p.begin_refetch;
+        report.pages_pulled += 1;
+        report.changes_applied += page.changes.len();
+        if !p.more {
+            return Ok(requeued);
+        }
+    }
+    Err(SyncError::Protocol("pull never ends".into()))
+}
+
+fn apply_gone(
+    tx: &rusqlite_tx::Transaction,
+    id: &str,
+    action: WorkOrderAction,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), StoreError> {
+    match action {
+        WorkOrderAction::Remove => {
+            if !store_sync::remove_work_order(tx, id)? {
+                store_sync::flag_for_review(tx, id, plan::reason::REASSIGNED_WHILE_WORKED_ON, now)?;
+                store_sync::keep_pulled(tx, id)?;
+            }
+        }
+        WorkOrderAction::KeepAndFlag(why) => {
+            store_sync::flag_for_review(tx, id, why, now)?;
+            store_sync::keep_pulled(tx, id)?;
+        }
+        WorkOrderAction::Upsert { .. } | WorkOrderAction::Ignore => {}
+    }
+    Ok(())
+}
+
+/// The transaction type of the store (re-exported through onsite-store's API).
+mod rusqlite_tx {
+    pub type Transaction<'a> = onsite_store::sync::Tx<'a>;
+}
+
+fn apply_change(
+    tx: &rusqlite_tx::Transaction,
+    item: &ChangeItem,
+    seq: i64,
+    me: Uuid,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), StoreError> {
+    match item {
+        ChangeItem::WorkOrder(w) => {
+            let id = w.id.to_string();
+            let local = store_sync::local_order(tx, &id)?;
+            let view = local.as_ref().map(LocalView::from_store);
+            match plan::merge_work_order(view.as_ref(), w, me) {
+                WorkOrderAction::Upsert {
+                    status,
+                    take_hq_notes,
+                    flag,
+                } => {
+                    upsert(tx, w, seq, status, take_hq_notes)?;
+                    if let Some(why) = flag {
+                        store_sync::flag_for_review(tx, &id, why, now)?;
+                    }
+                }
+                other => apply_gone(tx, &id, other, now)?,
+            }
+        }
+        ChangeItem::WorkOrderRemoved { id } => {
+            let id = id.to_string();
+            let local = store_sync::local_order(tx, &id)?;
+            let view = local.as_ref().map(LocalView::from_store);
+            let action = plan::on_gone(view.as_ref(), plan::reason::REASSIGNED_WHILE_WORKED_ON);
+            apply_gone(tx, &id, action, now)?;
+        }
+        ChangeItem::FeeTable(t) => {
+            store_sync::put_reference(
+                tx,
+                "fee_table",
+                t.version,
+                Some(t.effective_from),
+                &to_json(t)?,
+            )?;
+            let lines: Vec<store_sync::FeeLine> = t
+                .items
+                .iter()
+                .map(|i| store_sync::FeeLine {
+                    code: &i.code,
+                    description: &i.description,
+                    fee_minor: i.fee.minor,
+                    plus_parts: i.plus_parts,
+                })
+                .collect();
+            store_sync::apply_fee_table(tx, t.version, t.effective_from, &lines)?;
+        }
+        ChangeItem::PartsCatalogue(c) => {
+            store_sync::put_reference(tx, "parts_catalogue", c.version, None, &to_json(c)?)?;
+            let parts: Vec<store_sync::CataloguePart> = c
+                .parts
+                .iter()
+                .map(|p| store_sync::CataloguePart {
+                    part_no: &p.part_no,
+                    name: &p.name,
+                    serialised: p.serialised,
+                    consumable: p.consumable,
+                })
+                .collect();
+            store_sync::apply_catalogue(tx, &parts)?;
+        }
+        ChangeItem::PriceList(l) => {
+            store_sync::put_reference(
+                tx,
+                "price_list",
+                l.version,
+                Some(l.effective_from),
+                &to_json(l)?,
+            )?;
+            let prices: Vec<(&str, i64)> = l
+                .prices
+                .iter()
+                .map(|p| (p.part_no.as_str(), p.price.minor))
+                .collect();
+            store_sync::apply_prices(tx, &prices)?;
+        }
+        ChangeItem::Fact(f) => {
+            // Facts of this technician, from any of their devices. Kept as received; a
+            // payload that does not read as its kind is still kept (never dropped).
+            let _ = OpPayload::parse(f.kind.as_str(), &f.payload);
+            store_sync::put_fact(
+                tx,
+                &store_sync::PulledFact {
+                    fact_id: &f.fact_id.to_string(),
+                    op_id: &f.op_id.to_string(),
+                    work_order_id: &f.work_order_id.to_string(),
+                    device_id: &f.device_id.to_string(),
+                    kind: f.kind.as_str(),
+                    payload: &f.payload,
+                    received_at: f.received_at,
+                },
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, StoreError> {
+    Ok(serde_json::to_value(v)?)
+}
+
+fn upsert(
+    tx: &rusqlite_tx::Transaction,
+    w: &WorkOrder,
+    seq: i64,
+    status: onsite_domain::WorkOrderStatus,
+    take_hq_notes: bool,
+) -> Result<(), StoreError> {
+    let id = w.id.to_string();
+    let technician = w.technician_id.map(|t| t.to_string()).unwrap_or_default();
+    store_sync::upsert_work_order(
+        tx,
+        &PulledOrder {
+            id: &id,
+            order_no: &w.order_no,
+            technician_id: &technician,
+            job_type: w.job_type,
+            customer_name: &w.customer.name,
+            customer_phone: &w.customer.phone,
+            customer_address: &w.customer.address,
+            appliance_category: &w.appliance.category,
+            appliance_brand: &w.appliance.brand,
+            appliance_model: &w.appliance.model,
+            serial_no: w.appliance.serial_no.as_deref(),
+            purchase_date: w.appliance.purchase_date,
+            reported_fault: &w.reported_fault,
+            appointment_start: w.appointment_start,
+            appointment_end: w.appointment_end,
+            hq_notes: &w.notes,
+            cancel_reason: w.cancel_reason.as_deref(),
+            server_status: w.status,
+            server_version: w.version,
+            server_seq: seq,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+            local_status: status,
+            local_notes: take_hq_notes.then_some(w.notes.as_str()),
+        },
+    )
+}
