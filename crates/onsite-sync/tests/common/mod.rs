@@ -204,6 +204,16 @@ impl Hq {
     }
 
     /// Stops the server (requests in flight finish) and closes its database.
+    /// Copies the (stopped) server's data files to `to`: a backup.
+    pub fn backup(dir: &Path, to: &Path) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_file() {
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
+        }
+    }
+
     pub async fn stop(mut self) -> (PathBuf, Arc<Pki>, Option<tempfile::TempDir>) {
         if let Some(s) = self.server.take() {
             s.shutdown(Duration::from_secs(5)).await.unwrap();
@@ -496,6 +506,8 @@ async fn pipe(client: TcpStream, upstream: SocketAddr, fault: TcpFault) {
 // answers with a fault.
 
 pub enum HttpFault {
+    /// Forward as usual (to let earlier requests through).
+    Pass,
     /// Answer with this status and body (and Retry-After when set).
     Reply {
         status: u16,
@@ -586,7 +598,7 @@ async fn forward(
             let _ = arrived.send(());
             go.notified().await;
         }
-        None => {}
+        Some(HttpFault::Pass) | None => {}
     }
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
