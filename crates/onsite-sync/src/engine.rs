@@ -180,32 +180,44 @@ async fn push_all(
             }
             (queue, acked)
         };
-        let batch = plan::next_batch(&queue, &|sha| acked.iter().any(|a| a == sha), max);
+        let mut batch = plan::next_batch(&queue, &|sha| acked.iter().any(|a| a == sha), max);
+        let mut stop = None;
         for sha in &batch.blobs_first {
             let bytes = store_sync::blob(lock(store).conn(), sha)?;
             let Some((bytes, _)) = bytes else {
                 // The op cannot go before its blob, and the blob is not here: stop the
                 // queue at the first op that needs it.
-                let first = batch
-                    .ops
-                    .iter()
-                    .find(|o| map::blob_of(o).as_deref() == Some(sha.as_str()));
-                report.blocked = first.map(|o| Blocked {
-                    device_seq: o.device_seq,
-                    kind: queue
-                        .iter()
-                        .find(|q| q.device_seq == o.device_seq)
-                        .map(|q| q.kind.clone())
-                        .unwrap_or_default(),
-                    why: "the blob it references is missing on this device".into(),
-                });
-                return Ok(());
+                stop = blocked_at(
+                    &batch.ops,
+                    &queue,
+                    sha,
+                    "the blob it references is missing on this device",
+                );
+                break;
             };
+            // Bytes that no longer hash to their id, or that head office would refuse as
+            // too large, would fail the same way forever: stop the queue there, loudly.
+            let unusable = if crate::sha256_hex(&bytes) != *sha {
+                Some("the blob it references is damaged on this device")
+            } else if bytes.len() > onsite_api::limits::MAX_BLOB_BYTES {
+                Some("the blob it references is larger than head office accepts")
+            } else {
+                None
+            };
+            if let Some(why) = unusable {
+                stop = blocked_at(&batch.ops, &queue, sha, why);
+                break;
+            }
             if !client.blob_exists(token, sha).await? {
                 client.put_blob(token, sha, bytes).await?;
                 report.blobs_uploaded += 1;
             }
             lock(store).write(|tx| store_sync::mark_blob_uploaded(tx, sha, Utc::now()))?;
+        }
+        if let Some(blocked) = stop {
+            // The ops before it still go.
+            batch.ops.retain(|o| o.device_seq < blocked.device_seq);
+            batch.blocked = Some(blocked);
         }
         if batch.ops.is_empty() {
             report.blocked = batch.blocked;
@@ -247,6 +259,22 @@ async fn push_all(
             return Ok(());
         }
     }
+}
+
+/// The first op of `ops` that references blob `sha`, as a blocked op.
+fn blocked_at(ops: &[onsite_api::Op], queue: &[QueuedOp], sha: &str, why: &str) -> Option<Blocked> {
+    let op = ops
+        .iter()
+        .find(|o| map::blob_of(o).as_deref() == Some(sha))?;
+    Some(Blocked {
+        device_seq: op.device_seq,
+        kind: queue
+            .iter()
+            .find(|q| q.device_seq == op.device_seq)
+            .map(|q| q.kind.clone())
+            .unwrap_or_default(),
+        why: why.to_owned(),
+    })
 }
 
 async fn pull_all(

@@ -225,19 +225,39 @@ async fn blobs_are_uploaded_before_the_ops_that_reference_them() {
     assert!(dev.with(|s| store_sync::blob_uploaded(s.conn(), &sha).unwrap()));
     let detail = hq.detail(wo.id).await;
     assert_eq!(detail.facts[0].kind, OpKind::AttachSignature);
-    let missing = "0".repeat(64);
+    // Damaged bytes (they no longer hash to their id) are never uploaded: the op stops
+    // the queue, reported and kept; the good op before it still goes.
+    dev.change_status(wo.id, EnRoute);
+    let fake = onsite_sync::sha256_hex(b"what was signed");
+    dev.with(|s| {
+        s.write(|tx| store_sync::put_blob(tx, &fake, b"something else", Utc::now()))
+            .unwrap()
+    });
     append(
         &dev,
         "AttachSignature",
         wo.id,
-        json!({"blob_sha256": missing, "signer": "customer"}),
+        json!({"blob_sha256": fake, "signer": "technician"}),
     );
     let r = dev.sync(&client).await.unwrap();
-    assert_eq!(
-        r.blocked.map(|b| b.kind).as_deref(),
-        Some("AttachSignature")
-    );
+    assert_eq!((r.ops_applied, r.blobs_uploaded), (1, 0), "{r:?}");
+    let blocked = r.blocked.expect("blocked");
+    assert_eq!(blocked.kind, "AttachSignature");
+    assert!(blocked.why.contains("damaged"), "{}", blocked.why);
     assert_eq!(dev.pending().len(), 1);
+
+    // A blob that is not on this device at all: the same.
+    dev.with(|s| {
+        s.write(|tx| {
+            tx.execute("DELETE FROM blob WHERE sha256 = ?1", [&fake])?;
+            Ok(())
+        })
+        .unwrap()
+    });
+    let r = dev.sync(&client).await.unwrap();
+    assert!(r.blocked.expect("blocked").why.contains("missing"));
+    assert_eq!(dev.pending().len(), 1);
+    assert_eq!(hq.detail(wo.id).await.facts.len(), 2);
 }
 
 #[tokio::test]

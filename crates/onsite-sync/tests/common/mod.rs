@@ -521,6 +521,8 @@ pub enum HttpFault {
         arrived: oneshot::Sender<()>,
         go: Arc<Notify>,
     },
+    /// Forward (head office does the work), tell the test, then never answer.
+    HoldReply { arrived: oneshot::Sender<()> },
 }
 
 pub struct Forwarder {
@@ -578,6 +580,7 @@ async fn forward(
             .map(|i| faults.remove(i).1)
     };
     let mut replace = None;
+    let mut hold = None;
     match fault {
         Some(HttpFault::Reply {
             status,
@@ -598,6 +601,7 @@ async fn forward(
             let _ = arrived.send(());
             go.notified().await;
         }
+        Some(HttpFault::HoldReply { arrived }) => hold = Some(arrived),
         Some(HttpFault::Pass) | None => {}
     }
     let (parts, body) = req.into_parts();
@@ -632,5 +636,9 @@ async fn forward(
         }
     }
     let body = res.bytes().await.unwrap_or_default().to_vec();
+    if let Some(arrived) = hold {
+        let _ = arrived.send(());
+        std::future::pending::<()>().await;
+    }
     (status, headers, replace.unwrap_or(body)).into_response()
 }
