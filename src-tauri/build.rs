@@ -9,6 +9,9 @@ const COMMANDS: &[&str] = &[
     "change_status",
     "save_notes",
     "set_locale",
+    "sign_work_order",
+    "create_sign_off",
+    "open_document",
     "ui_ready",
 ];
 

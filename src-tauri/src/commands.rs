@@ -1,8 +1,11 @@
 //! Thin adapters: take the state, call the library, map the error.
 
 use onsite_domain::ipc::{ErrorCode, IpcError};
-use onsite_domain::view::{AppInfo, Settings, TodayView, WorkOrderDetail, WorkOrderSummary};
+use onsite_domain::view::{
+    AppInfo, DocumentKind, DocumentView, Settings, TodayView, WorkOrderDetail, WorkOrderSummary,
+};
 use onsite_domain::WorkOrderStatus;
+use onsite_store::documents::{self, NewSignature};
 use onsite_store::{settings, workorders, StoreError};
 use tauri::State;
 
@@ -98,4 +101,147 @@ pub fn ui_ready(state: State<AppState>) {
     if std::env::var_os("ONSITE_REPORT_READY").is_some() {
         println!("ONSITE_READY {}", state.started.elapsed().as_millis());
     }
+}
+
+/// Largest signature image accepted from the UI.
+const MAX_SIGNATURE_PNG: usize = 2 * 1024 * 1024;
+
+fn invalid(message: &str) -> IpcError {
+    IpcError::new(ErrorCode::InvalidInput, message)
+}
+
+/// The customer signs on screen: the PNG is stored under its hash, then the signature is
+/// recorded over the job's current content.
+#[tauri::command]
+pub fn sign_work_order(
+    state: State<AppState>,
+    id: String,
+    signer_name: String,
+    strokes: serde_json::Value,
+    png_base64: String,
+) -> Reply<WorkOrderDetail> {
+    use base64::Engine;
+    let data = png_base64
+        .strip_prefix("data:image/png;base64,")
+        .unwrap_or(&png_base64);
+    if data.len() > MAX_SIGNATURE_PNG * 4 / 3 + 4 {
+        return Err(invalid("signature image too large"));
+    }
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|_| invalid("signature image is not base64"))?;
+    if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Err(invalid("signature image is not a PNG"));
+    }
+    let sha = documents::put_blob(&state.blobs_dir, &png)
+        .map_err(|e| IpcError::new(ErrorCode::DbIo, format!("cannot store the signature: {e}")))?;
+    let day = local_day();
+    state.with_store(|s| {
+        s.write(|tx| {
+            documents::sign(
+                tx,
+                &NewSignature {
+                    work_order_id: &id,
+                    signer_name: &signer_name,
+                    strokes: &strokes,
+                    png_sha256: &sha,
+                },
+                day.now,
+            )
+        })?;
+        workorders::detail(s.conn(), &id, &day)
+    })
+}
+
+/// Renders the sign-off sheet in the customer's language (or `lang`), stores it under its
+/// hash and lists it with the job.
+#[tauri::command]
+pub fn create_sign_off(
+    state: State<AppState>,
+    id: String,
+    lang: Option<String>,
+) -> Reply<DocumentView> {
+    let day = local_day();
+    let now = chrono::Local::now().fixed_offset();
+    let (job, signature, company, technician) = state.with_store(|s| {
+        let job = workorders::detail(s.conn(), &id, &day)?;
+        let signature = documents::valid_signature(s.conn(), &id)?;
+        let get = |key| settings::get(s.conn(), key).map(Option::unwrap_or_default);
+        let company = onsite_docs::Company {
+            name: get(settings::COMPANY_NAME)?,
+            phone: get(settings::COMPANY_PHONE)?,
+            address: Some(get(settings::COMPANY_ADDRESS)?).filter(|a| !a.is_empty()),
+            logo_png: None,
+        };
+        let technician = workorders::technician(s.conn())?
+            .map(|(_, name)| name)
+            .unwrap_or_default();
+        Ok((job, signature, company, technician))
+    })?;
+    let lang_code = lang.unwrap_or_else(|| job.customer.language.clone());
+    let doc_lang = crate::sign_off::lang(&lang_code);
+    let signature = match &signature {
+        Some(sig) => {
+            let path =
+                documents::blob_path(&state.blobs_dir, &sig.png_sha256).map_err(|e| e.to_ipc())?;
+            let png = std::fs::read(path).map_err(|e| {
+                IpcError::new(
+                    ErrorCode::DocumentFailed,
+                    format!("signature image missing: {e}"),
+                )
+            })?;
+            Ok((sig, png))
+        }
+        None => Err(match doc_lang {
+            onsite_docs::Lang::ZhCn => "客户尚未签名".to_string(),
+            onsite_docs::Lang::En => "Not signed by the customer yet".to_string(),
+        }),
+    };
+    let input = crate::sign_off::input(
+        &job,
+        crate::sign_off::Context {
+            company,
+            technician: &technician,
+            issued_at: now,
+            lang: doc_lang,
+            signature,
+        },
+    );
+    let pdf = onsite_docs::render_sign_off(&input)
+        .map_err(|e| IpcError::new(ErrorCode::DocumentFailed, e.to_string()))?;
+    let sha = documents::put_blob(&state.blobs_dir, &pdf)
+        .map_err(|e| IpcError::new(ErrorCode::DbIo, format!("cannot store the document: {e}")))?;
+    state.with_store(|s| {
+        s.write(|tx| {
+            documents::record_document(
+                tx,
+                &id,
+                DocumentKind::SignOff,
+                &lang_code,
+                &sha,
+                pdf.len() as i64,
+                day.now,
+            )
+        })
+    })
+}
+
+/// Opens a stored document in the system's PDF viewer (print or save from there).
+#[tauri::command]
+pub fn open_document(state: State<AppState>, sha256: String) -> Reply<()> {
+    let path = documents::blob_path(&state.blobs_dir, &sha256).map_err(|e| e.to_ipc())?;
+    if !path.exists() {
+        return Err(IpcError::new(ErrorCode::NotFound, "document file missing"));
+    }
+    // The viewer needs a .pdf name: give it a read-only copy beside the blobs.
+    let view_dir = state.blobs_dir.join("view");
+    let view = view_dir.join(format!("{sha256}.pdf"));
+    std::fs::create_dir_all(&view_dir)
+        .and_then(|_| std::fs::copy(&path, &view))
+        .map_err(|e| IpcError::new(ErrorCode::DbIo, format!("cannot prepare the document: {e}")))?;
+    std::process::Command::new("xdg-open")
+        .arg(&view)
+        .spawn()
+        .map_err(|e| IpcError::new(ErrorCode::Internal, format!("no PDF viewer: {e}")))?;
+    Ok(())
 }

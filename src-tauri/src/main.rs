@@ -3,6 +3,7 @@
 
 mod commands;
 mod instance;
+mod sign_off;
 mod state;
 
 fn main() {

@@ -21,6 +21,8 @@ const DEMO: &str = include_str!("../../assets/demo/demo.json");
 pub struct AppState {
     store: Mutex<Result<Store, IpcError>>,
     pub data_file: PathBuf,
+    /// Signatures, photos and documents, each under its SHA-256.
+    pub blobs_dir: PathBuf,
     pub started: Instant,
 }
 
@@ -128,6 +130,7 @@ pub fn run() {
             };
             app.manage(AppState {
                 store: Mutex::new(store),
+                blobs_dir: dir.join("blobs"),
                 data_file,
                 started,
             });
@@ -146,6 +149,9 @@ pub fn run() {
             commands::change_status,
             commands::save_notes,
             commands::set_locale,
+            commands::sign_work_order,
+            commands::create_sign_off,
+            commands::open_document,
             commands::ui_ready,
         ])
         .run(tauri::generate_context!())

@@ -204,6 +204,13 @@ pub async fn wait_text(client: &Client, selector: &str, pred: impl Fn(&str) -> b
     }
 }
 
+/// Keeps a file the test produced in `target/e2e-shots/`, for people to look at.
+pub fn keep(bytes: &[u8], name: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-shots");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join(name), bytes);
+}
+
 /// Saves a screenshot of the window as `target/e2e-shots/<name>.png`, for people to look at.
 pub async fn shot(client: &Client, name: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-shots");

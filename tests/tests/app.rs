@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use fantoccini::elements::Element;
 use fantoccini::Client;
-use onsite_e2e::{app_binary, css, shot, wait_text, Driver, Sandbox, Xvfb};
+use onsite_e2e::{app_binary, css, keep, shot, wait_text, Driver, Sandbox, Xvfb};
 
 fn env_of(sandbox: &Sandbox) -> Vec<(&'static str, std::path::PathBuf)> {
     sandbox.env()
@@ -209,4 +209,126 @@ async fn a_damaged_data_file_is_explained_and_left_alone() {
         garbage,
         "the file is untouched"
     );
+}
+
+/// Draws a signature-like zigzag across the canvas with the mouse.
+async fn draw_signature(c: &Client) {
+    use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+    let canvas = c.find(css("[data-testid=signature-canvas]")).await.unwrap();
+    let mut stroke = MouseActions::new("pen".into())
+        .then(PointerAction::MoveToElement {
+            element: canvas,
+            duration: None,
+            x: -180.0,
+            y: 10.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    for (x, y) in [
+        (40.0, -40.0),
+        (40.0, 50.0),
+        (40.0, -45.0),
+        (40.0, 35.0),
+        (60.0, -20.0),
+    ] {
+        stroke = stroke.then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(60)),
+            x,
+            y,
+        });
+    }
+    stroke = stroke.then(PointerAction::Up {
+        button: MOUSE_BUTTON_LEFT,
+    });
+    c.perform_actions(stroke).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_customer_signs_and_the_signed_sheet_is_a_real_pdf() {
+    let app = app_binary();
+    let x = Xvfb::start();
+    let sandbox = Sandbox::new();
+    let env = env_of(&sandbox);
+    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
+    let c = driver.session(&app).await;
+
+    search(&c, "张志强").await;
+    click(&c, "[data-testid=results] [data-testid=order-card]").await;
+    wait_text(&c, "[data-testid=detail-customer]", |t| t == "张志强").await;
+    click(&c, "[data-testid=to-on_site]").await;
+    wait_text(&c, "[data-testid=order-status]", |t| t == "On site").await;
+    click(&c, "[data-testid=to-in_progress]").await;
+    wait_text(&c, "[data-testid=order-status]", |t| t == "In progress").await;
+
+    // Completing without a signature asks for one (or a reason).
+    click(&c, "[data-testid=to-completed]").await;
+    wait_text(&c, "[data-testid=need-signature]", |t| {
+        t.contains("not signed")
+    })
+    .await;
+
+    draw_signature(&c).await;
+    c.find(css("[data-testid=signer]"))
+        .await
+        .unwrap()
+        .send_keys("张志强")
+        .await
+        .unwrap();
+    click(&c, "[data-testid=sign-submit]").await;
+    wait_text(&c, "[data-testid=signature-valid]", |t| {
+        t.contains("张志强")
+    })
+    .await;
+    let hash_line = wait_text(&c, ".hash", |t| t.len() > 64).await;
+    let hash = hash_line.rsplit(' ').next().unwrap().to_string();
+    assert_eq!(hash.len(), 64, "{hash_line}");
+    shot(&c, "signed").await;
+
+    click(&c, "[data-testid=to-completed]").await;
+    wait_text(&c, "[data-testid=order-status]", |t| t == "Completed").await;
+
+    // The sign-off sheet: stored under its hash, and a real PDF with the signed content.
+    click(&c, "[data-testid=create-sign-off]").await;
+    let doc = c
+        .wait()
+        .for_element(css("[data-testid=document][data-kind=sign_off]"))
+        .await
+        .unwrap();
+    let sha = doc.attr("data-sha256").await.unwrap().unwrap();
+    let pdf = sandbox.data_dir().join("blobs").join(&sha);
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    keep(&bytes, "sign-off.pdf");
+    let check = Command::new("qpdf")
+        .arg("--check")
+        .arg(&pdf)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+    let text = Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout).replace(char::is_whitespace, "");
+    assert!(text.contains("张志强"), "{text}");
+    assert!(text.contains(&hash), "content hash on the sheet: {text}");
+    let png = sandbox.data_dir().join("blobs");
+    assert!(
+        std::fs::read_dir(&png).unwrap().count() >= 2,
+        "signature PNG and PDF stored"
+    );
+
+    // Changing the job afterwards voids the signature, visibly.
+    c.find(css("[data-testid=notes]"))
+        .await
+        .unwrap()
+        .send_keys("Replaced the RO membrane")
+        .await
+        .unwrap();
+    click(&c, "[data-testid=save-notes]").await;
+    wait_text(&c, "[data-testid=signature-void]", |t| t.contains("void")).await;
+    shot(&c, "signature-void").await;
+    c.close().await.unwrap();
 }

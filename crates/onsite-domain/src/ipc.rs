@@ -18,6 +18,10 @@ pub enum ErrorCode {
     NotFound,
     TransitionNotAllowed,
     ReasonRequired,
+    /// Completing a visit needs the customer's valid signature or a reason why not.
+    SignatureRequired,
+    /// A document could not be produced.
+    DocumentFailed,
     InvalidInput,
     Internal,
     /// A quantity is zero, negative or absurdly large.

@@ -6,6 +6,7 @@
 pub mod ipc;
 pub mod money;
 pub mod rules;
+pub mod signoff;
 pub mod view;
 pub mod workorder;
 

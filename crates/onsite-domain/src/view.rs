@@ -73,6 +73,8 @@ pub struct CustomerView {
     pub name: String,
     pub phone: String,
     pub address: String,
+    /// The language documents are printed in for this customer: "zh-CN" or "en".
+    pub language: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -118,6 +120,11 @@ pub struct WorkOrderDetail {
     pub earlier_visits: Vec<VisitView>,
     /// What the technician may move it to now.
     pub next_statuses: Vec<WorkOrderStatus>,
+    /// SHA-256 of the job's content now (see `signoff`).
+    pub content_hash: String,
+    /// Every signature, oldest first; the last valid one counts.
+    pub signatures: Vec<SignatureView>,
+    pub documents: Vec<DocumentView>,
 }
 
 /// The UI language: `None` follows the system.
@@ -133,4 +140,61 @@ pub struct AppInfo {
     pub data_file: String,
     pub system_locale: String,
     pub settings: Settings,
+}
+
+/// A customer's signature on a job. `valid` is false once the job's content changed after
+/// signing (the stored hash no longer matches): the signature is void, kept for history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct SignatureView {
+    pub id: String,
+    pub signer_name: String,
+    pub signed_at: DateTime<Utc>,
+    pub content_hash: String,
+    pub png_sha256: String,
+    pub valid: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    SignOff,
+    Quote,
+    PaymentReceipt,
+    CarryBack,
+    DayEnd,
+}
+
+impl DocumentKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::SignOff => "sign_off",
+            DocumentKind::Quote => "quote",
+            DocumentKind::PaymentReceipt => "payment_receipt",
+            DocumentKind::CarryBack => "carry_back",
+            DocumentKind::DayEnd => "day_end",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            DocumentKind::SignOff,
+            DocumentKind::Quote,
+            DocumentKind::PaymentReceipt,
+            DocumentKind::CarryBack,
+            DocumentKind::DayEnd,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
+    }
+}
+
+/// A PDF produced for a job, stored by its SHA-256.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct DocumentView {
+    pub sha256: String,
+    pub kind: DocumentKind,
+    pub lang: String,
+    #[ts(type = "number")]
+    pub size: i64,
+    pub created_at: DateTime<Utc>,
 }

@@ -18,6 +18,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_search", include_str!("../migrations/0002_search.sql")),
     ("0003_visit", include_str!("../migrations/0003_visit.sql")),
     ("0004_sync", include_str!("../migrations/0004_sync.sql")),
+    (
+        "0005_documents",
+        include_str!("../migrations/0005_documents.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

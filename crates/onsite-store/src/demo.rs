@@ -13,12 +13,22 @@ use crate::{settings, ts, StoreError, StoreResult};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DemoData {
+    pub company: DemoCompany,
     pub technician: DemoTechnician,
     pub customers: Vec<DemoCustomer>,
     pub appliances: Vec<DemoAppliance>,
     pub work_orders: Vec<DemoWorkOrder>,
     pub fee_tables: Vec<DemoFeeTable>,
     pub parts: Vec<DemoPart>,
+}
+
+/// The company printed on documents (settings `company_*`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoCompany {
+    pub name: String,
+    pub phone: String,
+    pub address: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,6 +100,13 @@ pub struct DemoFeeItem {
     pub open_priced: bool,
     #[serde(default)]
     pub includes: Vec<String>,
+    /// Whether warranty or a contract can cover it (relocation never is: 001 §5.2.3).
+    #[serde(default = "yes")]
+    pub coverable: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -139,6 +156,9 @@ pub fn seed(
         },
     )?;
     settings::set(tx, settings::TECHNICIAN_ID, &technician_id)?;
+    settings::set(tx, settings::COMPANY_NAME, &data.company.name)?;
+    settings::set(tx, settings::COMPANY_PHONE, &data.company.phone)?;
+    settings::set(tx, settings::COMPANY_ADDRESS, &data.company.address)?;
     settings::device_id(tx)?;
 
     let mut customers = std::collections::HashMap::new();
@@ -223,8 +243,8 @@ pub fn seed(
         for i in &t.items {
             tx.execute(
                 "INSERT INTO fee_item (fee_table_id, code, name_zh, name_en, kind, price_minor,
-                                       plus_parts, open_priced, includes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                       plus_parts, open_priced, includes, coverable)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     id,
                     i.code,
@@ -234,7 +254,8 @@ pub fn seed(
                     i.price_minor,
                     i.plus_parts,
                     i.open_priced,
-                    i.includes.join(" ")
+                    i.includes.join(" "),
+                    i.coverable
                 ],
             )?;
         }

@@ -26,6 +26,8 @@ pub enum StoreError {
     NotFound(&'static str),
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    #[error("completing a visit needs the customer's signature on the current content, or a reason why not")]
+    SignatureRequired,
     #[error("invalid input: {0}")]
     Invalid(String),
     #[error("database error: {0}")]
@@ -51,6 +53,7 @@ impl StoreError {
             StoreError::Transition(TransitionError::NotAllowed { .. }) => {
                 (ErrorCode::TransitionNotAllowed, None)
             }
+            StoreError::SignatureRequired => (ErrorCode::SignatureRequired, None),
             StoreError::Invalid(_) => (ErrorCode::InvalidInput, None),
             StoreError::Sqlite(_) | StoreError::Json(_) => (ErrorCode::Internal, None),
         };

@@ -11,6 +11,9 @@ use crate::{ts, StoreResult};
 pub mod kind {
     pub const CHANGE_STATUS: &str = "ChangeStatus";
     pub const EDIT_NOTES: &str = "EditNotes";
+    // Signatures and documents (issue 4).
+    pub const ATTACH_SIGNATURE: &str = "AttachSignature";
+    pub const ATTACH_DOCUMENT: &str = "AttachDocument";
     // The visit (issue 3).
     pub const RECORD_DIAGNOSIS: &str = "RecordDiagnosis";
     pub const ISSUE_QUOTE: &str = "IssueQuote";

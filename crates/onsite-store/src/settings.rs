@@ -7,6 +7,9 @@ use crate::StoreResult;
 pub const LOCALE: &str = "locale";
 pub const DEVICE_ID: &str = "device_id";
 pub const TECHNICIAN_ID: &str = "technician_id";
+pub const COMPANY_NAME: &str = "company_name";
+pub const COMPANY_PHONE: &str = "company_phone";
+pub const COMPANY_ADDRESS: &str = "company_address";
 
 /// UI languages Onsite ships.
 pub const LOCALES: &[&str] = &["en", "zh-CN"];

@@ -282,7 +282,7 @@ pub fn detail(conn: &Connection, id: &str, day: &Day) -> StoreResult<WorkOrderDe
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS},
                 c.id, c.phone, a.id, a.brand, a.serial_no, a.purchase_date, a.proof_kind,
-                a.proof_date, a.proof_sealed, w.reported_fault, w.notes, w.appliance_id
+                a.proof_date, a.proof_sealed, w.reported_fault, w.notes, c.language
          {SUMMARY_FROM} WHERE w.id = ?1"
     );
     let found = conn
@@ -298,6 +298,7 @@ pub fn detail(conn: &Connection, id: &str, day: &Day) -> StoreResult<WorkOrderDe
                 name: s.customer_name.clone(),
                 phone: r.get(11)?,
                 address: s.address.clone(),
+                language: r.get(21)?,
             };
             let appliance = ApplianceView {
                 id: r.get(12)?,
@@ -367,8 +368,14 @@ pub fn detail(conn: &Connection, id: &str, day: &Day) -> StoreResult<WorkOrderDe
         )?
         .collect::<Result<_, _>>()?;
 
+    let content_hash = crate::documents::signed_content(conn, id)?.hash();
+    let signatures = crate::documents::signatures(conn, id, &content_hash)?;
+    let documents = crate::documents::documents(conn, id)?;
     Ok(WorkOrderDetail {
         next_statuses: summary.status.next_for_technician().to_vec(),
+        content_hash,
+        signatures,
+        documents,
         summary,
         customer,
         appliance,
@@ -414,6 +421,14 @@ pub fn change_status(
     let (from, version) = current(tx, id)?;
     from.check_transition(to, reason)?;
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    // A visit is completed on the customer's signature over the current content, or with
+    // the technician's reason why there is none (customer absent, refused to sign).
+    if to == WorkOrderStatus::Completed
+        && reason.is_none()
+        && crate::documents::valid_signature(tx, id)?.is_none()
+    {
+        return Err(StoreError::SignatureRequired);
+    }
     if reason.is_some_and(|r| r.chars().count() > 500) {
         return Err(StoreError::Invalid(
             "reason longer than 500 characters".into(),

@@ -2,6 +2,7 @@
 import { invoke } from '@tauri-apps/api/core';
 import type {
   AppInfo,
+  DocumentView,
   IpcError,
   Settings,
   TodayView,
@@ -37,5 +38,9 @@ export const api = {
     call<WorkOrderDetail>('change_status', { id, to, reason }),
   saveNotes: (id: string, notes: string) => call<WorkOrderDetail>('save_notes', { id, notes }),
   setLocale: (locale: string | null) => call<Settings>('set_locale', { locale }),
+  sign: (id: string, signerName: string, strokes: unknown, pngBase64: string) =>
+    call<WorkOrderDetail>('sign_work_order', { id, signerName, strokes, pngBase64 }),
+  createSignOff: (id: string, lang?: string) => call<DocumentView>('create_sign_off', { id, lang: lang ?? null }),
+  openDocument: (sha256: string) => call<void>('open_document', { sha256 }),
   uiReady: () => call<void>('ui_ready'),
 };

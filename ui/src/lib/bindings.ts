@@ -15,7 +15,7 @@ export type Money = {
  */
 minor: number, currency: Currency, };
 
-export type ErrorCode = "db_corrupt" | "db_locked" | "db_too_new" | "db_io" | "not_found" | "transition_not_allowed" | "reason_required" | "invalid_input" | "internal" | "invalid_quantity" | "invalid_amount" | "price_not_editable" | "payment_above_due" | "purchase_date_in_future" | "order_cancelled" | "order_closed" | "insufficient_stock" | "quote_required" | "quote_not_accepted" | "no_fee_table";
+export type ErrorCode = "db_corrupt" | "db_locked" | "db_too_new" | "db_io" | "not_found" | "transition_not_allowed" | "reason_required" | "signature_required" | "document_failed" | "invalid_input" | "internal" | "invalid_quantity" | "invalid_amount" | "price_not_editable" | "payment_above_due" | "purchase_date_in_future" | "order_cancelled" | "order_closed" | "insufficient_stock" | "quote_required" | "quote_not_accepted" | "no_fee_table";
 
 export type IpcError = { code: ErrorCode, message: string, file: string | null, };
 
@@ -27,7 +27,11 @@ export type ProofKind = "none" | "receipt" | "invoice";
 
 export type ProofOfPurchase = { kind: ProofKind, date: string | null, sealed: boolean, };
 
-export type CustomerView = { id: string, name: string, phone: string, address: string, };
+export type CustomerView = { id: string, name: string, phone: string, address: string, 
+/**
+ * The language documents are printed in for this customer: "zh-CN" or "en".
+ */
+language: string, };
 
 export type ApplianceView = { id: string, category: string, brand: string, model: string, serial_no: string | null, purchase_date: string | null, proof: ProofOfPurchase, };
 
@@ -35,11 +39,27 @@ export type StatusChangeView = { from: WorkOrderStatus | null, to: WorkOrderStat
 
 export type VisitView = { work_order_id: string, order_no: string, job_type: JobType, status: WorkOrderStatus, appointment_start: string, reported_fault: string, };
 
+export type SignatureView = { id: string, signer_name: string, signed_at: string, content_hash: string, png_sha256: string, valid: boolean, };
+
+export type DocumentKind = "sign_off" | "quote" | "payment_receipt" | "carry_back" | "day_end";
+
+export type DocumentView = { sha256: string, kind: DocumentKind, lang: string, size: number, created_at: string, };
+
+export type NoSignatureReason = "customer_absent" | "refused_to_sign";
+
 export type WorkOrderDetail = { summary: WorkOrderSummary, customer: CustomerView, appliance: ApplianceView, reported_fault: string, notes: string, status_history: Array<StatusChangeView>, earlier_visits: Array<VisitView>, 
 /**
  * What the technician may move it to now.
  */
-next_statuses: Array<WorkOrderStatus>, };
+next_statuses: Array<WorkOrderStatus>, 
+/**
+ * SHA-256 of the job's content now (see `signoff`).
+ */
+content_hash: string, 
+/**
+ * Every signature, oldest first; the last valid one counts.
+ */
+signatures: Array<SignatureView>, documents: Array<DocumentView>, };
 
 export type Settings = { locale: string | null, };
 

@@ -19,7 +19,8 @@ describe('translations', () => {
     // `satisfies` makes svelte-check fail when Rust adds a variant this list lacks.
     const codes = {
       db_corrupt: 1, db_locked: 1, db_too_new: 1, db_io: 1, not_found: 1,
-      transition_not_allowed: 1, reason_required: 1, invalid_input: 1, internal: 1,
+      transition_not_allowed: 1, reason_required: 1, signature_required: 1, document_failed: 1,
+      invalid_input: 1, internal: 1,
       invalid_quantity: 1, invalid_amount: 1, price_not_editable: 1, payment_above_due: 1,
       purchase_date_in_future: 1, order_cancelled: 1, order_closed: 1, insufficient_stock: 1,
       quote_required: 1, quote_not_accepted: 1, no_fee_table: 1,

@@ -1,0 +1,257 @@
+//! Signatures and documents of a job, and the files behind them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use onsite_domain::signoff::{sha256_hex, SignedContent};
+use onsite_domain::view::{DocumentKind, DocumentView, SignatureView};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crate::{outbox, parse_ts, ts, StoreError, StoreResult};
+
+/// Puts `bytes` in `dir` under their SHA-256 (written to a temporary file, flushed, then
+/// renamed, so a crash never leaves half a file under a valid name). Returns the hash.
+/// Writing the same bytes twice keeps one file.
+pub fn put_blob(dir: &Path, bytes: &[u8]) -> std::io::Result<String> {
+    let sha = sha256_hex(bytes);
+    let path = dir.join(&sha);
+    if path.exists() {
+        return Ok(sha);
+    }
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{sha}.{}.tmp", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    Ok(sha)
+}
+
+/// Where a blob lives.
+pub fn blob_path(dir: &Path, sha256: &str) -> StoreResult<PathBuf> {
+    if sha256.len() != 64 || !sha256.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(StoreError::Invalid("not a SHA-256".into()));
+    }
+    Ok(dir.join(sha256.to_ascii_lowercase()))
+}
+
+/// The job's content as a signature vouches for it (see `onsite_domain::signoff`).
+pub fn signed_content(conn: &Connection, work_order_id: &str) -> StoreResult<SignedContent> {
+    conn.query_row(
+        "SELECT w.order_no, c.name, c.phone, c.address, a.model, a.serial_no, a.purchase_date,
+                w.reported_fault, w.notes
+         FROM work_order w JOIN customer c ON c.id = w.customer_id
+              JOIN appliance a ON a.id = w.appliance_id
+         WHERE w.id = ?1",
+        [work_order_id],
+        |r| {
+            Ok(SignedContent {
+                version: 1,
+                order_no: r.get(0)?,
+                customer_name: r.get(1)?,
+                customer_phone: r.get(2)?,
+                customer_address: r.get(3)?,
+                appliance_model: r.get(4)?,
+                appliance_serial: r.get(5)?,
+                purchase_date: r.get::<_, Option<String>>(6)?.and_then(|d| d.parse().ok()),
+                reported_fault: r.get(7)?,
+                notes: r.get(8)?,
+                // Priced lines join the content once the visit records them (issue 3).
+                lines: Vec::new(),
+            })
+        },
+    )
+    .optional()?
+    .ok_or(StoreError::NotFound("work order"))
+}
+
+pub struct NewSignature<'a> {
+    pub work_order_id: &'a str,
+    pub signer_name: &'a str,
+    /// The pen strokes as drawn (signature_pad's point groups), JSON.
+    pub strokes: &'a serde_json::Value,
+    /// SHA-256 of the PNG already stored with [`put_blob`].
+    pub png_sha256: &'a str,
+}
+
+/// Records a signature over the job's current content, with one outbox operation.
+pub fn sign(tx: &Transaction, s: &NewSignature, now: DateTime<Utc>) -> StoreResult<SignatureView> {
+    let signer = s.signer_name.trim();
+    if signer.is_empty() || signer.chars().count() > 100 {
+        return Err(StoreError::Invalid(
+            "signer name must be 1 to 100 characters".into(),
+        ));
+    }
+    let strokes_ok = s.strokes.as_array().is_some_and(|groups| {
+        groups
+            .iter()
+            .any(|g| g["points"].as_array().is_some_and(|p| !p.is_empty()))
+    });
+    if !strokes_ok {
+        return Err(StoreError::Invalid("the signature is empty".into()));
+    }
+    let status: Option<String> = tx
+        .query_row(
+            "SELECT status FROM work_order WHERE id = ?1",
+            [s.work_order_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match status.as_deref() {
+        None => return Err(StoreError::NotFound("work order")),
+        Some("cancelled") => {
+            return Err(StoreError::Invalid(
+                "the work order was cancelled by head office".into(),
+            ))
+        }
+        Some(_) => {}
+    }
+    let content_hash = signed_content(tx, s.work_order_id)?.hash();
+    let id = uuid::Uuid::now_v7().to_string();
+    let strokes = serde_json::to_string(s.strokes)?;
+    tx.execute(
+        "INSERT INTO signature (id, work_order_id, signer_name, signed_at, content_hash, png_sha256, strokes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![id, s.work_order_id, signer, ts(now), content_hash, s.png_sha256, strokes],
+    )?;
+    outbox::append(
+        tx,
+        outbox::kind::ATTACH_SIGNATURE,
+        s.work_order_id,
+        None,
+        &serde_json::json!({
+            "work_order_id": s.work_order_id,
+            "signature_id": id,
+            "signer_name": signer,
+            "signed_at": ts(now),
+            "content_hash": content_hash,
+            "png_sha256": s.png_sha256,
+        }),
+        now,
+    )?;
+    Ok(SignatureView {
+        id,
+        signer_name: signer.to_string(),
+        signed_at: now,
+        content_hash,
+        png_sha256: s.png_sha256.to_string(),
+        valid: true,
+    })
+}
+
+/// Every signature of a job, oldest first, each marked valid or void against `current`.
+pub fn signatures(
+    conn: &Connection,
+    work_order_id: &str,
+    current: &str,
+) -> StoreResult<Vec<SignatureView>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, signer_name, signed_at, content_hash, png_sha256 FROM signature
+         WHERE work_order_id = ?1 ORDER BY signed_at, id",
+    )?;
+    let rows = stmt.query_map([work_order_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, signer_name, signed_at, content_hash, png_sha256) = row?;
+        out.push(SignatureView {
+            valid: content_hash == current,
+            id,
+            signer_name,
+            signed_at: parse_ts(&signed_at)?,
+            content_hash,
+            png_sha256,
+        });
+    }
+    Ok(out)
+}
+
+/// The signature that counts now: the latest one, if it still matches the content.
+pub fn valid_signature(
+    conn: &Connection,
+    work_order_id: &str,
+) -> StoreResult<Option<SignatureView>> {
+    let current = signed_content(conn, work_order_id)?.hash();
+    Ok(signatures(conn, work_order_id, &current)?
+        .pop()
+        .filter(|s| s.valid))
+}
+
+/// Records a document stored with [`put_blob`], with one outbox operation. Recording the
+/// same bytes twice for a job is a no-op.
+pub fn record_document(
+    tx: &Transaction,
+    work_order_id: &str,
+    kind: DocumentKind,
+    lang: &str,
+    sha256: &str,
+    size: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<DocumentView> {
+    let inserted = tx.execute(
+        "INSERT OR IGNORE INTO document (work_order_id, sha256, kind, lang, size, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![work_order_id, sha256, kind.as_str(), lang, size, ts(now)],
+    )?;
+    if inserted == 1 {
+        outbox::append(
+            tx,
+            outbox::kind::ATTACH_DOCUMENT,
+            work_order_id,
+            None,
+            &serde_json::json!({
+                "work_order_id": work_order_id,
+                "kind": kind.as_str(),
+                "lang": lang,
+                "sha256": sha256,
+                "size": size,
+            }),
+            now,
+        )?;
+    }
+    documents(tx, work_order_id)?
+        .into_iter()
+        .find(|d| d.sha256 == sha256)
+        .ok_or(StoreError::NotFound("document"))
+}
+
+/// A job's documents, newest first.
+pub fn documents(conn: &Connection, work_order_id: &str) -> StoreResult<Vec<DocumentView>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT sha256, kind, lang, size, created_at FROM document
+         WHERE work_order_id = ?1 ORDER BY created_at DESC, sha256",
+    )?;
+    let rows = stmt.query_map([work_order_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (sha256, kind, lang, size, created_at) = row?;
+        out.push(DocumentView {
+            sha256,
+            kind: DocumentKind::parse(&kind).ok_or_else(|| {
+                StoreError::Invalid("unknown document kind in the database".into())
+            })?,
+            lang,
+            size,
+            created_at: parse_ts(&created_at)?,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,224 @@
+//! Signatures vouch for the job's content; documents are stored by their hash.
+
+use chrono::{Duration, FixedOffset, NaiveDate, TimeZone, Utc};
+use onsite_domain::view::DocumentKind;
+use onsite_domain::WorkOrderStatus;
+use onsite_store::demo::{self, DemoData};
+use onsite_store::documents::{self, NewSignature};
+use onsite_store::workorders::{self, Day};
+use onsite_store::{outbox, Store, StoreError};
+
+const DEMO: &str = include_str!("../../../assets/demo/demo.json");
+
+fn day() -> Day {
+    let tz = FixedOffset::east_opt(8 * 3600).unwrap();
+    let start = tz
+        .with_ymd_and_hms(2026, 11, 24, 0, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc);
+    Day {
+        now: start + Duration::hours(10),
+        start,
+        end: start + Duration::days(1),
+    }
+}
+
+fn seeded(path: &std::path::Path) -> (Store, String) {
+    let mut store = Store::open(path).unwrap();
+    let data = DemoData::from_json(DEMO).unwrap();
+    store
+        .write(|tx| {
+            demo::seed(
+                tx,
+                &data,
+                NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
+                FixedOffset::east_opt(8 * 3600).unwrap(),
+                day().now,
+            )
+        })
+        .unwrap();
+    let id = workorders::search(store.conn(), "张志强", &day(), 1).unwrap()[0]
+        .id
+        .clone();
+    (store, id)
+}
+
+fn strokes() -> serde_json::Value {
+    serde_json::json!([{ "points": [{ "x": 10, "y": 20, "time": 1 }, { "x": 40, "y": 25, "time": 9 }] }])
+}
+
+fn move_to(
+    store: &mut Store,
+    id: &str,
+    to: WorkOrderStatus,
+    reason: Option<&str>,
+) -> Result<(), StoreError> {
+    store.write(|tx| workorders::change_status(tx, id, to, reason, day().now))
+}
+
+#[test]
+fn completing_needs_a_signature_on_the_current_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, id) = seeded(&dir.path().join("onsite.db"));
+    for to in [WorkOrderStatus::OnSite, WorkOrderStatus::InProgress] {
+        move_to(&mut store, &id, to, None).unwrap();
+    }
+    let err = move_to(&mut store, &id, WorkOrderStatus::Completed, None).unwrap_err();
+    assert!(matches!(err, StoreError::SignatureRequired), "{err:?}");
+
+    let png = documents::put_blob(&dir.path().join("blobs"), b"\x89PNG fake signature").unwrap();
+    let before = outbox::pending_count(store.conn()).unwrap();
+    let sig = store
+        .write(|tx| {
+            documents::sign(
+                tx,
+                &NewSignature {
+                    work_order_id: &id,
+                    signer_name: " 张志强 ",
+                    strokes: &strokes(),
+                    png_sha256: &png,
+                },
+                day().now,
+            )
+        })
+        .unwrap();
+    assert_eq!(sig.signer_name, "张志强");
+    assert_eq!(outbox::pending_count(store.conn()).unwrap(), before + 1);
+    assert_eq!(
+        outbox::last_for(store.conn(), &id).unwrap().unwrap().kind,
+        "AttachSignature"
+    );
+    let d = workorders::detail(store.conn(), &id, &day()).unwrap();
+    assert_eq!(d.content_hash, sig.content_hash);
+    assert!(d.signatures[0].valid);
+
+    // Changing the content afterwards voids it, visibly, and keeps it in the history.
+    store
+        .write(|tx| workorders::set_notes(tx, &id, "更换了PP棉和RO膜", day().now))
+        .unwrap();
+    let d = workorders::detail(store.conn(), &id, &day()).unwrap();
+    assert_eq!(d.signatures.len(), 1);
+    assert!(!d.signatures[0].valid);
+    let err = move_to(&mut store, &id, WorkOrderStatus::Completed, None).unwrap_err();
+    assert!(matches!(err, StoreError::SignatureRequired), "{err:?}");
+
+    // A new signature over the new content; the old one stays.
+    let later = day().now + Duration::minutes(5);
+    store
+        .write(|tx| {
+            documents::sign(
+                tx,
+                &NewSignature {
+                    work_order_id: &id,
+                    signer_name: "张志强",
+                    strokes: &strokes(),
+                    png_sha256: &png,
+                },
+                later,
+            )
+        })
+        .unwrap();
+    // status is not content: moving on does not void the signature
+    move_to(&mut store, &id, WorkOrderStatus::Completed, None).unwrap();
+    let d = workorders::detail(store.conn(), &id, &day()).unwrap();
+    assert_eq!(d.summary.status, WorkOrderStatus::Completed);
+    assert_eq!(
+        d.signatures.iter().map(|s| s.valid).collect::<Vec<_>>(),
+        vec![false, true]
+    );
+}
+
+#[test]
+fn completing_without_a_signature_needs_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, id) = seeded(&dir.path().join("onsite.db"));
+    for to in [WorkOrderStatus::OnSite, WorkOrderStatus::InProgress] {
+        move_to(&mut store, &id, to, None).unwrap();
+    }
+    move_to(
+        &mut store,
+        &id,
+        WorkOrderStatus::Completed,
+        Some("refused_to_sign"),
+    )
+    .unwrap();
+    let d = workorders::detail(store.conn(), &id, &day()).unwrap();
+    assert_eq!(
+        d.status_history.last().unwrap().reason.as_deref(),
+        Some("refused_to_sign")
+    );
+}
+
+#[test]
+fn empty_or_nameless_signatures_are_refused_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, id) = seeded(&dir.path().join("onsite.db"));
+    let png = "a".repeat(64);
+    let before = outbox::pending_count(store.conn()).unwrap();
+    for (name, strokes) in [
+        ("张志强", serde_json::json!([])),
+        ("张志强", serde_json::json!([{ "points": [] }])),
+        ("   ", strokes()),
+    ] {
+        let err = store
+            .write(|tx| {
+                documents::sign(
+                    tx,
+                    &NewSignature {
+                        work_order_id: &id,
+                        signer_name: name,
+                        strokes: &strokes,
+                        png_sha256: &png,
+                    },
+                    day().now,
+                )
+            })
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    }
+    assert_eq!(outbox::pending_count(store.conn()).unwrap(), before);
+    assert!(workorders::detail(store.conn(), &id, &day())
+        .unwrap()
+        .signatures
+        .is_empty());
+}
+
+#[test]
+fn blobs_are_content_addressed_and_documents_recorded_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, id) = seeded(&dir.path().join("onsite.db"));
+    let blobs = dir.path().join("blobs");
+    let a = documents::put_blob(&blobs, b"%PDF-1.7 one").unwrap();
+    assert_eq!(documents::put_blob(&blobs, b"%PDF-1.7 one").unwrap(), a);
+    assert_eq!(
+        std::fs::read(documents::blob_path(&blobs, &a).unwrap()).unwrap(),
+        b"%PDF-1.7 one"
+    );
+    assert_eq!(
+        std::fs::read_dir(&blobs).unwrap().count(),
+        1,
+        "no temporary files left"
+    );
+    assert!(documents::blob_path(&blobs, "../../etc/passwd").is_err());
+
+    let before = outbox::pending_count(store.conn()).unwrap();
+    for _ in 0..2 {
+        store
+            .write(|tx| {
+                documents::record_document(
+                    tx,
+                    &id,
+                    DocumentKind::SignOff,
+                    "zh-CN",
+                    &a,
+                    12,
+                    day().now,
+                )
+            })
+            .unwrap();
+    }
+    assert_eq!(outbox::pending_count(store.conn()).unwrap(), before + 1);
+    let docs = documents::documents(store.conn(), &id).unwrap();
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0].kind, DocumentKind::SignOff);
+}
