@@ -5,6 +5,7 @@
 //! technician keeps working during a sync (a local edit made meanwhile is simply a new
 //! pending op, and a pulled work order never overwrites it).
 
+use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -122,9 +123,27 @@ pub fn client_for(store: &Mutex<Store>, options: ClientOptions) -> Result<HqClie
 /// history (reset or new epoch), the ops it may have lost are re-queued and pushed again.
 /// The attempt (and its error, if any) is recorded in the store.
 pub async fn sync_once(store: &Mutex<Store>, client: &HqClient) -> Result<SyncReport, SyncError> {
+    sync_once_with(store, client, &SyncConfig::default()).await
+}
+
+/// Where a sync finds what is not in the database.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncConfig {
+    /// The folder of content-addressed files (`<dir>/<sha256>`, the visit's photos and
+    /// signatures, the documents): blob bytes not in the store's `blob` table are read
+    /// from here.
+    pub blobs_dir: Option<PathBuf>,
+}
+
+/// [`sync_once`] with a [`SyncConfig`].
+pub async fn sync_once_with(
+    store: &Mutex<Store>,
+    client: &HqClient,
+    config: &SyncConfig,
+) -> Result<SyncReport, SyncError> {
     let st = store_sync::state(lock(store).conn())?.ok_or(SyncError::NotEnrolled)?;
     let mut report = SyncReport::default();
-    let result = run(store, client, &st, &mut report).await;
+    let result = run(store, client, config, &st, &mut report).await;
     let error = result.as_ref().err().map(|e| e.to_string());
     lock(store).write(|tx| store_sync::record_attempt(tx, Utc::now(), error.as_deref()))?;
     result.map(|()| report)
@@ -133,13 +152,14 @@ pub async fn sync_once(store: &Mutex<Store>, client: &HqClient) -> Result<SyncRe
 async fn run(
     store: &Mutex<Store>,
     client: &HqClient,
+    config: &SyncConfig,
     st: &SyncState,
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
     let me = Uuid::parse_str(&st.technician_id)
         .map_err(|_| SyncError::Protocol("enrolled technician id is not a UUID".into()))?;
     for _ in 0..3 {
-        push_all(store, client, &st.token, report).await?;
+        push_all(store, client, config, &st.token, report).await?;
         let requeued = pull_all(store, client, &st.token, me, report).await?;
         if requeued == 0 {
             return Ok(());
@@ -151,6 +171,7 @@ async fn run(
 async fn push_all(
     store: &Mutex<Store>,
     client: &HqClient,
+    config: &SyncConfig,
     token: &str,
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
@@ -183,8 +204,11 @@ async fn push_all(
         let mut batch = plan::next_batch(&queue, &|sha| acked.iter().any(|a| a == sha), max);
         let mut stop = None;
         for sha in &batch.blobs_first {
-            let bytes = store_sync::blob(lock(store).conn(), sha)?;
-            let Some((bytes, _)) = bytes else {
+            let bytes = match store_sync::blob(lock(store).conn(), sha)? {
+                Some((bytes, _)) => Some(bytes),
+                None => read_blob_file(config, sha),
+            };
+            let Some(bytes) = bytes else {
                 // The op cannot go before its blob, and the blob is not here: stop the
                 // queue at the first op that needs it.
                 stop = blocked_at(
@@ -259,6 +283,22 @@ async fn push_all(
             return Ok(());
         }
     }
+}
+
+/// A blob's bytes from the blobs folder (at most one byte over the server's limit, so that
+/// an oversized file is recognised without reading it all).
+fn read_blob_file(config: &SyncConfig, sha: &str) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let dir = config.blobs_dir.as_ref()?;
+    if !onsite_api::is_sha256_hex(sha) {
+        return None;
+    }
+    let file = std::fs::File::open(dir.join(sha)).ok()?;
+    let mut bytes = Vec::new();
+    file.take(onsite_api::limits::MAX_BLOB_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    Some(bytes)
 }
 
 /// The first op of `ops` that references blob `sha`, as a blocked op.

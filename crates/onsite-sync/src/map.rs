@@ -65,6 +65,7 @@ pub fn to_wire(row: &PendingOp) -> Result<Op, MapError> {
     if kind == OpKind::ChangeStatus {
         fields.remove("from");
     }
+    adapt_visit_shapes(kind, &mut fields);
     fields
         .entry("fact_id")
         .or_insert_with(|| Value::String(row.op_id.clone()));
@@ -84,6 +85,60 @@ pub fn to_wire(row: &PendingOp) -> Result<Op, MapError> {
         row.base_version,
         &payload,
     ))
+}
+
+/// The visit's outbox payloads (crates/onsite-store/src/visit, documents.rs) name some
+/// fields differently from the wire; the wire names win when both are present.
+fn adapt_visit_shapes(kind: OpKind, fields: &mut serde_json::Map<String, Value>) {
+    fn rename(fields: &mut serde_json::Map<String, Value>, from: &str, to: &str) {
+        if !fields.contains_key(to) {
+            if let Some(v) = fields.get(from).cloned() {
+                fields.insert(to.to_owned(), v);
+            }
+        }
+    }
+    match kind {
+        OpKind::AttachSignature => {
+            // The sign-off pad: the customer signs the job's content.
+            rename(fields, "png_sha256", "blob_sha256");
+            rename(fields, "signed_at", "at");
+            fields
+                .entry("signer")
+                .or_insert_with(|| Value::String("customer".into()));
+        }
+        OpKind::AttachDocument => {
+            rename(fields, "sha256", "blob_sha256");
+            if !fields.contains_key("doc_type") {
+                if let Some(Value::String(k)) = fields.get("kind").cloned() {
+                    fields.insert("doc_type".into(), Value::String(k));
+                }
+            }
+            // Onsite's documents are PDFs (onsite-docs).
+            fields
+                .entry("content_type")
+                .or_insert_with(|| Value::String("application/pdf".into()));
+        }
+        OpKind::TakePayment => {
+            if !fields.contains_key("amount") {
+                if let Some(minor) = fields.get("amount_minor").cloned() {
+                    fields.insert(
+                        "amount".into(),
+                        serde_json::json!({ "minor": minor, "currency": "CNY" }),
+                    );
+                }
+            }
+            // The visit's methods → the wire's: QR codes are mobile payments on the spot.
+            let method = match fields.get("method").and_then(Value::as_str) {
+                Some("qr") => Some("card"),
+                Some("bank_transfer") => Some("transfer"),
+                _ => None,
+            };
+            if let Some(m) = method {
+                fields.insert("method".into(), Value::String(m.into()));
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The blob an op references, if any.
@@ -186,6 +241,73 @@ mod tests {
             assert!(wire_kind(k).is_some(), "{k}");
         }
         assert!(wire_kind("RecordDiagnosis").is_none());
+    }
+
+    #[test]
+    fn the_visits_payload_shapes_map_to_the_wire() {
+        let sha = "ab".repeat(32);
+        let op = to_wire(&row(
+            kind::ATTACH_SIGNATURE,
+            json!({"work_order_id": "x", "signature_id": "s", "signer_name": "王伟",
+                   "signed_at": "2026-05-01T09:00:00Z", "content_hash": "h", "png_sha256": sha}),
+        ))
+        .unwrap();
+        assert_eq!(op.kind, "attach_signature");
+        assert_eq!(op.payload["blob_sha256"], sha.as_str());
+        assert_eq!(op.payload["signer"], "customer");
+        assert_eq!(op.payload["at"], "2026-05-01T09:00:00Z");
+        assert_eq!(blob_of(&op), Some(sha.clone()));
+        // The signer's name is not sent: the wire has no field for it.
+        assert!(!op.payload.to_string().contains("王伟"));
+
+        let op = to_wire(&row(
+            kind::ATTACH_DOCUMENT,
+            json!({"work_order_id": "x", "kind": "signoff", "lang": "zh-CN", "sha256": sha,
+                   "size": 100}),
+        ))
+        .unwrap();
+        assert_eq!(op.payload["doc_type"], "signoff");
+        assert_eq!(op.payload["content_type"], "application/pdf");
+
+        for (method, wire) in [
+            ("cash", "cash"),
+            ("card", "card"),
+            ("qr", "card"),
+            ("bank_transfer", "transfer"),
+        ] {
+            let op = to_wire(&row(
+                kind::TAKE_PAYMENT,
+                json!({"work_order_id": "x", "customer_id": "c", "payment_id": "p",
+                       "method": method, "amount_minor": 4500, "tendered_minor": 5000,
+                       "change_minor": 500, "at": "2026-05-01T09:30:00Z"}),
+            ))
+            .unwrap();
+            assert_eq!(op.payload["method"], wire);
+            assert_eq!(op.payload["amount"]["minor"], 4500);
+        }
+
+        // The visit's part use has no price on it: it cannot be sent as a wire
+        // consume_part yet, and blocks the queue rather than going out wrong.
+        let err = to_wire(&row(
+            kind::CONSUME_PART,
+            json!({"work_order_id": "x", "part_use_id": "u", "part_id": "p", "part_no": "F-1",
+                   "quote_id": "q", "quantity": 1, "stock_after": 3,
+                   "at": "2026-05-01T09:30:00Z"}),
+        ))
+        .unwrap_err();
+        assert!(matches!(err, MapError::BadPayload { .. }), "{err:?}");
+        for k in [
+            kind::RECORD_DIAGNOSIS,
+            kind::ISSUE_QUOTE,
+            kind::RECORD_QUOTE_DECISION,
+            kind::RETURN_PART,
+            kind::STOCK_TAKE,
+            kind::INVOICE_LATER,
+            kind::RECORD_FEEDBACK,
+            kind::RECORD_EXPENSE,
+        ] {
+            assert!(wire_kind(k).is_none(), "{k}");
+        }
     }
 
     #[test]

@@ -414,3 +414,84 @@ async fn reference_data_and_facts_from_other_devices_arrive() {
     assert_eq!(dev.status(wo.id), EnRoute);
     let _ = ChangeItem::WorkOrderRemoved { id: wo.id };
 }
+
+#[tokio::test]
+async fn a_job_signed_and_completed_with_the_visit_code_reaches_the_export_with_its_files() {
+    let hq = start().await;
+    let dev = device(&hq, "Tech").await;
+    let wo = hq.work_order("WO-SIGN", Some(dev.technician_id)).await;
+    let client = hq.client(options());
+    dev.sync(&client).await.unwrap();
+    let blobs = tempfile::tempdir().unwrap();
+    let png = b"\x89PNG pretend signature".to_vec();
+    let pdf = b"%PDF-1.7 pretend sign-off sheet".to_vec();
+    let png_sha = onsite_store::documents::put_blob(blobs.path(), &png).unwrap();
+    let pdf_sha = onsite_store::documents::put_blob(blobs.path(), &pdf).unwrap();
+    let id = wo.id.to_string();
+    for to in [EnRoute, OnSite, InProgress] {
+        dev.change_status(wo.id, to);
+    }
+    dev.with(|s| {
+        s.write(|tx| {
+            onsite_store::documents::sign(
+                tx,
+                &onsite_store::documents::NewSignature {
+                    work_order_id: &id,
+                    signer_name: "王伟",
+                    strokes: &json!([{"points": [{"x": 1, "y": 2}]}]),
+                    png_sha256: &png_sha,
+                },
+                Utc::now(),
+            )?;
+            workorders::change_status(tx, &id, Completed, None, Utc::now())?;
+            onsite_store::documents::record_document(
+                tx,
+                &id,
+                onsite_domain::view::DocumentKind::SignOff,
+                "zh-CN",
+                &pdf_sha,
+                pdf.len() as i64,
+                Utc::now(),
+            )?;
+            Ok(())
+        })
+        .unwrap()
+    });
+    // Without the blobs folder the signature's bytes are nowhere: the queue stops there.
+    let r = dev.sync(&client).await.unwrap();
+    assert_eq!(r.ops_applied, 3, "{r:?}");
+    assert_eq!(r.blocked.expect("blocked").kind, "AttachSignature");
+    let config = onsite_sync::SyncConfig {
+        blobs_dir: Some(blobs.path().to_path_buf()),
+    };
+    let r = onsite_sync::sync_once_with(&dev.store, &client, &config)
+        .await
+        .unwrap();
+    assert_eq!((r.ops_applied, r.blobs_uploaded), (3, 2), "{r:?}");
+    assert!(r.blocked.is_none());
+    assert!(dev.pending().is_empty());
+
+    let export = hq.export().await;
+    let job = export
+        .iter()
+        .find(|j| j.work_order.id == wo.id)
+        .expect("exported");
+    assert_eq!(job.work_order.status, Completed);
+    let kinds: Vec<OpKind> = job.facts.iter().map(|f| f.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            OpKind::ChangeStatus,
+            OpKind::ChangeStatus,
+            OpKind::ChangeStatus,
+            OpKind::AttachSignature,
+            OpKind::ChangeStatus,
+            OpKind::AttachDocument
+        ]
+    );
+    let mut want = vec![png_sha, pdf_sha];
+    want.sort();
+    let mut got = job.blobs.clone();
+    got.sort();
+    assert_eq!(got, want);
+}
