@@ -13,6 +13,19 @@ const COMMANDS: &[&str] = &[
     "create_sign_off",
     "open_document",
     "ui_ready",
+    "visit",
+    "visit_catalog",
+    "van_stock_search",
+    "add_photo",
+    "record_diagnosis",
+    "issue_quote",
+    "decide_quote",
+    "take_part",
+    "return_unused",
+    "return_old_part",
+    "take_payment",
+    "invoice_later",
+    "record_feedback",
 ];
 
 fn main() {

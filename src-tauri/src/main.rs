@@ -5,6 +5,7 @@ mod commands;
 mod instance;
 mod sign_off;
 mod state;
+mod visit_commands;
 
 fn main() {
     state::run();

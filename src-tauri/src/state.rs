@@ -8,11 +8,12 @@ use std::time::Instant;
 
 use chrono::{Duration, Local, NaiveTime, TimeZone, Utc};
 use onsite_domain::ipc::{ErrorCode, IpcError};
+use onsite_store::visit::VisitError;
 use onsite_store::workorders::Day;
 use onsite_store::{demo, Store, StoreError};
 use tauri::{Manager, WebviewUrl, WebviewWindowBuilder};
 
-use crate::{commands, instance};
+use crate::{commands, instance, visit_commands};
 
 pub const DATA_FILE: &str = "onsite.db";
 const DEMO: &str = include_str!("../../assets/demo/demo.json");
@@ -52,13 +53,31 @@ impl AppState {
             .lock()
             .map_err(|_| IpcError::new(ErrorCode::Internal, "store lock poisoned"))?;
         let store = guard.as_mut().map_err(|e| e.clone())?;
-        f(store).map_err(|e| {
-            let e = match e {
-                StoreError::Sqlite(inner) => onsite_store::db::classify(inner, &self.data_file),
-                other => other,
-            };
-            e.to_ipc()
+        f(store).map_err(|e| self.store_error(e))
+    }
+
+    /// Like [`AppState::with_store`] for the visit's steps, which refuse with a `VisitError`.
+    pub fn with_visit<T>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, VisitError>,
+    ) -> Result<T, IpcError> {
+        let mut guard = self
+            .store
+            .lock()
+            .map_err(|_| IpcError::new(ErrorCode::Internal, "store lock poisoned"))?;
+        let store = guard.as_mut().map_err(|e| e.clone())?;
+        f(store).map_err(|e| match e {
+            VisitError::Store(e) => self.store_error(e),
+            other => other.to_ipc(),
         })
+    }
+
+    fn store_error(&self, e: StoreError) -> IpcError {
+        let e = match e {
+            StoreError::Sqlite(inner) => onsite_store::db::classify(inner, &self.data_file),
+            other => other,
+        };
+        e.to_ipc()
     }
 }
 
@@ -153,6 +172,19 @@ pub fn run() {
             commands::create_sign_off,
             commands::open_document,
             commands::ui_ready,
+            visit_commands::visit,
+            visit_commands::visit_catalog,
+            visit_commands::van_stock_search,
+            visit_commands::add_photo,
+            visit_commands::record_diagnosis,
+            visit_commands::issue_quote,
+            visit_commands::decide_quote,
+            visit_commands::take_part,
+            visit_commands::return_unused,
+            visit_commands::return_old_part,
+            visit_commands::take_payment,
+            visit_commands::invoice_later,
+            visit_commands::record_feedback,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Onsite");

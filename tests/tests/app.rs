@@ -215,6 +215,14 @@ async fn a_damaged_data_file_is_explained_and_left_alone() {
 async fn draw_signature(c: &Client) {
     use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
     let canvas = c.find(css("[data-testid=signature-canvas]")).await.unwrap();
+    // Pointer actions do not scroll: bring the pad on screen first (the visit area above
+    // it can push it below the fold).
+    c.execute(
+        "arguments[0].scrollIntoView({block: 'center'});",
+        vec![serde_json::to_value(&canvas).unwrap()],
+    )
+    .await
+    .unwrap();
     let mut stroke = MouseActions::new("pen".into())
         .then(PointerAction::MoveToElement {
             element: canvas,

@@ -8,6 +8,7 @@ pub mod money;
 pub mod rules;
 pub mod signoff;
 pub mod view;
+pub mod view_visit;
 pub mod workorder;
 
 pub use money::Money;

@@ -4,7 +4,12 @@
 
 use onsite_domain::ipc::{ErrorCode, IpcError};
 use onsite_domain::money::{Currency, Money};
+use onsite_domain::rules::{
+    Bilingual, CoveredBy, Exclusion, FeeItem, FeeTableStamp, ItemKind, LineStatus, OldPartState,
+    PricedJob, PricedLine, RecordedExclusion, Totals,
+};
 use onsite_domain::view::*;
+use onsite_domain::view_visit::*;
 use onsite_domain::{JobType, Lateness, WorkOrderStatus};
 use ts_rs::{Config, TS};
 
@@ -33,6 +38,40 @@ fn render() -> String {
         WorkOrderDetail::decl(&cfg),
         Settings::decl(&cfg),
         AppInfo::decl(&cfg),
+        Bilingual::decl(&cfg),
+        ItemKind::decl(&cfg),
+        FeeItem::decl(&cfg),
+        FeeTableStamp::decl(&cfg),
+        Exclusion::decl(&cfg),
+        RecordedExclusion::decl(&cfg),
+        CoveredBy::decl(&cfg),
+        OldPartState::decl(&cfg),
+        LineStatus::decl(&cfg),
+        PricedLine::decl(&cfg),
+        Totals::decl(&cfg),
+        PricedJob::decl(&cfg),
+        PhotoView::decl(&cfg),
+        DiagnosisView::decl(&cfg),
+        QuoteDecisionKind::decl(&cfg),
+        QuoteDecisionView::decl(&cfg),
+        QuoteView::decl(&cfg),
+        PartUseView::decl(&cfg),
+        PartReturnView::decl(&cfg),
+        PaymentMethod::decl(&cfg),
+        PaymentView::decl(&cfg),
+        Settlement::decl(&cfg),
+        BalanceView::decl(&cfg),
+        FeedbackView::decl(&cfg),
+        VisitStage::decl(&cfg),
+        VisitStateView::decl(&cfg),
+        VanPartView::decl(&cfg),
+        ComponentOption::decl(&cfg),
+        VisitCatalog::decl(&cfg),
+        DiagnosisForm::decl(&cfg),
+        QuoteLineForm::decl(&cfg),
+        TakePartForm::decl(&cfg),
+        PaymentForm::decl(&cfg),
+        PaymentResult::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types in crates/onsite-domain by its `bindings` test.\n\

@@ -2,7 +2,17 @@
 import { invoke } from '@tauri-apps/api/core';
 import type {
   AppInfo,
+  DiagnosisForm,
   DocumentView,
+  PaymentForm,
+  PaymentResult,
+  PhotoView,
+  QuoteDecisionKind,
+  QuoteLineForm,
+  TakePartForm,
+  VanPartView,
+  VisitCatalog,
+  VisitStateView,
   IpcError,
   Settings,
   TodayView,
@@ -43,4 +53,20 @@ export const api = {
   createSignOff: (id: string, lang?: string) => call<DocumentView>('create_sign_off', { id, lang: lang ?? null }),
   openDocument: (sha256: string) => call<void>('open_document', { sha256 }),
   uiReady: () => call<void>('ui_ready'),
+  visit: (id: string) => call<VisitStateView>('visit', { id }),
+  visitCatalog: (id: string) => call<VisitCatalog>('visit_catalog', { id }),
+  vanStockSearch: (query: string) => call<VanPartView[]>('van_stock_search', { query }),
+  addPhoto: (dataBase64: string, mediaType: string) => call<PhotoView>('add_photo', { dataBase64, mediaType }),
+  recordDiagnosis: (id: string, form: DiagnosisForm) => call<VisitStateView>('record_diagnosis', { id, form }),
+  issueQuote: (id: string, lines: QuoteLineForm[]) => call<VisitStateView>('issue_quote', { id, lines }),
+  decideQuote: (id: string, quoteId: string, decision: QuoteDecisionKind) =>
+    call<VisitStateView>('decide_quote', { id, quoteId, decision }),
+  takePart: (id: string, take: TakePartForm) => call<VisitStateView>('take_part', { id, take }),
+  returnUnused: (id: string, partId: string, quantity: number) =>
+    call<VisitStateView>('return_unused', { id, partId, quantity }),
+  returnOldPart: (id: string, partUseId: string) => call<VisitStateView>('return_old_part', { id, partUseId }),
+  takePayment: (id: string, payment: PaymentForm) => call<PaymentResult>('take_payment', { id, payment }),
+  invoiceLater: (id: string) => call<VisitStateView>('invoice_later', { id }),
+  recordFeedback: (id: string, rating: number, comment: string, callbackAllowed: boolean) =>
+    call<VisitStateView>('record_feedback', { id, rating, comment, callbackAllowed }),
 };

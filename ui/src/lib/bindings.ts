@@ -64,3 +64,192 @@ signatures: Array<SignatureView>, documents: Array<DocumentView>, };
 export type Settings = { locale: string | null, };
 
 export type AppInfo = { version: string, data_file: string, system_locale: string, settings: Settings, };
+
+export type Bilingual = { 
+/**
+ * Simplified Chinese (zh-CN).
+ */
+zh: string, 
+/**
+ * English.
+ */
+en: string, };
+
+export type ItemKind = "service" | "labour" | "travel" | "part";
+
+export type FeeItem = { code: string, name: Bilingual, kind: ItemKind, 
+/**
+ * The list price of one unit.
+ */
+price: Money, 
+/**
+ * The technician may set the price on the job (for instance a quoted repair). All
+ * other items refuse a technician's price.
+ */
+open_priced: boolean, 
+/**
+ * Warranty and service contracts may make this item free. Services that are not
+ * repairs (relocation, which the customer chooses) are charged whatever the warranty.
+ */
+coverable: boolean, 
+/**
+ * For parts: the component the part is, which decides its warranty (a filter is a
+ * consumable). `None`: the appliance as a whole.
+ */
+component: string | null, 
+/**
+ * For parts: the old part has a recovery value, so it must come back even when
+ * cheap (004 §4.5a).
+ */
+recoverable: boolean, };
+
+export type FeeTableStamp = { version: string, effective_from: string, };
+
+export type Exclusion = "misuse" | "dropped_or_moved_improperly" | "force_majeure" | "unauthorised_repair" | "customer_damage";
+
+export type RecordedExclusion = { kind: Exclusion, component: string | null, };
+
+export type CoveredBy = "warranty" | "contract";
+
+export type OldPartState = "exempt" | "awaiting" | "returned";
+
+export type LineStatus = "covered" | "charged" | "deposit";
+
+export type PricedLine = { code: string, name: Bilingual, kind: ItemKind, component: string | null, quantity: number, unit_price: Money, 
+/**
+ * The technician set the unit price (open-priced item).
+ */
+price_set_by_technician: boolean, 
+/**
+ * `quantity × unit_price`, whoever pays it.
+ */
+amount: Money, status: LineStatus, covered_by: CoveredBy | null, 
+/**
+ * For covered parts: whether the old part must still come back.
+ */
+old_part: OldPartState | null, 
+/**
+ * What the customer pays for this line now: `amount` when charged or held as a
+ * deposit, zero when covered.
+ */
+charged: Money, 
+/**
+ * For a bundle: the requested services it stands for, by code.
+ */
+includes: Array<string>, 
+/**
+ * Why, for the customer: the entitlement first, then bundle or old-part notes.
+ */
+reasons: Array<Bilingual>, };
+
+export type Totals = { 
+/**
+ * Every line at its price.
+ */
+gross: Money, 
+/**
+ * Lines the warranty or a contract pays.
+ */
+covered: Money, 
+/**
+ * Covered parts held as a deposit until their old part is returned.
+ */
+deposit: Money, 
+/**
+ * Lines the customer pays outright.
+ */
+charged: Money, 
+/**
+ * What the customer pays now: `charged + deposit`. Always `gross - covered`.
+ */
+due: Money, };
+
+export type PricedJob = { fee_table: FeeTableStamp, work_date: string, lines: Array<PricedLine>, totals: Totals, };
+
+export type PhotoView = { sha256: string, media_type: string, size: number, };
+
+export type DiagnosisView = { id: string, fault_found: string, 
+/**
+ * Warranty component codes (`pump`, `filter`...).
+ */
+components: Array<string>, exclusions: Array<RecordedExclusion>, notes: string, photos: Array<PhotoView>, recorded_at: string, };
+
+export type QuoteDecisionKind = "accepted" | "declined";
+
+export type QuoteDecisionView = { decision: QuoteDecisionKind, at: string, };
+
+export type QuoteView = { id: string, work_order_id: string, fee_table_id: string, fee_table_version: number, issued_at: string, 
+/**
+ * As shown to the customer.
+ */
+priced: PricedJob, 
+/**
+ * As it stands now: deposits of returned old parts reversed.
+ */
+current: PricedJob, decision: QuoteDecisionView | null, 
+/**
+ * Due when declined: the call-out fee, if the fee table has one.
+ */
+callout: PricedJob | null, };
+
+export type PartUseView = { id: string, part_id: string, part_no: string, quantity: number, serial_fitted: string | null, serial_removed: string | null, override_reason: string | null, at: string, 
+/**
+ * Old parts handed back for this use.
+ */
+old_returned: number, };
+
+export type PartReturnView = { id: string, kind: string, part_id: string, quantity: number, part_use_id: string | null, serial: string | null, at: string, };
+
+export type PaymentMethod = "cash" | "card" | "bank_transfer" | "qr";
+
+export type PaymentView = { id: string, method: PaymentMethod, amount_minor: number, tendered_minor: number | null, change_minor: number | null, at: string, };
+
+export type Settlement = "nothing_due" | "unpaid" | "part_paid" | "paid" | "invoiced_later" | "refund_due";
+
+export type BalanceView = { due_minor: number, paid_minor: number, 
+/**
+ * `due - paid`; negative when a refund is owed.
+ */
+outstanding_minor: number, invoiced_later_minor: number | null, settlement: Settlement, };
+
+export type FeedbackView = { rating: number, comment: string, callback_allowed: boolean, at: string, };
+
+export type VisitStage = "not_started" | "diagnosed" | "quoted" | "quote_accepted" | "quote_declined" | "parts_taken" | "payment" | "feedback_given";
+
+export type VisitStateView = { work_order_id: string, status: WorkOrderStatus, stage: VisitStage, diagnosis: DiagnosisView | null, quote: QuoteView | null, parts: Array<PartUseView>, returns: Array<PartReturnView>, payments: Array<PaymentView>, balance: BalanceView, feedback: FeedbackView | null, };
+
+export type VanPartView = { part_id: string, part_no: string, name_zh: string, name_en: string, category: string, price_minor: number, serialized: boolean, consumable: boolean, return_required: boolean, quantity: number, };
+
+export type ComponentOption = { code: string, name: Bilingual, };
+
+export type VisitCatalog = { fee_table: FeeTableStamp, services: Array<FeeItem>, components: Array<ComponentOption>, 
+/**
+ * The van's stock now.
+ */
+van: Array<VanPartView>, };
+
+export type DiagnosisForm = { fault_found: string, components: Array<string>, exclusions: Array<RecordedExclusion>, notes: string, 
+/**
+ * Photos already stored with `add_photo`.
+ */
+photos: Array<PhotoView>, };
+
+export type QuoteLineForm = { code: string, quantity: number, component: string | null, 
+/**
+ * Open-priced items only.
+ */
+price_minor: number | null, };
+
+export type TakePartForm = { part_id: string, quantity: number, serial_fitted: string | null, serial_removed: string | null, 
+/**
+ * Needed when the van would go below zero.
+ */
+override_reason: string | null, };
+
+export type PaymentForm = { method: PaymentMethod, amount_minor: number, 
+/**
+ * Cash only: what the customer handed over.
+ */
+tendered_minor: number | null, };
+
+export type PaymentResult = { change_minor: number | null, visit: VisitStateView, };

@@ -1,0 +1,372 @@
+//! The visit on screen (issue 3), driven through the real app on the demo data: diagnosis,
+//! quote in the customer's language, parts from the van, payment, feedback, and the same
+//! visit shown again when the work order is reopened.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use fantoccini::Client;
+use onsite_e2e::{app_binary, css, shot, wait_text, Driver, Sandbox, Xvfb};
+
+const ENTER: &str = "\u{E007}";
+
+fn refs<'a>(env: &'a [(&'static str, PathBuf)]) -> Vec<(&'static str, &'a Path)> {
+    env.iter().map(|(k, v)| (*k, v.as_path())).collect()
+}
+
+async fn click(c: &Client, selector: &str) {
+    c.wait()
+        .for_element(css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+}
+
+/// Replaces the text of the field `selector` with `text`.
+async fn fill(c: &Client, selector: &str, text: &str) {
+    let el = c
+        .wait()
+        .for_element(css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"));
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+async fn value(c: &Client, selector: &str) -> String {
+    c.find(css(selector))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+async fn open_order(c: &Client, customer: &str) {
+    let field = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(css("[data-testid=search]"))
+        .await
+        .unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(customer).await.unwrap();
+    wait_text(c, "[data-testid=results-heading]", |t| t.contains(customer)).await;
+    click(c, "[data-testid=results] [data-testid=order-card]").await;
+    wait_text(c, "[data-testid=detail-customer]", |t| t == customer).await;
+}
+
+/// Adds a part to the quote as a scanner would: its exact number, then Enter.
+async fn scan_part(c: &Client, part_no: &str) {
+    fill(c, "[data-testid=part-search]", &format!("{part_no}{ENTER}")).await;
+    wait_text(c, "[data-testid=quote-parts]", |t| t.contains(part_no)).await;
+}
+
+/// Quote lines as (code, status) in screen order.
+async fn quote_lines(c: &Client) -> Vec<(String, String)> {
+    let mut lines = Vec::new();
+    for el in c.find_all(css("[data-testid=quote-line]")).await.unwrap() {
+        lines.push((
+            el.attr("data-code").await.unwrap().unwrap_or_default(),
+            el.attr("data-status").await.unwrap().unwrap_or_default(),
+        ));
+    }
+    lines
+}
+
+/// What the visit area shows, as text: compared before and after reopening.
+async fn visit_text(c: &Client) -> String {
+    wait_text(c, "[data-testid=visit-stage]", |t| !t.is_empty()).await;
+    c.find(css("[data-testid=visit]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn paid_out_of_warranty_repair_with_bundle_part_and_cash_change() {
+    let app = app_binary();
+    let x = Xvfb::start();
+    let sandbox = Sandbox::new();
+    let env = sandbox.env();
+    let before_restart;
+    {
+        let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
+        let c = driver.session(&app).await;
+        // 张志强's QY-RO500, bought 2024-06-10: out of warranty.
+        open_order(&c, "张志强").await;
+        assert!(
+            c.find(css("[data-testid=visit]")).await.is_err(),
+            "no visit before arriving"
+        );
+        click(&c, "[data-testid=to-on_site]").await;
+        wait_text(&c, "[data-testid=visit-stage]", |t| {
+            t.contains("Not started")
+        })
+        .await;
+
+        // 1. Diagnosis
+        fill(
+            &c,
+            "[data-testid=fault-found]",
+            "Flow low, PP filter clogged",
+        )
+        .await;
+        click(&c, "[data-testid=component-filter]").await;
+        fill(
+            &c,
+            "[data-testid=diagnosis-notes]",
+            "Customer moving the unit to the new sink",
+        )
+        .await;
+        click(&c, "[data-testid=save-diagnosis]").await;
+        wait_text(&c, "[data-testid=diagnosis-fault]", |t| {
+            t == "Flow low, PP filter clogged"
+        })
+        .await;
+        wait_text(&c, "[data-testid=visit-stage]", |t| t.contains("Diagnosed")).await;
+
+        // 2. Quote: relocate + maintain + replace is the ¥60 bundle, plus the filter.
+        wait_text(&c, "[data-testid=quote-form]", |t| {
+            t.contains("Fee table version 1")
+        })
+        .await;
+        for code in ["RELOCATE", "MAINT", "REPLACE"] {
+            click(&c, &format!("[data-testid=service-{code}]")).await;
+        }
+        scan_part(&c, "F-PP-10").await;
+        click(&c, "[data-testid=price-quote]").await;
+        wait_text(&c, "[data-testid=total-due]", |t| t == "¥88.00").await;
+        assert_eq!(
+            quote_lines(&c).await,
+            [
+                ("RELOCATE_MAINT_REPLACE".to_string(), "charged".to_string()),
+                ("F-PP-10".to_string(), "charged".to_string()),
+            ]
+        );
+        // Shown in the customer's language (Chinese), whatever the UI language.
+        let quote = wait_text(&c, "[data-testid=quote]", |t| t.contains("收费")).await;
+        assert!(quote.contains("移机＋保养＋更换"), "{quote}");
+        assert!(quote.contains("耗材"), "the filter's reason: {quote}");
+        wait_text(&c, "[data-testid=quote-fee-table]", |t| t == "v1").await;
+        wait_text(&c, "[data-testid=total-gross]", |t| t == "¥88.00").await;
+        shot(&c, "visit-quote").await;
+        click(&c, "[data-testid=accept-quote]").await;
+        wait_text(&c, "[data-testid=quote-decision]", |t| {
+            t.contains("Accepted by the customer")
+        })
+        .await;
+
+        // 3. The filter from the van.
+        click(&c, "[data-testid=take-F-PP-10]").await;
+        wait_text(&c, "[data-testid=part-use][data-code=F-PP-10]", |t| {
+            t.contains("× 1")
+        })
+        .await;
+        wait_text(&c, "[data-testid=visit-stage]", |t| {
+            t.contains("Parts taken")
+        })
+        .await;
+
+        // 4. Cash. More than is due is refused, translated, and nothing typed is lost.
+        wait_text(&c, "[data-testid=balance-outstanding]", |t| t == "¥88.00").await;
+        assert_eq!(value(&c, "[data-testid=pay-amount]").await, "88.00");
+        fill(&c, "[data-testid=pay-amount]", "100").await;
+        fill(&c, "[data-testid=pay-tendered]", "100").await;
+        click(&c, "[data-testid=take-payment]").await;
+        wait_text(&c, "[data-testid=visit-error]", |t| {
+            t.contains("more than the customer still owes")
+        })
+        .await;
+        assert_eq!(value(&c, "[data-testid=pay-amount]").await, "100");
+        assert_eq!(value(&c, "[data-testid=pay-tendered]").await, "100");
+        fill(&c, "[data-testid=pay-amount]", "88").await;
+        wait_text(&c, "[data-testid=change-preview]", |t| {
+            t == "Change to give: ¥12.00"
+        })
+        .await;
+        click(&c, "[data-testid=take-payment]").await;
+        wait_text(&c, "[data-testid=change-given]", |t| {
+            t == "Give back ¥12.00 in change"
+        })
+        .await;
+        wait_text(&c, "[data-testid=balance-outstanding]", |t| t == "¥0.00").await;
+        wait_text(&c, "[data-testid=balance-paid]", |t| t == "¥88.00").await;
+        wait_text(&c, "[data-testid=settlement]", |t| t == "Paid").await;
+        assert!(c.find(css("[data-testid=visit-error]")).await.is_err());
+        assert!(
+            c.find(css("[data-testid=payment-form]")).await.is_err(),
+            "nothing left to take"
+        );
+
+        // 5. Feedback.
+        click(&c, "[data-testid=rating-5]").await;
+        fill(&c, "[data-testid=feedback-comment]", "Quick and tidy").await;
+        click(&c, "[data-testid=save-feedback]").await;
+        wait_text(&c, "[data-testid=feedback-recorded]", |t| {
+            t.contains("★★★★★") && t.contains("may call back")
+        })
+        .await;
+        wait_text(&c, "[data-testid=visit-stage]", |t| {
+            t.contains("Feedback given")
+        })
+        .await;
+        shot(&c, "visit-paid").await;
+        before_restart = visit_text(&c).await;
+        c.close().await.unwrap();
+    }
+
+    // Restart on the same data: the work order shows the same visit.
+    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
+    let c = driver.session(&app).await;
+    open_order(&c, "张志强").await;
+    wait_text(&c, "[data-testid=visit-stage]", |t| {
+        t.contains("Feedback given")
+    })
+    .await;
+    wait_text(&c, "[data-testid=total-due]", |t| t == "¥88.00").await;
+    let after = visit_text(&c).await;
+    // The change notice belongs to the moment of payment; the payment line keeps it.
+    let expected = before_restart.replace("Give back ¥12.00 in change ", "");
+    assert_eq!(after, expected);
+    assert!(
+        after.contains("Cash · ¥88.00 · Handed over ¥100.00 · change ¥12.00"),
+        "{after}"
+    );
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_warranty_repair_with_consumable_charged_and_old_part_returned() {
+    let app = app_binary();
+    let x = Xvfb::start();
+    let sandbox = Sandbox::new();
+    let env = sandbox.env();
+    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
+    let c = driver.session(&app).await;
+
+    // 陈晓东's QY-RO800 Pro, bought 2025-11-30 with a sealed invoice: in warranty.
+    open_order(&c, "陈晓东").await;
+    click(&c, "[data-testid=to-on_site]").await;
+    click(&c, "[data-testid=to-in_progress]").await;
+    wait_text(&c, "[data-testid=order-status]", |t| t == "In progress").await;
+
+    fill(&c, "[data-testid=fault-found]", "Booster pump leaking").await;
+    click(&c, "[data-testid=component-pump]").await;
+    click(&c, "[data-testid=save-diagnosis]").await;
+    wait_text(&c, "[data-testid=diagnosis-fault]", |t| {
+        t == "Booster pump leaking"
+    })
+    .await;
+
+    click(&c, "[data-testid=service-REPLACE]").await;
+    scan_part(&c, "F-PP-10").await;
+    // By name, then picked from the results.
+    fill(&c, "[data-testid=part-search]", "Booster pump 24").await;
+    click(&c, "[data-testid=add-part-P-PUMP-24V]").await;
+    wait_text(&c, "[data-testid=quote-parts]", |t| {
+        t.contains("P-PUMP-24V")
+    })
+    .await;
+    click(&c, "[data-testid=price-quote]").await;
+    wait_text(&c, "[data-testid=total-due]", |t| t == "¥208.00").await;
+    let mut lines = quote_lines(&c).await;
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            ("F-PP-10".to_string(), "charged".to_string()),
+            ("P-PUMP-24V".to_string(), "deposit".to_string()),
+            ("REPLACE".to_string(), "covered".to_string()),
+        ]
+    );
+    wait_text(&c, "[data-testid=total-deposit]", |t| t == "¥180.00").await;
+    wait_text(&c, "[data-testid=total-covered]", |t| t == "¥20.00").await;
+    click(&c, "[data-testid=accept-quote]").await;
+    wait_text(&c, "[data-testid=quote-decision]", |t| {
+        t.contains("Accepted")
+    })
+    .await;
+
+    // The pump is serialized: without the serials the step is refused, translated.
+    click(&c, "[data-testid=take-P-PUMP-24V]").await;
+    wait_text(&c, "[data-testid=visit-error]", |t| t.contains("not valid")).await;
+    fill(
+        &c,
+        "[data-testid=serial-fitted-P-PUMP-24V]",
+        "PUMP-NEW-0001",
+    )
+    .await;
+    fill(
+        &c,
+        "[data-testid=serial-removed-P-PUMP-24V]",
+        "PUMP-OLD-0042",
+    )
+    .await;
+    click(&c, "[data-testid=take-P-PUMP-24V]").await;
+    wait_text(&c, "[data-testid=part-use][data-code=P-PUMP-24V]", |t| {
+        t.contains("PUMP-NEW-0001") && t.contains("PUMP-OLD-0042")
+    })
+    .await;
+    assert!(c.find(css("[data-testid=visit-error]")).await.is_err());
+    click(&c, "[data-testid=take-F-PP-10]").await;
+    wait_text(&c, "[data-testid=part-use][data-code=F-PP-10]", |t| {
+        t.contains("× 1")
+    })
+    .await;
+
+    // An unused filter goes back to the warehouse.
+    fill(&c, "[data-testid=unused-part]", "F-CTO-10").await;
+    click(&c, "[data-testid=return-unused]").await;
+    wait_text(&c, "[data-testid=unused-returns]", |t| {
+        t.contains("F-CTO-10 × 1")
+    })
+    .await;
+
+    // The customer pays the filter by QR; the deposit is still due.
+    click(&c, "[data-testid=method-qr]").await;
+    assert!(c.find(css("[data-testid=pay-tendered]")).await.is_err());
+    fill(&c, "[data-testid=pay-amount]", "28").await;
+    click(&c, "[data-testid=take-payment]").await;
+    wait_text(&c, "[data-testid=balance-outstanding]", |t| t == "¥180.00").await;
+    wait_text(&c, "[data-testid=settlement]", |t| t == "Part paid").await;
+
+    // The old pump comes back: the deposit is reversed and nothing is owed.
+    click(&c, "[data-testid=return-old-P-PUMP-24V]").await;
+    wait_text(&c, "[data-testid=old-returned]", |t| {
+        t == "Old part returned"
+    })
+    .await;
+    wait_text(&c, "[data-testid=total-due]", |t| t == "¥28.00").await;
+    wait_text(&c, "[data-testid=balance-outstanding]", |t| t == "¥0.00").await;
+    wait_text(&c, "[data-testid=settlement]", |t| t == "Paid").await;
+    let mut lines = quote_lines(&c).await;
+    lines.sort();
+    assert_eq!(lines[1], ("P-PUMP-24V".into(), "covered".into()));
+
+    click(&c, "[data-testid=rating-4]").await;
+    click(&c, "[data-testid=callback]").await;
+    click(&c, "[data-testid=save-feedback]").await;
+    wait_text(&c, "[data-testid=feedback-recorded]", |t| {
+        t.contains("★★★★☆") && t.contains("no call back")
+    })
+    .await;
+    shot(&c, "visit-warranty").await;
+    let before = visit_text(&c).await;
+
+    // Reopen the work order from search: the same visit.
+    click(&c, "[data-testid=back]").await;
+    open_order(&c, "陈晓东").await;
+    wait_text(&c, "[data-testid=visit-stage]", |t| {
+        t.contains("Feedback given")
+    })
+    .await;
+    wait_text(&c, "[data-testid=total-due]", |t| t == "¥28.00").await;
+    assert_eq!(visit_text(&c).await, before);
+    c.close().await.unwrap();
+}
