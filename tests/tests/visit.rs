@@ -370,3 +370,127 @@ async fn in_warranty_repair_with_consumable_charged_and_old_part_returned() {
     assert_eq!(visit_text(&c).await, before);
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn english_quote_photo_stock_override_card_and_invoice_later() {
+    let app = app_binary();
+    let x = Xvfb::start();
+    let sandbox = Sandbox::new();
+    let env = sandbox.env();
+    let driver = Driver::start(&x.display, &refs(&env), "zh_CN.UTF-8");
+    let c = driver.session(&app).await;
+
+    // Margaret O'Donnell speaks English: her quote is in English, the UI in Chinese.
+    open_order(&c, "Margaret O'Donnell").await;
+    click(&c, "[data-testid=to-on_site]").await;
+    wait_text(&c, "[data-testid=visit-stage]", |t| t.contains("未开始")).await;
+
+    // A photo from disk: stored under its SHA-256 in the blobs folder.
+    let photo = sandbox.dir.path().join("leak.png");
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82";
+    std::fs::write(&photo, png).unwrap();
+    c.find(css("[data-testid=photos]"))
+        .await
+        .unwrap()
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .unwrap();
+    fill(
+        &c,
+        "[data-testid=fault-found]",
+        "Pressure tank bladder split",
+    )
+    .await;
+    click(&c, "[data-testid=component-tank]").await;
+    click(&c, "[data-testid=save-diagnosis]").await;
+    wait_text(&c, "[data-testid=diagnosis-recorded]", |t| {
+        t.contains("1 张照片")
+    })
+    .await;
+    let blobs: Vec<_> = std::fs::read_dir(sandbox.data_dir().join("blobs"))
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(blobs, [png.to_vec()]);
+
+    // Two tanks quoted; the van holds one.
+    click(&c, "[data-testid=service-REPLACE]").await;
+    scan_part(&c, "T-TANK-3G").await;
+    fill(&c, "[data-testid=qty-T-TANK-3G]", "2").await;
+    click(&c, "[data-testid=price-quote]").await;
+    wait_text(&c, "[data-testid=total-due]", |t| t == "¥276.00").await;
+    let quote = wait_text(&c, "[data-testid=quote]", |t| t.contains("Charged")).await;
+    assert!(quote.contains("Pressure tank 3.2 gal"), "{quote}");
+    assert!(!quote.contains("收费"), "all in English: {quote}");
+    click(&c, "[data-testid=accept-quote]").await;
+    wait_text(&c, "[data-testid=quote-decision]", |t| {
+        t.contains("客户已接受")
+    })
+    .await;
+
+    fill(&c, "[data-testid=take-qty-T-TANK-3G]", "2").await;
+    click(&c, "[data-testid=take-T-TANK-3G]").await;
+    wait_text(&c, "[data-testid=visit-error]", |t| t.contains("库存不足")).await;
+    fill(
+        &c,
+        "[data-testid=override-T-TANK-3G]",
+        "Borrowed one from a colleague",
+    )
+    .await;
+    assert_eq!(value(&c, "[data-testid=take-qty-T-TANK-3G]").await, "2");
+    click(&c, "[data-testid=take-T-TANK-3G]").await;
+    wait_text(&c, "[data-testid=part-use][data-code=T-TANK-3G]", |t| {
+        t.contains("× 2") && t.contains("Borrowed one from a colleague")
+    })
+    .await;
+    wait_text(&c, "[data-testid=to-take]", |t| t.contains("车内 -1 件")).await;
+
+    // Part by card, the rest invoiced later.
+    click(&c, "[data-testid=method-card]").await;
+    fill(&c, "[data-testid=pay-amount]", "100").await;
+    click(&c, "[data-testid=take-payment]").await;
+    wait_text(&c, "[data-testid=balance-outstanding]", |t| t == "¥176.00").await;
+    wait_text(&c, "[data-testid=settlement]", |t| t == "部分付款").await;
+    click(&c, "[data-testid=invoice-later]").await;
+    wait_text(&c, "[data-testid=settlement]", |t| t == "稍后开票收款").await;
+    assert!(c.find(css("[data-testid=payment-form]")).await.is_err());
+    wait_text(&c, "[data-testid=visit-stage]", |t| t.contains("收款")).await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_declined_quote_ends_the_visit() {
+    let app = app_binary();
+    let x = Xvfb::start();
+    let sandbox = Sandbox::new();
+    let env = sandbox.env();
+    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
+    let c = driver.session(&app).await;
+
+    // 赵磊's QY-RO500 (2023): out of warranty, tomorrow's repair.
+    open_order(&c, "赵磊").await;
+    click(&c, "[data-testid=to-en_route]").await;
+    click(&c, "[data-testid=to-on_site]").await;
+    click(&c, "[data-testid=service-MAINT]").await;
+    click(&c, "[data-testid=price-quote]").await;
+    wait_text(&c, "[data-testid=total-due]", |t| t == "¥30.00").await;
+    click(&c, "[data-testid=decline-quote]").await;
+    wait_text(&c, "[data-testid=order-status]", |t| {
+        t == "Unable to complete"
+    })
+    .await;
+    wait_text(&c, "[data-testid=visit-stage]", |t| {
+        t.contains("Quote declined")
+    })
+    .await;
+    wait_text(&c, "[data-testid=quote-decision]", |t| {
+        t.contains("Declined by the customer")
+    })
+    .await;
+    // The demo fee table has no call-out fee: nothing is due, no form to take money.
+    wait_text(&c, "[data-testid=settlement]", |t| t == "Nothing due").await;
+    assert!(c.find(css("[data-testid=payment-form]")).await.is_err());
+    assert!(c.find(css("[data-testid=quote-form]")).await.is_err());
+    assert!(c.find(css("[data-testid=parts-to-take]")).await.is_err());
+    c.close().await.unwrap();
+}
