@@ -472,6 +472,91 @@ impl ExportRow {
     ];
 }
 
+/// Query of `GET /v1/admin/export/technician-days`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TechnicianDayQuery {
+    /// JSON (default) or CSV.
+    pub format: Option<ExportFormat>,
+    /// Only days on or after this one.
+    pub from: Option<chrono::NaiveDate>,
+    /// Only days on or before this one.
+    pub to: Option<chrono::NaiveDate>,
+    /// Only this technician's.
+    pub technician_id: Option<Uuid>,
+}
+
+/// A technician fact that belongs to a technician's day rather than to a work order: a
+/// van stock-take, the day's expenses, unused stock returned without a job. The JSON
+/// export of `GET /v1/admin/export/technician-days`, ordered by day, technician, receipt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TechnicianDayFact {
+    /// The day it counts for (expenses: the day recorded; stock-takes and returns: the UTC
+    /// date of their time).
+    pub day: chrono::NaiveDate,
+    /// The client id of the fact.
+    pub fact_id: Uuid,
+    /// The op that carried it.
+    pub op_id: Uuid,
+    /// The technician.
+    pub technician_id: Uuid,
+    /// The device that pushed it.
+    pub device_id: Uuid,
+    /// Its kind (`stock_take`, `record_expense`, `return_part`).
+    pub kind: crate::OpKind,
+    /// The payload as pushed (parse with [`crate::OpPayload::parse`]).
+    pub payload: serde_json::Value,
+    /// True when a later fact of the same kind replaces it for that technician and day
+    /// (expenses recorded again); kept, never deleted.
+    pub superseded: bool,
+    /// When the server stored it.
+    pub received_at: DateTime<Utc>,
+}
+
+/// One CSV line of the technician-day export: one expense, one counted part of a
+/// stock-take, or one unused return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TechnicianDayRow {
+    /// The day.
+    pub day: chrono::NaiveDate,
+    /// The technician.
+    pub technician_id: Uuid,
+    /// The fact's client id.
+    pub fact_id: Uuid,
+    /// Its kind.
+    pub fact_kind: String,
+    /// When it happened (device clock).
+    pub at: DateTime<Utc>,
+    /// Part id (stock-take, return) or `expense`.
+    pub code: String,
+    /// Counted or returned quantity; kilometres for an expense.
+    pub quantity: Option<i64>,
+    /// Stock-take: counted minus expected.
+    pub difference: Option<i64>,
+    /// Expense: the day's total, in minor units.
+    pub amount_minor: Option<i64>,
+    /// Currency of `amount_minor`.
+    pub currency: Option<String>,
+    /// See [`TechnicianDayFact::superseded`].
+    pub superseded: bool,
+}
+
+impl TechnicianDayRow {
+    /// The CSV header line's columns, in order.
+    pub const COLUMNS: &'static [&'static str] = &[
+        "day",
+        "technician_id",
+        "fact_id",
+        "fact_kind",
+        "at",
+        "code",
+        "quantity",
+        "difference",
+        "amount_minor",
+        "currency",
+        "superseded",
+    ];
+}
+
 /// Reply of `POST /v1/admin/epoch/rotate`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EpochReply {

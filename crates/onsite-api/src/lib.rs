@@ -66,6 +66,10 @@ pub mod routes {
     pub const ADMIN_REVIEW_RESOLVE: &str = "/v1/admin/review/{id}/resolve";
     /// `GET ?format=json|csv&since=` → `Vec<`[`crate::ExportJob`]`>` or CSV of [`crate::ExportRow`].
     pub const ADMIN_EXPORT: &str = "/v1/admin/export";
+    /// `GET ?format=json|csv&from=&to=&technician_id=` → `Vec<`[`crate::TechnicianDayFact`]`>`
+    /// or CSV of [`crate::TechnicianDayRow`]: stock-takes, expenses and unused returns,
+    /// which belong to a technician's day, not to a work order.
+    pub const ADMIN_EXPORT_TECHNICIAN_DAYS: &str = "/v1/admin/export/technician-days";
     /// `GET` → the blob's bytes (`application/octet-stream`).
     pub const ADMIN_BLOB: &str = "/v1/admin/blobs/{sha256}";
     /// `POST` (no body) → [`crate::EpochReply`]: start a new server epoch, for use after the

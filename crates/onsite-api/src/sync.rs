@@ -18,7 +18,8 @@
 //!    from backup): drop the local mirror of server state, apply this page as the start of
 //!    a full refetch, and re-send every op not yet acknowledged.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use onsite_domain::rules::{LineStatus, RecordedExclusion};
 use onsite_domain::{Money, WorkOrderStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -125,6 +126,22 @@ pub enum OpKind {
     TakePayment,
     /// [`NotesEdit`].
     EditNotes,
+    /// [`Diagnosis`].
+    RecordDiagnosis,
+    /// [`QuoteIssued`].
+    IssueQuote,
+    /// [`QuoteDecision`].
+    RecordQuoteDecision,
+    /// [`PartReturn`].
+    ReturnPart,
+    /// [`StockTake`] (per technician and day, not per work order).
+    StockTake,
+    /// [`InvoiceLater`].
+    InvoiceLater,
+    /// [`Feedback`].
+    RecordFeedback,
+    /// [`Expense`] (per technician and day, not per work order).
+    RecordExpense,
 }
 
 impl OpKind {
@@ -137,6 +154,14 @@ impl OpKind {
         OpKind::AttachDocument,
         OpKind::TakePayment,
         OpKind::EditNotes,
+        OpKind::RecordDiagnosis,
+        OpKind::IssueQuote,
+        OpKind::RecordQuoteDecision,
+        OpKind::ReturnPart,
+        OpKind::StockTake,
+        OpKind::InvoiceLater,
+        OpKind::RecordFeedback,
+        OpKind::RecordExpense,
     ];
 
     /// The text used in [`Op::kind`].
@@ -149,7 +174,22 @@ impl OpKind {
             OpKind::AttachDocument => "attach_document",
             OpKind::TakePayment => "take_payment",
             OpKind::EditNotes => "edit_notes",
+            OpKind::RecordDiagnosis => "record_diagnosis",
+            OpKind::IssueQuote => "issue_quote",
+            OpKind::RecordQuoteDecision => "record_quote_decision",
+            OpKind::ReturnPart => "return_part",
+            OpKind::StockTake => "stock_take",
+            OpKind::InvoiceLater => "invoice_later",
+            OpKind::RecordFeedback => "record_feedback",
+            OpKind::RecordExpense => "record_expense",
         }
+    }
+
+    /// True for the kinds that belong to the technician's day rather than to a work order
+    /// (van stock-take, expenses): their [`Op::entity_id`] is not a work order (the
+    /// server attributes them to the device's technician and ignores it).
+    pub const fn is_technician_day(self) -> bool {
+        matches!(self, OpKind::StockTake | OpKind::RecordExpense)
     }
 
     /// The kind for a text, if known.
@@ -203,10 +243,22 @@ pub struct PartUsed {
     pub quantity: u32,
     /// Serial number of a traceable part.
     pub serial_no: Option<String>,
-    /// Unit price charged (zero under warranty).
-    pub unit_price: Money,
+    /// Unit price charged (zero under warranty). Absent when the device could not tell it
+    /// (the part was taken against a quote that was superseded before the sync): the price
+    /// is then the line for `part_no` of the quote `quote_id` ([`QuoteIssued`]).
+    pub unit_price: Option<Money>,
     /// The price-list version the price was taken from.
     pub price_list_version: Option<i64>,
+    /// The quote the part was taken against (the visit takes parts only as quoted).
+    #[serde(default)]
+    pub quote_id: Option<Uuid>,
+    /// Serial number of the part removed from the appliance (traceable parts).
+    #[serde(default)]
+    pub serial_removed: Option<String>,
+    /// Set when the technician took the part although the van's stock said there was
+    /// none left: their reason.
+    #[serde(default)]
+    pub stock_override_reason: Option<String>,
     /// True when the part is fitted under warranty.
     pub warranty: bool,
     /// When it was fitted.
@@ -293,6 +345,242 @@ pub struct NotesEdit {
     pub at: DateTime<Utc>,
 }
 
+/// The technician's diagnosis (the latest one is the job's current diagnosis).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnosis {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The device's id of the diagnosis.
+    pub diagnosis_id: Uuid,
+    /// The fault found, in the technician's words.
+    pub fault_found: String,
+    /// The warranty components concerned, by code.
+    pub components: Vec<String>,
+    /// Warranty exclusions the technician recorded (misuse, force majeure, …), on one
+    /// component or the whole appliance.
+    pub exclusions: Vec<RecordedExclusion>,
+    /// The technician's notes.
+    pub notes: String,
+    /// Photos taken, by SHA-256 (references only: the photos themselves are not uploaded
+    /// by this op; see docs/sync.md).
+    pub photos: Vec<PhotoRef>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A photo by content hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoRef {
+    /// SHA-256 (lowercase hex).
+    pub sha256: String,
+    /// Media type, e.g. `image/jpeg`.
+    pub media_type: String,
+    /// Size in bytes.
+    pub size: i64,
+}
+
+/// A quote issued to the customer: the priced snapshot as shown, stamped with the
+/// fee-table version it was priced with. A later quote on the same job supersedes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteIssued {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The device's id of the quote (referenced by decisions, part uses and returns).
+    pub quote_id: Uuid,
+    /// The fee table's id as the device has it (informational).
+    pub fee_table_id: Option<String>,
+    /// The fee-table version in force on the work date, used for every price below.
+    pub fee_table_version: i64,
+    /// The visit date.
+    pub visit_date: NaiveDate,
+    /// The date the work is done (selects the fee-table version).
+    pub work_date: NaiveDate,
+    /// The priced lines (1 to 200).
+    pub lines: Vec<QuotedLine>,
+    /// Sum of the lines' amounts, whoever pays.
+    pub gross: Money,
+    /// Covered by warranty or contract.
+    pub covered: Money,
+    /// Held as deposits until old parts come back.
+    pub deposit: Money,
+    /// Charged to the customer.
+    pub charged: Money,
+    /// Due from the customer.
+    pub due: Money,
+    /// When it was issued.
+    pub at: DateTime<Utc>,
+}
+
+/// One priced line of a [`QuoteIssued`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotedLine {
+    /// Fee-table item code or part number.
+    pub code: String,
+    /// How many (at least 1).
+    pub quantity: u32,
+    /// Unit price from the fee table (or set by the technician for open-priced items).
+    pub unit_price: Money,
+    /// Covered, charged, or held as a deposit.
+    pub status: LineStatus,
+    /// What the customer pays for this line (zero when covered).
+    pub charged: Money,
+}
+
+/// The customer's answer to a quote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuoteAnswer {
+    /// Go ahead.
+    Accepted,
+    /// No: the visit ends (`unable_to_complete`), the call-out fee (if any) is due.
+    Declined,
+}
+
+/// The customer accepted or declined a quote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteDecision {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The quote ([`QuoteIssued::quote_id`]).
+    pub quote_id: Uuid,
+    /// The answer.
+    pub decision: QuoteAnswer,
+    /// Declined: the status the device moved the job to with this decision
+    /// (`unable_to_complete`); head office applies it like a [`StatusChange`].
+    pub status_to: Option<WorkOrderStatus>,
+    /// Declined: the reason (`quote_declined`).
+    pub reason: Option<String>,
+    /// Declined: the call-out fee due (zero otherwise).
+    pub callout: Money,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// What kind of part goes back to the warehouse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnKind {
+    /// Unused stock leaving the van.
+    Unused,
+    /// The old part removed from the appliance (may reverse a deposit).
+    Old,
+}
+
+/// Parts marked to go back to the warehouse. An unused return need not concern a job:
+/// then `work_order_id` is absent and the fact belongs to the technician's day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartReturn {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The device's id of the return.
+    pub return_id: Uuid,
+    /// Unused stock or old part.
+    pub return_kind: ReturnKind,
+    /// The part's id in the device's catalogue.
+    pub part_id: String,
+    /// How many (at least 1).
+    pub quantity: u32,
+    /// The job it concerns, if any (always for an old part).
+    pub work_order_id: Option<Uuid>,
+    /// Old part: the part use that replaced it.
+    pub part_use_id: Option<Uuid>,
+    /// Old part: its serial number.
+    pub serial: Option<String>,
+    /// Old part: the quote whose deposit line was reversed, if one was.
+    pub quote_id: Option<Uuid>,
+    /// Old part: the index of the reversed line in that quote.
+    pub reversed_line: Option<u32>,
+    /// Old part: the deposit given back to the customer (zero if none).
+    pub reversed: Money,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A count of the van's stock. Per technician and day, not per work order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockTake {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The device's id of the stock-take.
+    pub stock_take_id: Uuid,
+    /// The parts counted (1 to 10,000).
+    pub lines: Vec<StockTakeLine>,
+    /// When (the day it belongs to is this instant's UTC date).
+    pub at: DateTime<Utc>,
+}
+
+/// One part of a [`StockTake`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockTakeLine {
+    /// The part's id in the device's catalogue.
+    pub part_id: String,
+    /// What the van's ledger said.
+    pub expected: i64,
+    /// What was counted (at least 0).
+    pub counted: i64,
+    /// `counted - expected`.
+    pub difference: i64,
+}
+
+/// The job's outstanding balance is to be invoiced and collected later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceLater {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The amount to invoice (positive).
+    pub amount: Money,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The customer's feedback after the work (the latest recorded counts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// 1 to 5.
+    pub rating: u8,
+    /// The customer's comment (may be empty).
+    pub comment: String,
+    /// Whether head office may call the customer back.
+    pub callback_allowed: bool,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The technician's expenses for one day, at the rates the device had. Per technician and
+/// day, not per work order; recording the same day again replaces it (the latest `at`
+/// counts, earlier ones are kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expense {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The day the expenses are for.
+    pub day: NaiveDate,
+    /// Kilometres driven in the technician's own vehicle.
+    pub km: i64,
+    /// Person-days of meals.
+    pub meal_days: i64,
+    /// Room-nights of lodging.
+    pub nights: i64,
+    /// Rate per kilometre.
+    pub per_km: Money,
+    /// Rate per meal day.
+    pub meal_per_day: Money,
+    /// Rate per night.
+    pub lodging_per_night: Money,
+    /// `km × per_km`.
+    pub mileage: Money,
+    /// `meal_days × meal_per_day`.
+    pub meals: Money,
+    /// `nights × lodging_per_night`.
+    pub lodging: Money,
+    /// The day's total.
+    pub total: Money,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+}
+
 /// The typed payload of an [`Op`], one variant per [`OpKind`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpPayload {
@@ -310,6 +598,22 @@ pub enum OpPayload {
     TakePayment(Payment),
     /// `edit_notes`.
     EditNotes(NotesEdit),
+    /// `record_diagnosis`.
+    RecordDiagnosis(Diagnosis),
+    /// `issue_quote`.
+    IssueQuote(QuoteIssued),
+    /// `record_quote_decision`.
+    RecordQuoteDecision(QuoteDecision),
+    /// `return_part`.
+    ReturnPart(PartReturn),
+    /// `stock_take`.
+    StockTake(StockTake),
+    /// `invoice_later`.
+    InvoiceLater(InvoiceLater),
+    /// `record_feedback`.
+    RecordFeedback(Feedback),
+    /// `record_expense`.
+    RecordExpense(Expense),
 }
 
 /// Why a payload could not be read. Carries no payload content.
@@ -334,6 +638,14 @@ impl OpPayload {
             OpPayload::AttachDocument(_) => OpKind::AttachDocument,
             OpPayload::TakePayment(_) => OpKind::TakePayment,
             OpPayload::EditNotes(_) => OpKind::EditNotes,
+            OpPayload::RecordDiagnosis(_) => OpKind::RecordDiagnosis,
+            OpPayload::IssueQuote(_) => OpKind::IssueQuote,
+            OpPayload::RecordQuoteDecision(_) => OpKind::RecordQuoteDecision,
+            OpPayload::ReturnPart(_) => OpKind::ReturnPart,
+            OpPayload::StockTake(_) => OpKind::StockTake,
+            OpPayload::InvoiceLater(_) => OpKind::InvoiceLater,
+            OpPayload::RecordFeedback(_) => OpKind::RecordFeedback,
+            OpPayload::RecordExpense(_) => OpKind::RecordExpense,
         }
     }
 
@@ -347,6 +659,14 @@ impl OpPayload {
             OpPayload::AttachDocument(p) => p.fact_id,
             OpPayload::TakePayment(p) => p.fact_id,
             OpPayload::EditNotes(p) => p.fact_id,
+            OpPayload::RecordDiagnosis(p) => p.fact_id,
+            OpPayload::IssueQuote(p) => p.fact_id,
+            OpPayload::RecordQuoteDecision(p) => p.fact_id,
+            OpPayload::ReturnPart(p) => p.fact_id,
+            OpPayload::StockTake(p) => p.fact_id,
+            OpPayload::InvoiceLater(p) => p.fact_id,
+            OpPayload::RecordFeedback(p) => p.fact_id,
+            OpPayload::RecordExpense(p) => p.fact_id,
         }
     }
 
@@ -360,6 +680,14 @@ impl OpPayload {
             OpPayload::AttachDocument(p) => p.at,
             OpPayload::TakePayment(p) => p.at,
             OpPayload::EditNotes(p) => p.at,
+            OpPayload::RecordDiagnosis(p) => p.at,
+            OpPayload::IssueQuote(p) => p.at,
+            OpPayload::RecordQuoteDecision(p) => p.at,
+            OpPayload::ReturnPart(p) => p.at,
+            OpPayload::StockTake(p) => p.at,
+            OpPayload::InvoiceLater(p) => p.at,
+            OpPayload::RecordFeedback(p) => p.at,
+            OpPayload::RecordExpense(p) => p.at,
         }
     }
 
@@ -382,6 +710,14 @@ impl OpPayload {
             OpPayload::AttachDocument(p) => serde_json::to_value(p),
             OpPayload::TakePayment(p) => serde_json::to_value(p),
             OpPayload::EditNotes(p) => serde_json::to_value(p),
+            OpPayload::RecordDiagnosis(p) => serde_json::to_value(p),
+            OpPayload::IssueQuote(p) => serde_json::to_value(p),
+            OpPayload::RecordQuoteDecision(p) => serde_json::to_value(p),
+            OpPayload::ReturnPart(p) => serde_json::to_value(p),
+            OpPayload::StockTake(p) => serde_json::to_value(p),
+            OpPayload::InvoiceLater(p) => serde_json::to_value(p),
+            OpPayload::RecordFeedback(p) => serde_json::to_value(p),
+            OpPayload::RecordExpense(p) => serde_json::to_value(p),
         };
         // Plain structs of strings, numbers and enums always serialise.
         result.unwrap_or(Value::Null)
@@ -401,6 +737,14 @@ impl OpPayload {
             OpKind::AttachDocument => OpPayload::AttachDocument(read(payload)?),
             OpKind::TakePayment => OpPayload::TakePayment(read(payload)?),
             OpKind::EditNotes => OpPayload::EditNotes(read(payload)?),
+            OpKind::RecordDiagnosis => OpPayload::RecordDiagnosis(read(payload)?),
+            OpKind::IssueQuote => OpPayload::IssueQuote(read(payload)?),
+            OpKind::RecordQuoteDecision => OpPayload::RecordQuoteDecision(read(payload)?),
+            OpKind::ReturnPart => OpPayload::ReturnPart(read(payload)?),
+            OpKind::StockTake => OpPayload::StockTake(read(payload)?),
+            OpKind::InvoiceLater => OpPayload::InvoiceLater(read(payload)?),
+            OpKind::RecordFeedback => OpPayload::RecordFeedback(read(payload)?),
+            OpKind::RecordExpense => OpPayload::RecordExpense(read(payload)?),
         })
     }
 }

@@ -1,6 +1,8 @@
 //! The export of completed jobs as CSV: one line per fact ([`ExportRow`]).
 
-use onsite_api::{ExportJob, ExportRow, FactRecord, OpPayload, WorkOrder};
+use onsite_api::{
+    ExportJob, ExportRow, FactRecord, OpPayload, TechnicianDayFact, TechnicianDayRow, WorkOrder,
+};
 
 /// One CSV row for one fact of a job.
 pub fn row(order: &WorkOrder, fact: &FactRecord) -> ExportRow {
@@ -25,11 +27,10 @@ pub fn row(order: &WorkOrder, fact: &FactRecord) -> ExportRow {
         return row;
     };
     row.at = payload.at();
-    let money = |m: onsite_domain::Money| {
-        let currency = serde_json::to_value(m.currency)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned));
-        (Some(m.minor), currency)
+    let text = |v: serde_json::Result<serde_json::Value>| {
+        v.ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
     };
     match payload {
         OpPayload::ChangeStatus(p) => row.code = p.to.as_str().to_owned(),
@@ -41,7 +42,9 @@ pub fn row(order: &WorkOrder, fact: &FactRecord) -> ExportRow {
         OpPayload::ConsumePart(p) => {
             row.code = p.part_no;
             row.quantity = Some(p.quantity);
-            (row.amount_minor, row.currency) = money(p.unit_price);
+            if let Some(price) = p.unit_price {
+                (row.amount_minor, row.currency) = money(price);
+            }
             row.price_version = p.price_list_version;
         }
         OpPayload::AttachSignature(p) => {
@@ -64,8 +67,115 @@ pub fn row(order: &WorkOrder, fact: &FactRecord) -> ExportRow {
         }
         // The notes' text is not a code; it stays out of the CSV like customer details.
         OpPayload::EditNotes(_) => row.code = "notes".to_owned(),
+        // The diagnosis' text likewise; the components found faulty are codes.
+        OpPayload::RecordDiagnosis(p) => row.code = p.components.join(";"),
+        OpPayload::IssueQuote(p) => {
+            row.code = "quote".to_owned();
+            (row.amount_minor, row.currency) = money(p.due);
+            row.price_version = Some(p.fee_table_version);
+        }
+        OpPayload::RecordQuoteDecision(p) => {
+            row.code = text(serde_json::to_value(p.decision));
+            if p.callout.minor > 0 {
+                (row.amount_minor, row.currency) = money(p.callout);
+            }
+        }
+        OpPayload::ReturnPart(p) => {
+            row.code = p.part_id;
+            row.quantity = Some(p.quantity);
+            if p.reversed.minor > 0 {
+                (row.amount_minor, row.currency) = money(p.reversed);
+            }
+        }
+        OpPayload::InvoiceLater(p) => {
+            row.code = "invoice_later".to_owned();
+            (row.amount_minor, row.currency) = money(p.amount);
+        }
+        OpPayload::RecordFeedback(p) => {
+            row.code = "feedback".to_owned();
+            row.quantity = Some(u32::from(p.rating));
+        }
+        // Technician-day facts are not stored on jobs; see `day_rows`.
+        OpPayload::StockTake(_) | OpPayload::RecordExpense(_) => {}
     }
     row
+}
+
+fn money(m: onsite_domain::Money) -> (Option<i64>, Option<String>) {
+    let currency = serde_json::to_value(m.currency)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned));
+    (Some(m.minor), currency)
+}
+
+/// The CSV rows of one technician-day fact: one per expense, per counted part of a
+/// stock-take, per unused return. A payload that does not parse gives one bare row.
+pub fn day_rows(fact: &TechnicianDayFact) -> Vec<TechnicianDayRow> {
+    let base = |at, code: String| TechnicianDayRow {
+        day: fact.day,
+        technician_id: fact.technician_id,
+        fact_id: fact.fact_id,
+        fact_kind: fact.kind.as_str().to_owned(),
+        at,
+        code,
+        quantity: None,
+        difference: None,
+        amount_minor: None,
+        currency: None,
+        superseded: fact.superseded,
+    };
+    match OpPayload::parse(fact.kind.as_str(), &fact.payload) {
+        Ok(OpPayload::StockTake(p)) => p
+            .lines
+            .into_iter()
+            .map(|l| TechnicianDayRow {
+                quantity: Some(l.counted),
+                difference: Some(l.difference),
+                ..base(p.at, l.part_id)
+            })
+            .collect(),
+        Ok(OpPayload::RecordExpense(p)) => {
+            let (amount_minor, currency) = money(p.total);
+            vec![TechnicianDayRow {
+                quantity: Some(p.km),
+                amount_minor,
+                currency,
+                ..base(p.at, "expense".to_owned())
+            }]
+        }
+        Ok(OpPayload::ReturnPart(p)) => vec![TechnicianDayRow {
+            quantity: Some(i64::from(p.quantity)),
+            ..base(p.at, p.part_id)
+        }],
+        _ => vec![base(fact.received_at, String::new())],
+    }
+}
+
+/// The technician-day CSV: a header line, then [`day_rows`] of each fact, `\r\n` ends.
+pub fn day_csv(facts: &[TechnicianDayFact]) -> String {
+    let mut out = TechnicianDayRow::COLUMNS.join(",");
+    out.push_str("\r\n");
+    for fact in facts {
+        for r in day_rows(fact) {
+            let fields = [
+                r.day.to_string(),
+                r.technician_id.to_string(),
+                r.fact_id.to_string(),
+                r.fact_kind,
+                r.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                r.code,
+                opt(r.quantity),
+                opt(r.difference),
+                opt(r.amount_minor),
+                opt(r.currency),
+                r.superseded.to_string(),
+            ];
+            let line: Vec<String> = fields.iter().map(|f| field(f)).collect();
+            out.push_str(&line.join(","));
+            out.push_str("\r\n");
+        }
+    }
+    out
 }
 
 /// Quotes a CSV field when it needs it (RFC 4180). A field that a spreadsheet would read
@@ -139,5 +249,52 @@ mod tests {
     fn header_has_every_column() {
         let csv = to_csv(&[]);
         assert_eq!(csv.trim_end().split(',').count(), ExportRow::COLUMNS.len());
+        let csv = day_csv(&[]);
+        assert_eq!(
+            csv.trim_end().split(',').count(),
+            TechnicianDayRow::COLUMNS.len()
+        );
+    }
+
+    #[test]
+    fn a_stock_take_gives_a_row_per_part_and_an_expense_one_row() {
+        use onsite_api::{OpKind, StockTake, StockTakeLine};
+        let at: chrono::DateTime<chrono::Utc> = "2026-11-24T02:00:00Z".parse().unwrap();
+        let take = OpPayload::StockTake(StockTake {
+            fact_id: uuid::Uuid::nil(),
+            stock_take_id: uuid::Uuid::nil(),
+            lines: vec![
+                StockTakeLine {
+                    part_id: "=p1".into(),
+                    expected: 3,
+                    counted: 2,
+                    difference: -1,
+                },
+                StockTakeLine {
+                    part_id: "p2".into(),
+                    expected: 0,
+                    counted: 0,
+                    difference: 0,
+                },
+            ],
+            at,
+        });
+        let fact = TechnicianDayFact {
+            day: at.date_naive(),
+            fact_id: uuid::Uuid::nil(),
+            op_id: uuid::Uuid::nil(),
+            technician_id: uuid::Uuid::nil(),
+            device_id: uuid::Uuid::nil(),
+            kind: OpKind::StockTake,
+            payload: take.to_value(),
+            superseded: false,
+            received_at: at,
+        };
+        let csv = day_csv(std::slice::from_ref(&fact));
+        let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
+        assert_eq!(lines.len(), 3, "{csv}");
+        // Defused like the job export.
+        assert!(lines[1].contains(",'=p1,2,-1,"), "{csv}");
+        assert!(lines[2].contains(",p2,0,0,"), "{csv}");
     }
 }

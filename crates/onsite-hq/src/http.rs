@@ -21,7 +21,7 @@ use onsite_api::{
     EnrollRequest, EnrolmentCode, EpochReply, ErrorBody, ExportFormat, ExportQuery,
     FeeTablePublish, Health, NewEnrolmentCode, NewTechnician, NewWorkOrder, PartsCataloguePublish,
     PriceListPublish, PullQuery, PullReply, PushReply, PushRequest, ReassignRequest, ReviewQuery,
-    WorkOrderQuery, WorkOrderUpdate,
+    TechnicianDayQuery, WorkOrderQuery, WorkOrderUpdate,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -406,6 +406,11 @@ fn routes() -> Vec<Route> {
         route(Method::GET, ADMIN_REVIEW, list_review_flags),
         route(Method::POST, ADMIN_REVIEW_RESOLVE, resolve_review_flag),
         route(Method::GET, ADMIN_EXPORT, export),
+        route(
+            Method::GET,
+            ADMIN_EXPORT_TECHNICIAN_DAYS,
+            export_technician_days,
+        ),
         route(Method::GET, ADMIN_BLOB, admin_get_blob),
         route(Method::POST, ADMIN_EPOCH_ROTATE, rotate_epoch),
     ];
@@ -895,6 +900,23 @@ async fn export(
         ExportFormat::Csv => (
             [(CONTENT_TYPE, "text/csv; charset=utf-8")],
             export::to_csv(&jobs),
+        )
+            .into_response(),
+    })
+}
+
+async fn export_technician_days(
+    State(state): State<AppState>,
+    _: Admin,
+    QueryArgs(query): QueryArgs<TechnicianDayQuery>,
+) -> ApiResult<Response> {
+    let format = query.format.unwrap_or_default();
+    let facts = run(&state, move |s| Ok(s.export_technician_days(&query)?)).await?;
+    Ok(match format {
+        ExportFormat::Json => Json(facts).into_response(),
+        ExportFormat::Csv => (
+            [(CONTENT_TYPE, "text/csv; charset=utf-8")],
+            export::day_csv(&facts),
         )
             .into_response(),
     })

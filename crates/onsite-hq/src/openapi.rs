@@ -299,6 +299,23 @@ fn operations() -> Vec<Operation> {
                 Some("ExportJob[]"),
             )
         },
+        Operation {
+            query: &[
+                ("format", "json (default) or csv"),
+                ("from", "YYYY-MM-DD: only days on or after it"),
+                ("to", "YYYY-MM-DD: only days on or before it"),
+                ("technician_id", "only this technician's"),
+            ],
+            ..op(
+                "get",
+                ADMIN_EXPORT_TECHNICIAN_DAYS,
+                "Export technicians' day facts: van stock-takes, expenses, unused returns without a job",
+                Admin,
+                Option::None,
+                200,
+                Some("TechnicianDayFact[]"),
+            )
+        },
         op(
             "get",
             ADMIN_BLOB,
@@ -374,6 +391,12 @@ fn int() -> Value {
 fn time() -> Value {
     json!({"type": "string", "format": "date-time"})
 }
+fn date() -> Value {
+    json!({"type": "string", "format": "date"})
+}
+fn strings() -> Value {
+    json!({"type": "array", "items": {"type": "string"}})
+}
 fn boolean() -> Value {
     json!({"type": "boolean"})
 }
@@ -382,6 +405,35 @@ fn r(name: &str) -> Value {
 }
 fn described(description: &str) -> Value {
     json!({"type": "object", "description": description})
+}
+
+/// The payloads of the visit's ops (`Op.payload` by `Op.kind`; onsite_api::OpPayload).
+fn payload_schemas() -> Value {
+    json!({
+        "Diagnosis": obj(&[("fact_id", uuid()), ("diagnosis_id", uuid()), ("fault_found", s()), ("components", strings()),
+            ("exclusions", json!({"type": "array", "items": obj(&[("kind", s()), ("component", s())], &["kind"])})),
+            ("notes", s()), ("photos", json!({"type": "array", "items": obj(&[("sha256", s()), ("media_type", s()), ("size", int())], &["sha256", "media_type", "size"])})), ("at", time())],
+            &["fact_id", "diagnosis_id", "fault_found", "components", "exclusions", "notes", "photos", "at"]),
+        "QuoteIssued": obj(&[("fact_id", uuid()), ("quote_id", uuid()), ("fee_table_id", s()), ("fee_table_version", int()), ("visit_date", date()), ("work_date", date()),
+            ("lines", json!({"type": "array", "items": obj(&[("code", s()), ("quantity", int()), ("unit_price", r("Money")),
+                ("status", json!({"type": "string", "enum": ["covered", "charged", "deposit"]})), ("charged", r("Money"))], &["code", "quantity", "unit_price", "status", "charged"])})),
+            ("gross", r("Money")), ("covered", r("Money")), ("deposit", r("Money")), ("charged", r("Money")), ("due", r("Money")), ("at", time())],
+            &["fact_id", "quote_id", "fee_table_version", "visit_date", "work_date", "lines", "gross", "covered", "deposit", "charged", "due", "at"]),
+        "QuoteDecision": obj(&[("fact_id", uuid()), ("quote_id", uuid()), ("decision", json!({"type": "string", "enum": ["accepted", "declined"]})),
+            ("status_to", s()), ("reason", s()), ("callout", r("Money")), ("at", time())], &["fact_id", "quote_id", "decision", "callout", "at"]),
+        "PartReturn": obj(&[("fact_id", uuid()), ("return_id", uuid()), ("return_kind", json!({"type": "string", "enum": ["unused", "old"]})), ("part_id", s()),
+            ("quantity", int()), ("work_order_id", uuid()), ("part_use_id", uuid()), ("serial", s()), ("quote_id", uuid()), ("reversed_line", int()), ("reversed", r("Money")), ("at", time())],
+            &["fact_id", "return_id", "return_kind", "part_id", "quantity", "reversed", "at"]),
+        "StockTake": obj(&[("fact_id", uuid()), ("stock_take_id", uuid()),
+            ("lines", json!({"type": "array", "items": obj(&[("part_id", s()), ("expected", int()), ("counted", int()), ("difference", int())], &["part_id", "expected", "counted", "difference"])})), ("at", time())],
+            &["fact_id", "stock_take_id", "lines", "at"]),
+        "InvoiceLater": obj(&[("fact_id", uuid()), ("amount", r("Money")), ("at", time())], &["fact_id", "amount", "at"]),
+        "Feedback": obj(&[("fact_id", uuid()), ("rating", json!({"type": "integer", "minimum": 1, "maximum": 5})), ("comment", s()), ("callback_allowed", boolean()), ("at", time())],
+            &["fact_id", "rating", "comment", "callback_allowed", "at"]),
+        "Expense": obj(&[("fact_id", uuid()), ("day", date()), ("km", int()), ("meal_days", int()), ("nights", int()), ("per_km", r("Money")), ("meal_per_day", r("Money")),
+            ("lodging_per_night", r("Money")), ("mileage", r("Money")), ("meals", r("Money")), ("lodging", r("Money")), ("total", r("Money")), ("at", time())],
+            &["fact_id", "day", "km", "meal_days", "nights", "per_km", "meal_per_day", "lodging_per_night", "mileage", "meals", "lodging", "total", "at"]),
+    })
 }
 
 fn schemas() -> Value {
@@ -393,7 +445,7 @@ fn schemas() -> Value {
         &["minor", "currency"],
     );
     let op_kinds: Vec<&str> = onsite_api::OpKind::ALL.iter().map(|k| k.as_str()).collect();
-    json!({
+    let mut all = json!({
         "ErrorBody": obj(&[("code", s()), ("message", s())], &["code", "message"]),
         "Health": obj(&[("status", s())], &["status"]),
         "Money": money,
@@ -442,7 +494,15 @@ fn schemas() -> Value {
         "ExportJob": obj(&[("work_order", r("WorkOrder")), ("facts", json!({"type": "array", "items": described("onsite_api::FactRecord")})), ("blobs", json!({"type": "array", "items": s()}))],
             &["work_order", "facts", "blobs"]),
         "EpochReply": obj(&[("epoch", s())], &["epoch"]),
-    })
+        "TechnicianDayFact": obj(&[("day", date()), ("fact_id", uuid()), ("op_id", uuid()), ("technician_id", uuid()), ("device_id", uuid()),
+            ("kind", json!({"type": "string", "enum": ["stock_take", "record_expense", "return_part"]})),
+            ("payload", described("the kind's payload: StockTake, Expense or PartReturn")), ("superseded", boolean()), ("received_at", time())],
+            &["day", "fact_id", "op_id", "technician_id", "device_id", "kind", "payload", "superseded", "received_at"]),
+    });
+    if let (Value::Object(all), Value::Object(payloads)) = (&mut all, payload_schemas()) {
+        all.extend(payloads);
+    }
+    all
 }
 
 /// The OpenAPI document.

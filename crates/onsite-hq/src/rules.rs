@@ -2,11 +2,12 @@
 //! with a technician's op given the work order as head office has it now, and the checks on
 //! head-office input. Tested by tables of cases below.
 
+use chrono::NaiveDate;
 use onsite_api::{
     is_sha256_hex, FeeTablePublish, NewWorkOrder, OpPayload, PartsCataloguePublish, PayloadError,
-    PriceListPublish, RejectCode, ReviewReason, WorkOrderUpdate,
+    PriceListPublish, QuoteAnswer, RejectCode, ReturnKind, ReviewReason, WorkOrderUpdate,
 };
-use onsite_domain::WorkOrderStatus;
+use onsite_domain::{Money, WorkOrderStatus};
 use std::collections::HashSet;
 use uuid::Uuid;
 
@@ -88,10 +89,14 @@ pub fn check_payload(payload: &OpPayload) -> Result<(), String> {
             if p.quantity == 0 {
                 return Err("quantity must be at least 1".into());
             }
-            if p.unit_price.minor < 0 {
-                return Err("unit_price must not be negative".into());
+            if let Some(price) = p.unit_price {
+                not_negative("unit_price", price)?;
             }
-            Ok(())
+            text("serial_removed", p.serial_removed.as_deref().unwrap_or(""))?;
+            text(
+                "stock_override_reason",
+                p.stock_override_reason.as_deref().unwrap_or(""),
+            )
         }
         OpPayload::AttachSignature(p) => {
             if !is_sha256_hex(&p.blob_sha256) {
@@ -113,6 +118,165 @@ pub fn check_payload(payload: &OpPayload) -> Result<(), String> {
             text("receipt_no", p.receipt_no.as_deref().unwrap_or(""))
         }
         OpPayload::EditNotes(p) => text("notes", &p.notes),
+        OpPayload::RecordDiagnosis(p) => {
+            text("fault_found", &p.fault_found)?;
+            text("notes", &p.notes)?;
+            if p.components.len() > 50 || p.exclusions.len() > 50 || p.photos.len() > 50 {
+                return Err("more than 50 components, exclusions or photos".into());
+            }
+            for c in &p.components {
+                required("components", c)?;
+            }
+            if p.photos.iter().any(|ph| !is_sha256_hex(&ph.sha256)) {
+                return Err("photos[].sha256 must be 64 lowercase hex digits".into());
+            }
+            Ok(())
+        }
+        OpPayload::IssueQuote(p) => {
+            if p.fee_table_version < 1 {
+                return Err("fee_table_version must be at least 1".into());
+            }
+            if p.lines.is_empty() || p.lines.len() > 200 {
+                return Err("a quote needs 1 to 200 lines".into());
+            }
+            for l in &p.lines {
+                required("lines[].code", &l.code)?;
+                if l.quantity == 0 {
+                    return Err("lines[].quantity must be at least 1".into());
+                }
+                not_negative("lines[].unit_price", l.unit_price)?;
+                not_negative("lines[].charged", l.charged)?;
+            }
+            for (name, m) in [
+                ("gross", p.gross),
+                ("covered", p.covered),
+                ("deposit", p.deposit),
+                ("charged", p.charged),
+                ("due", p.due),
+            ] {
+                not_negative(name, m)?;
+            }
+            Ok(())
+        }
+        OpPayload::RecordQuoteDecision(p) => {
+            not_negative("callout", p.callout)?;
+            text("reason", p.reason.as_deref().unwrap_or(""))?;
+            match (p.decision, p.status_to) {
+                (QuoteAnswer::Accepted, Some(_)) => {
+                    Err("an accepted quote does not change the status".into())
+                }
+                (QuoteAnswer::Declined, Some(to)) if to != WorkOrderStatus::UnableToComplete => {
+                    Err("a declined quote ends the visit as unable_to_complete".into())
+                }
+                (QuoteAnswer::Declined, Some(_))
+                    if p.reason.as_deref().is_none_or(|r| r.trim().is_empty()) =>
+                {
+                    Err("reason is required for unable_to_complete".into())
+                }
+                _ => Ok(()),
+            }
+        }
+        OpPayload::ReturnPart(p) => {
+            required("part_id", &p.part_id)?;
+            text("serial", p.serial.as_deref().unwrap_or(""))?;
+            if p.quantity == 0 {
+                return Err("quantity must be at least 1".into());
+            }
+            not_negative("reversed", p.reversed)?;
+            if p.return_kind == ReturnKind::Old
+                && (p.work_order_id.is_none() || p.part_use_id.is_none())
+            {
+                return Err("an old part needs work_order_id and part_use_id".into());
+            }
+            Ok(())
+        }
+        OpPayload::StockTake(p) => {
+            if p.lines.is_empty() || p.lines.len() > 10_000 {
+                return Err("a stock-take needs 1 to 10,000 lines".into());
+            }
+            let mut seen = HashSet::new();
+            for l in &p.lines {
+                required("lines[].part_id", &l.part_id)?;
+                if !seen.insert(l.part_id.as_str()) {
+                    return Err("a part is counted twice".into());
+                }
+                if l.counted < 0 {
+                    return Err("lines[].counted must not be negative".into());
+                }
+                if l.counted.checked_sub(l.expected) != Some(l.difference) {
+                    return Err("lines[].difference must be counted - expected".into());
+                }
+            }
+            Ok(())
+        }
+        OpPayload::InvoiceLater(p) => {
+            if p.amount.minor <= 0 {
+                return Err("amount must be positive".into());
+            }
+            Ok(())
+        }
+        OpPayload::RecordFeedback(p) => {
+            if !(1..=5).contains(&p.rating) {
+                return Err("rating must be 1 to 5".into());
+            }
+            text("comment", &p.comment)
+        }
+        OpPayload::RecordExpense(p) => {
+            if p.km < 0 || p.meal_days < 0 || p.nights < 0 {
+                return Err("km, meal_days and nights must not be negative".into());
+            }
+            for (name, m) in [
+                ("per_km", p.per_km),
+                ("meal_per_day", p.meal_per_day),
+                ("lodging_per_night", p.lodging_per_night),
+                ("mileage", p.mileage),
+                ("meals", p.meals),
+                ("lodging", p.lodging),
+            ] {
+                not_negative(name, m)?;
+            }
+            let sum = p
+                .mileage
+                .minor
+                .checked_add(p.meals.minor)
+                .and_then(|s| s.checked_add(p.lodging.minor));
+            if sum != Some(p.total.minor) {
+                return Err("total must be mileage + meals + lodging".into());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn not_negative(name: &str, m: Money) -> Result<(), String> {
+    if m.minor < 0 {
+        return Err(format!("{name} must not be negative"));
+    }
+    Ok(())
+}
+
+/// The day a fact belongs to when it is the technician's rather than a work order's (a
+/// van stock-take, the day's expenses, unused stock returned without a job); `None` for
+/// work-order facts. Stock-takes and returns belong to the UTC date of their `at`.
+pub fn technician_day(payload: &OpPayload) -> Option<NaiveDate> {
+    match payload {
+        OpPayload::RecordExpense(p) => Some(p.day),
+        OpPayload::StockTake(p) => Some(p.at.date_naive()),
+        OpPayload::ReturnPart(p) if p.work_order_id.is_none() => Some(p.at.date_naive()),
+        _ => None,
+    }
+}
+
+/// Decides what to do with a technician-day fact ([`technician_day`]): stored for the
+/// device's own technician (the token says who), after the payload checks. There is no
+/// work order to conflict with, so nothing is flagged.
+pub fn decide_technician_day(payload: &OpPayload) -> Decision {
+    if let Err(why) = check_payload(payload) {
+        return reject(RejectCode::BadPayload, why);
+    }
+    Decision::Store {
+        new_status: None,
+        flag: None,
     }
 }
 
@@ -124,6 +288,7 @@ pub fn check_payload(payload: &OpPayload) -> Result<(), String> {
 /// dropped: a fact on a job cancelled or reassigned meanwhile is stored and the job flagged.
 pub fn decide(
     payload: &Result<OpPayload, PayloadError>,
+    entity_id: Uuid,
     order: Option<&WorkOrderState>,
     technician: Uuid,
     blob_present: bool,
@@ -168,24 +333,37 @@ pub fn decide(
             flag: Some(ReviewReason::ReassignedBeforeSync),
         };
     }
-    match payload {
-        OpPayload::ChangeStatus(p) if p.to == order.status => Decision::Store {
+    // A part return about a job must be sent for that job.
+    if let OpPayload::ReturnPart(p) = payload {
+        if p.work_order_id.is_some_and(|w| w != entity_id) {
+            return reject(
+                RejectCode::BadPayload,
+                "work_order_id differs from the op's entity_id",
+            );
+        }
+    }
+    // A declined quote moves the job like a status change.
+    let status_to = match payload {
+        OpPayload::ChangeStatus(p) => Some((p.to, p.reason.as_deref())),
+        OpPayload::RecordQuoteDecision(p) => p.status_to.map(|to| (to, p.reason.as_deref())),
+        _ => None,
+    };
+    match status_to {
+        Some((to, _)) if to == order.status => Decision::Store {
             new_status: None,
             flag: None,
         },
-        OpPayload::ChangeStatus(p) => {
-            match order.status.check_transition(p.to, p.reason.as_deref()) {
-                Ok(()) => Decision::Store {
-                    new_status: Some(p.to),
-                    flag: None,
-                },
-                Err(_) => Decision::Store {
-                    new_status: None,
-                    flag: Some(ReviewReason::StatusConflict),
-                },
-            }
-        }
-        _ => Decision::Store {
+        Some((to, reason)) => match order.status.check_transition(to, reason) {
+            Ok(()) => Decision::Store {
+                new_status: Some(to),
+                flag: None,
+            },
+            Err(_) => Decision::Store {
+                new_status: None,
+                flag: Some(ReviewReason::StatusConflict),
+            },
+        },
+        None => Decision::Store {
             new_status: None,
             flag: None,
         },
@@ -322,6 +500,127 @@ mod tests {
         }))
     }
 
+    fn decision(
+        answer: QuoteAnswer,
+        status_to: Option<WorkOrderStatus>,
+        reason: Option<&str>,
+    ) -> Result<OpPayload, PayloadError> {
+        Ok(OpPayload::RecordQuoteDecision(onsite_api::QuoteDecision {
+            fact_id: Uuid::nil(),
+            quote_id: Uuid::nil(),
+            decision: answer,
+            status_to,
+            reason: reason.map(str::to_owned),
+            callout: Money::cny(0),
+            at: chrono::Utc::now(),
+        }))
+    }
+
+    fn feedback(rating: u8) -> Result<OpPayload, PayloadError> {
+        Ok(OpPayload::RecordFeedback(onsite_api::Feedback {
+            fact_id: Uuid::nil(),
+            rating,
+            comment: "ok".into(),
+            callback_allowed: false,
+            at: chrono::Utc::now(),
+        }))
+    }
+
+    #[test]
+    fn technician_day_facts_need_no_work_order_and_are_checked() {
+        let at: chrono::DateTime<chrono::Utc> = "2026-11-24T02:00:00Z".parse().unwrap();
+        let m = Money::cny;
+        let expense = |total| {
+            OpPayload::RecordExpense(onsite_api::Expense {
+                fact_id: Uuid::nil(),
+                day: "2026-11-24".parse().unwrap(),
+                km: 10,
+                meal_days: 1,
+                nights: 0,
+                per_km: m(100),
+                meal_per_day: m(5000),
+                lodging_per_night: m(20000),
+                mileage: m(1000),
+                meals: m(5000),
+                lodging: m(0),
+                total: m(total),
+                at,
+            })
+        };
+        let take = |counted, difference| {
+            OpPayload::StockTake(onsite_api::StockTake {
+                fact_id: Uuid::nil(),
+                stock_take_id: Uuid::nil(),
+                lines: vec![onsite_api::StockTakeLine {
+                    part_id: "p1".into(),
+                    expected: 3,
+                    counted,
+                    difference,
+                }],
+                at,
+            })
+        };
+        let unused = |wo: Option<Uuid>| {
+            OpPayload::ReturnPart(onsite_api::PartReturn {
+                fact_id: Uuid::nil(),
+                return_id: Uuid::nil(),
+                return_kind: ReturnKind::Unused,
+                part_id: "p1".into(),
+                quantity: 1,
+                work_order_id: wo,
+                part_use_id: None,
+                serial: None,
+                quote_id: None,
+                reversed_line: None,
+                reversed: m(0),
+                at,
+            })
+        };
+        let day: NaiveDate = "2026-11-24".parse().unwrap();
+        assert_eq!(technician_day(&expense(6000)), Some(day));
+        assert_eq!(technician_day(&take(2, -1)), Some(day));
+        assert_eq!(technician_day(&unused(None)), Some(day));
+        assert_eq!(technician_day(&unused(Some(Uuid::nil()))), None);
+        assert_eq!(technician_day(&payment(1).unwrap()), None);
+        let stored = Decision::Store {
+            new_status: None,
+            flag: None,
+        };
+        assert_eq!(decide_technician_day(&expense(6000)), stored);
+        assert_eq!(decide_technician_day(&take(2, -1)), stored);
+        for bad in [expense(5999), take(2, 1), take(-1, -4)] {
+            assert!(
+                matches!(
+                    decide_technician_day(&bad),
+                    Decision::Reject(RejectCode::BadPayload, _)
+                ),
+                "{bad:?}"
+            );
+        }
+        // A job's return sent under another job's id is refused.
+        let wo = Uuid::from_u128(9);
+        let me = Uuid::from_u128(1);
+        let order = WorkOrderState {
+            technician_id: Some(me),
+            status: WorkOrderStatus::InProgress,
+            ever_assigned_to_op_technician: true,
+        };
+        assert!(matches!(
+            decide(
+                &Ok(unused(Some(wo))),
+                Uuid::from_u128(8),
+                Some(&order),
+                me,
+                true
+            ),
+            Decision::Reject(RejectCode::BadPayload, _)
+        ));
+        assert_eq!(
+            decide(&Ok(unused(Some(wo))), wo, Some(&order), me, true),
+            stored
+        );
+    }
+
     #[test]
     fn decision_table() {
         let me = Uuid::from_u128(1);
@@ -336,6 +635,7 @@ mod tests {
             status: Assigned,
             ever_assigned_to_op_technician: true,
         };
+        let moved_away_too = moved_away.clone();
         let never_mine = WorkOrderState {
             technician_id: Some(other),
             status: Assigned,
@@ -481,9 +781,66 @@ mod tests {
                 true,
                 Ok(store(None, None)),
             ),
+            (
+                "quote declined ends the visit",
+                decision(
+                    QuoteAnswer::Declined,
+                    Some(UnableToComplete),
+                    Some("quote_declined"),
+                ),
+                Some(mine(InProgress)),
+                true,
+                Ok(store(Some(UnableToComplete), None)),
+            ),
+            (
+                "quote accepted moves nothing",
+                decision(QuoteAnswer::Accepted, None, None),
+                Some(mine(InProgress)),
+                true,
+                Ok(store(None, None)),
+            ),
+            (
+                "quote declined on a cancelled job",
+                decision(
+                    QuoteAnswer::Declined,
+                    Some(UnableToComplete),
+                    Some("quote_declined"),
+                ),
+                Some(mine(Cancelled)),
+                true,
+                Ok(store(None, Some(F::CancelledBeforeSync))),
+            ),
+            (
+                "quote declined without reason",
+                decision(QuoteAnswer::Declined, Some(UnableToComplete), None),
+                Some(mine(InProgress)),
+                true,
+                Err(RejectCode::BadPayload),
+            ),
+            (
+                "accepted quote with a status",
+                decision(QuoteAnswer::Accepted, Some(Completed), None),
+                Some(mine(InProgress)),
+                true,
+                Err(RejectCode::BadPayload),
+            ),
+            (
+                "feedback rating 0",
+                feedback(0),
+                Some(mine(InProgress)),
+                true,
+                Err(RejectCode::BadPayload),
+            ),
+            (
+                "feedback on a reassigned job",
+                feedback(5),
+                Some(moved_away_too),
+                true,
+                Ok(store(None, Some(F::ReassignedBeforeSync))),
+            ),
         ];
         for (name, payload, order, blob, want) in cases {
-            let got = decide(&payload, order.as_ref(), me, blob);
+            let got = decide(&payload, Uuid::nil(), order.as_ref(), me, blob);
             match (want, got) {
                 (Err(code), Decision::Reject(got, _)) => assert_eq!(code, got, "{name}"),
                 (Ok(want), got) => assert_eq!(want, got, "{name}"),

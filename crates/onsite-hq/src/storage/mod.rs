@@ -178,4 +178,10 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Completed (and unable-to-complete) jobs finished at or after `since`, with facts.
     fn export_completed(&self, since: Option<DateTime<Utc>>) -> Result<Vec<ExportJob>>;
+    /// Technician-day facts (stock-takes, expenses, unused returns without a job) by day,
+    /// technician, then receipt.
+    fn export_technician_days(
+        &self,
+        query: &onsite_api::TechnicianDayQuery,
+    ) -> Result<Vec<onsite_api::TechnicianDayFact>>;
 }

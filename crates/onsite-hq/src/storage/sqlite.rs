@@ -24,7 +24,13 @@ use super::{DeviceAuth, FeedPage, NewDevice, Result, Storage, StorageError};
 use crate::rules::{self, Decision, WorkOrderState};
 
 /// The numbered migrations, in order. Never edit a shipped one; append.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/0002_technician_day_facts.sql"),
+    ),
+];
 
 /// The database file's name inside the data directory.
 pub const DB_FILE: &str = "onsite-hq.sqlite3";
@@ -243,6 +249,125 @@ fn load_work_order(conn: &Connection, id: Uuid) -> Result<Option<WorkOrder>> {
             work_order_from_row,
         )
         .optional()?)
+}
+
+/// Stores an op's result for replays and commits the op's transaction.
+fn finish_op(
+    tx: rusqlite::Transaction,
+    device: &DeviceAuth,
+    op: &Op,
+    outcome: OpOutcome,
+    now: DateTime<Utc>,
+) -> Result<OpResult> {
+    tx.execute(
+        "INSERT INTO processed_ops (device_id, op_id, device_seq, result, processed_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            device.device_id.to_string(),
+            op.op_id.to_string(),
+            op.device_seq,
+            serde_json::to_string(&outcome)?,
+            ts(now)
+        ],
+    )?;
+    tx.commit()?;
+    Ok(OpResult {
+        op_id: op.op_id,
+        duplicate: false,
+        outcome,
+    })
+}
+
+fn day_fact_exists(conn: &Connection, fact_id: &str) -> Result<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM technician_day_facts WHERE fact_id = ?1",
+            [fact_id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// A technician-day fact (stock-take, expenses, unused return without a job): stored for
+/// the device's technician, whatever the op's `entity_id` says; append-only and recognised
+/// by `fact_id` when re-sent.
+fn store_technician_day_fact(
+    tx: &rusqlite::Transaction,
+    device: &DeviceAuth,
+    op: &Op,
+    parsed: &OpPayload,
+    day: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<OpOutcome> {
+    if let Decision::Reject(code, reason) = rules::decide_technician_day(parsed) {
+        return Ok(OpOutcome::Rejected { code, reason });
+    }
+    let fact_id = parsed.fact_id().to_string();
+    let fact_id_reused = || OpOutcome::Rejected {
+        code: RejectCode::FactIdReused,
+        reason: "fact_id was already used for a different fact".into(),
+    };
+    let in_job_facts: bool = tx
+        .query_row("SELECT 1 FROM facts WHERE fact_id = ?1", [&fact_id], |_| {
+            Ok(())
+        })
+        .optional()?
+        .is_some();
+    if in_job_facts {
+        return Ok(fact_id_reused());
+    }
+    let earlier = tx
+        .query_row(
+            "SELECT technician_id, kind, payload, seq FROM technician_day_facts \
+             WHERE fact_id = ?1",
+            [&fact_id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    get_json::<Value>(r, 2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            },
+        )
+        .optional()?;
+    let technician = device.technician_id.to_string();
+    Ok(match earlier {
+        Some((tech, kind, stored, seq))
+            if tech == technician && kind == op.kind && stored == op.payload =>
+        {
+            OpOutcome::Applied {
+                server_seq: seq,
+                flagged_for_review: false,
+            }
+        }
+        Some(_) => fact_id_reused(),
+        None => {
+            let seq = new_commit(tx, now)?;
+            tx.execute(
+                "INSERT INTO technician_day_facts (fact_id, op_id, technician_id, device_id, \
+                 day, kind, payload, entity_id, received_at, seq) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    fact_id,
+                    op.op_id.to_string(),
+                    technician,
+                    device.device_id.to_string(),
+                    day.to_string(),
+                    op.kind,
+                    op.payload.to_string(),
+                    op.entity_id.to_string(),
+                    ts(now),
+                    seq
+                ],
+            )?;
+            OpOutcome::Applied {
+                server_seq: seq,
+                flagged_for_review: false,
+            }
+        }
+    })
 }
 
 fn load_facts(conn: &Connection, work_order_id: Uuid) -> Result<Vec<FactRecord>> {
@@ -643,6 +768,14 @@ impl Storage for SqliteStorage {
         let technician = device.technician_id.to_string();
         let order_id = op.entity_id.to_string();
         let payload = OpPayload::parse(&op.kind, &op.payload);
+        if let Some((parsed, day)) = payload
+            .as_ref()
+            .ok()
+            .and_then(|p| rules::technician_day(p).map(|d| (p, d)))
+        {
+            let outcome = store_technician_day_fact(&tx, device, op, parsed, day, now)?;
+            return finish_op(tx, device, op, outcome, now);
+        }
         let state = tx
             .query_row(
                 "SELECT technician_id, status, EXISTS (SELECT 1 FROM assignments a \
@@ -667,11 +800,29 @@ impl Storage for SqliteStorage {
             None => true,
         };
 
-        let decision = rules::decide(&payload, state.as_ref(), device.technician_id, blob_present);
+        let decision = rules::decide(
+            &payload,
+            op.entity_id,
+            state.as_ref(),
+            device.technician_id,
+            blob_present,
+        );
         let outcome = match (decision, &payload) {
             (Decision::Reject(code, reason), _) => OpOutcome::Rejected { code, reason },
             (Decision::Store { new_status, flag }, Ok(parsed)) => {
                 let fact_id = parsed.fact_id().to_string();
+                if day_fact_exists(&tx, &fact_id)? {
+                    return finish_op(
+                        tx,
+                        device,
+                        op,
+                        OpOutcome::Rejected {
+                            code: RejectCode::FactIdReused,
+                            reason: "fact_id was already used for a different fact".into(),
+                        },
+                        now,
+                    );
+                }
                 let earlier = tx
                     .query_row(
                         "SELECT work_order_id, kind, payload, seq FROM facts WHERE fact_id = ?1",
@@ -780,23 +931,7 @@ impl Storage for SqliteStorage {
                 ))
             }
         };
-        tx.execute(
-            "INSERT INTO processed_ops (device_id, op_id, device_seq, result, processed_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                device_id,
-                op_id,
-                op.device_seq,
-                serde_json::to_string(&outcome)?,
-                ts(now)
-            ],
-        )?;
-        tx.commit()?;
-        Ok(OpResult {
-            op_id: op.op_id,
-            duplicate: false,
-            outcome,
-        })
+        finish_op(tx, device, op, outcome, now)
     }
 
     fn pull(&self, technician_id: Uuid, after: i64, limit: u32) -> Result<FeedPage> {
@@ -1296,6 +1431,48 @@ impl Storage for SqliteStorage {
         }
         tx.commit()?;
         Ok(jobs)
+    }
+
+    fn export_technician_days(
+        &self,
+        query: &onsite_api::TechnicianDayQuery,
+    ) -> Result<Vec<onsite_api::TechnicianDayFact>> {
+        let conn = self.reader();
+        // An expense is superseded by a later one for the same technician and day.
+        let mut stmt = conn.prepare(
+            "SELECT f.day, f.fact_id, f.op_id, f.technician_id, f.device_id, f.kind, \
+             f.payload, f.received_at, \
+             f.kind = 'record_expense' AND EXISTS (SELECT 1 FROM technician_day_facts g \
+               WHERE g.technician_id = f.technician_id AND g.day = f.day \
+               AND g.kind = f.kind AND g.seq > f.seq) \
+             FROM technician_day_facts f \
+             WHERE (?1 IS NULL OR f.day >= ?1) AND (?2 IS NULL OR f.day <= ?2) \
+             AND (?3 IS NULL OR f.technician_id = ?3) \
+             ORDER BY f.day, f.technician_id, f.seq",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                query.from.map(|d| d.to_string()),
+                query.to.map(|d| d.to_string()),
+                query.technician_id.map(|t| t.to_string())
+            ],
+            |r| {
+                let day: String = r.get(0)?;
+                let kind: String = r.get(5)?;
+                Ok(onsite_api::TechnicianDayFact {
+                    day: day.parse().map_err(|_| conv(0, "day"))?,
+                    fact_id: get_uuid(r, 1)?,
+                    op_id: get_uuid(r, 2)?,
+                    technician_id: get_uuid(r, 3)?,
+                    device_id: get_uuid(r, 4)?,
+                    kind: OpKind::parse(&kind).ok_or_else(|| conv(5, "op kind"))?,
+                    payload: get_json(r, 6)?,
+                    received_at: get_time(r, 7)?,
+                    superseded: r.get(8)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
 

@@ -364,10 +364,13 @@ impl OpMaker {
                 part_no: part_no.into(),
                 quantity,
                 serial_no: None,
-                unit_price: Money::cny(2500),
+                unit_price: Some(Money::cny(2500)),
                 price_list_version: Some(1),
                 warranty: false,
                 at: now(),
+                quote_id: None,
+                serial_removed: None,
+                stock_override_reason: None,
             }),
         )
     }
