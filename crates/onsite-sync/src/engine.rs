@@ -188,7 +188,7 @@ async fn push_all(
                 .map(|r| QueuedOp {
                     device_seq: r.device_seq,
                     kind: r.kind.clone(),
-                    mapped: map::to_wire(r),
+                    mapped: map::to_wire_in(&s, r),
                 })
                 .collect();
             let mut acked = Vec::new();

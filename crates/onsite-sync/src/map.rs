@@ -8,13 +8,28 @@
 //! - `at` = the row's `created_at` unless the payload has its own;
 //! - fields the wire does not know (`work_order_id`, `from`) left out.
 //!
-//! A kind with no wire op (e.g. the visit's `RecordDiagnosis` before head office knows it)
-//! or a payload that does not read as its kind is an error: the sync stops the queue at
-//! that op and reports it ([`crate::plan::Blocked`]); nothing is dropped or skipped.
+//! - the visit's `*_minor` amounts turned into CNY [`onsite_domain::Money`] and its field
+//!   names into the wire's (see `adapt_visit_shapes`);
+//! - for the visit's `ConsumePart`, which carries no price, the unit price and warranty
+//!   taken from the quote the part was taken against, as the store has it
+//!   ([`to_wire_in`]); when that quote is no longer the job's current one the op goes
+//!   without a price and head office reads it from the quote fact (`quote_id`).
+//!
+//! The technician-day kinds (`StockTake`, `RecordExpense`, an unused `ReturnPart` with no
+//! job) are not about a work order: their `entity_id` is informational (the store's id
+//! when it is a UUID, else the op id) and head office files them under the device's
+//! technician and the day.
+//!
+//! A kind with no wire op or a payload that does not read as its kind is an error: the
+//! sync stops the queue at that op and reports it ([`crate::plan::Blocked`]); nothing is
+//! dropped or skipped.
 
 use onsite_api::{Op, OpKind, OpPayload};
+use onsite_domain::rules::LineStatus;
+use onsite_domain::Money;
 use onsite_store::outbox::PendingOp;
-use serde_json::Value;
+use onsite_store::Store;
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 /// The store kinds that have a wire op, and which.
@@ -26,7 +41,62 @@ pub const KINDS: &[(&str, OpKind)] = &[
     ("AttachSignature", OpKind::AttachSignature),
     ("AttachDocument", OpKind::AttachDocument),
     ("TakePayment", OpKind::TakePayment),
+    ("RecordDiagnosis", OpKind::RecordDiagnosis),
+    ("IssueQuote", OpKind::IssueQuote),
+    ("RecordQuoteDecision", OpKind::RecordQuoteDecision),
+    ("ReturnPart", OpKind::ReturnPart),
+    ("StockTake", OpKind::StockTake),
+    ("InvoiceLater", OpKind::InvoiceLater),
+    ("RecordFeedback", OpKind::RecordFeedback),
+    ("RecordExpense", OpKind::RecordExpense),
 ];
+
+/// A part's price as quoted: the unit price the customer pays and whether it is covered
+/// by warranty or contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotedPrice {
+    /// What the customer pays per unit (zero when covered).
+    pub unit_price: Money,
+    /// True when the line is covered.
+    pub warranty: bool,
+}
+
+/// Looks up the price of a part number on a quote of a work order:
+/// `(work_order_id, quote_id, part_no)`.
+pub type PriceLookup<'a> = &'a dyn Fn(&str, &str, &str) -> Option<QuotedPrice>;
+
+/// The price of `part_no` on `quote_id` if it is the job's current quote in the store.
+pub fn store_price(
+    store: &Store,
+    work_order_id: &str,
+    quote_id: &str,
+    part_no: &str,
+) -> Option<QuotedPrice> {
+    let state = onsite_store::visit::state(store.conn(), work_order_id).ok()?;
+    let quote = state.quote.filter(|q| q.id == quote_id)?;
+    quoted_price(&quote.priced.lines, part_no)
+}
+
+/// The unit price of `part_no` on a priced quote: what the customer pays for the line
+/// divided by its quantity (zero when covered; a deposit counts as paid).
+pub fn quoted_price(
+    lines: &[onsite_domain::rules::PricedLine],
+    part_no: &str,
+) -> Option<QuotedPrice> {
+    let line = lines.iter().find(|l| l.code == part_no && l.quantity > 0)?;
+    let quantity = i64::from(line.quantity);
+    // A charged amount that does not divide by the quantity has no single unit price.
+    if line.charged.minor % quantity != 0 {
+        return None;
+    }
+    Some(QuotedPrice {
+        unit_price: Money {
+            minor: line.charged.minor / quantity,
+            ..line.charged
+        },
+        warranty: line.status == LineStatus::Covered,
+    })
+}
 
 /// Why an outbox row cannot be sent. Texts name kinds and fields, never values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,18 +120,51 @@ pub fn wire_kind(store_kind: &str) -> Option<OpKind> {
         .map(|(_, op)| *op)
 }
 
-/// Converts one outbox row into the op pushed for it.
+/// Converts one outbox row into the op pushed for it, with no store to read prices from
+/// (a visit `ConsumePart` then goes without a unit price).
 pub fn to_wire(row: &PendingOp) -> Result<Op, MapError> {
+    to_wire_with(row, &|_, _, _| None)
+}
+
+/// Converts one outbox row, reading quoted part prices from the store.
+pub fn to_wire_in(store: &Store, row: &PendingOp) -> Result<Op, MapError> {
+    to_wire_with(row, &|wo, quote, part_no| {
+        store_price(store, wo, quote, part_no)
+    })
+}
+
+/// Converts one outbox row; `price` gives a visit part's quoted price.
+pub fn to_wire_with(row: &PendingOp, price: PriceLookup) -> Result<Op, MapError> {
     let kind = wire_kind(&row.kind).ok_or_else(|| MapError::UnknownKind(row.kind.clone()))?;
     let op_id = Uuid::parse_str(&row.op_id).map_err(|_| MapError::BadId("op_id"))?;
-    let entity_id = Uuid::parse_str(&row.entity_id).map_err(|_| MapError::BadId("entity_id"))?;
     let Value::Object(mut fields) = row.payload.clone() else {
         return Err(MapError::BadPayload {
             kind: row.kind.clone(),
             why: "payload is not a JSON object".into(),
         });
     };
-    fields.remove("work_order_id");
+    let day_fact = matches!(kind, OpKind::StockTake | OpKind::RecordExpense)
+        || (kind == OpKind::ReturnPart && fields.get("work_order_id").is_none_or(Value::is_null));
+    let entity_id = match Uuid::parse_str(&row.entity_id) {
+        Ok(id) => id,
+        Err(_) if day_fact => op_id,
+        Err(_) => return Err(MapError::BadId("entity_id")),
+    };
+    if kind == OpKind::ConsumePart && !fields.contains_key("unit_price") {
+        let text = |k: &str| fields.get(k).and_then(Value::as_str).map(str::to_owned);
+        if let (Some(wo), Some(quote), Some(part_no)) =
+            (text("work_order_id"), text("quote_id"), text("part_no"))
+        {
+            if let Some(p) = price(&wo, &quote, &part_no) {
+                fields.insert("unit_price".into(), json!(p.unit_price));
+                fields.insert("warranty".into(), Value::Bool(p.warranty));
+            }
+        }
+    }
+    // A part return names its job on the wire (absent: the technician's day).
+    if kind != OpKind::ReturnPart {
+        fields.remove("work_order_id");
+    }
     if kind == OpKind::ChangeStatus {
         fields.remove("from");
     }
@@ -119,14 +222,7 @@ fn adapt_visit_shapes(kind: OpKind, fields: &mut serde_json::Map<String, Value>)
                 .or_insert_with(|| Value::String("application/pdf".into()));
         }
         OpKind::TakePayment => {
-            if !fields.contains_key("amount") {
-                if let Some(minor) = fields.get("amount_minor").cloned() {
-                    fields.insert(
-                        "amount".into(),
-                        serde_json::json!({ "minor": minor, "currency": "CNY" }),
-                    );
-                }
-            }
+            money(fields, "amount_minor", "amount");
             // The visit's methods → the wire's: QR codes are mobile payments on the spot.
             let method = match fields.get("method").and_then(Value::as_str) {
                 Some("qr") => Some("card"),
@@ -137,7 +233,72 @@ fn adapt_visit_shapes(kind: OpKind, fields: &mut serde_json::Map<String, Value>)
                 fields.insert("method".into(), Value::String(m.into()));
             }
         }
+        OpKind::ConsumePart => {
+            // The visit records the serial fitted and the one removed.
+            rename(fields, "serial_fitted", "serial_no");
+            rename(fields, "override_reason", "stock_override_reason");
+            fields.entry("warranty").or_insert(Value::Bool(false));
+        }
+        OpKind::IssueQuote => {
+            for name in ["gross", "covered", "deposit", "charged", "due"] {
+                money(fields, &format!("{name}_minor"), name);
+            }
+            if let Some(Value::Array(lines)) = fields.get_mut("lines") {
+                for line in lines.iter_mut() {
+                    if let Value::Object(line) = line {
+                        money(line, "unit_price_minor", "unit_price");
+                        money(line, "charged_minor", "charged");
+                    }
+                }
+            }
+        }
+        OpKind::RecordQuoteDecision => {
+            fields.remove("status_from");
+            money(fields, "callout_minor", "callout");
+        }
+        OpKind::ReturnPart => {
+            rename(fields, "kind", "return_kind");
+            money(fields, "reversed_minor", "reversed");
+        }
+        OpKind::InvoiceLater => money(fields, "amount_minor", "amount"),
+        OpKind::RecordExpense => {
+            // The store nests the day's figures under `expense`, rates under `rates`.
+            if let Some(Value::Object(expense)) = fields.remove("expense") {
+                for (k, v) in expense {
+                    if k == "rates" {
+                        if let Value::Object(rates) = v {
+                            for (rk, rv) in rates {
+                                fields.entry(rk).or_insert(rv);
+                            }
+                        }
+                    } else {
+                        fields.entry(k).or_insert(v);
+                    }
+                }
+            }
+            for name in [
+                "per_km",
+                "meal_per_day",
+                "lodging_per_night",
+                "mileage",
+                "meals",
+                "lodging",
+                "total",
+            ] {
+                money(fields, &format!("{name}_minor"), name);
+            }
+        }
         _ => {}
+    }
+}
+
+/// `from` (an integer of fen) becomes `to` (CNY money) unless `to` is already there.
+fn money(fields: &mut serde_json::Map<String, Value>, from: &str, to: &str) {
+    if fields.contains_key(to) {
+        return;
+    }
+    if let Some(minor) = fields.get(from).cloned() {
+        fields.insert(to.to_owned(), json!({ "minor": minor, "currency": "CNY" }));
     }
 }
 
@@ -211,8 +372,11 @@ mod tests {
             ("ChangeStatus", json!(["to"]), Err("bad")),
             ("EditNotes", json!({"notes": 5}), Err("bad")),
             ("EditNotes", json!({}), Err("bad")),
-            ("RecordDiagnosis", json!({}), Err("unknown")),
-            ("IssueQuote", json!({}), Err("unknown")),
+            ("RecordDiagnosis", json!({}), Err("bad")),
+            ("IssueQuote", json!({"quote_id": "q"}), Err("bad")),
+            ("RecordFeedback", json!({"rating": "five"}), Err("bad")),
+            // The carry-back's kinds have no head-office op yet: they block, loudly.
+            ("TakeCarryBack", json!({}), Err("unknown")),
             ("change_status", json!({"to": "en_route"}), Err("unknown")),
             (
                 "TakePayment",
@@ -233,14 +397,260 @@ mod tests {
     }
 
     #[test]
-    fn every_kind_the_store_writes_today_is_either_mapped_or_known_to_block() {
-        // The kinds the store's outbox module declares. When a new one appears, decide
-        // here: map it (with a head-office op) or accept that it blocks the queue.
-        let mapped = [kind::CHANGE_STATUS, kind::EDIT_NOTES];
-        for k in mapped {
+    fn every_kind_the_store_writes_for_a_visit_is_mapped() {
+        // The kinds the store's outbox module declares for the work order and the visit.
+        // When a new one appears, decide here: map it (with a head-office op) or accept
+        // that it blocks the queue.
+        for k in [
+            kind::CHANGE_STATUS,
+            kind::EDIT_NOTES,
+            kind::ATTACH_SIGNATURE,
+            kind::ATTACH_DOCUMENT,
+            kind::RECORD_DIAGNOSIS,
+            kind::ISSUE_QUOTE,
+            kind::RECORD_QUOTE_DECISION,
+            kind::CONSUME_PART,
+            kind::RETURN_PART,
+            kind::STOCK_TAKE,
+            kind::TAKE_PAYMENT,
+            kind::INVOICE_LATER,
+            kind::RECORD_FEEDBACK,
+            kind::RECORD_EXPENSE,
+        ] {
             assert!(wire_kind(k).is_some(), "{k}");
         }
-        assert!(wire_kind("RecordDiagnosis").is_none());
+        assert!(wire_kind("RecordDiagnosis ").is_none());
+    }
+
+    const Q: &str = "0190a1b2-0000-7000-8000-0000000000aa";
+    const WO: &str = "0190a1b2-0000-7000-8000-000000000002";
+
+    fn price(wo: &str, quote: &str, part_no: &str) -> Option<QuotedPrice> {
+        (wo == WO && quote == Q && part_no == "F-1").then_some(QuotedPrice {
+            unit_price: Money::cny(4500),
+            warranty: false,
+        })
+    }
+
+    #[test]
+    fn a_visit_part_gets_its_quoted_price_or_goes_without_one() {
+        // As crates/onsite-store/src/visit/parts.rs `take_part` writes it.
+        let payload = json!({"work_order_id": WO, "part_use_id": "0190a1b2-0000-7000-8000-0000000000bb",
+            "part_id": "p", "part_no": "F-1", "quote_id": Q, "quantity": 2,
+            "serial_fitted": "SN-NEW", "serial_removed": "SN-OLD", "override_reason": null,
+            "stock_after": 3, "at": "2026-05-01T09:30:00Z"});
+        let op = to_wire_with(&row(kind::CONSUME_PART, payload.clone()), &price).unwrap();
+        assert_eq!(op.kind, "consume_part");
+        let Ok(OpPayload::ConsumePart(p)) = OpPayload::parse(&op.kind, &op.payload) else {
+            panic!("{op:?}")
+        };
+        assert_eq!(p.unit_price, Some(Money::cny(4500)));
+        assert!(!p.warranty);
+        assert_eq!(p.quantity, 2);
+        assert_eq!(p.serial_no.as_deref(), Some("SN-NEW"));
+        assert_eq!(p.serial_removed.as_deref(), Some("SN-OLD"));
+        assert_eq!(p.quote_id.map(|q| q.to_string()).as_deref(), Some(Q));
+        // No store (or the quote was superseded): sent without a price, never blocked.
+        let op = to_wire(&row(kind::CONSUME_PART, payload)).unwrap();
+        assert_eq!(op.payload["unit_price"], Value::Null);
+        assert_eq!(op.payload["quote_id"], Q);
+    }
+
+    #[test]
+    fn quoted_price_divides_what_the_customer_pays() {
+        use onsite_domain::rules::{Bilingual, ItemKind, PricedLine};
+        let line = |code: &str, quantity, charged, status| PricedLine {
+            code: code.into(),
+            name: Bilingual {
+                zh: "x".into(),
+                en: "x".into(),
+            },
+            kind: ItemKind::Part,
+            component: None,
+            quantity,
+            unit_price: Money::cny(3000),
+            price_set_by_technician: false,
+            amount: Money::cny(3000 * i64::from(quantity)),
+            status,
+            covered_by: None,
+            old_part: None,
+            charged: Money::cny(charged),
+            includes: vec![],
+            reasons: vec![],
+        };
+        let lines = vec![
+            line("A", 2, 6000, LineStatus::Charged),
+            line("B", 1, 0, LineStatus::Covered),
+            line("C", 3, 100, LineStatus::Deposit),
+        ];
+        assert_eq!(
+            quoted_price(&lines, "A"),
+            Some(QuotedPrice {
+                unit_price: Money::cny(3000),
+                warranty: false
+            })
+        );
+        assert_eq!(
+            quoted_price(&lines, "B"),
+            Some(QuotedPrice {
+                unit_price: Money::cny(0),
+                warranty: true
+            })
+        );
+        assert_eq!(quoted_price(&lines, "C"), None);
+        assert_eq!(quoted_price(&lines, "Z"), None);
+    }
+
+    #[test]
+    fn the_visits_other_kinds_map_field_by_field() {
+        // (store kind, payload as the store writes it, checks on the wire payload)
+        type Check = fn(&Op);
+        let cases: Vec<(&str, Value, Check)> = vec![
+            (
+                kind::RECORD_DIAGNOSIS,
+                json!({"work_order_id": WO, "diagnosis_id": Q, "fault_found": "压缩机不启动",
+                       "components": ["compressor"],
+                       "exclusions": [{"kind": "misuse", "component": null}],
+                       "notes": "n", "photos": [{"sha256": "ab".repeat(32),
+                       "media_type": "image/jpeg", "size": 10}], "at": "2026-05-01T09:00:00Z"}),
+                |op| {
+                    assert_eq!(op.kind, "record_diagnosis");
+                    assert_eq!(op.payload["fault_found"], "压缩机不启动");
+                    assert_eq!(op.payload["exclusions"][0]["kind"], "misuse");
+                    assert_eq!(op.payload["photos"][0]["size"], 10);
+                    assert_eq!(op.payload["diagnosis_id"], Q);
+                },
+            ),
+            (
+                kind::ISSUE_QUOTE,
+                json!({"work_order_id": WO, "quote_id": Q, "fee_table_id": "ft", "fee_table_version": 3,
+                       "visit_date": "2026-05-01", "work_date": "2026-05-01",
+                       "lines": [{"code": "F-1", "quantity": 2, "unit_price_minor": 4500,
+                                  "status": "charged", "charged_minor": 9000}],
+                       "gross_minor": 9000, "covered_minor": 0, "deposit_minor": 0,
+                       "charged_minor": 9000, "due_minor": 9000, "at": "2026-05-01T09:10:00Z"}),
+                |op| {
+                    assert_eq!(op.kind, "issue_quote");
+                    assert_eq!(op.payload["fee_table_version"], 3);
+                    assert_eq!(op.payload["due"], json!({"minor": 9000, "currency": "CNY"}));
+                    assert_eq!(op.payload["charged"]["minor"], 9000);
+                    assert_eq!(op.payload["lines"][0]["unit_price"]["minor"], 4500);
+                    assert_eq!(op.payload["lines"][0]["status"], "charged");
+                    assert_eq!(op.payload["work_date"], "2026-05-01");
+                },
+            ),
+            (
+                kind::RECORD_QUOTE_DECISION,
+                json!({"work_order_id": WO, "quote_id": Q, "decision": "declined",
+                       "at": "2026-05-01T09:20:00Z", "status_from": "in_progress",
+                       "status_to": "unable_to_complete", "reason": "quote_declined",
+                       "callout_minor": 5000}),
+                |op| {
+                    assert_eq!(op.kind, "record_quote_decision");
+                    assert_eq!(op.payload["decision"], "declined");
+                    assert_eq!(op.payload["status_to"], "unable_to_complete");
+                    assert_eq!(op.payload["callout"]["minor"], 5000);
+                    assert!(op.payload.get("status_from").is_none());
+                },
+            ),
+            (
+                kind::RETURN_PART,
+                json!({"return_id": Q, "kind": "old", "part_id": "p", "quantity": 1,
+                       "work_order_id": WO, "part_use_id": Q, "serial": "SN-OLD",
+                       "quote_id": Q, "reversed_line": 0, "reversed_minor": 2000,
+                       "at": "2026-05-01T09:40:00Z"}),
+                |op| {
+                    assert_eq!(op.kind, "return_part");
+                    assert_eq!(op.payload["return_kind"], "old");
+                    assert_eq!(op.payload["work_order_id"], WO);
+                    assert_eq!(op.payload["reversed"]["minor"], 2000);
+                    assert_eq!(op.entity_id.to_string(), WO);
+                },
+            ),
+            (
+                kind::INVOICE_LATER,
+                json!({"work_order_id": WO, "customer_id": "c", "amount_minor": 1200,
+                       "at": "2026-05-01T09:50:00Z"}),
+                |op| {
+                    assert_eq!(op.kind, "invoice_later");
+                    assert_eq!(op.payload["amount"]["minor"], 1200);
+                    // The customer's id stays on the device.
+                    assert!(op.payload.get("customer_id").is_none());
+                },
+            ),
+            (
+                kind::RECORD_FEEDBACK,
+                json!({"work_order_id": WO, "rating": 4, "comment": "准时", "callback_allowed": true,
+                       "at": "2026-05-01T10:00:00Z"}),
+                |op| {
+                    assert_eq!(op.kind, "record_feedback");
+                    assert_eq!(op.payload["rating"], 4);
+                    assert_eq!(op.payload["comment"], "准时");
+                    assert_eq!(op.payload["callback_allowed"], true);
+                },
+            ),
+            (
+                kind::STOCK_TAKE,
+                json!({"stock_take_id": Q, "lines": [{"part_id": "p", "expected": 3,
+                       "counted": 2, "difference": -1}], "at": "2026-05-01T18:00:00Z"}),
+                |op| {
+                    assert_eq!(op.kind, "stock_take");
+                    assert_eq!(op.payload["lines"][0]["difference"], -1);
+                },
+            ),
+            (
+                kind::RECORD_EXPENSE,
+                json!({"technician_id": WO, "expense": {"day": "2026-05-01", "km": 10,
+                       "meal_days": 1, "nights": 0, "rates": {"per_km_minor": 100,
+                       "meal_per_day_minor": 5000, "lodging_per_night_minor": 20000},
+                       "mileage_minor": 1000, "meals_minor": 5000, "lodging_minor": 0,
+                       "total_minor": 6000}, "at": "2026-05-01T19:00:00Z"}),
+                |op| {
+                    assert_eq!(op.kind, "record_expense");
+                    assert_eq!(op.payload["day"], "2026-05-01");
+                    assert_eq!(op.payload["km"], 10);
+                    assert_eq!(op.payload["per_km"]["minor"], 100);
+                    assert_eq!(op.payload["lodging_per_night"]["minor"], 20000);
+                    assert_eq!(op.payload["total"]["minor"], 6000);
+                },
+            ),
+        ];
+        for (k, payload, check) in cases {
+            let op = to_wire(&row(k, payload)).unwrap_or_else(|e| panic!("{k}: {e}"));
+            assert_eq!(
+                op.payload["fact_id"],
+                row(k, json!({})).op_id.as_str(),
+                "{k}"
+            );
+            check(&op);
+        }
+    }
+
+    #[test]
+    fn technician_day_facts_need_no_work_order_id() {
+        // An unused return without a job: the store's entity is the part's id.
+        let unused = PendingOp {
+            entity_id: "part-17".into(),
+            ..row(
+                kind::RETURN_PART,
+                json!({"return_id": Q, "kind": "unused", "part_id": "part-17", "quantity": 2,
+                       "work_order_id": null, "part_use_id": null, "serial": null,
+                       "quote_id": null, "reversed_line": null, "reversed_minor": 0,
+                       "at": "2026-05-01T17:00:00Z"}),
+            )
+        };
+        let op = to_wire(&unused).unwrap();
+        assert_eq!(op.entity_id.to_string(), unused.op_id);
+        assert_eq!(op.payload["work_order_id"], Value::Null);
+        // A job's op still needs its work order's id.
+        let job = PendingOp {
+            entity_id: "part-17".into(),
+            ..row(
+                kind::RECORD_FEEDBACK,
+                json!({"rating": 5, "comment": "", "callback_allowed": false}),
+            )
+        };
+        assert_eq!(to_wire(&job).unwrap_err(), MapError::BadId("entity_id"));
     }
 
     #[test]
@@ -284,29 +694,6 @@ mod tests {
             .unwrap();
             assert_eq!(op.payload["method"], wire);
             assert_eq!(op.payload["amount"]["minor"], 4500);
-        }
-
-        // The visit's part use has no price on it: it cannot be sent as a wire
-        // consume_part yet, and blocks the queue rather than going out wrong.
-        let err = to_wire(&row(
-            kind::CONSUME_PART,
-            json!({"work_order_id": "x", "part_use_id": "u", "part_id": "p", "part_no": "F-1",
-                   "quote_id": "q", "quantity": 1, "stock_after": 3,
-                   "at": "2026-05-01T09:30:00Z"}),
-        ))
-        .unwrap_err();
-        assert!(matches!(err, MapError::BadPayload { .. }), "{err:?}");
-        for k in [
-            kind::RECORD_DIAGNOSIS,
-            kind::ISSUE_QUOTE,
-            kind::RECORD_QUOTE_DECISION,
-            kind::RETURN_PART,
-            kind::STOCK_TAKE,
-            kind::INVOICE_LATER,
-            kind::RECORD_FEEDBACK,
-            kind::RECORD_EXPENSE,
-        ] {
-            assert!(wire_kind(k).is_none(), "{k}");
         }
     }
 

@@ -495,3 +495,297 @@ async fn a_job_signed_and_completed_with_the_visit_code_reaches_the_export_with_
     got.sort();
     assert_eq!(got, want);
 }
+
+/// A whole visit done with the store's visit API on a job from head office: every outbox
+/// kind the visit writes goes out with nothing blocked or rejected, and head office's
+/// exports show the facts (the job's in the job export, the day's in the day export).
+#[tokio::test]
+async fn a_whole_visit_syncs_with_nothing_blocked_and_every_fact_exported() {
+    use onsite_api::{ExportRow, OpPayload, TechnicianDayFact};
+    use onsite_store::visit::{
+        self, Decision, DiagnosisInput, ExpenseInput, PaymentInput, PaymentMethod, QuoteLine,
+        QuoteRequest, StockCount, TakePart,
+    };
+    const DEMO: &str = include_str!("../../../assets/demo/demo.json");
+
+    let hq = start().await;
+    let tech = hq.technician("李建国").await;
+    // The demo's fee tables, components and parts are for water purifiers.
+    let mut new = new_work_order("WO-VISIT", Some(tech));
+    new.appliance.category = "water_purifier".into();
+    let wo: onsite_api::WorkOrder = hq
+        .admin(
+            reqwest::Method::POST,
+            onsite_api::routes::ADMIN_WORK_ORDERS,
+            Some(&new),
+        )
+        .await;
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let now = Utc::now();
+    let today = now.with_timezone(&beijing).date_naive();
+    let dev = device_seeded(&hq, tech, |s| {
+        let data = onsite_store::demo::DemoData::from_json(DEMO).unwrap();
+        s.write(|tx| onsite_store::demo::seed(tx, &data, today, beijing, now))
+            .unwrap();
+    })
+    .await;
+    let client = hq.client(options());
+    let r = dev.sync(&client).await.unwrap();
+    assert!(r.blocked.is_none(), "{r:?}");
+    let id = wo.id.to_string();
+    for to in [EnRoute, OnSite, InProgress] {
+        dev.change_status(wo.id, to);
+    }
+    let part = |s: &onsite_store::Store, no: &str| {
+        visit::find_part_no(s.conn(), no).unwrap().unwrap().part_id
+    };
+    let (pump, filter) = dev.with(|s| (part(s, "P-PUMP-24V"), part(s, "F-PP-10")));
+    let t = Utc::now();
+    let (quote, pump_use) = dev.with(|s| {
+        visit::write(s, |tx| {
+            visit::record_diagnosis(
+                tx,
+                &id,
+                &DiagnosisInput {
+                    fault_found: "booster pump seized".into(),
+                    components: vec!["pump".into()],
+                    exclusions: vec![],
+                    notes: "filters due too".into(),
+                    photos: vec![],
+                },
+                t,
+            )?;
+            let line = |code: &str| QuoteLine {
+                code: code.into(),
+                quantity: 1,
+                component: None,
+                price_minor: None,
+            };
+            let quote = visit::issue_quote(
+                tx,
+                &id,
+                &QuoteRequest {
+                    visit_date: today,
+                    work_date: today,
+                    lines: vec![line("REPLACE"), line("P-PUMP-24V")],
+                    contracts: Vec::new(),
+                },
+                t,
+            )?;
+            visit::decide_quote(tx, &id, &quote.id, Decision::Accepted, t)?;
+            visit::take_part(
+                tx,
+                &id,
+                &TakePart {
+                    part_id: pump.clone(),
+                    quantity: 1,
+                    serial_fitted: Some("PUMP-NEW-001".into()),
+                    serial_removed: Some("PUMP-OLD-777".into()),
+                    override_reason: None,
+                },
+                t,
+            )?;
+            let due = visit::state(tx, &id)?.balance.outstanding_minor;
+            visit::take_payment(
+                tx,
+                &id,
+                &PaymentInput {
+                    method: PaymentMethod::Card,
+                    amount_minor: due - 50_00,
+                    tendered_minor: None,
+                },
+                t,
+            )?;
+            visit::invoice_later(tx, &id, t)?;
+            visit::record_feedback(tx, &id, 5, "准时，专业", true, t)?;
+            let pump_use = visit::state(tx, &id)?.parts[0].id.clone();
+            visit::return_old_part(tx, &pump_use, t)?;
+            // End of the day: an unused filter goes back, the van is counted, expenses.
+            visit::return_unused(tx, &filter, 1, None, t)?;
+            visit::stock_take(
+                tx,
+                &[StockCount {
+                    part_id: filter.clone(),
+                    counted: 0,
+                }],
+                t,
+            )?;
+            visit::record_expense(
+                tx,
+                &ExpenseInput {
+                    day: today,
+                    km: 42,
+                    meal_days: 1,
+                    nights: 0,
+                },
+                t,
+            )?;
+            Ok((quote, pump_use))
+        })
+        .unwrap()
+    });
+    // The customer signs the job off; then it is completed.
+    let blobs = tempfile::tempdir().unwrap();
+    let png_sha =
+        onsite_store::documents::put_blob(blobs.path(), b"\x89PNG pretend signature").unwrap();
+    dev.with(|s| {
+        s.write(|tx| {
+            onsite_store::documents::sign(
+                tx,
+                &onsite_store::documents::NewSignature {
+                    work_order_id: &id,
+                    signer_name: "王伟",
+                    strokes: &json!([{"points": [{"x": 1, "y": 2}]}]),
+                    png_sha256: &png_sha,
+                },
+                Utc::now(),
+            )?;
+            workorders::change_status(tx, &id, Completed, None, Utc::now())
+        })
+        .unwrap()
+    });
+
+    let kinds: HashSet<String> = dev.pending().into_iter().map(|p| p.kind).collect();
+    for k in [
+        "RecordDiagnosis",
+        "IssueQuote",
+        "RecordQuoteDecision",
+        "ConsumePart",
+        "TakePayment",
+        "InvoiceLater",
+        "RecordFeedback",
+        "ReturnPart",
+        "StockTake",
+        "RecordExpense",
+        "ChangeStatus",
+    ] {
+        assert!(kinds.contains(k), "{k} missing from {kinds:?}");
+    }
+    let pending = dev.pending().len();
+    let config = onsite_sync::SyncConfig {
+        blobs_dir: Some(blobs.path().to_path_buf()),
+    };
+    let r = onsite_sync::sync_once_with(&dev.store, &client, &config)
+        .await
+        .unwrap();
+    assert!(r.blocked.is_none(), "{r:?}");
+    assert_eq!(r.ops_rejected, 0, "{r:?}");
+    assert_eq!(r.ops_applied, pending, "{r:?}");
+    assert!(dev.pending().is_empty());
+
+    // The job's facts, in the job export.
+    let export = hq.export().await;
+    let job = export
+        .iter()
+        .find(|j| j.work_order.id == wo.id)
+        .expect("exported");
+    assert_eq!(job.work_order.status, Completed);
+    let payloads: Vec<OpPayload> = job
+        .facts
+        .iter()
+        .map(|f| OpPayload::parse(f.kind.as_str(), &f.payload).unwrap())
+        .collect();
+    let find = |k: OpKind| {
+        payloads
+            .iter()
+            .find(|p| p.kind() == k)
+            .unwrap_or_else(|| panic!("{k:?} not exported"))
+    };
+    let OpPayload::IssueQuote(q) = find(OpKind::IssueQuote) else {
+        unreachable!()
+    };
+    assert_eq!(q.quote_id.to_string(), quote.id);
+    assert_eq!(q.fee_table_version, quote.fee_table_version);
+    assert_eq!(q.due.minor, quote.priced.totals.due.minor);
+    assert_eq!(q.lines.len(), quote.priced.lines.len());
+    let OpPayload::ConsumePart(used) = find(OpKind::ConsumePart) else {
+        unreachable!()
+    };
+    let pump_line = quote
+        .priced
+        .lines
+        .iter()
+        .find(|l| l.code == "P-PUMP-24V")
+        .unwrap();
+    assert_eq!(used.unit_price, Some(pump_line.charged));
+    assert_eq!(used.serial_no.as_deref(), Some("PUMP-NEW-001"));
+    let OpPayload::RecordDiagnosis(d) = find(OpKind::RecordDiagnosis) else {
+        unreachable!()
+    };
+    assert_eq!(d.fault_found, "booster pump seized");
+    let OpPayload::RecordQuoteDecision(qd) = find(OpKind::RecordQuoteDecision) else {
+        unreachable!()
+    };
+    assert_eq!(qd.decision, onsite_api::QuoteAnswer::Accepted);
+    let OpPayload::InvoiceLater(il) = find(OpKind::InvoiceLater) else {
+        unreachable!()
+    };
+    assert_eq!(il.amount.minor, 50_00);
+    let OpPayload::RecordFeedback(fb) = find(OpKind::RecordFeedback) else {
+        unreachable!()
+    };
+    assert_eq!((fb.rating, fb.comment.as_str()), (5, "准时，专业"));
+    let OpPayload::ReturnPart(back) = find(OpKind::ReturnPart) else {
+        unreachable!()
+    };
+    assert_eq!(back.part_use_id.map(|u| u.to_string()), Some(pump_use));
+    assert_eq!(back.return_kind, onsite_api::ReturnKind::Old);
+    find(OpKind::TakePayment);
+    assert!(job.facts.iter().all(|f| !f.kind.is_technician_day()));
+
+    // The same facts as CSV lines.
+    let csv = hq
+        .admin
+        .get(format!(
+            "{}{}?format=csv",
+            hq.base,
+            onsite_api::routes::ADMIN_EXPORT
+        ))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.starts_with(&ExportRow::COLUMNS.join(",")));
+    for kind in [
+        "record_diagnosis",
+        "issue_quote",
+        "record_quote_decision",
+        "consume_part",
+        "invoice_later",
+        "record_feedback",
+        "return_part",
+    ] {
+        assert!(csv.contains(&format!(",{kind},")), "{kind} not in CSV");
+    }
+
+    // The day's facts, in the technician-day export.
+    let path = format!(
+        "{}?technician_id={tech}&from={today}&to={today}",
+        onsite_api::routes::ADMIN_EXPORT_TECHNICIAN_DAYS
+    );
+    let days: Vec<TechnicianDayFact> = hq.admin::<(), _>(reqwest::Method::GET, &path, None).await;
+    let day_kinds: Vec<OpKind> = days.iter().map(|f| f.kind).collect();
+    assert_eq!(day_kinds.len(), 3, "{day_kinds:?}");
+    for k in [OpKind::ReturnPart, OpKind::StockTake, OpKind::RecordExpense] {
+        assert!(day_kinds.contains(&k), "{k:?}");
+    }
+    assert!(days
+        .iter()
+        .all(|f| f.technician_id == tech && !f.superseded));
+    let expense = days
+        .iter()
+        .find(|f| f.kind == OpKind::RecordExpense)
+        .unwrap();
+    let Ok(OpPayload::RecordExpense(e)) = OpPayload::parse("record_expense", &expense.payload)
+    else {
+        panic!("{expense:?}")
+    };
+    assert_eq!((e.day, e.km), (today, 42));
+    assert_eq!(
+        e.total.minor,
+        e.mileage.minor + e.meals.minor + e.lodging.minor
+    );
+}

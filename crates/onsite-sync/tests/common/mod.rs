@@ -283,9 +283,17 @@ pub async fn device(hq: &Hq, name: &str) -> Device {
 }
 
 pub async fn device_for(hq: &Hq, technician_id: Uuid) -> Device {
+    device_seeded(hq, technician_id, |_| {}).await
+}
+
+/// A device whose store `seed` fills before it enrols (e.g. with the demo's fee tables,
+/// warranty components and van stock, which the visit needs).
+pub async fn device_seeded(hq: &Hq, technician_id: Uuid, seed: impl FnOnce(&mut Store)) -> Device {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("onsite.db");
-    let store = Arc::new(Mutex::new(Store::open(&path).unwrap()));
+    let mut opened = Store::open(&path).unwrap();
+    seed(&mut opened);
+    let store = Arc::new(Mutex::new(opened));
     let code = hq.code_for(technician_id).await;
     let e = onsite_sync::enroll(
         &store,
