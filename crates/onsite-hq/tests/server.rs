@@ -1244,3 +1244,184 @@ async fn a_technicians_notes_are_a_fact_kept_apart_from_head_office_notes() {
         ChangeItem::Fact(f) if f.kind == OpKind::EditNotes && f.op_id == good.op_id
     )));
 }
+
+#[tokio::test]
+async fn technician_day_facts_belong_to_the_devices_technician_and_export_by_day() {
+    let hq = start().await;
+    let a = hq.enrolled("Tech A").await;
+    let b = hq.enrolled("Tech B").await;
+    let mut ops = OpMaker { seq: 0 };
+    let m = onsite_domain::Money::cny;
+    let at: chrono::DateTime<chrono::Utc> = "2026-11-24T10:00:00Z".parse().unwrap();
+    let day: chrono::NaiveDate = "2026-11-24".parse().unwrap();
+    let expense = |km: i64, at| {
+        OpPayload::RecordExpense(Expense {
+            fact_id: Uuid::now_v7(),
+            day,
+            km,
+            meal_days: 1,
+            nights: 0,
+            per_km: m(100),
+            meal_per_day: m(5000),
+            lodging_per_night: m(20000),
+            mileage: m(km * 100),
+            meals: m(5000),
+            lodging: m(0),
+            total: m(km * 100 + 5000),
+            at,
+        })
+    };
+    let take = OpPayload::StockTake(StockTake {
+        fact_id: Uuid::now_v7(),
+        stock_take_id: Uuid::now_v7(),
+        lines: vec![StockTakeLine {
+            part_id: "p1".into(),
+            expected: 3,
+            counted: 2,
+            difference: -1,
+        }],
+        at,
+    });
+    // The entity id of a day fact is not a work order: here, B's technician id, which
+    // must not make the fact B's.
+    let first = ops.op(b.technician_id, expense(10, at));
+    let pushed = hq
+        .push(
+            &a.token,
+            vec![
+                first.clone(),
+                ops.op(Uuid::now_v7(), take.clone()),
+                ops.op(Uuid::now_v7(), expense(20, at + chrono::Duration::hours(1))),
+            ],
+        )
+        .await;
+    assert!(pushed.results.iter().all(applied), "{pushed:?}");
+    // Re-sent under a new op id: recognised, stored once.
+    let resent = Op {
+        op_id: Uuid::now_v7(),
+        device_seq: ops.seq + 1,
+        ..first.clone()
+    };
+    let again = hq.push(&a.token, vec![resent]).await;
+    assert_eq!(again.results[0].outcome, pushed.results[0].outcome);
+    // A bad one is refused alone.
+    ops.seq += 1; // past the re-sent op's seq
+    let mut bad = ops.op(Uuid::now_v7(), expense(5, at));
+    bad.payload["total"]["minor"] = 1.into();
+    let refused = hq.push(&a.token, vec![bad]).await;
+    assert_eq!(
+        rejected_code(&refused.results[0]),
+        Some(RejectCode::BadPayload)
+    );
+
+    let path = format!(
+        "{}?technician_id={}&from={day}&to={day}",
+        routes::ADMIN_EXPORT_TECHNICIAN_DAYS,
+        a.technician_id
+    );
+    let facts: Vec<TechnicianDayFact> = hq.admin(Method::GET, &path, NONE, StatusCode::OK).await;
+    let summary: Vec<(OpKind, bool)> = facts.iter().map(|f| (f.kind, f.superseded)).collect();
+    assert_eq!(
+        summary,
+        [
+            (OpKind::RecordExpense, true),
+            (OpKind::StockTake, false),
+            (OpKind::RecordExpense, false)
+        ]
+    );
+    assert!(facts
+        .iter()
+        .all(|f| f.technician_id == a.technician_id && f.day == day));
+    let path_b = format!(
+        "{}?technician_id={}",
+        routes::ADMIN_EXPORT_TECHNICIAN_DAYS,
+        b.technician_id
+    );
+    let none: Vec<TechnicianDayFact> = hq.admin(Method::GET, &path_b, NONE, StatusCode::OK).await;
+    assert!(none.is_empty());
+    let next_day = format!("{}?from=2026-11-25", routes::ADMIN_EXPORT_TECHNICIAN_DAYS);
+    let none: Vec<TechnicianDayFact> = hq.admin(Method::GET, &next_day, NONE, StatusCode::OK).await;
+    assert!(none.is_empty());
+
+    let csv = hq
+        .send(
+            Method::GET,
+            &format!("{path}&format=csv"),
+            Some(ADMIN),
+            NONE,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
+    assert_eq!(lines[0], TechnicianDayRow::COLUMNS.join(","));
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(
+        lines[2].contains(",stock_take,") && lines[2].contains(",p1,2,-1,"),
+        "{csv}"
+    );
+}
+
+#[tokio::test]
+async fn a_declined_quote_ends_the_job_at_head_office_and_a_visit_fact_on_a_cancelled_job_is_flagged(
+) {
+    let hq = start().await;
+    let dev = hq.enrolled("Tech").await;
+    let wo = hq.work_order("WO-Q", Some(dev.technician_id)).await;
+    let mut ops = OpMaker { seq: 0 };
+    let mut batch: Vec<Op> = [
+        WorkOrderStatus::EnRoute,
+        WorkOrderStatus::OnSite,
+        WorkOrderStatus::InProgress,
+    ]
+    .into_iter()
+    .map(|s| ops.status(wo.id, s))
+    .collect();
+    batch.push(ops.op(
+        wo.id,
+        OpPayload::RecordQuoteDecision(QuoteDecision {
+            fact_id: Uuid::now_v7(),
+            quote_id: Uuid::now_v7(),
+            decision: QuoteAnswer::Declined,
+            status_to: Some(WorkOrderStatus::UnableToComplete),
+            reason: Some("quote_declined".into()),
+            callout: onsite_domain::Money::cny(5000),
+            at: now(),
+        }),
+    ));
+    let r = hq.push(&dev.token, batch).await;
+    assert!(r.results.iter().all(applied), "{r:?}");
+    assert_eq!(
+        hq.detail(wo.id).await.work_order.status,
+        WorkOrderStatus::UnableToComplete
+    );
+
+    let other = hq.work_order("WO-C", Some(dev.technician_id)).await;
+    let path = routes::ADMIN_WORK_ORDER_CANCEL.replace("{id}", &other.id.to_string());
+    let _: WorkOrder = hq
+        .admin(
+            Method::POST,
+            &path,
+            Some(&CancelRequest {
+                reason: "customer cancelled".into(),
+            }),
+            StatusCode::OK,
+        )
+        .await;
+    let feedback = ops.op(
+        other.id,
+        OpPayload::RecordFeedback(Feedback {
+            fact_id: Uuid::now_v7(),
+            rating: 4,
+            comment: String::new(),
+            callback_allowed: false,
+            at: now(),
+        }),
+    );
+    let r = hq.push(&dev.token, vec![feedback]).await;
+    assert!(applied(&r.results[0]) && flagged(&r.results[0]), "{r:?}");
+    let detail = hq.detail(other.id).await;
+    assert_eq!(detail.facts.len(), 1);
+    assert_eq!(detail.work_order.status, WorkOrderStatus::Cancelled);
+}
