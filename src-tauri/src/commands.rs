@@ -33,8 +33,9 @@ pub fn today(state: State<AppState>) -> Reply<TodayView> {
             workorders::technician(s.conn())?.ok_or(StoreError::NotFound("technician"))?;
         Ok(TodayView {
             technician_name: name,
-            date: chrono::Local::now().date_naive(),
+            date: day.today(),
             items: workorders::today(s.conn(), &id, &day)?,
+            overdue_carry_backs: onsite_store::carryback::overdue_items(s.conn(), day.today())?,
         })
     })
 }
@@ -110,6 +111,60 @@ fn invalid(message: &str) -> IpcError {
     IpcError::new(ErrorCode::InvalidInput, message)
 }
 
+/// Decodes a signature PNG sent by the UI (a data URL or bare base64), checks it, and
+/// stores it under its hash. Returns the hash.
+pub fn store_signature_png(state: &AppState, png_base64: &str) -> Reply<String> {
+    use base64::Engine;
+    let data = png_base64
+        .strip_prefix("data:image/png;base64,")
+        .unwrap_or(png_base64);
+    if data.len() > MAX_SIGNATURE_PNG * 4 / 3 + 4 {
+        return Err(invalid("signature image too large"));
+    }
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|_| invalid("signature image is not base64"))?;
+    if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Err(invalid("signature image is not a PNG"));
+    }
+    documents::put_blob(&state.blobs_dir, &png)
+        .map_err(|e| IpcError::new(ErrorCode::DbIo, format!("cannot store the signature: {e}")))
+}
+
+/// The company printed on documents, and the technician's name.
+pub fn letterhead(s: &onsite_store::Store) -> Result<(onsite_docs::Company, String), StoreError> {
+    let get = |key| settings::get(s.conn(), key).map(Option::unwrap_or_default);
+    let company = onsite_docs::Company {
+        name: get(settings::COMPANY_NAME)?,
+        phone: get(settings::COMPANY_PHONE)?,
+        address: Some(get(settings::COMPANY_ADDRESS)?).filter(|a| !a.is_empty()),
+        logo_png: None,
+    };
+    let technician = workorders::technician(s.conn())?
+        .map(|(_, name)| name)
+        .unwrap_or_default();
+    Ok((company, technician))
+}
+
+/// Stores a rendered PDF under its hash and lists it with the job.
+pub fn keep_document(
+    state: &AppState,
+    work_order_id: &str,
+    kind: DocumentKind,
+    lang: &str,
+    pdf: Reply<Vec<u8>>,
+) -> Reply<DocumentView> {
+    let pdf = pdf?;
+    let sha = documents::put_blob(&state.blobs_dir, &pdf)
+        .map_err(|e| IpcError::new(ErrorCode::DbIo, format!("cannot store the document: {e}")))?;
+    let now = local_day().now;
+    state.with_store(|s| {
+        s.write(|tx| {
+            documents::record_document(tx, work_order_id, kind, lang, &sha, pdf.len() as i64, now)
+        })
+    })
+}
+
 /// The customer signs on screen: the PNG is stored under its hash, then the signature is
 /// recorded over the job's current content.
 #[tauri::command]
@@ -120,21 +175,7 @@ pub fn sign_work_order(
     strokes: serde_json::Value,
     png_base64: String,
 ) -> Reply<WorkOrderDetail> {
-    use base64::Engine;
-    let data = png_base64
-        .strip_prefix("data:image/png;base64,")
-        .unwrap_or(&png_base64);
-    if data.len() > MAX_SIGNATURE_PNG * 4 / 3 + 4 {
-        return Err(invalid("signature image too large"));
-    }
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(data)
-        .map_err(|_| invalid("signature image is not base64"))?;
-    if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return Err(invalid("signature image is not a PNG"));
-    }
-    let sha = documents::put_blob(&state.blobs_dir, &png)
-        .map_err(|e| IpcError::new(ErrorCode::DbIo, format!("cannot store the signature: {e}")))?;
+    let sha = store_signature_png(&state, &png_base64)?;
     let day = local_day();
     state.with_store(|s| {
         s.write(|tx| {
@@ -163,20 +204,10 @@ pub fn create_sign_off(
 ) -> Reply<DocumentView> {
     let day = local_day();
     let now = chrono::Local::now().fixed_offset();
-    let (job, signature, company, technician) = state.with_store(|s| {
+    let (job, signature, (company, technician)) = state.with_store(|s| {
         let job = workorders::detail(s.conn(), &id, &day)?;
         let signature = documents::valid_signature(s.conn(), &id)?;
-        let get = |key| settings::get(s.conn(), key).map(Option::unwrap_or_default);
-        let company = onsite_docs::Company {
-            name: get(settings::COMPANY_NAME)?,
-            phone: get(settings::COMPANY_PHONE)?,
-            address: Some(get(settings::COMPANY_ADDRESS)?).filter(|a| !a.is_empty()),
-            logo_png: None,
-        };
-        let technician = workorders::technician(s.conn())?
-            .map(|(_, name)| name)
-            .unwrap_or_default();
-        Ok((job, signature, company, technician))
+        Ok((job, signature, letterhead(s)?))
     })?;
     let lang_code = lang.unwrap_or_else(|| job.customer.language.clone());
     let doc_lang = crate::sign_off::lang(&lang_code);
@@ -208,22 +239,8 @@ pub fn create_sign_off(
         },
     );
     let pdf = onsite_docs::render_sign_off(&input)
-        .map_err(|e| IpcError::new(ErrorCode::DocumentFailed, e.to_string()))?;
-    let sha = documents::put_blob(&state.blobs_dir, &pdf)
-        .map_err(|e| IpcError::new(ErrorCode::DbIo, format!("cannot store the document: {e}")))?;
-    state.with_store(|s| {
-        s.write(|tx| {
-            documents::record_document(
-                tx,
-                &id,
-                DocumentKind::SignOff,
-                &lang_code,
-                &sha,
-                pdf.len() as i64,
-                day.now,
-            )
-        })
-    })
+        .map_err(|e| IpcError::new(ErrorCode::DocumentFailed, e.to_string()));
+    keep_document(&state, &id, DocumentKind::SignOff, &lang_code, pdf)
 }
 
 /// Opens a stored document in the system's PDF viewer (print or save from there).

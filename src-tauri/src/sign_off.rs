@@ -90,3 +90,45 @@ pub fn input(job: &WorkOrderDetail, cx: Context) -> SignOffInput {
         content_hash: job.content_hash.clone(),
     }
 }
+
+/// The carry-back receipt for one item, on `paper`.
+pub fn carry_back_input(
+    job: &WorkOrderDetail,
+    item: &onsite_domain::view::CarryBackView,
+    png: Vec<u8>,
+    company: Company,
+    technician: &str,
+    lang: Lang,
+    paper: onsite_docs::Paper,
+    offset: FixedOffset,
+) -> onsite_docs::CarryBackInput {
+    onsite_docs::CarryBackInput {
+        lang,
+        paper,
+        company,
+        receipt_no: item.receipt_no.clone(),
+        work_order_no: job.summary.order_no.clone(),
+        issued_at: item.taken_at.with_timezone(&offset),
+        customer: Customer {
+            name: job.customer.name.clone(),
+            phone: Some(job.customer.phone.clone()).filter(|p| !p.is_empty()),
+            address: job.customer.address.clone(),
+        },
+        appliance: Appliance {
+            product: item.item.clone(),
+            model: job.appliance.model.clone(),
+            serial: item.serial_no.clone(),
+            purchase_date: job.appliance.purchase_date,
+        },
+        accessories: item.accessories.clone(),
+        condition: item.condition.clone(),
+        fault: item.fault.clone(),
+        expected_return: item.expected_return,
+        signature: Signature {
+            png,
+            signer: item.taken_signer.clone(),
+            signed_at: item.taken_at.with_timezone(&offset),
+        },
+        technician: technician.to_string(),
+    }
+}

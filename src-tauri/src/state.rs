@@ -13,7 +13,7 @@ use onsite_store::workorders::Day;
 use onsite_store::{demo, Store, StoreError};
 use tauri::{Manager, WebviewUrl, WebviewWindowBuilder};
 
-use crate::{commands, instance, visit_commands};
+use crate::{carryback_commands, commands, instance, visit_commands};
 
 pub const DATA_FILE: &str = "onsite.db";
 const DEMO: &str = include_str!("../../assets/demo/demo.json");
@@ -171,6 +171,9 @@ pub fn run() {
             commands::sign_work_order,
             commands::create_sign_off,
             commands::open_document,
+            carryback_commands::take_carry_back,
+            carryback_commands::advance_carry_back,
+            carryback_commands::return_carry_back,
             commands::ui_ready,
             visit_commands::visit,
             visit_commands::visit_catalog,

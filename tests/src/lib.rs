@@ -226,3 +226,90 @@ pub async fn shot(client: &Client, name: &str) {
         let _ = std::fs::write(dir.join(format!("{name}.png")), png);
     }
 }
+
+/// The sandbox's environment as the driver takes it.
+pub fn refs<'a>(env: &'a [(&'static str, PathBuf)]) -> Vec<(&'static str, &'a Path)> {
+    env.iter().map(|(k, v)| (*k, v.as_path())).collect()
+}
+
+/// Waits for `selector` and clicks it.
+pub async fn click(c: &Client, selector: &str) {
+    c.wait()
+        .for_element(css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+}
+
+/// Replaces the text of the field `selector` with `text`.
+pub async fn fill(c: &Client, selector: &str, text: &str) {
+    let el = c
+        .wait()
+        .for_element(css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"));
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+/// Types `query` in the search field (replacing what was there) and waits for results.
+pub async fn search(c: &Client, query: &str) {
+    let field = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(css("[data-testid=search]"))
+        .await
+        .unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(query).await.unwrap();
+    wait_text(c, "[data-testid=results-heading]", |t| t.contains(query)).await;
+}
+
+/// Searches for `customer` and opens their most recent work order.
+pub async fn open_order(c: &Client, customer: &str) {
+    search(c, customer).await;
+    click(c, "[data-testid=results] [data-testid=order-card]").await;
+    wait_text(c, "[data-testid=detail-customer]", |t| t == customer).await;
+}
+
+/// Draws a signature-like zigzag across the canvas `selector` with the mouse.
+pub async fn draw_signature(c: &Client, selector: &str) {
+    use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+    let canvas = c.wait().for_element(css(selector)).await.unwrap();
+    // Pointer actions do not scroll: bring the pad on screen first.
+    c.execute(
+        "arguments[0].scrollIntoView({block: 'center'});",
+        vec![serde_json::to_value(&canvas).unwrap()],
+    )
+    .await
+    .unwrap();
+    let mut stroke = MouseActions::new("pen".into())
+        .then(PointerAction::MoveToElement {
+            element: canvas,
+            duration: None,
+            x: -180.0,
+            y: 10.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    for (x, y) in [
+        (40.0, -40.0),
+        (40.0, 50.0),
+        (40.0, -45.0),
+        (40.0, 35.0),
+        (60.0, -20.0),
+    ] {
+        stroke = stroke.then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(60)),
+            x,
+            y,
+        });
+    }
+    stroke = stroke.then(PointerAction::Up {
+        button: MOUSE_BUTTON_LEFT,
+    });
+    c.perform_actions(stroke).await.unwrap();
+}

@@ -1,44 +1,18 @@
 //! The technician's first day, driven through the real app: tauri-driver → WebKitWebDriver
 //! → the onsite binary, under a private Xvfb, on an empty data folder.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use fantoccini::elements::Element;
 use fantoccini::Client;
-use onsite_e2e::{app_binary, css, keep, shot, wait_text, Driver, Sandbox, Xvfb};
+use onsite_e2e::{
+    app_binary, click, css, draw_signature, keep, refs, search, shot, wait_text, Driver, Sandbox,
+    Xvfb,
+};
 
 fn env_of(sandbox: &Sandbox) -> Vec<(&'static str, std::path::PathBuf)> {
     sandbox.env()
-}
-
-fn refs<'a>(env: &'a [(&'static str, std::path::PathBuf)]) -> Vec<(&'static str, &'a Path)> {
-    env.iter().map(|(k, v)| (*k, v.as_path())).collect()
-}
-
-/// Waits for `selector` and clicks it.
-async fn click(c: &Client, selector: &str) {
-    c.wait()
-        .for_element(css(selector))
-        .await
-        .unwrap_or_else(|e| panic!("{selector}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
-
-/// Types `query` in the search field and waits for its results.
-async fn search(c: &Client, query: &str) {
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(css("[data-testid=search]"))
-        .await
-        .unwrap()
-        .send_keys(query)
-        .await
-        .unwrap();
-    wait_text(c, "[data-testid=results-heading]", |t| t.contains(query)).await;
 }
 
 async fn last_history_item(c: &Client) -> Element {
@@ -211,47 +185,6 @@ async fn a_damaged_data_file_is_explained_and_left_alone() {
     );
 }
 
-/// Draws a signature-like zigzag across the canvas with the mouse.
-async fn draw_signature(c: &Client) {
-    use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
-    let canvas = c.find(css("[data-testid=signature-canvas]")).await.unwrap();
-    // Pointer actions do not scroll: bring the pad on screen first (the visit area above
-    // it can push it below the fold).
-    c.execute(
-        "arguments[0].scrollIntoView({block: 'center'});",
-        vec![serde_json::to_value(&canvas).unwrap()],
-    )
-    .await
-    .unwrap();
-    let mut stroke = MouseActions::new("pen".into())
-        .then(PointerAction::MoveToElement {
-            element: canvas,
-            duration: None,
-            x: -180.0,
-            y: 10.0,
-        })
-        .then(PointerAction::Down {
-            button: MOUSE_BUTTON_LEFT,
-        });
-    for (x, y) in [
-        (40.0, -40.0),
-        (40.0, 50.0),
-        (40.0, -45.0),
-        (40.0, 35.0),
-        (60.0, -20.0),
-    ] {
-        stroke = stroke.then(PointerAction::MoveBy {
-            duration: Some(Duration::from_millis(60)),
-            x,
-            y,
-        });
-    }
-    stroke = stroke.then(PointerAction::Up {
-        button: MOUSE_BUTTON_LEFT,
-    });
-    c.perform_actions(stroke).await.unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_customer_signs_and_the_signed_sheet_is_a_real_pdf() {
     let app = app_binary();
@@ -276,7 +209,11 @@ async fn the_customer_signs_and_the_signed_sheet_is_a_real_pdf() {
     })
     .await;
 
-    draw_signature(&c).await;
+    draw_signature(
+        &c,
+        "[data-testid=signature-section] [data-testid=signature-canvas]",
+    )
+    .await;
     c.find(css("[data-testid=signer]"))
         .await
         .unwrap()

@@ -2,38 +2,12 @@
 //! quote in the customer's language, parts from the van, payment, feedback, and the same
 //! visit shown again when the work order is reopened.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
 use fantoccini::Client;
-use onsite_e2e::{app_binary, css, shot, wait_text, Driver, Sandbox, Xvfb};
+use onsite_e2e::{
+    app_binary, click, css, fill, open_order, refs, shot, wait_text, Driver, Sandbox, Xvfb,
+};
 
 const ENTER: &str = "\u{E007}";
-
-fn refs<'a>(env: &'a [(&'static str, PathBuf)]) -> Vec<(&'static str, &'a Path)> {
-    env.iter().map(|(k, v)| (*k, v.as_path())).collect()
-}
-
-async fn click(c: &Client, selector: &str) {
-    c.wait()
-        .for_element(css(selector))
-        .await
-        .unwrap_or_else(|e| panic!("{selector}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {selector}: {e}"));
-}
-
-/// Replaces the text of the field `selector` with `text`.
-async fn fill(c: &Client, selector: &str, text: &str) {
-    let el = c
-        .wait()
-        .for_element(css(selector))
-        .await
-        .unwrap_or_else(|e| panic!("{selector}: {e}"));
-    el.clear().await.unwrap();
-    el.send_keys(text).await.unwrap();
-}
 
 async fn value(c: &Client, selector: &str) -> String {
     c.find(css(selector))
@@ -43,20 +17,6 @@ async fn value(c: &Client, selector: &str) -> String {
         .await
         .unwrap()
         .unwrap_or_default()
-}
-
-async fn open_order(c: &Client, customer: &str) {
-    let field = c
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(css("[data-testid=search]"))
-        .await
-        .unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(customer).await.unwrap();
-    wait_text(c, "[data-testid=results-heading]", |t| t.contains(customer)).await;
-    click(c, "[data-testid=results] [data-testid=order-card]").await;
-    wait_text(c, "[data-testid=detail-customer]", |t| t == customer).await;
 }
 
 /// Adds a part to the quote as a scanner would: its exact number, then Enter.

@@ -3,6 +3,7 @@
 //! `now`). Types that cross the Tauri IPC boundary derive `ts_rs::TS`; the TypeScript
 //! bindings in `ui/src/lib/bindings.ts` are generated from them (see `tests/bindings.rs`).
 
+pub mod carryback;
 pub mod ipc;
 pub mod money;
 pub mod rules;

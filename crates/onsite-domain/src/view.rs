@@ -29,6 +29,8 @@ pub struct TodayView {
     pub technician_name: String,
     pub date: NaiveDate,
     pub items: Vec<WorkOrderSummary>,
+    /// Carry-backs past their return date or the 15-working-day limit.
+    pub overdue_carry_backs: Vec<CarryBackView>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -125,6 +127,7 @@ pub struct WorkOrderDetail {
     /// Every signature, oldest first; the last valid one counts.
     pub signatures: Vec<SignatureView>,
     pub documents: Vec<DocumentView>,
+    pub carry_backs: Vec<CarryBackView>,
 }
 
 /// The UI language: `None` follows the system.
@@ -197,4 +200,43 @@ pub struct DocumentView {
     #[ts(type = "number")]
     pub size: i64,
     pub created_at: DateTime<Utc>,
+}
+
+/// An appliance taken to the workshop, as the goods in/out log holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct CarryBackView {
+    pub id: String,
+    pub receipt_no: String,
+    pub work_order_id: String,
+    pub order_no: String,
+    pub customer_name: String,
+    pub item: String,
+    pub serial_no: Option<String>,
+    pub accessories: Vec<String>,
+    pub condition: String,
+    pub fault: String,
+    pub expected_return: NaiveDate,
+    pub state: crate::carryback::CarryBackState,
+    pub taken_at: DateTime<Utc>,
+    pub taken_signer: String,
+    pub returned_at: Option<DateTime<Utc>>,
+    /// On return: whether the customer handed the receipt back (false: its loss recorded).
+    pub receipt_collected: Option<bool>,
+    pub receipt_lost_note: Option<String>,
+    pub returned_signer: Option<String>,
+    pub photos: Vec<String>,
+    pub overdue: Option<crate::carryback::CarryBackOverdue>,
+}
+
+/// What the technician fills in to take an appliance to the workshop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct CarryBackForm {
+    pub item: String,
+    pub serial_no: Option<String>,
+    pub accessories: Vec<String>,
+    pub condition: String,
+    pub fault: String,
+    pub expected_return: NaiveDate,
+    /// SHA-256 of photos already stored (see the `add_photo` command).
+    pub photos: Vec<String>,
 }

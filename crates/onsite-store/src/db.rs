@@ -22,6 +22,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_documents",
         include_str!("../migrations/0005_documents.sql"),
     ),
+    (
+        "0006_carry_back",
+        include_str!("../migrations/0006_carry_back.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -5,6 +5,7 @@
 //! readers a `&Connection`; every user change writes its rows and one outbox operation in
 //! the same transaction ([`outbox::append`]). Errors never carry customer data.
 
+pub mod carryback;
 pub mod db;
 pub mod demo;
 pub mod documents;

@@ -14,6 +14,10 @@ pub mod kind {
     // Signatures and documents (issue 4).
     pub const ATTACH_SIGNATURE: &str = "AttachSignature";
     pub const ATTACH_DOCUMENT: &str = "AttachDocument";
+    // Carry-back (issue 4).
+    pub const TAKE_CARRY_BACK: &str = "TakeCarryBack";
+    pub const ADVANCE_CARRY_BACK: &str = "AdvanceCarryBack";
+    pub const RETURN_CARRY_BACK: &str = "ReturnCarryBack";
     // The visit (issue 3).
     pub const RECORD_DIAGNOSIS: &str = "RecordDiagnosis";
     pub const ISSUE_QUOTE: &str = "IssueQuote";

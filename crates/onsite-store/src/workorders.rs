@@ -23,6 +23,14 @@ pub struct Day {
     pub end: DateTime<Utc>,
 }
 
+impl Day {
+    /// The technician's local date. `start` is local midnight in UTC, so the local date is
+    /// the UTC date of the middle of the day (right for UTC offsets within ±12 h).
+    pub fn today(&self) -> NaiveDate {
+        (self.start + (self.end - self.start) / 2).date_naive()
+    }
+}
+
 pub struct NewTechnician<'a> {
     pub id: &'a str,
     pub name: &'a str,
@@ -371,7 +379,9 @@ pub fn detail(conn: &Connection, id: &str, day: &Day) -> StoreResult<WorkOrderDe
     let content_hash = crate::documents::signed_content(conn, id)?.hash();
     let signatures = crate::documents::signatures(conn, id, &content_hash)?;
     let documents = crate::documents::documents(conn, id)?;
+    let carry_backs = crate::carryback::for_work_order(conn, id, day.today())?;
     Ok(WorkOrderDetail {
+        carry_backs,
         next_statuses: summary.status.next_for_technician().to_vec(),
         content_hash,
         signatures,

@@ -2,6 +2,8 @@
 import { invoke } from '@tauri-apps/api/core';
 import type {
   AppInfo,
+  CarryBackForm,
+  CarryBackState,
   DiagnosisForm,
   DocumentView,
   PaymentForm,
@@ -52,6 +54,28 @@ export const api = {
     call<WorkOrderDetail>('sign_work_order', { id, signerName, strokes, pngBase64 }),
   createSignOff: (id: string, lang?: string) => call<DocumentView>('create_sign_off', { id, lang: lang ?? null }),
   openDocument: (sha256: string) => call<void>('open_document', { sha256 }),
+  takeCarryBack: (id: string, form: CarryBackForm, signerName: string, strokes: unknown, pngBase64: string) =>
+    call<WorkOrderDetail>('take_carry_back', { id, form, signerName, strokes, pngBase64 }),
+  advanceCarryBack: (id: string, carryBackId: string, to: CarryBackState) =>
+    call<WorkOrderDetail>('advance_carry_back', { id, carryBackId, to }),
+  returnCarryBack: (
+    id: string,
+    carryBackId: string,
+    receiptCollected: boolean,
+    lostNote: string | null,
+    signerName: string,
+    strokes: unknown,
+    pngBase64: string,
+  ) =>
+    call<WorkOrderDetail>('return_carry_back', {
+      id,
+      carryBackId,
+      receiptCollected,
+      lostNote,
+      signerName,
+      strokes,
+      pngBase64,
+    }),
   uiReady: () => call<void>('ui_ready'),
   visit: (id: string) => call<VisitStateView>('visit', { id }),
   visitCatalog: (id: string) => call<VisitCatalog>('visit_catalog', { id }),

@@ -21,7 +21,27 @@ export type IpcError = { code: ErrorCode, message: string, file: string | null, 
 
 export type WorkOrderSummary = { id: string, order_no: string, customer_name: string, address: string, appliance_category: string, appliance_model: string, job_type: JobType, status: WorkOrderStatus, appointment_start: string, appointment_end: string, lateness: Lateness, };
 
-export type TodayView = { technician_name: string, date: string, items: Array<WorkOrderSummary>, };
+export type CarryBackState = "taken" | "at_workshop" | "repaired" | "returned";
+
+export type CarryBackOverdue = "past_expected_return" | "past_repair_limit";
+
+export type CarryBackView = { id: string, receipt_no: string, work_order_id: string, order_no: string, customer_name: string, item: string, serial_no: string | null, accessories: Array<string>, condition: string, fault: string, expected_return: string, state: CarryBackState, taken_at: string, taken_signer: string, returned_at: string | null, 
+/**
+ * On return: whether the customer handed the receipt back (false: its loss recorded).
+ */
+receipt_collected: boolean | null, receipt_lost_note: string | null, returned_signer: string | null, photos: Array<string>, overdue: CarryBackOverdue | null, };
+
+export type CarryBackForm = { item: string, serial_no: string | null, accessories: Array<string>, condition: string, fault: string, expected_return: string, 
+/**
+ * SHA-256 of photos already stored (see the `add_photo` command).
+ */
+photos: Array<string>, };
+
+export type TodayView = { technician_name: string, date: string, items: Array<WorkOrderSummary>, 
+/**
+ * Carry-backs past their return date or the 15-working-day limit.
+ */
+overdue_carry_backs: Array<CarryBackView>, };
 
 export type ProofKind = "none" | "receipt" | "invoice";
 
@@ -59,7 +79,7 @@ content_hash: string,
 /**
  * Every signature, oldest first; the last valid one counts.
  */
-signatures: Array<SignatureView>, documents: Array<DocumentView>, };
+signatures: Array<SignatureView>, documents: Array<DocumentView>, carry_backs: Array<CarryBackView>, };
 
 export type Settings = { locale: string | null, };
 
