@@ -12,6 +12,8 @@ const COMMANDS: &[&str] = &[
     "sign_work_order",
     "create_sign_off",
     "open_document",
+    "create_quote_document",
+    "create_payment_receipt",
     "take_carry_back",
     "advance_carry_back",
     "return_carry_back",

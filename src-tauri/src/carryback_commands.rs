@@ -65,18 +65,14 @@ pub fn take_carry_back(
                 )
             })?;
     let lang_code = job.customer.language.clone();
-    let offset = *chrono::Local::now().offset();
+    let by = crate::sign_off::Issuer {
+        company,
+        technician,
+        lang: crate::sign_off::lang(&lang_code),
+        offset: *chrono::Local::now().offset(),
+    };
     for paper in [Paper::A4, Paper::Roll80] {
-        let input = crate::sign_off::carry_back_input(
-            &job,
-            &item,
-            png.clone(),
-            company.clone(),
-            &technician,
-            crate::sign_off::lang(&lang_code),
-            paper,
-            offset,
-        );
+        let input = crate::sign_off::carry_back_input(&job, &item, png.clone(), paper, &by);
         let pdf = onsite_docs::render_carry_back(&input)
             .map_err(|e| IpcError::new(ErrorCode::DocumentFailed, e.to_string()));
         keep_document(&state, &id, DocumentKind::CarryBack, &lang_code, pdf)?;
@@ -101,6 +97,8 @@ pub fn advance_carry_back(
 
 /// The repaired item goes back to the customer, who signs; the receipt is collected or its
 /// loss recorded.
+// IPC arguments arrive by name from the UI; bundling them would only move the list.
+#[allow(clippy::too_many_arguments)]
 #[tauri::command]
 pub fn return_carry_back(
     state: State<AppState>,

@@ -209,6 +209,7 @@ pub fn create_sign_off(
         let signature = documents::valid_signature(s.conn(), &id)?;
         Ok((job, signature, letterhead(s)?))
     })?;
+    let visit = state.with_visit(|s| onsite_store::visit::state(s.conn(), &id))?;
     let lang_code = lang.unwrap_or_else(|| job.customer.language.clone());
     let doc_lang = crate::sign_off::lang(&lang_code);
     let signature = match &signature {
@@ -236,6 +237,7 @@ pub fn create_sign_off(
             issued_at: now,
             lang: doc_lang,
             signature,
+            visit: Some(&visit),
         },
     );
     let pdf = onsite_docs::render_sign_off(&input)
@@ -261,4 +263,78 @@ pub fn open_document(state: State<AppState>, sha256: String) -> Reply<()> {
         .spawn()
         .map_err(|e| IpcError::new(ErrorCode::Internal, format!("no PDF viewer: {e}")))?;
     Ok(())
+}
+
+fn issuer(
+    company: onsite_docs::Company,
+    technician: String,
+    lang: &str,
+) -> crate::sign_off::Issuer {
+    crate::sign_off::Issuer {
+        company,
+        technician,
+        lang: crate::sign_off::lang(lang),
+        offset: *chrono::Local::now().offset(),
+    }
+}
+
+/// What every document of a job needs: the job, its visit, the letterhead.
+fn paperwork(
+    state: &AppState,
+    id: &str,
+) -> Reply<(
+    WorkOrderDetail,
+    onsite_store::visit::VisitState,
+    onsite_docs::Company,
+    String,
+)> {
+    let day = local_day();
+    let (job, (company, technician)) =
+        state.with_store(|s| Ok((workorders::detail(s.conn(), id, &day)?, letterhead(s)?)))?;
+    let visit = state.with_visit(|s| onsite_store::visit::state(s.conn(), id))?;
+    Ok((job, visit, company, technician))
+}
+
+/// The quote of the visit as a PDF, in the customer's language.
+#[tauri::command]
+pub fn create_quote_document(state: State<AppState>, id: String) -> Reply<DocumentView> {
+    let (job, visit, company, technician) = paperwork(&state, &id)?;
+    let quote = visit
+        .quote
+        .as_ref()
+        .ok_or_else(|| IpcError::new(ErrorCode::QuoteRequired, "no quote yet"))?;
+    let lang = job.customer.language.clone();
+    let by = issuer(company, technician, &lang);
+    let fault_found = visit
+        .diagnosis
+        .as_ref()
+        .map(|d| d.fault_found.clone())
+        .unwrap_or_default();
+    let input = crate::sign_off::quote_input(&job, quote, fault_found, &by);
+    let pdf = onsite_docs::render_quote(&input)
+        .map_err(|e| IpcError::new(ErrorCode::DocumentFailed, e.to_string()));
+    keep_document(&state, &id, DocumentKind::Quote, &lang, pdf)
+}
+
+/// The receipt of the latest payment, on A4 and on the 80 mm roll.
+#[tauri::command]
+pub fn create_payment_receipt(state: State<AppState>, id: String) -> Reply<Vec<DocumentView>> {
+    let (job, visit, company, technician) = paperwork(&state, &id)?;
+    let lang = job.customer.language.clone();
+    let by = issuer(company, technician, &lang);
+    let mut out = Vec::new();
+    for paper in [onsite_docs::Paper::A4, onsite_docs::Paper::Roll80] {
+        let input = crate::sign_off::payment_receipt_input(&job, &visit, paper, &by)
+            .ok_or_else(|| IpcError::new(ErrorCode::InvalidInput, "no payment taken yet"))?;
+        let pdf = onsite_docs::render_payment_receipt(&input)
+            .map_err(|e| IpcError::new(ErrorCode::DocumentFailed, e.to_string()));
+        out.push(keep_document(
+            &state,
+            &id,
+            DocumentKind::PaymentReceipt,
+            &lang,
+            pdf,
+        )?);
+    }
+    Ok(out)
 }

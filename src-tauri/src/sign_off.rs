@@ -2,9 +2,12 @@
 
 use chrono::{DateTime, FixedOffset};
 use onsite_docs::{
-    Appliance, Company, Customer, CustomerSignature, Lang, Payment, SignOffInput, Signature,
+    Appliance, Company, Customer, CustomerSignature, Lang, LineItem, PayMethod, Payment,
+    SignOffInput, Signature,
 };
+use onsite_domain::rules::{LineStatus, PricedJob};
 use onsite_domain::view::{SignatureView, WorkOrderDetail};
+use onsite_store::visit::{PaymentMethod, VisitState};
 
 pub fn lang(code: &str) -> Lang {
     if code.starts_with("zh") {
@@ -34,10 +37,56 @@ pub struct Context<'a> {
     pub lang: Lang,
     /// The valid signature and its PNG, or the reason the customer did not sign.
     pub signature: Result<(&'a SignatureView, Vec<u8>), String>,
+    pub visit: Option<&'a VisitState>,
 }
 
-/// The sheet prints what the job holds now. Until the visit records diagnosis, priced lines
-/// and payments (issue 3), the work done is the technician's notes and there are no lines.
+/// The priced lines as the documents print them, reasons in `lang`.
+pub fn line_items(job: &PricedJob, lang: Lang) -> Vec<LineItem> {
+    job.lines
+        .iter()
+        .map(|l| LineItem {
+            code: l.code.clone(),
+            description: match lang {
+                Lang::ZhCn => l.name.zh.clone(),
+                Lang::En => l.name.en.clone(),
+            },
+            quantity: l.quantity.max(0) as u32,
+            unit_price_fen: l.unit_price.minor,
+            covered: l.status == LineStatus::Covered,
+            reason: l
+                .reasons
+                .iter()
+                .map(|r| match lang {
+                    Lang::ZhCn => r.zh.as_str(),
+                    Lang::En => r.en.as_str(),
+                })
+                .collect::<Vec<_>>()
+                .join(match lang {
+                    Lang::ZhCn => "；",
+                    Lang::En => "; ",
+                }),
+        })
+        .collect()
+}
+
+pub fn pay_method(m: PaymentMethod) -> PayMethod {
+    match m {
+        PaymentMethod::Cash => PayMethod::Cash,
+        PaymentMethod::Card => PayMethod::BankCard,
+        PaymentMethod::BankTransfer => PayMethod::BankTransfer,
+        PaymentMethod::Qr => PayMethod::Other("QR".into()),
+    }
+}
+
+fn fee_table_label(job: &PricedJob) -> String {
+    format!(
+        "{} ({})",
+        job.fee_table.version, job.fee_table.effective_from
+    )
+}
+
+/// The sheet prints what the job holds now: the diagnosis, the current quote's lines (after
+/// reversed deposits), what was paid; the work done is the technician's notes.
 pub fn input(job: &WorkOrderDetail, cx: Context) -> SignOffInput {
     let offset = *cx.issued_at.offset();
     let signature = match cx.signature {
@@ -76,14 +125,31 @@ pub fn input(job: &WorkOrderDetail, cx: Context) -> SignOffInput {
             purchase_date: job.appliance.purchase_date,
         },
         fault_reported: job.reported_fault.clone(),
-        fault_found: String::new(),
+        fault_found: cx
+            .visit
+            .and_then(|v| v.diagnosis.as_ref())
+            .map(|d| d.fault_found.clone())
+            .unwrap_or_default(),
         work_done: job.notes.clone(),
-        items: Vec::new(),
-        fee_table_version: String::new(),
+        items: cx
+            .visit
+            .and_then(|v| v.quote.as_ref())
+            .map(|q| line_items(&q.current, cx.lang))
+            .unwrap_or_default(),
+        fee_table_version: cx
+            .visit
+            .and_then(|v| v.quote.as_ref())
+            .map(|q| fee_table_label(&q.current))
+            .unwrap_or_default(),
         payment: Payment {
-            paid_fen: 0,
-            method: None,
-            invoice_to_follow: false,
+            paid_fen: cx.visit.map(|v| v.balance.paid_minor).unwrap_or(0),
+            method: cx
+                .visit
+                .and_then(|v| v.payments.last())
+                .map(|p| pay_method(p.method)),
+            invoice_to_follow: cx
+                .visit
+                .is_some_and(|v| v.balance.invoiced_later_minor.is_some()),
         },
         signature,
         technician: cx.technician.to_string(),
@@ -91,17 +157,28 @@ pub fn input(job: &WorkOrderDetail, cx: Context) -> SignOffInput {
     }
 }
 
+/// Who issues a document, in which language and time zone.
+pub struct Issuer {
+    pub company: Company,
+    pub technician: String,
+    pub lang: Lang,
+    pub offset: FixedOffset,
+}
+
 /// The carry-back receipt for one item, on `paper`.
 pub fn carry_back_input(
     job: &WorkOrderDetail,
     item: &onsite_domain::view::CarryBackView,
     png: Vec<u8>,
-    company: Company,
-    technician: &str,
-    lang: Lang,
     paper: onsite_docs::Paper,
-    offset: FixedOffset,
+    by: &Issuer,
 ) -> onsite_docs::CarryBackInput {
+    let (company, technician, lang, offset) = (
+        by.company.clone(),
+        by.technician.as_str(),
+        by.lang,
+        by.offset,
+    );
     onsite_docs::CarryBackInput {
         lang,
         paper,
@@ -131,4 +208,118 @@ pub fn carry_back_input(
         },
         technician: technician.to_string(),
     }
+}
+
+/// The quote as shown to the customer; accepted with the time the technician recorded it.
+pub fn quote_input(
+    job: &WorkOrderDetail,
+    quote: &onsite_store::visit::Quote,
+    fault_found: String,
+    by: &Issuer,
+) -> onsite_docs::QuoteInput {
+    let (company, technician, lang, offset) = (
+        by.company.clone(),
+        by.technician.as_str(),
+        by.lang,
+        by.offset,
+    );
+    let parse = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map(|t| t.with_timezone(&offset))
+            .ok()
+    };
+    let issued_at =
+        parse(&quote.issued_at).unwrap_or_else(|| chrono::Utc::now().with_timezone(&offset));
+    let acceptance = quote.decision.as_ref().and_then(|d| {
+        (d.decision == onsite_store::visit::Decision::Accepted)
+            .then(|| parse(&d.at))
+            .flatten()
+            .map(|at| onsite_docs::Acceptance::Recorded { at })
+    });
+    onsite_docs::QuoteInput {
+        lang,
+        company,
+        quote_no: format!(
+            "Q-{}",
+            &quote.id.replace('-', "")[20..].to_ascii_uppercase()
+        ),
+        work_order_no: job.summary.order_no.clone(),
+        issued_at,
+        customer: Customer {
+            name: job.customer.name.clone(),
+            phone: Some(job.customer.phone.clone()).filter(|p| !p.is_empty()),
+            address: job.customer.address.clone(),
+        },
+        appliance: Appliance {
+            product: format!(
+                "{} {}",
+                job.appliance.brand,
+                category(&job.appliance.category, lang)
+            )
+            .trim()
+            .to_string(),
+            model: job.appliance.model.clone(),
+            serial: job.appliance.serial_no.clone(),
+            purchase_date: job.appliance.purchase_date,
+        },
+        fault_found,
+        items: line_items(&quote.priced, lang),
+        fee_table_version: fee_table_label(&quote.priced),
+        valid_until: issued_at.date_naive() + chrono::Duration::days(14),
+        acceptance,
+        technician: technician.to_string(),
+    }
+}
+
+/// The receipt for the job's latest payment.
+pub fn payment_receipt_input(
+    job: &WorkOrderDetail,
+    visit: &VisitState,
+    paper: onsite_docs::Paper,
+    by: &Issuer,
+) -> Option<onsite_docs::PaymentReceiptInput> {
+    let (company, technician, lang, offset) = (
+        by.company.clone(),
+        by.technician.as_str(),
+        by.lang,
+        by.offset,
+    );
+    let (last, earlier) = visit.payments.split_last()?;
+    let at = chrono::DateTime::parse_from_rfc3339(&last.at)
+        .ok()?
+        .with_timezone(&offset);
+    Some(onsite_docs::PaymentReceiptInput {
+        lang,
+        paper,
+        company,
+        receipt_no: format!("R-{}", &last.id.replace('-', "")[20..].to_ascii_uppercase()),
+        work_order_no: job.summary.order_no.clone(),
+        issued_at: at,
+        customer_name: job.customer.name.clone(),
+        description: visit
+            .quote
+            .as_ref()
+            .map(|q| {
+                q.current
+                    .lines
+                    .iter()
+                    .filter(|l| l.status != LineStatus::Covered)
+                    .map(|l| match lang {
+                        Lang::ZhCn => l.name.zh.clone(),
+                        Lang::En => l.name.en.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(match lang {
+                        Lang::ZhCn => "、",
+                        Lang::En => ", ",
+                    })
+            })
+            .unwrap_or_default(),
+        job_total_fen: visit.balance.due_minor,
+        previously_paid_fen: earlier.iter().map(|p| p.amount_minor).sum(),
+        amount_fen: last.amount_minor,
+        method: pay_method(last.method),
+        tendered_fen: last.tendered_minor,
+        technician: technician.to_string(),
+    })
 }

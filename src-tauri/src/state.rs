@@ -171,6 +171,8 @@ pub fn run() {
             commands::sign_work_order,
             commands::create_sign_off,
             commands::open_document,
+            commands::create_quote_document,
+            commands::create_payment_receipt,
             carryback_commands::take_carry_back,
             carryback_commands::advance_carry_back,
             carryback_commands::return_carry_back,

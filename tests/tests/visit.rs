@@ -4,7 +4,7 @@
 
 use fantoccini::Client;
 use onsite_e2e::{
-    app_binary, click, css, fill, open_order, refs, shot, wait_text, Driver, Sandbox, Xvfb,
+    app_binary, click, css, fill, keep, open_order, refs, shot, wait_text, Driver, Sandbox, Xvfb,
 };
 
 const ENTER: &str = "\u{E007}";
@@ -198,7 +198,65 @@ async fn paid_out_of_warranty_repair_with_bundle_part_and_cash_change() {
         after.contains("Cash · ¥88.00 · Handed over ¥100.00 · change ¥12.00"),
         "{after}"
     );
+
+    // The visit's paperwork, in the customer's language (Chinese), checked as PDFs.
+    click(&c, "[data-testid=create-quote]").await;
+    c.wait()
+        .for_element(css("[data-testid=document][data-kind=quote]"))
+        .await
+        .unwrap();
+    click(&c, "[data-testid=create-receipt]").await;
+    c.wait()
+        .for_element(css("[data-testid=document][data-kind=payment_receipt]"))
+        .await
+        .unwrap();
+    click(&c, "[data-testid=create-sign-off]").await;
+    c.wait()
+        .for_element(css("[data-testid=document][data-kind=sign_off]"))
+        .await
+        .unwrap();
+    let mut kinds = Vec::new();
+    for doc in c.find_all(css("[data-testid=document]")).await.unwrap() {
+        let kind = doc.attr("data-kind").await.unwrap().unwrap();
+        let sha = doc.attr("data-sha256").await.unwrap().unwrap();
+        let pdf = sandbox.data_dir().join("blobs").join(&sha);
+        keep(
+            &std::fs::read(&pdf).unwrap(),
+            &format!("visit-{kind}-{}.pdf", kinds.len()),
+        );
+        let text = pdf_text(&pdf);
+        assert!(text.contains("张志强"), "{kind}: {text}");
+        assert!(text.contains("¥88.00"), "{kind} shows the total: {text}");
+        if kind == "payment_receipt" {
+            assert!(text.contains("¥12.00"), "change on the receipt: {text}");
+        }
+        if kind == "quote" {
+            assert!(text.contains("¥60.00"), "the bundle: {text}");
+        }
+        kinds.push(kind);
+    }
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        ["payment_receipt", "payment_receipt", "quote", "sign_off"]
+    );
     c.close().await.unwrap();
+}
+
+/// The text of a PDF after `qpdf --check` passes, whitespace removed.
+fn pdf_text(pdf: &std::path::Path) -> String {
+    let check = std::process::Command::new("qpdf")
+        .arg("--check")
+        .arg(pdf)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+    let out = std::process::Command::new("pdftotext")
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).replace(char::is_whitespace, "")
 }
 
 #[tokio::test(flavor = "multi_thread")]

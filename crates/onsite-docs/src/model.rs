@@ -122,10 +122,12 @@ pub struct SignOffInput {
     pub content_hash: String,
 }
 
-/// The customer's acceptance of a quote.
+/// The customer's acceptance of a quote: signed on screen, or recorded by the technician
+/// (the customer said yes) with the time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Acceptance {
-    pub signature: Signature,
+pub enum Acceptance {
+    Signed(Signature),
+    Recorded { at: DateTime<FixedOffset> },
 }
 
 /// 2. Quote (A4): the lines before the work.

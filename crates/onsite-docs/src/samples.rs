@@ -260,9 +260,8 @@ pub fn quote(lang: Lang, accepted: bool) -> QuoteInput {
         items: s.items,
         fee_table_version: s.fee_table_version,
         valid_until: day(2025, 6, 28),
-        acceptance: accepted.then(|| Acceptance {
-            signature: signature(&name, "2025-06-14T15:02:41+08:00"),
-        }),
+        acceptance: accepted
+            .then(|| Acceptance::Signed(signature(&name, "2025-06-14T15:02:41+08:00"))),
         technician: s.technician,
     }
 }

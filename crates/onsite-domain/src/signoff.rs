@@ -34,7 +34,11 @@ pub struct SignedContent {
     pub appliance_serial: Option<String>,
     pub purchase_date: Option<NaiveDate>,
     pub reported_fault: String,
+    /// The technician's diagnosis (latest), empty before one is recorded.
+    pub fault_found: String,
     pub notes: String,
+    /// The current quote's lines as shown to the customer (not later deposit reversals:
+    /// handing an old part in after signing does not void the signature).
     pub lines: Vec<SignedLine>,
 }
 
@@ -87,6 +91,7 @@ mod tests {
             appliance_serial: Some("QY500-2406-003317".into()),
             purchase_date: NaiveDate::from_ymd_opt(2024, 6, 10),
             reported_fault: "出水量变小".into(),
+            fault_found: String::new(),
             notes: String::new(),
             lines: vec![],
         }

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use onsite_domain::signoff::{sha256_hex, SignedContent};
+use onsite_domain::signoff::{sha256_hex, SignedContent, SignedLine};
 use onsite_domain::view::{DocumentKind, DocumentView, SignatureView};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
@@ -40,32 +40,63 @@ pub fn blob_path(dir: &Path, sha256: &str) -> StoreResult<PathBuf> {
 
 /// The job's content as a signature vouches for it (see `onsite_domain::signoff`).
 pub fn signed_content(conn: &Connection, work_order_id: &str) -> StoreResult<SignedContent> {
-    conn.query_row(
-        "SELECT w.order_no, c.name, c.phone, c.address, a.model, a.serial_no, a.purchase_date,
-                w.reported_fault, w.notes
-         FROM work_order w JOIN customer c ON c.id = w.customer_id
-              JOIN appliance a ON a.id = w.appliance_id
-         WHERE w.id = ?1",
-        [work_order_id],
-        |r| {
-            Ok(SignedContent {
-                version: 1,
-                order_no: r.get(0)?,
-                customer_name: r.get(1)?,
-                customer_phone: r.get(2)?,
-                customer_address: r.get(3)?,
-                appliance_model: r.get(4)?,
-                appliance_serial: r.get(5)?,
-                purchase_date: r.get::<_, Option<String>>(6)?.and_then(|d| d.parse().ok()),
-                reported_fault: r.get(7)?,
-                notes: r.get(8)?,
-                // Priced lines join the content once the visit records them (issue 3).
-                lines: Vec::new(),
+    let mut content = conn
+        .query_row(
+            "SELECT w.order_no, c.name, c.phone, c.address, a.model, a.serial_no, a.purchase_date,
+                    w.reported_fault, w.notes
+             FROM work_order w JOIN customer c ON c.id = w.customer_id
+                  JOIN appliance a ON a.id = w.appliance_id
+             WHERE w.id = ?1",
+            [work_order_id],
+            |r| {
+                Ok(SignedContent {
+                    version: 1,
+                    order_no: r.get(0)?,
+                    customer_name: r.get(1)?,
+                    customer_phone: r.get(2)?,
+                    customer_address: r.get(3)?,
+                    appliance_model: r.get(4)?,
+                    appliance_serial: r.get(5)?,
+                    purchase_date: r.get::<_, Option<String>>(6)?.and_then(|d| d.parse().ok()),
+                    reported_fault: r.get(7)?,
+                    fault_found: String::new(),
+                    notes: r.get(8)?,
+                    lines: Vec::new(),
+                })
+            },
+        )
+        .optional()?
+        .ok_or(StoreError::NotFound("work order"))?;
+    content.fault_found = conn
+        .query_row(
+            "SELECT fault_found FROM visit_diagnosis WHERE work_order_id = ?1
+             ORDER BY seq DESC LIMIT 1",
+            [work_order_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or_default();
+    let priced: Option<String> = conn
+        .query_row(
+            "SELECT priced FROM visit_quote WHERE work_order_id = ?1 ORDER BY seq DESC LIMIT 1",
+            [work_order_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(priced) = priced {
+        let job: onsite_domain::rules::PricedJob = serde_json::from_str(&priced)?;
+        content.lines = job
+            .lines
+            .iter()
+            .map(|l| SignedLine {
+                code: l.code.clone(),
+                quantity: l.quantity.max(0) as u32,
+                amount_minor: l.charged.minor,
+                covered: l.status == onsite_domain::rules::LineStatus::Covered,
             })
-        },
-    )
-    .optional()?
-    .ok_or(StoreError::NotFound("work order"))
+            .collect();
+    }
+    Ok(content)
 }
 
 pub struct NewSignature<'a> {

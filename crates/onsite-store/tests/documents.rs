@@ -222,3 +222,59 @@ fn blobs_are_content_addressed_and_documents_recorded_once() {
     assert_eq!(docs.len(), 1);
     assert_eq!(docs[0].kind, DocumentKind::SignOff);
 }
+
+#[test]
+fn the_signature_covers_the_quote_as_shown() {
+    use onsite_store::visit::{self, QuoteLine, QuoteRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, id) = seeded(&dir.path().join("onsite.db"));
+    move_to(&mut store, &id, WorkOrderStatus::OnSite, None).unwrap();
+    let before = documents::signed_content(store.conn(), &id).unwrap();
+    assert!(before.lines.is_empty());
+    let request = |quantity| QuoteRequest {
+        visit_date: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
+        work_date: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
+        lines: vec![QuoteLine {
+            code: "F-PP-10".into(),
+            quantity,
+            component: None,
+            price_minor: None,
+        }],
+        contracts: Vec::new(),
+    };
+    visit::write(&mut store, |tx| {
+        visit::issue_quote(tx, &id, &request(1), day().now)
+    })
+    .unwrap();
+    let quoted = documents::signed_content(store.conn(), &id).unwrap();
+    assert_eq!(quoted.lines.len(), 1);
+    assert_eq!(quoted.lines[0].code, "F-PP-10");
+    assert_ne!(quoted.hash(), before.hash());
+
+    let png = "d".repeat(64);
+    store
+        .write(|tx| {
+            documents::sign(
+                tx,
+                &NewSignature {
+                    work_order_id: &id,
+                    signer_name: "张志强",
+                    strokes: &strokes(),
+                    png_sha256: &png,
+                },
+                day().now,
+            )
+        })
+        .unwrap();
+    assert!(documents::valid_signature(store.conn(), &id)
+        .unwrap()
+        .is_some());
+    // a new quote with another quantity is new content: the signature is void
+    visit::write(&mut store, |tx| {
+        visit::issue_quote(tx, &id, &request(2), day().now)
+    })
+    .unwrap();
+    assert!(documents::valid_signature(store.conn(), &id)
+        .unwrap()
+        .is_none());
+}

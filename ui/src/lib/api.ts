@@ -54,6 +54,8 @@ export const api = {
     call<WorkOrderDetail>('sign_work_order', { id, signerName, strokes, pngBase64 }),
   createSignOff: (id: string, lang?: string) => call<DocumentView>('create_sign_off', { id, lang: lang ?? null }),
   openDocument: (sha256: string) => call<void>('open_document', { sha256 }),
+  createQuoteDocument: (id: string) => call<DocumentView>('create_quote_document', { id }),
+  createPaymentReceipt: (id: string) => call<DocumentView[]>('create_payment_receipt', { id }),
   takeCarryBack: (id: string, form: CarryBackForm, signerName: string, strokes: unknown, pngBase64: string) =>
     call<WorkOrderDetail>('take_carry_back', { id, form, signerName, strokes, pngBase64 }),
   advanceCarryBack: (id: string, carryBackId: string, to: CarryBackState) =>

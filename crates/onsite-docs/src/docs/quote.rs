@@ -3,7 +3,7 @@
 use super::common::{meta, non_empty, totals_of, Doc};
 use crate::labels::{self as t, colon, money};
 use crate::layout::DARK;
-use crate::model::{Paper, QuoteInput};
+use crate::model::{Acceptance, Paper, QuoteInput};
 use crate::DocsError;
 
 pub(crate) fn render(input: &QuoteInput) -> Result<Vec<u8>, DocsError> {
@@ -67,10 +67,16 @@ pub(crate) fn render(input: &QuoteInput) -> Result<Vec<u8>, DocsError> {
     d.l.ensure(48.0);
     d.heading(t::SECTION_ACCEPTANCE);
     match &input.acceptance {
-        Some(acc) => {
+        Some(Acceptance::Signed(signature)) => {
             d.paragraph(body, DARK, d.t(t::ACCEPTED));
             d.l.gap(1.5);
-            d.signature(&acc.signature, &[])?;
+            d.signature(signature, &[])?;
+        }
+        Some(Acceptance::Recorded { at }) => {
+            d.paragraph(body, DARK, d.t(t::ACCEPTED));
+            d.l.gap(1.5);
+            let rows = [d.kv(t::DATE, t::date_time(input.lang, *at))];
+            d.key_values(&rows);
         }
         None => {
             let note = d.t(t::AWAITING_ACCEPTANCE).to_string();
