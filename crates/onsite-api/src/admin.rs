@@ -413,6 +413,10 @@ pub struct ExportJob {
     /// The SHA-256 of every blob its facts reference (signatures, documents); fetch each
     /// at `GET /v1/admin/blobs/{sha256}`.
     pub blobs: Vec<String>,
+    /// Appliances taken to the workshop on this job (from its carry-back facts), returned
+    /// or not, as on `GET /v1/admin/carry-backs`.
+    #[serde(default)]
+    pub carry_backs: Vec<CarryBack>,
 }
 
 /// One CSV line of the export: one fact of one completed job. Customer details are not in
@@ -555,6 +559,51 @@ impl TechnicianDayRow {
         "currency",
         "superseded",
     ];
+}
+
+/// Query of `GET /v1/admin/carry-backs`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CarryBackQuery {
+    /// Include items already returned (default false: only those still out).
+    pub include_returned: Option<bool>,
+    /// Only those taken by this technician.
+    pub technician_id: Option<Uuid>,
+}
+
+/// An appliance taken to the workshop (carry-back), as head office knows it from the
+/// technician's facts (`take_carry_back`, `advance_carry_back`, `return_carry_back`).
+/// `GET /v1/admin/carry-backs` lists them oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarryBack {
+    /// The device's id of the carry-back.
+    pub carry_back_id: Uuid,
+    /// The receipt's number.
+    pub receipt_no: String,
+    /// The job it was taken on.
+    pub work_order_id: Uuid,
+    /// That job's order number.
+    pub order_no: String,
+    /// The technician who took it.
+    pub technician_id: Uuid,
+    /// What was taken.
+    pub item: String,
+    /// Where it is in the goods in/out log (the furthest step recorded).
+    pub state: onsite_domain::carryback::CarryBackState,
+    /// When it was taken (device clock).
+    pub taken_at: DateTime<Utc>,
+    /// The return date promised on the receipt.
+    pub expected_return: NaiveDate,
+    /// Working days (Monday to Friday) since it was taken, up to today or its return.
+    pub working_days_out: u32,
+    /// Set while it is out and late: past the promised date, or past the 15 working days a
+    /// repair may take (`onsite_domain::carryback::overdue`, on the server's UTC date).
+    pub overdue: Option<onsite_domain::carryback::CarryBackOverdue>,
+    /// When it was handed back.
+    pub returned_at: Option<DateTime<Utc>>,
+    /// On return: whether the receipt came back (false: its loss was recorded).
+    pub receipt_collected: Option<bool>,
+    /// Whether the job has an open review flag (e.g. cancelled before the sync).
+    pub flagged_for_review: bool,
 }
 
 /// Reply of `POST /v1/admin/epoch/rotate`.

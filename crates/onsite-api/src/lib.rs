@@ -70,6 +70,9 @@ pub mod routes {
     /// or CSV of [`crate::TechnicianDayRow`]: stock-takes, expenses and unused returns,
     /// which belong to a technician's day, not to a work order.
     pub const ADMIN_EXPORT_TECHNICIAN_DAYS: &str = "/v1/admin/export/technician-days";
+    /// `GET ?include_returned=&technician_id=` → `Vec<`[`crate::CarryBack`]`>`: appliances
+    /// taken to the workshop, with their state and whether they are overdue.
+    pub const ADMIN_CARRY_BACKS: &str = "/v1/admin/carry-backs";
     /// `GET` → the blob's bytes (`application/octet-stream`).
     pub const ADMIN_BLOB: &str = "/v1/admin/blobs/{sha256}";
     /// `POST` (no body) → [`crate::EpochReply`]: start a new server epoch, for use after the

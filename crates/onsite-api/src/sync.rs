@@ -19,6 +19,7 @@
 //!    a full refetch, and re-send every op not yet acknowledged.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use onsite_domain::carryback::CarryBackState;
 use onsite_domain::rules::{LineStatus, RecordedExclusion};
 use onsite_domain::{Money, WorkOrderStatus};
 use serde::{Deserialize, Serialize};
@@ -142,6 +143,12 @@ pub enum OpKind {
     RecordFeedback,
     /// [`Expense`] (per technician and day, not per work order).
     RecordExpense,
+    /// [`CarryBackTaken`].
+    TakeCarryBack,
+    /// [`CarryBackAdvanced`].
+    AdvanceCarryBack,
+    /// [`CarryBackReturned`].
+    ReturnCarryBack,
 }
 
 impl OpKind {
@@ -162,6 +169,9 @@ impl OpKind {
         OpKind::InvoiceLater,
         OpKind::RecordFeedback,
         OpKind::RecordExpense,
+        OpKind::TakeCarryBack,
+        OpKind::AdvanceCarryBack,
+        OpKind::ReturnCarryBack,
     ];
 
     /// The text used in [`Op::kind`].
@@ -182,6 +192,9 @@ impl OpKind {
             OpKind::InvoiceLater => "invoice_later",
             OpKind::RecordFeedback => "record_feedback",
             OpKind::RecordExpense => "record_expense",
+            OpKind::TakeCarryBack => "take_carry_back",
+            OpKind::AdvanceCarryBack => "advance_carry_back",
+            OpKind::ReturnCarryBack => "return_carry_back",
         }
     }
 
@@ -581,6 +594,77 @@ pub struct Expense {
     pub at: DateTime<Utc>,
 }
 
+/// Carry-back (the appliance goes to the workshop): the technician takes it against a
+/// signed receipt. Opens the item's goods in/out log in state `taken`. The customer's
+/// signature PNG is uploaded before as a blob (`png_sha256`); the photos travel as
+/// references only (their bytes stay on the device for now, as the diagnosis' do).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarryBackTaken {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The device's id of the carry-back; the advance and the return name it.
+    pub carry_back_id: Uuid,
+    /// The receipt's number as printed for the customer (`CB-YYYYMMDD-XXXXXXXX`).
+    pub receipt_no: String,
+    /// What was taken (1 to 200 characters).
+    pub item: String,
+    /// Its serial number, if it has one.
+    pub serial_no: Option<String>,
+    /// Accessories taken with it (at most 50).
+    pub accessories: Vec<String>,
+    /// Its condition when taken (scratches, dents), as noted on the receipt.
+    pub condition: String,
+    /// The fault it goes to the workshop for.
+    pub fault: String,
+    /// The return date promised on the receipt.
+    pub expected_return: NaiveDate,
+    /// SHA-256 (lowercase hex) of each photo taken (at most 20); references only.
+    pub photos: Vec<String>,
+    /// Who signed the receipt for the customer.
+    pub signer_name: String,
+    /// SHA-256 (lowercase hex) of the signature PNG; must be on the server already.
+    pub png_sha256: String,
+    /// When it was taken.
+    pub at: DateTime<Utc>,
+}
+
+/// A carry-back moved one step along its goods in/out log: `taken` → `at_workshop` →
+/// `repaired` (the return is [`CarryBackReturned`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarryBackAdvanced {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The carry-back ([`CarryBackTaken::carry_back_id`]).
+    pub carry_back_id: Uuid,
+    /// The state it left.
+    pub from: CarryBackState,
+    /// The state it reached (the step after `from`, never `returned`).
+    pub to: CarryBackState,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A repaired carry-back handed back to the customer: the receipt collected, or its loss
+/// recorded with a note; the customer signs again. Closes the log (`returned`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarryBackReturned {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The carry-back ([`CarryBackTaken::carry_back_id`]).
+    pub carry_back_id: Uuid,
+    /// True when the customer handed the receipt back.
+    pub receipt_collected: bool,
+    /// Why the receipt is missing (required, non-blank, when it was not collected; absent
+    /// otherwise).
+    pub receipt_lost_note: Option<String>,
+    /// Who signed for the appliance.
+    pub signer_name: String,
+    /// SHA-256 (lowercase hex) of the signature PNG; must be on the server already.
+    pub png_sha256: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
 /// The typed payload of an [`Op`], one variant per [`OpKind`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpPayload {
@@ -614,6 +698,12 @@ pub enum OpPayload {
     RecordFeedback(Feedback),
     /// `record_expense`.
     RecordExpense(Expense),
+    /// `take_carry_back`.
+    TakeCarryBack(CarryBackTaken),
+    /// `advance_carry_back`.
+    AdvanceCarryBack(CarryBackAdvanced),
+    /// `return_carry_back`.
+    ReturnCarryBack(CarryBackReturned),
 }
 
 /// Why a payload could not be read. Carries no payload content.
@@ -646,6 +736,9 @@ impl OpPayload {
             OpPayload::InvoiceLater(_) => OpKind::InvoiceLater,
             OpPayload::RecordFeedback(_) => OpKind::RecordFeedback,
             OpPayload::RecordExpense(_) => OpKind::RecordExpense,
+            OpPayload::TakeCarryBack(_) => OpKind::TakeCarryBack,
+            OpPayload::AdvanceCarryBack(_) => OpKind::AdvanceCarryBack,
+            OpPayload::ReturnCarryBack(_) => OpKind::ReturnCarryBack,
         }
     }
 
@@ -667,6 +760,9 @@ impl OpPayload {
             OpPayload::InvoiceLater(p) => p.fact_id,
             OpPayload::RecordFeedback(p) => p.fact_id,
             OpPayload::RecordExpense(p) => p.fact_id,
+            OpPayload::TakeCarryBack(p) => p.fact_id,
+            OpPayload::AdvanceCarryBack(p) => p.fact_id,
+            OpPayload::ReturnCarryBack(p) => p.fact_id,
         }
     }
 
@@ -688,14 +784,20 @@ impl OpPayload {
             OpPayload::InvoiceLater(p) => p.at,
             OpPayload::RecordFeedback(p) => p.at,
             OpPayload::RecordExpense(p) => p.at,
+            OpPayload::TakeCarryBack(p) => p.at,
+            OpPayload::AdvanceCarryBack(p) => p.at,
+            OpPayload::ReturnCarryBack(p) => p.at,
         }
     }
 
-    /// The blob the fact references, if any.
+    /// The blob the fact references, if any (uploaded before the op; the carry-back's
+    /// signature PNG is one, its photos are references only).
     pub fn blob_sha256(&self) -> Option<&str> {
         match self {
             OpPayload::AttachSignature(p) => Some(&p.blob_sha256),
             OpPayload::AttachDocument(p) => Some(&p.blob_sha256),
+            OpPayload::TakeCarryBack(p) => Some(&p.png_sha256),
+            OpPayload::ReturnCarryBack(p) => Some(&p.png_sha256),
             _ => None,
         }
     }
@@ -718,6 +820,9 @@ impl OpPayload {
             OpPayload::InvoiceLater(p) => serde_json::to_value(p),
             OpPayload::RecordFeedback(p) => serde_json::to_value(p),
             OpPayload::RecordExpense(p) => serde_json::to_value(p),
+            OpPayload::TakeCarryBack(p) => serde_json::to_value(p),
+            OpPayload::AdvanceCarryBack(p) => serde_json::to_value(p),
+            OpPayload::ReturnCarryBack(p) => serde_json::to_value(p),
         };
         // Plain structs of strings, numbers and enums always serialise.
         result.unwrap_or(Value::Null)
@@ -745,6 +850,9 @@ impl OpPayload {
             OpKind::InvoiceLater => OpPayload::InvoiceLater(read(payload)?),
             OpKind::RecordFeedback => OpPayload::RecordFeedback(read(payload)?),
             OpKind::RecordExpense => OpPayload::RecordExpense(read(payload)?),
+            OpKind::TakeCarryBack => OpPayload::TakeCarryBack(read(payload)?),
+            OpKind::AdvanceCarryBack => OpPayload::AdvanceCarryBack(read(payload)?),
+            OpKind::ReturnCarryBack => OpPayload::ReturnCarryBack(read(payload)?),
         })
     }
 }
@@ -1010,6 +1118,60 @@ mod tests {
         let json = serde_json::to_string(&op).unwrap();
         let back: Op = serde_json::from_str(&json).unwrap();
         assert_eq!(OpPayload::parse(&back.kind, &back.payload).unwrap(), p);
+    }
+
+    #[test]
+    fn carry_back_payloads_round_trip_and_name_their_signature_blob() {
+        let sha = "ab".repeat(32);
+        let id = Uuid::now_v7();
+        let take = OpPayload::TakeCarryBack(CarryBackTaken {
+            fact_id: Uuid::now_v7(),
+            carry_back_id: id,
+            receipt_no: "CB-20261124-0A1B2C3D".into(),
+            item: "water heater".into(),
+            serial_no: None,
+            accessories: vec!["remote".into()],
+            condition: "scratch".into(),
+            fault: "E3".into(),
+            expected_return: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            photos: vec!["cd".repeat(32)],
+            signer_name: "S".into(),
+            png_sha256: sha.clone(),
+            at: at(),
+        });
+        let advance = OpPayload::AdvanceCarryBack(CarryBackAdvanced {
+            fact_id: Uuid::now_v7(),
+            carry_back_id: id,
+            from: CarryBackState::Taken,
+            to: CarryBackState::AtWorkshop,
+            at: at(),
+        });
+        let back = OpPayload::ReturnCarryBack(CarryBackReturned {
+            fact_id: Uuid::now_v7(),
+            carry_back_id: id,
+            receipt_collected: false,
+            receipt_lost_note: Some("lost".into()),
+            signer_name: "S".into(),
+            png_sha256: sha.clone(),
+            at: at(),
+        });
+        for (p, kind, blob) in [
+            (&take, "take_carry_back", Some(sha.as_str())),
+            (&advance, "advance_carry_back", None),
+            (&back, "return_carry_back", Some(sha.as_str())),
+        ] {
+            let op = Op::new(Uuid::now_v7(), 1, Uuid::now_v7(), None, p);
+            assert_eq!(op.kind, kind);
+            assert_eq!(&OpPayload::parse(&op.kind, &op.payload).unwrap(), p);
+            assert_eq!(p.blob_sha256(), blob);
+        }
+        let v = advance.to_value();
+        assert_eq!(v["to"], "at_workshop");
+        assert_eq!(take.to_value()["expected_return"], "2026-12-01");
+        // The advance's states are the domain's: anything else is refused.
+        let mut bad = v.clone();
+        bad["to"] = "in_the_van".into();
+        assert!(OpPayload::parse("advance_carry_back", &bad).is_err());
     }
 
     #[test]

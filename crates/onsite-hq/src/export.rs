@@ -95,6 +95,23 @@ pub fn row(order: &WorkOrder, fact: &FactRecord) -> ExportRow {
             row.code = "feedback".to_owned();
             row.quantity = Some(u32::from(p.rating));
         }
+        // The carry-back: the receipt number (a code, not customer data), the step reached,
+        // whether the receipt came back; the signature PNG as the blob. The item, its
+        // condition and the signer's name stay out of the CSV like the notes.
+        OpPayload::TakeCarryBack(p) => {
+            row.code = p.receipt_no;
+            row.blob_sha256 = Some(p.png_sha256);
+        }
+        OpPayload::AdvanceCarryBack(p) => row.code = p.to.as_str().to_owned(),
+        OpPayload::ReturnCarryBack(p) => {
+            row.code = if p.receipt_collected {
+                "receipt_collected"
+            } else {
+                "receipt_lost"
+            }
+            .to_owned();
+            row.blob_sha256 = Some(p.png_sha256);
+        }
         // Technician-day facts are not stored on jobs; see `day_rows`.
         OpPayload::StockTake(_) | OpPayload::RecordExpense(_) => {}
     }

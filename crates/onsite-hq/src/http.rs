@@ -17,8 +17,8 @@ use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use chrono::{Duration, Utc};
 use onsite_api::{
-    codes, is_sha256_hex, limits, routes, BlobPutReply, CancelRequest, Cursor, EnrollReply,
-    EnrollRequest, EnrolmentCode, EpochReply, ErrorBody, ExportFormat, ExportQuery,
+    codes, is_sha256_hex, limits, routes, BlobPutReply, CancelRequest, CarryBackQuery, Cursor,
+    EnrollReply, EnrollRequest, EnrolmentCode, EpochReply, ErrorBody, ExportFormat, ExportQuery,
     FeeTablePublish, Health, NewEnrolmentCode, NewTechnician, NewWorkOrder, PartsCataloguePublish,
     PriceListPublish, PullQuery, PullReply, PushReply, PushRequest, ReassignRequest, ReviewQuery,
     TechnicianDayQuery, WorkOrderQuery, WorkOrderUpdate,
@@ -411,6 +411,7 @@ fn routes() -> Vec<Route> {
             ADMIN_EXPORT_TECHNICIAN_DAYS,
             export_technician_days,
         ),
+        route(Method::GET, ADMIN_CARRY_BACKS, list_carry_backs),
         route(Method::GET, ADMIN_BLOB, admin_get_blob),
         route(Method::POST, ADMIN_EPOCH_ROTATE, rotate_epoch),
     ];
@@ -920,6 +921,20 @@ async fn export_technician_days(
         )
             .into_response(),
     })
+}
+
+async fn list_carry_backs(
+    State(state): State<AppState>,
+    _: Admin,
+    QueryArgs(query): QueryArgs<CarryBackQuery>,
+) -> ApiResult<Json<Vec<onsite_api::CarryBack>>> {
+    let facts = run(&state, |s| Ok(s.carry_back_facts()?)).await?;
+    // Overdue is judged on head office's (UTC) date, as the device judges it on its own.
+    Ok(Json(crate::carryback::fold(
+        &facts,
+        Utc::now().date_naive(),
+        &query,
+    )))
 }
 
 async fn admin_get_blob(

@@ -9,6 +9,7 @@
 //! - [`demo`]: sample data for `onsite-hq demo`.
 
 pub mod auth;
+pub mod carryback;
 pub mod demo;
 pub mod export;
 pub mod http;

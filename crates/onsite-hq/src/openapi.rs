@@ -316,6 +316,21 @@ fn operations() -> Vec<Operation> {
                 Some("TechnicianDayFact[]"),
             )
         },
+        Operation {
+            query: &[
+                ("include_returned", "true: also items already returned (default false)"),
+                ("technician_id", "only those taken by this technician"),
+            ],
+            ..op(
+                "get",
+                ADMIN_CARRY_BACKS,
+                "List appliances taken to the workshop (carry-backs): receipt, job, state, expected return, overdue",
+                Admin,
+                Option::None,
+                200,
+                Some("CarryBack[]"),
+            )
+        },
         op(
             "get",
             ADMIN_BLOB,
@@ -403,12 +418,16 @@ fn boolean() -> Value {
 fn r(name: &str) -> Value {
     schema_ref(name)
 }
+fn described_string(description: &str) -> Value {
+    json!({"type": "string", "description": description})
+}
 fn described(description: &str) -> Value {
     json!({"type": "object", "description": description})
 }
 
 /// The payloads of the visit's ops (`Op.payload` by `Op.kind`; onsite_api::OpPayload).
 fn payload_schemas() -> Value {
+    let state = json!({"type": "string", "enum": ["taken", "at_workshop", "repaired", "returned"]});
     json!({
         "Diagnosis": obj(&[("fact_id", uuid()), ("diagnosis_id", uuid()), ("fault_found", s()), ("components", strings()),
             ("exclusions", json!({"type": "array", "items": obj(&[("kind", s()), ("component", s())], &["kind"])})),
@@ -427,6 +446,15 @@ fn payload_schemas() -> Value {
         "StockTake": obj(&[("fact_id", uuid()), ("stock_take_id", uuid()),
             ("lines", json!({"type": "array", "items": obj(&[("part_id", s()), ("expected", int()), ("counted", int()), ("difference", int())], &["part_id", "expected", "counted", "difference"])})), ("at", time())],
             &["fact_id", "stock_take_id", "lines", "at"]),
+        "CarryBackTaken": obj(&[("fact_id", uuid()), ("carry_back_id", uuid()), ("receipt_no", s()), ("item", s()), ("serial_no", s()), ("accessories", strings()),
+            ("condition", s()), ("fault", s()), ("expected_return", date()), ("photos", strings()), ("signer_name", s()),
+            ("png_sha256", described_string("SHA-256 of the signature PNG, uploaded as a blob first")), ("at", time())],
+            &["fact_id", "carry_back_id", "receipt_no", "item", "accessories", "condition", "fault", "expected_return", "photos", "signer_name", "png_sha256", "at"]),
+        "CarryBackAdvanced": obj(&[("fact_id", uuid()), ("carry_back_id", uuid()), ("from", state.clone()), ("to", state.clone()), ("at", time())],
+            &["fact_id", "carry_back_id", "from", "to", "at"]),
+        "CarryBackReturned": obj(&[("fact_id", uuid()), ("carry_back_id", uuid()), ("receipt_collected", boolean()), ("receipt_lost_note", s()), ("signer_name", s()),
+            ("png_sha256", described_string("SHA-256 of the signature PNG, uploaded as a blob first")), ("at", time())],
+            &["fact_id", "carry_back_id", "receipt_collected", "signer_name", "png_sha256", "at"]),
         "InvoiceLater": obj(&[("fact_id", uuid()), ("amount", r("Money")), ("at", time())], &["fact_id", "amount", "at"]),
         "Feedback": obj(&[("fact_id", uuid()), ("rating", json!({"type": "integer", "minimum": 1, "maximum": 5})), ("comment", s()), ("callback_allowed", boolean()), ("at", time())],
             &["fact_id", "rating", "comment", "callback_allowed", "at"]),
@@ -445,6 +473,8 @@ fn schemas() -> Value {
         &["minor", "currency"],
     );
     let op_kinds: Vec<&str> = onsite_api::OpKind::ALL.iter().map(|k| k.as_str()).collect();
+    let carry_back_state =
+        json!({"type": "string", "enum": ["taken", "at_workshop", "repaired", "returned"]});
     let mut all = json!({
         "ErrorBody": obj(&[("code", s()), ("message", s())], &["code", "message"]),
         "Health": obj(&[("status", s())], &["status"]),
@@ -491,8 +521,16 @@ fn schemas() -> Value {
             ("reason", json!({"type": "string", "enum": ["cancelled_before_sync", "reassigned_before_sync", "status_conflict"]})),
             ("op_id", uuid()), ("technician_id", uuid()), ("device_id", uuid()), ("created_at", time()), ("resolved_at", time())],
             &["id", "work_order_id", "order_no", "reason", "op_id", "technician_id", "device_id", "created_at"]),
-        "ExportJob": obj(&[("work_order", r("WorkOrder")), ("facts", json!({"type": "array", "items": described("onsite_api::FactRecord")})), ("blobs", json!({"type": "array", "items": s()}))],
-            &["work_order", "facts", "blobs"]),
+        "ExportJob": obj(&[("work_order", r("WorkOrder")), ("facts", json!({"type": "array", "items": described("onsite_api::FactRecord")})), ("blobs", json!({"type": "array", "items": s()})),
+            ("carry_backs", json!({"type": "array", "items": r("CarryBack")}))],
+            &["work_order", "facts", "blobs", "carry_backs"]),
+        "CarryBack": obj(&[("carry_back_id", uuid()), ("receipt_no", s()), ("work_order_id", uuid()), ("order_no", s()), ("technician_id", uuid()), ("item", s()),
+            ("state", carry_back_state.clone()), ("taken_at", time()), ("expected_return", date()),
+            ("working_days_out", json!({"type": "integer", "minimum": 0})),
+            ("overdue", json!({"type": "string", "nullable": true, "enum": ["past_expected_return", "past_repair_limit", null],
+                "description": "set while out and late: past the promised date, or more than 15 working days since taken"})),
+            ("returned_at", time()), ("receipt_collected", boolean()), ("flagged_for_review", boolean())],
+            &["carry_back_id", "receipt_no", "work_order_id", "order_no", "technician_id", "item", "state", "taken_at", "expected_return", "working_days_out", "flagged_for_review"]),
         "EpochReply": obj(&[("epoch", s())], &["epoch"]),
         "TechnicianDayFact": obj(&[("day", date()), ("fact_id", uuid()), ("op_id", uuid()), ("technician_id", uuid()), ("device_id", uuid()),
             ("kind", json!({"type": "string", "enum": ["stock_take", "record_expense", "return_part"]})),

@@ -7,6 +7,7 @@ use onsite_api::{
     is_sha256_hex, FeeTablePublish, NewWorkOrder, OpPayload, PartsCataloguePublish, PayloadError,
     PriceListPublish, QuoteAnswer, RejectCode, ReturnKind, ReviewReason, WorkOrderUpdate,
 };
+use onsite_domain::carryback::CarryBackState;
 use onsite_domain::{Money, WorkOrderStatus};
 use std::collections::HashSet;
 use uuid::Uuid;
@@ -242,6 +243,61 @@ pub fn check_payload(payload: &OpPayload) -> Result<(), String> {
                 .and_then(|s| s.checked_add(p.lodging.minor));
             if sum != Some(p.total.minor) {
                 return Err("total must be mileage + meals + lodging".into());
+            }
+            Ok(())
+        }
+        OpPayload::TakeCarryBack(p) => {
+            required("receipt_no", &p.receipt_no)?;
+            if p.receipt_no.chars().count() > 100 {
+                return Err("receipt_no is longer than 100 characters".into());
+            }
+            required("item", &p.item)?;
+            text("serial_no", p.serial_no.as_deref().unwrap_or(""))?;
+            text("condition", &p.condition)?;
+            text("fault", &p.fault)?;
+            if p.accessories.len() > 50 || p.photos.len() > 20 {
+                return Err("more than 50 accessories or 20 photos".into());
+            }
+            for a in &p.accessories {
+                text("accessories", a)?;
+            }
+            if p.photos.iter().any(|ph| !is_sha256_hex(ph)) {
+                return Err("photos[] must be 64 lowercase hex digits".into());
+            }
+            if p.expected_return < p.at.date_naive() - chrono::Days::new(1) {
+                // The device checks against its local date; a day's slack for time zones.
+                return Err("expected_return is before the day it was taken".into());
+            }
+            required("signer_name", &p.signer_name)?;
+            if !is_sha256_hex(&p.png_sha256) {
+                return Err("png_sha256 must be 64 lowercase hex digits".into());
+            }
+            Ok(())
+        }
+        OpPayload::AdvanceCarryBack(p) => {
+            if p.to == CarryBackState::Returned || p.from.next() != Some(p.to) {
+                return Err(format!(
+                    "a carry-back cannot go from {} to {}",
+                    p.from.as_str(),
+                    p.to.as_str()
+                ));
+            }
+            Ok(())
+        }
+        OpPayload::ReturnCarryBack(p) => {
+            let note = p.receipt_lost_note.as_deref().unwrap_or("");
+            match p.receipt_collected {
+                false if note.trim().is_empty() => {
+                    return Err("a lost receipt needs receipt_lost_note".into())
+                }
+                true if p.receipt_lost_note.is_some() => {
+                    return Err("receipt_lost_note is only for a receipt not collected".into())
+                }
+                _ => text("receipt_lost_note", note)?,
+            }
+            required("signer_name", &p.signer_name)?;
+            if !is_sha256_hex(&p.png_sha256) {
+                return Err("png_sha256 must be 64 lowercase hex digits".into());
             }
             Ok(())
         }
@@ -847,6 +903,118 @@ mod tests {
                 (want, got) => panic!("{name}: wanted {want:?}, got {got:?}"),
             }
         }
+    }
+
+    #[test]
+    fn carry_back_facts_are_checked_and_never_conflict() {
+        use onsite_api::{CarryBackAdvanced, CarryBackReturned, CarryBackTaken};
+        use CarryBackState as S;
+        let at: chrono::DateTime<chrono::Utc> = "2026-11-24T02:00:00Z".parse().unwrap();
+        let take = |expected: &str, photo: &str, signer: &str| {
+            OpPayload::TakeCarryBack(CarryBackTaken {
+                fact_id: Uuid::nil(),
+                carry_back_id: Uuid::nil(),
+                receipt_no: "CB-20261124-0A1B2C3D".into(),
+                item: "water heater".into(),
+                serial_no: None,
+                accessories: vec![],
+                condition: String::new(),
+                fault: "E3".into(),
+                expected_return: expected.parse().unwrap(),
+                photos: vec![photo.to_owned()],
+                signer_name: signer.into(),
+                png_sha256: "ab".repeat(32),
+                at,
+            })
+        };
+        let advance = |from, to| {
+            OpPayload::AdvanceCarryBack(CarryBackAdvanced {
+                fact_id: Uuid::nil(),
+                carry_back_id: Uuid::nil(),
+                from,
+                to,
+                at,
+            })
+        };
+        let back = |collected, note: Option<&str>| {
+            OpPayload::ReturnCarryBack(CarryBackReturned {
+                fact_id: Uuid::nil(),
+                carry_back_id: Uuid::nil(),
+                receipt_collected: collected,
+                receipt_lost_note: note.map(str::to_owned),
+                signer_name: "S".into(),
+                png_sha256: "ab".repeat(32),
+                at,
+            })
+        };
+        let photo = "cd".repeat(32);
+        let ok = [
+            take("2026-12-01", &photo, "S"),
+            take("2026-11-23", &photo, "S"),
+            advance(S::Taken, S::AtWorkshop),
+            advance(S::AtWorkshop, S::Repaired),
+            back(true, None),
+            back(false, Some("customer lost it")),
+        ];
+        for p in &ok {
+            assert_eq!(check_payload(p), Ok(()), "{p:?}");
+        }
+        let bad = [
+            take("2026-11-01", &photo, "S"),
+            take("2026-12-01", "not-a-hash", "S"),
+            take("2026-12-01", &photo, " "),
+            advance(S::Taken, S::Repaired),
+            advance(S::Repaired, S::Returned),
+            advance(S::AtWorkshop, S::Taken),
+            back(false, None),
+            back(false, Some("  ")),
+            back(true, Some("why")),
+        ];
+        for p in &bad {
+            assert!(check_payload(p).is_err(), "{p:?}");
+        }
+        let me = Uuid::from_u128(1);
+        let wo = Uuid::from_u128(9);
+        let state = |status, technician| WorkOrderState {
+            technician_id: Some(technician),
+            status,
+            ever_assigned_to_op_technician: true,
+        };
+        let t = Ok(ok[0].clone());
+        let store = |flag| Decision::Store {
+            new_status: None,
+            flag,
+        };
+        // The signature PNG goes first; then the fact is stored, flagged on a job that
+        // head office cancelled or gave to someone else meanwhile.
+        assert!(matches!(
+            decide(&t, wo, Some(&state(WorkOrderStatus::OnSite, me)), me, false),
+            Decision::Reject(RejectCode::BlobMissing, _)
+        ));
+        assert_eq!(
+            decide(&t, wo, Some(&state(WorkOrderStatus::OnSite, me)), me, true),
+            store(None)
+        );
+        assert_eq!(
+            decide(
+                &t,
+                wo,
+                Some(&state(WorkOrderStatus::Cancelled, me)),
+                me,
+                true
+            ),
+            store(Some(ReviewReason::CancelledBeforeSync))
+        );
+        assert_eq!(
+            decide(
+                &Ok(ok[2].clone()),
+                wo,
+                Some(&state(WorkOrderStatus::Completed, Uuid::from_u128(2))),
+                me,
+                true
+            ),
+            store(Some(ReviewReason::ReassignedBeforeSync))
+        );
     }
 
     #[test]

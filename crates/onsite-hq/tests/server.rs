@@ -1425,3 +1425,139 @@ async fn a_declined_quote_ends_the_job_at_head_office_and_a_visit_fact_on_a_canc
     assert_eq!(detail.facts.len(), 1);
     assert_eq!(detail.work_order.status, WorkOrderStatus::Cancelled);
 }
+
+#[tokio::test]
+async fn carry_backs_are_stored_checked_flagged_on_a_cancelled_job_and_listed() {
+    use onsite_domain::carryback::{CarryBackOverdue, CarryBackState};
+    let hq = start().await;
+    let dev = hq.enrolled("Tech").await;
+    let wo = hq.work_order("WO-CB", Some(dev.technician_id)).await;
+    let mut ops = OpMaker { seq: 0 };
+    let png = b"\x89PNG receipt signature".to_vec();
+    let sha = sha256_hex(&png);
+    let taken_at: chrono::DateTime<chrono::Utc> = "2026-01-05T02:00:00Z".parse().unwrap();
+    let take = |id: Uuid, receipt: &str| {
+        OpPayload::TakeCarryBack(CarryBackTaken {
+            fact_id: Uuid::now_v7(),
+            carry_back_id: id,
+            receipt_no: receipt.into(),
+            item: "water heater".into(),
+            serial_no: Some("TF60E-1".into()),
+            accessories: vec!["remote".into()],
+            condition: "scratch".into(),
+            fault: "E3".into(),
+            expected_return: "2026-01-12".parse().unwrap(),
+            photos: vec![],
+            signer_name: "S".into(),
+            png_sha256: sha.clone(),
+            at: taken_at,
+        })
+    };
+    let first = Uuid::now_v7();
+    // Before its signature is uploaded the take is refused (blob_missing), alone.
+    let r = hq
+        .push(&dev.token, vec![ops.op(wo.id, take(first, "CB-1"))])
+        .await;
+    assert_eq!(rejected_code(&r.results[0]), Some(RejectCode::BlobMissing));
+    let res = hq
+        .client
+        .put(hq.url(&routes::BLOB.replace("{sha256}", &sha)))
+        .bearer_auth(dev.token.clone())
+        .body(png)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let advance = |from, to| {
+        OpPayload::AdvanceCarryBack(CarryBackAdvanced {
+            fact_id: Uuid::now_v7(),
+            carry_back_id: first,
+            from,
+            to,
+            at: taken_at + chrono::Duration::days(1),
+        })
+    };
+    let r = hq
+        .push(
+            &dev.token,
+            vec![
+                ops.op(wo.id, take(first, "CB-1")),
+                ops.op(
+                    wo.id,
+                    advance(CarryBackState::Taken, CarryBackState::AtWorkshop),
+                ),
+                // A step that skips one is refused, alone.
+                ops.op(
+                    wo.id,
+                    advance(CarryBackState::AtWorkshop, CarryBackState::Returned),
+                ),
+            ],
+        )
+        .await;
+    assert!(applied(&r.results[0]) && applied(&r.results[1]), "{r:?}");
+    assert!(!flagged(&r.results[0]));
+    assert_eq!(rejected_code(&r.results[2]), Some(RejectCode::BadPayload));
+
+    // On a job head office cancelled meanwhile: kept and flagged, like every fact.
+    let other = hq.work_order("WO-CB2", Some(dev.technician_id)).await;
+    let path = routes::ADMIN_WORK_ORDER_CANCEL.replace("{id}", &other.id.to_string());
+    let _: WorkOrder = hq
+        .admin(
+            Method::POST,
+            &path,
+            Some(&CancelRequest {
+                reason: "customer cancelled".into(),
+            }),
+            StatusCode::OK,
+        )
+        .await;
+    let r = hq
+        .push(
+            &dev.token,
+            vec![ops.op(other.id, take(Uuid::now_v7(), "CB-2"))],
+        )
+        .await;
+    assert!(applied(&r.results[0]) && flagged(&r.results[0]), "{r:?}");
+    assert_eq!(hq.detail(other.id).await.facts.len(), 1);
+
+    // Head office's list: both out, oldest first; taken in January, promised for the
+    // 12th, so long overdue (more than 15 working days out).
+    let list: Vec<CarryBack> = hq
+        .admin(Method::GET, routes::ADMIN_CARRY_BACKS, NONE, StatusCode::OK)
+        .await;
+    let got: Vec<(&str, CarryBackState, bool)> = list
+        .iter()
+        .map(|c| (c.receipt_no.as_str(), c.state, c.flagged_for_review))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("CB-1", CarryBackState::AtWorkshop, false),
+            ("CB-2", CarryBackState::Taken, true)
+        ]
+    );
+    assert_eq!(list[0].order_no, "WO-CB");
+    assert_eq!(list[0].overdue, Some(CarryBackOverdue::PastRepairLimit));
+    assert!(list[0].working_days_out > 15);
+    // Another technician's filter sees none; bad query values are a clear 400.
+    let path = format!(
+        "{}?technician_id={}",
+        routes::ADMIN_CARRY_BACKS,
+        Uuid::now_v7()
+    );
+    let none: Vec<CarryBack> = hq.admin(Method::GET, &path, NONE, StatusCode::OK).await;
+    assert!(none.is_empty());
+    let path = format!("{}?include_returned=maybe", routes::ADMIN_CARRY_BACKS);
+    let _: ErrorBody = hq
+        .admin(Method::GET, &path, NONE, StatusCode::BAD_REQUEST)
+        .await;
+    // Device tokens cannot read it.
+    let res = hq
+        .client
+        .get(hq.url(routes::ADMIN_CARRY_BACKS))
+        .bearer_auth(dev.token.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status() == StatusCode::FORBIDDEN || res.status() == StatusCode::UNAUTHORIZED);
+}

@@ -15,6 +15,10 @@
 //!   ([`to_wire_in`]); when that quote is no longer the job's current one the op goes
 //!   without a price and head office reads it from the quote fact (`quote_id`).
 //!
+//! The carry-back's kinds (`TakeCarryBack`, `AdvanceCarryBack`, `ReturnCarryBack`) keep
+//! the store's field names on the wire; only `work_order_id` goes (the op's `entity_id` is
+//! the job). Their signature PNG (`png_sha256`) is the op's blob, uploaded before it.
+//!
 //! The technician-day kinds (`StockTake`, `RecordExpense`, an unused `ReturnPart` with no
 //! job) are not about a work order: their `entity_id` is informational (the store's id
 //! when it is a UUID, else the op id) and head office files them under the device's
@@ -49,6 +53,9 @@ pub const KINDS: &[(&str, OpKind)] = &[
     ("InvoiceLater", OpKind::InvoiceLater),
     ("RecordFeedback", OpKind::RecordFeedback),
     ("RecordExpense", OpKind::RecordExpense),
+    ("TakeCarryBack", OpKind::TakeCarryBack),
+    ("AdvanceCarryBack", OpKind::AdvanceCarryBack),
+    ("ReturnCarryBack", OpKind::ReturnCarryBack),
 ];
 
 /// A part's price as quoted: the unit price the customer pays and whether it is covered
@@ -165,6 +172,7 @@ pub fn to_wire_with(row: &PendingOp, price: PriceLookup) -> Result<Op, MapError>
     if kind != OpKind::ReturnPart {
         fields.remove("work_order_id");
     }
+    // A status change's `from` is the device's; a carry-back advance's is on the wire.
     if kind == OpKind::ChangeStatus {
         fields.remove("from");
     }
@@ -375,8 +383,19 @@ mod tests {
             ("RecordDiagnosis", json!({}), Err("bad")),
             ("IssueQuote", json!({"quote_id": "q"}), Err("bad")),
             ("RecordFeedback", json!({"rating": "five"}), Err("bad")),
-            // The carry-back's kinds have no head-office op yet: they block, loudly.
-            ("TakeCarryBack", json!({}), Err("unknown")),
+            ("TakeCarryBack", json!({}), Err("bad")),
+            (
+                "AdvanceCarryBack",
+                json!({"carry_back_id": Q, "from": "taken", "to": "in_the_van"}),
+                Err("bad"),
+            ),
+            (
+                "AdvanceCarryBack",
+                json!({"carry_back_id": Q, "from": "taken", "to": "at_workshop"}),
+                Ok("advance_carry_back"),
+            ),
+            ("ReturnCarryBack", json!({"carry_back_id": Q}), Err("bad")),
+            ("CarryBack", json!({}), Err("unknown")),
             ("change_status", json!({"to": "en_route"}), Err("unknown")),
             (
                 "TakePayment",
@@ -416,6 +435,9 @@ mod tests {
             kind::INVOICE_LATER,
             kind::RECORD_FEEDBACK,
             kind::RECORD_EXPENSE,
+            kind::TAKE_CARRY_BACK,
+            kind::ADVANCE_CARRY_BACK,
+            kind::RETURN_CARRY_BACK,
         ] {
             assert!(wire_kind(k).is_some(), "{k}");
         }
@@ -624,6 +646,92 @@ mod tests {
             );
             check(&op);
         }
+    }
+
+    #[test]
+    fn the_carry_back_kinds_map_field_by_field() {
+        // The payloads exactly as crates/onsite-store/src/carryback.rs writes them.
+        let png = "bb".repeat(32);
+        let photo = "cc".repeat(32);
+        let take = row(
+            kind::TAKE_CARRY_BACK,
+            json!({"carry_back_id": Q, "work_order_id": WO, "receipt_no": "CB-20261124-0A1B2C3D",
+                   "item": "ThermaFlow TF-60E water heater", "serial_no": "TF60E-25-33817",
+                   "accessories": ["remote", "hose"], "condition": "Scratch on the left panel",
+                   "fault": "Humming noise, error E3", "expected_return": "2026-12-01",
+                   "photos": [photo], "signer_name": "Sophie Müller", "png_sha256": png,
+                   "at": "2026-11-24T02:00:00.000Z"}),
+        );
+        let op = to_wire(&take).unwrap();
+        assert_eq!(op.kind, "take_carry_back");
+        assert_eq!(op.entity_id.to_string(), WO);
+        assert!(op.payload.get("work_order_id").is_none());
+        let Ok(OpPayload::TakeCarryBack(p)) = OpPayload::parse(&op.kind, &op.payload) else {
+            panic!("{op:?}")
+        };
+        assert_eq!(p.fact_id.to_string(), take.op_id);
+        assert_eq!(p.carry_back_id.to_string(), Q);
+        assert_eq!(p.receipt_no, "CB-20261124-0A1B2C3D");
+        assert_eq!(p.item, "ThermaFlow TF-60E water heater");
+        assert_eq!(p.serial_no.as_deref(), Some("TF60E-25-33817"));
+        assert_eq!(p.accessories, ["remote", "hose"]);
+        assert_eq!(p.condition, "Scratch on the left panel");
+        assert_eq!(p.fault, "Humming noise, error E3");
+        assert_eq!(p.expected_return.to_string(), "2026-12-01");
+        assert_eq!(p.photos, [photo.as_str()]);
+        assert_eq!(p.signer_name, "Sophie Müller");
+        assert_eq!(p.at.to_rfc3339(), "2026-11-24T02:00:00+00:00");
+        // The signature PNG is the op's blob: uploaded before the op goes; photos are not.
+        assert_eq!(blob_of(&op), Some(png.clone()));
+        // Without a serial number the store writes null.
+        let mut no_serial = take.clone();
+        no_serial.payload["serial_no"] = Value::Null;
+        assert_eq!(
+            to_wire(&no_serial).unwrap().payload["serial_no"],
+            Value::Null
+        );
+
+        let advance = row(
+            kind::ADVANCE_CARRY_BACK,
+            json!({"carry_back_id": Q, "from": "at_workshop", "to": "repaired",
+                   "at": "2026-11-26T02:00:00.000Z"}),
+        );
+        let op = to_wire(&advance).unwrap();
+        assert_eq!(op.kind, "advance_carry_back");
+        // Unlike a status change, the step it left is part of the fact.
+        assert_eq!(op.payload["from"], "at_workshop");
+        assert_eq!(op.payload["to"], "repaired");
+        assert_eq!(op.payload["fact_id"], advance.op_id.as_str());
+        assert_eq!(blob_of(&op), None);
+
+        for (collected, note) in [(true, Value::Null), (false, json!("Customer lost it"))] {
+            let back = row(
+                kind::RETURN_CARRY_BACK,
+                json!({"carry_back_id": Q, "receipt_collected": collected,
+                       "receipt_lost_note": note, "signer_name": "Sophie Müller",
+                       "png_sha256": png, "at": "2026-11-30T02:00:00.000Z"}),
+            );
+            let op = to_wire(&back).unwrap();
+            assert_eq!(op.kind, "return_carry_back");
+            let Ok(OpPayload::ReturnCarryBack(p)) = OpPayload::parse(&op.kind, &op.payload) else {
+                panic!("{op:?}")
+            };
+            assert_eq!(p.receipt_collected, collected);
+            assert_eq!(p.receipt_lost_note.as_deref(), note.as_str());
+            assert_eq!(p.signer_name, "Sophie Müller");
+            assert_eq!(blob_of(&op), Some(png.clone()));
+        }
+        // A take whose photo list is not text, or a return without its signature, does not
+        // read: it blocks the queue rather than going half-made.
+        let mut bad = take.clone();
+        bad.payload["photos"] = json!([1]);
+        assert!(matches!(to_wire(&bad), Err(MapError::BadPayload { .. })));
+        let bad = row(
+            kind::RETURN_CARRY_BACK,
+            json!({"carry_back_id": Q, "receipt_collected": true, "receipt_lost_note": null,
+                   "signer_name": "S"}),
+        );
+        assert!(matches!(to_wire(&bad), Err(MapError::BadPayload { .. })));
     }
 
     #[test]

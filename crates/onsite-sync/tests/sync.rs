@@ -789,3 +789,247 @@ async fn a_whole_visit_syncs_with_nothing_blocked_and_every_fact_exported() {
         e.mileage.minor + e.meals.minor + e.lodging.minor
     );
 }
+
+#[tokio::test]
+async fn a_carry_back_taken_advanced_and_returned_syncs_and_head_office_shows_it() {
+    use onsite_api::{CarryBack, ExportRow, OpPayload};
+    use onsite_domain::carryback::CarryBackState;
+    use onsite_store::carryback::{self, NewCarryBack, Signed};
+
+    let hq = start().await;
+    let dev = device(&hq, "Tech").await;
+    let wo = hq.work_order("WO-CB", Some(dev.technician_id)).await;
+    let client = hq.client(options());
+    dev.sync(&client).await.unwrap();
+    let id = wo.id.to_string();
+    for to in [EnRoute, OnSite] {
+        dev.change_status(wo.id, to);
+    }
+    // Two signatures: the receipt's when it is taken, another when it comes back.
+    let blobs = tempfile::tempdir().unwrap();
+    let taken_png =
+        onsite_store::documents::put_blob(blobs.path(), b"\x89PNG receipt signature").unwrap();
+    let returned_png =
+        onsite_store::documents::put_blob(blobs.path(), b"\x89PNG return signature").unwrap();
+    let strokes = json!([{"points": [{"x": 1, "y": 2}, {"x": 30, "y": 12}]}]);
+    let today = Utc::now().date_naive();
+    let expected_return = today + chrono::Days::new(7);
+    let accessories = vec!["remote control".to_owned()];
+    let taken = dev.with(|s| {
+        s.write(|tx| {
+            let t = carryback::take(
+                tx,
+                &NewCarryBack {
+                    work_order_id: &id,
+                    item: "ThermaFlow TF-60E water heater",
+                    serial_no: Some("TF60E-25-33817"),
+                    accessories: &accessories,
+                    condition: "Scratch on the left side panel",
+                    fault: "Humming noise, error E3",
+                    expected_return,
+                    photos: &[],
+                    signature: Signed {
+                        signer_name: "Sophie Müller",
+                        strokes: &strokes,
+                        png_sha256: &taken_png,
+                    },
+                },
+                today,
+                Utc::now(),
+            )?;
+            carryback::advance(tx, &t.id, CarryBackState::AtWorkshop, today, Utc::now())
+        })
+        .unwrap()
+    });
+    // The receipt's signature must reach head office before the take: without the
+    // blobs folder its bytes are nowhere and the queue stops at the take, kept.
+    let r = dev.sync(&client).await.unwrap();
+    assert_eq!(r.blocked.expect("blocked").kind, "TakeCarryBack");
+    assert_eq!(dev.pending().len(), 2);
+    let config = onsite_sync::SyncConfig {
+        blobs_dir: Some(blobs.path().to_path_buf()),
+    };
+    let r = onsite_sync::sync_once_with(&dev.store, &client, &config)
+        .await
+        .unwrap();
+    assert!(r.blocked.is_none(), "{r:?}");
+    assert_eq!(
+        (r.ops_applied, r.ops_rejected, r.blobs_uploaded),
+        (2, 0, 1),
+        "{r:?}"
+    );
+    assert!(dev.pending().is_empty());
+
+    // Head office's list of items out: this one, at the workshop, not overdue.
+    let open: Vec<CarryBack> = hq
+        .admin::<(), _>(
+            reqwest::Method::GET,
+            onsite_api::routes::ADMIN_CARRY_BACKS,
+            None,
+        )
+        .await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let item = &open[0];
+    assert_eq!(item.receipt_no, taken.receipt_no);
+    assert_eq!(item.carry_back_id.to_string(), taken.id);
+    assert_eq!(
+        (item.work_order_id, item.order_no.as_str()),
+        (wo.id, "WO-CB")
+    );
+    assert_eq!(item.technician_id, dev.technician_id);
+    assert_eq!(item.state, CarryBackState::AtWorkshop);
+    assert_eq!(item.expected_return, expected_return);
+    assert_eq!(item.overdue, None);
+    assert!(!item.flagged_for_review);
+
+    // Repaired and handed back; the receipt was lost.
+    dev.with(|s| {
+        s.write(|tx| {
+            carryback::advance(tx, &taken.id, CarryBackState::Repaired, today, Utc::now())?;
+            carryback::return_item(
+                tx,
+                &taken.id,
+                false,
+                Some("Customer threw the receipt away"),
+                &Signed {
+                    signer_name: "Sophie Müller",
+                    strokes: &strokes,
+                    png_sha256: &returned_png,
+                },
+                today,
+                Utc::now(),
+            )
+        })
+        .unwrap()
+    });
+    // The job itself is signed off and completed.
+    let signoff_png =
+        onsite_store::documents::put_blob(blobs.path(), b"\x89PNG sign-off signature").unwrap();
+    dev.change_status(wo.id, InProgress);
+    dev.with(|s| {
+        s.write(|tx| {
+            onsite_store::documents::sign(
+                tx,
+                &onsite_store::documents::NewSignature {
+                    work_order_id: &id,
+                    signer_name: "Sophie Müller",
+                    strokes: &strokes,
+                    png_sha256: &signoff_png,
+                },
+                Utc::now(),
+            )?;
+            workorders::change_status(tx, &id, Completed, None, Utc::now())
+        })
+        .unwrap()
+    });
+    let pending = dev.pending().len();
+    let r = onsite_sync::sync_once_with(&dev.store, &client, &config)
+        .await
+        .unwrap();
+    assert!(r.blocked.is_none(), "{r:?}");
+    assert_eq!((r.ops_applied, r.ops_rejected), (pending, 0), "{r:?}");
+    assert_eq!(
+        r.blobs_uploaded, 2,
+        "the return's and the sign-off's: {r:?}"
+    );
+    assert!(dev.pending().is_empty());
+
+    // No longer out; listed as returned when asked for.
+    let open: Vec<CarryBack> = hq
+        .admin::<(), _>(
+            reqwest::Method::GET,
+            onsite_api::routes::ADMIN_CARRY_BACKS,
+            None,
+        )
+        .await;
+    assert!(open.is_empty(), "{open:?}");
+    let path = format!(
+        "{}?include_returned=true&technician_id={}",
+        onsite_api::routes::ADMIN_CARRY_BACKS,
+        dev.technician_id
+    );
+    let all: Vec<CarryBack> = hq.admin::<(), _>(reqwest::Method::GET, &path, None).await;
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0].state, CarryBackState::Returned);
+    assert_eq!(all[0].receipt_collected, Some(false));
+    assert!(all[0].returned_at.is_some());
+
+    // The completed job's export: the three facts, both signatures, the carry-back.
+    let export = hq.export().await;
+    let job = export
+        .iter()
+        .find(|j| j.work_order.id == wo.id)
+        .expect("exported");
+    let kinds: Vec<OpKind> = job.facts.iter().map(|f| f.kind).collect();
+    for k in [
+        OpKind::TakeCarryBack,
+        OpKind::AdvanceCarryBack,
+        OpKind::ReturnCarryBack,
+    ] {
+        assert!(kinds.contains(&k), "{k:?} not in {kinds:?}");
+    }
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == OpKind::AdvanceCarryBack)
+            .count(),
+        2
+    );
+    let take = job
+        .facts
+        .iter()
+        .find(|f| f.kind == OpKind::TakeCarryBack)
+        .unwrap();
+    let Ok(OpPayload::TakeCarryBack(t)) = OpPayload::parse("take_carry_back", &take.payload) else {
+        panic!("{take:?}")
+    };
+    assert_eq!(t.receipt_no, taken.receipt_no);
+    assert_eq!(t.item, "ThermaFlow TF-60E water heater");
+    assert_eq!(t.accessories, accessories);
+    assert_eq!(t.expected_return, expected_return);
+    assert_eq!(t.signer_name, "Sophie Müller");
+    for sha in [&taken_png, &returned_png] {
+        assert!(job.blobs.contains(sha), "{sha} not in {:?}", job.blobs);
+    }
+    let bytes = hq
+        .admin
+        .get(format!(
+            "{}{}",
+            hq.base,
+            onsite_api::routes::ADMIN_BLOB.replace("{sha256}", &returned_png)
+        ))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&bytes[..], b"\x89PNG return signature");
+    assert_eq!(job.carry_backs.len(), 1);
+    assert_eq!(job.carry_backs[0].receipt_no, taken.receipt_no);
+    assert_eq!(job.carry_backs[0].state, CarryBackState::Returned);
+
+    // And as CSV lines: the receipt number, each step, the receipt's fate; no free text.
+    let csv = hq
+        .admin
+        .get(format!(
+            "{}{}?format=csv",
+            hq.base,
+            onsite_api::routes::ADMIN_EXPORT
+        ))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.starts_with(&ExportRow::COLUMNS.join(",")));
+    assert!(csv.contains(",take_carry_back,"));
+    assert!(csv.contains(&taken.receipt_no));
+    assert!(csv.contains(",advance_carry_back,"));
+    assert!(csv.contains(",repaired,"));
+    assert!(csv.contains(",receipt_lost,"));
+    assert!(!csv.contains("Sophie") && !csv.contains("threw"));
+}

@@ -171,6 +171,10 @@ pub trait Storage: Send + Sync + 'static {
     /// Publishes the next price-list version.
     fn publish_price_list(&self, list: &PriceListPublish, now: DateTime<Utc>) -> Result<PriceList>;
 
+    /// Every stored carry-back fact (`take_carry_back`, `advance_carry_back`,
+    /// `return_carry_back`) with its job's order number and open-flag state, in the order
+    /// stored; [`crate::carryback::fold`] makes the list of carry-backs.
+    fn carry_back_facts(&self) -> Result<Vec<crate::carryback::CarryBackFact>>;
     /// Review flags, oldest first.
     fn list_review_flags(&self, include_resolved: bool) -> Result<Vec<ReviewFlag>>;
     /// Marks a flag resolved (idempotent).

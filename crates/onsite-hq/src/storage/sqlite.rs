@@ -21,6 +21,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{DeviceAuth, FeedPage, NewDevice, Result, Storage, StorageError};
+use crate::carryback::CarryBackFact;
 use crate::rules::{self, Decision, WorkOrderState};
 
 /// The numbered migrations, in order. Never edit a shipped one; append.
@@ -30,6 +31,17 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/0002_technician_day_facts.sql"),
     ),
+    (
+        3,
+        include_str!("../../migrations/0003_carry_back_index.sql"),
+    ),
+];
+
+/// The fact kinds of a carry-back.
+const CARRY_BACK_KINDS: [&str; 3] = [
+    OpKind::TakeCarryBack.as_str(),
+    OpKind::AdvanceCarryBack.as_str(),
+    OpKind::ReturnCarryBack.as_str(),
 ];
 
 /// The database file's name inside the data directory.
@@ -1355,6 +1367,32 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn carry_back_facts(&self) -> Result<Vec<CarryBackFact>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {FACT_COLS}, \
+             (SELECT w.order_no FROM work_orders w WHERE w.id = facts.work_order_id), \
+             EXISTS (SELECT 1 FROM review_flags f WHERE f.work_order_id = facts.work_order_id \
+             AND f.resolved_at IS NULL) \
+             FROM facts WHERE kind IN (?1, ?2, ?3) ORDER BY seq"
+        ))?;
+        let rows = stmt.query_map(
+            [
+                CARRY_BACK_KINDS[0],
+                CARRY_BACK_KINDS[1],
+                CARRY_BACK_KINDS[2],
+            ],
+            |r| {
+                Ok(CarryBackFact {
+                    fact: fact_from_row(r)?,
+                    order_no: r.get(9)?,
+                    flagged_for_review: r.get(10)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     fn list_review_flags(&self, include_resolved: bool) -> Result<Vec<ReviewFlag>> {
         let conn = self.reader();
         let mut stmt = conn.prepare(&format!(
@@ -1423,10 +1461,28 @@ impl Storage for SqliteStorage {
                     }
                 }
             }
+            let carry_backs: Vec<CarryBackFact> = facts
+                .iter()
+                .filter(|f| CARRY_BACK_KINDS.contains(&f.kind.as_str()))
+                .map(|f| CarryBackFact {
+                    order_no: work_order.order_no.clone(),
+                    flagged_for_review: work_order.flagged_for_review,
+                    fact: f.clone(),
+                })
+                .collect();
+            let carry_backs = crate::carryback::fold(
+                &carry_backs,
+                Utc::now().date_naive(),
+                &onsite_api::CarryBackQuery {
+                    include_returned: Some(true),
+                    technician_id: None,
+                },
+            );
             jobs.push(ExportJob {
                 work_order,
                 facts,
                 blobs,
+                carry_backs,
             });
         }
         tx.commit()?;
