@@ -31,6 +31,11 @@ const COMMANDS: &[&str] = &[
     "take_payment",
     "invoice_later",
     "record_feedback",
+    "expenses",
+    "record_expense",
+    "set_expense_rates",
+    "van_stock",
+    "stock_take",
 ];
 
 fn main() {

@@ -3,6 +3,7 @@
 
 mod carryback_commands;
 mod commands;
+mod day_commands;
 mod instance;
 mod sign_off;
 mod state;

@@ -13,7 +13,7 @@ use onsite_store::workorders::Day;
 use onsite_store::{demo, Store, StoreError};
 use tauri::{Manager, WebviewUrl, WebviewWindowBuilder};
 
-use crate::{carryback_commands, commands, instance, visit_commands};
+use crate::{carryback_commands, commands, day_commands, instance, visit_commands};
 
 pub const DATA_FILE: &str = "onsite.db";
 const DEMO: &str = include_str!("../../assets/demo/demo.json");
@@ -190,6 +190,11 @@ pub fn run() {
             visit_commands::take_payment,
             visit_commands::invoice_later,
             visit_commands::record_feedback,
+            day_commands::expenses,
+            day_commands::record_expense,
+            day_commands::set_expense_rates,
+            day_commands::van_stock,
+            day_commands::stock_take,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Onsite");

@@ -9,6 +9,7 @@ pub mod money;
 pub mod rules;
 pub mod signoff;
 pub mod view;
+pub mod view_day;
 pub mod view_visit;
 pub mod workorder;
 

@@ -9,6 +9,7 @@ use onsite_domain::rules::{
     PricedJob, PricedLine, RecordedExclusion, Totals,
 };
 use onsite_domain::view::*;
+use onsite_domain::view_day::*;
 use onsite_domain::view_visit::*;
 use onsite_domain::{JobType, Lateness, WorkOrderStatus};
 use ts_rs::{Config, TS};
@@ -76,6 +77,13 @@ fn render() -> String {
         TakePartForm::decl(&cfg),
         PaymentForm::decl(&cfg),
         PaymentResult::decl(&cfg),
+        ExpenseRatesView::decl(&cfg),
+        ExpenseForm::decl(&cfg),
+        ExpenseView::decl(&cfg),
+        ExpensesDayView::decl(&cfg),
+        StockCountForm::decl(&cfg),
+        StockTakeLineView::decl(&cfg),
+        StockTakeResult::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types in crates/onsite-domain by its `bindings` test.\n\

@@ -6,6 +6,11 @@ import type {
   CarryBackState,
   DiagnosisForm,
   DocumentView,
+  ExpenseForm,
+  ExpenseRatesView,
+  ExpensesDayView,
+  StockCountForm,
+  StockTakeResult,
   PaymentForm,
   PaymentResult,
   PhotoView,
@@ -95,4 +100,10 @@ export const api = {
   invoiceLater: (id: string) => call<VisitStateView>('invoice_later', { id }),
   recordFeedback: (id: string, rating: number, comment: string, callbackAllowed: boolean) =>
     call<VisitStateView>('record_feedback', { id, rating, comment, callbackAllowed }),
+  expenses: (day: string | null) => call<ExpensesDayView>('expenses', { day }),
+  recordExpense: (form: ExpenseForm) => call<ExpensesDayView>('record_expense', { form }),
+  setExpenseRates: (rates: ExpenseRatesView, day: string | null) =>
+    call<ExpensesDayView>('set_expense_rates', { rates, day }),
+  vanStock: () => call<VanPartView[]>('van_stock'),
+  stockTake: (counts: StockCountForm[]) => call<StockTakeResult>('stock_take', { counts }),
 };

@@ -273,3 +273,21 @@ export type PaymentForm = { method: PaymentMethod, amount_minor: number,
 tendered_minor: number | null, };
 
 export type PaymentResult = { change_minor: number | null, visit: VisitStateView, };
+
+export type ExpenseRatesView = { per_km_minor: number, meal_per_day_minor: number, lodging_per_night_minor: number, };
+
+export type ExpenseForm = { 
+/**
+ * `YYYY-MM-DD`.
+ */
+day: string, km: number, meal_days: number, nights: number, };
+
+export type ExpenseView = { day: string, km: number, meal_days: number, nights: number, rates: ExpenseRatesView, mileage_minor: number, meals_minor: number, lodging_minor: number, total_minor: number, };
+
+export type ExpensesDayView = { day: string, rates: ExpenseRatesView, recorded: ExpenseView | null, };
+
+export type StockCountForm = { part_id: string, counted: number, };
+
+export type StockTakeLineView = { part_id: string, expected: number, counted: number, difference: number, };
+
+export type StockTakeResult = { stock_take_id: string, lines: Array<StockTakeLineView>, van: Array<VanPartView>, };
