@@ -14,6 +14,7 @@ const COMMANDS: &[&str] = &[
     "open_document",
     "create_quote_document",
     "create_payment_receipt",
+    "create_day_end",
     "take_carry_back",
     "advance_carry_back",
     "return_carry_back",

@@ -338,3 +338,27 @@ pub fn create_payment_receipt(state: State<AppState>, id: String) -> Reply<Vec<D
     }
     Ok(out)
 }
+
+/// Today's day-end summary as a PDF (in the UI's language), stored by its hash.
+#[tauri::command]
+pub fn create_day_end(state: State<AppState>, lang: String) -> Reply<DocumentView> {
+    let day = local_day();
+    let (summary, (company, technician)) = state.with_store(|s| {
+        Ok((
+            onsite_store::dayend::collect(s.conn(), &day)?,
+            letterhead(s)?,
+        ))
+    })?;
+    let input = crate::sign_off::day_end_input(&summary, &issuer(company, technician, &lang));
+    let pdf = onsite_docs::render_day_end(&input)
+        .map_err(|e| IpcError::new(ErrorCode::DocumentFailed, e.to_string()))?;
+    let sha = documents::put_blob(&state.blobs_dir, &pdf)
+        .map_err(|e| IpcError::new(ErrorCode::DbIo, format!("cannot store the document: {e}")))?;
+    Ok(DocumentView {
+        sha256: sha,
+        kind: DocumentKind::DayEnd,
+        lang,
+        size: pdf.len() as i64,
+        created_at: day.now,
+    })
+}

@@ -323,3 +323,92 @@ pub fn payment_receipt_input(
         technician: technician.to_string(),
     })
 }
+
+/// The day-end summary of `day`.
+pub fn day_end_input(day: &onsite_store::dayend::DayEnd, by: &Issuer) -> onsite_docs::DayEndInput {
+    use onsite_docs::{
+        DayJob, DayPayment, Expense, ExpenseKind, JobOutcome, OpenCarryBack, PartMovement,
+    };
+    let name = |zh: &str, en: &str| match by.lang {
+        Lang::ZhCn => zh.to_string(),
+        Lang::En => en.to_string(),
+    };
+    let movement = |p: &onsite_store::dayend::PartLine| PartMovement {
+        part_no: p.part_no.clone(),
+        description: name(&p.name_zh, &p.name_en),
+        quantity: p.quantity.max(0) as u32,
+        serial: p.serial.clone(),
+        work_order_no: p.order_no.clone(),
+    };
+    let mut expenses = Vec::new();
+    if let Some(e) = &day.expense {
+        let yuan = |m: i64| format!("¥{}.{:02}", m / 100, m % 100);
+        expenses.push(Expense {
+            kind: ExpenseKind::Mileage,
+            description: format!("{} km × {}", e.km, yuan(e.rates.per_km_minor)),
+            amount_fen: e.mileage_minor,
+        });
+        expenses.push(Expense {
+            kind: ExpenseKind::Meals,
+            description: format!("{} × {}", e.meal_days, yuan(e.rates.meal_per_day_minor)),
+            amount_fen: e.meals_minor,
+        });
+        expenses.push(Expense {
+            kind: ExpenseKind::Lodging,
+            description: format!("{} × {}", e.nights, yuan(e.rates.lodging_per_night_minor)),
+            amount_fen: e.lodging_minor,
+        });
+    }
+    onsite_docs::DayEndInput {
+        lang: by.lang,
+        company: by.company.clone(),
+        technician: by.technician.clone(),
+        date: day.date,
+        issued_at: chrono::Utc::now().with_timezone(&by.offset),
+        jobs: day
+            .jobs
+            .iter()
+            .map(|j| DayJob {
+                work_order_no: j.order_no.clone(),
+                customer_name: j.customer_name.clone(),
+                summary: j.summary.clone(),
+                outcome: if j.carried_back {
+                    JobOutcome::CarriedBack
+                } else if j.status == onsite_domain::WorkOrderStatus::Completed {
+                    JobOutcome::Completed
+                } else {
+                    JobOutcome::NotCompleted
+                },
+                charged_fen: j.due_minor,
+            })
+            .collect(),
+        parts_used: day.parts_used.iter().map(movement).collect(),
+        parts_returned: day.parts_returned.iter().map(movement).collect(),
+        payments: day
+            .payments
+            .iter()
+            .map(|p| DayPayment {
+                work_order_no: p.order_no.clone(),
+                method: match p.method.as_str() {
+                    "cash" => PayMethod::Cash,
+                    "card" => PayMethod::BankCard,
+                    "bank_transfer" => PayMethod::BankTransfer,
+                    _ => PayMethod::Other("QR".into()),
+                },
+                amount_fen: p.amount_minor,
+            })
+            .collect(),
+        carry_backs_open: day
+            .carry_backs_open
+            .iter()
+            .map(|c| OpenCarryBack {
+                receipt_no: c.receipt_no.clone(),
+                customer_name: c.customer_name.clone(),
+                appliance: c.item.clone(),
+                taken_on: c.taken_at.with_timezone(&by.offset).date_naive(),
+                expected_return: c.expected_return,
+            })
+            .collect(),
+        expenses,
+    }
+}

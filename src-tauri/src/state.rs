@@ -173,6 +173,7 @@ pub fn run() {
             commands::open_document,
             commands::create_quote_document,
             commands::create_payment_receipt,
+            commands::create_day_end,
             carryback_commands::take_carry_back,
             carryback_commands::advance_carry_back,
             carryback_commands::return_carry_back,

@@ -240,6 +240,31 @@ async fn paid_out_of_warranty_repair_with_bundle_part_and_cash_change() {
         kinds,
         ["payment_receipt", "payment_receipt", "quote", "sign_off"]
     );
+    let order_no = c
+        .find(css("[data-testid=order-no]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    // The day-end summary lists the money taken today, by method.
+    click(&c, "[data-testid=nav-today]").await;
+    click(&c, "[data-testid=day-end]").await;
+    let doc = c
+        .wait()
+        .for_element(css("[data-testid=day-end-doc]"))
+        .await
+        .unwrap();
+    let sha = doc.attr("data-sha256").await.unwrap().unwrap();
+    let pdf = sandbox.data_dir().join("blobs").join(&sha);
+    keep(&std::fs::read(&pdf).unwrap(), "day-end.pdf");
+    let text = pdf_text(&pdf);
+    assert!(
+        text.contains(&order_no),
+        "{order_no} in the day-end: {text}"
+    );
+    assert!(text.contains("¥88.00"), "cash taken: {text}");
     c.close().await.unwrap();
 }
 

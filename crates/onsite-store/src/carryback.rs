@@ -384,18 +384,23 @@ pub fn for_work_order(
     with_photos(conn, items)
 }
 
-/// Items still out that are past their return date or the repair limit, oldest first.
-pub fn overdue_items(conn: &Connection, today: NaiveDate) -> StoreResult<Vec<CarryBackView>> {
+/// Items still out, oldest first.
+pub fn open_items(conn: &Connection, today: NaiveDate) -> StoreResult<Vec<CarryBackView>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} {FROM} WHERE cb.state <> 'returned' ORDER BY cb.taken_at"
     ))?;
-    let items: Vec<CarryBackView> = stmt
+    let items = stmt
         .query_map([], |r| row(r, today))?
-        .collect::<Result<Vec<_>, _>>()?
+        .collect::<Result<Vec<_>, _>>()?;
+    with_photos(conn, items)
+}
+
+/// Items still out that are past their return date or the repair limit, oldest first.
+pub fn overdue_items(conn: &Connection, today: NaiveDate) -> StoreResult<Vec<CarryBackView>> {
+    Ok(open_items(conn, today)?
         .into_iter()
         .filter(|i| i.overdue.is_some())
-        .collect();
-    with_photos(conn, items)
+        .collect())
 }
 
 /// The goods in/out log of one item: (state, time), in order.

@@ -61,6 +61,7 @@ export const api = {
   openDocument: (sha256: string) => call<void>('open_document', { sha256 }),
   createQuoteDocument: (id: string) => call<DocumentView>('create_quote_document', { id }),
   createPaymentReceipt: (id: string) => call<DocumentView[]>('create_payment_receipt', { id }),
+  createDayEnd: (lang: string) => call<DocumentView>('create_day_end', { lang }),
   takeCarryBack: (id: string, form: CarryBackForm, signerName: string, strokes: unknown, pngBase64: string) =>
     call<WorkOrderDetail>('take_carry_back', { id, form, signerName, strokes, pngBase64 }),
   advanceCarryBack: (id: string, carryBackId: string, to: CarryBackState) =>
