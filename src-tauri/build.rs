@@ -15,6 +15,7 @@ const COMMANDS: &[&str] = &[
     "create_quote_document",
     "create_payment_receipt",
     "create_day_end",
+    "save_document_as",
     "take_carry_back",
     "advance_carry_back",
     "return_carry_back",

@@ -362,3 +362,29 @@ pub fn create_day_end(state: State<AppState>, lang: String) -> Reply<DocumentVie
         created_at: day.now,
     })
 }
+
+/// "Save as…": the user picks where a copy of the document goes.
+#[tauri::command]
+pub async fn save_document_as(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    sha256: String,
+    file_name: String,
+) -> Reply<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    documents::blob_path(&state.blobs_dir, &sha256).map_err(|e| e.to_ipc())?;
+    let picked = app
+        .dialog()
+        .file()
+        .set_file_name(file_name)
+        .add_filter("PDF", &["pdf"])
+        .blocking_save_file();
+    let Some(picked) = picked else {
+        return Ok(None);
+    };
+    let dest = picked
+        .into_path()
+        .map_err(|_| invalid("the chosen place is not a file on this computer"))?;
+    documents::export_blob(&state.blobs_dir, &sha256, &dest).map_err(|e| e.to_ipc())?;
+    Ok(Some(dest.display().to_string()))
+}

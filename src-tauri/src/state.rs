@@ -130,6 +130,7 @@ fn data_dir(app: &tauri::App) -> PathBuf {
 pub fn run() {
     let started = Instant::now();
     tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
             let dir = data_dir(app);
             let data_file = dir.join(DATA_FILE);
@@ -174,6 +175,7 @@ pub fn run() {
             commands::create_quote_document,
             commands::create_payment_receipt,
             commands::create_day_end,
+            commands::save_document_as,
             carryback_commands::take_carry_back,
             carryback_commands::advance_carry_back,
             carryback_commands::return_carry_back,

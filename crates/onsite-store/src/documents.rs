@@ -30,6 +30,31 @@ pub fn put_blob(dir: &Path, bytes: &[u8]) -> std::io::Result<String> {
     Ok(sha)
 }
 
+/// Copies a blob to `dest` (a file the user chose), after checking that the stored bytes
+/// still match their hash. Written beside `dest` first and renamed, so a failed copy never
+/// leaves half a file under the chosen name.
+pub fn export_blob(dir: &Path, sha256: &str, dest: &Path) -> StoreResult<()> {
+    let bytes = std::fs::read(blob_path(dir, sha256)?).map_err(|source| StoreError::Io {
+        path: dir.join(sha256),
+        source,
+    })?;
+    if sha256_hex(&bytes) != sha256.to_ascii_lowercase() {
+        return Err(StoreError::Corrupt {
+            path: dir.join(sha256),
+        });
+    }
+    let io = |source| StoreError::Io {
+        path: dest.to_path_buf(),
+        source,
+    };
+    let tmp = dest.with_extension(format!("onsite-{}.tmp", std::process::id()));
+    std::fs::write(&tmp, &bytes).map_err(io)?;
+    std::fs::rename(&tmp, dest).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
+}
+
 /// Where a blob lives.
 pub fn blob_path(dir: &Path, sha256: &str) -> StoreResult<PathBuf> {
     if sha256.len() != 64 || !sha256.chars().all(|c| c.is_ascii_hexdigit()) {

@@ -278,3 +278,27 @@ fn the_signature_covers_the_quote_as_shown() {
         .unwrap()
         .is_none());
 }
+
+#[test]
+fn exporting_a_document_checks_its_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = dir.path().join("blobs");
+    let sha = documents::put_blob(&blobs, b"%PDF-1.7 signed sheet").unwrap();
+    let dest = dir.path().join("out").join("WO-1 sign-off.pdf");
+    std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+    documents::export_blob(&blobs, &sha, &dest).unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), b"%PDF-1.7 signed sheet");
+    assert_eq!(
+        std::fs::read_dir(dest.parent().unwrap()).unwrap().count(),
+        1,
+        "no temp file left"
+    );
+    // a blob whose bytes no longer match its name is refused, and nothing is written
+    std::fs::write(blobs.join(&sha), b"tampered").unwrap();
+    let other = dir.path().join("out").join("copy.pdf");
+    assert!(matches!(
+        documents::export_blob(&blobs, &sha, &other),
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert!(!other.exists());
+}

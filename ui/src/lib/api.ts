@@ -62,6 +62,8 @@ export const api = {
   createQuoteDocument: (id: string) => call<DocumentView>('create_quote_document', { id }),
   createPaymentReceipt: (id: string) => call<DocumentView[]>('create_payment_receipt', { id }),
   createDayEnd: (lang: string) => call<DocumentView>('create_day_end', { lang }),
+  saveDocumentAs: (sha256: string, fileName: string) =>
+    call<string | null>('save_document_as', { sha256, fileName }),
   takeCarryBack: (id: string, form: CarryBackForm, signerName: string, strokes: unknown, pngBase64: string) =>
     call<WorkOrderDetail>('take_carry_back', { id, form, signerName, strokes, pngBase64 }),
   advanceCarryBack: (id: string, carryBackId: string, to: CarryBackState) =>
