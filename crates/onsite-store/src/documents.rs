@@ -10,24 +10,33 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::{outbox, parse_ts, ts, StoreError, StoreResult};
 
-/// Puts `bytes` in `dir` under their SHA-256 (written to a temporary file, flushed, then
-/// renamed, so a crash never leaves half a file under a valid name). Returns the hash.
-/// Writing the same bytes twice keeps one file.
+/// Puts `bytes` in `dir` under their SHA-256 (written to a temporary file, synced, then
+/// renamed and the folder synced, so a crash never leaves half a file under a valid name).
+/// Returns the hash. Writing the same bytes twice keeps one file; a file of the wrong size
+/// under that name (a torn copy from elsewhere) is replaced.
 pub fn put_blob(dir: &Path, bytes: &[u8]) -> std::io::Result<String> {
     let sha = sha256_hex(bytes);
     let path = dir.join(&sha);
-    if path.exists() {
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64) {
         return Ok(sha);
     }
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{sha}.{}.tmp", std::process::id()));
-    {
+    let tmp = dir.join(format!(".{sha}.{}.tmp", uuid::Uuid::now_v7()));
+    let written = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, &path)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    std::fs::rename(&tmp, &path)?;
-    Ok(sha)
+    written.map(|()| sha)
 }
 
 /// Copies a blob to `dest` (a file the user chose), after checking that the stored bytes

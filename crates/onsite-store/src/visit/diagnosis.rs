@@ -2,14 +2,12 @@
 //! Photos are content-addressed files: [`put_blob`] writes `<blobs_dir>/<sha256>` (temp +
 //! rename, once per content) before the transaction that records them.
 
-use std::io::Write;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use onsite_domain::rules::RecordedExclusion;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::{append, new_id, open_order, text, Step, VisitError, VisitResult};
 use crate::{outbox, ts, StoreError};
@@ -72,48 +70,16 @@ pub fn put_blob(blobs_dir: &Path, bytes: &[u8], media_type: &str) -> VisitResult
             bytes.len()
         )));
     }
-    let sha256 = hex(&Sha256::digest(bytes));
+    let sha256 = crate::documents::put_blob(blobs_dir, bytes).map_err(|source| StoreError::Io {
+        path: blobs_dir.to_path_buf(),
+        source,
+    })?;
     let size = bytes.len() as i64;
-    let target = blobs_dir.join(&sha256);
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| StoreError::Io { path, source }
-    };
-    std::fs::create_dir_all(blobs_dir).map_err(io(blobs_dir))?;
-    if let Ok(meta) = std::fs::metadata(&target) {
-        if meta.len() == bytes.len() as u64 {
-            return Ok(Blob {
-                sha256,
-                media_type: media_type.into(),
-                size,
-            });
-        }
-    }
-    let temp = blobs_dir.join(format!(".{sha256}.{}.tmp", new_id()));
-    let written = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&temp, &target)?;
-        if let Ok(dir) = std::fs::File::open(blobs_dir) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
-    })();
-    if let Err(source) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(io(&target)(source).into());
-    }
     Ok(Blob {
         sha256,
         media_type: media_type.into(),
         size,
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn check_blob(blob: &Blob) -> VisitResult<()> {
