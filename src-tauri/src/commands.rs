@@ -202,14 +202,10 @@ pub fn create_sign_off(
     id: String,
     lang: Option<String>,
 ) -> Reply<DocumentView> {
-    let day = local_day();
     let now = chrono::Local::now().fixed_offset();
-    let (job, signature, (company, technician)) = state.with_store(|s| {
-        let job = workorders::detail(s.conn(), &id, &day)?;
-        let signature = documents::valid_signature(s.conn(), &id)?;
-        Ok((job, signature, letterhead(s)?))
-    })?;
-    let visit = state.with_visit(|s| onsite_store::visit::state(s.conn(), &id))?;
+    let (job, visit, company, technician) = paperwork(&state, &id)?;
+    // The detail already marks each signature valid or void against the content now.
+    let signature = job.signatures.last().filter(|s| s.valid).cloned();
     let lang_code = lang.unwrap_or_else(|| job.customer.language.clone());
     let doc_lang = crate::sign_off::lang(&lang_code);
     let signature = match &signature {

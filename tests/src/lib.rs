@@ -313,3 +313,30 @@ pub async fn draw_signature(c: &Client, selector: &str) {
     });
     c.perform_actions(stroke).await.unwrap();
 }
+
+/// The current value of the form field `selector`.
+pub async fn value(c: &Client, selector: &str) -> String {
+    c.find(css(selector))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// The text of a PDF, after `qpdf --check` has passed on it.
+pub fn pdf_text(pdf: &Path) -> String {
+    let check = Command::new("qpdf")
+        .arg("--check")
+        .arg(pdf)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+    let out = Command::new("pdftotext")
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -7,13 +7,9 @@ use std::time::Duration;
 use fantoccini::elements::Element;
 use fantoccini::Client;
 use onsite_e2e::{
-    app_binary, click, css, draw_signature, keep, refs, search, shot, wait_text, Driver, Sandbox,
-    Xvfb,
+    app_binary, click, css, draw_signature, keep, pdf_text, refs, search, shot, wait_text, Driver,
+    Sandbox, Xvfb,
 };
-
-fn env_of(sandbox: &Sandbox) -> Vec<(&'static str, std::path::PathBuf)> {
-    sandbox.env()
-}
 
 async fn last_history_item(c: &Client) -> Element {
     c.find(css("[data-testid=history-item]:last-child"))
@@ -26,7 +22,7 @@ async fn today_search_status_change_survive_restart() {
     let app = app_binary();
     let x = Xvfb::start();
     let sandbox = Sandbox::new();
-    let env = env_of(&sandbox);
+    let env = sandbox.env();
 
     let history_text;
     {
@@ -156,7 +152,7 @@ async fn a_damaged_data_file_is_explained_and_left_alone() {
     let app = app_binary();
     let x = Xvfb::start();
     let sandbox = Sandbox::new();
-    let env = env_of(&sandbox);
+    let env = sandbox.env();
     let file = sandbox.data_dir().join("onsite.db");
     let garbage = b"not a database, but the only copy of someone's data\n".repeat(200);
     std::fs::write(&file, &garbage).unwrap();
@@ -190,7 +186,7 @@ async fn the_customer_signs_and_the_signed_sheet_is_a_real_pdf() {
     let app = app_binary();
     let x = Xvfb::start();
     let sandbox = Sandbox::new();
-    let env = env_of(&sandbox);
+    let env = sandbox.env();
     let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
     let c = driver.session(&app).await;
 
@@ -245,18 +241,7 @@ async fn the_customer_signs_and_the_signed_sheet_is_a_real_pdf() {
     let bytes = std::fs::read(&pdf).unwrap();
     assert!(bytes.starts_with(b"%PDF-"));
     keep(&bytes, "sign-off.pdf");
-    let check = Command::new("qpdf")
-        .arg("--check")
-        .arg(&pdf)
-        .output()
-        .unwrap();
-    assert!(check.status.success(), "{check:?}");
-    let text = Command::new("pdftotext")
-        .arg(&pdf)
-        .arg("-")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&text.stdout).replace(char::is_whitespace, "");
+    let text = pdf_text(&pdf).replace(char::is_whitespace, "");
     assert!(text.contains("张志强"), "{text}");
     assert!(text.contains(&hash), "content hash on the sheet: {text}");
     let png = sandbox.data_dir().join("blobs");

@@ -2,12 +2,11 @@
 //! receipt (A4 and 80 mm PDFs), moves along the goods in/out log, and comes back with the
 //! loss of the receipt recorded and a second signature.
 
-use std::process::Command;
 use std::time::Duration;
 
 use onsite_e2e::{
-    app_binary, click, css, draw_signature, fill, keep, open_order, refs, shot, wait_text, Driver,
-    Sandbox, Xvfb,
+    app_binary, click, css, draw_signature, fill, keep, open_order, pdf_text, refs, shot, value,
+    wait_text, Driver, Sandbox, Xvfb,
 };
 
 const PAD: &str = "[data-testid=carry-back] [data-testid=signature-canvas]";
@@ -38,14 +37,7 @@ async fn an_appliance_goes_to_the_workshop_and_comes_back() {
     wait_text(&c, "[data-testid=order-status]", |t| t == "On site").await;
 
     click(&c, "[data-testid=cb-start]").await;
-    let item = c
-        .find(css("[data-testid=cb-item]"))
-        .await
-        .unwrap()
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap_or_default();
+    let item = value(&c, "[data-testid=cb-item]").await;
     assert!(
         item.contains("TF-60E"),
         "prefilled from the appliance: {item}"
@@ -87,18 +79,7 @@ async fn an_appliance_goes_to_the_workshop_and_comes_back() {
             &std::fs::read(&pdf).unwrap(),
             &format!("carry-back-{i}.pdf"),
         );
-        let check = Command::new("qpdf")
-            .arg("--check")
-            .arg(&pdf)
-            .output()
-            .unwrap();
-        assert!(check.status.success(), "{check:?}");
-        let text = Command::new("pdftotext")
-            .arg(&pdf)
-            .arg("-")
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&text.stdout).to_string();
+        let text = pdf_text(&pdf);
         for want in [
             receipt.as_str(),
             "Sophie Müller",

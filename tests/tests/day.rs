@@ -6,17 +6,9 @@
 use std::time::Duration;
 
 use fantoccini::Client;
-use onsite_e2e::{app_binary, click, css, fill, refs, shot, wait_text, Driver, Sandbox, Xvfb};
-
-async fn value(c: &Client, selector: &str) -> String {
-    c.find(css(selector))
-        .await
-        .unwrap()
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap_or_default()
-}
+use onsite_e2e::{
+    app_binary, click, css, fill, refs, shot, value, wait_text, Driver, Sandbox, Xvfb,
+};
 
 fn row(part_no: &str, cell: &str) -> String {
     format!("[data-testid=stock-row][data-part-no=\"{part_no}\"] [data-testid={cell}]")

@@ -4,20 +4,11 @@
 
 use fantoccini::Client;
 use onsite_e2e::{
-    app_binary, click, css, fill, keep, open_order, refs, shot, wait_text, Driver, Sandbox, Xvfb,
+    app_binary, click, css, fill, keep, open_order, pdf_text, refs, shot, value, wait_text, Driver,
+    Sandbox, Xvfb,
 };
 
 const ENTER: &str = "\u{E007}";
-
-async fn value(c: &Client, selector: &str) -> String {
-    c.find(css(selector))
-        .await
-        .unwrap()
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap_or_default()
-}
 
 /// Adds a part to the quote as a scanner would: its exact number, then Enter.
 async fn scan_part(c: &Client, part_no: &str) {
@@ -224,7 +215,7 @@ async fn paid_out_of_warranty_repair_with_bundle_part_and_cash_change() {
             &std::fs::read(&pdf).unwrap(),
             &format!("visit-{kind}-{}.pdf", kinds.len()),
         );
-        let text = pdf_text(&pdf);
+        let text = pdf_text(&pdf).replace(char::is_whitespace, "");
         assert!(text.contains("张志强"), "{kind}: {text}");
         assert!(text.contains("¥88.00"), "{kind} shows the total: {text}");
         if kind == "payment_receipt" {
@@ -259,29 +250,13 @@ async fn paid_out_of_warranty_repair_with_bundle_part_and_cash_change() {
     let sha = doc.attr("data-sha256").await.unwrap().unwrap();
     let pdf = sandbox.data_dir().join("blobs").join(&sha);
     keep(&std::fs::read(&pdf).unwrap(), "day-end.pdf");
-    let text = pdf_text(&pdf);
+    let text = pdf_text(&pdf).replace(char::is_whitespace, "");
     assert!(
         text.contains(&order_no),
         "{order_no} in the day-end: {text}"
     );
     assert!(text.contains("¥88.00"), "cash taken: {text}");
     c.close().await.unwrap();
-}
-
-/// The text of a PDF after `qpdf --check` passes, whitespace removed.
-fn pdf_text(pdf: &std::path::Path) -> String {
-    let check = std::process::Command::new("qpdf")
-        .arg("--check")
-        .arg(pdf)
-        .output()
-        .unwrap();
-    assert!(check.status.success(), "{check:?}");
-    let out = std::process::Command::new("pdftotext")
-        .arg(pdf)
-        .arg("-")
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).replace(char::is_whitespace, "")
 }
 
 #[tokio::test(flavor = "multi_thread")]
