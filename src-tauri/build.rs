@@ -38,6 +38,10 @@ const COMMANDS: &[&str] = &[
     "set_expense_rates",
     "van_stock",
     "stock_take",
+    "sync_status",
+    "sync_now",
+    "enrol_device",
+    "day_end_check",
 ];
 
 fn main() {

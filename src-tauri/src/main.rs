@@ -7,6 +7,8 @@ mod day_commands;
 mod instance;
 mod sign_off;
 mod state;
+mod sync_commands;
+mod sync_service;
 mod visit_commands;
 
 fn main() {

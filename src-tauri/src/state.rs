@@ -2,8 +2,8 @@
 //! opened, for the UI to explain), hand a second instance over to the first, open the
 //! window.
 
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use chrono::{Duration, Local, NaiveTime, TimeZone, Utc};
@@ -13,18 +13,32 @@ use onsite_store::workorders::Day;
 use onsite_store::{demo, Store, StoreError};
 use tauri::{Manager, WebviewUrl, WebviewWindowBuilder};
 
-use crate::{carryback_commands, commands, day_commands, instance, visit_commands};
+use crate::sync_service::SyncService;
+use crate::{
+    carryback_commands, commands, day_commands, instance, sync_commands, sync_service,
+    visit_commands,
+};
 
 pub const DATA_FILE: &str = "onsite.db";
 const DEMO: &str = include_str!("../../assets/demo/demo.json");
 
 /// What every command works on: the open store, or why there is none.
+///
+/// The store is shared (an `Arc`) with the background sync, which locks it only for short
+/// local steps; the outer lock guards the slot itself (re-opened after "Try again", or
+/// replaced when a demo database is set aside at enrolment).
 pub struct AppState {
-    store: Mutex<Result<Store, IpcError>>,
+    store: Mutex<Result<Arc<Mutex<Store>>, IpcError>>,
     pub data_file: PathBuf,
     /// Signatures, photos and documents, each under its SHA-256.
     pub blobs_dir: PathBuf,
     pub started: Instant,
+}
+
+/// Locks the store; a panic elsewhere cannot leave a half-written transaction (rusqlite
+/// rolls back on drop), so a poisoned lock still guards a consistent store.
+pub fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl AppState {
@@ -39,21 +53,27 @@ impl AppState {
                 if let Some(dir) = self.data_file.parent() {
                     instance::listen(dir, app.clone());
                 }
-                *guard = Ok(store);
+                *guard = Ok(Arc::new(Mutex::new(store)));
             }
         }
+    }
+
+    /// The open store, shared.
+    pub fn store(&self) -> Result<Arc<Mutex<Store>>, IpcError> {
+        let guard = self
+            .store
+            .lock()
+            .map_err(|_| IpcError::new(ErrorCode::Internal, "store lock poisoned"))?;
+        guard.as_ref().map(Arc::clone).map_err(|e| e.clone())
     }
 
     pub fn with_store<T>(
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, StoreError>,
     ) -> Result<T, IpcError> {
-        let mut guard = self
-            .store
-            .lock()
-            .map_err(|_| IpcError::new(ErrorCode::Internal, "store lock poisoned"))?;
-        let store = guard.as_mut().map_err(|e| e.clone())?;
-        f(store).map_err(|e| self.store_error(e))
+        let store = self.store()?;
+        let mut guard = lock(&store);
+        f(&mut guard).map_err(|e| self.store_error(e))
     }
 
     /// Like [`AppState::with_store`] for the visit's steps, which refuse with a `VisitError`.
@@ -61,15 +81,92 @@ impl AppState {
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, VisitError>,
     ) -> Result<T, IpcError> {
-        let mut guard = self
-            .store
-            .lock()
-            .map_err(|_| IpcError::new(ErrorCode::Internal, "store lock poisoned"))?;
-        let store = guard.as_mut().map_err(|e| e.clone())?;
-        f(store).map_err(|e| match e {
+        let store = self.store()?;
+        let mut guard = lock(&store);
+        f(&mut guard).map_err(|e| match e {
             VisitError::Store(e) => self.store_error(e),
             other => other.to_ipc(),
         })
+    }
+
+    /// Sets the demo database aside (renamed `onsite-demo-<time>.db`, kept, never
+    /// deleted) and starts an empty one in its place, prepared by `prepare` (which saves
+    /// the enrolment) in one transaction. On any failure the demo database is put back.
+    pub fn replace_demo(
+        &self,
+        now: chrono::DateTime<Local>,
+        prepare: impl FnOnce(&rusqlite::Transaction) -> Result<(), StoreError>,
+    ) -> Result<PathBuf, IpcError> {
+        let mut slot = self
+            .store
+            .lock()
+            .map_err(|_| IpcError::new(ErrorCode::Internal, "store lock poisoned"))?;
+        let shared = slot.as_ref().map_err(|e| e.clone())?.clone();
+        let locale =
+            onsite_store::settings::get(lock(&shared).conn(), onsite_store::settings::LOCALE)
+                .map_err(|e| self.store_error(e))?;
+        drop(shared);
+        // Nobody else may hold the store while its file is renamed: the slot is locked, so
+        // no new command can take it; one still running (or a sync) keeps its clone, and
+        // then the slot keeps the store and the user tries again.
+        let busy = || {
+            IpcError::new(
+                ErrorCode::Internal,
+                "the data file is busy; try again in a moment",
+            )
+        };
+        let taken = std::mem::replace(&mut *slot, Err(busy()));
+        let store = match taken.map(Arc::try_unwrap) {
+            Ok(Ok(store)) => store,
+            Ok(Err(still_shared)) => {
+                *slot = Ok(still_shared);
+                return Err(busy());
+            }
+            Err(e) => {
+                *slot = Err(e.clone());
+                return Err(e);
+            }
+        };
+        drop(store.into_inner().unwrap_or_else(|p| p.into_inner()));
+        let aside = self
+            .data_file
+            .with_file_name(format!("onsite-demo-{}.db", now.format("%Y%m%d-%H%M%S")));
+        let reopen_old = |slot: &mut Result<Arc<Mutex<Store>>, IpcError>| {
+            *slot = Store::open(&self.data_file)
+                .map(|s| Arc::new(Mutex::new(s)))
+                .map_err(|e| e.to_ipc());
+        };
+        if let Err(e) = move_db(&self.data_file, &aside) {
+            reopen_old(&mut slot);
+            return Err(IpcError::new(
+                ErrorCode::DbIo,
+                format!("cannot set the demo data aside: {e}"),
+            ));
+        }
+        let fresh = Store::open(&self.data_file).and_then(|mut s| {
+            s.write(|tx| {
+                if let Some(locale) = &locale {
+                    onsite_store::settings::set(tx, onsite_store::settings::LOCALE, locale)?;
+                }
+                prepare(tx)
+            })?;
+            Ok(s)
+        });
+        match fresh {
+            Ok(store) => {
+                *slot = Ok(Arc::new(Mutex::new(store)));
+                Ok(aside)
+            }
+            Err(e) => {
+                let _ = remove_db(&self.data_file);
+                let restored = move_db(&aside, &self.data_file);
+                reopen_old(&mut slot);
+                if let Err(r) = restored {
+                    eprintln!("onsite: could not put the demo data back: {r}");
+                }
+                Err(self.store_error(e))
+            }
+        }
     }
 
     fn store_error(&self, e: StoreError) -> IpcError {
@@ -79,6 +176,34 @@ impl AppState {
         };
         e.to_ipc()
     }
+}
+
+/// The database file and its WAL companions, when present.
+fn db_files(path: &Path) -> [PathBuf; 3] {
+    let with = |suffix: &str| {
+        let mut s = path.as_os_str().to_owned();
+        s.push(suffix);
+        PathBuf::from(s)
+    };
+    [path.to_path_buf(), with("-wal"), with("-shm")]
+}
+
+fn move_db(from: &Path, to: &Path) -> std::io::Result<()> {
+    for (a, b) in db_files(from).iter().zip(db_files(to).iter()) {
+        if a.exists() {
+            std::fs::rename(a, b)?;
+        }
+    }
+    Ok(())
+}
+
+fn remove_db(path: &Path) -> std::io::Result<()> {
+    for f in db_files(path) {
+        if f.exists() {
+            std::fs::remove_file(f)?;
+        }
+    }
+    Ok(())
 }
 
 /// The technician's day in the device's time zone.
@@ -149,7 +274,7 @@ pub fn run() {
                 }
             };
             app.manage(AppState {
-                store: Mutex::new(store),
+                store: Mutex::new(store.map(|s| Arc::new(Mutex::new(s)))),
                 blobs_dir: dir.join("blobs"),
                 data_file,
                 started,
@@ -159,6 +284,8 @@ pub fn run() {
                 .inner_size(1100.0, 760.0)
                 .min_inner_size(360.0, 480.0)
                 .build()?;
+            app.manage(SyncService::new());
+            tauri::async_runtime::spawn(sync_service::run(app.handle().clone()));
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -198,6 +325,10 @@ pub fn run() {
             day_commands::set_expense_rates,
             day_commands::van_stock,
             day_commands::stock_take,
+            sync_commands::sync_status,
+            sync_commands::sync_now,
+            sync_commands::enrol_device,
+            sync_commands::day_end_check,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Onsite");

@@ -199,7 +199,17 @@ pub async fn wait_text(client: &Client, selector: &str, pred: impl Fn(&str) -> b
                 }
             }
         }
-        assert!(Instant::now() < deadline, "timed out waiting on {selector}");
+        if Instant::now() >= deadline {
+            // What the window showed instead, for whoever reads the failure.
+            shot(client, "timeout").await;
+            let body = match client.find(css("body")).await {
+                Ok(b) => b.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            panic!(
+                "timed out waiting on {selector}; target/e2e-shots/timeout.png; the page said:\n{body}"
+            );
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -339,4 +349,128 @@ pub fn pdf_text(pdf: &Path) -> String {
         .output()
         .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The head-office binary: $ONSITE_HQ_BIN, else target/debug/onsite-hq.
+pub fn hq_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("ONSITE_HQ_BIN") {
+        return PathBuf::from(p);
+    }
+    let bin = app_binary().with_file_name("onsite-hq");
+    assert!(
+        bin.exists(),
+        "{} not found: build it first (cargo build -p onsite-hq), or run `cargo xtask test`",
+        bin.display()
+    );
+    bin
+}
+
+/// A real head office (`onsite-hq`) on a loopback port, with its self-made TLS CA and an
+/// admin token; stopped (SIGTERM) on drop. `stop` and `start_again` simulate losing and
+/// regaining the connection: the same data, the same address.
+pub struct HeadOffice {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub admin_token: String,
+    http: reqwest::Client,
+}
+
+impl HeadOffice {
+    pub fn start() -> HeadOffice {
+        let dir = tempfile::tempdir().unwrap();
+        let mut hq = HeadOffice {
+            child: None,
+            dir,
+            port: free_port(),
+            admin_token: "e2e-admin-token-0123456789abcdef".into(),
+            http: reqwest::Client::new(),
+        };
+        hq.start_again();
+        let ca = reqwest::Certificate::from_pem(hq.ca_pem().as_bytes()).unwrap();
+        hq.http = reqwest::Client::builder()
+            .add_root_certificate(ca)
+            .build()
+            .unwrap();
+        hq
+    }
+
+    /// Starts the server (again) and waits for its "listening" line.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "head office is already running");
+        let mut child = Command::new(hq_binary())
+            .arg("--data")
+            .arg(self.dir.path())
+            .args(["--listen", &format!("127.0.0.1:{}", self.port)])
+            .env("ONSITE_HQ_ADMIN_TOKEN", &self.admin_token)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start onsite-hq");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let listening = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .any(|l| l.starts_with("onsite-hq listening on"));
+        assert!(listening, "onsite-hq did not start");
+        // Keep draining its output so that it never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        self.child = Some(child);
+    }
+
+    /// Stops the server: the device is offline from now on.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            stop(&mut child, "-TERM");
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    /// The CA devices must trust (made by the server at its first start).
+    pub fn ca_pem(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("tls").join("ca.pem")).unwrap()
+    }
+
+    /// An admin API call; panics with the reply unless it succeeded.
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.url()))
+            .bearer_auth(&self.admin_token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        assert!(status.is_success(), "{method} {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
+    }
+
+    /// The bytes of a blob head office holds.
+    pub async fn blob(&self, sha256: &str) -> Vec<u8> {
+        let res = self
+            .http
+            .get(format!("{}/v1/admin/blobs/{sha256}", self.url()))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "blob {sha256}: {}", res.status());
+        res.bytes().await.unwrap().to_vec()
+    }
+}
+
+impl Drop for HeadOffice {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }

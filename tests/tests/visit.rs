@@ -242,6 +242,10 @@ async fn paid_out_of_warranty_repair_with_bundle_part_and_cash_change() {
     // The day-end summary lists the money taken today, by method.
     click(&c, "[data-testid=nav-today]").await;
     click(&c, "[data-testid=day-end]").await;
+    // The demo device is not connected to head office: closing the day warns first.
+    let warning = wait_text(&c, "[data-testid=day-end-unsent]", |t| !t.is_empty()).await;
+    assert!(warning.contains("not connected"), "{warning}");
+    click(&c, "[data-testid=day-end-anyway]").await;
     let doc = c
         .wait()
         .for_element(css("[data-testid=day-end-doc]"))

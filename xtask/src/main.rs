@@ -79,6 +79,8 @@ fn test() -> Result<(), String> {
     .run()?;
     cargo(&["test", "--package", "onsite"]).run()?;
     cargo(&["build", "--package", "onsite"]).run()?;
+    // The sync E2E runs the real head office next to the app.
+    cargo(&["build", "--package", "onsite-hq", "--bin", "onsite-hq"]).run()?;
     cargo(&["test", "--package", "onsite-e2e", "--", "--test-threads=1"]).run()
 }
 

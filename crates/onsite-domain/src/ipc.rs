@@ -46,6 +46,21 @@ pub enum ErrorCode {
     QuoteNotAccepted,
     /// No fee table is in force for the appliance on the work date.
     NoFeeTable,
+    /// This device is not enrolled with a head office.
+    SyncNotEnrolled,
+    /// Head office cannot be reached (no connection, timeout, connection broken).
+    SyncOffline,
+    /// The head-office address is not a valid `https://` address.
+    SyncBadAddress,
+    /// The head-office CA certificate is not valid, or head office's certificate is not
+    /// trusted.
+    SyncBadCertificate,
+    /// Head office refused the enrolment code (unknown, already used or expired).
+    SyncCodeRefused,
+    /// Head office no longer accepts this device (revoked): enrol again.
+    SyncDeviceRevoked,
+    /// Head office answered with an error or something this device cannot read.
+    SyncServerError,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

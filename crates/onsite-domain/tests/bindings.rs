@@ -10,6 +10,7 @@ use onsite_domain::rules::{
 };
 use onsite_domain::view::*;
 use onsite_domain::view_day::*;
+use onsite_domain::view_sync::*;
 use onsite_domain::view_visit::*;
 use onsite_domain::{JobType, Lateness, WorkOrderStatus};
 use ts_rs::{Config, TS};
@@ -84,6 +85,16 @@ fn render() -> String {
         StockCountForm::decl(&cfg),
         StockTakeLineView::decl(&cfg),
         StockTakeResult::decl(&cfg),
+        EnrolForm::decl(&cfg),
+        SyncPhaseView::decl(&cfg),
+        SyncProgressView::decl(&cfg),
+        SyncRunView::decl(&cfg),
+        SyncHealth::decl(&cfg),
+        PendingOpView::decl(&cfg),
+        RejectedOpView::decl(&cfg),
+        ReviewFlagView::decl(&cfg),
+        SyncView::decl(&cfg),
+        DayEndCheck::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types in crates/onsite-domain by its `bindings` test.\n\

@@ -111,6 +111,44 @@ fn describe(e: &reqwest::Error) -> ClientError {
     }
 }
 
+/// PEM text as people paste it: line breaks lost or changed (a form field, an e-mail),
+/// spaces or CRs around the base64. Each `-----BEGIN …-----`/`-----END …-----` block is
+/// rebuilt with its base64 on 64-character lines; text outside blocks is dropped. Text
+/// with no block at all is returned as it was (and then fails as a certificate).
+pub fn normalise_pem(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(begin) = rest.find("-----BEGIN ") {
+        let after_begin = &rest[begin + 11..];
+        let Some(label_end) = after_begin.find("-----") else {
+            break;
+        };
+        let label = &after_begin[..label_end];
+        let body_and_rest = &after_begin[label_end + 5..];
+        let end_marker = format!("-----END {label}-----");
+        let Some(end) = body_and_rest.find(&end_marker) else {
+            break;
+        };
+        let body: String = body_and_rest[..end]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        out.push_str(&format!("-----BEGIN {label}-----\n"));
+        for line in body.as_bytes().chunks(64) {
+            out.push_str(&String::from_utf8_lossy(line));
+            out.push('\n');
+        }
+        out.push_str(&end_marker);
+        out.push('\n');
+        rest = &body_and_rest[end + end_marker.len()..];
+    }
+    if out.is_empty() {
+        text.to_owned()
+    } else {
+        out
+    }
+}
+
 /// A client for one head office.
 #[derive(Debug, Clone)]
 pub struct HqClient {
@@ -146,6 +184,7 @@ impl HqClient {
             .connect_timeout(options.connect_timeout)
             .user_agent(concat!("onsite-sync/", env!("CARGO_PKG_VERSION")));
         if let Some(pem) = ca_pem {
+            let pem = normalise_pem(pem);
             let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
                 .map_err(|_| ClientError::BadCa)?;
             if certs.is_empty() {
@@ -359,5 +398,27 @@ mod tests {
                 "{bad_pem}"
             );
         }
+    }
+
+    #[test]
+    fn a_pasted_ca_that_lost_its_line_breaks_still_works() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let pem = params.self_signed(&key).unwrap().pem();
+        assert_eq!(normalise_pem(&pem), pem, "a proper PEM is unchanged");
+        let flat = pem.replace('\n', "");
+        assert_eq!(normalise_pem(&flat), pem);
+        let crlf = format!("  note: our CA\r\n{}\r\n", pem.replace('\n', "\r\n "));
+        assert_eq!(normalise_pem(&crlf), pem);
+        let two = normalise_pem(&format!("{flat}{flat}"));
+        assert_eq!(two, format!("{pem}{pem}"));
+        assert!(HqClient::new("https://h", Some(&flat), ClientOptions::default()).is_ok());
+        assert_eq!(normalise_pem("garbage"), "garbage");
+        assert_eq!(
+            normalise_pem("-----BEGIN CERTIFICATE-----AAAA"),
+            "-----BEGIN CERTIFICATE-----AAAA",
+            "an unterminated block is left for the parser to refuse"
+        );
     }
 }

@@ -89,6 +89,20 @@ pub async fn enroll(
     ca_pem: Option<&str>,
     options: ClientOptions,
 ) -> Result<Enrolment, SyncError> {
+    let enrolment = request_enrolment(server_url, code, device_name, ca_pem, options).await?;
+    lock(store).write(|tx| store_sync::save_enrolment(tx, &enrolment))?;
+    Ok(enrolment)
+}
+
+/// Spends a one-time code with head office and returns the credentials, without saving
+/// them (for a caller that prepares the store first, once it knows the code worked).
+pub async fn request_enrolment(
+    server_url: &str,
+    code: &str,
+    device_name: &str,
+    ca_pem: Option<&str>,
+    options: ClientOptions,
+) -> Result<Enrolment, SyncError> {
     let client = HqClient::new(server_url, ca_pem, options)?;
     let reply = client.enroll(code, device_name).await?;
     if reply.token.is_empty() || reply.epoch.is_empty() {
@@ -103,7 +117,6 @@ pub async fn enroll(
         token: reply.token,
         epoch: reply.epoch,
     };
-    lock(store).write(|tx| store_sync::save_enrolment(tx, &enrolment))?;
     Ok(enrolment)
 }
 
@@ -126,13 +139,45 @@ pub async fn sync_once(store: &Mutex<Store>, client: &HqClient) -> Result<SyncRe
     sync_once_with(store, client, &SyncConfig::default()).await
 }
 
-/// Where a sync finds what is not in the database.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Where a sync finds what is not in the database, and who hears how it is going.
+#[derive(Debug, Clone, Default)]
 pub struct SyncConfig {
     /// The folder of content-addressed files (`<dir>/<sha256>`, the visit's photos and
     /// signatures, the documents): blob bytes not in the store's `blob` table are read
     /// from here.
     pub blobs_dir: Option<PathBuf>,
+    /// Told after every blob uploaded, every push batch recorded and every pull page
+    /// applied (for a progress display). Called without the store locked.
+    pub progress: Option<ProgressSink>,
+}
+
+/// The step a sync run is at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncPhase {
+    Uploading,
+    Pushing,
+    Pulling,
+}
+
+/// A callback for progress: the phase and the run's counts so far.
+#[derive(Clone)]
+pub struct ProgressSink(pub std::sync::Arc<ProgressFn>);
+
+/// What a [`ProgressSink`] calls.
+pub type ProgressFn = dyn Fn(SyncPhase, &SyncReport) + Send + Sync;
+
+impl std::fmt::Debug for ProgressSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressSink")
+    }
+}
+
+impl SyncConfig {
+    fn tell(&self, phase: SyncPhase, report: &SyncReport) {
+        if let Some(sink) = &self.progress {
+            (sink.0)(phase, report);
+        }
+    }
 }
 
 /// [`sync_once`] with a [`SyncConfig`].
@@ -160,7 +205,7 @@ async fn run(
         .map_err(|_| SyncError::Protocol("enrolled technician id is not a UUID".into()))?;
     for _ in 0..3 {
         push_all(store, client, config, &st.token, report).await?;
-        let requeued = pull_all(store, client, &st.token, me, report).await?;
+        let requeued = pull_all(store, client, config, &st.token, me, report).await?;
         if requeued == 0 {
             return Ok(());
         }
@@ -235,6 +280,7 @@ async fn push_all(
             if !client.blob_exists(token, sha).await? {
                 client.put_blob(token, sha, bytes).await?;
                 report.blobs_uploaded += 1;
+                config.tell(SyncPhase::Uploading, report);
             }
             lock(store).write(|tx| store_sync::mark_blob_uploaded(tx, sha, Utc::now()))?;
         }
@@ -273,6 +319,7 @@ async fn push_all(
             }
             Ok(())
         })?;
+        config.tell(SyncPhase::Pushing, report);
         if recorded.len() < request.ops.len() {
             return Err(SyncError::Protocol(
                 "push reply has fewer results than ops sent".into(),
@@ -320,6 +367,7 @@ fn blocked_at(ops: &[onsite_api::Op], queue: &[QueuedOp], sha: &str, why: &str) 
 async fn pull_all(
     store: &Mutex<Store>,
     client: &HqClient,
+    config: &SyncConfig,
     token: &str,
     me: Uuid,
     report: &mut SyncReport,
@@ -359,6 +407,7 @@ async fn pull_all(
         report.refetched |= p.begin_refetch;
         report.pages_pulled += 1;
         report.changes_applied += page.changes.len();
+        config.tell(SyncPhase::Pulling, report);
         if !p.more {
             return Ok(requeued);
         }

@@ -17,7 +17,10 @@ pub mod map;
 pub mod plan;
 
 pub use client::{ClientError, ClientOptions, HqClient};
-pub use engine::{enroll, sync_once, sync_once_with, SyncConfig, SyncError, SyncReport};
+pub use engine::{
+    enroll, request_enrolment, sync_once, sync_once_with, ProgressSink, SyncConfig, SyncError,
+    SyncPhase, SyncReport,
+};
 
 /// Lowercase hex SHA-256 of `bytes` (blob ids).
 pub fn sha256_hex(bytes: &[u8]) -> String {

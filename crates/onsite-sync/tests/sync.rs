@@ -461,13 +461,39 @@ async fn a_job_signed_and_completed_with_the_visit_code_reaches_the_export_with_
     let r = dev.sync(&client).await.unwrap();
     assert_eq!(r.ops_applied, 3, "{r:?}");
     assert_eq!(r.blocked.expect("blocked").kind, "AttachSignature");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = {
+        let seen = seen.clone();
+        onsite_sync::ProgressSink(std::sync::Arc::new(
+            move |phase, r: &onsite_sync::SyncReport| {
+                seen.lock()
+                    .unwrap()
+                    .push((phase, r.blobs_uploaded, r.ops_applied))
+            },
+        ))
+    };
     let config = onsite_sync::SyncConfig {
         blobs_dir: Some(blobs.path().to_path_buf()),
+        progress: Some(sink),
     };
     let r = onsite_sync::sync_once_with(&dev.store, &client, &config)
         .await
         .unwrap();
     assert_eq!((r.ops_applied, r.blobs_uploaded), (3, 2), "{r:?}");
+    // Progress was told as the run went: each blob, then the push, then the pull.
+    {
+        use onsite_sync::SyncPhase::*;
+        let seen = seen.lock().unwrap();
+        assert_eq!(
+            seen[..3],
+            [(Uploading, 1, 0), (Uploading, 2, 0), (Pushing, 2, 3)],
+            "{seen:?}"
+        );
+        assert!(
+            seen[3..].iter().all(|s| s.0 == Pulling) && seen.len() > 3,
+            "{seen:?}"
+        );
+    }
     assert!(r.blocked.is_none());
     assert!(dev.pending().is_empty());
 
@@ -664,6 +690,7 @@ async fn a_whole_visit_syncs_with_nothing_blocked_and_every_fact_exported() {
     let pending = dev.pending().len();
     let config = onsite_sync::SyncConfig {
         blobs_dir: Some(blobs.path().to_path_buf()),
+        ..Default::default()
     };
     let r = onsite_sync::sync_once_with(&dev.store, &client, &config)
         .await
@@ -848,6 +875,7 @@ async fn a_carry_back_taken_advanced_and_returned_syncs_and_head_office_shows_it
     assert_eq!(dev.pending().len(), 2);
     let config = onsite_sync::SyncConfig {
         blobs_dir: Some(blobs.path().to_path_buf()),
+        ..Default::default()
     };
     let r = onsite_sync::sync_once_with(&dev.store, &client, &config)
         .await

@@ -2,6 +2,9 @@
 import { invoke } from '@tauri-apps/api/core';
 import type {
   AppInfo,
+  DayEndCheck,
+  EnrolForm,
+  SyncView,
   CarryBackForm,
   CarryBackState,
   DiagnosisForm,
@@ -109,4 +112,8 @@ export const api = {
     call<ExpensesDayView>('set_expense_rates', { rates, day }),
   vanStock: () => call<VanPartView[]>('van_stock'),
   stockTake: (counts: StockCountForm[]) => call<StockTakeResult>('stock_take', { counts }),
+  syncStatus: () => call<SyncView>('sync_status'),
+  syncNow: () => call<SyncView>('sync_now'),
+  enrolDevice: (form: EnrolForm) => call<SyncView>('enrol_device', { form }),
+  dayEndCheck: () => call<DayEndCheck>('day_end_check'),
 };

@@ -15,7 +15,7 @@ export type Money = {
  */
 minor: number, currency: Currency, };
 
-export type ErrorCode = "db_corrupt" | "db_locked" | "db_too_new" | "db_io" | "not_found" | "transition_not_allowed" | "reason_required" | "signature_required" | "document_failed" | "invalid_input" | "internal" | "invalid_quantity" | "invalid_amount" | "price_not_editable" | "payment_above_due" | "purchase_date_in_future" | "order_cancelled" | "order_closed" | "insufficient_stock" | "quote_required" | "quote_not_accepted" | "no_fee_table";
+export type ErrorCode = "db_corrupt" | "db_locked" | "db_too_new" | "db_io" | "not_found" | "transition_not_allowed" | "reason_required" | "signature_required" | "document_failed" | "invalid_input" | "internal" | "invalid_quantity" | "invalid_amount" | "price_not_editable" | "payment_above_due" | "purchase_date_in_future" | "order_cancelled" | "order_closed" | "insufficient_stock" | "quote_required" | "quote_not_accepted" | "no_fee_table" | "sync_not_enrolled" | "sync_offline" | "sync_bad_address" | "sync_bad_certificate" | "sync_code_refused" | "sync_device_revoked" | "sync_server_error";
 
 export type IpcError = { code: ErrorCode, message: string, file: string | null, };
 
@@ -291,3 +291,59 @@ export type StockCountForm = { part_id: string, counted: number, };
 export type StockTakeLineView = { part_id: string, expected: number, counted: number, difference: number, };
 
 export type StockTakeResult = { stock_take_id: string, lines: Array<StockTakeLineView>, van: Array<VanPartView>, };
+
+export type EnrolForm = { 
+/**
+ * `https://…` address of head office.
+ */
+server_url: string, 
+/**
+ * The one-time code (dashes and spaces are ignored by head office).
+ */
+code: string, 
+/**
+ * A label head office shows for this device ("Van 3 laptop").
+ */
+device_name: string, 
+/**
+ * Head office's own CA certificate (PEM), trusted besides the system's roots.
+ */
+ca_pem: string | null, };
+
+export type SyncPhaseView = "starting" | "uploading" | "pushing" | "pulling";
+
+export type SyncProgressView = { phase: SyncPhaseView, 
+/**
+ * Ops waiting when the run started.
+ */
+pending_at_start: number, blobs_uploaded: number, ops_sent: number, pages_pulled: number, changes_received: number, };
+
+export type SyncRunView = { finished_at: string, ok: boolean, blobs_uploaded: number, ops_applied: number, ops_rejected: number, ops_flagged: number, changes_received: number, 
+/**
+ * The queue stopped at an op this device cannot send (its kind and why).
+ */
+blocked: string | null, };
+
+export type SyncHealth = "not_enrolled" | "ok" | "retrying" | "needs_enrolment" | "failing";
+
+export type PendingOpView = { device_seq: number, kind: string, work_order_id: string, order_no: string | null, created_at: string, };
+
+export type RejectedOpView = { device_seq: number, kind: string, work_order_id: string, order_no: string | null, code: string, reason: string, at: string, };
+
+export type ReviewFlagView = { work_order_id: string, order_no: string | null, reason: string, created_at: string, };
+
+export type SyncView = { enrolled: boolean, server_url: string | null, technician_name: string | null, health: SyncHealth, running: SyncProgressView | null, last_success_at: string | null, last_attempt_at: string | null, 
+/**
+ * The last failure, in English for support.
+ */
+last_error: string | null, 
+/**
+ * The last failure of this session, for the UI to explain in the user's language.
+ */
+last_error_code: ErrorCode | null, 
+/**
+ * When the background sync tries next (none when it waits for enrolment).
+ */
+next_attempt_at: string | null, last_run: SyncRunView | null, pending: Array<PendingOpView>, unsent_files: number, rejected: Array<RejectedOpView>, review: Array<ReviewFlagView>, };
+
+export type DayEndCheck = { enrolled: boolean, unsent_ops: number, unsent_files: number, rejected_ops: number, last_success_at: string | null, };

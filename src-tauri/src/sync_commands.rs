@@ -1,0 +1,171 @@
+//! Sync commands: the sync screen, "Sync now", enrolment and the day-end check. Thin:
+//! the work is in `onsite-sync` (protocol) and `onsite-store::sync` (state and read
+//! models); the schedule is in [`crate::sync_service`].
+
+use onsite_domain::ipc::{ErrorCode, IpcError};
+use onsite_domain::view_sync::{
+    DayEndCheck, EnrolForm, PendingOpView, RejectedOpView, ReviewFlagView, SyncHealth, SyncView,
+};
+use onsite_store::sync as store_sync;
+use onsite_store::{workorders, Store, StoreError};
+use onsite_sync::ClientOptions;
+use tauri::State;
+
+use crate::state::AppState;
+use crate::sync_service::{self, SyncService};
+
+type Reply<T> = Result<T, IpcError>;
+
+fn view(store: &Store, service: &SyncService) -> Result<SyncView, StoreError> {
+    let conn = store.conn();
+    let st = store_sync::state(conn)?;
+    let day_end = store_sync::day_end(conn)?;
+    let snap = service.snapshot();
+    let health = match (&st, snap.health) {
+        (None, _) => SyncHealth::NotEnrolled,
+        // Enrolled but no run finished yet in this session: say what the store knows.
+        (Some(s), None) | (Some(s), Some(SyncHealth::NotEnrolled)) => {
+            if s.last_error.is_some() {
+                SyncHealth::Retrying
+            } else {
+                SyncHealth::Ok
+            }
+        }
+        (Some(_), Some(h)) => h,
+    };
+    let enrolled = st.is_some();
+    Ok(SyncView {
+        enrolled,
+        technician_name: if enrolled {
+            workorders::technician(conn)?.map(|(_, name)| name)
+        } else {
+            None
+        },
+        server_url: st.as_ref().map(|s| s.server_url.clone()),
+        health,
+        running: snap.running,
+        last_success_at: st.as_ref().and_then(|s| s.last_success_at.clone()),
+        last_attempt_at: st.as_ref().and_then(|s| s.last_attempt_at.clone()),
+        last_error: st.as_ref().and_then(|s| s.last_error.clone()),
+        last_error_code: if enrolled { snap.last_error_code } else { None },
+        next_attempt_at: if enrolled {
+            snap.next_attempt.map(onsite_store::ts)
+        } else {
+            None
+        },
+        last_run: snap.last_run,
+        pending: store_sync::pending_view(conn)?
+            .into_iter()
+            .map(|p| PendingOpView {
+                device_seq: p.device_seq,
+                kind: p.kind,
+                work_order_id: p.work_order_id,
+                order_no: p.order_no,
+                created_at: p.created_at,
+            })
+            .collect(),
+        unsent_files: day_end.unsent_blobs,
+        rejected: store_sync::rejected_view(conn)?
+            .into_iter()
+            .map(|r| RejectedOpView {
+                device_seq: r.device_seq,
+                kind: r.kind,
+                work_order_id: r.work_order_id,
+                order_no: r.order_no,
+                code: r.code,
+                reason: r.reason,
+                at: r.at,
+            })
+            .collect(),
+        review: store_sync::review_flags(conn)?
+            .into_iter()
+            .map(|f| ReviewFlagView {
+                work_order_id: f.work_order_id,
+                order_no: f.order_no,
+                reason: f.reason,
+                created_at: f.created_at,
+            })
+            .collect(),
+    })
+}
+
+/// The sync screen.
+#[tauri::command]
+pub fn sync_status(state: State<AppState>, service: State<SyncService>) -> Reply<SyncView> {
+    state.with_store(|s| view(s, &service))
+}
+
+/// Syncs now (whatever the backoff schedule says) and returns the screen afterwards; a
+/// failure is in the view (`health`, `last_error_code`), not an error of the command.
+#[tauri::command]
+pub async fn sync_now(
+    state: State<'_, AppState>,
+    service: State<'_, SyncService>,
+) -> Reply<SyncView> {
+    state
+        .with_store(|s| store_sync::state(s.conn()))?
+        .ok_or_else(|| IpcError::new(ErrorCode::SyncNotEnrolled, "this device is not enrolled"))?;
+    service.run_now().await;
+    state.with_store(|s| view(s, &service))
+}
+
+/// Enrols this device with head office's one-time code. On a device that was never
+/// enrolled, the database holds the demo: it is set aside (kept as
+/// `onsite-demo-<time>.db` beside the data file) and the device starts empty, to be
+/// filled by the first sync, which starts at once. Enrolling again (say, after head office
+/// revoked the device) keeps everything recorded and only replaces the credentials.
+#[tauri::command]
+pub async fn enrol_device(
+    state: State<'_, AppState>,
+    service: State<'_, SyncService>,
+    form: EnrolForm,
+) -> Reply<SyncView> {
+    let url = form.server_url.trim();
+    let code = form.code.trim();
+    let device_name = form.device_name.trim();
+    if url.is_empty() || code.is_empty() || device_name.is_empty() {
+        return Err(IpcError::new(
+            ErrorCode::InvalidInput,
+            "the head-office address, the code and the device name are all needed",
+        ));
+    }
+    if device_name.chars().count() > 100 || code.len() > 64 {
+        return Err(IpcError::new(ErrorCode::InvalidInput, "too long"));
+    }
+    let ca_pem = form
+        .ca_pem
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    let enrolment =
+        onsite_sync::request_enrolment(url, code, device_name, ca_pem, ClientOptions::default())
+            .await
+            .map_err(|e| sync_service::to_ipc(&e, true))?;
+    let was_enrolled = state.with_store(|s| store_sync::state(s.conn()))?.is_some();
+    if was_enrolled {
+        state.with_store(|s| s.write(|tx| store_sync::save_enrolment(tx, &enrolment)))?;
+    } else {
+        let aside = state.replace_demo(chrono::Local::now(), |tx| {
+            store_sync::save_enrolment(tx, &enrolment)
+        })?;
+        eprintln!(
+            "onsite: enrolled; the demo data was set aside in {}",
+            aside.display()
+        );
+    }
+    service.nudge();
+    state.with_store(|s| view(s, &service))
+}
+
+/// Before closing the day: what has not reached head office yet.
+#[tauri::command]
+pub fn day_end_check(state: State<AppState>) -> Reply<DayEndCheck> {
+    let d = state.with_store(|s| store_sync::day_end(s.conn()))?;
+    Ok(DayEndCheck {
+        enrolled: d.enrolled,
+        unsent_ops: d.unsent_ops,
+        unsent_files: d.unsent_blobs,
+        rejected_ops: d.rejected_ops,
+        last_success_at: d.last_success_at,
+    })
+}

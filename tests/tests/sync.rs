@@ -1,0 +1,214 @@
+//! Sync through the real app and the real head office (issue 5): a work order created
+//! through head office's API reaches the app after enrolment, the technician completes it
+//! (signature, sign-off sheet) while head office cannot be reached, the app keeps it,
+//! says so at day's end, and once head office is back "Sync now" sends it; head office's
+//! export then shows the completed job with its facts and the same PDF bytes.
+
+use std::time::Duration;
+
+use onsite_e2e::{
+    app_binary, click, css, draw_signature, fill, refs, search, shot, wait_text, Driver,
+    HeadOffice, Sandbox, Xvfb,
+};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
+    let app = app_binary();
+    let mut hq = HeadOffice::start();
+
+    // Head office: a technician, a one-time code, and a job for today.
+    let tech = hq
+        .admin(
+            Method::POST,
+            "/v1/admin/technicians",
+            Some(json!({ "name": "李明" })),
+        )
+        .await;
+    let tech_id = tech["id"].as_str().unwrap().to_owned();
+    let code = hq
+        .admin(
+            Method::POST,
+            &format!("/v1/admin/technicians/{tech_id}/enrolment-codes"),
+            Some(json!({})),
+        )
+        .await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let start = now_plus_minutes(-10);
+    let end = now_plus_minutes(50);
+    let order = hq
+        .admin(
+            Method::POST,
+            "/v1/admin/work-orders",
+            Some(json!({
+                "order_no": "HQ-E2E-0001",
+                "technician_id": tech_id,
+                "job_type": "repair",
+                "customer": { "name": "赵敏", "phone": "138-0000-1111", "address": "朝阳区 望京 1 号" },
+                "appliance": { "category": "water purifier", "brand": "Acme", "model": "RO-5",
+                               "serial_no": "SN-E2E-1", "purchase_date": null },
+                "reported_fault": "不出水",
+                "notes": "",
+                "appointment_start": start,
+                "appointment_end": end,
+            })),
+        )
+        .await;
+    let order_id = order["id"].as_str().unwrap().to_owned();
+
+    let x = Xvfb::start();
+    let sandbox = Sandbox::new();
+    let env = sandbox.env();
+    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
+    let c = driver.session(&app).await;
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(css("[data-testid=order-card]"))
+        .await
+        .unwrap();
+
+    // A wrong code is refused in the user's language; what was typed stays.
+    click(&c, "[data-testid=nav-sync]").await;
+    fill(&c, "[data-testid=enrol-url]", &hq.url()).await;
+    fill(&c, "[data-testid=enrol-code]", "WRONG-CODE-0000").await;
+    fill(&c, "[data-testid=enrol-ca]", &hq.ca_pem()).await;
+    // (WebKit's WebDriver types the PEM without its line breaks, as some mail clients
+    // paste it: the app rebuilds the lines.)
+    click(&c, "[data-testid=enrol-submit]").await;
+    wait_text(&c, "[data-testid=sync-error]", |t| {
+        t.contains("did not accept this code")
+    })
+    .await;
+
+    // The right code: enrolled, the demo set aside, the first sync brings the job.
+    fill(&c, "[data-testid=enrol-code]", &code).await;
+    click(&c, "[data-testid=enrol-submit]").await;
+    wait_text(&c, "[data-testid=sync-state]", |t| t.contains("李明")).await;
+    wait_text(&c, "[data-testid=sync-last-success]", |t| {
+        !t.is_empty() && t != "Never"
+    })
+    .await;
+    wait_text(&c, "[data-testid=sync-all-sent]", |t| !t.is_empty()).await;
+    shot(&c, "sync-enrolled").await;
+    let aside: Vec<_> = std::fs::read_dir(sandbox.data_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("onsite-demo-") && n.ends_with(".db"))
+        .collect();
+    assert_eq!(aside.len(), 1, "the demo data is kept aside: {aside:?}");
+
+    // The job from head office is on the device; the demo's jobs are not.
+    click(&c, "[data-testid=nav-today]").await;
+    search(&c, "王伟").await;
+    wait_text(&c, "[data-testid=search-none]", |t| t.contains("王伟")).await;
+    search(&c, "赵敏").await;
+    wait_text(&c, "[data-testid=results]", |t| t.contains("HQ-E2E-0001")).await;
+
+    // Head office goes away; the technician does the job anyway.
+    hq.stop();
+    click(&c, "[data-testid=results] [data-testid=order-card]").await;
+    wait_text(&c, "[data-testid=detail-customer]", |t| t == "赵敏").await;
+    click(&c, "[data-testid=to-on_site]").await;
+    wait_text(&c, "[data-testid=order-status]", |t| t == "On site").await;
+    click(&c, "[data-testid=to-in_progress]").await;
+    wait_text(&c, "[data-testid=order-status]", |t| t == "In progress").await;
+    draw_signature(
+        &c,
+        "[data-testid=signature-section] [data-testid=signature-canvas]",
+    )
+    .await;
+    fill(&c, "[data-testid=signer]", "赵敏").await;
+    click(&c, "[data-testid=sign-submit]").await;
+    wait_text(&c, "[data-testid=signature-valid]", |t| t.contains("赵敏")).await;
+    click(&c, "[data-testid=to-completed]").await;
+    wait_text(&c, "[data-testid=order-status]", |t| t == "Completed").await;
+    click(&c, "[data-testid=create-sign-off]").await;
+    let doc = c
+        .wait()
+        .for_element(css("[data-testid=document][data-kind=sign_off]"))
+        .await
+        .unwrap();
+    let pdf_sha = doc.attr("data-sha256").await.unwrap().unwrap();
+
+    // Sync now while head office is unreachable: nothing is lost, the screen says why.
+    click(&c, "[data-testid=nav-sync]").await;
+    click(&c, "[data-testid=sync-now]").await;
+    wait_text(&c, "[data-testid=sync-health]", |t| {
+        t.contains("cannot be reached")
+    })
+    .await;
+    let pending = wait_text(&c, "[data-testid=sync-pending]", |t| {
+        t.contains("Signature")
+    })
+    .await;
+    assert!(
+        pending.contains("Status change") && pending.contains("Document"),
+        "{pending}"
+    );
+    let badge = wait_text(&c, "[data-testid=sync-badge]", |t| !t.is_empty()).await;
+    assert!(badge.parse::<u32>().unwrap() >= 5, "badge {badge}");
+    shot(&c, "sync-offline").await;
+
+    // Closing the day warns that records are unsent, and leads to the sync screen.
+    click(&c, "[data-testid=nav-today]").await;
+    click(&c, "[data-testid=day-end]").await;
+    let warning = wait_text(&c, "[data-testid=day-end-unsent]", |t| !t.is_empty()).await;
+    assert!(warning.contains("have not been sent yet"), "{warning}");
+    shot(&c, "day-end-unsent").await;
+    click(&c, "[data-testid=day-end-sync]").await;
+
+    // Head office is back: Sync now sends everything.
+    hq.start_again();
+    click(&c, "[data-testid=sync-now]").await;
+    wait_text(&c, "[data-testid=sync-all-sent]", |t| !t.is_empty()).await;
+    wait_text(&c, "[data-testid=sync-health]", |t| t.contains("working")).await;
+    shot(&c, "sync-done").await;
+
+    // Head office's export shows the completed job with the facts recorded offline.
+    let export = hq.admin(Method::GET, "/v1/admin/export", None).await;
+    let job = export
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["work_order"]["id"] == Value::String(order_id.clone()))
+        .unwrap_or_else(|| panic!("job in the export: {export}"));
+    assert_eq!(job["work_order"]["status"], "completed", "{job}");
+    let kinds: Vec<&str> = job["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap_or_default())
+        .collect();
+    for kind in ["change_status", "attach_signature", "attach_document"] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    let blobs: Vec<&str> = job["blobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(blobs.contains(&pdf_sha.as_str()), "{pdf_sha} in {blobs:?}");
+    let local = std::fs::read(sandbox.data_dir().join("blobs").join(&pdf_sha)).unwrap();
+    assert_eq!(hq.blob(&pdf_sha).await, local, "the same PDF bytes");
+    // Each fact arrived once.
+    let mut ids: Vec<&str> = job["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["fact_id"].as_str())
+        .collect();
+    let n = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "no fact twice");
+}
+
+/// An RFC 3339 UTC time `minutes` from now.
+fn now_plus_minutes(minutes: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::minutes(minutes)).to_rfc3339()
+}

@@ -1,0 +1,50 @@
+// What the sync screen and the day-end check say, as pure functions of the Rust views.
+import type { DayEndCheck, SyncProgressView, SyncView } from './bindings';
+import { dateTime } from './format';
+import { i18n, label, t } from './i18n.svelte';
+
+/** The line shown while a sync runs. */
+export function progressText(p: SyncProgressView): string {
+  switch (p.phase) {
+    case 'starting':
+      return t('sync.phase.starting');
+    case 'uploading':
+      return t('sync.phase.uploading', { files: p.blobs_uploaded });
+    case 'pushing':
+      return t('sync.phase.pushing', { sent: p.ops_sent, total: p.pending_at_start });
+    case 'pulling':
+      return t('sync.phase.pulling', { changes: p.changes_received });
+  }
+}
+
+/** A kind of outbox record, in the user's language (unknown kinds as they are). */
+export function opLabel(kind: string): string {
+  return label('op', kind);
+}
+
+/** Records waiting to go, for the navigation badge ('' when none or not enrolled). */
+export function badge(v: SyncView | null): string {
+  if (!v || !v.enrolled) return '';
+  const n = v.pending.length + v.rejected.length;
+  return n > 0 ? String(n) : '';
+}
+
+/**
+ * What to warn about before the day is closed, one sentence per line; null when
+ * everything recorded here has reached head office.
+ */
+export function dayEndWarning(c: DayEndCheck): string[] | null {
+  if (!c.enrolled) return [t('dayend.check.not_enrolled')];
+  const lines: string[] = [];
+  if (c.unsent_ops > 0 || c.unsent_files > 0) {
+    lines.push(t('dayend.check.unsent', { ops: c.unsent_ops, files: c.unsent_files }));
+  }
+  if (lines.length === 0) return null;
+  if (c.rejected_ops > 0) lines.push(t('dayend.check.rejected', { count: c.rejected_ops }));
+  lines.push(
+    t('dayend.check.last_success', {
+      when: c.last_success_at ? dateTime(c.last_success_at, i18n.locale) : t('sync.never'),
+    }),
+  );
+  return lines;
+}
