@@ -374,8 +374,9 @@ pub struct Diagnosis {
     pub exclusions: Vec<RecordedExclusion>,
     /// The technician's notes.
     pub notes: String,
-    /// Photos taken, by SHA-256 (references only: the photos themselves are not uploaded
-    /// by this op; see docs/sync.md).
+    /// Photos taken, by SHA-256. The device uploads each as a blob before the op when it
+    /// still has it; a photo lost on the device does not hold the op back, so a reference
+    /// may have no blob at head office.
     pub photos: Vec<PhotoRef>,
     /// When.
     pub at: DateTime<Utc>,
@@ -596,8 +597,8 @@ pub struct Expense {
 
 /// Carry-back (the appliance goes to the workshop): the technician takes it against a
 /// signed receipt. Opens the item's goods in/out log in state `taken`. The customer's
-/// signature PNG is uploaded before as a blob (`png_sha256`); the photos travel as
-/// references only (their bytes stay on the device for now, as the diagnosis' do).
+/// signature PNG is uploaded before as a blob (`png_sha256`); the photos are uploaded
+/// before it too when the device has them (as the diagnosis' are).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CarryBackTaken {
     /// Client id of the fact.
@@ -618,7 +619,8 @@ pub struct CarryBackTaken {
     pub fault: String,
     /// The return date promised on the receipt.
     pub expected_return: NaiveDate,
-    /// SHA-256 (lowercase hex) of each photo taken (at most 20); references only.
+    /// SHA-256 (lowercase hex) of each photo taken (at most 20); uploaded as blobs when
+    /// the device has them.
     pub photos: Vec<String>,
     /// Who signed the receipt for the customer.
     pub signer_name: String,
@@ -790,8 +792,19 @@ impl OpPayload {
         }
     }
 
-    /// The blob the fact references, if any (uploaded before the op; the carry-back's
-    /// signature PNG is one, its photos are references only).
+    /// Photos the fact references (the diagnosis', the carry-back's condition photos):
+    /// the device uploads each one it still has before the op; a photo the device lost
+    /// does not hold the fact back (unlike [`OpPayload::blob_sha256`]).
+    pub fn photo_sha256s(&self) -> Vec<&str> {
+        match self {
+            OpPayload::RecordDiagnosis(p) => p.photos.iter().map(|ph| ph.sha256.as_str()).collect(),
+            OpPayload::TakeCarryBack(p) => p.photos.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The blob the fact cannot go without, if any (uploaded before the op: a signature
+    /// PNG or a document; photos are [`OpPayload::photo_sha256s`]).
     pub fn blob_sha256(&self) -> Option<&str> {
         match self {
             OpPayload::AttachSignature(p) => Some(&p.blob_sha256),

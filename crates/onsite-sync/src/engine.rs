@@ -26,6 +26,11 @@ const MAX_PAGES: usize = 100_000;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
     pub blobs_uploaded: usize,
+    /// Photos uploaded (also counted in `blobs_uploaded`).
+    pub photos_uploaded: usize,
+    /// Photos an op referenced that this device no longer has (or whose bytes no longer
+    /// match): the op went without them.
+    pub photos_missing: usize,
     pub ops_applied: usize,
     pub ops_rejected: usize,
     /// Replays the server had seen already (counted in applied/rejected too).
@@ -238,7 +243,7 @@ async fn push_all(
                 .collect();
             let mut acked = Vec::new();
             for op in queue.iter().filter_map(|q| q.mapped.as_ref().ok()) {
-                if let Some(sha) = map::blob_of(op) {
+                for sha in map::blob_of(op).into_iter().chain(map::photos_of(op)) {
                     if store_sync::blob_uploaded(s.conn(), &sha)? {
                         acked.push(sha);
                     }
@@ -283,6 +288,31 @@ async fn push_all(
                 config.tell(SyncPhase::Uploading, report);
             }
             lock(store).write(|tx| store_sync::mark_blob_uploaded(tx, sha, Utc::now()))?;
+        }
+        // Photos go even when the queue stops at a missing signature below: the ops
+        // before that stop are sent now and would never bring their photos later.
+        {
+            for sha in &batch.photos_first {
+                let bytes = match store_sync::blob(lock(store).conn(), sha)? {
+                    Some((bytes, _)) => Some(bytes),
+                    None => read_blob_file(config, sha),
+                };
+                let usable = bytes.filter(|b| {
+                    b.len() <= onsite_api::limits::MAX_BLOB_BYTES && crate::sha256_hex(b) == *sha
+                });
+                let Some(bytes) = usable else {
+                    // Lost or damaged here: the diagnosis still goes, with the reference.
+                    report.photos_missing += 1;
+                    continue;
+                };
+                if !client.blob_exists(token, sha).await? {
+                    client.put_blob(token, sha, bytes).await?;
+                    report.blobs_uploaded += 1;
+                    report.photos_uploaded += 1;
+                    config.tell(SyncPhase::Uploading, report);
+                }
+                lock(store).write(|tx| store_sync::mark_blob_uploaded(tx, sha, Utc::now()))?;
+            }
         }
         if let Some(blocked) = stop {
             // The ops before it still go.

@@ -317,6 +317,13 @@ pub fn blob_of(op: &Op) -> Option<String> {
         .and_then(|p| p.blob_sha256().map(str::to_owned))
 }
 
+/// The photos an op references (uploaded before it when this device has them).
+pub fn photos_of(op: &Op) -> Vec<String> {
+    OpPayload::parse(&op.kind, &op.payload)
+        .map(|p| p.photo_sha256s().into_iter().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -681,8 +688,10 @@ mod tests {
         assert_eq!(p.photos, [photo.as_str()]);
         assert_eq!(p.signer_name, "Sophie Müller");
         assert_eq!(p.at.to_rfc3339(), "2026-11-24T02:00:00+00:00");
-        // The signature PNG is the op's blob: uploaded before the op goes; photos are not.
+        // The signature PNG is the op's blob: the op waits for it; the photos are uploaded
+        // first when the device has them.
         assert_eq!(blob_of(&op), Some(png.clone()));
+        assert_eq!(photos_of(&op), vec![photo.clone()]);
         // Without a serial number the store writes null.
         let mut no_serial = take.clone();
         no_serial.payload["serial_no"] = Value::Null;

@@ -62,6 +62,9 @@ pub struct Blocked {
 pub struct Batch {
     /// Blobs to upload (HEAD, then PUT if absent) before pushing `ops`, in first-use order.
     pub blobs_first: Vec<String>,
+    /// Photos to upload before `ops` when this device has them (a missing one does not
+    /// stop the queue), in first-use order, none already in `blobs_first`.
+    pub photos_first: Vec<String>,
     /// The ops, in `device_seq` order.
     pub ops: Vec<Op>,
     /// Set when the queue stops at an op that cannot be sent (after `ops`).
@@ -74,6 +77,7 @@ pub struct Batch {
 pub fn next_batch(queue: &[QueuedOp], blob_acked: &dyn Fn(&str) -> bool, max_ops: usize) -> Batch {
     let mut batch = Batch {
         blobs_first: Vec::new(),
+        photos_first: Vec::new(),
         ops: Vec::new(),
         blocked: None,
     };
@@ -87,6 +91,11 @@ pub fn next_batch(queue: &[QueuedOp], blob_acked: &dyn Fn(&str) -> bool, max_ops
                 if let Some(sha) = map::blob_of(op) {
                     if !blob_acked(&sha) && seen.insert(sha.clone()) {
                         batch.blobs_first.push(sha);
+                    }
+                }
+                for sha in map::photos_of(op) {
+                    if !blob_acked(&sha) && seen.insert(sha.clone()) {
+                        batch.photos_first.push(sha);
                     }
                 }
                 batch.ops.push(op.clone());

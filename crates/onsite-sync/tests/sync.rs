@@ -566,6 +566,12 @@ async fn a_whole_visit_syncs_with_nothing_blocked_and_every_fact_exported() {
         visit::find_part_no(s.conn(), no).unwrap().unwrap().part_id
     };
     let (pump, filter) = dev.with(|s| (part(s, "P-PUMP-24V"), part(s, "F-PP-10")));
+    // Two photos of the fault; the second file is lost before the sync (a disk cleaned
+    // up): the diagnosis must still go, with the first photo's bytes.
+    let blobs = tempfile::tempdir().unwrap();
+    let photo = visit::put_blob(blobs.path(), b"\xff\xd8\xff pretend jpeg", "image/jpeg").unwrap();
+    let lost = visit::put_blob(blobs.path(), b"\xff\xd8\xff lost jpeg", "image/jpeg").unwrap();
+    std::fs::remove_file(blobs.path().join(&lost.sha256)).unwrap();
     let t = Utc::now();
     let (quote, pump_use) = dev.with(|s| {
         visit::write(s, |tx| {
@@ -577,7 +583,7 @@ async fn a_whole_visit_syncs_with_nothing_blocked_and_every_fact_exported() {
                     components: vec!["pump".into()],
                     exclusions: vec![],
                     notes: "filters due too".into(),
-                    photos: vec![],
+                    photos: vec![photo.clone(), lost.clone()],
                 },
                 t,
             )?;
@@ -651,7 +657,6 @@ async fn a_whole_visit_syncs_with_nothing_blocked_and_every_fact_exported() {
         .unwrap()
     });
     // The customer signs the job off; then it is completed.
-    let blobs = tempfile::tempdir().unwrap();
     let png_sha =
         onsite_store::documents::put_blob(blobs.path(), b"\x89PNG pretend signature").unwrap();
     dev.with(|s| {
@@ -699,6 +704,27 @@ async fn a_whole_visit_syncs_with_nothing_blocked_and_every_fact_exported() {
     assert_eq!(r.ops_rejected, 0, "{r:?}");
     assert_eq!(r.ops_applied, pending, "{r:?}");
     assert!(dev.pending().is_empty());
+    assert_eq!((r.photos_uploaded, r.photos_missing), (1, 1), "{r:?}");
+    // Head office has the photo's bytes, not the lost one's.
+    let fetch = |sha: String| {
+        let req = hq
+            .admin
+            .get(format!(
+                "{}{}",
+                hq.base,
+                onsite_api::routes::ADMIN_BLOB.replace("{sha256}", &sha)
+            ))
+            .bearer_auth(ADMIN);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.bytes().await.unwrap().to_vec())
+        }
+    };
+    assert_eq!(
+        fetch(photo.sha256.clone()).await,
+        (200, b"\xff\xd8\xff pretend jpeg".to_vec())
+    );
+    assert_eq!(fetch(lost.sha256.clone()).await.0, 404);
 
     // The job's facts, in the job export.
     let export = hq.export().await;
