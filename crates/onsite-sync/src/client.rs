@@ -25,6 +25,9 @@ pub struct ClientOptions {
     pub pull_limit: u32,
     /// Ops per push.
     pub max_ops_per_push: usize,
+    /// The largest push body sent (head office refuses more than
+    /// `onsite_api::limits::MAX_JSON_BODY_BYTES`): a larger batch is split.
+    pub max_push_bytes: usize,
 }
 
 impl Default for ClientOptions {
@@ -35,6 +38,7 @@ impl Default for ClientOptions {
             max_reply_bytes: 32 * 1024 * 1024,
             pull_limit: onsite_api::limits::DEFAULT_PULL_LIMIT,
             max_ops_per_push: 200,
+            max_push_bytes: onsite_api::limits::MAX_JSON_BODY_BYTES,
         }
     }
 }

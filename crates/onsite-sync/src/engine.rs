@@ -36,6 +36,8 @@ pub struct SyncReport {
     /// Replays the server had seen already (counted in applied/rejected too).
     pub ops_duplicate: usize,
     pub ops_flagged: usize,
+    /// Push requests sent.
+    pub push_requests: usize,
     pub pages_pulled: usize,
     pub changes_applied: usize,
     /// A full refetch started (unknown cursor or new server epoch).
@@ -323,8 +325,31 @@ async fn push_all(
             report.blocked = batch.blocked;
             return Ok(());
         }
-        let sent = batch.ops;
-        let request = PushRequest { ops: sent };
+        // A batch over head office's body limit is halved until it fits (the rest goes in
+        // the next round); one op alone over the limit can never go: the queue stops there.
+        let max_bytes = client
+            .options()
+            .max_push_bytes
+            .min(onsite_api::limits::MAX_JSON_BODY_BYTES);
+        let mut request = PushRequest { ops: batch.ops };
+        while request.ops.len() > 1 && body_len(&request) > max_bytes {
+            request.ops.truncate(request.ops.len() / 2);
+            batch.blocked = None;
+        }
+        if body_len(&request) > max_bytes {
+            let op = &request.ops[0];
+            report.blocked = Some(Blocked {
+                device_seq: op.device_seq,
+                kind: queue
+                    .iter()
+                    .find(|q| q.device_seq == op.device_seq)
+                    .map(|q| q.kind.clone())
+                    .unwrap_or_default(),
+                why: "the record is larger than head office accepts".into(),
+            });
+            return Ok(());
+        }
+        report.push_requests += 1;
         let reply = client.push(token, &request).await?;
         let recorded = plan::read_push_reply(&request.ops, &reply).map_err(SyncError::Protocol)?;
         lock(store).write(|tx| {
@@ -360,6 +385,11 @@ async fn push_all(
             return Ok(());
         }
     }
+}
+
+/// The size of a push body as sent.
+fn body_len(request: &PushRequest) -> usize {
+    serde_json::to_vec(request).map_or(usize::MAX, |b| b.len())
 }
 
 /// A blob's bytes from the blobs folder (at most one byte over the server's limit, so that

@@ -10,6 +10,7 @@ use common::*;
 use onsite_api::{ChangeItem, OpKind};
 use onsite_domain::WorkOrderStatus::*;
 use onsite_store::{outbox, sync as store_sync, workorders};
+use onsite_sync::ClientOptions;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -138,6 +139,57 @@ async fn a_replayed_push_is_idempotent() {
     assert_eq!(detail.facts.len(), 2);
     assert_eq!(detail.work_order.status, OnSite);
     assert!(dev.pending().is_empty());
+}
+
+#[tokio::test]
+async fn a_push_over_the_body_limit_is_split_and_an_op_too_large_alone_stops_the_queue() {
+    let hq = start().await;
+    let dev = device(&hq, "Tech").await;
+    let wo = hq.work_order("WO-BIG", Some(dev.technician_id)).await;
+    let client = hq.client(ClientOptions {
+        max_push_bytes: 8 * 1024,
+        ..options()
+    });
+    dev.sync(&client).await.unwrap();
+    let id = wo.id.to_string();
+    // (Notes are at most 10,000 characters; CJK ones are 3 bytes each on the wire.)
+    let note = |i: usize, len: usize| format!("{i:03} {}", "修".repeat(len));
+    for i in 0..30 {
+        dev.with(|s| {
+            s.write(|tx| workorders::set_notes(tx, &id, &note(i, 1000), Utc::now()))
+                .unwrap()
+        });
+    }
+    let r = dev.sync(&client).await.unwrap();
+    assert!(r.blocked.is_none(), "{r:?}");
+    assert_eq!(r.ops_applied, 30, "{r:?}");
+    assert!(
+        r.push_requests >= 12,
+        "90 KB of notes in 8 KB bodies: {r:?}"
+    );
+    assert!(dev.pending().is_empty());
+    let facts = hq.detail(wo.id).await.facts;
+    assert_eq!(facts.len(), 30, "each once");
+    for (i, f) in facts.iter().enumerate() {
+        assert_eq!(f.payload["notes"], note(i, 1000), "in order");
+    }
+
+    // One op alone over the limit: the ops before it go, it and those after it wait.
+    for (i, len) in [(30, 100), (31, 9_000), (32, 100)] {
+        dev.with(|s| {
+            s.write(|tx| workorders::set_notes(tx, &id, &note(i, len), Utc::now()))
+                .unwrap()
+        });
+    }
+    let r = dev.sync(&client).await.unwrap();
+    assert_eq!(r.ops_applied, 1, "{r:?}");
+    let blocked = r.blocked.expect("blocked");
+    assert_eq!(blocked.kind, "EditNotes");
+    assert!(
+        blocked.why.contains("larger than head office accepts"),
+        "{blocked:?}"
+    );
+    assert_eq!(dev.pending().len(), 2, "kept, not dropped");
 }
 
 #[tokio::test]
