@@ -516,3 +516,83 @@ async fn a_declined_quote_ends_the_visit() {
     assert!(c.find(css("[data-testid=parts-to-take]")).await.is_err());
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exclusion_on_one_component_and_an_open_priced_repair() {
+    let app = app_binary();
+    let x = Xvfb::start();
+    let sandbox = Sandbox::new();
+    let env = sandbox.env();
+    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
+    let c = driver.session(&app).await;
+
+    // 孙丽华's QY-UF300, bought 2026-05-03 with a sealed invoice: in warranty.
+    open_order(&c, "孙丽华").await;
+    click(&c, "[data-testid=to-on_site]").await;
+    click(&c, "[data-testid=to-in_progress]").await;
+    wait_text(&c, "[data-testid=order-status]", |t| t == "In progress").await;
+
+    // The faucet was broken when the unit was moved; the pump failed on its own.
+    fill(
+        &c,
+        "[data-testid=fault-found]",
+        "Faucet cracked, pump noisy",
+    )
+    .await;
+    click(&c, "[data-testid=component-pump]").await;
+    click(&c, "[data-testid=component-fitting]").await;
+    click(&c, "[data-testid=exclusion-dropped_or_moved_improperly]").await;
+    let scope = c
+        .find(css(
+            "[data-testid=exclusion-scope-dropped_or_moved_improperly]",
+        ))
+        .await
+        .unwrap();
+    scope.select_by_value("fitting").await.unwrap();
+    click(&c, "[data-testid=save-diagnosis]").await;
+    wait_text(&c, "[data-testid=diagnosis-exclusions]", |t| {
+        t.contains("Dropped or moved improperly (Fitting)")
+    })
+    .await;
+
+    // An open-priced repair: a price field, which must hold an amount; fixed items have
+    // none.
+    click(&c, "[data-testid=service-REPAIR_QUOTED]").await;
+    assert!(
+        c.find(css("[data-testid=price-REPLACE]")).await.is_err(),
+        "no price field on a fixed-price item"
+    );
+    scan_part(&c, "X-FAUCET-01").await;
+    scan_part(&c, "P-PUMP-24V").await;
+    fill(&c, "[data-testid=price-REPAIR_QUOTED]", "abc").await;
+    click(&c, "[data-testid=price-quote]").await;
+    wait_text(&c, "[data-testid=visit-error]", |t| {
+        t.contains("amount is not possible")
+    })
+    .await;
+    assert_eq!(value(&c, "[data-testid=price-REPAIR_QUOTED]").await, "abc");
+    fill(&c, "[data-testid=price-REPAIR_QUOTED]", "150").await;
+    click(&c, "[data-testid=price-quote]").await;
+    wait_text(&c, "[data-testid=total-due]", |t| t.starts_with('¥')).await;
+    let lines = quote_lines(&c).await;
+    let status = |code: &str| {
+        lines
+            .iter()
+            .find(|(c, _)| c == code)
+            .map(|(_, s)| s.as_str())
+            .unwrap_or_else(|| panic!("{code} in {lines:?}"))
+            .to_owned()
+    };
+    // The exclusion makes the faucet (a fitting) charged; the pump keeps its warranty.
+    assert_eq!(status("X-FAUCET-01"), "charged", "{lines:?}");
+    assert_ne!(status("P-PUMP-24V"), "charged", "{lines:?}");
+    let repair = c
+        .find(css("[data-testid=quote-line][data-code=REPAIR_QUOTED]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(repair.contains("¥150.00"), "{repair}");
+    shot(&c, "exclusion-open-priced").await;
+}
