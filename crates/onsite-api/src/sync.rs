@@ -1028,7 +1028,8 @@ pub enum ChangeItem {
     PartsCatalogue(PartsCatalogue),
     /// A parts price list version.
     PriceList(PriceList),
-    /// A fact recorded by this technician (from any of their devices), as stored.
+    /// A fact recorded by this technician on another of their devices, as stored (a
+    /// device's own facts are not sent back to it).
     Fact(FactRecord),
 }
 

@@ -17,11 +17,11 @@ use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use chrono::{Duration, Utc};
 use onsite_api::{
-    codes, is_sha256_hex, limits, routes, BlobPutReply, CancelRequest, CarryBackQuery, Cursor,
-    EnrollReply, EnrollRequest, EnrolmentCode, EpochReply, ErrorBody, ExportFormat, ExportQuery,
-    FeeTablePublish, Health, NewEnrolmentCode, NewTechnician, NewWorkOrder, PartsCataloguePublish,
-    PriceListPublish, PullQuery, PullReply, PushReply, PushRequest, ReassignRequest, ReviewQuery,
-    TechnicianDayQuery, WorkOrderQuery, WorkOrderUpdate,
+    codes, is_sha256_hex, limits, routes, BlobPutReply, CancelRequest, CarryBackQuery, ChangeItem,
+    Cursor, EnrollReply, EnrollRequest, EnrolmentCode, EpochReply, ErrorBody, ExportFormat,
+    ExportQuery, FeeTablePublish, Health, NewEnrolmentCode, NewTechnician, NewWorkOrder,
+    PartsCataloguePublish, PriceListPublish, PullQuery, PullReply, PushReply, PushRequest,
+    ReassignRequest, ReviewQuery, TechnicianDayQuery, WorkOrderQuery, WorkOrderUpdate,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -580,7 +580,11 @@ async fn pull(
                 _ => (0, true),
             },
         };
-        let page = s.pull(device.technician_id, after, limit)?;
+        let mut page = s.pull(device.technician_id, after, limit)?;
+        // A device's own facts are already on it: only the technician's other devices'
+        // come down (the cursor still moves past them).
+        page.changes
+            .retain(|c| !matches!(&c.item, ChangeItem::Fact(f) if f.device_id == device.device_id));
         Ok(Json(PullReply {
             cursor: Cursor {
                 epoch: epoch.clone(),

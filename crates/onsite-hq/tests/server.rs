@@ -863,7 +863,8 @@ async fn facts_on_a_cancelled_or_reassigned_job_are_kept_and_flagged() {
     assert_eq!(m.work_order.technician_id, Some(b.technician_id));
     assert_eq!(m.facts.len(), 7);
 
-    // A's next pull: the cancelled job (flagged), the reassigned job removed, own facts.
+    // A's next pull: the cancelled job (flagged), the reassigned job removed; not A's own
+    // facts (A has them).
     let (changes, _) = hq.pull_all(&a.token, Some(&cursor), None).await;
     assert!(changes
         .iter()
@@ -874,7 +875,7 @@ async fn facts_on_a_cancelled_or_reassigned_job_are_kept_and_flagged() {
         .iter()
         .filter(|c| matches!(c.item, ChangeItem::Fact(_)))
         .count();
-    assert_eq!(facts, 14);
+    assert_eq!(facts, 0);
     // B sees the reassigned job.
     let (b_changes, _) = hq.pull_all(&b.token, None, None).await;
     assert_eq!(work_order_ids(&b_changes), vec![moved.id]);
@@ -1237,12 +1238,19 @@ async fn a_technicians_notes_are_a_fact_kept_apart_from_head_office_notes() {
     assert_eq!(detail.facts[0].payload, good.payload);
     // Head office's own notes for the technician are untouched.
     assert_eq!(detail.work_order.notes, wo.notes);
-    // The fact comes back to the technician's devices through pull.
-    let (changes, _) = hq.pull_all(&dev.token, None, None).await;
+    // The fact goes to the technician's other devices through pull, not back to the
+    // device that pushed it (it has it already).
+    let second = hq.enroll_code(&hq.code_for(dev.technician_id).await).await;
+    let (changes, _) = hq.pull_all(&second.token, None, None).await;
     assert!(changes.iter().any(|c| matches!(
         &c.item,
         ChangeItem::Fact(f) if f.kind == OpKind::EditNotes && f.op_id == good.op_id
     )));
+    let (own, _) = hq.pull_all(&dev.token, None, None).await;
+    assert!(
+        !own.iter().any(|c| matches!(&c.item, ChangeItem::Fact(_))),
+        "no echo of a device's own facts"
+    );
 }
 
 #[tokio::test]

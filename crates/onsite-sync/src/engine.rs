@@ -254,67 +254,23 @@ async fn push_all(
             (queue, acked)
         };
         let mut batch = plan::next_batch(&queue, &|sha| acked.iter().any(|a| a == sha), max);
-        let mut stop = None;
-        for sha in &batch.blobs_first {
-            let bytes = match store_sync::blob(lock(store).conn(), sha)? {
-                Some((bytes, _)) => Some(bytes),
-                None => read_blob_file(config, sha),
-            };
-            let Some(bytes) = bytes else {
-                // The op cannot go before its blob, and the blob is not here: stop the
-                // queue at the first op that needs it.
-                stop = blocked_at(
-                    &batch.ops,
-                    &queue,
-                    sha,
-                    "the blob it references is missing on this device",
-                );
-                break;
-            };
-            // Bytes that no longer hash to their id, or that head office would refuse as
-            // too large, would fail the same way forever: stop the queue there, loudly.
-            let unusable = if crate::sha256_hex(&bytes) != *sha {
-                Some("the blob it references is damaged on this device")
-            } else if bytes.len() > onsite_api::limits::MAX_BLOB_BYTES {
-                Some("the blob it references is larger than head office accepts")
-            } else {
-                None
-            };
-            if let Some(why) = unusable {
-                stop = blocked_at(&batch.ops, &queue, sha, why);
-                break;
-            }
-            if !client.blob_exists(token, sha).await? {
-                client.put_blob(token, sha, bytes).await?;
-                report.blobs_uploaded += 1;
-                config.tell(SyncPhase::Uploading, report);
-            }
-            lock(store).write(|tx| store_sync::mark_blob_uploaded(tx, sha, Utc::now()))?;
-        }
-        // Photos go even when the queue stops at a missing signature below: the ops
-        // before that stop are sent now and would never bring their photos later.
-        {
-            for sha in &batch.photos_first {
-                let bytes = match store_sync::blob(lock(store).conn(), sha)? {
-                    Some((bytes, _)) => Some(bytes),
-                    None => read_blob_file(config, sha),
-                };
-                let usable = bytes.filter(|b| {
-                    b.len() <= onsite_api::limits::MAX_BLOB_BYTES && crate::sha256_hex(b) == *sha
-                });
-                let Some(bytes) = usable else {
-                    // Lost or damaged here: the diagnosis still goes, with the reference.
-                    report.photos_missing += 1;
-                    continue;
-                };
-                if !client.blob_exists(token, sha).await? {
-                    client.put_blob(token, sha, bytes).await?;
-                    report.blobs_uploaded += 1;
-                    report.photos_uploaded += 1;
-                    config.tell(SyncPhase::Uploading, report);
+        // Required blobs (signatures, documents) first: the first one missing or damaged
+        // here stops the queue at the op that needs it.
+        let (usable, unusable) = read_blobs(store, config, &batch.blobs_first)?;
+        upload(store, client, config, token, &usable, false, report).await?;
+        let stop = unusable.and_then(|(sha, why)| blocked_at(&batch.ops, &queue, &sha, why));
+        // Photos go even when the queue stops at a missing signature: the ops before that
+        // stop are sent now and would never bring their photos later. A photo lost or
+        // damaged here does not hold its op back.
+        for chunk in batch.photos_first.chunks(UPLOADS_AT_ONCE) {
+            let mut ready = Vec::with_capacity(chunk.len());
+            for sha in chunk {
+                match read_blob(store, config, sha)? {
+                    Ok(bytes) => ready.push((sha.clone(), bytes)),
+                    Err(_) => report.photos_missing += 1,
                 }
-                lock(store).write(|tx| store_sync::mark_blob_uploaded(tx, sha, Utc::now()))?;
             }
+            upload(store, client, config, token, &ready, true, report).await?;
         }
         if let Some(blocked) = stop {
             // The ops before it still go.
@@ -385,6 +341,91 @@ async fn push_all(
             return Ok(());
         }
     }
+}
+
+/// Blobs uploaded at the same time (HTTP/2 streams on one connection): on a slow link
+/// the round trips of HEAD and PUT overlap instead of adding up.
+const UPLOADS_AT_ONCE: usize = 8;
+
+/// A blob's bytes (from the store, else the blobs folder), or why it cannot be sent.
+fn read_blob(
+    store: &Mutex<Store>,
+    config: &SyncConfig,
+    sha: &str,
+) -> Result<Result<Vec<u8>, &'static str>, SyncError> {
+    let bytes = match store_sync::blob(lock(store).conn(), sha)? {
+        Some((bytes, _)) => Some(bytes),
+        None => read_blob_file(config, sha),
+    };
+    // Bytes that no longer hash to their id, or that head office would refuse as too
+    // large, would fail the same way forever.
+    Ok(match bytes {
+        None => Err("the blob it references is missing on this device"),
+        Some(b) if b.len() > onsite_api::limits::MAX_BLOB_BYTES => {
+            Err("the blob it references is larger than head office accepts")
+        }
+        Some(b) if crate::sha256_hex(&b) != sha => {
+            Err("the blob it references is damaged on this device")
+        }
+        Some(b) => Ok(b),
+    })
+}
+
+/// Required blobs in order, up to the first that cannot be sent (returned with why).
+/// They are read all at once: signatures and documents are tens of KB, and a batch holds
+/// at most `max_ops_per_push` ops. (Photos, which can be large, are read per chunk.)
+#[allow(clippy::type_complexity)]
+fn read_blobs(
+    store: &Mutex<Store>,
+    config: &SyncConfig,
+    shas: &[String],
+) -> Result<(Vec<(String, Vec<u8>)>, Option<(String, &'static str)>), SyncError> {
+    let mut ready = Vec::new();
+    for sha in shas {
+        match read_blob(store, config, sha)? {
+            Ok(bytes) => ready.push((sha.clone(), bytes)),
+            Err(why) => return Ok((ready, Some((sha.clone(), why)))),
+        }
+    }
+    Ok((ready, None))
+}
+
+/// Uploads blobs, [`UPLOADS_AT_ONCE`] at a time (HEAD, then PUT when head office lacks
+/// it), and marks each chunk acknowledged in one transaction.
+async fn upload(
+    store: &Mutex<Store>,
+    client: &HqClient,
+    config: &SyncConfig,
+    token: &str,
+    blobs: &[(String, Vec<u8>)],
+    photos: bool,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    for chunk in blobs.chunks(UPLOADS_AT_ONCE) {
+        let sent =
+            futures_util::future::try_join_all(chunk.iter().map(|(sha, bytes)| async move {
+                if client.blob_exists(token, sha).await? {
+                    return Ok::<bool, ClientError>(false);
+                }
+                client.put_blob(token, sha, bytes.clone()).await?;
+                Ok(true)
+            }))
+            .await?;
+        let n = sent.into_iter().filter(|&put| put).count();
+        report.blobs_uploaded += n;
+        if photos {
+            report.photos_uploaded += n;
+        }
+        lock(store).write(|tx| {
+            let now = Utc::now();
+            for (sha, _) in chunk {
+                store_sync::mark_blob_uploaded(tx, sha, now)?;
+            }
+            Ok(())
+        })?;
+        config.tell(SyncPhase::Uploading, report);
+    }
+    Ok(())
 }
 
 /// The size of a push body as sent.

@@ -126,6 +126,21 @@ async fn resets_and_truncation_mid_body_never_corrupt_and_a_later_sync_converges
         .enumerate()
     {
         set_notes(&dev, orders[i % 3], &format!("note {i}"));
+        // Head office changes every job meanwhile, so that the pull reply is long enough
+        // for the deep cuts to land inside it (a device's own facts are not echoed).
+        for o in &orders {
+            let path = routes::ADMIN_WORK_ORDER.replace("{id}", &o.to_string());
+            let _: onsite_api::WorkOrder = hq
+                .admin(
+                    reqwest::Method::PATCH,
+                    &path,
+                    Some(&onsite_api::WorkOrderUpdate {
+                        notes: Some(format!("office note {i} {}", "修".repeat(2_000))),
+                        ..Default::default()
+                    }),
+                )
+                .await;
+        }
         // A fresh client: its first connection gets the fault.
         let client = hq.client_to(proxy.addr, options());
         proxy.arm(&[TcpFault::CutAfter(cut)]);
