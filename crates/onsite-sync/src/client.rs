@@ -36,7 +36,9 @@ impl Default for ClientOptions {
             timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(15),
             max_reply_bytes: 32 * 1024 * 1024,
-            pull_limit: onsite_api::limits::DEFAULT_PULL_LIMIT,
+            // Fewer, larger pages: a first pull of 5,000 jobs on a slow link is bound by
+            // round trips (docs/sync-benchmarks.md); a page stays around 1 MB.
+            pull_limit: 2_000,
             max_ops_per_push: 200,
             max_push_bytes: onsite_api::limits::MAX_JSON_BODY_BYTES,
         }
