@@ -1,13 +1,14 @@
 //! Sync through the real app and the real head office (issue 5): a work order created
 //! through head office's API reaches the app after enrolment, the technician completes it
 //! (signature, sign-off sheet) while head office cannot be reached, the app keeps it,
-//! says so at day's end, and once head office is back "Sync now" sends it; head office's
-//! export then shows the completed job with its facts and the same PDF bytes.
+//! says so at day's end; once head office is back the connection drops halfway through
+//! the upload, and the next "Sync now" sends everything; head office's export then shows
+//! the completed job with its facts, each once, and the same PDF bytes.
 
 use std::time::Duration;
 
 use onsite_e2e::{
-    app_binary, click, css, draw_signature, fill, refs, search, shot, wait_text, Driver,
+    app_binary, click, css, draw_signature, fill, refs, search, shot, wait_text, CutProxy, Driver,
     HeadOffice, Sandbox, Xvfb,
 };
 use reqwest::Method;
@@ -17,6 +18,8 @@ use serde_json::{json, Value};
 async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
     let app = app_binary();
     let mut hq = HeadOffice::start();
+    // The device reaches head office through a proxy that can break connections.
+    let line = CutProxy::start(hq.port);
 
     // Head office: a technician, a one-time code, and a job for today.
     let tech = hq
@@ -72,7 +75,7 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
 
     // A wrong code is refused in the user's language; what was typed stays.
     click(&c, "[data-testid=nav-sync]").await;
-    fill(&c, "[data-testid=enrol-url]", &hq.url()).await;
+    fill(&c, "[data-testid=enrol-url]", &line.url()).await;
     fill(&c, "[data-testid=enrol-code]", "WRONG-CODE-0000").await;
     fill(&c, "[data-testid=enrol-ca]", &hq.ca_pem()).await;
     // (WebKit's WebDriver types the PEM without its line breaks, as some mail clients
@@ -161,8 +164,24 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
     shot(&c, "day-end-unsent").await;
     click(&c, "[data-testid=day-end-sync]").await;
 
-    // Head office is back: Sync now sends everything.
+    // Head office is back, but the connection drops halfway through the upload: nothing
+    // is lost, the records still wait.
+    line.cut_after(12_000);
     hq.start_again();
+    let before = last_run(&c).await;
+    click(&c, "[data-testid=sync-now]").await;
+    wait_for_run_after(&c, &before).await;
+    wait_text(&c, "[data-testid=sync-last-run]", |t| {
+        t.contains("did not finish")
+    })
+    .await;
+    let health = wait_text(&c, "[data-testid=sync-health]", |t| !t.is_empty()).await;
+    assert!(health.contains("cannot be reached"), "{health}");
+    wait_text(&c, "[data-testid=sync-pending]", |t| t.contains("Document")).await;
+    shot(&c, "sync-cut").await;
+
+    // The line holds again: Sync now sends everything.
+    line.cut_after(0);
     click(&c, "[data-testid=sync-now]").await;
     wait_text(&c, "[data-testid=sync-all-sent]", |t| !t.is_empty()).await;
     wait_text(&c, "[data-testid=sync-health]", |t| t.contains("working")).await;
@@ -206,6 +225,26 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), n, "no fact twice");
+}
+
+/// When the sync screen's last run finished ('' before any).
+async fn last_run(c: &fantoccini::Client) -> String {
+    c.find(css("[data-testid=sync-state]"))
+        .await
+        .unwrap()
+        .attr("data-last-run")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// Waits until a run that finished after `before` is on the screen.
+async fn wait_for_run_after(c: &fantoccini::Client, before: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while last_run(c).await.as_str() <= before {
+        assert!(std::time::Instant::now() < deadline, "no new sync run");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// An RFC 3339 UTC time `minutes` from now.
