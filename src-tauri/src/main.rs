@@ -1,6 +1,7 @@
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod camera;
 mod carryback_commands;
 mod commands;
 mod day_commands;

@@ -279,11 +279,13 @@ pub fn run() {
                 data_file,
                 started,
             });
-            WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
-                .title("Onsite")
-                .inner_size(1100.0, 760.0)
-                .min_inner_size(360.0, 480.0)
-                .build()?;
+            let window =
+                WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
+                    .title("Onsite")
+                    .inner_size(1100.0, 760.0)
+                    .min_inner_size(360.0, 480.0)
+                    .build()?;
+            crate::camera::allow_camera(&window);
             app.manage(SyncService::new());
             tauri::async_runtime::spawn(sync_service::run(app.handle().clone()));
             Ok(())

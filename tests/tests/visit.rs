@@ -549,6 +549,8 @@ async fn an_exclusion_on_one_component_and_an_open_priced_repair() {
         .await
         .unwrap();
     scope.select_by_value("fitting").await.unwrap();
+    // No camera on this machine (and no mock): no camera button, photos from files only.
+    assert!(c.find(css("[data-testid=camera-open]")).await.is_err());
     click(&c, "[data-testid=save-diagnosis]").await;
     wait_text(&c, "[data-testid=diagnosis-exclusions]", |t| {
         t.contains("Dropped or moved improperly (Fitting)")
@@ -595,4 +597,65 @@ async fn an_exclusion_on_one_component_and_an_open_priced_repair() {
         .unwrap();
     assert!(repair.contains("¥150.00"), "{repair}");
     shot(&c, "exclusion-open-priced").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_diagnosis_photo_taken_with_the_webcam() {
+    let app = app_binary();
+    let x = Xvfb::start();
+    let sandbox = Sandbox::new();
+    let mut env = sandbox.env();
+    // WebKit's synthetic camera: the machine running the tests has none.
+    env.push(("ONSITE_MOCK_CAMERA", "1".into()));
+    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
+    let c = driver.session(&app).await;
+
+    open_order(&c, "李娜").await;
+    click(&c, "[data-testid=to-on_site]").await;
+    wait_text(&c, "[data-testid=visit-stage]", |t| !t.is_empty()).await;
+    fill(&c, "[data-testid=fault-found]", "Scale on the inlet valve").await;
+    click(&c, "[data-testid=camera-open]").await;
+    c.wait()
+        .for_element(css("[data-testid=camera-preview]"))
+        .await
+        .unwrap();
+    // Wait for the first frame, then take two photos.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let width = c
+            .execute(
+                "return document.querySelector('[data-testid=camera-preview]').videoWidth;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if width.as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no camera picture");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    shot(&c, "camera").await;
+    click(&c, "[data-testid=camera-capture]").await;
+    wait_text(&c, "[data-testid=diagnosis-form]", |t| {
+        t.contains("1 photo")
+    })
+    .await;
+    click(&c, "[data-testid=camera-close]").await;
+    click(&c, "[data-testid=save-diagnosis]").await;
+    wait_text(&c, "[data-testid=diagnosis-fault]", |t| {
+        t == "Scale on the inlet valve"
+    })
+    .await;
+
+    // The photo is a real JPEG, stored under its hash.
+    let blobs = sandbox.data_dir().join("blobs");
+    let jpegs: Vec<_> = std::fs::read_dir(&blobs)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| std::fs::read(e.path()).unwrap())
+        .filter(|b| b.starts_with(&[0xff, 0xd8, 0xff]))
+        .collect();
+    assert_eq!(jpegs.len(), 1, "one JPEG in {}", blobs.display());
+    assert!(jpegs[0].len() > 1000, "{} bytes", jpegs[0].len());
 }
