@@ -3,6 +3,8 @@
 //! and reference data published here reach the technicians' devices through pull.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use onsite_domain::rules::{ContractCover, ItemKind};
+use onsite_domain::view::ProofOfPurchase;
 use onsite_domain::{JobType, Money, WorkOrderStatus};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -76,12 +78,38 @@ pub struct Customer {
     pub phone: String,
     /// Visit address.
     pub address: String,
+    /// The language documents and the quote are shown in: `zh-CN` (the default) or `en`.
+    #[serde(default = "default_language")]
+    pub language: String,
+}
+
+fn default_language() -> String {
+    "zh-CN".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A maintenance contract on the appliance (DOMAIN.md: *contract* service): within its
+/// dates, what it covers is free whatever the warranty says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceContract {
+    /// Head office's contract number, shown to the technician and the customer.
+    pub reference: String,
+    /// Labour, parts or both.
+    pub covers: ContractCover,
+    /// First day covered.
+    pub valid_from: NaiveDate,
+    /// Last day covered (inclusive).
+    pub valid_to: NaiveDate,
 }
 
 /// The appliance to work on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Appliance {
-    /// e.g. "water purifier".
+    /// The fee-table category, e.g. `water_purifier` (a job is priced with the fee table
+    /// of its appliance's category).
     pub category: String,
     /// Brand.
     pub brand: String,
@@ -91,6 +119,13 @@ pub struct Appliance {
     pub serial_no: Option<String>,
     /// Purchase date, for the warranty decision.
     pub purchase_date: Option<NaiveDate>,
+    /// The proof of purchase on file (free service needs one with a date and a seal);
+    /// none when head office has not seen one (the technician records it on site).
+    #[serde(default)]
+    pub proof: Option<ProofOfPurchase>,
+    /// Maintenance contracts on the appliance.
+    #[serde(default)]
+    pub contracts: Vec<ServiceContract>,
 }
 
 /// `POST /v1/admin/work-orders`: dispatch a job.
@@ -207,32 +242,71 @@ pub struct WorkOrderDetail {
 // ---------------------------------------------------------------------------------------
 // Fee tables, parts, prices
 
-/// One line of a fee table (DOMAIN.md, water purifiers).
+/// One line of a fee table (DOMAIN.md, water purifiers). The fields after `plus_parts`
+/// are what the device's pricing rules need; older publishers may leave them out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeeItem {
     /// Stable code, e.g. `RELOCATE_MAINT`.
     pub code: String,
-    /// What the service is.
+    /// What the service is (used for a name left empty).
     pub description: String,
     /// The fee for the service itself.
     pub fee: Money,
     /// True when parts are charged on top ("20 + parts").
     pub plus_parts: bool,
+    /// Name in Chinese, as the customer reads it.
+    #[serde(default)]
+    pub name_zh: String,
+    /// Name in English.
+    #[serde(default)]
+    pub name_en: String,
+    /// Service (once per job, may be bundled), labour, travel or part. Default: service.
+    #[serde(default = "service")]
+    pub kind: ItemKind,
+    /// The technician sets the price on site (a quoted repair); every other item's price
+    /// is fixed.
+    #[serde(default)]
+    pub open_priced: bool,
+    /// Warranty and contracts may make it free (false: relocation, which the customer
+    /// chooses, is charged whatever the warranty). Default: true.
+    #[serde(default = "yes")]
+    pub coverable: bool,
+    /// For a bundle: the codes of the services it replaces when all are on one job
+    /// (relocate + maintain = 50, not 40 + 30).
+    #[serde(default)]
+    pub includes: Vec<String>,
+}
+
+fn service() -> ItemKind {
+    ItemKind::Service
 }
 
 /// `POST /v1/admin/fee-tables`: publish a new fee-table version. Versions are numbered by
-/// the server (1, 2, …) and never change once published.
+/// the server (1, 2, …) with one counter for every category, and never change once
+/// published; a device uses, per category, the version in force on the work date
+/// (docs/hq-reference-data.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeeTablePublish {
+    /// The appliance category it prices, e.g. `water_purifier` (default `hq`, for older
+    /// publishers: such a table prices no appliance until republished with a category).
+    #[serde(default = "default_category")]
+    pub category: String,
     /// From when it applies (work done before keeps the older table's prices).
     pub effective_from: DateTime<Utc>,
     /// The lines; codes unique.
     pub items: Vec<FeeItem>,
 }
 
+fn default_category() -> String {
+    "hq".into()
+}
+
 /// A published fee-table version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeeTable {
+    /// The appliance category it prices.
+    #[serde(default = "default_category")]
+    pub category: String,
     /// The version number.
     pub version: i64,
     /// From when it applies.
@@ -248,12 +322,22 @@ pub struct FeeTable {
 pub struct Part {
     /// Part number, unique.
     pub part_no: String,
-    /// Name.
+    /// Name (in Chinese when `name_en` is given).
     pub name: String,
     /// Carries a serial number to record when fitted.
     pub serialised: bool,
     /// A consumable (e.g. a filter): never covered by warranty.
     pub consumable: bool,
+    /// Name in English.
+    #[serde(default)]
+    pub name_en: Option<String>,
+    /// The appliance component it is, which decides its warranty term (`filter`, `pump`,
+    /// `glass`, …; see the device's warranty components).
+    #[serde(default)]
+    pub component: Option<String>,
+    /// The old part has a recovery value: it must come back even when cheap (004 §4.5a).
+    #[serde(default)]
+    pub return_required: bool,
 }
 
 /// `PUT /v1/admin/parts-catalogue`: replace the catalogue (a new version).

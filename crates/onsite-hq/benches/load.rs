@@ -129,6 +129,7 @@ fn new_work_order(i: usize, technician: Uuid) -> NewWorkOrder {
             name: format!("Load Customer {i}"),
             phone: "000-0000-0000".into(),
             address: format!("{i} Bench Road"),
+            language: "zh-CN".into(),
         },
         appliance: Appliance {
             category: "water_purifier".into(),
@@ -136,6 +137,8 @@ fn new_work_order(i: usize, technician: Uuid) -> NewWorkOrder {
             model: "RO-500".into(),
             serial_no: None,
             purchase_date: None,
+            proof: None,
+            contracts: Vec::new(),
         },
         reported_fault: "leaks".into(),
         notes: String::new(),

@@ -1,8 +1,11 @@
 //! The OpenAPI 3 document served at `/openapi.json`, written by hand from one table of
-//! operations. A test (`tests/openapi.rs`) checks that it lists exactly the routes the
-//! router serves ([`crate::http::route_table`]), so it cannot go stale silently.
+//! operations. A test (`tests/server.rs`, `openapi_lists_exactly_the_routes_the_server_has`)
+//! checks that it lists exactly the routes the router serves
+//! ([`crate::http::route_table`]), so it cannot go stale silently.
 //!
-//! The body schemas are summaries; the Rust types in `onsite-api` are the reference.
+//! Some body schemas are summaries; the Rust types in `onsite-api` are the reference. The
+//! work orders' and the reference data's are field by field, and a unit test below checks
+//! real serialised values against them.
 
 use onsite_api::{limits, routes::*};
 use serde_json::{json, Map, Value};
@@ -421,6 +424,25 @@ fn r(name: &str) -> Value {
 fn described_string(description: &str) -> Value {
     json!({"type": "string", "description": description})
 }
+fn described_int(description: &str) -> Value {
+    json!({"type": "integer", "format": "int64", "description": description})
+}
+fn described_boolean(description: &str) -> Value {
+    json!({"type": "boolean", "description": description})
+}
+fn described_ref(name: &str, description: &str) -> Value {
+    json!({"allOf": [r(name)], "description": description})
+}
+fn nullable(mut schema: Value) -> Value {
+    if let Value::Object(m) = &mut schema {
+        m.insert("nullable".into(), Value::Bool(true));
+    }
+    schema
+}
+fn category() -> Value {
+    json!({"type": "string", "pattern": "^[a-z0-9_]{1,64}$", "default": "hq",
+        "description": "the appliance category the table prices, e.g. water_purifier; versions are numbered across all categories, and a device uses, per category, the version in force on the work date"})
+}
 fn described(description: &str) -> Value {
     json!({"type": "object", "description": description})
 }
@@ -475,6 +497,163 @@ fn schemas() -> Value {
     let op_kinds: Vec<&str> = onsite_api::OpKind::ALL.iter().map(|k| k.as_str()).collect();
     let carry_back_state =
         json!({"type": "string", "enum": ["taken", "at_workshop", "repaired", "returned"]});
+    let job_type = json!({"type": "string", "enum": onsite_domain::JobType::ALL.iter().map(|j| j.as_str()).collect::<Vec<_>>()});
+    let status = json!({"type": "string", "enum": onsite_domain::WorkOrderStatus::ALL.iter().map(|j| j.as_str()).collect::<Vec<_>>()});
+    let customer = obj(
+        &[
+            ("name", s()),
+            ("phone", s()),
+            ("address", s()),
+            (
+                "language",
+                json!({"type": "string", "enum": crate::rules::LANGUAGES, "default": "zh-CN",
+                    "description": "the language the customer's documents and quote are in"}),
+            ),
+        ],
+        &["name", "phone", "address"],
+    );
+    let proof = obj(
+        &[
+            (
+                "kind",
+                json!({"type": "string", "enum": ["none", "receipt", "invoice"]}),
+            ),
+            (
+                "date",
+                json!({"type": "string", "format": "date", "nullable": true,
+                "description": "the date on the proof; absent for kind none. A receipt or invoice without one is accepted (the device then charges: free service needs a dated, sealed proof)"}),
+            ),
+            (
+                "sealed",
+                json!({"type": "boolean", "description": "the proof bears the seller's seal; false for kind none"}),
+            ),
+        ],
+        &["kind", "sealed"],
+    );
+    let contract = obj(
+        &[
+            (
+                "reference",
+                json!({"type": "string", "minLength": 1, "maxLength": 64, "description": "head office's contract number"}),
+            ),
+            (
+                "covers",
+                json!({"type": "string", "enum": ["labour", "parts", "both"],
+                "description": "labour: services, labour and travel; parts: parts; both"}),
+            ),
+            (
+                "valid_from",
+                json!({"type": "string", "format": "date", "description": "first day covered"}),
+            ),
+            (
+                "valid_to",
+                json!({"type": "string", "format": "date", "description": "last day covered (inclusive), not before valid_from"}),
+            ),
+        ],
+        &["reference", "covers", "valid_from", "valid_to"],
+    );
+    let appliance = obj(
+        &[
+            (
+                "category",
+                described_string(
+                    "the fee-table category that prices its jobs, e.g. water_purifier",
+                ),
+            ),
+            ("brand", s()),
+            ("model", s()),
+            ("serial_no", nullable(s())),
+            ("purchase_date", nullable(date())),
+            (
+                "proof",
+                json!({"allOf": [r("ProofOfPurchase")], "nullable": true,
+                "description": "the proof of purchase head office has seen; null or absent: none on file (the technician records it on site)"}),
+            ),
+            (
+                "contracts",
+                json!({"type": "array", "maxItems": crate::rules::MAX_CONTRACTS, "items": r("ServiceContract"), "default": [],
+                "description": "maintenance contracts: within its dates, what one covers is free"}),
+            ),
+        ],
+        &["category", "brand", "model"],
+    );
+    let fee_item = obj(
+        &[
+            ("code", described_string("unique in the table")),
+            (
+                "description",
+                described_string("what the service is; shown when a name is empty"),
+            ),
+            (
+                "fee",
+                json!({"allOf": [r("Money")], "description": "the price of one unit, not negative; for an open-priced item a default the technician replaces"}),
+            ),
+            (
+                "plus_parts",
+                described_boolean("parts are charged on top (\"20 + parts\")"),
+            ),
+            (
+                "name_zh",
+                json!({"type": "string", "default": "", "description": "name in Chinese"}),
+            ),
+            (
+                "name_en",
+                json!({"type": "string", "default": "", "description": "name in English"}),
+            ),
+            (
+                "kind",
+                json!({"type": "string", "enum": ["service", "labour", "travel", "part"], "default": "service",
+                "description": "service: once per job, may be bundled; labour and travel: by quantity; part: a part fitted"}),
+            ),
+            (
+                "open_priced",
+                json!({"type": "boolean", "default": false, "description": "the technician sets the price on site (a quoted repair); never a bundle"}),
+            ),
+            (
+                "coverable",
+                json!({"type": "boolean", "default": true,
+                "description": "warranty and contracts may make it free; false: charged whatever (relocation)"}),
+            ),
+            (
+                "includes",
+                json!({"type": "array", "items": {"type": "string"}, "default": [],
+                "description": "a bundle: two or more distinct codes of this table (its own code may be one) that it replaces when all are on one job; only on a fixed-price service"}),
+            ),
+        ],
+        &["code", "description", "fee", "plus_parts"],
+    );
+    let part = obj(
+        &[
+            ("part_no", described_string("unique")),
+            (
+                "name",
+                described_string("name (in Chinese when name_en is given)"),
+            ),
+            (
+                "serialised",
+                described_boolean("carries a serial number to record when fitted"),
+            ),
+            (
+                "consumable",
+                described_boolean("a consumable (a filter): never covered by warranty"),
+            ),
+            (
+                "name_en",
+                json!({"type": "string", "nullable": true, "description": "name in English"}),
+            ),
+            (
+                "component",
+                json!({"type": "string", "nullable": true, "pattern": "^[a-z0-9_]{1,64}$",
+                "description": "the appliance component it is (filter, pump, valve, …): decides its warranty term"}),
+            ),
+            (
+                "return_required",
+                json!({"type": "boolean", "default": false,
+                "description": "the old part has a recovery value and must come back even when cheap"}),
+            ),
+        ],
+        &["part_no", "name", "serialised", "consumable"],
+    );
     let mut all = json!({
         "ErrorBody": obj(&[("code", s()), ("message", s())], &["code", "message"]),
         "Health": obj(&[("status", s())], &["status"]),
@@ -502,21 +681,10 @@ fn schemas() -> Value {
         "NewEnrolmentCode": obj(&[("valid_hours", json!({"type": "integer", "minimum": 1, "maximum": 720}))], &[]),
         "EnrolmentCode": obj(&[("code", s()), ("technician_id", uuid()), ("expires_at", time())], &["code", "technician_id", "expires_at"]),
         "Device": obj(&[("id", uuid()), ("technician_id", uuid()), ("name", s()), ("enrolled_at", time()), ("revoked_at", time())], &["id", "technician_id", "name", "enrolled_at"]),
-        "NewWorkOrder": described("onsite_api::NewWorkOrder: order_no, technician_id, job_type, customer, appliance, reported_fault, notes, appointment_start, appointment_end"),
-        "WorkOrderUpdate": described("onsite_api::WorkOrderUpdate: expected_version and any of job_type, customer, appliance, reported_fault, notes, appointment_start, appointment_end"),
         "ReassignRequest": obj(&[("technician_id", uuid()), ("expected_version", int())], &["technician_id"]),
         "CancelRequest": obj(&[("reason", s())], &["reason"]),
-        "WorkOrder": described("onsite_api::WorkOrder"),
         "WorkOrderDetail": obj(&[("work_order", r("WorkOrder")), ("facts", json!({"type": "array", "items": described("onsite_api::FactRecord")})), ("review_flags", json!({"type": "array", "items": r("ReviewFlag")}))],
             &["work_order", "facts", "review_flags"]),
-        "FeeTablePublish": obj(&[("effective_from", time()), ("items", json!({"type": "array", "items": r("FeeItem")}))], &["effective_from", "items"]),
-        "FeeItem": obj(&[("code", s()), ("description", s()), ("fee", r("Money")), ("plus_parts", boolean())], &["code", "description", "fee", "plus_parts"]),
-        "FeeTable": obj(&[("version", int()), ("effective_from", time()), ("published_at", time()), ("items", json!({"type": "array", "items": r("FeeItem")}))],
-            &["version", "effective_from", "published_at", "items"]),
-        "PartsCataloguePublish": described("onsite_api::PartsCataloguePublish: parts[] of part_no, name, serialised, consumable"),
-        "PartsCatalogue": described("onsite_api::PartsCatalogue: version, published_at, parts[]"),
-        "PriceListPublish": described("onsite_api::PriceListPublish: effective_from, prices[] of part_no, price"),
-        "PriceList": described("onsite_api::PriceList: version, effective_from, published_at, prices[]"),
         "ReviewFlag": obj(&[("id", uuid()), ("work_order_id", uuid()), ("order_no", s()),
             ("reason", json!({"type": "string", "enum": ["cancelled_before_sync", "reassigned_before_sync", "status_conflict"]})),
             ("op_id", uuid()), ("technician_id", uuid()), ("device_id", uuid()), ("created_at", time()), ("resolved_at", time())],
@@ -537,8 +705,47 @@ fn schemas() -> Value {
             ("payload", described("the kind's payload: StockTake, Expense or PartReturn")), ("superseded", boolean()), ("received_at", time())],
             &["day", "fact_id", "op_id", "technician_id", "device_id", "kind", "payload", "superseded", "received_at"]),
     });
-    if let (Value::Object(all), Value::Object(payloads)) = (&mut all, payload_schemas()) {
-        all.extend(payloads);
+    // Work orders and reference data (a second map: one json! this size hits the macro
+    // recursion limit).
+    let reference = json!({
+        "Customer": customer,
+        "Appliance": appliance,
+        "ProofOfPurchase": proof,
+        "ServiceContract": contract,
+        "NewWorkOrder": obj(&[("order_no", described_string("unique, 1 to 64 characters; 409 if taken")), ("technician_id", nullable(uuid())),
+            ("job_type", job_type.clone()), ("customer", r("Customer")), ("appliance", r("Appliance")), ("reported_fault", s()),
+            ("notes", described_string("notes for the technician (default empty)")), ("appointment_start", time()), ("appointment_end", time())],
+            &["order_no", "job_type", "customer", "appliance", "reported_fault", "appointment_start", "appointment_end"]),
+        "WorkOrderUpdate": obj(&[("expected_version", nullable(described_int("when set, 409 unless the order is at this version"))), ("job_type", nullable(job_type.clone())),
+            ("customer", nullable(described_ref("Customer", "replaces the whole customer, language included"))),
+            ("appliance", nullable(described_ref("Appliance", "replaces the whole appliance, its proof of purchase and contracts included"))),
+            ("reported_fault", nullable(s())), ("notes", nullable(s())), ("appointment_start", nullable(time())), ("appointment_end", nullable(time()))], &[]),
+        "WorkOrder": obj(&[("id", uuid()), ("order_no", s()), ("version", int()), ("technician_id", nullable(uuid())), ("status", status),
+            ("job_type", job_type), ("customer", r("Customer")), ("appliance", r("Appliance")), ("reported_fault", s()), ("notes", s()),
+            ("appointment_start", time()), ("appointment_end", time()), ("cancel_reason", nullable(s())), ("flagged_for_review", boolean()),
+            ("created_at", time()), ("updated_at", time())],
+            &["id", "order_no", "version", "technician_id", "status", "job_type", "customer", "appliance", "reported_fault", "notes",
+              "appointment_start", "appointment_end", "cancel_reason", "flagged_for_review", "created_at", "updated_at"]),
+        "FeeTablePublish": obj(&[("category", category()), ("effective_from", time()), ("items", json!({"type": "array", "minItems": 1, "items": r("FeeItem")}))],
+            &["effective_from", "items"]),
+        "FeeItem": fee_item,
+        "FeeTable": obj(&[("category", category()), ("version", described_int("one counter for every category: versions are unique")), ("effective_from", time()),
+            ("published_at", time()), ("items", json!({"type": "array", "items": r("FeeItem")}))],
+            &["category", "version", "effective_from", "published_at", "items"]),
+        "Part": part,
+        "PartsCataloguePublish": obj(&[("parts", json!({"type": "array", "items": r("Part"), "description": "part numbers unique"}))], &["parts"]),
+        "PartsCatalogue": obj(&[("version", int()), ("published_at", time()), ("parts", json!({"type": "array", "items": r("Part")}))],
+            &["version", "published_at", "parts"]),
+        "PartPrice": obj(&[("part_no", s()), ("price", r("Money"))], &["part_no", "price"]),
+        "PriceListPublish": obj(&[("effective_from", time()), ("prices", json!({"type": "array", "items": r("PartPrice"), "description": "part numbers unique"}))],
+            &["effective_from", "prices"]),
+        "PriceList": obj(&[("version", int()), ("effective_from", time()), ("published_at", time()), ("prices", json!({"type": "array", "items": r("PartPrice")}))],
+            &["version", "effective_from", "published_at", "prices"]),
+    });
+    for extra in [payload_schemas(), reference] {
+        if let (Value::Object(all), Value::Object(extra)) = (&mut all, extra) {
+            all.extend(extra);
+        }
     }
     all
 }
@@ -651,4 +858,199 @@ pub fn listed_routes() -> Vec<(String, String)> {
     }
     out.sort();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, Utc};
+    use onsite_api::{
+        Appliance, Customer, FeeTable, NewWorkOrder, PartsCatalogue, PriceList, ServiceContract,
+        WorkOrder, WorkOrderUpdate,
+    };
+    use onsite_domain::rules::ContractCover;
+    use onsite_domain::view::{ProofKind, ProofOfPurchase};
+    use onsite_domain::{JobType, WorkOrderStatus};
+    use uuid::Uuid;
+
+    /// Checks `value` against `schema` as far as the document describes it: every field
+    /// sent is documented, every required one is sent, enums and basic types hold, nulls
+    /// only where nullable.
+    fn check(schemas: &Map<String, Value>, schema: &Value, value: &Value, at: &str) -> Vec<String> {
+        let mut errors = Vec::new();
+        if let Some(name) = schema["$ref"].as_str() {
+            let name = name.trim_start_matches("#/components/schemas/");
+            return check(schemas, &schemas[name], value, at);
+        }
+        if value.is_null() {
+            if schema["nullable"] != true {
+                errors.push(format!("{at}: null but not nullable"));
+            }
+            return errors;
+        }
+        if let Some(all) = schema["allOf"].as_array() {
+            for s in all {
+                errors.extend(check(schemas, s, value, at));
+            }
+        }
+        if let Some(options) = schema["enum"].as_array() {
+            if !options.contains(value) {
+                errors.push(format!("{at}: {value} not in the enum"));
+            }
+        }
+        match schema["type"].as_str() {
+            Some("object") => match (value.as_object(), schema["properties"].as_object()) {
+                (Some(fields), Some(props)) => {
+                    for (k, v) in fields {
+                        match props.get(k) {
+                            Some(s) => errors.extend(check(schemas, s, v, &format!("{at}.{k}"))),
+                            None => errors.push(format!("{at}.{k}: not documented")),
+                        }
+                    }
+                    for k in schema["required"].as_array().into_iter().flatten() {
+                        if !fields.contains_key(k.as_str().unwrap_or_default()) {
+                            errors.push(format!("{at}.{k}: required but not sent"));
+                        }
+                    }
+                }
+                (Some(_), None) => errors.push(format!("{at}: only described, no properties")),
+                (None, _) => errors.push(format!("{at}: not an object")),
+            },
+            Some("array") => match value.as_array() {
+                Some(items) => {
+                    for (i, v) in items.iter().enumerate() {
+                        errors.extend(check(schemas, &schema["items"], v, &format!("{at}[{i}]")));
+                    }
+                }
+                None => errors.push(format!("{at}: not an array")),
+            },
+            Some("string") if !value.is_string() => errors.push(format!("{at}: not a string")),
+            Some("integer") if !value.is_i64() => errors.push(format!("{at}: not an integer")),
+            Some("boolean") if !value.is_boolean() => errors.push(format!("{at}: not a boolean")),
+            _ => {}
+        }
+        errors
+    }
+
+    fn order(proof: Option<ProofOfPurchase>) -> WorkOrder {
+        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+        WorkOrder {
+            id: Uuid::now_v7(),
+            order_no: "WO-1".into(),
+            version: 1,
+            technician_id: None,
+            status: WorkOrderStatus::Assigned,
+            job_type: JobType::Maintain,
+            customer: Customer {
+                name: "N".into(),
+                phone: "P".into(),
+                address: "A".into(),
+                language: "en".into(),
+            },
+            appliance: Appliance {
+                category: "water_purifier".into(),
+                brand: "B".into(),
+                model: "M".into(),
+                serial_no: None,
+                purchase_date: Some(day("2026-01-02")),
+                proof,
+                contracts: vec![ServiceContract {
+                    reference: "MC-1".into(),
+                    covers: ContractCover::Both,
+                    valid_from: day("2026-01-01"),
+                    valid_to: day("2026-12-31"),
+                }],
+            },
+            reported_fault: String::new(),
+            notes: String::new(),
+            appointment_start: Utc::now(),
+            appointment_end: Utc::now(),
+            cancel_reason: None,
+            flagged_for_review: false,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    /// The schemas of the work orders and the reference data describe exactly what the
+    /// server sends and takes, the new fields (language, proof, contracts, category, the fee
+    /// items' and parts' fields) included.
+    #[test]
+    fn the_schemas_describe_the_wire_types() {
+        let doc = document();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        let now = Utc::now();
+        let invoice = ProofOfPurchase {
+            kind: ProofKind::Invoice,
+            date: NaiveDate::from_ymd_opt(2026, 1, 2),
+            sealed: true,
+        };
+        let with_proof = order(Some(invoice));
+        let without = order(None);
+        let published = crate::demo::water_purifier_fee_table(now);
+        let table = FeeTable {
+            category: published.category.clone(),
+            version: 3,
+            effective_from: now,
+            published_at: now,
+            items: published.items.clone(),
+        };
+        let catalogue = crate::demo::parts_catalogue();
+        let prices = crate::demo::price_list(now);
+        let new = NewWorkOrder {
+            order_no: "WO-2".into(),
+            technician_id: Some(Uuid::now_v7()),
+            job_type: JobType::Repair,
+            customer: with_proof.customer.clone(),
+            appliance: with_proof.appliance.clone(),
+            reported_fault: String::new(),
+            notes: String::new(),
+            appointment_start: now,
+            appointment_end: now,
+        };
+        let update = WorkOrderUpdate {
+            appliance: Some(without.appliance.clone()),
+            ..WorkOrderUpdate::default()
+        };
+        let samples: Vec<(&str, Value)> = vec![
+            ("WorkOrder", serde_json::to_value(&with_proof).unwrap()),
+            ("WorkOrder", serde_json::to_value(&without).unwrap()),
+            ("NewWorkOrder", serde_json::to_value(&new).unwrap()),
+            ("WorkOrderUpdate", serde_json::to_value(&update).unwrap()),
+            ("FeeTablePublish", serde_json::to_value(&published).unwrap()),
+            ("FeeTable", serde_json::to_value(&table).unwrap()),
+            (
+                "PartsCataloguePublish",
+                serde_json::to_value(&catalogue).unwrap(),
+            ),
+            (
+                "PartsCatalogue",
+                serde_json::to_value(PartsCatalogue {
+                    version: 1,
+                    published_at: now,
+                    parts: catalogue.parts.clone(),
+                })
+                .unwrap(),
+            ),
+            ("PriceListPublish", serde_json::to_value(&prices).unwrap()),
+            (
+                "PriceList",
+                serde_json::to_value(PriceList {
+                    version: 1,
+                    effective_from: now,
+                    published_at: now,
+                    prices: prices.prices.clone(),
+                })
+                .unwrap(),
+            ),
+        ];
+        for (name, value) in samples {
+            let errors = check(schemas, &schema_ref(name), &value, name);
+            assert!(errors.is_empty(), "{errors:#?}");
+        }
+        // The checker does catch an undocumented field.
+        let mut extra = serde_json::to_value(&with_proof).unwrap();
+        extra["appliance"]["warranty_months"] = json!(12);
+        assert!(!check(schemas, &schema_ref("WorkOrder"), &extra, "WorkOrder").is_empty());
+    }
 }

@@ -4,10 +4,13 @@
 
 use chrono::NaiveDate;
 use onsite_api::{
-    is_sha256_hex, FeeTablePublish, NewWorkOrder, OpPayload, PartsCataloguePublish, PayloadError,
-    PriceListPublish, QuoteAnswer, RejectCode, ReturnKind, ReviewReason, WorkOrderUpdate,
+    is_sha256_hex, Appliance, Customer, FeeTablePublish, NewWorkOrder, OpPayload,
+    PartsCataloguePublish, PayloadError, PriceListPublish, QuoteAnswer, RejectCode, ReturnKind,
+    ReviewReason, WorkOrderUpdate,
 };
 use onsite_domain::carryback::CarryBackState;
+use onsite_domain::rules::ItemKind;
+use onsite_domain::view::ProofKind;
 use onsite_domain::{Money, WorkOrderStatus};
 use std::collections::HashSet;
 use uuid::Uuid;
@@ -441,15 +444,65 @@ pub fn check_name(name: &str, value: &str) -> Result<(), String> {
     check_text(name, value, true, 100)
 }
 
+/// The languages a customer's documents and quote can be in.
+pub const LANGUAGES: [&str; 2] = ["zh-CN", "en"];
+
+/// The most maintenance contracts one appliance may carry.
+pub const MAX_CONTRACTS: usize = 10;
+
+fn check_customer(c: &Customer) -> Result<(), String> {
+    check_text("customer.name", &c.name, true, 200)?;
+    check_text("customer.phone", &c.phone, false, 64)?;
+    check_text("customer.address", &c.address, true, 500)?;
+    if !LANGUAGES.contains(&c.language.as_str()) {
+        return Err("customer.language must be \"zh-CN\" or \"en\"".into());
+    }
+    Ok(())
+}
+
+/// Checks an appliance: the texts, the proof of purchase and the contracts.
+///
+/// A proof of kind `none` carries no date and no seal. A receipt or invoice *without* a
+/// date (or seal) is accepted: it is what head office saw, and the device's entitlement
+/// rules then charge with the reason "the proof shows no date" (or "has no seal"), which
+/// is the truth. Whether the proof's date is after the visit is the device's check (it
+/// knows the visit date); head office does not compare it with today.
+fn check_appliance(a: &Appliance) -> Result<(), String> {
+    check_text("appliance.category", &a.category, true, 200)?;
+    check_text("appliance.brand", &a.brand, false, 200)?;
+    check_text("appliance.model", &a.model, false, 200)?;
+    check_text(
+        "appliance.serial_no",
+        a.serial_no.as_deref().unwrap_or(""),
+        false,
+        200,
+    )?;
+    if let Some(p) = &a.proof {
+        if p.kind == ProofKind::None && (p.date.is_some() || p.sealed) {
+            return Err(
+                "appliance.proof: a proof of kind \"none\" has no date and is not sealed".into(),
+            );
+        }
+    }
+    if a.contracts.len() > MAX_CONTRACTS {
+        return Err(format!(
+            "appliance.contracts: at most {MAX_CONTRACTS} contracts"
+        ));
+    }
+    for c in &a.contracts {
+        check_text("appliance.contracts[].reference", &c.reference, true, 64)?;
+        if c.valid_to < c.valid_from {
+            return Err("appliance.contracts[].valid_to is before valid_from".into());
+        }
+    }
+    Ok(())
+}
+
 /// Checks a new work order.
 pub fn check_new_work_order(w: &NewWorkOrder) -> Result<(), String> {
     check_text("order_no", &w.order_no, true, 64)?;
-    check_text("customer.name", &w.customer.name, true, 200)?;
-    check_text("customer.phone", &w.customer.phone, false, 64)?;
-    check_text("customer.address", &w.customer.address, true, 500)?;
-    check_text("appliance.category", &w.appliance.category, true, 200)?;
-    check_text("appliance.brand", &w.appliance.brand, false, 200)?;
-    check_text("appliance.model", &w.appliance.model, false, 200)?;
+    check_customer(&w.customer)?;
+    check_appliance(&w.appliance)?;
     check_text("reported_fault", &w.reported_fault, false, MAX_TEXT)?;
     check_text("notes", &w.notes, false, MAX_TEXT)?;
     if w.appointment_end < w.appointment_start {
@@ -461,12 +514,10 @@ pub fn check_new_work_order(w: &NewWorkOrder) -> Result<(), String> {
 /// Checks an update (only the fields present).
 pub fn check_update(u: &WorkOrderUpdate) -> Result<(), String> {
     if let Some(c) = &u.customer {
-        check_text("customer.name", &c.name, true, 200)?;
-        check_text("customer.phone", &c.phone, false, 64)?;
-        check_text("customer.address", &c.address, true, 500)?;
+        check_customer(c)?;
     }
     if let Some(a) = &u.appliance {
-        check_text("appliance.category", &a.category, true, 200)?;
+        check_appliance(a)?;
     }
     if let Some(t) = &u.reported_fault {
         check_text("reported_fault", t, false, MAX_TEXT)?;
@@ -488,26 +539,89 @@ fn unique<'a>(what: &str, keys: impl Iterator<Item = &'a str>) -> Result<(), Str
     Ok(())
 }
 
-/// Checks a fee table: at least one item, unique codes, no negative fee.
+/// Whether `s` is a category or component name: 1 to 64 of `a-z`, `0-9`, `_`.
+fn is_code_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Checks a fee table: a category, at least one item, unique codes, no negative fee, and
+/// bundles the device's pricing rules accept (`onsite_domain::rules::FeeTableVersion::
+/// validate`): a bundle (`includes` not empty) is a fixed-price service naming two or more
+/// distinct codes of the same table. Its own code may be among them (`MAINT` including
+/// `MAINT` and `REPLACE`: parts found needed during maintenance cost only the parts), as
+/// the domain's bundles allow; the other codes may be any kind (the device prices an item
+/// named in a bundle as a service: the demo's REPLACE is labour).
 pub fn check_fee_table(p: &FeeTablePublish) -> Result<(), String> {
+    if !is_code_name(&p.category) {
+        return Err("category must be 1 to 64 characters of a-z, 0-9 and _".into());
+    }
     if p.items.is_empty() {
         return Err("a fee table needs at least one item".into());
     }
-    unique("code", p.items.iter().map(|i| i.code.as_str()))?;
+    unique("items[].code", p.items.iter().map(|i| i.code.as_str()))?;
+    let codes: HashSet<&str> = p.items.iter().map(|i| i.code.as_str()).collect();
     for i in &p.items {
-        check_text("description", &i.description, false, 500)?;
+        check_text("items[].description", &i.description, false, 500)?;
+        check_text("items[].name_zh", &i.name_zh, false, 200)?;
+        check_text("items[].name_en", &i.name_en, false, 200)?;
         if i.fee.minor < 0 {
-            return Err("fee must not be negative".into());
+            return Err("items[].fee must not be negative".into());
+        }
+        if i.includes.is_empty() {
+            continue;
+        }
+        // Item codes are head office's codes, not customer data: naming them helps.
+        let code = &i.code;
+        if i.kind != ItemKind::Service {
+            return Err(format!(
+                "items[].includes: only a service can be a bundle ({code} is not one)"
+            ));
+        }
+        if i.open_priced {
+            return Err(format!(
+                "items[].includes: an open-priced item cannot be a bundle ({code})"
+            ));
+        }
+        let distinct: HashSet<&str> = i.includes.iter().map(String::as_str).collect();
+        if distinct.len() != i.includes.len() {
+            return Err(format!(
+                "items[].includes names a code twice (bundle {code})"
+            ));
+        }
+        if distinct.len() < 2 {
+            return Err(format!(
+                "items[].includes needs two or more distinct codes (bundle {code})"
+            ));
+        }
+        if i.includes.iter().any(|c| !codes.contains(c.as_str())) {
+            return Err(format!(
+                "items[].includes names a code that is not in this table (bundle {code})"
+            ));
         }
     }
     Ok(())
 }
 
-/// Checks a parts catalogue: unique part numbers.
+/// Checks a parts catalogue: unique part numbers, names, components.
 pub fn check_catalogue(p: &PartsCataloguePublish) -> Result<(), String> {
-    unique("part_no", p.parts.iter().map(|i| i.part_no.as_str()))?;
+    unique(
+        "parts[].part_no",
+        p.parts.iter().map(|i| i.part_no.as_str()),
+    )?;
     for i in &p.parts {
-        check_text("name", &i.name, true, 200)?;
+        check_text("parts[].name", &i.name, true, 200)?;
+        check_text(
+            "parts[].name_en",
+            i.name_en.as_deref().unwrap_or(""),
+            false,
+            200,
+        )?;
+        if i.component.as_deref().is_some_and(|c| !is_code_name(c)) {
+            return Err("parts[].component must be 1 to 64 characters of a-z, 0-9 and _".into());
+        }
     }
     Ok(())
 }
@@ -1025,16 +1139,214 @@ mod tests {
             description: String::new(),
             fee: Money::cny(fee),
             plus_parts: false,
+            name_zh: String::new(),
+            name_en: String::new(),
+            kind: ItemKind::Service,
+            open_priced: false,
+            coverable: true,
+            includes: vec![],
+        };
+        let bundle = |code: &str, includes: &[&str]| FeeItem {
+            includes: includes.iter().map(|c| (*c).to_owned()).collect(),
+            ..item(code, 5000)
         };
         let at = chrono::Utc::now();
         let t = |items| FeeTablePublish {
+            category: "water_purifier".into(),
             effective_from: at,
             items,
         };
-        assert!(check_fee_table(&t(vec![item("A", 0), item("B", 100)])).is_ok());
-        assert!(check_fee_table(&t(vec![])).is_err());
-        assert!(check_fee_table(&t(vec![item("A", 0), item("A", 1)])).is_err());
-        assert!(check_fee_table(&t(vec![item("A", -1)])).is_err());
-        assert!(check_fee_table(&t(vec![item(" ", 1)])).is_err());
+        let ok = |items: Vec<FeeItem>| {
+            assert_eq!(check_fee_table(&t(items.clone())), Ok(()), "{items:?}")
+        };
+        let bad = |items: Vec<FeeItem>, field: &str| {
+            let e = check_fee_table(&t(items.clone())).expect_err(field);
+            assert!(e.contains(field), "{e} should name {field}");
+        };
+        ok(vec![item("A", 0), item("B", 100)]);
+        bad(vec![], "item");
+        bad(vec![item("A", 0), item("A", 1)], "items[].code");
+        bad(vec![item("A", -1)], "items[].fee");
+        bad(vec![item(" ", 1)], "items[].code");
+        // Bundles: two or more distinct codes of the table, on a fixed-price service;
+        // the bundle's own code may be one of them (MAINT + REPLACE at MAINT's price).
+        ok(vec![item("A", 1), item("B", 1), bundle("AB", &["A", "B"])]);
+        ok(vec![item("B", 1), bundle("A", &["A", "B"])]);
+        let labour = FeeItem {
+            kind: ItemKind::Labour,
+            ..item("B", 1)
+        };
+        ok(vec![
+            item("A", 1),
+            labour.clone(),
+            bundle("AB", &["A", "B"]),
+        ]);
+        bad(
+            vec![item("A", 1), bundle("AB", &["A", "Z"])],
+            "items[].includes",
+        );
+        bad(vec![item("A", 1), bundle("AB", &["A"])], "items[].includes");
+        bad(vec![bundle("A", &["A"])], "items[].includes");
+        bad(
+            vec![item("A", 1), item("B", 1), bundle("AB", &["A", "B", "A"])],
+            "items[].includes",
+        );
+        bad(
+            vec![
+                item("A", 1),
+                item("B", 1),
+                FeeItem {
+                    kind: ItemKind::Labour,
+                    ..bundle("AB", &["A", "B"])
+                },
+            ],
+            "items[].includes",
+        );
+        bad(
+            vec![
+                item("A", 1),
+                item("B", 1),
+                FeeItem {
+                    open_priced: true,
+                    ..bundle("AB", &["A", "B"])
+                },
+            ],
+            "open-priced",
+        );
+        // The category.
+        for category in ["", "Water", "water purifier", "wp-1", &"a".repeat(65)] {
+            let mut table = t(vec![item("A", 1)]);
+            table.category = category.into();
+            let e = check_fee_table(&table).expect_err(category);
+            assert!(e.starts_with("category"), "{e}");
+        }
+        let mut table = t(vec![item("A", 1)]);
+        table.category = "hq".into();
+        assert_eq!(check_fee_table(&table), Ok(()));
+    }
+
+    #[test]
+    fn work_order_checks_name_the_field() {
+        use onsite_api::ServiceContract;
+        use onsite_domain::rules::ContractCover;
+        use onsite_domain::view::ProofOfPurchase;
+        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let contract = |reference: &str, from: &str, to: &str| ServiceContract {
+            reference: reference.into(),
+            covers: ContractCover::Labour,
+            valid_from: day(from),
+            valid_to: day(to),
+        };
+        let order = || NewWorkOrder {
+            order_no: "WO-1".into(),
+            technician_id: None,
+            job_type: onsite_domain::JobType::Repair,
+            customer: Customer {
+                name: "N".into(),
+                phone: String::new(),
+                address: "A".into(),
+                language: "zh-CN".into(),
+            },
+            appliance: Appliance {
+                category: "water_purifier".into(),
+                brand: String::new(),
+                model: String::new(),
+                serial_no: None,
+                purchase_date: None,
+                proof: Some(ProofOfPurchase {
+                    kind: ProofKind::Invoice,
+                    date: Some(day("2025-03-02")),
+                    sealed: true,
+                }),
+                contracts: vec![contract("C-1", "2026-01-01", "2026-12-31")],
+            },
+            reported_fault: String::new(),
+            notes: String::new(),
+            appointment_start: chrono::Utc::now(),
+            appointment_end: chrono::Utc::now(),
+        };
+        assert_eq!(check_new_work_order(&order()), Ok(()));
+        let mut en = order();
+        en.customer.language = "en".into();
+        assert_eq!(check_new_work_order(&en), Ok(()));
+        // An undated or unsealed receipt is what head office saw: accepted (the device
+        // charges, saying why); a one-day contract is fine.
+        let mut undated = order();
+        undated.appliance.proof = Some(ProofOfPurchase {
+            kind: ProofKind::Receipt,
+            date: None,
+            sealed: false,
+        });
+        undated.appliance.contracts = vec![contract("C-1", "2026-01-01", "2026-01-01")];
+        assert_eq!(check_new_work_order(&undated), Ok(()));
+        type Edit<'a> = Box<dyn Fn(&mut NewWorkOrder) + 'a>;
+        let cases: Vec<(&str, Edit)> = vec![
+            (
+                "customer.language",
+                Box::new(|o| o.customer.language = "fr".into()),
+            ),
+            (
+                "customer.language",
+                Box::new(|o| o.customer.language = "zh".into()),
+            ),
+            (
+                "appliance.proof",
+                Box::new(|o| {
+                    o.appliance.proof = Some(ProofOfPurchase {
+                        kind: ProofKind::None,
+                        date: Some(day("2025-01-01")),
+                        sealed: false,
+                    })
+                }),
+            ),
+            (
+                "appliance.proof",
+                Box::new(|o| {
+                    o.appliance.proof = Some(ProofOfPurchase {
+                        kind: ProofKind::None,
+                        date: None,
+                        sealed: true,
+                    })
+                }),
+            ),
+            (
+                "appliance.contracts[].valid_to",
+                Box::new(|o| {
+                    o.appliance.contracts = vec![contract("C", "2026-02-01", "2026-01-31")]
+                }),
+            ),
+            (
+                "appliance.contracts[].reference",
+                Box::new(|o| {
+                    o.appliance.contracts = vec![contract(" ", "2026-01-01", "2026-01-31")]
+                }),
+            ),
+            (
+                "appliance.contracts[].reference",
+                Box::new(|o| {
+                    o.appliance.contracts =
+                        vec![contract(&"R".repeat(65), "2026-01-01", "2026-01-31")]
+                }),
+            ),
+            (
+                "appliance.contracts",
+                Box::new(|o| {
+                    o.appliance.contracts = vec![contract("C", "2026-01-01", "2026-01-31"); 11]
+                }),
+            ),
+        ];
+        for (field, change) in cases {
+            let mut o = order();
+            change(&mut o);
+            let e = check_new_work_order(&o).expect_err(field);
+            assert!(e.starts_with(field), "{e} should name {field}");
+            // The update checks the same.
+            let u = WorkOrderUpdate {
+                customer: Some(o.customer.clone()),
+                appliance: Some(o.appliance.clone()),
+                ..WorkOrderUpdate::default()
+            };
+            assert!(check_update(&u).is_err(), "{field}");
+        }
     }
 }

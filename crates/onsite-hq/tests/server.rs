@@ -1074,7 +1074,46 @@ async fn demo_data_reaches_an_enrolled_device() {
     let dev = hq.enroll_code(&seeded.enrolment_code).await;
     assert_eq!(dev.technician_id, seeded.technician_id);
     let (changes, _) = hq.pull_all(&dev.token, None, None).await;
-    assert_eq!(work_order_ids(&changes).len(), 3);
+    let orders: Vec<&WorkOrder> = changes
+        .iter()
+        .filter_map(|c| match &c.item {
+            ChangeItem::WorkOrder(w) => Some(&**w),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(orders.len(), 4);
+    // Priced with the water-purifier table; the cases a device should try are there.
+    assert!(orders
+        .iter()
+        .all(|w| w.appliance.category == onsite_hq::demo::CATEGORY));
+    assert_eq!(
+        orders
+            .iter()
+            .filter(|w| w.appliance.proof.is_none())
+            .count(),
+        1
+    );
+    assert!(orders
+        .iter()
+        .filter_map(|w| w.appliance.proof.as_ref())
+        .all(|p| p.sealed && p.date.is_some()));
+    assert_eq!(
+        orders
+            .iter()
+            .filter(|w| !w.appliance.contracts.is_empty())
+            .count(),
+        1
+    );
+    assert_eq!(
+        orders
+            .iter()
+            .filter(|w| w.customer.language == "en")
+            .count(),
+        1
+    );
+    assert!(orders
+        .iter()
+        .all(|w| ["zh-CN", "en"].contains(&w.customer.language.as_str())));
     let fee = changes
         .iter()
         .find_map(|c| match &c.item {
@@ -1091,6 +1130,23 @@ async fn demo_data_reaches_an_enrolled_device() {
         relocate_maint.fee.minor, 5000,
         "the bundle is 50, not 40 + 30"
     );
+    assert_eq!(fee.category, onsite_hq::demo::CATEGORY);
+    assert_eq!(relocate_maint.includes, ["RELOCATE", "MAINT"]);
+    assert!(!relocate_maint.coverable);
+    let catalogue = changes
+        .iter()
+        .find_map(|c| match &c.item {
+            ChangeItem::PartsCatalogue(p) => Some(p.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let pump = catalogue
+        .parts
+        .iter()
+        .find(|p| p.part_no == "P-PUMP-24V")
+        .unwrap();
+    assert!(pump.return_required && pump.serialised && !pump.consumable);
+    assert_eq!(pump.component.as_deref(), Some("pump"));
     assert!(changes
         .iter()
         .any(|c| matches!(c.item, ChangeItem::PartsCatalogue(_))));
@@ -1568,4 +1624,535 @@ async fn carry_backs_are_stored_checked_flagged_on_a_cancelled_job_and_listed() 
         .await
         .unwrap();
     assert!(res.status() == StatusCode::FORBIDDEN || res.status() == StatusCode::UNAUTHORIZED);
+}
+
+// ---------------------------------------------------------------------------------------
+// The fields the device's pricing needs: language, proof of purchase, contracts, fee-table
+// categories, bundles and flags, parts' components.
+
+fn day(s: &str) -> chrono::NaiveDate {
+    s.parse().unwrap()
+}
+
+fn contract(reference: &str, covers: onsite_domain::rules::ContractCover) -> ServiceContract {
+    ServiceContract {
+        reference: reference.into(),
+        covers,
+        valid_from: day("2026-01-01"),
+        valid_to: day("2026-12-31"),
+    }
+}
+
+fn pulled_order(changes: &[Change], id: Uuid) -> WorkOrder {
+    changes
+        .iter()
+        .rev()
+        .find_map(|c| match &c.item {
+            ChangeItem::WorkOrder(w) if w.id == id => Some((**w).clone()),
+            _ => None,
+        })
+        .expect("the order was pulled")
+}
+
+#[tokio::test]
+async fn proof_contracts_and_language_round_trip_through_create_pull_patch_and_export() {
+    use onsite_domain::rules::ContractCover;
+    use onsite_domain::view::{ProofKind, ProofOfPurchase};
+    let hq = start().await;
+    let dev = hq.enrolled("Tech").await;
+    let mut new = new_work_order("WO-PROOF", Some(dev.technician_id));
+    new.customer.language = "en".into();
+    new.appliance.category = "water_purifier".into();
+    new.appliance.purchase_date = Some(day("2026-03-02"));
+    new.appliance.proof = Some(ProofOfPurchase {
+        kind: ProofKind::Invoice,
+        date: Some(day("2026-03-02")),
+        sealed: true,
+    });
+    new.appliance.contracts = vec![
+        contract("MC-2026-0001", ContractCover::Labour),
+        contract("MC-2026-0002", ContractCover::Parts),
+    ];
+    let created: WorkOrder = hq
+        .admin(
+            Method::POST,
+            routes::ADMIN_WORK_ORDERS,
+            Some(&new),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(created.customer, new.customer);
+    assert_eq!(created.appliance, new.appliance);
+    assert_eq!(hq.detail(created.id).await.work_order, created);
+
+    // The device gets them as sent.
+    let (changes, cursor) = hq.pull_all(&dev.token, None, None).await;
+    let pulled = pulled_order(&changes, created.id);
+    assert_eq!(pulled, created);
+
+    // A PATCH with a new appliance replaces proof and contracts; one with a customer
+    // replaces the language.
+    let mut appliance = new.appliance.clone();
+    appliance.proof = None;
+    appliance.contracts = vec![contract("MC-2026-0009", ContractCover::Both)];
+    let mut customer = new.customer.clone();
+    customer.language = "zh-CN".into();
+    let path = routes::ADMIN_WORK_ORDER.replace("{id}", &created.id.to_string());
+    let patched: WorkOrder = hq
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(&WorkOrderUpdate {
+                expected_version: Some(created.version),
+                appliance: Some(appliance.clone()),
+                customer: Some(customer.clone()),
+                ..Default::default()
+            }),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(patched.appliance, appliance);
+    assert_eq!(patched.customer.language, "zh-CN");
+    let (changes, _) = hq.pull_all(&dev.token, Some(&cursor), None).await;
+    assert_eq!(pulled_order(&changes, created.id), patched);
+    // An update without them leaves them alone.
+    let notes: WorkOrder = hq
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(&WorkOrderUpdate {
+                notes: Some("gate code 12".into()),
+                ..Default::default()
+            }),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(notes.appliance, appliance);
+    assert_eq!(notes.customer, customer);
+
+    // The job done: the export carries them.
+    let mut ops = OpMaker { seq: 0 };
+    let reply = hq.push(&dev.token, ops.visit(created.id)).await;
+    assert!(reply.results.iter().all(applied), "{reply:?}");
+    let jobs: Vec<ExportJob> = hq
+        .admin(
+            Method::GET,
+            &format!("{}?format=json", routes::ADMIN_EXPORT),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].work_order.appliance, appliance);
+    assert_eq!(jobs[0].work_order.customer, customer);
+    // The raw JSON names the fields (what an export reader sees).
+    let raw: serde_json::Value = hq
+        .admin(
+            Method::GET,
+            &format!("{}?format=json", routes::ADMIN_EXPORT),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    let exported = &raw[0]["work_order"];
+    assert_eq!(exported["customer"]["language"], "zh-CN");
+    assert_eq!(exported["appliance"]["proof"], serde_json::Value::Null);
+    assert_eq!(
+        exported["appliance"]["contracts"][0]["covers"], "both",
+        "{exported}"
+    );
+}
+
+#[tokio::test]
+async fn fee_tables_with_categories_bundles_and_flags_round_trip_with_one_version_counter() {
+    let hq = start().await;
+    let dev = hq.enrolled("Tech").await;
+    let purifier = onsite_hq::demo::water_purifier_fee_table(now());
+    let heater = FeeTablePublish {
+        category: "water_heater".into(),
+        effective_from: now(),
+        items: vec![
+            FeeItem {
+                name_zh: "热水器保养".into(),
+                name_en: "Water-heater maintenance".into(),
+                ..fee_item("HEATER_MAINT", 6000)
+            },
+            FeeItem {
+                kind: onsite_domain::rules::ItemKind::Travel,
+                coverable: false,
+                ..fee_item("TRAVEL_KM", 150)
+            },
+            FeeItem {
+                kind: onsite_domain::rules::ItemKind::Labour,
+                open_priced: true,
+                ..fee_item("REPAIR_QUOTED", 0)
+            },
+            FeeItem {
+                includes: vec!["HEATER_MAINT".into(), "TRAVEL_KM".into()],
+                ..fee_item("HEATER_MAINT_TRAVEL", 6500)
+            },
+        ],
+    };
+    let mut published = Vec::new();
+    for table in [&purifier, &heater, &purifier] {
+        let t: FeeTable = hq
+            .admin(
+                Method::POST,
+                routes::ADMIN_FEE_TABLES,
+                Some(table),
+                StatusCode::CREATED,
+            )
+            .await;
+        assert_eq!(t.category, table.category);
+        assert_eq!(t.items, table.items);
+        published.push(t);
+    }
+    assert_eq!(
+        published.iter().map(|t| t.version).collect::<Vec<_>>(),
+        [1, 2, 3],
+        "one counter across categories"
+    );
+    // (Times compared apart: the publish reply carries the clock's nanoseconds, the store
+    // keeps microseconds.)
+    let key = |t: &FeeTable| (t.category.clone(), t.version, t.items.clone());
+    let published: Vec<_> = published.iter().map(key).collect();
+    let listed: Vec<FeeTable> = hq
+        .admin(Method::GET, routes::ADMIN_FEE_TABLES, NONE, StatusCode::OK)
+        .await;
+    assert_eq!(listed.iter().map(key).collect::<Vec<_>>(), published);
+    let (changes, _) = hq.pull_all(&dev.token, None, None).await;
+    let pulled: Vec<FeeTable> = changes
+        .iter()
+        .filter_map(|c| match &c.item {
+            ChangeItem::FeeTable(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(pulled.iter().map(key).collect::<Vec<_>>(), published);
+
+    // The parts catalogue's new fields too.
+    let catalogue = onsite_hq::demo::parts_catalogue();
+    let stored: PartsCatalogue = hq
+        .admin(
+            Method::PUT,
+            routes::ADMIN_PARTS_CATALOGUE,
+            Some(&catalogue),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(stored.parts, catalogue.parts);
+    let (changes, _) = hq.pull_all(&dev.token, None, None).await;
+    let pulled = changes
+        .iter()
+        .find_map(|c| match &c.item {
+            ChangeItem::PartsCatalogue(p) => Some(p.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(pulled.parts, catalogue.parts);
+}
+
+#[tokio::test]
+async fn each_new_rule_is_a_400_naming_the_field_and_never_the_customer() {
+    let hq = start().await;
+    let tech = hq.technician("Tech").await;
+    let order = serde_json::to_value(new_work_order("WO-V", Some(tech))).unwrap();
+    let table = serde_json::to_value(onsite_hq::demo::water_purifier_fee_table(now())).unwrap();
+    let parts = serde_json::to_value(onsite_hq::demo::parts_catalogue()).unwrap();
+    let proof_none_dated =
+        serde_json::json!({"kind": "none", "date": "2026-01-01", "sealed": false});
+    let proof_none_sealed = serde_json::json!({"kind": "none", "date": null, "sealed": true});
+    let c = |reference: &str, from: &str, to: &str| serde_json::json!({"reference": reference, "covers": "labour", "valid_from": from, "valid_to": to});
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        // Work orders (also checked on PATCH below).
+        (
+            routes::ADMIN_WORK_ORDERS,
+            Box::new(|o| o["customer"]["language"] = "fr".into()),
+            "customer.language",
+        ),
+        (
+            routes::ADMIN_WORK_ORDERS,
+            Box::new(|o| o["customer"]["language"] = "".into()),
+            "customer.language",
+        ),
+        (
+            routes::ADMIN_WORK_ORDERS,
+            Box::new(move |o| o["appliance"]["proof"] = proof_none_dated.clone()),
+            "appliance.proof",
+        ),
+        (
+            routes::ADMIN_WORK_ORDERS,
+            Box::new(move |o| o["appliance"]["proof"] = proof_none_sealed.clone()),
+            "appliance.proof",
+        ),
+        (
+            routes::ADMIN_WORK_ORDERS,
+            Box::new(move |o| {
+                o["appliance"]["contracts"] =
+                    serde_json::json!([c("MC-1", "2026-06-01", "2026-05-31")])
+            }),
+            "appliance.contracts[].valid_to",
+        ),
+        (
+            routes::ADMIN_WORK_ORDERS,
+            Box::new(move |o| {
+                o["appliance"]["contracts"] =
+                    serde_json::json!([c("  ", "2026-01-01", "2026-05-31")])
+            }),
+            "appliance.contracts[].reference",
+        ),
+        (
+            routes::ADMIN_WORK_ORDERS,
+            Box::new(move |o| {
+                o["appliance"]["contracts"] =
+                    serde_json::json!([c(&"R".repeat(65), "2026-01-01", "2026-05-31")])
+            }),
+            "appliance.contracts[].reference",
+        ),
+        (
+            routes::ADMIN_WORK_ORDERS,
+            Box::new(move |o| {
+                o["appliance"]["contracts"] =
+                    serde_json::json!(vec![c("MC-1", "2026-01-01", "2026-05-31"); 11])
+            }),
+            "appliance.contracts",
+        ),
+        // Fee tables.
+        (
+            routes::ADMIN_FEE_TABLES,
+            Box::new(|t| t["category"] = "".into()),
+            "category",
+        ),
+        (
+            routes::ADMIN_FEE_TABLES,
+            Box::new(|t| t["category"] = "Water Purifier".into()),
+            "category",
+        ),
+        (
+            routes::ADMIN_FEE_TABLES,
+            Box::new(|t| t["category"] = "x".repeat(65).into()),
+            "category",
+        ),
+        (
+            routes::ADMIN_FEE_TABLES,
+            Box::new(|t| t["items"][1]["code"] = "INSTALL".into()),
+            "items[].code",
+        ),
+        (
+            routes::ADMIN_FEE_TABLES,
+            Box::new(|t| t["items"][1]["fee"]["minor"] = (-1).into()),
+            "items[].fee",
+        ),
+        (
+            routes::ADMIN_FEE_TABLES,
+            Box::new(|t| t["items"][4]["includes"] = serde_json::json!(["RELOCATE", "NO_SUCH"])),
+            "items[].includes",
+        ),
+        (
+            routes::ADMIN_FEE_TABLES,
+            Box::new(|t| t["items"][4]["includes"] = serde_json::json!(["RELOCATE"])),
+            "items[].includes",
+        ),
+        (
+            routes::ADMIN_FEE_TABLES,
+            Box::new(|t| {
+                t["items"][4]["includes"] = serde_json::json!(["RELOCATE", "MAINT", "MAINT"])
+            }),
+            "items[].includes",
+        ),
+        (
+            routes::ADMIN_FEE_TABLES,
+            Box::new(|t| t["items"][2]["includes"] = serde_json::json!(["RELOCATE", "MAINT"])),
+            "items[].includes",
+        ),
+        (
+            routes::ADMIN_FEE_TABLES,
+            Box::new(|t| t["items"][4]["open_priced"] = true.into()),
+            "items[].includes",
+        ),
+        // Parts.
+        (
+            routes::ADMIN_PARTS_CATALOGUE,
+            Box::new(|p| p["parts"][0]["component"] = "Filter Cartridge".into()),
+            "parts[].component",
+        ),
+        (
+            routes::ADMIN_PARTS_CATALOGUE,
+            Box::new(|p| p["parts"][0]["name_en"] = "n".repeat(201).into()),
+            "parts[].name_en",
+        ),
+    ];
+    for (route, edit, field) in &cases {
+        let (method, mut body) = match *route {
+            routes::ADMIN_WORK_ORDERS => (Method::POST, order.clone()),
+            routes::ADMIN_FEE_TABLES => (Method::POST, table.clone()),
+            _ => (Method::PUT, parts.clone()),
+        };
+        edit(&mut body);
+        let e = hq
+            .expect_error(
+                method,
+                route,
+                Some(ADMIN),
+                Some(&body),
+                StatusCode::BAD_REQUEST,
+                codes::BAD_REQUEST,
+            )
+            .await;
+        assert!(
+            e.message.starts_with(field),
+            "{route}: {:?} should name {field}",
+            e.message
+        );
+        assert!(!e.message.contains("Secretname") && !e.message.contains("Hidden"));
+    }
+    // An open-priced bundle says so.
+    let mut open_bundle = table.clone();
+    open_bundle["items"][4]["open_priced"] = true.into();
+    let e = hq
+        .expect_error(
+            Method::POST,
+            routes::ADMIN_FEE_TABLES,
+            Some(ADMIN),
+            Some(&open_bundle),
+            StatusCode::BAD_REQUEST,
+            codes::BAD_REQUEST,
+        )
+        .await;
+    assert!(e.message.contains("open-priced"), "{}", e.message);
+    // Nothing was stored.
+    let tables: Vec<FeeTable> = hq
+        .admin(Method::GET, routes::ADMIN_FEE_TABLES, NONE, StatusCode::OK)
+        .await;
+    assert!(tables.is_empty());
+
+    // PATCH checks the customer and the appliance it replaces the same way.
+    let wo = hq.work_order("WO-PATCH", Some(tech)).await;
+    let path = routes::ADMIN_WORK_ORDER.replace("{id}", &wo.id.to_string());
+    for (name, field) in [
+        ("customer", "customer.language"),
+        ("appliance", "appliance.contracts[].valid_to"),
+    ] {
+        let mut customer = order["customer"].clone();
+        customer["language"] = "de".into();
+        let mut appliance = order["appliance"].clone();
+        appliance["contracts"] = serde_json::json!([c("MC-2", "2026-02-01", "2026-01-01")]);
+        let body = if name == "customer" {
+            serde_json::json!({ "customer": customer })
+        } else {
+            serde_json::json!({ "appliance": appliance })
+        };
+        let e = hq
+            .expect_error(
+                Method::PATCH,
+                &path,
+                Some(ADMIN),
+                Some(&body),
+                StatusCode::BAD_REQUEST,
+                codes::BAD_REQUEST,
+            )
+            .await;
+        assert!(e.message.starts_with(field), "{}", e.message);
+    }
+    assert_eq!(hq.detail(wo.id).await.work_order, wo, "unchanged");
+    // Unknown enum values are malformed JSON, without the value echoed.
+    let mut bad_cover = order.clone();
+    bad_cover["order_no"] = "WO-V2".into();
+    bad_cover["appliance"]["contracts"] = serde_json::json!([{"reference": "MC", "covers": "Secretname", "valid_from": "2026-01-01", "valid_to": "2026-01-02"}]);
+    let e = hq
+        .expect_error(
+            Method::POST,
+            routes::ADMIN_WORK_ORDERS,
+            Some(ADMIN),
+            Some(&bad_cover),
+            StatusCode::BAD_REQUEST,
+            codes::MALFORMED,
+        )
+        .await;
+    assert!(!e.message.contains("Secretname"), "{}", e.message);
+}
+
+#[tokio::test]
+async fn old_style_json_without_the_new_fields_gets_the_defaults() {
+    let hq = start().await;
+    let dev = hq.enrolled("Tech").await;
+    // As an older head-office tool sends them: no language, proof, contracts, category,
+    // names, kinds, flags, components.
+    let order = serde_json::json!({
+        "order_no": "OLD-1", "technician_id": dev.technician_id, "job_type": "maintain",
+        "customer": {"name": "N", "phone": "P", "address": "A"},
+        "appliance": {"category": "water purifier", "brand": "b", "model": "m", "serial_no": null, "purchase_date": "2025-09-01"},
+        "reported_fault": "f", "appointment_start": "2026-01-01T00:00:00Z", "appointment_end": "2026-01-01T01:00:00Z"
+    });
+    let created: WorkOrder = hq
+        .admin(
+            Method::POST,
+            routes::ADMIN_WORK_ORDERS,
+            Some(&order),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(created.customer.language, "zh-CN");
+    assert_eq!(created.appliance.proof, None);
+    assert!(created.appliance.contracts.is_empty());
+    assert_eq!(created.appliance.purchase_date, Some(day("2025-09-01")));
+    let table = serde_json::json!({
+        "effective_from": "2026-01-01T00:00:00Z",
+        "items": [{"code": "MAINT", "description": "Maintain", "fee": {"minor": 3000, "currency": "CNY"}, "plus_parts": false}]
+    });
+    let t: FeeTable = hq
+        .admin(
+            Method::POST,
+            routes::ADMIN_FEE_TABLES,
+            Some(&table),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(t.category, "hq");
+    assert_eq!(
+        t.items,
+        [fee_item("MAINT", 3000)].map(|i| FeeItem {
+            description: "Maintain".into(),
+            ..i
+        })
+    );
+    let parts = serde_json::json!({"parts": [{"part_no": "F-1", "name": "Filter", "serialised": false, "consumable": true}]});
+    let c: PartsCatalogue = hq
+        .admin(
+            Method::PUT,
+            routes::ADMIN_PARTS_CATALOGUE,
+            Some(&parts),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        c.parts[0],
+        Part {
+            part_no: "F-1".into(),
+            name: "Filter".into(),
+            serialised: false,
+            consumable: true,
+            name_en: None,
+            component: None,
+            return_required: false,
+        }
+    );
+    // An old PATCH body (customer without language) sets the default language.
+    let path = routes::ADMIN_WORK_ORDER.replace("{id}", &created.id.to_string());
+    let patched: WorkOrder = hq
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(&serde_json::json!({"customer": {"name": "N2", "phone": "P", "address": "A"}})),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(patched.customer.language, "zh-CN");
+    // The device gets the defaults spelled out.
+    let (changes, _) = hq.pull_all(&dev.token, None, None).await;
+    assert_eq!(pulled_order(&changes, created.id), patched);
+    assert!(changes.iter().any(
+        |c| matches!(&c.item, ChangeItem::FeeTable(f) if f.items == t.items && f.category == "hq")
+    ));
 }

@@ -35,6 +35,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/0003_carry_back_index.sql"),
     ),
+    (
+        4,
+        include_str!("../../migrations/0004_reference_data_fields.sql"),
+    ),
 ];
 
 /// The fact kinds of a carry-back.
@@ -170,7 +174,7 @@ const WO_COLS: &str = "w.id, w.order_no, w.version, w.technician_id, w.status, w
     w.customer_name, w.customer_phone, w.customer_address, w.appliance, w.reported_fault, \
     w.notes, w.appointment_start, w.appointment_end, w.cancel_reason, w.created_at, \
     w.updated_at, EXISTS (SELECT 1 FROM review_flags f WHERE f.work_order_id = w.id \
-    AND f.resolved_at IS NULL)";
+    AND f.resolved_at IS NULL), w.customer_language";
 
 fn work_order_from_row(row: &Row) -> rusqlite::Result<WorkOrder> {
     let status: String = row.get(4)?;
@@ -186,6 +190,7 @@ fn work_order_from_row(row: &Row) -> rusqlite::Result<WorkOrder> {
             name: row.get(6)?,
             phone: row.get(7)?,
             address: row.get(8)?,
+            language: row.get(18)?,
         },
         appliance: get_json::<Appliance>(row, 9)?,
         reported_fault: row.get(10)?,
@@ -444,10 +449,12 @@ fn feed_work_order(tx: &Transaction, order: &WorkOrder, seq: i64) -> Result<()> 
 fn load_fee_table(conn: &Connection, version: i64) -> Result<Option<FeeTable>> {
     Ok(conn
         .query_row(
-            "SELECT version, effective_from, published_at, items FROM fee_tables WHERE version = ?1",
+            "SELECT version, effective_from, published_at, items, category FROM fee_tables \
+             WHERE version = ?1",
             [version],
             |r| {
                 Ok(FeeTable {
+                    category: r.get(4)?,
                     version: r.get(0)?,
                     effective_from: get_time(r, 1)?,
                     published_at: get_time(r, 2)?,
@@ -1055,8 +1062,8 @@ impl Storage for SqliteStorage {
         tx.execute(
             "INSERT INTO work_orders (id, order_no, version, technician_id, status, job_type, \
              customer_name, customer_phone, customer_address, appliance, reported_fault, notes, \
-             appointment_start, appointment_end, created_at, updated_at) \
-             VALUES (?1, ?2, 1, ?3, 'assigned', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+             appointment_start, appointment_end, created_at, updated_at, customer_language) \
+             VALUES (?1, ?2, 1, ?3, 'assigned', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)",
             params![
                 id.to_string(),
                 new.order_no,
@@ -1070,7 +1077,8 @@ impl Storage for SqliteStorage {
                 new.notes,
                 ts(new.appointment_start),
                 ts(new.appointment_end),
-                ts(now)
+                ts(now),
+                new.customer.language
             ],
         )?;
         let seq = new_commit(&tx, now)?;
@@ -1129,8 +1137,8 @@ impl Storage for SqliteStorage {
         tx.execute(
             "UPDATE work_orders SET version = version + 1, job_type = ?1, customer_name = ?2, \
              customer_phone = ?3, customer_address = ?4, appliance = ?5, reported_fault = ?6, \
-             notes = ?7, appointment_start = ?8, appointment_end = ?9, updated_at = ?10 \
-             WHERE id = ?11",
+             notes = ?7, appointment_start = ?8, appointment_end = ?9, updated_at = ?10, \
+             customer_language = ?12 WHERE id = ?11",
             params![
                 order.job_type.as_str(),
                 order.customer.name,
@@ -1142,7 +1150,8 @@ impl Storage for SqliteStorage {
                 ts(order.appointment_start),
                 ts(order.appointment_end),
                 ts(now),
-                id.to_string()
+                id.to_string(),
+                order.customer.language
             ],
         )?;
         let seq = new_commit(&tx, now)?;
@@ -1281,13 +1290,21 @@ impl Storage for SqliteStorage {
             |r| r.get(0),
         )?;
         tx.execute(
-            "INSERT INTO fee_tables (version, effective_from, published_at, items) VALUES (?1, ?2, ?3, ?4)",
-            params![version, ts(table.effective_from), ts(now), serde_json::to_string(&table.items)?],
+            "INSERT INTO fee_tables (version, effective_from, published_at, items, category) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                version,
+                ts(table.effective_from),
+                ts(now),
+                serde_json::to_string(&table.items)?,
+                table.category
+            ],
         )?;
         let seq = new_commit(&tx, now)?;
         feed(&tx, EVERYONE, "fee_table", &version.to_string(), seq, false)?;
         tx.commit()?;
         Ok(FeeTable {
+            category: table.category.clone(),
             version,
             effective_from: table.effective_from,
             published_at: now,
@@ -1298,10 +1315,12 @@ impl Storage for SqliteStorage {
     fn list_fee_tables(&self) -> Result<Vec<FeeTable>> {
         let conn = self.reader();
         let mut stmt = conn.prepare(
-            "SELECT version, effective_from, published_at, items FROM fee_tables ORDER BY version",
+            "SELECT version, effective_from, published_at, items, category FROM fee_tables \
+             ORDER BY version",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(FeeTable {
+                category: r.get(4)?,
                 version: r.get(0)?,
                 effective_from: get_time(r, 1)?,
                 published_at: get_time(r, 2)?,
@@ -1563,6 +1582,57 @@ mod tests {
         assert_eq!(v, MIGRATIONS.last().unwrap().0);
     }
 
+    /// A database from before migration 0004 keeps its rows: the customer's language, the
+    /// fee table's category and the new JSON fields read as the wire types' defaults.
+    #[test]
+    fn rows_from_before_0004_read_with_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v <= 3) {
+                conn.execute_batch(sql).unwrap();
+                conn.pragma_update(None, "user_version", version).unwrap();
+            }
+            let t = "2026-01-05T08:00:00.000000Z";
+            conn.execute(
+                "INSERT INTO work_orders (id, order_no, version, technician_id, status, job_type, \
+                 customer_name, customer_phone, customer_address, appliance, reported_fault, notes, \
+                 appointment_start, appointment_end, created_at, updated_at) \
+                 VALUES (?1, 'OLD-1', 1, NULL, 'assigned', 'repair', 'N', 'P', 'A', ?2, '', '', \
+                 ?3, ?3, ?3, ?3)",
+                params![
+                    Uuid::now_v7().to_string(),
+                    r#"{"category":"water purifier","brand":"B","model":"M","serial_no":null,"purchase_date":null}"#,
+                    t
+                ],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO fee_tables (version, effective_from, published_at, items) \
+                 VALUES (1, ?1, ?1, ?2)",
+                params![
+                    t,
+                    r#"[{"code":"A","description":"d","fee":{"minor":100,"currency":"CNY"},"plus_parts":false}]"#
+                ],
+            )
+            .unwrap();
+        }
+        let s = SqliteStorage::open(&path).unwrap();
+        let orders = s.list_work_orders(&WorkOrderQuery::default()).unwrap();
+        assert_eq!(orders.len(), 1);
+        assert_eq!(orders[0].customer.language, "zh-CN");
+        assert_eq!(orders[0].appliance.proof, None);
+        assert!(orders[0].appliance.contracts.is_empty());
+        let tables = s.list_fee_tables().unwrap();
+        assert_eq!(tables[0].category, "hq");
+        let item = &tables[0].items[0];
+        assert_eq!(item.kind, onsite_domain::rules::ItemKind::Service);
+        assert!(item.coverable && !item.open_priced && item.includes.is_empty());
+        assert_eq!((item.name_zh.as_str(), item.name_en.as_str()), ("", ""));
+        assert_eq!(s.integrity_check().unwrap(), "ok");
+    }
+
     #[test]
     fn pages_never_split_a_commit() {
         let dir = tempfile::tempdir().unwrap();
@@ -1576,9 +1646,16 @@ mod tests {
                 description: String::new(),
                 fee: onsite_domain::Money::cny(100),
                 plus_parts: false,
+                name_zh: String::new(),
+                name_en: String::new(),
+                kind: onsite_domain::rules::ItemKind::Service,
+                open_priced: false,
+                coverable: true,
+                includes: vec![],
             }];
             s.publish_fee_table(
                 &FeeTablePublish {
+                    category: "water_purifier".into(),
                     effective_from: now,
                     items,
                 },

@@ -290,6 +290,7 @@ pub fn new_work_order(order_no: &str, technician: Option<Uuid>) -> NewWorkOrder 
             name: "Customer Secretname".into(),
             phone: "13912345678".into(),
             address: "99 Hidden Street".into(),
+            language: "zh-CN".into(),
         },
         appliance: Appliance {
             category: "water purifier".into(),
@@ -297,11 +298,29 @@ pub fn new_work_order(order_no: &str, technician: Option<Uuid>) -> NewWorkOrder 
             model: "RO-1".into(),
             serial_no: None,
             purchase_date: None,
+            proof: None,
+            contracts: Vec::new(),
         },
         reported_fault: "leaks".into(),
         notes: String::new(),
         appointment_start: now(),
         appointment_end: now() + chrono::Duration::hours(2),
+    }
+}
+
+/// A fee item with the defaults an old publisher gets.
+pub fn fee_item(code: &str, minor: i64) -> FeeItem {
+    FeeItem {
+        code: code.into(),
+        description: format!("{code} service"),
+        fee: Money::cny(minor),
+        plus_parts: false,
+        name_zh: String::new(),
+        name_en: String::new(),
+        kind: onsite_domain::rules::ItemKind::Service,
+        open_priced: false,
+        coverable: true,
+        includes: Vec::new(),
     }
 }
 
