@@ -40,6 +40,46 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
         .as_str()
         .unwrap()
         .to_owned();
+    // Head office's reference data: what the device prices with once enrolled (the demo's
+    // fee tables and van are set aside at enrolment).
+    let cny = |minor: i64| json!({ "minor": minor, "currency": "CNY" });
+    hq.admin(
+        Method::POST,
+        "/v1/admin/fee-tables",
+        Some(json!({
+            "category": "water_purifier",
+            "effective_from": now_plus_minutes(-60 * 24 * 30),
+            "items": [
+                { "code": "REPLACE", "description": "Replace a filter or part", "fee": cny(2000),
+                  "plus_parts": true, "name_zh": "更换滤芯或配件",
+                  "name_en": "Replace a filter or part", "kind": "labour" },
+                { "code": "MAINT", "description": "Maintain one unit", "fee": cny(3000),
+                  "plus_parts": false, "name_zh": "保养（单台）", "name_en": "Maintenance (one unit)",
+                  "kind": "service" }
+            ]
+        })),
+    )
+    .await;
+    hq.admin(
+        Method::PUT,
+        "/v1/admin/parts-catalogue",
+        Some(json!({ "parts": [
+            { "part_no": "P-PUMP-24V", "name": "增压泵 24V", "name_en": "Booster pump 24 V",
+              "component": "pump", "serialised": false, "consumable": false }
+        ]})),
+    )
+    .await;
+    hq.admin(
+        Method::POST,
+        "/v1/admin/price-lists",
+        Some(json!({ "effective_from": now_plus_minutes(-60 * 24 * 30),
+                     "prices": [{ "part_no": "P-PUMP-24V", "price": cny(18000) }] })),
+    )
+    .await;
+    // Bought 100 days ago with a sealed invoice: in warranty.
+    let bought = (chrono::Utc::now() - chrono::Duration::days(100))
+        .date_naive()
+        .to_string();
     let start = now_plus_minutes(-10);
     let end = now_plus_minutes(50);
     let order = hq
@@ -50,9 +90,11 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
                 "order_no": "HQ-E2E-0001",
                 "technician_id": tech_id,
                 "job_type": "repair",
-                "customer": { "name": "赵敏", "phone": "138-0000-1111", "address": "朝阳区 望京 1 号" },
-                "appliance": { "category": "water purifier", "brand": "Acme", "model": "RO-5",
-                               "serial_no": "SN-E2E-1", "purchase_date": null },
+                "customer": { "name": "赵敏", "phone": "138-0000-1111", "address": "朝阳区 望京 1 号",
+                              "language": "zh-CN" },
+                "appliance": { "category": "water_purifier", "brand": "Acme", "model": "RO-5",
+                               "serial_no": "SN-E2E-1", "purchase_date": bought,
+                               "proof": { "kind": "invoice", "date": bought, "sealed": true } },
                 "reported_fault": "不出水",
                 "notes": "",
                 "appointment_start": start,
@@ -119,6 +161,27 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
     wait_text(&c, "[data-testid=order-status]", |t| t == "On site").await;
     click(&c, "[data-testid=to-in_progress]").await;
     wait_text(&c, "[data-testid=order-status]", |t| t == "In progress").await;
+    // The visit is priced with head office's fee table and proof of purchase: the labour
+    // is free under warranty; the pump, from the catalogue (not in this van), is found.
+    fill(&c, "[data-testid=fault-found]", "增压泵不转").await;
+    click(&c, "[data-testid=component-pump]").await;
+    click(&c, "[data-testid=save-diagnosis]").await;
+    wait_text(&c, "[data-testid=diagnosis-fault]", |t| t == "增压泵不转").await;
+    click(&c, "[data-testid=service-REPLACE]").await;
+    fill(&c, "[data-testid=part-search]", "P-PUMP-24V\u{E007}").await;
+    wait_text(&c, "[data-testid=quote-parts]", |t| {
+        t.contains("P-PUMP-24V")
+    })
+    .await;
+    click(&c, "[data-testid=price-quote]").await;
+    let replace = wait_text(
+        &c,
+        "[data-testid=quote-line][data-code=REPLACE] [data-testid=line-status]",
+        |t| !t.is_empty(),
+    )
+    .await;
+    assert_eq!(replace, "保修", "labour covered by the warranty");
+    shot(&c, "hq-job-quote").await;
     draw_signature(
         &c,
         "[data-testid=signature-section] [data-testid=signature-canvas]",

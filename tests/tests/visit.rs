@@ -659,3 +659,45 @@ async fn a_diagnosis_photo_taken_with_the_webcam() {
     assert_eq!(jpegs.len(), 1, "one JPEG in {}", blobs.display());
     assert!(jpegs[0].len() > 1000, "{} bytes", jpegs[0].len());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_maintenance_contract_makes_what_it_covers_free() {
+    let app = app_binary();
+    let x = Xvfb::start();
+    let sandbox = Sandbox::new();
+    let env = sandbox.env();
+    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
+    let c = driver.session(&app).await;
+
+    // 欧阳玥's QY-RO800 Pro: no proof of purchase (no warranty), but a maintenance
+    // contract for labour and parts, shown on the work order.
+    open_order(&c, "欧阳玥").await;
+    let contract = wait_text(&c, "[data-testid=contract]", |t| !t.is_empty()).await;
+    assert!(
+        contract.contains("MC-2026-0088") && contract.contains("labour and parts"),
+        "{contract}"
+    );
+    click(&c, "[data-testid=to-on_site]").await;
+    wait_text(&c, "[data-testid=visit-stage]", |t| !t.is_empty()).await;
+    fill(&c, "[data-testid=fault-found]", "Pump does not start").await;
+    click(&c, "[data-testid=component-pump]").await;
+    click(&c, "[data-testid=save-diagnosis]").await;
+    wait_text(&c, "[data-testid=diagnosis-fault]", |t| {
+        t == "Pump does not start"
+    })
+    .await;
+    click(&c, "[data-testid=service-REPLACE]").await;
+    scan_part(&c, "P-PUMP-24V").await;
+    click(&c, "[data-testid=price-quote]").await;
+    wait_text(&c, "[data-testid=total-due]", |t| t.starts_with('¥')).await;
+    let lines = quote_lines(&c).await;
+    assert!(
+        lines.contains(&("REPLACE".to_string(), "covered".to_string())),
+        "{lines:?}"
+    );
+    assert!(
+        !lines.contains(&("P-PUMP-24V".to_string(), "charged".to_string())),
+        "{lines:?}"
+    );
+    shot(&c, "contract-quote").await;
+}

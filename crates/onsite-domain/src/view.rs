@@ -88,6 +88,17 @@ pub struct ApplianceView {
     pub serial_no: Option<String>,
     pub purchase_date: Option<NaiveDate>,
     pub proof: ProofOfPurchase,
+    /// Maintenance contracts on the appliance (head office's).
+    pub contracts: Vec<ContractView>,
+}
+
+/// A maintenance contract as the work order shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ContractView {
+    pub reference: String,
+    pub covers: crate::rules::ContractCover,
+    pub valid_from: NaiveDate,
+    pub valid_to: NaiveDate,
 }
 
 /// One stamped status change.

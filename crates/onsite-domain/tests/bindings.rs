@@ -34,6 +34,8 @@ fn render() -> String {
         ProofKind::decl(&cfg),
         ProofOfPurchase::decl(&cfg),
         CustomerView::decl(&cfg),
+        onsite_domain::rules::ContractCover::decl(&cfg),
+        ContractView::decl(&cfg),
         ApplianceView::decl(&cfg),
         StatusChangeView::decl(&cfg),
         VisitView::decl(&cfg),

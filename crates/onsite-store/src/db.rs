@@ -26,6 +26,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_carry_back",
         include_str!("../migrations/0006_carry_back.sql"),
     ),
+    (
+        "0007_contracts",
+        include_str!("../migrations/0007_contracts.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

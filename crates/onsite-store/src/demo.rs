@@ -60,6 +60,19 @@ pub struct DemoAppliance {
     pub serial_no: Option<String>,
     pub purchase_date: Option<NaiveDate>,
     pub proof: ProofOfPurchase,
+    /// Maintenance contracts, dated relative to the demo's today.
+    #[serde(default)]
+    pub contracts: Vec<DemoContract>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoContract {
+    pub reference: String,
+    pub covers: onsite_domain::rules::ContractCover,
+    /// Days from today (negative: in the past).
+    pub from_day: i64,
+    pub to_day: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -195,6 +208,17 @@ pub fn seed(
                 proof: &a.proof,
             },
         )?;
+        let contracts: Vec<crate::contracts::Contract> = a
+            .contracts
+            .iter()
+            .map(|c| crate::contracts::Contract {
+                reference: c.reference.clone(),
+                covers: c.covers,
+                valid_from: today + chrono::Duration::days(c.from_day),
+                valid_to: today + chrono::Duration::days(c.to_day),
+            })
+            .collect();
+        crate::contracts::replace(tx, &id, &contracts)?;
         appliances.insert(a.key.as_str(), (id, customer_id.clone()));
     }
     let local = |date: NaiveDate, time: NaiveTime| -> StoreResult<DateTime<Utc>> {

@@ -6,6 +6,7 @@
 //! the same transaction ([`outbox::append`]). Errors never carry customer data.
 
 pub mod carryback;
+pub mod contracts;
 pub mod dayend;
 pub mod db;
 pub mod demo;

@@ -456,11 +456,17 @@ pub struct PulledOrder<'a> {
     pub customer_name: &'a str,
     pub customer_phone: &'a str,
     pub customer_address: &'a str,
+    /// `zh-CN` or `en` (anything else is taken as `zh-CN`).
+    pub customer_language: &'a str,
     pub appliance_category: &'a str,
     pub appliance_brand: &'a str,
     pub appliance_model: &'a str,
     pub serial_no: Option<&'a str>,
     pub purchase_date: Option<NaiveDate>,
+    /// Head office's record of the proof of purchase (none: no proof on file).
+    pub proof: Option<&'a ProofOfPurchase>,
+    /// The appliance's maintenance contracts (replace the stored set).
+    pub contracts: &'a [crate::contracts::Contract],
     pub reported_fault: &'a str,
     pub appointment_start: DateTime<Utc>,
     pub appointment_end: DateTime<Utc>,
@@ -486,6 +492,17 @@ pub fn upsert_work_order(tx: &Transaction, o: &PulledOrder) -> StoreResult<()> {
         ));
     }
     ensure_technician(tx, o.technician_id, "")?;
+    let language = if o.customer_language == "en" {
+        "en"
+    } else {
+        "zh-CN"
+    };
+    let no_proof = ProofOfPurchase {
+        kind: ProofKind::None,
+        date: None,
+        sealed: false,
+    };
+    let proof = o.proof.unwrap_or(&no_proof);
     let gen: i64 = tx
         .query_row("SELECT refetch_gen FROM sync_state WHERE id = 1", [], |r| {
             r.get(0)
@@ -510,7 +527,7 @@ pub fn upsert_work_order(tx: &Transaction, o: &PulledOrder) -> StoreResult<()> {
                     name: o.customer_name,
                     phone: o.customer_phone,
                     address: o.customer_address,
-                    language: "zh-CN",
+                    language,
                 },
             )?;
             workorders::insert_appliance(
@@ -523,13 +540,10 @@ pub fn upsert_work_order(tx: &Transaction, o: &PulledOrder) -> StoreResult<()> {
                     model: o.appliance_model,
                     serial_no: o.serial_no,
                     purchase_date: o.purchase_date,
-                    proof: &ProofOfPurchase {
-                        kind: ProofKind::None,
-                        date: None,
-                        sealed: false,
-                    },
+                    proof,
                 },
             )?;
+            crate::contracts::replace(tx, &appliance_id, o.contracts)?;
             workorders::insert_work_order(
                 tx,
                 &NewWorkOrder {
@@ -554,26 +568,33 @@ pub fn upsert_work_order(tx: &Transaction, o: &PulledOrder) -> StoreResult<()> {
         }
         Some((seq, customer_id, appliance_id, status)) => {
             tx.execute(
-                "UPDATE customer SET name = ?2, phone = ?3, address = ?4 WHERE id = ?1",
+                "UPDATE customer SET name = ?2, phone = ?3, address = ?4, language = ?5
+                 WHERE id = ?1",
                 params![
                     customer_id,
                     o.customer_name,
                     o.customer_phone,
-                    o.customer_address
+                    o.customer_address,
+                    language
                 ],
             )?;
             tx.execute(
                 "UPDATE appliance SET category = ?2, brand = ?3, model = ?4, serial_no = ?5,
-                        purchase_date = ?6 WHERE id = ?1",
+                        purchase_date = ?6, proof_kind = ?7, proof_date = ?8, proof_sealed = ?9
+                 WHERE id = ?1",
                 params![
                     appliance_id,
                     o.appliance_category,
                     o.appliance_brand,
                     o.appliance_model,
                     o.serial_no,
-                    o.purchase_date.map(|d| d.to_string())
+                    o.purchase_date.map(|d| d.to_string()),
+                    proof.kind.as_str(),
+                    proof.date.map(|d| d.to_string()),
+                    proof.sealed
                 ],
             )?;
+            crate::contracts::replace(tx, &appliance_id, o.contracts)?;
             tx.execute(
                 "UPDATE work_order SET order_no = ?2, technician_id = ?3, job_type = ?4,
                         reported_fault = ?5, appointment_start = ?6, appointment_end = ?7,
@@ -765,9 +786,17 @@ pub fn pulled_fact_count(conn: &Connection) -> StoreResult<i64> {
 /// One line of a published fee table.
 pub struct FeeLine<'a> {
     pub code: &'a str,
+    /// Names as the customer reads them (empty: the description stands in).
+    pub name_zh: &'a str,
+    pub name_en: &'a str,
     pub description: &'a str,
+    pub kind: onsite_domain::rules::ItemKind,
     pub fee_minor: i64,
     pub plus_parts: bool,
+    pub open_priced: bool,
+    pub coverable: bool,
+    /// For a bundle: the codes it replaces.
+    pub includes: &'a [String],
 }
 
 /// Stores a published reference document (fee table, parts catalogue, price list) as JSON.
@@ -787,19 +816,22 @@ pub fn put_reference(
     Ok(())
 }
 
-/// Makes a published fee-table version usable by pricing (category `hq`; published
-/// versions never change, so a version already here is left alone).
+/// Makes a published fee-table version usable by pricing for its appliance `category`
+/// from the local date `effective_from` (published versions never change, so a version
+/// already here is left alone; so is a second version of a category taking effect on the
+/// same day, which head office should not publish).
 pub fn apply_fee_table(
     tx: &Transaction,
+    category: &str,
     version: i64,
-    effective_from: DateTime<Utc>,
+    effective_from: NaiveDate,
     lines: &[FeeLine],
 ) -> StoreResult<()> {
     let id = format!("hq-fee-{version}");
     let inserted = tx.execute(
-        "INSERT INTO fee_table (id, category, version, effective_from) VALUES (?1, 'hq', ?2, ?3)
+        "INSERT INTO fee_table (id, category, version, effective_from) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT DO NOTHING",
-        params![id, version, ts(effective_from)],
+        params![id, category, version, effective_from.to_string()],
     )?;
     if inserted == 0 {
         return Ok(());
@@ -808,11 +840,35 @@ pub fn apply_fee_table(
         if l.fee_minor < 0 {
             return Err(StoreError::Invalid("negative fee in a fee table".into()));
         }
+        let name = |n: &str| {
+            if n.trim().is_empty() {
+                l.description.to_owned()
+            } else {
+                n.to_owned()
+            }
+        };
+        let kind = match l.kind {
+            onsite_domain::rules::ItemKind::Service => "service",
+            onsite_domain::rules::ItemKind::Labour => "labour",
+            onsite_domain::rules::ItemKind::Travel => "travel",
+            onsite_domain::rules::ItemKind::Part => "part",
+        };
         tx.execute(
             "INSERT INTO fee_item (fee_table_id, code, name_zh, name_en, kind, price_minor,
-                                   plus_parts)
-             VALUES (?1, ?2, ?3, ?3, 'service', ?4, ?5) ON CONFLICT DO NOTHING",
-            params![id, l.code, l.description, l.fee_minor, l.plus_parts],
+                                   plus_parts, open_priced, includes, coverable)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
+            params![
+                id,
+                l.code,
+                name(l.name_zh),
+                name(l.name_en),
+                kind,
+                l.fee_minor,
+                l.plus_parts,
+                l.open_priced,
+                l.includes.join(" "),
+                l.coverable
+            ],
         )?;
     }
     Ok(())
@@ -822,8 +878,13 @@ pub fn apply_fee_table(
 pub struct CataloguePart<'a> {
     pub part_no: &'a str,
     pub name: &'a str,
+    /// English name (none: `name` in both languages).
+    pub name_en: Option<&'a str>,
+    /// The appliance component it is (warranty term); none: the appliance as a whole.
+    pub component: Option<&'a str>,
     pub serialised: bool,
     pub consumable: bool,
+    pub return_required: bool,
 }
 
 /// Updates the parts table from the catalogue (parts are kept when dropped from it: van
@@ -832,17 +893,21 @@ pub fn apply_catalogue(tx: &Transaction, parts: &[CataloguePart]) -> StoreResult
     for p in parts {
         tx.execute(
             "INSERT INTO part (id, part_no, name_zh, name_en, category, price_minor, serialized,
-                               consumable)
-             VALUES (?1, ?2, ?3, ?3, '', 0, ?4, ?5)
+                               consumable, return_required)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8)
              ON CONFLICT (part_no) DO UPDATE SET name_zh = excluded.name_zh,
-                 name_en = excluded.name_en, serialized = excluded.serialized,
-                 consumable = excluded.consumable",
+                 name_en = excluded.name_en, category = excluded.category,
+                 serialized = excluded.serialized, consumable = excluded.consumable,
+                 return_required = excluded.return_required",
             params![
                 format!("hq-part-{}", p.part_no),
                 p.part_no,
                 p.name,
+                p.name_en.unwrap_or(p.name),
+                p.component.unwrap_or(""),
                 p.serialised,
-                p.consumable
+                p.consumable,
+                p.return_required
             ],
         )?;
     }
@@ -1021,11 +1086,14 @@ mod tests {
             customer_name: "王伟",
             customer_phone: "139-1234-5678",
             customer_address: "1 Road",
+            customer_language: "zh-CN",
             appliance_category: "water purifier",
             appliance_brand: "Acme",
             appliance_model: "RO-1",
             serial_no: None,
             purchase_date: None,
+            proof: None,
+            contracts: &[],
             reported_fault: "leaks",
             appointment_start: t,
             appointment_end: t + chrono::Duration::hours(1),
@@ -1039,6 +1107,161 @@ mod tests {
             local_status: status,
             local_notes: None,
         }
+    }
+
+    /// Head office's fee table, catalogue and prices, as the sync applies them.
+    fn hq_reference_data(tx: &Transaction) -> StoreResult<()> {
+        let none: &[String] = &[];
+        let line = |code, zh, kind, fee_minor, plus_parts| FeeLine {
+            code,
+            name_zh: zh,
+            name_en: "",
+            description: code,
+            kind,
+            fee_minor,
+            plus_parts,
+            open_priced: false,
+            coverable: true,
+            includes: none,
+        };
+        use onsite_domain::rules::ItemKind::*;
+        apply_fee_table(
+            tx,
+            "water_purifier",
+            7,
+            "2026-01-01".parse().unwrap(),
+            &[
+                line("REPLACE", "更换滤芯或配件", Labour, 2000, true),
+                line("MAINT", "保养", Service, 3000, false),
+            ],
+        )?;
+        apply_catalogue(
+            tx,
+            &[CataloguePart {
+                part_no: "P-PUMP-24V",
+                name: "增压泵 24V",
+                name_en: Some("Booster pump 24 V"),
+                component: Some("pump"),
+                serialised: false,
+                consumable: false,
+                return_required: false,
+            }],
+        )?;
+        apply_prices(tx, &[("P-PUMP-24V", 18_000)])
+    }
+
+    #[test]
+    fn a_pulled_job_is_priced_with_head_offices_fee_table_proof_and_contract() {
+        use crate::contracts::Contract;
+        use crate::visit::{self, QuoteLine, QuoteRequest};
+        use onsite_domain::rules::{ContractCover, LineStatus};
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("onsite.db")).unwrap();
+        enrol(&mut store);
+        let proof = ProofOfPurchase {
+            kind: ProofKind::Invoice,
+            date: Some("2026-03-01".parse().unwrap()),
+            sealed: true,
+        };
+        let contract = [Contract {
+            reference: "MC-1".into(),
+            covers: ContractCover::Labour,
+            valid_from: "2026-01-01".parse().unwrap(),
+            valid_to: "2026-12-31".parse().unwrap(),
+        }];
+        store
+            .write(|tx| {
+                hq_reference_data(tx)?;
+                // In warranty (bought 2026-03-01, sealed invoice), English-speaking.
+                let mut a = order("wo-warranty", WorkOrderStatus::OnSite);
+                a.appliance_category = "water_purifier";
+                a.purchase_date = Some("2026-03-01".parse().unwrap());
+                a.proof = Some(&proof);
+                a.customer_language = "en";
+                upsert_work_order(tx, &a)?;
+                // Out of warranty, no proof, but a labour contract.
+                let mut b = order("wo-contract", WorkOrderStatus::OnSite);
+                b.appliance_category = "water_purifier";
+                b.purchase_date = Some("2023-01-01".parse().unwrap());
+                b.contracts = &contract;
+                upsert_work_order(tx, &b)
+            })
+            .unwrap();
+        let request = QuoteRequest {
+            visit_date: "2026-11-24".parse().unwrap(),
+            work_date: "2026-11-24".parse().unwrap(),
+            lines: ["REPLACE", "P-PUMP-24V"]
+                .map(|code| QuoteLine {
+                    code: code.into(),
+                    quantity: 1,
+                    component: None,
+                    price_minor: None,
+                })
+                .to_vec(),
+            contracts: Vec::new(),
+        };
+        let status = |id: &str, store: &mut Store| {
+            let q = visit::write(store, |tx| {
+                visit::issue_quote(tx, id, &request, "2026-11-24T02:00:00Z".parse().unwrap())
+            })
+            .unwrap();
+            assert_eq!(q.fee_table_version, 7);
+            q.priced
+                .lines
+                .iter()
+                .map(|l| (l.code.clone(), l.status))
+                .collect::<Vec<_>>()
+        };
+        // The catalogue part is not in the van: it can be found and quoted all the same.
+        let found = visit::search_van_stock(store.conn(), "pump", 10).unwrap();
+        assert_eq!(
+            found
+                .iter()
+                .map(|p| (p.part_no.as_str(), p.quantity))
+                .collect::<Vec<_>>(),
+            [("P-PUMP-24V", 0)]
+        );
+        let warranty = status("wo-warranty", &mut store);
+        assert!(
+            warranty.contains(&("REPLACE".into(), LineStatus::Covered)),
+            "{warranty:?}"
+        );
+        assert!(
+            !warranty.contains(&("P-PUMP-24V".into(), LineStatus::Charged)),
+            "the pump is in warranty: {warranty:?}"
+        );
+        let contract_job = status("wo-contract", &mut store);
+        assert!(
+            contract_job.contains(&("REPLACE".into(), LineStatus::Covered)),
+            "labour under the contract: {contract_job:?}"
+        );
+        assert!(
+            contract_job.contains(&("P-PUMP-24V".into(), LineStatus::Charged)),
+            "parts are not in a labour contract: {contract_job:?}"
+        );
+        // The language, proof and contract are stored; a new pull replaces the contracts.
+        let lang: String = store
+            .conn()
+            .query_row(
+                "SELECT c.language FROM customer c JOIN work_order w ON w.customer_id = c.id
+                 WHERE w.id = 'wo-warranty'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(lang, "en");
+        store
+            .write(|tx| {
+                let mut b = order("wo-contract", WorkOrderStatus::OnSite);
+                b.appliance_category = "water_purifier";
+                upsert_work_order(tx, &b)
+            })
+            .unwrap();
+        let n: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM service_contract", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0, "head office dropped the contract");
     }
 
     #[test]

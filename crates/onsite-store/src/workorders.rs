@@ -321,6 +321,7 @@ pub fn detail(conn: &Connection, id: &str, day: &Day) -> StoreResult<WorkOrderDe
                     date: date(17)?,
                     sealed: r.get(18)?,
                 },
+                contracts: Vec::new(),
             };
             Ok((
                 s,
@@ -331,9 +332,18 @@ pub fn detail(conn: &Connection, id: &str, day: &Day) -> StoreResult<WorkOrderDe
             ))
         })
         .optional()?;
-    let Some((summary, customer, appliance, reported_fault, notes)) = found else {
+    let Some((summary, customer, mut appliance, reported_fault, notes)) = found else {
         return Err(StoreError::NotFound("work order"));
     };
+    appliance.contracts = crate::contracts::for_appliance(conn, &appliance.id)?
+        .into_iter()
+        .map(|c| onsite_domain::view::ContractView {
+            reference: c.reference,
+            covers: c.covers,
+            valid_from: c.valid_from,
+            valid_to: c.valid_to,
+        })
+        .collect();
 
     let mut stmt = conn.prepare_cached(
         "SELECT from_status, to_status, at, reason FROM work_order_status

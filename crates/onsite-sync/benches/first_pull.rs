@@ -110,6 +110,9 @@ fn seed(storage: &dyn Storage, tech: Uuid, orders: usize, parts: usize) {
                 name: format!("Bench part {i} (seal, filter or fitting)"),
                 serialised: i % 10 == 0,
                 consumable: i % 3 == 0,
+                name_en: None,
+                component: None,
+                return_required: false,
             })
             .collect(),
     };

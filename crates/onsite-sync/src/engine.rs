@@ -589,12 +589,21 @@ fn apply_change(
                 .iter()
                 .map(|i| store_sync::FeeLine {
                     code: &i.code,
+                    name_zh: &i.name_zh,
+                    name_en: &i.name_en,
                     description: &i.description,
+                    kind: i.kind,
                     fee_minor: i.fee.minor,
                     plus_parts: i.plus_parts,
+                    open_priced: i.open_priced,
+                    coverable: i.coverable,
+                    includes: &i.includes,
                 })
                 .collect();
-            store_sync::apply_fee_table(tx, t.version, t.effective_from, &lines)?;
+            // The day it takes effect on this device's calendar (a table effective at
+            // local midnight is effective that day, not the UTC day before).
+            let from = t.effective_from.with_timezone(&chrono::Local).date_naive();
+            store_sync::apply_fee_table(tx, &t.category, t.version, from, &lines)?;
         }
         ChangeItem::PartsCatalogue(c) => {
             store_sync::put_reference(tx, "parts_catalogue", c.version, None, &to_json(c)?)?;
@@ -604,8 +613,11 @@ fn apply_change(
                 .map(|p| store_sync::CataloguePart {
                     part_no: &p.part_no,
                     name: &p.name,
+                    name_en: p.name_en.as_deref(),
+                    component: p.component.as_deref(),
                     serialised: p.serialised,
                     consumable: p.consumable,
+                    return_required: p.return_required,
                 })
                 .collect();
             store_sync::apply_catalogue(tx, &parts)?;
@@ -626,7 +638,7 @@ fn apply_change(
             store_sync::apply_prices(tx, &prices)?;
         }
         ChangeItem::Fact(f) => {
-            // Facts of this technician, from any of their devices. Kept as received; a
+            // Facts of this technician, from their other devices. Kept as received; a
             // payload that does not read as its kind is still kept (never dropped).
             let _ = OpPayload::parse(f.kind.as_str(), &f.payload);
             store_sync::put_fact(
@@ -659,6 +671,17 @@ fn upsert(
 ) -> Result<(), StoreError> {
     let id = w.id.to_string();
     let technician = w.technician_id.map(|t| t.to_string()).unwrap_or_default();
+    let contracts: Vec<onsite_store::contracts::Contract> = w
+        .appliance
+        .contracts
+        .iter()
+        .map(|c| onsite_store::contracts::Contract {
+            reference: c.reference.clone(),
+            covers: c.covers,
+            valid_from: c.valid_from,
+            valid_to: c.valid_to,
+        })
+        .collect();
     store_sync::upsert_work_order(
         tx,
         &PulledOrder {
@@ -669,11 +692,14 @@ fn upsert(
             customer_name: &w.customer.name,
             customer_phone: &w.customer.phone,
             customer_address: &w.customer.address,
+            customer_language: &w.customer.language,
             appliance_category: &w.appliance.category,
             appliance_brand: &w.appliance.brand,
             appliance_model: &w.appliance.model,
             serial_no: w.appliance.serial_no.as_deref(),
             purchase_date: w.appliance.purchase_date,
+            proof: w.appliance.proof.as_ref(),
+            contracts: &contracts,
             reported_fault: &w.reported_fault,
             appointment_start: w.appointment_start,
             appointment_end: w.appointment_end,

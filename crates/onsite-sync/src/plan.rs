@@ -754,6 +754,7 @@ mod tests {
                 name: "n".into(),
                 phone: "p".into(),
                 address: "a".into(),
+                language: "zh-CN".into(),
             },
             appliance: Appliance {
                 category: "c".into(),
@@ -761,6 +762,8 @@ mod tests {
                 model: "m".into(),
                 serial_no: None,
                 purchase_date: None,
+                proof: None,
+                contracts: Vec::new(),
             },
             reported_fault: String::new(),
             notes: String::new(),

@@ -398,12 +398,19 @@ async fn reference_data_and_facts_from_other_devices_arrive() {
             reqwest::Method::POST,
             onsite_api::routes::ADMIN_FEE_TABLES,
             Some(&onsite_api::FeeTablePublish {
+                category: "water_purifier".into(),
                 effective_from: Utc::now(),
                 items: vec![onsite_api::FeeItem {
                     code: "CLEAN".into(),
                     description: "Clean".into(),
                     fee: onsite_domain::Money::cny(3000),
                     plus_parts: true,
+                    name_zh: "清洗".into(),
+                    name_en: "Clean".into(),
+                    kind: onsite_domain::rules::ItemKind::Labour,
+                    open_priced: false,
+                    coverable: true,
+                    includes: Vec::new(),
                 }],
             }),
         )
@@ -415,9 +422,12 @@ async fn reference_data_and_facts_from_other_devices_arrive() {
             Some(&onsite_api::PartsCataloguePublish {
                 parts: vec![onsite_api::Part {
                     part_no: "HQ-PART-1".into(),
-                    name: "Seal".into(),
+                    name: "密封圈".into(),
                     serialised: false,
                     consumable: true,
+                    name_en: Some("Seal".into()),
+                    component: Some("fitting".into()),
+                    return_required: false,
                 }],
             }),
         )
@@ -458,6 +468,29 @@ async fn reference_data_and_facts_from_other_devices_arrive() {
         )
     });
     assert_eq!((fee, price), (3000, 1200));
+    // What the device's pricing needs arrived too: the category, names, kinds, the part's
+    // component and English name.
+    let reference: (String, String, String, String, String) = dev.with(|s| {
+        s.conn()
+            .query_row(
+                "SELECT t.category, i.name_zh, i.kind, p.category, p.name_en
+                 FROM fee_item i JOIN fee_table t ON t.id = i.fee_table_id,
+                      part p WHERE i.code = 'CLEAN' AND p.part_no = 'HQ-PART-1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap()
+    });
+    assert_eq!(
+        reference,
+        (
+            "water_purifier".into(),
+            "清洗".into(),
+            "labour".into(),
+            "fitting".into(),
+            "Seal".into()
+        )
+    );
     // The other device's status change: as a fact and as the work order's status.
     assert_eq!(
         dev.with(|s| store_sync::pulled_fact_count(s.conn()).unwrap()),

@@ -53,7 +53,15 @@ export type CustomerView = { id: string, name: string, phone: string, address: s
  */
 language: string, };
 
-export type ApplianceView = { id: string, category: string, brand: string, model: string, serial_no: string | null, purchase_date: string | null, proof: ProofOfPurchase, };
+export type ContractCover = "labour" | "parts" | "both";
+
+export type ContractView = { reference: string, covers: ContractCover, valid_from: string, valid_to: string, };
+
+export type ApplianceView = { id: string, category: string, brand: string, model: string, serial_no: string | null, purchase_date: string | null, proof: ProofOfPurchase, 
+/**
+ * Maintenance contracts on the appliance (head office's).
+ */
+contracts: Array<ContractView>, };
 
 export type StatusChangeView = { from: WorkOrderStatus | null, to: WorkOrderStatus, at: string, reason: string | null, };
 

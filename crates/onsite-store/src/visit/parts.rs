@@ -81,8 +81,10 @@ pub fn find_part_no(conn: &Connection, code: &str) -> VisitResult<Option<VanStoc
     Ok(stmt.query_row([code], stock_item).optional()?)
 }
 
-/// Van stock matching `query` in the part number or either name: exact part numbers
-/// first, then prefixes, then substrings; within each, by part number.
+/// Catalogue parts matching `query` in the part number or either name, with the van's
+/// quantity (0 when the van has none: such a part can be quoted, and taken only with an
+/// override): exact part numbers first, then prefixes, then substrings; within each, the
+/// parts in the van first, then by part number.
 pub fn search_van_stock(
     conn: &Connection,
     query: &str,
@@ -105,11 +107,11 @@ pub fn search_van_stock(
                      WHEN p.part_no LIKE ?2 || '%' ESCAPE '\\' OR p.name_en LIKE ?2 || '%' ESCAPE '\\'
                           OR p.name_zh LIKE ?2 || '%' ESCAPE '\\' THEN 1
                      ELSE 2 END AS rank
-         FROM van_stock s JOIN part p ON p.id = s.part_id
+         FROM part p LEFT JOIN van_stock s ON s.part_id = p.id
          WHERE p.part_no LIKE '%' || ?2 || '%' ESCAPE '\\'
             OR p.name_en LIKE '%' || ?2 || '%' ESCAPE '\\'
             OR p.name_zh LIKE '%' || ?2 || '%' ESCAPE '\\'
-         ORDER BY rank, p.part_no LIMIT ?3"
+         ORDER BY rank, coalesce(s.quantity, 0) <= 0, p.part_no LIMIT ?3"
     ))?;
     let items = stmt
         .query_map(params![query, escaped, limit as i64], stock_item)?

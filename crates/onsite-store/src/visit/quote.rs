@@ -52,7 +52,7 @@ pub struct QuoteRequest {
     /// The day the work is done (picks the fee table).
     pub work_date: NaiveDate,
     pub lines: Vec<QuoteLine>,
-    /// Service contracts on the appliance (head office's; none stored locally yet).
+    /// Service contracts to add to those stored on the appliance (`contracts`).
     #[serde(default)]
     pub contracts: Vec<ServiceContract>,
 }
@@ -409,7 +409,12 @@ fn job_input(
         visit_date,
         work_date,
         appliance: appliance(conn, &order.appliance_id)?,
-        contracts: contracts.to_vec(),
+        // The appliance's contracts as stored (head office's), and any the caller adds.
+        contracts: crate::contracts::for_appliance(conn, &order.appliance_id)?
+            .iter()
+            .map(crate::contracts::Contract::terms)
+            .chain(contracts.iter().copied())
+            .collect(),
         exclusions,
         lines: lines
             .iter()

@@ -220,6 +220,7 @@ pub fn new_work_order(order_no: &str, technician: Option<Uuid>) -> NewWorkOrder 
             name: format!("Bench Customer {order_no}"),
             phone: "000-0000-0000".into(),
             address: format!("{order_no} Bench Road, Test Town"),
+            language: "zh-CN".into(),
         },
         appliance: Appliance {
             category: "water_purifier".into(),
@@ -227,6 +228,8 @@ pub fn new_work_order(order_no: &str, technician: Option<Uuid>) -> NewWorkOrder 
             model: "RO-500".into(),
             serial_no: Some(format!("SN-{order_no}")),
             purchase_date: None,
+            proof: None,
+            contracts: Vec::new(),
         },
         reported_fault: "low flow, leaks under the sink".into(),
         notes: "ring twice; parking behind the building".into(),

@@ -245,6 +245,7 @@ pub fn new_work_order(order_no: &str, technician: Option<Uuid>) -> NewWorkOrder 
             name: format!("王伟 {order_no}"),
             phone: "139-1234-5678".into(),
             address: "99 Hidden Street".into(),
+            language: "zh-CN".into(),
         },
         appliance: Appliance {
             category: "water purifier".into(),
@@ -252,6 +253,8 @@ pub fn new_work_order(order_no: &str, technician: Option<Uuid>) -> NewWorkOrder 
             model: "RO-1".into(),
             serial_no: Some(format!("SN-{order_no}")),
             purchase_date: None,
+            proof: None,
+            contracts: Vec::new(),
         },
         reported_fault: "leaks".into(),
         notes: "gate code 1234".into(),
