@@ -7,7 +7,7 @@
 //! dated and sealed invoice (in warranty), one without any proof of purchase, and one with a
 //! labour maintenance contract valid this calendar year.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 use onsite_api::{
     Appliance, Customer, FeeItem, FeeTablePublish, NewWorkOrder, Part, PartPrice,
     PartsCataloguePublish, PriceListPublish, ServiceContract,
@@ -493,12 +493,14 @@ pub fn seed(storage: &dyn Storage, now: DateTime<Utc>) -> Result<DemoData> {
     storage.publish_parts_catalogue(&parts_catalogue(), now)?;
     storage.publish_price_list(&price_list(year_start), now)?;
     let today = now.date_naive();
-    let at = |h: u32| {
-        today
-            .and_hms_opt(h, 0, 0)
-            .map(|t| t.and_utc())
-            .unwrap_or(now)
-    };
+    // The day's jobs from the next whole hour on (job `hour` 1 is the first), so that a
+    // demo started at any time of day shows upcoming work rather than late work.
+    let next_hour = now
+        .date_naive()
+        .and_hms_opt(now.hour(), 0, 0)
+        .map(|t| t.and_utc() + Duration::hours(1))
+        .unwrap_or(now);
+    let at = |h: u32| next_hour + Duration::hours(i64::from(h) - 1);
     // Bought about seven months ago: within the default 12-month warranty.
     let bought = today - Duration::days(210);
     let invoice = Some(ProofOfPurchase {
