@@ -390,6 +390,64 @@ pub struct PriceList {
 }
 
 // ---------------------------------------------------------------------------------------
+// Parts issued to a technician, the company profile
+
+/// One line of a parts issue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartsIssueLine {
+    /// Part number, in the catalogue in force when issued.
+    pub part_no: String,
+    /// How many, 1–999.
+    pub quantity: u32,
+}
+
+/// `POST /v1/admin/technicians/{id}/parts-issues`: parts handed to a technician (their
+/// van stock grows by these quantities once the device pulls it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPartsIssue {
+    /// 1–200 lines.
+    pub lines: Vec<PartsIssueLine>,
+    /// Head office's note (up to 500 characters).
+    #[serde(default)]
+    pub note: Option<String>,
+    /// The repair order the parts are issued against, if any.
+    #[serde(default)]
+    pub work_order_id: Option<Uuid>,
+}
+
+/// Parts issued to a technician, as stored (never changed afterwards).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartsIssue {
+    /// Head office's id (UUIDv7): a device applies an issue once by this id.
+    pub id: Uuid,
+    /// The technician.
+    pub technician_id: Uuid,
+    /// When head office recorded it.
+    pub issued_at: DateTime<Utc>,
+    /// The lines.
+    pub lines: Vec<PartsIssueLine>,
+    /// Head office's note.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// The repair order, if any.
+    #[serde(default)]
+    pub work_order_id: Option<Uuid>,
+}
+
+/// `PUT /v1/admin/company`: the letterhead the devices print on their documents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompanyProfile {
+    /// Company name, 1–200 characters.
+    pub name: String,
+    /// Phone, up to 200 characters.
+    #[serde(default)]
+    pub phone: String,
+    /// Address, up to 200 characters.
+    #[serde(default)]
+    pub address: String,
+}
+
+// ---------------------------------------------------------------------------------------
 // Review, export, epoch
 
 /// Why a job needs an office look.

@@ -56,6 +56,11 @@ pub mod routes {
     pub const ADMIN_WORK_ORDER_CANCEL: &str = "/v1/admin/work-orders/{id}/cancel";
     /// `GET` → `Vec<`[`crate::FeeTable`]`>`, `POST` [`crate::FeeTablePublish`] → [`crate::FeeTable`].
     pub const ADMIN_FEE_TABLES: &str = "/v1/admin/fee-tables";
+    /// `POST` [`crate::NewPartsIssue`] → [`crate::PartsIssue`] (201); `GET` → the
+    /// technician's issues, oldest first.
+    pub const ADMIN_PARTS_ISSUES: &str = "/v1/admin/technicians/{id}/parts-issues";
+    /// `PUT` [`crate::CompanyProfile`] → the profile as stored.
+    pub const ADMIN_COMPANY: &str = "/v1/admin/company";
     /// `PUT` [`crate::PartsCataloguePublish`] → [`crate::PartsCatalogue`].
     pub const ADMIN_PARTS_CATALOGUE: &str = "/v1/admin/parts-catalogue";
     /// `POST` [`crate::PriceListPublish`] → [`crate::PriceList`].

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::admin::{FeeTable, PartsCatalogue, PriceList, WorkOrder};
+use crate::admin::{CompanyProfile, FeeTable, PartsCatalogue, PartsIssue, PriceList, WorkOrder};
 
 // ---------------------------------------------------------------------------------------
 // Enrolment
@@ -977,6 +977,11 @@ pub struct PullQuery {
     /// Changes per page wanted (default [`crate::limits::DEFAULT_PULL_LIMIT`], at most
     /// [`crate::limits::MAX_PULL_LIMIT`]).
     pub limit: Option<u32>,
+    /// The opt-in item types the client understands, comma-separated
+    /// ([`ChangeItem::OPT_IN`]: `parts_issued,company`). Absent: none of them is sent
+    /// (the cursor still moves past them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept: Option<String>,
 }
 
 /// A page of changes visible to the device's technician.
@@ -1005,8 +1010,22 @@ pub struct PullReply {
 pub struct Change {
     /// The server commit that last changed it.
     pub seq: i64,
-    /// The entity's latest state (or its removal).
+    /// The entity's latest state (or its removal). An item type this build does not know
+    /// reads as [`ChangeItem::Unknown`] instead of failing the whole page.
+    #[serde(deserialize_with = "item_or_unknown")]
     pub item: ChangeItem,
+}
+
+fn item_or_unknown<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ChangeItem, D::Error> {
+    use serde::de::Error;
+    let value = Value::deserialize(d)?;
+    let Some(kind) = value.get("type").and_then(Value::as_str) else {
+        return Err(D::Error::missing_field("type"));
+    };
+    if !ChangeItem::TYPES.contains(&kind) {
+        return Ok(ChangeItem::Unknown);
+    }
+    ChangeItem::deserialize(value).map_err(|e| D::Error::custom(describe_serde_error(&e)))
 }
 
 /// What changed.
@@ -1031,6 +1050,43 @@ pub enum ChangeItem {
     /// A fact recorded by this technician on another of their devices, as stored (a
     /// device's own facts are not sent back to it).
     Fact(FactRecord),
+    /// Parts head office issued to this technician: add them to the van stock, once per
+    /// issue id. Sent only to clients that ask for it ([`PullQuery::accept`]).
+    PartsIssued(PartsIssue),
+    /// The company's letterhead (everyone). Sent only to clients that ask for it
+    /// ([`PullQuery::accept`]).
+    Company(CompanyProfile),
+    /// An item type this build does not know (a newer server's), as read in a [`Change`]:
+    /// ignored. Never sent (serialising it fails).
+    #[serde(skip)]
+    Unknown,
+}
+
+impl ChangeItem {
+    /// The item types this build reads.
+    pub const TYPES: [&'static str; 8] = [
+        "work_order",
+        "work_order_removed",
+        "fee_table",
+        "parts_catalogue",
+        "price_list",
+        "fact",
+        "parts_issued",
+        "company",
+    ];
+
+    /// The item types a client must name in [`PullQuery::accept`] to receive them; older
+    /// clients, which fail on an item type they do not know, never get them.
+    pub const OPT_IN: [&'static str; 2] = ["parts_issued", "company"];
+
+    /// The wire name of an opt-in item type, `None` for the types every client gets.
+    pub fn opt_in_type(&self) -> Option<&'static str> {
+        match self {
+            ChangeItem::PartsIssued(_) => Some("parts_issued"),
+            ChangeItem::Company(_) => Some("company"),
+            _ => None,
+        }
+    }
 }
 
 /// A technician fact as the server stored it.
@@ -1100,6 +1156,7 @@ impl std::fmt::Display for Cursor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admin::{CompanyProfile, PartsIssueLine};
     use onsite_domain::Money;
 
     fn at() -> DateTime<Utc> {
@@ -1266,5 +1323,53 @@ mod tests {
         assert_eq!(v["item"]["type"], "work_order_removed");
         let back: Change = serde_json::from_value(v).unwrap();
         assert_eq!(back, c);
+    }
+
+    #[test]
+    fn new_item_types_are_tagged_and_unknown_ones_are_tolerated() {
+        let issue = ChangeItem::PartsIssued(PartsIssue {
+            id: Uuid::nil(),
+            technician_id: Uuid::nil(),
+            issued_at: Utc::now(),
+            lines: vec![PartsIssueLine {
+                part_no: "F-1".into(),
+                quantity: 3,
+            }],
+            note: None,
+            work_order_id: None,
+        });
+        let v = serde_json::to_value(&issue).unwrap();
+        assert_eq!(v["type"], "parts_issued");
+        assert_eq!(v["data"]["lines"][0]["quantity"], 3);
+        assert_eq!(serde_json::from_value::<ChangeItem>(v).unwrap(), issue);
+        let company = ChangeItem::Company(CompanyProfile {
+            name: "n".into(),
+            phone: String::new(),
+            address: String::new(),
+        });
+        let v = serde_json::to_value(&company).unwrap();
+        assert_eq!(v["type"], "company");
+        assert_eq!(serde_json::from_value::<ChangeItem>(v).unwrap(), company);
+        // A newer server's item type reads as Unknown, with or without data.
+        let later: Change = serde_json::from_value(
+            serde_json::json!({"seq": 3, "item": {"type": "holiday", "data": {"day": "2026-10-01"}}}),
+        )
+        .unwrap();
+        assert_eq!(later.item, ChangeItem::Unknown);
+        let bare: Change =
+            serde_json::from_value(serde_json::json!({"seq": 4, "item": {"type": "x"}})).unwrap();
+        assert_eq!(bare.item, ChangeItem::Unknown);
+        // A known type with a broken body, or no type, still fails.
+        for bad in [
+            serde_json::json!({"seq": 5, "item": {"type": "company", "data": {"phone": "1"}}}),
+            serde_json::json!({"seq": 5, "item": {"data": {}}}),
+        ] {
+            assert!(serde_json::from_value::<Change>(bad).is_err());
+        }
+        // Every tag the enum writes is in TYPES.
+        for item in [issue, company] {
+            let v = serde_json::to_value(&item).unwrap();
+            assert!(ChangeItem::TYPES.contains(&v["type"].as_str().unwrap()));
+        }
     }
 }

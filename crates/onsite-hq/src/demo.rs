@@ -9,8 +9,8 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 use onsite_api::{
-    Appliance, Customer, FeeItem, FeeTablePublish, NewWorkOrder, Part, PartPrice,
-    PartsCataloguePublish, PriceListPublish, ServiceContract,
+    Appliance, CompanyProfile, Customer, FeeItem, FeeTablePublish, NewPartsIssue, NewWorkOrder,
+    Part, PartPrice, PartsCataloguePublish, PartsIssueLine, PriceListPublish, ServiceContract,
 };
 use onsite_domain::rules::{ContractCover, ItemKind};
 use onsite_domain::view::{ProofKind, ProofOfPurchase};
@@ -482,6 +482,42 @@ pub fn price_list(effective_from: DateTime<Utc>) -> PriceListPublish {
     }
 }
 
+/// The demo company's letterhead (a fictional water-purifier service company; the name
+/// reads in both languages).
+pub fn company() -> CompanyProfile {
+    CompanyProfile {
+        name: "清源净水服务有限公司 Qingyuan Water Purifier Service Co., Ltd.".into(),
+        phone: "400 000 0000".into(),
+        address: "上海市浦东新区虚构路88号1201室 / Rm 1201, 88 Fictional Road, Pudong, Shanghai"
+            .into(),
+    }
+}
+
+/// A van load of the demo catalogue: five of each filter, two of each pump, ten of each
+/// fitting (twenty metres of tubing), against `work_order` if given.
+pub fn van_load(work_order: Option<Uuid>) -> NewPartsIssue {
+    NewPartsIssue {
+        lines: PARTS
+            .iter()
+            .filter_map(|&(no, _, _, component, ..)| {
+                let quantity = match component {
+                    "filter" => 5,
+                    "pump" => 2,
+                    "fitting" if no.starts_with("X-TUBE") => 20,
+                    "fitting" => 10,
+                    _ => return None,
+                };
+                Some(PartsIssueLine {
+                    part_no: no.into(),
+                    quantity,
+                })
+            })
+            .collect(),
+        note: Some("Van load (demo)".into()),
+        work_order_id: work_order,
+    }
+}
+
 /// Fills `storage` with the demo data.
 pub fn seed(storage: &dyn Storage, now: DateTime<Utc>) -> Result<DemoData> {
     let technician_name = "Li Wei (demo)".to_owned();
@@ -492,6 +528,8 @@ pub fn seed(storage: &dyn Storage, now: DateTime<Utc>) -> Result<DemoData> {
     storage.publish_fee_table(&water_purifier_fee_table(year_start), now)?;
     storage.publish_parts_catalogue(&parts_catalogue(), now)?;
     storage.publish_price_list(&price_list(year_start), now)?;
+    storage.put_company(&company(), now)?;
+    storage.issue_parts(technician_id, Uuid::now_v7(), &van_load(None), now)?;
     let today = now.date_naive();
     // The day's jobs from the next whole hour on (job `hour` 1 is the first), so that a
     // demo started at any time of day shows upcoming work rather than late work.
@@ -663,6 +701,20 @@ mod tests {
             assert_eq!(flag("coverable", true), o.coverable, "{}", o.code);
             assert_eq!(includes, o.includes, "{}", o.code);
         }
+    }
+
+    #[test]
+    fn the_company_and_the_van_load_pass_the_checks() {
+        assert_eq!(crate::rules::check_company(&company()), Ok(()));
+        let load = van_load(None);
+        assert_eq!(crate::rules::check_parts_issue(&load), Ok(()));
+        let catalogue = parts_catalogue();
+        for line in &load.lines {
+            assert!(catalogue.parts.iter().any(|p| p.part_no == line.part_no));
+        }
+        assert!(load.lines.iter().any(|l| l.part_no.starts_with("P-PUMP")));
+        assert!(load.lines.iter().any(|l| l.part_no.starts_with("F-")));
+        assert!(load.lines.iter().any(|l| l.part_no.starts_with("X-")));
     }
 
     #[test]

@@ -18,10 +18,11 @@ use axum::{Json, Router};
 use chrono::{Duration, Utc};
 use onsite_api::{
     codes, is_sha256_hex, limits, routes, BlobPutReply, CancelRequest, CarryBackQuery, ChangeItem,
-    Cursor, EnrollReply, EnrollRequest, EnrolmentCode, EpochReply, ErrorBody, ExportFormat,
-    ExportQuery, FeeTablePublish, Health, NewEnrolmentCode, NewTechnician, NewWorkOrder,
-    PartsCataloguePublish, PriceListPublish, PullQuery, PullReply, PushReply, PushRequest,
-    ReassignRequest, ReviewQuery, TechnicianDayQuery, WorkOrderQuery, WorkOrderUpdate,
+    CompanyProfile, Cursor, EnrollReply, EnrollRequest, EnrolmentCode, EpochReply, ErrorBody,
+    ExportFormat, ExportQuery, FeeTablePublish, Health, NewEnrolmentCode, NewPartsIssue,
+    NewTechnician, NewWorkOrder, PartsCataloguePublish, PriceListPublish, PullQuery, PullReply,
+    PushReply, PushRequest, ReassignRequest, ReviewQuery, TechnicianDayQuery, WorkOrderQuery,
+    WorkOrderUpdate,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -402,6 +403,9 @@ fn routes() -> Vec<Route> {
         route(Method::GET, ADMIN_FEE_TABLES, list_fee_tables),
         route(Method::POST, ADMIN_FEE_TABLES, publish_fee_table),
         route(Method::PUT, ADMIN_PARTS_CATALOGUE, publish_parts_catalogue),
+        route(Method::POST, ADMIN_PARTS_ISSUES, issue_parts),
+        route(Method::GET, ADMIN_PARTS_ISSUES, list_parts_issues),
+        route(Method::PUT, ADMIN_COMPANY, put_company),
         route(Method::POST, ADMIN_PRICE_LISTS, publish_price_list),
         route(Method::GET, ADMIN_REVIEW, list_review_flags),
         route(Method::POST, ADMIN_REVIEW_RESOLVE, resolve_review_flag),
@@ -571,6 +575,7 @@ async fn pull(
         .unwrap_or(limits::DEFAULT_PULL_LIMIT)
         .clamp(1, limits::MAX_PULL_LIMIT);
     let cursor = query.cursor.filter(|c| !c.is_empty());
+    let accept = query.accept;
     run(&state, move |s| {
         let epoch = s.epoch()?;
         let (after, reset) = match cursor {
@@ -585,6 +590,16 @@ async fn pull(
         // come down (the cursor still moves past them).
         page.changes
             .retain(|c| !matches!(&c.item, ChangeItem::Fact(f) if f.device_id == device.device_id));
+        // Item types an older client does not know would fail its whole page: only
+        // clients that name them get them (the cursor still moves past them).
+        let accepted: Vec<&str> = accept
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .collect();
+        page.changes
+            .retain(|c| c.item.opt_in_type().is_none_or(|t| accepted.contains(&t)));
         Ok(Json(PullReply {
             cursor: Cursor {
                 epoch: epoch.clone(),
@@ -857,6 +872,51 @@ async fn publish_parts_catalogue(
         Ok(Json(s.publish_parts_catalogue(&req, Utc::now())?))
     })
     .await
+}
+
+async fn issue_parts(
+    State(state): State<AppState>,
+    _: Admin,
+    PathId(technician_id): PathId,
+    JsonBody(req): JsonBody<NewPartsIssue>,
+) -> ApiResult<(StatusCode, Json<onsite_api::PartsIssue>)> {
+    rules::check_parts_issue(&req).map_err(ApiError::bad_request)?;
+    let issue = run(&state, move |s| {
+        s.issue_parts(technician_id, Uuid::now_v7(), &req, Utc::now())
+            .map_err(|e| match e {
+                StorageError::NotFound => ApiError::not_found("technician"),
+                e => e.into(),
+            })
+    })
+    .await?;
+    tracing::info!(issue = %issue.id, lines = issue.lines.len(), "parts issued");
+    Ok((StatusCode::CREATED, Json(issue)))
+}
+
+async fn list_parts_issues(
+    State(state): State<AppState>,
+    _: Admin,
+    PathId(technician_id): PathId,
+) -> ApiResult<Json<Vec<onsite_api::PartsIssue>>> {
+    run(&state, move |s| {
+        s.list_parts_issues(technician_id)
+            .map(Json)
+            .map_err(|e| match e {
+                StorageError::NotFound => ApiError::not_found("technician"),
+                e => e.into(),
+            })
+    })
+    .await
+}
+
+async fn put_company(
+    State(state): State<AppState>,
+    _: Admin,
+    JsonBody(req): JsonBody<CompanyProfile>,
+) -> ApiResult<Json<CompanyProfile>> {
+    rules::check_company(&req).map_err(ApiError::bad_request)?;
+    let c = run(&state, move |s| Ok(s.put_company(&req, Utc::now())?)).await?;
+    Ok(Json(c))
 }
 
 async fn publish_price_list(

@@ -96,6 +96,10 @@ fn operations() -> Vec<Operation> {
                     "The cursor of the last saved page; absent for a first pull",
                 ),
                 ("limit", "Changes per page wanted"),
+                (
+                    "accept",
+                    "Opt-in item types the client reads, comma-separated: parts_issued,company (absent: neither is sent)",
+                ),
             ],
             ..op(
                 "get",
@@ -256,6 +260,33 @@ fn operations() -> Vec<Operation> {
             Some("PartsCataloguePublish"),
             200,
             Some("PartsCatalogue"),
+        ),
+        op(
+            "post",
+            ADMIN_PARTS_ISSUES,
+            "Issue parts to a technician (their van stock); 400 names a part not in the catalogue in force",
+            Admin,
+            Some("NewPartsIssue"),
+            201,
+            Some("PartsIssue"),
+        ),
+        op(
+            "get",
+            ADMIN_PARTS_ISSUES,
+            "A technician's parts issues, oldest first",
+            Admin,
+            Option::None,
+            200,
+            Some("PartsIssue[]"),
+        ),
+        op(
+            "put",
+            ADMIN_COMPANY,
+            "Set the company profile every device prints on its documents",
+            Admin,
+            Some("CompanyProfile"),
+            200,
+            Some("CompanyProfile"),
         ),
         op(
             "post",
@@ -671,8 +702,9 @@ fn schemas() -> Value {
             &["op_id", "duplicate", "outcome"]),
         "PushReply": obj(&[("results", json!({"type": "array", "items": r("OpResult")})), ("epoch", s())], &["results", "epoch"]),
         "Change": obj(&[("seq", int()), ("item", obj(&[
-            ("type", json!({"type": "string", "enum": ["work_order", "work_order_removed", "fee_table", "parts_catalogue", "price_list", "fact"]})),
-            ("data", described("the entity"))], &["type", "data"]))], &["seq", "item"]),
+            ("type", json!({"type": "string", "enum": ["work_order", "work_order_removed", "fee_table", "parts_catalogue", "price_list", "fact", "parts_issued", "company"],
+                "description": "parts_issued (data: PartsIssue, the device's technician only) and company (data: CompanyProfile, everyone) are sent only when the pull names them in `accept`; a client ignores a type it does not know"})),
+            ("data", described("the entity: WorkOrder, {id}, FeeTable, PartsCatalogue, PriceList, FactRecord, PartsIssue or CompanyProfile"))], &["type", "data"]))], &["seq", "item"]),
         "PullReply": obj(&[("epoch", s()), ("reset", boolean()), ("changes", json!({"type": "array", "items": r("Change")})), ("cursor", s()), ("has_more", boolean())],
             &["epoch", "reset", "changes", "cursor", "has_more"]),
         "BlobPutReply": obj(&[("sha256", s()), ("size", int()), ("created", boolean())], &["sha256", "size", "created"]),
@@ -741,6 +773,16 @@ fn schemas() -> Value {
             &["effective_from", "prices"]),
         "PriceList": obj(&[("version", int()), ("effective_from", time()), ("published_at", time()), ("prices", json!({"type": "array", "items": r("PartPrice")}))],
             &["version", "effective_from", "published_at", "prices"]),
+        "PartsIssueLine": obj(&[("part_no", described_string("in the parts catalogue in force")),
+            ("quantity", json!({"type": "integer", "minimum": 1, "maximum": 999}))], &["part_no", "quantity"]),
+        "NewPartsIssue": obj(&[("lines", json!({"type": "array", "minItems": 1, "maxItems": 200, "items": r("PartsIssueLine")})),
+            ("note", nullable(json!({"type": "string", "maxLength": 500}))),
+            ("work_order_id", nullable(json!({"type": "string", "format": "uuid", "description": "the repair order the parts are issued against"})))], &["lines"]),
+        "PartsIssue": obj(&[("id", json!({"type": "string", "format": "uuid", "description": "UUIDv7; a device adds the stock once per id"})), ("technician_id", uuid()), ("issued_at", time()),
+            ("lines", json!({"type": "array", "items": r("PartsIssueLine")})), ("note", nullable(s())), ("work_order_id", nullable(uuid()))],
+            &["id", "technician_id", "issued_at", "lines"]),
+        "CompanyProfile": obj(&[("name", json!({"type": "string", "minLength": 1, "maxLength": 200})),
+            ("phone", json!({"type": "string", "maxLength": 200})), ("address", json!({"type": "string", "maxLength": 200}))], &["name"]),
     });
     for extra in [payload_schemas(), reference] {
         if let (Value::Object(all), Value::Object(extra)) = (&mut all, extra) {
@@ -1042,6 +1084,26 @@ mod tests {
                     prices: prices.prices.clone(),
                 })
                 .unwrap(),
+            ),
+            (
+                "NewPartsIssue",
+                serde_json::to_value(crate::demo::van_load(Some(Uuid::now_v7()))).unwrap(),
+            ),
+            (
+                "PartsIssue",
+                serde_json::to_value(onsite_api::PartsIssue {
+                    id: Uuid::now_v7(),
+                    technician_id: Uuid::now_v7(),
+                    issued_at: now,
+                    lines: crate::demo::van_load(None).lines,
+                    note: None,
+                    work_order_id: None,
+                })
+                .unwrap(),
+            ),
+            (
+                "CompanyProfile",
+                serde_json::to_value(crate::demo::company()).unwrap(),
             ),
         ];
         for (name, value) in samples {

@@ -4,9 +4,9 @@
 
 use chrono::NaiveDate;
 use onsite_api::{
-    is_sha256_hex, Appliance, Customer, FeeTablePublish, NewWorkOrder, OpPayload,
-    PartsCataloguePublish, PayloadError, PriceListPublish, QuoteAnswer, RejectCode, ReturnKind,
-    ReviewReason, WorkOrderUpdate,
+    is_sha256_hex, Appliance, CompanyProfile, Customer, FeeTablePublish, NewPartsIssue,
+    NewWorkOrder, OpPayload, PartsCataloguePublish, PayloadError, PriceListPublish, QuoteAnswer,
+    RejectCode, ReturnKind, ReviewReason, WorkOrderUpdate,
 };
 use onsite_domain::carryback::CarryBackState;
 use onsite_domain::rules::ItemKind;
@@ -631,6 +631,43 @@ pub fn check_price_list(p: &PriceListPublish) -> Result<(), String> {
     unique("part_no", p.prices.iter().map(|i| i.part_no.as_str()))?;
     if p.prices.iter().any(|i| i.price.minor < 0) {
         return Err("price must not be negative".into());
+    }
+    Ok(())
+}
+
+/// Checks a parts issue's shape: 1–200 lines, part numbers given, quantities 1–999, a
+/// note up to 500 characters. (Whether the parts are in the catalogue is the storage's
+/// check, in the issue's transaction.)
+pub fn check_parts_issue(i: &NewPartsIssue) -> Result<(), String> {
+    if i.lines.is_empty() || i.lines.len() > 200 {
+        return Err("lines: 1 to 200 lines".into());
+    }
+    for line in &i.lines {
+        let n = line.part_no.chars().count();
+        if n == 0 || n > 64 {
+            return Err("lines.part_no: 1 to 64 characters".into());
+        }
+        if !(1..=999).contains(&line.quantity) {
+            return Err(format!("lines.quantity: 1 to 999 (part {})", line.part_no));
+        }
+    }
+    if i.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+        return Err("note: at most 500 characters".into());
+    }
+    Ok(())
+}
+
+/// Checks the company profile: a name of 1–200 characters, phone and address up to 200.
+pub fn check_company(c: &CompanyProfile) -> Result<(), String> {
+    let name = c.name.trim().chars().count();
+    if name == 0 || c.name.chars().count() > 200 {
+        return Err("name: 1 to 200 characters".into());
+    }
+    if c.phone.chars().count() > 200 {
+        return Err("phone: at most 200 characters".into());
+    }
+    if c.address.chars().count() > 200 {
+        return Err("address: at most 200 characters".into());
     }
     Ok(())
 }

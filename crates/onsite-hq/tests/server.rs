@@ -2156,3 +2156,276 @@ async fn old_style_json_without_the_new_fields_gets_the_defaults() {
         |c| matches!(&c.item, ChangeItem::FeeTable(f) if f.items == t.items && f.category == "hq")
     ));
 }
+
+/// A pull as a current client sends it (naming the opt-in item types).
+async fn pull_accepting(hq: &Hq, token: &str) -> Vec<Change> {
+    let mut cursor: Option<String> = None;
+    let mut all = Vec::new();
+    loop {
+        let mut path = format!("{}?accept=parts_issued,company&", routes::SYNC_PULL);
+        if let Some(c) = &cursor {
+            path.push_str(&format!("cursor={}", urlencode(c)));
+        }
+        let page: PullReply = hq
+            .expect::<(), _>(Method::GET, &path, Some(token), None, StatusCode::OK)
+            .await;
+        all.extend(page.changes);
+        cursor = Some(page.cursor);
+        if !page.has_more {
+            return all;
+        }
+    }
+}
+
+fn issues(changes: &[Change]) -> Vec<PartsIssue> {
+    changes
+        .iter()
+        .filter_map(|c| match &c.item {
+            ChangeItem::PartsIssued(i) => Some(i.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn companies(changes: &[Change]) -> Vec<CompanyProfile> {
+    changes
+        .iter()
+        .filter_map(|c| match &c.item {
+            ChangeItem::Company(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn parts_issued_reach_only_their_technician_and_are_listed() {
+    let hq = start().await;
+    let a = hq.enrolled("A").await;
+    let b = hq.enrolled("B").await;
+    let _: PartsCatalogue = hq
+        .admin(
+            Method::PUT,
+            routes::ADMIN_PARTS_CATALOGUE,
+            Some(&onsite_hq::demo::parts_catalogue()),
+            StatusCode::OK,
+        )
+        .await;
+    let job = hq.work_order("WO-ISSUE-1", Some(a.technician_id)).await;
+    let path = routes::ADMIN_PARTS_ISSUES.replace("{id}", &a.technician_id.to_string());
+    let request = NewPartsIssue {
+        lines: vec![
+            PartsIssueLine {
+                part_no: "F-PP-10".into(),
+                quantity: 6,
+            },
+            PartsIssueLine {
+                part_no: "P-PUMP-24V".into(),
+                quantity: 2,
+            },
+        ],
+        note: Some("for the pump job".into()),
+        work_order_id: Some(job.id),
+    };
+    let issued: PartsIssue = hq
+        .admin(Method::POST, &path, Some(&request), StatusCode::CREATED)
+        .await;
+    assert_eq!(issued.id.get_version_num(), 7);
+    assert_eq!(issued.technician_id, a.technician_id);
+    assert_eq!(issued.lines, request.lines);
+    assert_eq!(issued.work_order_id, Some(job.id));
+
+    // Into A's feed only, as stored.
+    let got = issues(&pull_accepting(&hq, &a.token).await);
+    assert_eq!(got, vec![issued.clone()]);
+    assert!(issues(&pull_accepting(&hq, &b.token).await).is_empty());
+    // An older client (no `accept`) never sees the new item type.
+    let (old, _) = hq.pull_all(&a.token, None, None).await;
+    assert!(issues(&old).is_empty());
+    assert!(work_order_ids(&old).contains(&job.id));
+
+    // Listed, oldest first.
+    let second = NewPartsIssue {
+        lines: vec![PartsIssueLine {
+            part_no: "X-TEE-14".into(),
+            quantity: 10,
+        }],
+        note: None,
+        work_order_id: None,
+    };
+    let later: PartsIssue = hq
+        .admin(Method::POST, &path, Some(&second), StatusCode::CREATED)
+        .await;
+    let listed: Vec<PartsIssue> = hq
+        .admin::<(), _>(Method::GET, &path, None, StatusCode::OK)
+        .await;
+    assert_eq!(listed, vec![issued, later]);
+    let empty: Vec<PartsIssue> = hq
+        .admin::<(), _>(
+            Method::GET,
+            &routes::ADMIN_PARTS_ISSUES.replace("{id}", &b.technician_id.to_string()),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert!(empty.is_empty());
+
+    // Checks: 400s that name the field (and the part number, never customer data).
+    let bad = |lines: Vec<(&str, u32)>| NewPartsIssue {
+        lines: lines
+            .into_iter()
+            .map(|(p, q)| PartsIssueLine {
+                part_no: p.into(),
+                quantity: q,
+            })
+            .collect(),
+        note: None,
+        work_order_id: None,
+    };
+    let e = hq
+        .expect_error(
+            Method::POST,
+            &path,
+            Some(ADMIN),
+            Some(&bad(vec![("F-PP-10", 1), ("NO-SUCH-PART", 1)])),
+            StatusCode::BAD_REQUEST,
+            codes::BAD_REQUEST,
+        )
+        .await;
+    assert!(e.message.contains("NO-SUCH-PART"), "{}", e.message);
+    for body in [
+        bad(vec![]),
+        bad(vec![("F-PP-10", 0)]),
+        bad(vec![("F-PP-10", 1000)]),
+        bad(vec![("F-PP-10", 1); 201]),
+    ] {
+        hq.expect_error(
+            Method::POST,
+            &path,
+            Some(ADMIN),
+            Some(&body),
+            StatusCode::BAD_REQUEST,
+            codes::BAD_REQUEST,
+        )
+        .await;
+    }
+    let mut unknown_job = bad(vec![("F-PP-10", 1)]);
+    unknown_job.work_order_id = Some(Uuid::now_v7());
+    hq.expect_error(
+        Method::POST,
+        &path,
+        Some(ADMIN),
+        Some(&unknown_job),
+        StatusCode::BAD_REQUEST,
+        codes::BAD_REQUEST,
+    )
+    .await;
+    let nobody = routes::ADMIN_PARTS_ISSUES.replace("{id}", &Uuid::now_v7().to_string());
+    hq.expect_error(
+        Method::POST,
+        &nobody,
+        Some(ADMIN),
+        Some(&bad(vec![("F-PP-10", 1)])),
+        StatusCode::NOT_FOUND,
+        codes::NOT_FOUND,
+    )
+    .await;
+    // Nothing refused was stored.
+    let listed: Vec<PartsIssue> = hq
+        .admin::<(), _>(Method::GET, &path, None, StatusCode::OK)
+        .await;
+    assert_eq!(listed.len(), 2);
+    // A device may not issue parts.
+    let res = hq
+        .send(Method::POST, &path, Some(&a.token), Some(&second))
+        .await;
+    assert!(res.status().is_client_error());
+}
+
+#[tokio::test]
+async fn the_company_profile_reaches_every_device() {
+    let hq = start().await;
+    let a = hq.enrolled("A").await;
+    let b = hq.enrolled("B").await;
+    let first = CompanyProfile {
+        name: "清源净水服务有限公司".into(),
+        phone: "400 000 0000".into(),
+        address: "88 Fictional Road".into(),
+    };
+    let stored: CompanyProfile = hq
+        .admin(
+            Method::PUT,
+            routes::ADMIN_COMPANY,
+            Some(&first),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(stored, first);
+    let second = CompanyProfile {
+        phone: "400 000 0001".into(),
+        ..first.clone()
+    };
+    let _: CompanyProfile = hq
+        .admin(
+            Method::PUT,
+            routes::ADMIN_COMPANY,
+            Some(&second),
+            StatusCode::OK,
+        )
+        .await;
+    // Every device gets the latest profile, once.
+    for dev in [&a, &b] {
+        assert_eq!(
+            companies(&pull_accepting(&hq, &dev.token).await),
+            vec![second.clone()]
+        );
+        let (old, _) = hq.pull_all(&dev.token, None, None).await;
+        assert!(
+            companies(&old).is_empty(),
+            "an older client does not get it"
+        );
+    }
+    for bad in [
+        CompanyProfile {
+            name: String::new(),
+            ..first.clone()
+        },
+        CompanyProfile {
+            name: "x".repeat(201),
+            ..first.clone()
+        },
+        CompanyProfile {
+            phone: "1".repeat(201),
+            ..first.clone()
+        },
+        CompanyProfile {
+            address: "a".repeat(201),
+            ..first.clone()
+        },
+    ] {
+        hq.expect_error(
+            Method::PUT,
+            routes::ADMIN_COMPANY,
+            Some(ADMIN),
+            Some(&bad),
+            StatusCode::BAD_REQUEST,
+            codes::BAD_REQUEST,
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn the_demo_publishes_a_company_and_a_van_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = std::sync::Arc::new(
+        onsite_hq::storage::sqlite::SqliteStorage::open_in_dir(dir.path()).unwrap(),
+    );
+    let seeded = onsite_hq::demo::seed(&*storage, now()).unwrap();
+    let hq = start_on(storage, dir).await;
+    let dev = hq.enroll_code(&seeded.enrolment_code).await;
+    let changes = pull_accepting(&hq, &dev.token).await;
+    assert_eq!(companies(&changes), vec![onsite_hq::demo::company()]);
+    let load = issues(&changes);
+    assert_eq!(load.len(), 1);
+    assert_eq!(load[0].lines, onsite_hq::demo::van_load(None).lines);
+}

@@ -30,6 +30,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_contracts",
         include_str!("../migrations/0007_contracts.sql"),
     ),
+    (
+        "0008_parts_issue",
+        include_str!("../migrations/0008_parts_issue.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

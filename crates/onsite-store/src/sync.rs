@@ -928,6 +928,98 @@ pub fn apply_prices(tx: &Transaction, prices: &[(&str, i64)]) -> StoreResult<()>
     Ok(())
 }
 
+/// One line of a pulled parts issue.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IssuedLine<'a> {
+    pub part_no: &'a str,
+    pub quantity: i64,
+}
+
+/// Parts head office issued to this technician.
+#[derive(Debug, Clone)]
+pub struct PulledIssue<'a> {
+    pub id: &'a str,
+    pub issued_at: DateTime<Utc>,
+    pub work_order_id: Option<&'a str>,
+    pub note: Option<&'a str>,
+    pub lines: &'a [IssuedLine<'a>],
+}
+
+/// Adds an issue's parts to the van stock, once: a `restock` movement per line (ref_id =
+/// the issue id) and a `parts_issue` row. Returns `false`, changing nothing, when the issue
+/// was applied before. A part not in the local catalogue yet (its catalogue may come in a
+/// later page) gets a minimal row (name = part number, price 0) that the catalogue fills
+/// in. No outbox row: it is head office's fact.
+pub fn apply_parts_issue(
+    tx: &Transaction,
+    issue: &PulledIssue,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    if issue
+        .lines
+        .iter()
+        .any(|l| l.quantity <= 0 || l.part_no.is_empty())
+    {
+        return Err(StoreError::Invalid(
+            "a parts issue line without a part or a positive quantity".into(),
+        ));
+    }
+    let inserted = tx.execute(
+        "INSERT INTO parts_issue (id, issued_at, work_order_id, note, lines, applied_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
+        params![
+            issue.id,
+            ts(issue.issued_at),
+            issue.work_order_id,
+            issue.note,
+            serde_json::to_string(issue.lines)?,
+            ts(now)
+        ],
+    )?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    for line in issue.lines {
+        tx.execute(
+            "INSERT INTO part (id, part_no, name_zh, name_en, category, price_minor)
+             VALUES (?1, ?2, ?2, ?2, '', 0) ON CONFLICT (part_no) DO NOTHING",
+            params![format!("hq-part-{}", line.part_no), line.part_no],
+        )?;
+        let part_id: String = tx.query_row(
+            "SELECT id FROM part WHERE part_no = ?1",
+            [line.part_no],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO van_stock (part_id, quantity, updated_at) VALUES (?1, 0, ?2)
+             ON CONFLICT (part_id) DO NOTHING",
+            params![part_id, ts(issue.issued_at)],
+        )?;
+        tx.execute(
+            "INSERT INTO stock_movement (part_id, kind, delta, ref_id, at)
+             VALUES (?1, 'restock', ?2, ?3, ?4)",
+            params![part_id, line.quantity, issue.id, ts(issue.issued_at)],
+        )?;
+    }
+    Ok(true)
+}
+
+/// Whether a parts issue was applied here.
+pub fn parts_issue_applied(conn: &Connection, id: &str) -> StoreResult<bool> {
+    Ok(conn
+        .query_row("SELECT 1 FROM parts_issue WHERE id = ?1", [id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Stores head office's company profile in the letterhead settings the documents print.
+pub fn apply_company(tx: &Transaction, name: &str, phone: &str, address: &str) -> StoreResult<()> {
+    settings::set(tx, settings::COMPANY_NAME, name)?;
+    settings::set(tx, settings::COMPANY_PHONE, phone)?;
+    settings::set(tx, settings::COMPANY_ADDRESS, address)?;
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------
 // Read models for a sync screen
 
@@ -1262,6 +1354,162 @@ mod tests {
             .query_row("SELECT count(*) FROM service_contract", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 0, "head office dropped the contract");
+    }
+
+    fn stock(store: &Store) -> Vec<(String, i64)> {
+        crate::visit::van_stock(store.conn())
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.part_no, i.quantity))
+            .collect()
+    }
+
+    fn outbox_rows(store: &Store) -> i64 {
+        store
+            .conn()
+            .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_parts_issue_is_applied_once_and_adds_to_the_van() {
+        let mut store = Store::open_in_memory().unwrap();
+        enrol(&mut store);
+        let now: DateTime<Utc> = "2026-05-01T08:00:00Z".parse().unwrap();
+        store
+            .write(|tx| {
+                hq_reference_data(tx)?;
+                apply_catalogue(
+                    tx,
+                    &[CataloguePart {
+                        part_no: "PUMP-1",
+                        name: "增压泵",
+                        name_en: Some("Booster pump"),
+                        component: Some("pump"),
+                        serialised: true,
+                        consumable: false,
+                        return_required: true,
+                    }],
+                )
+            })
+            .unwrap();
+        let first = [
+            IssuedLine {
+                part_no: "PUMP-1",
+                quantity: 2,
+            },
+            // Not in the local catalogue yet: a minimal part the catalogue completes.
+            IssuedLine {
+                part_no: "NEW-9",
+                quantity: 5,
+            },
+        ];
+        let issue = PulledIssue {
+            id: "0190a1b2-0000-7000-8000-000000000001",
+            issued_at: now,
+            work_order_id: Some("0190a1b2-0000-7000-8000-0000000000ff"),
+            note: Some("van load"),
+            lines: &first,
+        };
+        let outbox_before = outbox_rows(&store);
+        assert!(store
+            .write(|tx| apply_parts_issue(tx, &issue, now))
+            .unwrap());
+        assert_eq!(
+            stock(&store),
+            vec![("NEW-9".to_owned(), 5), ("PUMP-1".to_owned(), 2)]
+        );
+        assert!(parts_issue_applied(store.conn(), issue.id).unwrap());
+        // The same issue again (a refetch after a server restore) changes nothing.
+        assert!(!store
+            .write(|tx| apply_parts_issue(tx, &issue, now))
+            .unwrap());
+        assert_eq!(
+            stock(&store),
+            vec![("NEW-9".to_owned(), 5), ("PUMP-1".to_owned(), 2)]
+        );
+        // A second issue adds to what the van holds; the ledger explains the quantity.
+        let second = [IssuedLine {
+            part_no: "PUMP-1",
+            quantity: 3,
+        }];
+        let again = PulledIssue {
+            id: "0190a1b2-0000-7000-8000-000000000002",
+            lines: &second,
+            work_order_id: None,
+            note: None,
+            ..issue.clone()
+        };
+        assert!(store
+            .write(|tx| apply_parts_issue(tx, &again, now))
+            .unwrap());
+        assert_eq!(
+            stock(&store),
+            vec![("NEW-9".to_owned(), 5), ("PUMP-1".to_owned(), 5)]
+        );
+        let moves = crate::visit::stock_movements(store.conn(), "hq-part-PUMP-1").unwrap();
+        assert_eq!(
+            moves
+                .iter()
+                .map(|m| (m.kind.as_str(), m.delta))
+                .collect::<Vec<_>>(),
+            vec![("opening", 0), ("restock", 2), ("restock", 3)]
+        );
+        // The catalogue arriving later names the minimal part and keeps its stock.
+        store
+            .write(|tx| {
+                apply_catalogue(
+                    tx,
+                    &[CataloguePart {
+                        part_no: "NEW-9",
+                        name: "前置滤芯",
+                        name_en: Some("Pre-filter"),
+                        component: Some("filter"),
+                        serialised: false,
+                        consumable: true,
+                        return_required: false,
+                    }],
+                )
+            })
+            .unwrap();
+        let new = crate::visit::van_stock(store.conn())
+            .unwrap()
+            .into_iter()
+            .find(|i| i.part_no == "NEW-9")
+            .unwrap();
+        assert_eq!((new.name_en.as_str(), new.quantity), ("Pre-filter", 5));
+        assert!(new.consumable);
+        assert_eq!(outbox_rows(&store), outbox_before, "head office's fact");
+        // A line without a positive quantity is refused whole.
+        let bad = [IssuedLine {
+            part_no: "PUMP-1",
+            quantity: 0,
+        }];
+        let bad = PulledIssue {
+            id: "0190a1b2-0000-7000-8000-000000000003",
+            lines: &bad,
+            ..issue.clone()
+        };
+        assert!(store.write(|tx| apply_parts_issue(tx, &bad, now)).is_err());
+        assert!(!parts_issue_applied(store.conn(), bad.id).unwrap());
+    }
+
+    #[test]
+    fn the_company_profile_sets_the_letterhead_settings() {
+        let mut store = Store::open_in_memory().unwrap();
+        store
+            .write(|tx| apply_company(tx, "净源水处理", "400-1", "1 Road"))
+            .unwrap();
+        store
+            .write(|tx| apply_company(tx, "净源水处理服务有限公司", "400-2", ""))
+            .unwrap();
+        let get = |k| settings::get(store.conn(), k).unwrap();
+        assert_eq!(
+            get(settings::COMPANY_NAME).as_deref(),
+            Some("净源水处理服务有限公司")
+        );
+        assert_eq!(get(settings::COMPANY_PHONE).as_deref(), Some("400-2"));
+        assert_eq!(get(settings::COMPANY_ADDRESS).as_deref(), Some(""));
     }
 
     #[test]

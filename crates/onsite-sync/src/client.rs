@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use onsite_api::{
-    routes, BlobPutReply, EnrollReply, EnrollRequest, ErrorBody, PullReply, PushReply, PushRequest,
+    routes, BlobPutReply, ChangeItem, EnrollReply, EnrollRequest, ErrorBody, PullReply, PushReply,
+    PushRequest,
 };
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -339,7 +340,8 @@ impl HqClient {
     /// `GET /v1/sync/pull?cursor=&limit=`.
     pub async fn pull(&self, token: &str, cursor: Option<&str>) -> Result<PullReply, ClientError> {
         let limit = self.options.pull_limit.to_string();
-        let mut query: Vec<(&str, &str)> = vec![("limit", &limit)];
+        let accept = ChangeItem::OPT_IN.join(",");
+        let mut query: Vec<(&str, &str)> = vec![("limit", &limit), ("accept", &accept)];
         if let Some(c) = cursor {
             query.push(("cursor", c));
         }

@@ -654,6 +654,35 @@ fn apply_change(
                 },
             )?;
         }
+        ChangeItem::PartsIssued(issue) => {
+            // Head office's fact: stock added once per issue id (a refetch sends it again).
+            let lines: Vec<store_sync::IssuedLine> = issue
+                .lines
+                .iter()
+                .map(|l| store_sync::IssuedLine {
+                    part_no: &l.part_no,
+                    quantity: i64::from(l.quantity),
+                })
+                .collect();
+            let id = issue.id.to_string();
+            let work_order = issue.work_order_id.map(|w| w.to_string());
+            store_sync::apply_parts_issue(
+                tx,
+                &store_sync::PulledIssue {
+                    id: &id,
+                    issued_at: issue.issued_at,
+                    work_order_id: work_order.as_deref(),
+                    note: issue.note.as_deref(),
+                    lines: &lines,
+                },
+                now,
+            )?;
+        }
+        ChangeItem::Company(c) => {
+            store_sync::apply_company(tx, &c.name, &c.phone, &c.address)?;
+        }
+        // A newer head office's item type: nothing to do with it here.
+        ChangeItem::Unknown => {}
     }
     Ok(())
 }

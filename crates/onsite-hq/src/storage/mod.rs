@@ -11,9 +11,10 @@ pub mod sqlite;
 
 use chrono::{DateTime, Utc};
 use onsite_api::{
-    Change, Device, ExportJob, FeeTable, FeeTablePublish, NewWorkOrder, Op, OpResult,
-    PartsCatalogue, PartsCataloguePublish, PriceList, PriceListPublish, ReassignRequest,
-    ReviewFlag, Technician, WorkOrder, WorkOrderDetail, WorkOrderQuery, WorkOrderUpdate,
+    Change, CompanyProfile, Device, ExportJob, FeeTable, FeeTablePublish, NewPartsIssue,
+    NewWorkOrder, Op, OpResult, PartsCatalogue, PartsCataloguePublish, PartsIssue, PriceList,
+    PriceListPublish, ReassignRequest, ReviewFlag, Technician, WorkOrder, WorkOrderDetail,
+    WorkOrderQuery, WorkOrderUpdate,
 };
 use uuid::Uuid;
 
@@ -170,6 +171,21 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<PartsCatalogue>;
     /// Publishes the next price-list version.
     fn publish_price_list(&self, list: &PriceListPublish, now: DateTime<Utc>) -> Result<PriceList>;
+
+    /// Records parts issued to a technician (id made by the caller) and feeds the issue
+    /// to them. `NotFound` for an unknown technician; `Invalid` (naming the part number)
+    /// for a part not in the catalogue in force, or an unknown work order.
+    fn issue_parts(
+        &self,
+        technician_id: Uuid,
+        id: Uuid,
+        issue: &NewPartsIssue,
+        now: DateTime<Utc>,
+    ) -> Result<PartsIssue>;
+    /// A technician's parts issues, oldest first. `NotFound` for an unknown technician.
+    fn list_parts_issues(&self, technician_id: Uuid) -> Result<Vec<PartsIssue>>;
+    /// Replaces the company profile and feeds it to every device.
+    fn put_company(&self, company: &CompanyProfile, now: DateTime<Utc>) -> Result<CompanyProfile>;
 
     /// Every stored carry-back fact (`take_carry_back`, `advance_carry_back`,
     /// `return_carry_back`) with its job's order number and open-flag state, in the order

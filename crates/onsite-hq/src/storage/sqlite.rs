@@ -8,11 +8,11 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use onsite_api::{
-    Appliance, Change, ChangeItem, Customer, Device, ExportJob, FactRecord, FeeItem, FeeTable,
-    FeeTablePublish, NewWorkOrder, Op, OpKind, OpOutcome, OpPayload, OpResult, Part, PartPrice,
-    PartsCatalogue, PartsCataloguePublish, PriceList, PriceListPublish, ReassignRequest,
-    RejectCode, ReviewFlag, ReviewReason, Technician, WorkOrder, WorkOrderDetail, WorkOrderQuery,
-    WorkOrderUpdate,
+    Appliance, Change, ChangeItem, CompanyProfile, Customer, Device, ExportJob, FactRecord,
+    FeeItem, FeeTable, FeeTablePublish, NewPartsIssue, NewWorkOrder, Op, OpKind, OpOutcome,
+    OpPayload, OpResult, Part, PartPrice, PartsCatalogue, PartsCataloguePublish, PartsIssue,
+    PartsIssueLine, PriceList, PriceListPublish, ReassignRequest, RejectCode, ReviewFlag,
+    ReviewReason, Technician, WorkOrder, WorkOrderDetail, WorkOrderQuery, WorkOrderUpdate,
 };
 use onsite_domain::{JobType, WorkOrderStatus};
 use rusqlite::types::Type;
@@ -38,6 +38,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         4,
         include_str!("../../migrations/0004_reference_data_fields.sql"),
+    ),
+    (
+        5,
+        include_str!("../../migrations/0005_parts_issues_company.sql"),
     ),
 ];
 
@@ -498,6 +502,35 @@ fn load_latest_catalogue(conn: &Connection) -> Result<Option<PartsCatalogue>> {
         .optional()?)
 }
 
+const ISSUE_COLS: &str = "id, technician_id, issued_at, lines, note, work_order_id";
+
+fn issue_from_row(r: &Row) -> rusqlite::Result<PartsIssue> {
+    Ok(PartsIssue {
+        id: get_uuid(r, 0)?,
+        technician_id: get_uuid(r, 1)?,
+        issued_at: get_time(r, 2)?,
+        lines: get_json::<Vec<PartsIssueLine>>(r, 3)?,
+        note: r.get(4)?,
+        work_order_id: get_opt_uuid(r, 5)?,
+    })
+}
+
+fn load_company(conn: &Connection) -> Result<Option<CompanyProfile>> {
+    Ok(conn
+        .query_row(
+            "SELECT name, phone, address FROM company WHERE id = 1",
+            [],
+            |r| {
+                Ok(CompanyProfile {
+                    name: r.get(0)?,
+                    phone: r.get(1)?,
+                    address: r.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
 fn missing(what: &str) -> StorageError {
     StorageError::Internal(format!("feed names a {what} that is not stored"))
 }
@@ -596,6 +629,18 @@ impl SqliteStorage {
             "parts_catalogue" => ChangeItem::PartsCatalogue(
                 load_latest_catalogue(conn)?.ok_or_else(|| missing("parts catalogue"))?,
             ),
+            "parts_issue" => ChangeItem::PartsIssued(
+                conn.query_row(
+                    &format!("SELECT {ISSUE_COLS} FROM parts_issues WHERE id = ?1"),
+                    [entity_id],
+                    issue_from_row,
+                )
+                .optional()?
+                .ok_or_else(|| missing("parts issue"))?,
+            ),
+            "company" => {
+                ChangeItem::Company(load_company(conn)?.ok_or_else(|| missing("company profile"))?)
+            }
             _ => return Err(StorageError::Internal("feed row of an unknown type".into())),
         };
         Ok(Change { seq, item })
@@ -1384,6 +1429,98 @@ impl Storage for SqliteStorage {
             published_at: now,
             prices: list.prices.clone(),
         })
+    }
+
+    fn issue_parts(
+        &self,
+        technician_id: Uuid,
+        id: Uuid,
+        issue: &NewPartsIssue,
+        now: DateTime<Utc>,
+    ) -> Result<PartsIssue> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if !technician_exists(&tx, technician_id)? {
+            return Err(StorageError::NotFound);
+        }
+        let catalogue = load_latest_catalogue(&tx)?;
+        for line in &issue.lines {
+            let known = catalogue
+                .as_ref()
+                .is_some_and(|c| c.parts.iter().any(|p| p.part_no == line.part_no));
+            if !known {
+                return Err(StorageError::Invalid(format!(
+                    "lines.part_no: part {} is not in the parts catalogue in force",
+                    line.part_no
+                )));
+            }
+        }
+        if let Some(w) = issue.work_order_id {
+            if load_work_order(&tx, w)?.is_none() {
+                return Err(StorageError::Invalid(
+                    "work_order_id: no such work order".into(),
+                ));
+            }
+        }
+        let stored = PartsIssue {
+            id,
+            technician_id,
+            issued_at: parse_time(&ts(now)).unwrap_or(now),
+            lines: issue.lines.clone(),
+            note: issue.note.clone(),
+            work_order_id: issue.work_order_id,
+        };
+        tx.execute(
+            &format!("INSERT INTO parts_issues ({ISSUE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+            params![
+                id.to_string(),
+                technician_id.to_string(),
+                ts(now),
+                serde_json::to_string(&issue.lines)?,
+                issue.note,
+                issue.work_order_id.map(|w| w.to_string())
+            ],
+        )?;
+        let seq = new_commit(&tx, now)?;
+        feed(
+            &tx,
+            &technician_id.to_string(),
+            "parts_issue",
+            &id.to_string(),
+            seq,
+            false,
+        )?;
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    fn list_parts_issues(&self, technician_id: Uuid) -> Result<Vec<PartsIssue>> {
+        let conn = self.reader();
+        if !technician_exists(&conn, technician_id)? {
+            return Err(StorageError::NotFound);
+        }
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {ISSUE_COLS} FROM parts_issues WHERE technician_id = ?1 \
+             ORDER BY issued_at, id"
+        ))?;
+        let rows = stmt.query_map([technician_id.to_string()], issue_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn put_company(&self, company: &CompanyProfile, now: DateTime<Utc>) -> Result<CompanyProfile> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO company (id, name, phone, address, updated_at) \
+             VALUES (1, ?1, ?2, ?3, ?4) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, phone = excluded.phone, \
+             address = excluded.address, updated_at = excluded.updated_at",
+            params![company.name, company.phone, company.address, ts(now)],
+        )?;
+        let seq = new_commit(&tx, now)?;
+        feed(&tx, EVERYONE, "company", "current", seq, false)?;
+        tx.commit()?;
+        Ok(company.clone())
     }
 
     fn carry_back_facts(&self) -> Result<Vec<CarryBackFact>> {
