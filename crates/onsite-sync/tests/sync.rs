@@ -1169,3 +1169,77 @@ async fn a_carry_back_taken_advanced_and_returned_syncs_and_head_office_shows_it
     assert!(csv.contains(",receipt_lost,"));
     assert!(!csv.contains("Sophie") && !csv.contains("threw"));
 }
+
+#[tokio::test]
+async fn parts_issued_and_the_company_profile_reach_the_device_once() {
+    use onsite_api::{routes, CompanyProfile, NewPartsIssue, PartsIssue, PartsIssueLine};
+    use onsite_hq::storage::Storage;
+    use onsite_store::settings;
+
+    let hq = start().await;
+    let dev = device(&hq, "Tech").await;
+    let client = hq.client(options());
+    let stock = |dev: &Device| -> std::collections::BTreeMap<String, i64> {
+        dev.with(|s| onsite_store::visit::van_stock(s.conn()).unwrap())
+            .into_iter()
+            .map(|i| (i.part_no, i.quantity))
+            .collect()
+    };
+    let before = stock(&dev);
+    let _: onsite_api::PartsCatalogue = hq
+        .admin(
+            reqwest::Method::PUT,
+            routes::ADMIN_PARTS_CATALOGUE,
+            Some(&onsite_hq::demo::parts_catalogue()),
+        )
+        .await;
+    let issue = NewPartsIssue {
+        lines: vec![
+            PartsIssueLine {
+                part_no: "F-PP-10".into(),
+                quantity: 6,
+            },
+            PartsIssueLine {
+                part_no: "P-PUMP-24V".into(),
+                quantity: 2,
+            },
+        ],
+        note: Some("van load".into()),
+        work_order_id: None,
+    };
+    let path = routes::ADMIN_PARTS_ISSUES.replace("{id}", &dev.technician_id.to_string());
+    let _: PartsIssue = hq.admin(reqwest::Method::POST, &path, Some(&issue)).await;
+    let company = CompanyProfile {
+        name: "清源净水服务有限公司".into(),
+        phone: "400 000 0000".into(),
+        address: "88 Fictional Road".into(),
+    };
+    let _: CompanyProfile = hq
+        .admin(reqwest::Method::PUT, routes::ADMIN_COMPANY, Some(&company))
+        .await;
+
+    dev.sync(&client).await.unwrap();
+    let after = stock(&dev);
+    for (part, added) in [("F-PP-10", 6), ("P-PUMP-24V", 2)] {
+        let had = before.get(part).copied().unwrap_or(0);
+        assert_eq!(after.get(part).copied(), Some(had + added), "{part}");
+    }
+    let get = |key| dev.with(|s| settings::get(s.conn(), key).unwrap());
+    assert_eq!(get(settings::COMPANY_NAME).as_deref(), Some("清源净水服务有限公司"));
+    assert_eq!(get(settings::COMPANY_PHONE).as_deref(), Some("400 000 0000"));
+    assert_eq!(get(settings::COMPANY_ADDRESS).as_deref(), Some("88 Fictional Road"));
+    // Head office's facts, not the technician's: nothing to push back.
+    assert_eq!(dev.outbox_count(), 0);
+
+    // A second sync changes nothing.
+    let r = dev.sync(&client).await.unwrap();
+    assert_eq!(r.changes_applied, 0, "{r:?}");
+    assert_eq!(stock(&dev), after);
+
+    // A refetch after a server restore sends the issue again: the stock is not doubled.
+    hq.storage.rotate_epoch().unwrap();
+    let r = dev.sync(&client).await.unwrap();
+    assert!(r.refetched, "{r:?}");
+    assert_eq!(stock(&dev), after);
+    assert_eq!(get(settings::COMPANY_NAME).as_deref(), Some("清源净水服务有限公司"));
+}
