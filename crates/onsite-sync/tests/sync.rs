@@ -1225,9 +1225,18 @@ async fn parts_issued_and_the_company_profile_reach_the_device_once() {
         assert_eq!(after.get(part).copied(), Some(had + added), "{part}");
     }
     let get = |key| dev.with(|s| settings::get(s.conn(), key).unwrap());
-    assert_eq!(get(settings::COMPANY_NAME).as_deref(), Some("清源净水服务有限公司"));
-    assert_eq!(get(settings::COMPANY_PHONE).as_deref(), Some("400 000 0000"));
-    assert_eq!(get(settings::COMPANY_ADDRESS).as_deref(), Some("88 Fictional Road"));
+    assert_eq!(
+        get(settings::COMPANY_NAME).as_deref(),
+        Some("清源净水服务有限公司")
+    );
+    assert_eq!(
+        get(settings::COMPANY_PHONE).as_deref(),
+        Some("400 000 0000")
+    );
+    assert_eq!(
+        get(settings::COMPANY_ADDRESS).as_deref(),
+        Some("88 Fictional Road")
+    );
     // Head office's facts, not the technician's: nothing to push back.
     assert_eq!(dev.outbox_count(), 0);
 
@@ -1241,5 +1250,8 @@ async fn parts_issued_and_the_company_profile_reach_the_device_once() {
     let r = dev.sync(&client).await.unwrap();
     assert!(r.refetched, "{r:?}");
     assert_eq!(stock(&dev), after);
-    assert_eq!(get(settings::COMPANY_NAME).as_deref(), Some("清源净水服务有限公司"));
+    assert_eq!(
+        get(settings::COMPANY_NAME).as_deref(),
+        Some("清源净水服务有限公司")
+    );
 }
