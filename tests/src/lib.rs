@@ -135,10 +135,14 @@ impl Driver {
             serde_json::json!({ "application": app }),
         );
         caps.insert("browserName".into(), "wry".into());
-        ClientBuilder::native()
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
+        // Bounded: a session that never comes (the app did not start) fails the test
+        // instead of hanging the suite.
+        let url = format!("http://127.0.0.1:{}", self.port);
+        let mut builder = ClientBuilder::native();
+        builder.capabilities(caps);
+        tokio::time::timeout(Duration::from_secs(90), builder.connect(&url))
             .await
+            .expect("no WebDriver session within 90 s: the app did not start")
             .expect("WebDriver session")
     }
 }
@@ -558,5 +562,38 @@ impl Drop for CutProxy {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
         // Wake the accept loop so that it sees the flag.
         let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// A fresh user running the real app: a private display, a sandbox, tauri-driver and a
+/// WebDriver session on the app. Fields drop in the order they must stop: the driver
+/// (and with it the app) before the sandbox is removed, the display last.
+pub struct Fresh {
+    pub c: Client,
+    _driver: Driver,
+    pub sandbox: Sandbox,
+    _x: Xvfb,
+}
+
+impl Fresh {
+    /// The app on a new data folder (the demo), in the language `lang` (`en_US.UTF-8`).
+    pub async fn start(lang: &str) -> Fresh {
+        Fresh::start_with(lang, &[]).await
+    }
+
+    /// [`Fresh::start`] with extra environment variables for the app.
+    pub async fn start_with(lang: &str, extra: &[(&'static str, &str)]) -> Fresh {
+        let x = Xvfb::start();
+        let sandbox = Sandbox::new();
+        let mut env = sandbox.env();
+        env.extend(extra.iter().map(|(k, v)| (*k, PathBuf::from(v))));
+        let driver = Driver::start(&x.display, &refs(&env), lang);
+        let c = driver.session(&app_binary()).await;
+        Fresh {
+            c,
+            _driver: driver,
+            sandbox,
+            _x: x,
+        }
     }
 }

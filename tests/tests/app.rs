@@ -8,7 +8,7 @@ use fantoccini::elements::Element;
 use fantoccini::Client;
 use onsite_e2e::{
     app_binary, click, css, draw_signature, keep, pdf_text, refs, search, shot, wait_text, Driver,
-    Sandbox, Xvfb,
+    Fresh, Sandbox, Xvfb,
 };
 
 async fn last_history_item(c: &Client) -> Element {
@@ -183,12 +183,9 @@ async fn a_damaged_data_file_is_explained_and_left_alone() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_customer_signs_and_the_signed_sheet_is_a_real_pdf() {
-    let app = app_binary();
-    let x = Xvfb::start();
-    let sandbox = Sandbox::new();
-    let env = sandbox.env();
-    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
-    let c = driver.session(&app).await;
+    let fresh = Fresh::start("en_US.UTF-8").await;
+    let c = fresh.c.clone();
+    let sandbox = &fresh.sandbox;
 
     search(&c, "张志强").await;
     click(&c, "[data-testid=results] [data-testid=order-card]").await;

@@ -5,8 +5,7 @@
 use std::time::Duration;
 
 use onsite_e2e::{
-    app_binary, click, css, draw_signature, fill, keep, open_order, pdf_text, refs, shot, value,
-    wait_text, Driver, Sandbox, Xvfb,
+    click, css, draw_signature, fill, keep, open_order, pdf_text, shot, value, wait_text, Fresh,
 };
 
 const PAD: &str = "[data-testid=carry-back] [data-testid=signature-canvas]";
@@ -20,12 +19,9 @@ async fn sign(c: &fantoccini::Client, name: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_appliance_goes_to_the_workshop_and_comes_back() {
-    let app = app_binary();
-    let x = Xvfb::start();
-    let sandbox = Sandbox::new();
-    let env = sandbox.env();
-    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
-    let c = driver.session(&app).await;
+    let fresh = Fresh::start("en_US.UTF-8").await;
+    let c = fresh.c.clone();
+    let sandbox = &fresh.sandbox;
     c.wait()
         .at_most(Duration::from_secs(20))
         .for_element(css("[data-testid=order-card]"))

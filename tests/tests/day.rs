@@ -6,9 +6,7 @@
 use std::time::Duration;
 
 use fantoccini::Client;
-use onsite_e2e::{
-    app_binary, click, css, fill, refs, shot, value, wait_text, Driver, Sandbox, Xvfb,
-};
+use onsite_e2e::{click, css, fill, shot, value, wait_text, Fresh};
 
 fn row(part_no: &str, cell: &str) -> String {
     format!("[data-testid=stock-row][data-part-no=\"{part_no}\"] [data-testid={cell}]")
@@ -27,12 +25,8 @@ async fn expected(c: &Client, part_no: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn expenses_for_the_day_and_a_van_stock_take() {
-    let app = app_binary();
-    let x = Xvfb::start();
-    let sandbox = Sandbox::new();
-    let env = sandbox.env();
-    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
-    let c = driver.session(&app).await;
+    let fresh = Fresh::start("en_US.UTF-8").await;
+    let c = fresh.c.clone();
     c.wait()
         .at_most(Duration::from_secs(20))
         .for_element(css("[data-testid=order-card]"))

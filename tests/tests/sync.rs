@@ -8,15 +8,14 @@
 use std::time::Duration;
 
 use onsite_e2e::{
-    app_binary, click, css, draw_signature, fill, refs, search, shot, wait_text, CutProxy, Driver,
-    HeadOffice, Sandbox, Xvfb,
+    click, css, draw_signature, fill, pdf_text, search, shot, wait_text, CutProxy, Fresh,
+    HeadOffice,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
-    let app = app_binary();
     let mut hq = HeadOffice::start();
     // The device reaches head office through a proxy that can break connections.
     let line = CutProxy::start(hq.port);
@@ -76,6 +75,20 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
                      "prices": [{ "part_no": "P-PUMP-24V", "price": cny(18000) }] })),
     )
     .await;
+    // The company's letterhead, and two pumps issued to the technician's van.
+    hq.admin(
+        Method::PUT,
+        "/v1/admin/company",
+        Some(json!({ "name": "清源净水服务 E2E", "phone": "400-000-0000",
+                     "address": "北京市朝阳区" })),
+    )
+    .await;
+    hq.admin(
+        Method::POST,
+        &format!("/v1/admin/technicians/{tech_id}/parts-issues"),
+        Some(json!({ "lines": [{ "part_no": "P-PUMP-24V", "quantity": 2 }] })),
+    )
+    .await;
     // Bought 100 days ago with a sealed invoice: in warranty.
     let bought = (chrono::Utc::now() - chrono::Duration::days(100))
         .date_naive()
@@ -104,11 +117,8 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
         .await;
     let order_id = order["id"].as_str().unwrap().to_owned();
 
-    let x = Xvfb::start();
-    let sandbox = Sandbox::new();
-    let env = sandbox.env();
-    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
-    let c = driver.session(&app).await;
+    let fresh = Fresh::start("en_US.UTF-8").await;
+    let (c, sandbox) = (fresh.c.clone(), &fresh.sandbox);
     c.wait()
         .at_most(Duration::from_secs(20))
         .for_element(css("[data-testid=order-card]"))
@@ -145,6 +155,16 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
         .filter(|n| n.starts_with("onsite-demo-") && n.ends_with(".db"))
         .collect();
     assert_eq!(aside.len(), 1, "the demo data is kept aside: {aside:?}");
+
+    // The van holds what head office issued (the demo's van was set aside).
+    click(&c, "[data-testid=nav-stock-take]").await;
+    fill(&c, "[data-testid=stock-filter]", "P-PUMP-24V").await;
+    wait_text(
+        &c,
+        "[data-testid=stock-row][data-part-no=\"P-PUMP-24V\"] [data-testid=stock-expected]",
+        |t| t == "2",
+    )
+    .await;
 
     // The job from head office is on the device; the demo's jobs are not.
     click(&c, "[data-testid=nav-today]").await;
@@ -199,6 +219,9 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
         .await
         .unwrap();
     let pdf_sha = doc.attr("data-sha256").await.unwrap().unwrap();
+    // The sheet carries head office's letterhead.
+    let sheet = pdf_text(&sandbox.data_dir().join("blobs").join(&pdf_sha));
+    assert!(sheet.contains("清源净水服务 E2E"), "letterhead: {sheet}");
 
     // Sync now while head office is unreachable: nothing is lost, the screen says why.
     click(&c, "[data-testid=nav-sync]").await;

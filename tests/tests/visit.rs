@@ -5,7 +5,7 @@
 use fantoccini::Client;
 use onsite_e2e::{
     app_binary, click, css, fill, keep, open_order, pdf_text, refs, shot, value, wait_text, Driver,
-    Sandbox, Xvfb,
+    Fresh, Sandbox, Xvfb,
 };
 
 const ENTER: &str = "\u{E007}";
@@ -265,12 +265,8 @@ async fn paid_out_of_warranty_repair_with_bundle_part_and_cash_change() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn in_warranty_repair_with_consumable_charged_and_old_part_returned() {
-    let app = app_binary();
-    let x = Xvfb::start();
-    let sandbox = Sandbox::new();
-    let env = sandbox.env();
-    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
-    let c = driver.session(&app).await;
+    let fresh = Fresh::start("en_US.UTF-8").await;
+    let c = fresh.c.clone();
 
     // 陈晓东's QY-RO800 Pro, bought 2025-11-30 with a sealed invoice: in warranty.
     open_order(&c, "陈晓东").await;
@@ -395,12 +391,9 @@ async fn in_warranty_repair_with_consumable_charged_and_old_part_returned() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn english_quote_photo_stock_override_card_and_invoice_later() {
-    let app = app_binary();
-    let x = Xvfb::start();
-    let sandbox = Sandbox::new();
-    let env = sandbox.env();
-    let driver = Driver::start(&x.display, &refs(&env), "zh_CN.UTF-8");
-    let c = driver.session(&app).await;
+    let fresh = Fresh::start("zh_CN.UTF-8").await;
+    let c = fresh.c.clone();
+    let sandbox = &fresh.sandbox;
 
     // Margaret O'Donnell speaks English: her quote is in English, the UI in Chinese.
     open_order(&c, "Margaret O'Donnell").await;
@@ -482,12 +475,8 @@ async fn english_quote_photo_stock_override_card_and_invoice_later() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_declined_quote_ends_the_visit() {
-    let app = app_binary();
-    let x = Xvfb::start();
-    let sandbox = Sandbox::new();
-    let env = sandbox.env();
-    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
-    let c = driver.session(&app).await;
+    let fresh = Fresh::start("en_US.UTF-8").await;
+    let c = fresh.c.clone();
 
     // 赵磊's QY-RO500 (2023): out of warranty, tomorrow's repair.
     open_order(&c, "赵磊").await;
@@ -519,12 +508,8 @@ async fn a_declined_quote_ends_the_visit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_exclusion_on_one_component_and_an_open_priced_repair() {
-    let app = app_binary();
-    let x = Xvfb::start();
-    let sandbox = Sandbox::new();
-    let env = sandbox.env();
-    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
-    let c = driver.session(&app).await;
+    let fresh = Fresh::start("en_US.UTF-8").await;
+    let c = fresh.c.clone();
 
     // 孙丽华's QY-UF300, bought 2026-05-03 with a sealed invoice: in warranty.
     open_order(&c, "孙丽华").await;
@@ -601,14 +586,9 @@ async fn an_exclusion_on_one_component_and_an_open_priced_repair() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_diagnosis_photo_taken_with_the_webcam() {
-    let app = app_binary();
-    let x = Xvfb::start();
-    let sandbox = Sandbox::new();
-    let mut env = sandbox.env();
     // WebKit's synthetic camera: the machine running the tests has none.
-    env.push(("ONSITE_MOCK_CAMERA", "1".into()));
-    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
-    let c = driver.session(&app).await;
+    let fresh = Fresh::start_with("en_US.UTF-8", &[("ONSITE_MOCK_CAMERA", "1")]).await;
+    let (c, sandbox) = (fresh.c.clone(), &fresh.sandbox);
 
     open_order(&c, "李娜").await;
     click(&c, "[data-testid=to-on_site]").await;
@@ -662,12 +642,8 @@ async fn a_diagnosis_photo_taken_with_the_webcam() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_maintenance_contract_makes_what_it_covers_free() {
-    let app = app_binary();
-    let x = Xvfb::start();
-    let sandbox = Sandbox::new();
-    let env = sandbox.env();
-    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
-    let c = driver.session(&app).await;
+    let fresh = Fresh::start("en_US.UTF-8").await;
+    let c = fresh.c.clone();
 
     // 欧阳玥's QY-RO800 Pro: no proof of purchase (no warranty), but a maintenance
     // contract for labour and parts, shown on the work order.
