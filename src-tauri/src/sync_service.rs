@@ -69,7 +69,12 @@ impl SyncService {
             wake: Notify::new(),
             requested: AtomicU64::new(0),
             served: watch::channel(0).0,
-            inner: Arc::default(),
+            // The first run is due at start-up: an enrolled device syncs as soon as the
+            // app opens (an unenrolled one then waits for enrolment).
+            inner: Arc::new(Mutex::new(Inner {
+                next_attempt: Some(Utc::now()),
+                ..Inner::default()
+            })),
             interval,
             backoff: Backoff::default(),
         }
@@ -285,6 +290,16 @@ pub fn to_ipc(e: &SyncError, enrolling: bool) -> IpcError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_run_is_due_at_start_up() {
+        let service = SyncService::new();
+        let due = service
+            .snapshot()
+            .next_attempt
+            .expect("a first run is scheduled");
+        assert!(due <= Utc::now());
+    }
 
     #[test]
     fn failures_map_to_codes_the_ui_translates() {
