@@ -59,15 +59,25 @@ pub fn work_order(state: State<AppState>, id: String) -> Reply<WorkOrderDetail> 
 #[tauri::command]
 pub fn change_status(
     state: State<AppState>,
+    sync: State<crate::sync_service::SyncService>,
     id: String,
     to: WorkOrderStatus,
     reason: Option<String>,
 ) -> Reply<WorkOrderDetail> {
     let day = local_day();
-    state.with_store(|s| {
+    let detail = state.with_store(|s| {
         s.write(|tx| workorders::change_status(tx, &id, to, reason.as_deref(), day.now))?;
         workorders::detail(s.conn(), &id, &day)
-    })
+    })?;
+    // A job that ends is worth sending now, not at the next scheduled run (an unenrolled
+    // device's sync task just notes it is not enrolled).
+    if matches!(
+        to,
+        WorkOrderStatus::Completed | WorkOrderStatus::UnableToComplete
+    ) {
+        sync.nudge();
+    }
+    Ok(detail)
 }
 
 #[tauri::command]
