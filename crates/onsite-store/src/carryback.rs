@@ -29,26 +29,13 @@ pub struct NewCarryBack<'a> {
 }
 
 fn check_signature(s: &Signed) -> StoreResult<String> {
-    let signer = s.signer_name.trim();
-    if signer.is_empty() || signer.chars().count() > 100 {
-        return Err(StoreError::Invalid(
-            "signer name must be 1 to 100 characters".into(),
-        ));
-    }
-    let drawn = s.strokes.as_array().is_some_and(|groups| {
-        groups
-            .iter()
-            .any(|g| g["points"].as_array().is_some_and(|p| !p.is_empty()))
-    });
-    if !drawn {
-        return Err(StoreError::Invalid("the signature is empty".into()));
-    }
+    let signer = crate::documents::check_signer(s.signer_name, s.strokes)?;
     if s.png_sha256.len() != 64 || !s.png_sha256.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(StoreError::Invalid(
             "signature image reference is not a SHA-256".into(),
         ));
     }
-    Ok(signer.to_string())
+    Ok(signer)
 }
 
 fn short(text: &str, max: usize, what: &str) -> StoreResult<String> {
@@ -100,22 +87,7 @@ pub fn take(
         .into_iter()
         .filter(|a| !a.is_empty())
         .collect();
-    let status: Option<String> = tx
-        .query_row(
-            "SELECT status FROM work_order WHERE id = ?1",
-            [c.work_order_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match status.as_deref() {
-        None => return Err(StoreError::NotFound("work order")),
-        Some("cancelled") => {
-            return Err(StoreError::Invalid(
-                "the work order was cancelled by head office".into(),
-            ))
-        }
-        Some(_) => {}
-    }
+    crate::documents::require_not_cancelled(tx, c.work_order_id)?;
     let id = uuid::Uuid::now_v7().to_string();
     // Unique across devices: date plus the start of the record's own random id.
     let receipt_no = format!(

@@ -142,38 +142,49 @@ pub struct NewSignature<'a> {
     pub png_sha256: &'a str,
 }
 
-/// Records a signature over the job's current content, with one outbox operation.
-pub fn sign(tx: &Transaction, s: &NewSignature, now: DateTime<Utc>) -> StoreResult<SignatureView> {
-    let signer = s.signer_name.trim();
+/// A signer's name (trimmed, 1–100 characters) for strokes that draw something; shared by
+/// the sign-off and the carry-back's receipts.
+pub(crate) fn check_signer(name: &str, strokes: &serde_json::Value) -> StoreResult<String> {
+    let signer = name.trim();
     if signer.is_empty() || signer.chars().count() > 100 {
         return Err(StoreError::Invalid(
             "signer name must be 1 to 100 characters".into(),
         ));
     }
-    let strokes_ok = s.strokes.as_array().is_some_and(|groups| {
+    let drawn = strokes.as_array().is_some_and(|groups| {
         groups
             .iter()
             .any(|g| g["points"].as_array().is_some_and(|p| !p.is_empty()))
     });
-    if !strokes_ok {
+    if !drawn {
         return Err(StoreError::Invalid("the signature is empty".into()));
     }
+    Ok(signer.to_string())
+}
+
+/// The work order exists and head office has not cancelled it: nothing more is recorded
+/// on a cancelled job.
+pub(crate) fn require_not_cancelled(tx: &Transaction, work_order_id: &str) -> StoreResult<()> {
     let status: Option<String> = tx
         .query_row(
             "SELECT status FROM work_order WHERE id = ?1",
-            [s.work_order_id],
+            [work_order_id],
             |r| r.get(0),
         )
         .optional()?;
     match status.as_deref() {
-        None => return Err(StoreError::NotFound("work order")),
-        Some("cancelled") => {
-            return Err(StoreError::Invalid(
-                "the work order was cancelled by head office".into(),
-            ))
-        }
-        Some(_) => {}
+        None => Err(StoreError::NotFound("work order")),
+        Some("cancelled") => Err(StoreError::Invalid(
+            "the work order was cancelled by head office".into(),
+        )),
+        Some(_) => Ok(()),
     }
+}
+
+/// Records a signature over the job's current content, with one outbox operation.
+pub fn sign(tx: &Transaction, s: &NewSignature, now: DateTime<Utc>) -> StoreResult<SignatureView> {
+    let signer = check_signer(s.signer_name, s.strokes)?;
+    require_not_cancelled(tx, s.work_order_id)?;
     let content_hash = signed_content(tx, s.work_order_id)?.hash();
     let id = uuid::Uuid::now_v7().to_string();
     let strokes = serde_json::to_string(s.strokes)?;
