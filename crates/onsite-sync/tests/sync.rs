@@ -788,25 +788,11 @@ async fn a_whole_visit_syncs_with_nothing_blocked_and_every_fact_exported() {
     assert!(dev.pending().is_empty());
     assert_eq!((r.photos_uploaded, r.photos_missing), (1, 1), "{r:?}");
     // Head office has the photo's bytes, not the lost one's.
-    let fetch = |sha: String| {
-        let req = hq
-            .admin
-            .get(format!(
-                "{}{}",
-                hq.base,
-                onsite_api::routes::ADMIN_BLOB.replace("{sha256}", &sha)
-            ))
-            .bearer_auth(ADMIN);
-        async move {
-            let res = req.send().await.unwrap();
-            (res.status().as_u16(), res.bytes().await.unwrap().to_vec())
-        }
-    };
     assert_eq!(
-        fetch(photo.sha256.clone()).await,
+        hq.blob(&photo.sha256).await,
         (200, b"\xff\xd8\xff pretend jpeg".to_vec())
     );
-    assert_eq!(fetch(lost.sha256.clone()).await.0, 404);
+    assert_eq!(hq.blob(&lost.sha256).await.0, 404);
 
     // The job's facts, in the job export.
     let export = hq.export().await;
@@ -869,20 +855,7 @@ async fn a_whole_visit_syncs_with_nothing_blocked_and_every_fact_exported() {
     assert!(job.facts.iter().all(|f| !f.kind.is_technician_day()));
 
     // The same facts as CSV lines.
-    let csv = hq
-        .admin
-        .get(format!(
-            "{}{}?format=csv",
-            hq.base,
-            onsite_api::routes::ADMIN_EXPORT
-        ))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = hq.export_csv().await;
     assert!(csv.starts_with(&ExportRow::COLUMNS.join(",")));
     for kind in [
         "record_diagnosis",
@@ -1127,40 +1100,14 @@ async fn a_carry_back_taken_advanced_and_returned_syncs_and_head_office_shows_it
     for sha in [&taken_png, &returned_png] {
         assert!(job.blobs.contains(sha), "{sha} not in {:?}", job.blobs);
     }
-    let bytes = hq
-        .admin
-        .get(format!(
-            "{}{}",
-            hq.base,
-            onsite_api::routes::ADMIN_BLOB.replace("{sha256}", &returned_png)
-        ))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let (_, bytes) = hq.blob(&returned_png).await;
     assert_eq!(&bytes[..], b"\x89PNG return signature");
     assert_eq!(job.carry_backs.len(), 1);
     assert_eq!(job.carry_backs[0].receipt_no, taken.receipt_no);
     assert_eq!(job.carry_backs[0].state, CarryBackState::Returned);
 
     // And as CSV lines: the receipt number, each step, the receipt's fate; no free text.
-    let csv = hq
-        .admin
-        .get(format!(
-            "{}{}?format=csv",
-            hq.base,
-            onsite_api::routes::ADMIN_EXPORT
-        ))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = hq.export_csv().await;
     assert!(csv.starts_with(&ExportRow::COLUMNS.join(",")));
     assert!(csv.contains(",take_carry_back,"));
     assert!(csv.contains(&taken.receipt_no));

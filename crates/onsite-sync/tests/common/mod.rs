@@ -133,6 +133,33 @@ impl Hq {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
     }
 
+    /// An admin GET whose reply is not JSON (a blob, a CSV export): status and bytes.
+    pub async fn admin_raw(&self, path: &str) -> (u16, Vec<u8>) {
+        let res = self
+            .admin
+            .get(format!("{}{}", self.base, path))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.bytes().await.unwrap().to_vec())
+    }
+
+    /// A blob head office holds, by hash: status and bytes.
+    pub async fn blob(&self, sha256: &str) -> (u16, Vec<u8>) {
+        self.admin_raw(&routes::ADMIN_BLOB.replace("{sha256}", sha256))
+            .await
+    }
+
+    /// The completed jobs' export as CSV.
+    pub async fn export_csv(&self) -> String {
+        let (status, bytes) = self
+            .admin_raw(&format!("{}?format=csv", routes::ADMIN_EXPORT))
+            .await;
+        assert_eq!(status, 200);
+        String::from_utf8(bytes).unwrap()
+    }
+
     pub async fn technician(&self, name: &str) -> Uuid {
         let t: Technician = self
             .admin(
