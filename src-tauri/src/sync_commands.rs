@@ -3,9 +3,7 @@
 //! models); the schedule is in [`crate::sync_service`].
 
 use onsite_domain::ipc::{ErrorCode, IpcError};
-use onsite_domain::view_sync::{
-    DayEndCheck, EnrolForm, PendingOpView, RejectedOpView, ReviewFlagView, SyncHealth, SyncView,
-};
+use onsite_domain::view_sync::{DayEndCheck, EnrolForm, SyncHealth, SyncView};
 use onsite_store::sync as store_sync;
 use onsite_store::{workorders, Store, StoreError};
 use onsite_sync::ClientOptions;
@@ -54,38 +52,10 @@ fn view(store: &Store, service: &SyncService) -> Result<SyncView, StoreError> {
             None
         },
         last_run: snap.last_run,
-        pending: store_sync::pending_view(conn)?
-            .into_iter()
-            .map(|p| PendingOpView {
-                device_seq: p.device_seq,
-                kind: p.kind,
-                work_order_id: p.work_order_id,
-                order_no: p.order_no,
-                created_at: p.created_at,
-            })
-            .collect(),
+        pending: store_sync::pending_view(conn)?,
         unsent_files: day_end.unsent_blobs,
-        rejected: store_sync::rejected_view(conn)?
-            .into_iter()
-            .map(|r| RejectedOpView {
-                device_seq: r.device_seq,
-                kind: r.kind,
-                work_order_id: r.work_order_id,
-                order_no: r.order_no,
-                code: r.code,
-                reason: r.reason,
-                at: r.at,
-            })
-            .collect(),
-        review: store_sync::review_flags(conn)?
-            .into_iter()
-            .map(|f| ReviewFlagView {
-                work_order_id: f.work_order_id,
-                order_no: f.order_no,
-                reason: f.reason,
-                created_at: f.created_at,
-            })
-            .collect(),
+        rejected: store_sync::rejected_view(conn)?,
+        review: store_sync::review_flags(conn)?,
     })
 }
 

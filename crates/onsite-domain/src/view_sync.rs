@@ -77,6 +77,7 @@ pub enum SyncHealth {
 pub struct PendingOpView {
     #[ts(type = "number")]
     pub device_seq: i64,
+    pub op_id: String,
     pub kind: String,
     pub work_order_id: String,
     pub order_no: Option<String>,
@@ -88,6 +89,7 @@ pub struct PendingOpView {
 pub struct RejectedOpView {
     #[ts(type = "number")]
     pub device_seq: i64,
+    pub op_id: String,
     pub kind: String,
     pub work_order_id: String,
     pub order_no: Option<String>,

@@ -1023,16 +1023,10 @@ pub fn apply_company(tx: &Transaction, name: &str, phone: &str, address: &str) -
 // ---------------------------------------------------------------------------------------
 // Read models for a sync screen
 
-/// An op waiting to be sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingView {
-    pub device_seq: i64,
-    pub op_id: String,
-    pub kind: String,
-    pub work_order_id: String,
-    pub order_no: Option<String>,
-    pub created_at: String,
-}
+/// The sync screen's rows are the IPC views themselves (no store-side copy).
+pub use onsite_domain::view_sync::{
+    PendingOpView as PendingView, RejectedOpView as RejectedView, ReviewFlagView as ReviewView,
+};
 
 pub fn pending_view(conn: &Connection) -> StoreResult<Vec<PendingView>> {
     let mut stmt = conn.prepare_cached(
@@ -1051,19 +1045,6 @@ pub fn pending_view(conn: &Connection) -> StoreResult<Vec<PendingView>> {
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// An op head office refused, with why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RejectedView {
-    pub device_seq: i64,
-    pub op_id: String,
-    pub kind: String,
-    pub work_order_id: String,
-    pub order_no: Option<String>,
-    pub code: String,
-    pub reason: String,
-    pub at: String,
 }
 
 pub fn rejected_view(conn: &Connection) -> StoreResult<Vec<RejectedView>> {
@@ -1087,15 +1068,6 @@ pub fn rejected_view(conn: &Connection) -> StoreResult<Vec<RejectedView>> {
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// A work order flagged for review on this device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReviewView {
-    pub work_order_id: String,
-    pub order_no: Option<String>,
-    pub reason: String,
-    pub created_at: String,
 }
 
 pub fn review_flags(conn: &Connection) -> StoreResult<Vec<ReviewView>> {

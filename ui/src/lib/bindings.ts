@@ -334,9 +334,9 @@ blocked: string | null, };
 
 export type SyncHealth = "not_enrolled" | "ok" | "retrying" | "needs_enrolment" | "failing";
 
-export type PendingOpView = { device_seq: number, kind: string, work_order_id: string, order_no: string | null, created_at: string, };
+export type PendingOpView = { device_seq: number, op_id: string, kind: string, work_order_id: string, order_no: string | null, created_at: string, };
 
-export type RejectedOpView = { device_seq: number, kind: string, work_order_id: string, order_no: string | null, code: string, reason: string, at: string, };
+export type RejectedOpView = { device_seq: number, op_id: string, kind: string, work_order_id: string, order_no: string | null, code: string, reason: string, at: string, };
 
 export type ReviewFlagView = { work_order_id: string, order_no: string | null, reason: string, created_at: string, };
 
