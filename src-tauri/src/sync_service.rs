@@ -24,21 +24,12 @@ use crate::state::{lock, AppState};
 /// recorded meanwhile). `ONSITE_SYNC_INTERVAL_SECS` overrides it.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(120);
 
-/// What the task knows beyond the store.
-#[derive(Default)]
-struct Inner {
-    running: Option<SyncProgressView>,
-    last_run: Option<SyncRunView>,
-    failures: u32,
-    health: Option<SyncHealth>,
-    last_error_code: Option<ErrorCode>,
-    next_attempt: Option<DateTime<Utc>>,
-}
-
-/// A copy of the task's state for the screen.
-pub struct Snapshot {
+/// What the task knows beyond the store; the screen reads a copy ([`SyncService::snapshot`]).
+#[derive(Default, Clone)]
+pub struct Inner {
     pub running: Option<SyncProgressView>,
     pub last_run: Option<SyncRunView>,
+    failures: u32,
     /// None before the first run of this session.
     pub health: Option<SyncHealth>,
     pub last_error_code: Option<ErrorCode>,
@@ -84,15 +75,8 @@ impl SyncService {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn snapshot(&self) -> Snapshot {
-        let i = self.shared();
-        Snapshot {
-            running: i.running.clone(),
-            last_run: i.last_run.clone(),
-            health: i.health,
-            last_error_code: i.last_error_code,
-            next_attempt: i.next_attempt,
-        }
+    pub fn snapshot(&self) -> Inner {
+        self.shared().clone()
     }
 
     /// Asks for a run now and waits until a run that started after this call has finished.
