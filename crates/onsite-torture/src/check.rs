@@ -68,6 +68,8 @@ pub fn device_jobs(db: &Path) -> Result<Vec<DeviceJob>, String> {
 #[derive(Debug)]
 pub struct Finding {
     pub op_id: Option<String>,
+    /// The job a divergence is about.
+    pub job: Option<String>,
     pub what: String,
 }
 
@@ -156,16 +158,17 @@ pub fn check(device_db: &Path, hq_db: &Path, technician: Uuid) -> Result<Report,
     report.ops = ops.len();
 
     let hq = open(hq_db)?;
-    // fact id → (table, kind, content without the fact id)
+    // fact id → (table, kind, job or day and the payload without the fact id)
     let mut at_hq: HashMap<String, Vec<(&'static str, String, String)>> = HashMap::new();
     for (table, sql) in [
         (
             "facts",
-            "SELECT fact_id, kind, payload FROM facts WHERE technician_id = ?1",
+            "SELECT fact_id, kind, work_order_id, payload FROM facts WHERE technician_id = ?1",
         ),
         (
             "technician_day_facts",
-            "SELECT fact_id, kind, payload FROM technician_day_facts WHERE technician_id = ?1",
+            "SELECT fact_id, kind, day, payload FROM technician_day_facts
+             WHERE technician_id = ?1",
         ),
     ] {
         let mut stmt = hq.prepare(sql).map_err(|e| e.to_string())?;
@@ -175,18 +178,14 @@ pub fn check(device_db: &Path, hq_db: &Path, technician: Uuid) -> Result<Report,
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
                 ))
             })
             .map_err(|e| e.to_string())?;
         for row in rows {
-            let (fact_id, kind, payload) = row.map_err(|e| e.to_string())?;
-            let content = match serde_json::from_str::<serde_json::Value>(&payload) {
-                Ok(serde_json::Value::Object(mut m)) => {
-                    m.remove("fact_id");
-                    serde_json::Value::Object(m).to_string()
-                }
-                _ => payload,
-            };
+            let (fact_id, kind, scope, payload) = row.map_err(|e| e.to_string())?;
+            // The job (or day) and the payload without its fact id.
+            let content = format!("{scope} {}", without_fact_id(&payload));
             at_hq
                 .entry(fact_id)
                 .or_default()
@@ -199,12 +198,14 @@ pub fn check(device_db: &Path, hq_db: &Path, technician: Uuid) -> Result<Report,
         match (op.state.as_str(), found) {
             ("pending", _) => report.wedged.push(Finding {
                 op_id: Some(op.op_id.clone()),
+                job: None,
                 what: format!("{} still pending after the final clean sync", op.kind),
             }),
             (_, 1) => {}
             (_, 0) if refused_by_device(op) => report.refused += 1,
             (state, 0) => report.lost.push(Finding {
                 op_id: Some(op.op_id.clone()),
+                job: None,
                 what: format!(
                     "{} ({state} on the device) is not at head office nor refused",
                     op.kind
@@ -212,11 +213,14 @@ pub fn check(device_db: &Path, hq_db: &Path, technician: Uuid) -> Result<Report,
             }),
             (_, n) => report.duplicated.push(Finding {
                 op_id: Some(op.op_id.clone()),
+                job: None,
                 what: format!("{} stored {n} times at head office", op.kind),
             }),
         }
     }
-    // The same content under two fact ids.
+    // The same content (job and payload) under two fact ids, one of which the device never
+    // recorded: a fact stored again under a new id. (Two facts the device recorded with the
+    // same content are the technician's two facts.)
     let mut seen: HashMap<(String, String), Vec<&String>> = HashMap::new();
     for (fact_id, rows) in &at_hq {
         for (_, kind, content) in rows {
@@ -228,10 +232,19 @@ pub fn check(device_db: &Path, hq_db: &Path, technician: Uuid) -> Result<Report,
     let by_fact: HashMap<&str, &DeviceOp> = ops.iter().map(|o| (o.fact_id.as_str(), o)).collect();
     for ((kind, _), ids) in &seen {
         let distinct: HashSet<&&String> = ids.iter().collect();
-        if distinct.len() > 1 {
-            for id in distinct.iter().skip(1) {
+        let from_device = distinct
+            .iter()
+            .filter(|id| by_fact.contains_key(id.as_str()))
+            .count();
+        if distinct.len() > 1 && distinct.len() > from_device.max(1) {
+            let extra = distinct
+                .iter()
+                .filter(|id| !by_fact.contains_key(id.as_str()))
+                .skip(usize::from(from_device == 0));
+            for id in extra {
                 report.duplicated.push(Finding {
                     op_id: by_fact.get(id.as_str()).map(|o| o.op_id.clone()),
+                    job: None,
                     what: format!("{kind}: the same content stored again under another fact id"),
                 });
             }
@@ -260,10 +273,12 @@ pub fn check(device_db: &Path, hq_db: &Path, technician: Uuid) -> Result<Report,
         match device.get(id) {
             None => report.diverged.push(Finding {
                 op_id: None,
+                job: Some(id.clone()),
                 what: format!("job {id} ({status} at head office) is not on the device"),
             }),
             Some(d) if &d.status != status => report.diverged.push(Finding {
                 op_id: None,
+                job: Some(id.clone()),
                 what: format!(
                     "job {id}: {} on the device, {status} at head office{}",
                     d.status,
@@ -283,6 +298,7 @@ pub fn check(device_db: &Path, hq_db: &Path, technician: Uuid) -> Result<Report,
         if !still_mine && !d.flagged {
             report.diverged.push(Finding {
                 op_id: None,
+                job: Some(id.clone()),
                 what: format!(
                     "job {id} is on the device ({}) but {} at head office, and not flagged",
                     d.status,
@@ -296,4 +312,14 @@ pub fn check(device_db: &Path, hq_db: &Path, technician: Uuid) -> Result<Report,
         }
     }
     Ok(report)
+}
+
+fn without_fact_id(payload: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(payload) {
+        Ok(serde_json::Value::Object(mut m)) => {
+            m.remove("fact_id");
+            serde_json::Value::Object(m).to_string()
+        }
+        _ => payload.to_string(),
+    }
 }

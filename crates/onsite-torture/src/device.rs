@@ -331,19 +331,31 @@ fn act(a: &Args) -> Result<(), String> {
         Ok(label) => {
             let mut stmt = s
                 .conn()
-                .prepare("SELECT op_id, kind FROM outbox WHERE device_seq > ?1 ORDER BY device_seq")
+                .prepare(
+                    "SELECT op_id, kind, entity_id FROM outbox WHERE device_seq > ?1
+                     ORDER BY device_seq",
+                )
                 .map_err(|e| e.to_string())?;
             let rows = stmt
                 .query_map([before], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
                 })
                 .map_err(|e| e.to_string())?;
+            let mut on = Vec::new();
             for row in rows {
-                let (op, kind) = row.map_err(|e| e.to_string())?;
+                let (op, kind, entity) = row.map_err(|e| e.to_string())?;
                 say(&format!("op {op} {kind}"));
+                if !on.contains(&entity) {
+                    on.push(entity);
+                }
             }
             point(pause, "committed");
-            say(&format!("did {label}"));
+            // Ids only (jobs, the technician): no customer data.
+            say(&format!("did {label} on {}", on.join(",")));
         }
         // The store refused the step (a rule, a closed job): nothing was recorded.
         Err(e) => say(&format!("did refused-locally {}", code_of(&e))),

@@ -161,7 +161,19 @@ async fn torture(opts: run::Opts) -> ExitCode {
                         .map(|s| format!("step {s}"))
                         .unwrap_or_else(|| "step unknown".into());
                     let op = f.op_id.as_deref().unwrap_or("-");
-                    eprintln!("{label} seed {seed} {step}: op {op}: {}", f.what);
+                    match &f.job {
+                        Some(job) => {
+                            // The step: the head-office actions on this job, if any.
+                            let steps: Vec<String> = t
+                                .events
+                                .iter()
+                                .filter(|e| e.what.contains(job.as_str()))
+                                .map(|e| format!("step {}: {}", e.step, e.what))
+                                .collect();
+                            eprintln!("{label} seed {seed}: {} [{}]", f.what, steps.join("; "));
+                        }
+                        None => eprintln!("{label} seed {seed} {step}: op {op}: {}", f.what),
+                    }
                 }
             }
             if let Some(why) = &report.sync_wedged {
