@@ -123,6 +123,7 @@ pub async fn request_enrolment(
         technician_name: reply.technician_name.chars().take(100).collect(),
         token: reply.token,
         epoch: reply.epoch,
+        server_id: reply.server_id,
     };
     Ok(enrolment)
 }
@@ -328,6 +329,9 @@ async fn push_all(
                     report.ops_duplicate += usize::from(r.duplicate);
                 }
             }
+            if let Some(c) = &reply.checkpoint {
+                store_sync::note_commit(tx, c)?;
+            }
             Ok(())
         })?;
         config.tell(SyncPhase::Pushing, report);
@@ -476,7 +480,9 @@ async fn pull_all(
     let mut requeued = 0;
     for _ in 0..MAX_PAGES {
         let st = store_sync::state(lock(store).conn())?.ok_or(SyncError::NotEnrolled)?;
-        let page = client.pull(token, st.cursor.as_deref()).await?;
+        let page = client
+            .pull(token, st.cursor.as_deref(), st.known_commit.as_deref())
+            .await?;
         let p = plan::plan_page(&st.epoch, st.cursor.as_deref(), st.refetching, &page)
             .map_err(SyncError::Protocol)?;
         let applied = lock(store).write(|tx| {
@@ -493,6 +499,9 @@ async fn pull_all(
                 apply_change(tx, &change.item, change.seq, me, now)?;
             }
             store_sync::save_cursor(tx, &page.epoch, &page.cursor)?;
+            if let Some(c) = &page.checkpoint {
+                store_sync::note_commit(tx, c)?;
+            }
             if p.finish_refetch {
                 for id in store_sync::finish_refetch(tx)? {
                     let local = store_sync::local_order(tx, &id)?;

@@ -43,6 +43,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations/0005_parts_issues_company.sql"),
     ),
+    (6, include_str!("../../migrations/0006_commit_tags.sql")),
 ];
 
 /// The fact kinds of a carry-back.
@@ -412,7 +413,10 @@ fn technician_exists(conn: &Connection, id: Uuid) -> Result<bool> {
 
 /// Starts a new commit and returns its sequence number.
 fn new_commit(tx: &Transaction, now: DateTime<Utc>) -> Result<i64> {
-    tx.execute("INSERT INTO commits (at) VALUES (?1)", [ts(now)])?;
+    tx.execute(
+        "INSERT INTO commits (at, tag) VALUES (?1, lower(hex(randomblob(8))))",
+        [ts(now)],
+    )?;
     Ok(tx.last_insert_rowid())
 }
 
@@ -548,10 +552,12 @@ impl SqliteStorage {
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         migrate(&mut writer)?;
-        writer.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?1)",
-            [Uuid::now_v7().to_string()],
-        )?;
+        for key in ["epoch", "server_id"] {
+            writer.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+                [key, &Uuid::now_v7().to_string()],
+            )?;
+        }
         let reader = Connection::open(path)?;
         configure(&reader)?;
         Ok(SqliteStorage {
@@ -657,11 +663,30 @@ impl Storage for SqliteStorage {
         )
     }
 
+    fn server_id(&self) -> Result<String> {
+        let conn = self.reader();
+        Ok(
+            conn.query_row("SELECT value FROM meta WHERE key = 'server_id'", [], |r| {
+                r.get(0)
+            })?,
+        )
+    }
+
     fn rotate_epoch(&self) -> Result<String> {
         let conn = self.writer();
         let epoch = Uuid::now_v7().to_string();
         conn.execute("UPDATE meta SET value = ?1 WHERE key = 'epoch'", [&epoch])?;
         Ok(epoch)
+    }
+
+    fn commit_tag(&self, seq: i64) -> Result<Option<String>> {
+        let conn = self.reader();
+        Ok(conn
+            .query_row("SELECT tag FROM commits WHERE seq = ?1", [seq], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .flatten())
     }
 
     fn max_seq(&self) -> Result<i64> {
