@@ -978,6 +978,17 @@ pub enum RejectCode {
     FactIdReused,
 }
 
+impl RejectCode {
+    /// Whether the cause of the refusal can go away: the job restored or given back to
+    /// the technician, the kind or field learnt by an upgraded head office, the blob
+    /// uploaded. Head office keeps such an op (like every refused op) and takes it when it
+    /// is sent again and the cause has gone; the device sends it again from time to time
+    /// and when head office changes. Only a reused fact id is final.
+    pub const fn may_clear(self) -> bool {
+        !matches!(self, RejectCode::FactIdReused)
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Pull
 

@@ -409,6 +409,8 @@ fn routes() -> Vec<Route> {
         route(Method::POST, ADMIN_PRICE_LISTS, publish_price_list),
         route(Method::GET, ADMIN_REVIEW, list_review_flags),
         route(Method::POST, ADMIN_REVIEW_RESOLVE, resolve_review_flag),
+        route(Method::GET, ADMIN_REFUSED_OPS, list_refused_ops),
+        route(Method::POST, ADMIN_REFUSED_OP_APPLY, apply_refused_op),
         route(Method::GET, ADMIN_EXPORT, export),
         route(
             Method::GET,
@@ -993,6 +995,35 @@ async fn resolve_review_flag(
             })
     })
     .await
+}
+
+async fn list_refused_ops(
+    State(state): State<AppState>,
+    _: Admin,
+    QueryArgs(query): QueryArgs<onsite_api::RefusedQuery>,
+) -> ApiResult<Json<Vec<onsite_api::RefusedOp>>> {
+    run(&state, move |s| Ok(Json(s.list_refused_ops(&query)?))).await
+}
+
+async fn apply_refused_op(
+    State(state): State<AppState>,
+    _: Admin,
+    Path((device, op)): Path<(String, String)>,
+) -> ApiResult<Json<onsite_api::OpResult>> {
+    let parse = |text: &str| {
+        Uuid::parse_str(text).map_err(|_| ApiError::bad_request("the id in the path is not a UUID"))
+    };
+    let (device, op) = (parse(&device)?, parse(&op)?);
+    let result = run(&state, move |s| {
+        s.apply_refused_op(device, op, Utc::now())
+            .map_err(|e| match e {
+                StorageError::NotFound => ApiError::not_found("refused op"),
+                e => e.into(),
+            })
+    })
+    .await?;
+    tracing::info!(%device, %op, applied = matches!(result.outcome, onsite_api::OpOutcome::Applied { .. }), "refused op tried again by the office");
+    Ok(Json(result))
 }
 
 async fn export(

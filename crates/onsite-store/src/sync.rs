@@ -375,6 +375,28 @@ pub fn requeue_applied(tx: &Transaction, keep_epoch: Option<&str>) -> StoreResul
     Ok(n)
 }
 
+/// Puts refused ops whose cause may have gone back in the queue, to be sent again: all of
+/// them (`entity` and `refused_before` both `None`), those on one job (it came back from
+/// head office), or those last refused before a time (a periodic retry: the office may
+/// have fixed the cause). A reused fact id is final and stays refused. Head office keeps
+/// every refused op whole and decides it again when it comes back. Returns how many.
+pub fn requeue_refused(
+    tx: &Transaction,
+    entity: Option<&str>,
+    refused_before: Option<DateTime<Utc>>,
+) -> StoreResult<usize> {
+    let n = tx.execute(
+        "UPDATE outbox SET state = 'pending', result = NULL
+         WHERE state = 'rejected'
+           AND (?1 IS NULL OR entity_id = ?1)
+           AND op_id IN (SELECT op_id FROM op_result WHERE outcome = 'rejected'
+                         AND coalesce(reject_code, '') <> 'fact_id_reused'
+                         AND (?2 IS NULL OR at < ?2))",
+        params![entity, refused_before.map(ts)],
+    )?;
+    Ok(n)
+}
+
 /// The next pending ops, oldest first.
 pub fn next_pending(conn: &Connection, limit: usize) -> StoreResult<Vec<PendingOp>> {
     crate::outbox::pending(conn, limit)
@@ -1200,9 +1222,10 @@ pub struct DayEnd {
 }
 
 impl DayEnd {
-    /// True when something recorded here has not reached head office.
+    /// True when something recorded here has not reached head office, or head office
+    /// refused it (it keeps a copy, but the record is not taken until the cause is fixed).
     pub fn anything_unsent(&self) -> bool {
-        self.unsent_ops > 0 || self.unsent_blobs > 0
+        self.unsent_ops > 0 || self.unsent_blobs > 0 || self.rejected_ops > 0
     }
 }
 
@@ -1675,7 +1698,51 @@ mod tests {
         assert_eq!(rej.len(), 1);
         assert_eq!(rej[0].reason, "why");
         assert_eq!(review_flags(store.conn()).unwrap().len(), 1);
-        assert!(!day_end(store.conn()).unwrap().anything_unsent());
+        // A refused record counts at day's end: it is not taken at head office yet.
+        let end = day_end(store.conn()).unwrap();
+        assert_eq!((end.unsent_ops, end.rejected_ops), (0, 1));
+        assert!(end.anything_unsent());
+        // It goes back in the queue when its cause may have gone: not for another job,
+        // not when it was refused after the retry time, yes for its job.
+        let before = now - chrono::Duration::hours(1);
+        assert_eq!(
+            store
+                .write(|tx| requeue_refused(tx, Some("WO-2"), None))
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .write(|tx| requeue_refused(tx, None, Some(before)))
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .write(|tx| requeue_refused(tx, Some("WO-1"), None))
+                .unwrap(),
+            1
+        );
+        assert_eq!(pending_view(store.conn()).unwrap().len(), 1);
+        store
+            .write(|tx| {
+                record_result(
+                    tx,
+                    &ops[1].op_id,
+                    &StoredOutcome::Rejected {
+                        code: "fact_id_reused".into(),
+                        reason: "final".into(),
+                    },
+                    "e1",
+                    now,
+                )
+            })
+            .unwrap();
+        assert_eq!(
+            store.write(|tx| requeue_refused(tx, None, None)).unwrap(),
+            0,
+            "a reused fact id is final"
+        );
         assert_eq!(
             store.write(|tx| requeue_applied(tx, Some("e1"))).unwrap(),
             0

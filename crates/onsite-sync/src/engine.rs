@@ -22,6 +22,10 @@ use crate::plan::{self, Blocked, Failure, LocalView, QueuedOp, WorkOrderAction};
 /// The most pages one run pulls (a guard against a server that never says "done").
 const MAX_PAGES: usize = 100_000;
 
+/// A record head office refused for a cause that may go away is sent again at most this
+/// often (and at once when its job comes back or head office's history is refetched).
+pub const REFUSED_RETRY_SECS: i64 = 3600;
+
 /// What a sync run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
@@ -211,6 +215,11 @@ async fn run(
 ) -> Result<(), SyncError> {
     let me = Uuid::parse_str(&st.technician_id)
         .map_err(|_| SyncError::Protocol("enrolled technician id is not a UUID".into()))?;
+    // Refused records whose cause may have gone (the office fixed it) go again, at most
+    // once an hour each; head office decides them again.
+    let retry_before = Utc::now() - chrono::Duration::seconds(REFUSED_RETRY_SECS);
+    report.requeued +=
+        lock(store).write(|tx| store_sync::requeue_refused(tx, None, Some(retry_before)))?;
     for _ in 0..3 {
         push_all(store, client, config, &st.token, report).await?;
         let requeued = pull_all(store, client, config, &st.token, me, report).await?;
@@ -490,13 +499,18 @@ async fn pull_all(
             let mut n_requeued = 0;
             if p.begin_refetch {
                 store_sync::begin_refetch(tx)?;
+                n_requeued += store_sync::requeue_refused(tx, None, None)?;
             }
             if let Some(keep) = &p.requeue {
-                n_requeued = store_sync::requeue_applied(tx, keep.as_deref())?;
+                n_requeued += store_sync::requeue_applied(tx, keep.as_deref())?;
                 store_sync::forget_blob_uploads(tx)?;
             }
             for change in &page.changes {
                 apply_change(tx, &change.item, change.seq, me, now)?;
+                // A job head office sends (again) may take what it refused on it before.
+                if let ChangeItem::WorkOrder(w) = &change.item {
+                    n_requeued += store_sync::requeue_refused(tx, Some(&w.id.to_string()), None)?;
+                }
             }
             store_sync::save_cursor(tx, &page.epoch, &page.cursor)?;
             if let Some(c) = &page.checkpoint {

@@ -239,3 +239,80 @@ async fn a_page_of_only_the_devices_own_facts_does_not_wedge_the_pull() {
     dev.sync(&hq.client(small())).await.unwrap();
     assert_eq!(dev.status(wo.id), Cancelled);
 }
+
+// ---------------------------------------------------------------------------------------
+// Hole 3: refusals whose cause can go away.
+
+async fn refused(hq: &Hq, include_resolved: bool) -> Vec<onsite_api::RefusedOp> {
+    let path = format!(
+        "{}?include_resolved={include_resolved}",
+        onsite_api::routes::ADMIN_REFUSED_OPS
+    );
+    hq.admin::<(), _>(reqwest::Method::GET, &path, None).await
+}
+
+#[tokio::test]
+async fn refused_records_are_kept_whole_at_head_office_and_taken_once_the_cause_is_fixed() {
+    use onsite_hq::storage::Storage;
+    let hq = start().await;
+    let tech = hq.technician("Tech").await;
+    let dev = device_for(&hq, tech).await;
+    dev.sync(&hq.client(options())).await.unwrap();
+    let (hq, backup) = backup_of(hq).await;
+    let lost = hq.work_order("WO-LOST", Some(tech)).await;
+    dev.sync(&hq.client(options())).await.unwrap();
+    dev.change_status(lost.id, EnRoute);
+    set_notes(&dev, lost.id, "dog in the garden");
+    dev.sync(&hq.client(options())).await.unwrap();
+
+    // Head office loses the job in a restore: both records come back refused
+    // (unknown_work_order), and head office keeps them whole.
+    let hq = restore_without_flag(hq, &backup).await;
+    dev.sync(&hq.client(options())).await.unwrap();
+    let on_device = dev.with(|s| store_sync::rejected_view(s.conn()).unwrap());
+    assert_eq!(on_device.len(), 2, "{on_device:?}");
+    assert!(dev.with(|s| store_sync::day_end(s.conn()).unwrap().anything_unsent()));
+    let kept = refused(&hq, false).await;
+    assert_eq!(kept.len(), 2);
+    assert!(kept
+        .iter()
+        .all(|r| r.code == onsite_api::RejectCode::UnknownWorkOrder && r.entity_id == lost.id));
+    let notes = kept.iter().find(|r| r.kind == "edit_notes").unwrap();
+    assert_eq!(
+        notes.payload["notes"], "dog in the garden",
+        "the whole op is kept"
+    );
+
+    // The office re-enters the job (same id) and applies the status change itself.
+    hq.storage
+        .create_work_order(lost.id, &new_work_order("WO-LOST", Some(tech)), Utc::now())
+        .unwrap();
+    let status = kept.iter().find(|r| r.kind == "change_status").unwrap();
+    let path = onsite_api::routes::ADMIN_REFUSED_OP_APPLY
+        .replace("{device_id}", &status.device_id.to_string())
+        .replace("{op_id}", &status.op_id.to_string());
+    let result: onsite_api::OpResult = hq.admin::<(), _>(reqwest::Method::POST, &path, None).await;
+    assert!(matches!(
+        result.outcome,
+        onsite_api::OpOutcome::Applied { .. }
+    ));
+
+    // The job comes back to the device, which sends both again: one is already taken
+    // (the office's), the other is taken now. Each fact once.
+    let r = dev.sync(&hq.client(options())).await.unwrap();
+    assert_eq!(r.ops_applied, 2, "{r:?}");
+    assert!(dev
+        .with(|s| store_sync::rejected_view(s.conn()).unwrap())
+        .is_empty());
+    assert!(!dev.with(|s| store_sync::day_end(s.conn()).unwrap().anything_unsent()));
+    assert_eq!(fact_ids(&hq, lost.id).await.len(), 2);
+    assert_eq!(hq.detail(lost.id).await.work_order.status, EnRoute);
+    assert!(refused(&hq, false).await.is_empty());
+    let mut how: Vec<String> = refused(&hq, true)
+        .await
+        .into_iter()
+        .filter_map(|r| r.resolution)
+        .collect();
+    how.sort();
+    assert_eq!(how, ["applied_by_office", "applied_on_resend"]);
+}

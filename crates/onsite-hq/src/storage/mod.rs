@@ -128,6 +128,19 @@ pub trait Storage: Send + Sync + 'static {
     /// replay returns the stored result with `duplicate: true`. `Transient` errors leave
     /// nothing behind.
     fn apply_op(&self, device: &DeviceAuth, op: &Op, now: DateTime<Utc>) -> Result<OpResult>;
+    /// Refused ops, kept whole, oldest first.
+    fn list_refused_ops(
+        &self,
+        query: &onsite_api::RefusedQuery,
+    ) -> Result<Vec<onsite_api::RefusedOp>>;
+    /// Decides a refused op again, as if its device sent it now (the office fixed the
+    /// cause). `NotFound` when no such op was refused.
+    fn apply_refused_op(
+        &self,
+        device_id: Uuid,
+        op_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<OpResult>;
     /// The changes visible to `technician_id` after commit `after`, at least `limit` unless
     /// fewer remain, never splitting a commit.
     fn pull(&self, technician_id: Uuid, after: i64, limit: u32) -> Result<FeedPage>;
