@@ -461,6 +461,10 @@ pub enum ReviewReason {
     /// A status change that the status machine does not allow from the server's status
     /// (kept as a fact; the server's status was left as it was).
     StatusConflict,
+    /// A fact arrived without the file it references (a signature or document lost or
+    /// damaged on the device); the technician's reason is on the fact
+    /// ([`crate::FactRecord::file_missing`]).
+    FileMissing,
 }
 
 impl ReviewReason {
@@ -470,6 +474,7 @@ impl ReviewReason {
             ReviewReason::CancelledBeforeSync => "cancelled_before_sync",
             ReviewReason::ReassignedBeforeSync => "reassigned_before_sync",
             ReviewReason::StatusConflict => "status_conflict",
+            ReviewReason::FileMissing => "file_missing",
         }
     }
 
@@ -479,6 +484,7 @@ impl ReviewReason {
             ReviewReason::CancelledBeforeSync,
             ReviewReason::ReassignedBeforeSync,
             ReviewReason::StatusConflict,
+            ReviewReason::FileMissing,
         ]
         .into_iter()
         .find(|r| r.as_str() == text)
@@ -529,6 +535,9 @@ pub struct RefusedOp {
     pub base_version: Option<i64>,
     /// The payload as sent.
     pub payload: serde_json::Value,
+    /// The technician's reason for sending it without its file, if they did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_missing: Option<String>,
     /// Why it was refused (the latest time).
     pub code: crate::RejectCode,
     /// Why, for people; no customer data.

@@ -72,3 +72,17 @@ describe('sync screen', () => {
     expect(badge(null)).toBe('');
   });
 });
+
+describe('records waiting to be sent', () => {
+  it('says why in the user language and offers to send without a lost file', async () => {
+    const { waitingText, canSendWithoutFile } = await import('./sync');
+    setLocale('en');
+    expect(waitingText('file_damaged')).toContain('damaged');
+    expect(waitingText('held')).toContain('once head office is updated');
+    expect(waitingText('something new')).toBe(waitingText('unreadable'));
+    expect(canSendWithoutFile('file_missing')).toBe(true);
+    expect(canSendWithoutFile('behind')).toBe(false);
+    setLocale('zh-CN');
+    expect(waitingText('file_missing')).toContain('不附文件');
+  });
+});
