@@ -55,6 +55,111 @@ pub struct EnrollReply {
     pub token: String,
     /// The server's current epoch (see [`PullReply::epoch`]).
     pub epoch: String,
+    /// This head office's lasting identity: made once with its database, kept through
+    /// restores from backups, epochs and changes of address. A device re-enrolling with
+    /// the same head office keeps its sync history; with another, it starts afresh.
+    /// Absent from servers before protocol 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_id: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Protocol versions
+
+/// The sync protocol this build speaks. 1: the first release (frozen in onsite-hq's
+/// `tests/protocol1`). 2: [`Hello`], pull checkpoints, refused ops kept and decided again,
+/// [`EnrollReply::server_id`].
+pub const PROTOCOL: u32 = 2;
+
+/// Optional parts of the wire format a head office may or may not take. A device holds an
+/// op that needs one its head office does not name (instead of having it refused) and
+/// sends it once head office is upgraded.
+pub mod features {
+    /// Pulls take a `checkpoint`; push and pull replies carry one.
+    pub const PULL_CHECKPOINT: &str = "pull_checkpoint";
+    /// Refused ops are kept whole and decided again when sent again.
+    pub const REFUSED_KEPT: &str = "refused_kept";
+    /// An op may come without the file it references ([`super::Op::file_missing`]).
+    pub const FILE_MISSING: &str = "file_missing";
+    /// Every feature this build speaks.
+    pub const ALL: &[&str] = &[PULL_CHECKPOINT, REFUSED_KEPT, FILE_MISSING];
+}
+
+/// `GET /v1/sync/hello`: what head office speaks. Asked at the start of every sync run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// Its protocol version ([`PROTOCOL`]).
+    pub protocol: u32,
+    /// The op kinds it takes ([`Op::kind`] texts).
+    pub op_kinds: Vec<String>,
+    /// The change-item types it can send ([`ChangeItem::TYPES`]).
+    pub change_items: Vec<String>,
+    /// The optional parts of the wire format it takes ([`features`]).
+    pub features: Vec<String>,
+}
+
+impl Hello {
+    /// What this build speaks.
+    pub fn current() -> Hello {
+        Hello {
+            protocol: PROTOCOL,
+            op_kinds: OpKind::ALL.iter().map(|k| k.as_str().to_owned()).collect(),
+            change_items: ChangeItem::TYPES.iter().map(|t| (*t).to_owned()).collect(),
+            features: features::ALL.iter().map(|f| (*f).to_owned()).collect(),
+        }
+    }
+
+    /// A head office of protocol 1, which has no hello (404): the kinds and item types of
+    /// the first release, no optional features.
+    pub fn protocol1() -> Hello {
+        Hello {
+            protocol: 1,
+            op_kinds: PROTOCOL1_KINDS.iter().map(|k| (*k).to_owned()).collect(),
+            change_items: ChangeItem::TYPES.iter().map(|t| (*t).to_owned()).collect(),
+            features: Vec::new(),
+        }
+    }
+
+    /// Why head office cannot take `op` as it is (it does not know its kind, or a part of
+    /// the wire format its payload uses), `None` when it can.
+    pub fn cannot_take(&self, op: &Op) -> Option<String> {
+        if !self.op_kinds.iter().any(|k| k == &op.kind) {
+            return Some(format!("head office does not know {} records yet", op.kind));
+        }
+        op_needs(&op.kind, &op.payload)
+            .into_iter()
+            .chain(op.file_missing.is_some().then_some(features::FILE_MISSING))
+            .find(|f| !self.features.iter().any(|g| g == f))
+            .map(|f| format!("head office does not take {f} yet"))
+    }
+}
+
+/// The op kinds of protocol 1.
+pub const PROTOCOL1_KINDS: [&str; 18] = [
+    "change_status",
+    "record_work",
+    "consume_part",
+    "attach_signature",
+    "attach_document",
+    "take_payment",
+    "edit_notes",
+    "record_diagnosis",
+    "issue_quote",
+    "record_quote_decision",
+    "return_part",
+    "stock_take",
+    "invoice_later",
+    "record_feedback",
+    "record_expense",
+    "take_carry_back",
+    "advance_carry_back",
+    "return_carry_back",
+];
+
+/// The [`features`] an op's payload needs beyond its kind (none yet for protocol-1 shapes).
+pub fn op_needs(kind: &str, payload: &Value) -> Vec<&'static str> {
+    let _ = (kind, payload);
+    Vec::new()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -86,6 +191,12 @@ pub struct Op {
     pub base_version: Option<i64>,
     /// The kind's payload ([`OpPayload`] gives the typed forms).
     pub payload: Value,
+    /// Set when the technician chose to send the fact without the file it references (a
+    /// signature or document lost or damaged on the device): their reason. Head office
+    /// stores the fact without the file and flags the job for review
+    /// ([`features::FILE_MISSING`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_missing: Option<String>,
 }
 
 impl Op {
@@ -104,6 +215,7 @@ impl Op {
             entity_id,
             base_version,
             payload: payload.to_value(),
+            file_missing: None,
         }
     }
 }
@@ -911,6 +1023,12 @@ pub struct PushReply {
     pub results: Vec<OpResult>,
     /// The server's current epoch.
     pub epoch: String,
+    /// The newest commit among the results, as `<seq>:<tag>` ([`PullReply::checkpoint`]):
+    /// the device keeps the newest commit it knows of and names it in its next pull, so
+    /// that head office can tell when it no longer holds it (a restore from a backup).
+    /// Absent from servers before protocol 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
 }
 
 /// What became of one op.
@@ -966,6 +1084,17 @@ pub enum RejectCode {
     FactIdReused,
 }
 
+impl RejectCode {
+    /// Whether the cause of the refusal can go away: the job restored or given back to
+    /// the technician, the kind or field learnt by an upgraded head office, the blob
+    /// uploaded. Head office keeps such an op (like every refused op) and takes it when it
+    /// is sent again and the cause has gone; the device sends it again from time to time
+    /// and when head office changes. Only a reused fact id is final.
+    pub const fn may_clear(self) -> bool {
+        !matches!(self, RejectCode::FactIdReused)
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Pull
 
@@ -982,6 +1111,12 @@ pub struct PullQuery {
     /// (the cursor still moves past them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accept: Option<String>,
+    /// The newest server commit the device knows of, as `<seq>:<tag>` (the `checkpoint` of
+    /// a page it saved or of a push reply, whichever is newer). When head office does not
+    /// hold that very commit (restored from a backup, whatever its epoch), the page comes
+    /// with `reset`: the device refetches and re-sends what head office may have lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
 }
 
 /// A page of changes visible to the device's technician.
@@ -1003,6 +1138,11 @@ pub struct PullReply {
     pub cursor: String,
     /// True when more changes follow: pull again at once with `cursor`.
     pub has_more: bool,
+    /// The page's last commit as `<seq>:<tag>` (absent when the page ends at the start of
+    /// history): keep it and send it as [`PullQuery::checkpoint`]. Absent from servers
+    /// before protocol 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
 }
 
 /// One changed entity.
@@ -1110,6 +1250,9 @@ pub struct FactRecord {
     pub base_version: Option<i64>,
     /// When the server stored it.
     pub received_at: DateTime<Utc>,
+    /// Set when the fact came without the file it references: the technician's reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_missing: Option<String>,
 }
 
 /// Reply to a blob `PUT`.
@@ -1144,6 +1287,40 @@ impl Cursor {
             epoch: epoch.to_owned(),
             seq,
         })
+    }
+}
+
+/// A commit named by its sequence number and the random tag head office gave it when it
+/// was made: `<seq>:<tag>`. Two histories that share a sequence number (one restored from
+/// a backup, then written again) do not share its tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The commit's sequence number (at least 1).
+    pub seq: i64,
+    /// Its tag (1 to 64 characters of `[0-9a-z]`).
+    pub tag: String,
+}
+
+impl Checkpoint {
+    /// Parses `<seq>:<tag>`; `None` if malformed.
+    pub fn parse(text: &str) -> Option<Checkpoint> {
+        let (seq, tag) = text.split_once(':')?;
+        let seq: i64 = seq.parse().ok()?;
+        let tag_ok = !tag.is_empty()
+            && tag.len() <= 64
+            && tag
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase());
+        (seq >= 1 && tag_ok).then(|| Checkpoint {
+            seq,
+            tag: tag.to_owned(),
+        })
+    }
+}
+
+impl std::fmt::Display for Checkpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.seq, self.tag)
     }
 }
 

@@ -100,6 +100,10 @@ fn operations() -> Vec<Operation> {
                     "accept",
                     "Opt-in item types the client reads, comma-separated: parts_issued,company (absent: neither is sent)",
                 ),
+                (
+                    "checkpoint",
+                    "<seq>:<tag> of the newest commit the device knows of; a commit this database does not hold answers reset",
+                ),
             ],
             ..op(
                 "get",
@@ -111,6 +115,15 @@ fn operations() -> Vec<Operation> {
                 Some("PullReply"),
             )
         },
+        op(
+            "get",
+            SYNC_HELLO,
+            "What this head office speaks: protocol, op kinds, change items, features (404 on protocol 1)",
+            Device,
+            Option::None,
+            200,
+            Some("Hello"),
+        ),
         op(
             "head",
             BLOB,
@@ -317,6 +330,30 @@ fn operations() -> Vec<Operation> {
             Option::None,
             200,
             Some("ReviewFlag"),
+        ),
+        Operation {
+            query: &[
+                ("include_resolved", "Include ops applied since (true/false)"),
+                ("technician_id", "Only this technician's"),
+            ],
+            ..op(
+                "get",
+                ADMIN_REFUSED_OPS,
+                "Ops head office refused, kept whole with their reason",
+                Admin,
+                Option::None,
+                200,
+                Some("RefusedOp[]"),
+            )
+        },
+        op(
+            "post",
+            ADMIN_REFUSED_OP_APPLY,
+            "Decide a refused op again once its cause is fixed",
+            Admin,
+            Option::None,
+            200,
+            Some("OpResult"),
         ),
         Operation {
             query: &[
@@ -690,7 +727,8 @@ fn schemas() -> Value {
         "Health": obj(&[("status", s())], &["status"]),
         "Money": money,
         "EnrollRequest": obj(&[("code", s()), ("device_name", s())], &["code", "device_name"]),
-        "EnrollReply": obj(&[("device_id", uuid()), ("technician_id", uuid()), ("technician_name", s()), ("token", s()), ("epoch", s())],
+        "EnrollReply": obj(&[("device_id", uuid()), ("technician_id", uuid()), ("technician_name", s()), ("token", s()), ("epoch", s()),
+            ("server_id", described("head office's lasting identity, kept through restores and address changes"))],
             &["device_id", "technician_id", "technician_name", "token", "epoch"]),
         "Op": obj(&[("op_id", uuid()), ("device_seq", int()), ("kind", json!({"type": "string", "description": format!("one of {}", op_kinds.join(", "))})),
             ("entity_id", uuid()), ("base_version", int()), ("payload", described("the kind's payload (onsite_api::OpPayload)"))],
@@ -700,12 +738,14 @@ fn schemas() -> Value {
             ("status", json!({"type": "string", "enum": ["applied", "rejected"]})),
             ("server_seq", int()), ("flagged_for_review", boolean()), ("code", s()), ("reason", s())], &["status"]))],
             &["op_id", "duplicate", "outcome"]),
-        "PushReply": obj(&[("results", json!({"type": "array", "items": r("OpResult")})), ("epoch", s())], &["results", "epoch"]),
+        "PushReply": obj(&[("results", json!({"type": "array", "items": r("OpResult")})), ("epoch", s()),
+            ("checkpoint", described("<seq>:<tag> of the newest commit among the results; send it back as the pull's checkpoint"))], &["results", "epoch"]),
         "Change": obj(&[("seq", int()), ("item", obj(&[
             ("type", json!({"type": "string", "enum": ["work_order", "work_order_removed", "fee_table", "parts_catalogue", "price_list", "fact", "parts_issued", "company"],
                 "description": "parts_issued (data: PartsIssue, the device's technician only) and company (data: CompanyProfile, everyone) are sent only when the pull names them in `accept`; a client ignores a type it does not know"})),
             ("data", described("the entity: WorkOrder, {id}, FeeTable, PartsCatalogue, PriceList, FactRecord, PartsIssue or CompanyProfile"))], &["type", "data"]))], &["seq", "item"]),
-        "PullReply": obj(&[("epoch", s()), ("reset", boolean()), ("changes", json!({"type": "array", "items": r("Change")})), ("cursor", s()), ("has_more", boolean())],
+        "PullReply": obj(&[("epoch", s()), ("reset", boolean()), ("changes", json!({"type": "array", "items": r("Change")})), ("cursor", s()), ("has_more", boolean()),
+            ("checkpoint", described("<seq>:<tag> of the page's last commit; keep the newest one known and send it as the next pull's checkpoint"))],
             &["epoch", "reset", "changes", "cursor", "has_more"]),
         "BlobPutReply": obj(&[("sha256", s()), ("size", int()), ("created", boolean())], &["sha256", "size", "created"]),
         "NewTechnician": obj(&[("name", s())], &["name"]),
@@ -732,6 +772,13 @@ fn schemas() -> Value {
             ("returned_at", time()), ("receipt_collected", boolean()), ("flagged_for_review", boolean())],
             &["carry_back_id", "receipt_no", "work_order_id", "order_no", "technician_id", "item", "state", "taken_at", "expected_return", "working_days_out", "flagged_for_review"]),
         "EpochReply": obj(&[("epoch", s())], &["epoch"]),
+        "Hello": obj(&[("protocol", int()), ("op_kinds", json!({"type": "array", "items": s()})), ("change_items", json!({"type": "array", "items": s()})),
+            ("features", json!({"type": "array", "items": s()}))], &["protocol", "op_kinds", "change_items", "features"]),
+        "RefusedOp": obj(&[("device_id", uuid()), ("technician_id", uuid()), ("op_id", uuid()), ("device_seq", int()), ("kind", s()), ("entity_id", uuid()),
+            ("base_version", int()), ("payload", described("the op's payload as sent")), ("code", s()), ("reason", s()),
+            ("first_refused_at", time()), ("last_refused_at", time()), ("attempts", int()), ("resolved_at", time()),
+            ("resolution", json!({"type": "string", "nullable": true, "enum": ["applied_on_resend", "applied_by_office", null]}))],
+            &["device_id", "technician_id", "op_id", "device_seq", "kind", "entity_id", "payload", "code", "reason", "first_refused_at", "last_refused_at", "attempts"]),
         "TechnicianDayFact": obj(&[("day", date()), ("fact_id", uuid()), ("op_id", uuid()), ("technician_id", uuid()), ("device_id", uuid()),
             ("kind", json!({"type": "string", "enum": ["stock_take", "record_expense", "return_part"]})),
             ("payload", described("the kind's payload: StockTake, Expense or PartReturn")), ("superseded", boolean()), ("received_at", time())],

@@ -37,6 +37,8 @@ pub struct Enrolment {
     /// Bearer secret. Never logged (the `Debug` impl hides it).
     pub token: String,
     pub epoch: String,
+    /// Head office's lasting identity, when it tells it.
+    pub server_id: Option<String>,
 }
 
 impl std::fmt::Debug for Enrolment {
@@ -65,6 +67,11 @@ pub struct SyncState {
     pub last_success_at: Option<String>,
     pub last_attempt_at: Option<String>,
     pub last_error: Option<String>,
+    /// The newest head-office commit this device knows of (`<seq>:<tag>`), sent with each
+    /// pull so that head office can tell it lost history.
+    pub known_commit: Option<String>,
+    /// Head office's lasting identity, when it told it at enrolment.
+    pub server_id: Option<String>,
 }
 
 impl std::fmt::Debug for SyncState {
@@ -81,29 +88,59 @@ impl std::fmt::Debug for SyncState {
     }
 }
 
-/// Saves an enrolment (replacing an earlier one): the sync state starts from scratch (no
-/// cursor), the technician row exists, and the device and technician settings are set.
+/// Saves an enrolment (replacing an earlier one), makes sure the technician row exists and
+/// sets the device and technician settings. Re-enrolling with the same head office for the
+/// same technician (after a revocation, or after head office was restored from a backup
+/// that no longer knew this device) keeps the pull position and the newest commit known,
+/// so that the next pull still tells whether head office lost what it acknowledged; any
+/// other enrolment starts the sync state from scratch (no cursor).
 pub fn save_enrolment(tx: &Transaction, e: &Enrolment) -> StoreResult<()> {
+    if let Some(old) = state(tx)? {
+        if same_head_office(&old, e) && old.technician_id == e.technician_id {
+            tx.execute(
+                "UPDATE sync_state SET server_url = ?1, ca_pem = ?2, device_id = ?3, token = ?4,
+                        server_id = coalesce(?5, server_id), last_error = NULL
+                 WHERE id = 1",
+                params![e.server_url, e.ca_pem, e.device_id, e.token, e.server_id],
+            )?;
+            ensure_technician(tx, &e.technician_id, &e.technician_name)?;
+            settings::set(tx, settings::DEVICE_ID, &e.device_id)?;
+            return Ok(());
+        }
+    }
     tx.execute(
-        "INSERT INTO sync_state (id, server_url, ca_pem, device_id, technician_id, token, epoch)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO sync_state (id, server_url, ca_pem, device_id, technician_id, token, epoch,
+                                server_id)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (id) DO UPDATE SET server_url = excluded.server_url,
+             server_id = excluded.server_id,
              ca_pem = excluded.ca_pem, device_id = excluded.device_id,
              technician_id = excluded.technician_id, token = excluded.token,
-             epoch = excluded.epoch, cursor = NULL, refetching = 0, last_error = NULL",
+             epoch = excluded.epoch, cursor = NULL, refetching = 0, last_error = NULL,
+             known_commit = NULL",
         params![
             e.server_url,
             e.ca_pem,
             e.device_id,
             e.technician_id,
             e.token,
-            e.epoch
+            e.epoch,
+            e.server_id
         ],
     )?;
     ensure_technician(tx, &e.technician_id, &e.technician_name)?;
     settings::set(tx, settings::DEVICE_ID, &e.device_id)?;
     settings::set(tx, settings::TECHNICIAN_ID, &e.technician_id)?;
     Ok(())
+}
+
+/// Whether an enrolment is with the head office this device was enrolled with: the same
+/// lasting identity when both are known (whatever its address now), else the same address.
+pub fn same_head_office(old: &SyncState, e: &Enrolment) -> bool {
+    match (&old.server_id, &e.server_id) {
+        (Some(a), Some(b)) => a == b,
+        _ => old.server_url == e.server_url,
+    }
 }
 
 fn ensure_technician(tx: &Transaction, id: &str, name: &str) -> StoreResult<()> {
@@ -137,7 +174,8 @@ pub fn state(conn: &Connection) -> StoreResult<Option<SyncState>> {
     Ok(conn
         .query_row(
             "SELECT server_url, ca_pem, device_id, technician_id, token, epoch, cursor,
-                    refetch_gen, refetching, last_success_at, last_attempt_at, last_error
+                    refetch_gen, refetching, last_success_at, last_attempt_at, last_error,
+                    known_commit, server_id
              FROM sync_state WHERE id = 1",
             [],
             |r| {
@@ -154,6 +192,8 @@ pub fn state(conn: &Connection) -> StoreResult<Option<SyncState>> {
                     last_success_at: r.get(9)?,
                     last_attempt_at: r.get(10)?,
                     last_error: r.get(11)?,
+                    known_commit: r.get(12)?,
+                    server_id: r.get(13)?,
                 })
             },
         )
@@ -194,11 +234,53 @@ pub fn save_cursor(tx: &Transaction, epoch: &str, cursor: &str) -> StoreResult<(
     Ok(())
 }
 
+/// Records what head office says it speaks; true when that changed since the last run
+/// (not at the first one).
+pub fn note_hello(tx: &Transaction, hello: &str) -> StoreResult<bool> {
+    let old: Option<String> = tx
+        .query_row(
+            "SELECT server_hello FROM sync_state WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    if old.as_deref() == Some(hello) {
+        return Ok(false);
+    }
+    tx.execute(
+        "UPDATE sync_state SET server_hello = ?1 WHERE id = 1",
+        [hello],
+    )?;
+    Ok(old.is_some())
+}
+
+/// Remembers a head-office commit (`<seq>:<tag>`, from a pull page or a push reply) when
+/// it is newer than the newest one known. Malformed text is ignored.
+pub fn note_commit(tx: &Transaction, checkpoint: &str) -> StoreResult<()> {
+    fn seq_of(text: &str) -> Option<i64> {
+        text.split_once(':')?.0.parse().ok()
+    }
+    let Some(seq) = seq_of(checkpoint) else {
+        return Ok(());
+    };
+    let known = require_state(tx)?.known_commit;
+    if known.as_deref().and_then(seq_of).is_none_or(|k| seq > k) {
+        tx.execute(
+            "UPDATE sync_state SET known_commit = ?1 WHERE id = 1",
+            [checkpoint],
+        )?;
+    }
+    Ok(())
+}
+
 /// Starts a full refetch (the server did not know the cursor): bumps the generation that
-/// pulled work orders are stamped with; returns it.
+/// pulled work orders are stamped with; returns it. The newest commit known is forgotten
+/// (it belonged to the history head office lost).
 pub fn begin_refetch(tx: &Transaction) -> StoreResult<i64> {
     tx.execute(
-        "UPDATE sync_state SET refetch_gen = refetch_gen + 1, refetching = 1, cursor = NULL
+        "UPDATE sync_state SET refetch_gen = refetch_gen + 1, refetching = 1, cursor = NULL,
+                               known_commit = NULL
          WHERE id = 1",
         [],
     )?;
@@ -314,9 +396,119 @@ pub fn requeue_applied(tx: &Transaction, keep_epoch: Option<&str>) -> StoreResul
     Ok(n)
 }
 
+/// Puts refused ops whose cause may have gone back in the queue, to be sent again: all of
+/// them (`entity` and `refused_before` both `None`), those on one job (it came back from
+/// head office), or those last refused before a time (a periodic retry: the office may
+/// have fixed the cause). A reused fact id is final and stays refused. Head office keeps
+/// every refused op whole and decides it again when it comes back. Returns how many.
+pub fn requeue_refused(
+    tx: &Transaction,
+    entity: Option<&str>,
+    refused_before: Option<DateTime<Utc>>,
+) -> StoreResult<usize> {
+    let n = tx.execute(
+        "UPDATE outbox SET state = 'pending', result = NULL
+         WHERE state = 'rejected'
+           AND (?1 IS NULL OR entity_id = ?1)
+           AND op_id IN (SELECT op_id FROM op_result WHERE outcome = 'rejected'
+                         AND coalesce(reject_code, '') <> 'fact_id_reused'
+                         AND (?2 IS NULL OR at < ?2))",
+        params![entity, refused_before.map(ts)],
+    )?;
+    Ok(n)
+}
+
 /// The next pending ops, oldest first.
 pub fn next_pending(conn: &Connection, limit: usize) -> StoreResult<Vec<PendingOp>> {
     crate::outbox::pending(conn, limit)
+}
+
+/// The next pending ops after `device_seq` `after`, oldest first.
+pub fn next_pending_after(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+) -> StoreResult<Vec<PendingOp>> {
+    crate::outbox::pending_after(conn, after, limit)
+}
+
+/// A record the last sync run could not send, and why (no customer data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub op_id: String,
+    pub why: String,
+    /// Held until head office is upgraded (true), or blocked until the technician
+    /// resolves it (false).
+    pub held: bool,
+}
+
+/// Replaces the list of records the sync could not send (written at the end of each push).
+pub fn set_waiting(tx: &Transaction, waiting: &[Waiting], now: DateTime<Utc>) -> StoreResult<()> {
+    tx.execute("DELETE FROM sync_waiting", [])?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO sync_waiting (op_id, why, held, at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (op_id) DO NOTHING",
+    )?;
+    for w in waiting {
+        stmt.execute(params![w.op_id, w.why, w.held, ts(now)])?;
+    }
+    Ok(())
+}
+
+/// The records the last sync run could not send.
+pub fn waiting(conn: &Connection) -> StoreResult<Vec<Waiting>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT w.op_id, w.why, w.held FROM sync_waiting w
+         JOIN outbox o ON o.op_id = w.op_id AND o.state = 'pending' ORDER BY o.device_seq",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Waiting {
+            op_id: r.get(0)?,
+            why: r.get(1)?,
+            held: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The technician chooses to send a pending record without the file it references (a
+/// signature or document lost or damaged on this device): head office stores it with the
+/// reason and flags the job for review. Only for a pending record that references a file;
+/// the reason is required (1 to 500 characters).
+pub fn send_without_file(tx: &Transaction, op_id: &str, reason: &str) -> StoreResult<()> {
+    use crate::outbox::kind;
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(StoreError::Invalid(
+            "give a reason of 1 to 500 characters".into(),
+        ));
+    }
+    let op_kind: Option<String> = tx
+        .query_row(
+            "SELECT kind FROM outbox WHERE op_id = ?1 AND state = 'pending'",
+            [op_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(op_kind) = op_kind else {
+        return Err(StoreError::NotFound("pending record"));
+    };
+    let with_file = [
+        kind::ATTACH_SIGNATURE,
+        kind::ATTACH_DOCUMENT,
+        kind::TAKE_CARRY_BACK,
+        kind::RETURN_CARRY_BACK,
+    ];
+    if !with_file.contains(&op_kind.as_str()) {
+        return Err(StoreError::Invalid(
+            "this record does not reference a file".into(),
+        ));
+    }
+    tx.execute(
+        "UPDATE outbox SET blob_waiver = ?2 WHERE op_id = ?1",
+        params![op_id, reason],
+    )?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -516,6 +708,22 @@ pub fn upsert_work_order(tx: &Transaction, o: &PulledOrder) -> StoreResult<()> {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
+    // Another job here may hold the same order number (a local job, or one head office
+    // lost in a restore and then reused the number for): keep both, the pulled one under
+    // a marked number, and flag both. A clash must never fail the page.
+    let clash = order_no_holder(tx, o.order_no, o.id)?;
+    let order_no = match &clash {
+        None => o.order_no.to_owned(),
+        Some(_) => clash_order_no(o.order_no, o.id),
+    };
+    let o = &PulledOrder {
+        order_no: &order_no,
+        ..o.clone()
+    };
+    if let Some(other) = &clash {
+        let now = o.updated_at;
+        flag_for_review(tx, other, ORDER_NO_CLASH, now)?;
+    }
     match existing {
         None => {
             let customer_id = format!("hq-customer-{}", o.id);
@@ -643,6 +851,9 @@ pub fn upsert_work_order(tx: &Transaction, o: &PulledOrder) -> StoreResult<()> {
             workorders::reindex(tx, seq)?;
         }
     }
+    if clash.is_some() {
+        flag_for_review(tx, o.id, ORDER_NO_CLASH, o.updated_at)?;
+    }
     tx.execute(
         "INSERT INTO pulled_work_order (id, server_version, server_status, hq_notes,
                                         cancel_reason, server_seq, refetch_gen)
@@ -662,6 +873,28 @@ pub fn upsert_work_order(tx: &Transaction, o: &PulledOrder) -> StoreResult<()> {
         ],
     )?;
     Ok(())
+}
+
+/// Review reason: a pulled job has the order number of another job here; both are kept,
+/// the pulled one shown with its number marked (`clash_order_no`).
+pub const ORDER_NO_CLASH: &str = "order_no_clash";
+
+/// The id of another job here that holds `order_no`, if any.
+fn order_no_holder(tx: &Transaction, order_no: &str, id: &str) -> StoreResult<Option<String>> {
+    Ok(tx
+        .query_row(
+            "SELECT id FROM work_order WHERE order_no = ?1 AND id <> ?2",
+            params![order_no, id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// The number a pulled job is kept under when another job here holds its own: the
+/// number, then `#` and the start of head office's id (unique as the id is).
+pub fn clash_order_no(order_no: &str, id: &str) -> String {
+    let short: String = id.chars().filter(|c| *c != '-').take(12).collect();
+    format!("{order_no} #{short}")
 }
 
 /// Stamps a kept work order with the current refetch generation (it was decided to stay).
@@ -1030,8 +1263,10 @@ pub use onsite_domain::view_sync::{
 
 pub fn pending_view(conn: &Connection) -> StoreResult<Vec<PendingView>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT o.device_seq, o.op_id, o.kind, o.entity_id, w.order_no, o.created_at
+        "SELECT o.device_seq, o.op_id, o.kind, o.entity_id, w.order_no, o.created_at, s.why,
+                s.held
          FROM outbox o LEFT JOIN work_order w ON w.id = o.entity_id
+         LEFT JOIN sync_waiting s ON s.op_id = o.op_id
          WHERE o.state = 'pending' ORDER BY o.device_seq",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -1042,6 +1277,8 @@ pub fn pending_view(conn: &Connection) -> StoreResult<Vec<PendingView>> {
             work_order_id: r.get(3)?,
             order_no: r.get(4)?,
             created_at: r.get(5)?,
+            waiting: r.get(6)?,
+            held: r.get::<_, Option<bool>>(7)?.unwrap_or(false),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -1098,9 +1335,10 @@ pub struct DayEnd {
 }
 
 impl DayEnd {
-    /// True when something recorded here has not reached head office.
+    /// True when something recorded here has not reached head office, or head office
+    /// refused it (it keeps a copy, but the record is not taken until the cause is fixed).
     pub fn anything_unsent(&self) -> bool {
-        self.unsent_ops > 0 || self.unsent_blobs > 0
+        self.unsent_ops > 0 || self.unsent_blobs > 0 || self.rejected_ops > 0
     }
 }
 
@@ -1134,6 +1372,7 @@ mod tests {
                         technician_name: "Tech".into(),
                         token: "secret-token".into(),
                         epoch: "e1".into(),
+                        server_id: None,
                     },
                 )
             })
@@ -1572,7 +1811,51 @@ mod tests {
         assert_eq!(rej.len(), 1);
         assert_eq!(rej[0].reason, "why");
         assert_eq!(review_flags(store.conn()).unwrap().len(), 1);
-        assert!(!day_end(store.conn()).unwrap().anything_unsent());
+        // A refused record counts at day's end: it is not taken at head office yet.
+        let end = day_end(store.conn()).unwrap();
+        assert_eq!((end.unsent_ops, end.rejected_ops), (0, 1));
+        assert!(end.anything_unsent());
+        // It goes back in the queue when its cause may have gone: not for another job,
+        // not when it was refused after the retry time, yes for its job.
+        let before = now - chrono::Duration::hours(1);
+        assert_eq!(
+            store
+                .write(|tx| requeue_refused(tx, Some("WO-2"), None))
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .write(|tx| requeue_refused(tx, None, Some(before)))
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .write(|tx| requeue_refused(tx, Some("WO-1"), None))
+                .unwrap(),
+            1
+        );
+        assert_eq!(pending_view(store.conn()).unwrap().len(), 1);
+        store
+            .write(|tx| {
+                record_result(
+                    tx,
+                    &ops[1].op_id,
+                    &StoredOutcome::Rejected {
+                        code: "fact_id_reused".into(),
+                        reason: "final".into(),
+                    },
+                    "e1",
+                    now,
+                )
+            })
+            .unwrap();
+        assert_eq!(
+            store.write(|tx| requeue_refused(tx, None, None)).unwrap(),
+            0,
+            "a reused fact id is final"
+        );
         assert_eq!(
             store.write(|tx| requeue_applied(tx, Some("e1"))).unwrap(),
             0

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use onsite_api::{
-    routes, BlobPutReply, ChangeItem, EnrollReply, EnrollRequest, ErrorBody, PullReply, PushReply,
-    PushRequest,
+    routes, BlobPutReply, ChangeItem, EnrollReply, EnrollRequest, ErrorBody, Hello, PullReply,
+    PushReply, PushRequest,
 };
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -337,13 +337,38 @@ impl HqClient {
         self.json(res).await
     }
 
-    /// `GET /v1/sync/pull?cursor=&limit=`.
-    pub async fn pull(&self, token: &str, cursor: Option<&str>) -> Result<PullReply, ClientError> {
+    /// `GET /v1/sync/hello`: what head office speaks; a head office of the first release
+    /// has no such route (404) and speaks protocol 1.
+    pub async fn hello(&self, token: &str) -> Result<Hello, ClientError> {
+        let res = self
+            .send(
+                self.http
+                    .get(self.url(routes::SYNC_HELLO))
+                    .bearer_auth(token),
+            )
+            .await?;
+        if res.status() == StatusCode::NOT_FOUND {
+            return Ok(Hello::protocol1());
+        }
+        self.json(res).await
+    }
+
+    /// `GET /v1/sync/pull?cursor=&limit=&accept=&checkpoint=`: `checkpoint` is the newest
+    /// commit the device knows of (head office answers `reset` when it lost it).
+    pub async fn pull(
+        &self,
+        token: &str,
+        cursor: Option<&str>,
+        checkpoint: Option<&str>,
+    ) -> Result<PullReply, ClientError> {
         let limit = self.options.pull_limit.to_string();
         let accept = ChangeItem::OPT_IN.join(",");
         let mut query: Vec<(&str, &str)> = vec![("limit", &limit), ("accept", &accept)];
         if let Some(c) = cursor {
             query.push(("cursor", c));
+        }
+        if let Some(c) = checkpoint {
+            query.push(("checkpoint", c));
         }
         let res = self
             .send(

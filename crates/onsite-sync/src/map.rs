@@ -189,13 +189,10 @@ pub fn to_wire_with(row: &PendingOp, price: PriceLookup) -> Result<Op, MapError>
             why: e.to_string(),
         }
     })?;
-    Ok(Op::new(
-        op_id,
-        row.device_seq,
-        entity_id,
-        row.base_version,
-        &payload,
-    ))
+    let mut op = Op::new(op_id, row.device_seq, entity_id, row.base_version, &payload);
+    // Sent without its file, by the technician's choice (with their reason).
+    op.file_missing = row.blob_waiver.clone();
+    Ok(op)
 }
 
 /// The visit's outbox payloads (crates/onsite-store/src/visit, documents.rs) name some
@@ -339,6 +336,7 @@ mod tests {
             base_version: Some(3),
             payload,
             created_at: "2026-05-01T10:00:00Z".into(),
+            blob_waiver: None,
         }
     }
 

@@ -116,4 +116,6 @@ export const api = {
   syncNow: () => call<SyncView>('sync_now'),
   enrolDevice: (form: EnrolForm) => call<SyncView>('enrol_device', { form }),
   dayEndCheck: () => call<DayEndCheck>('day_end_check'),
+  sendWithoutFile: (opId: string, reason: string) =>
+    call<SyncView>('send_without_file', { opId, reason }),
 };

@@ -17,8 +17,12 @@ describe('day-end check', () => {
 
   it('says nothing when everything was sent', () => {
     expect(dayEndWarning(check({}))).toBeNull();
-    // Refused records are not unsent: they reached head office, which said why.
-    expect(dayEndWarning(check({ rejected_ops: 2 }))).toBeNull();
+  });
+
+  it('warns about refused records: head office has not taken them', () => {
+    const lines = dayEndWarning(check({ rejected_ops: 2 }))!;
+    expect(lines[0]).toContain('2 records were refused');
+    expect(lines[1]).toMatch(/^Last successful sync: /);
   });
 
   it('warns with the counts when records or files are unsent', () => {
@@ -66,5 +70,19 @@ describe('sync screen', () => {
     expect(badge({ ...v, enrolled: false })).toBe('');
     expect(badge({ ...v, pending: [], rejected: [] })).toBe('');
     expect(badge(null)).toBe('');
+  });
+});
+
+describe('records waiting to be sent', () => {
+  it('says why in the user language and offers to send without a lost file', async () => {
+    const { waitingText, canSendWithoutFile } = await import('./sync');
+    setLocale('en');
+    expect(waitingText('file_damaged')).toContain('damaged');
+    expect(waitingText('held')).toContain('once head office is updated');
+    expect(waitingText('something new')).toBe(waitingText('unreadable'));
+    expect(canSendWithoutFile('file_missing')).toBe(true);
+    expect(canSendWithoutFile('behind')).toBe(false);
+    setLocale('zh-CN');
+    expect(waitingText('file_missing')).toContain('不附文件');
   });
 });

@@ -1,7 +1,7 @@
 // What the sync screen and the day-end check say, as pure functions of the Rust views.
 import type { DayEndCheck, SyncProgressView, SyncView } from './bindings';
 import { dateTime } from './format';
-import { i18n, label, t } from './i18n.svelte';
+import { i18n, label, t, type Key } from './i18n.svelte';
 
 /** The line shown while a sync runs. */
 export function progressText(p: SyncProgressView): string {
@@ -33,14 +33,26 @@ export function badge(v: SyncView | null): string {
  * What to warn about before the day is closed, one sentence per line; null when
  * everything recorded here has reached head office.
  */
+/** Why a record waits to be sent, in the user's language (codes from the sync engine). */
+export function waitingText(code: string): string {
+  const known = ['behind', 'file_missing', 'file_damaged', 'file_too_large', 'too_large', 'unreadable', 'held'];
+  return known.includes(code) ? t(`sync.waiting.${code}` as Key) : t('sync.waiting.unreadable');
+}
+
+/** A record waiting on its file can be sent without it, with a reason. */
+export function canSendWithoutFile(code: string): boolean {
+  return code === 'file_missing' || code === 'file_damaged' || code === 'file_too_large';
+}
+
 export function dayEndWarning(c: DayEndCheck): string[] | null {
   if (!c.enrolled) return [t('dayend.check.not_enrolled')];
   const lines: string[] = [];
   if (c.unsent_ops > 0 || c.unsent_files > 0) {
     lines.push(t('dayend.check.unsent', { ops: c.unsent_ops, files: c.unsent_files }));
   }
-  if (lines.length === 0) return null;
+  // Refused records count too: head office keeps a copy but has not taken them (issue 9).
   if (c.rejected_ops > 0) lines.push(t('dayend.check.rejected', { count: c.rejected_ops }));
+  if (lines.length === 0) return null;
   lines.push(
     t('dayend.check.last_success', {
       when: c.last_success_at ? dateTime(c.last_success_at, i18n.locale) : t('sync.never'),
