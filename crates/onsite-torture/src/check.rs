@@ -112,15 +112,20 @@ struct DeviceOp {
     reason: Option<String>,
 }
 
-/// Where head office's refused list comes from. Until `GET /v1/admin/refused-ops` is on
-/// main, an op the device holds as rejected with a stored reason counts as refused with a
-/// visible reason; with the endpoint, fill this set from it (device_id, op_id, payload,
-/// code, reason) and require the op to be there.
-fn refused_by_device(op: &DeviceOp) -> bool {
-    op.state == "rejected" && op.reason.as_deref().is_some_and(|r| !r.trim().is_empty())
+/// On head office's refused list (`GET /v1/admin/refused-ops`, unresolved, this
+/// technician's): kept whole with its content and a reason.
+fn on_refused_list(op: &DeviceOp, refused: &HashMap<String, onsite_api::RefusedOp>) -> bool {
+    refused
+        .get(&op.op_id)
+        .is_some_and(|r| !r.reason.trim().is_empty() && !r.payload.is_null())
 }
 
-pub fn check(device_db: &Path, hq_db: &Path, technician: Uuid) -> Result<Report, String> {
+pub fn check(
+    device_db: &Path,
+    hq_db: &Path,
+    technician: Uuid,
+    refused: &HashMap<String, onsite_api::RefusedOp>,
+) -> Result<Report, String> {
     let mut report = Report {
         device_integrity: integrity(device_db)?,
         hq_integrity: integrity(hq_db)?,
@@ -202,13 +207,17 @@ pub fn check(device_db: &Path, hq_db: &Path, technician: Uuid) -> Result<Report,
                 what: format!("{} still pending after the final clean sync", op.kind),
             }),
             (_, 1) => {}
-            (_, 0) if refused_by_device(op) => report.refused += 1,
+            (_, 0) if on_refused_list(op, refused) => report.refused += 1,
             (state, 0) => report.lost.push(Finding {
                 op_id: Some(op.op_id.clone()),
                 job: None,
                 what: format!(
-                    "{} ({state} on the device) is not at head office nor refused",
-                    op.kind
+                    "{} ({state} on the device{}) is neither at head office nor on its refused list",
+                    op.kind,
+                    op.reason
+                        .as_deref()
+                        .map(|r| format!(", reason {r:?}"))
+                        .unwrap_or_default()
                 ),
             }),
             (_, n) => report.duplicated.push(Finding {

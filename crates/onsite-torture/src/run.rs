@@ -714,7 +714,18 @@ impl Torture {
                 _ => last_error = format!("{said} {}", out.stderr.trim()),
             }
         }
-        let mut report = check::check(&self.db, &self.hq.db(), self.technician)?;
+        let path = format!(
+            "{}?technician_id={}",
+            routes::ADMIN_REFUSED_OPS,
+            self.technician
+        );
+        let refused: Vec<onsite_api::RefusedOp> =
+            self.hq.admin::<(), _>(Method::GET, &path, None).await?;
+        let refused = refused
+            .into_iter()
+            .map(|r| (r.op_id.to_string(), r))
+            .collect();
+        let mut report = check::check(&self.db, &self.hq.db(), self.technician, &refused)?;
         if successes < 2 {
             report.sync_wedged = Some(last_error);
         }
