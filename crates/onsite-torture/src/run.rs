@@ -57,6 +57,9 @@ pub struct Counts {
     pub cuts: usize,
 }
 
+/// The longest a device step may take (a sync's client timeout is 30 s a request).
+const STEP_LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
+
 /// One thing that happened, for the failure report.
 pub struct Event {
     pub step: usize,
@@ -87,6 +90,8 @@ struct Outcome {
 
 pub struct Torture {
     opts: Opts,
+    /// This binary, resolved once (a rebuild during a run replaces the file).
+    exe: PathBuf,
     rng: Rng,
     work: PathBuf,
     db: PathBuf,
@@ -126,7 +131,15 @@ impl Torture {
         std::fs::create_dir_all(work.join("device/blobs")).map_err(|e| e.to_string())?;
         std::fs::create_dir_all(work.join("backups")).map_err(|e| e.to_string())?;
         let token = format!("torture-admin-{}", Uuid::now_v7().simple());
-        let mut hq = Hq::new(&opts.hq_bin, &work.join("hq"), &work.join("hq.log"), &token)?;
+        // A copy, so that every restart runs the same head office even if it is rebuilt.
+        let hq_bin = work.join("onsite-hq");
+        std::fs::copy(&opts.hq_bin, &hq_bin).map_err(|e| {
+            format!(
+                "{}: {e} (build it: cargo build -p onsite-hq --bin onsite-hq)",
+                opts.hq_bin.display()
+            )
+        })?;
+        let mut hq = Hq::new(&hq_bin, &work.join("hq"), &work.join("hq.log"), &token)?;
         hq.start(false).await?;
         let fwd = Forwarder::start(
             &hq.tls_dir().join("cert.pem"),
@@ -135,7 +148,12 @@ impl Torture {
             &hq.base,
         )?;
         let rng = Rng::new(opts.seed);
+        let exe = std::env::current_exe().map_err(|e| format!("this binary: {e}"))?;
+        // Kept open by path: copied aside so that a rebuild cannot pull it away mid-run.
+        let copy = work.join("onsite-torture");
+        std::fs::copy(&exe, &copy).map_err(|e| format!("copy of this binary: {e}"))?;
         let mut t = Torture {
+            exe: copy,
             db: work.join("device/onsite.db"),
             blobs: work.join("device/blobs"),
             rng,
@@ -251,8 +269,7 @@ impl Torture {
         extra: &[String],
         plan: KillPlan,
     ) -> Result<Outcome, String> {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut c = tokio::process::Command::new(exe);
+        let mut c = tokio::process::Command::new(&self.exe);
         c.arg("device")
             .arg(cmd)
             .arg("--db")
@@ -290,8 +307,18 @@ impl Torture {
             _ => (None, None, false),
         };
         let mut points = 0;
+        // A step that never ends is a hang to report, not to wait for.
+        let deadline = tokio::time::sleep(STEP_LIMIT);
+        tokio::pin!(deadline);
         loop {
             tokio::select! {
+                _ = &mut deadline => {
+                    let _ = child.kill().await;
+                    return Err(format!(
+                        "device step `{cmd}` did not finish within {} s (killed)",
+                        STEP_LIMIT.as_secs()
+                    ));
+                }
                 line = lines.next_line() => {
                     let Ok(Some(line)) = line else { break };
                     if let Some(name) = line.strip_prefix("point ") {
