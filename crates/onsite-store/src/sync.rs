@@ -39,6 +39,9 @@ pub struct Enrolment {
     pub epoch: String,
     /// Head office's lasting identity, when it tells it.
     pub server_id: Option<String>,
+    /// The fingerprint (SHA-256 hex of the DER) of the certificate head office presented
+    /// at enrolment: pinned.
+    pub cert_sha256: Option<String>,
 }
 
 impl std::fmt::Debug for Enrolment {
@@ -72,6 +75,8 @@ pub struct SyncState {
     pub known_commit: Option<String>,
     /// Head office's lasting identity, when it told it at enrolment.
     pub server_id: Option<String>,
+    /// The certificate pinned at enrolment (SHA-256 hex of its DER).
+    pub cert_pin: Option<String>,
 }
 
 impl std::fmt::Debug for SyncState {
@@ -99,9 +104,16 @@ pub fn save_enrolment(tx: &Transaction, e: &Enrolment) -> StoreResult<()> {
         if same_head_office(&old, e) && old.technician_id == e.technician_id {
             tx.execute(
                 "UPDATE sync_state SET server_url = ?1, ca_pem = ?2, device_id = ?3, token = ?4,
-                        server_id = coalesce(?5, server_id), last_error = NULL
+                        server_id = coalesce(?5, server_id), cert_pin = ?6, last_error = NULL
                  WHERE id = 1",
-                params![e.server_url, e.ca_pem, e.device_id, e.token, e.server_id],
+                params![
+                    e.server_url,
+                    e.ca_pem,
+                    e.device_id,
+                    e.token,
+                    e.server_id,
+                    e.cert_sha256
+                ],
             )?;
             ensure_technician(tx, &e.technician_id, &e.technician_name)?;
             settings::set(tx, settings::DEVICE_ID, &e.device_id)?;
@@ -110,10 +122,10 @@ pub fn save_enrolment(tx: &Transaction, e: &Enrolment) -> StoreResult<()> {
     }
     tx.execute(
         "INSERT INTO sync_state (id, server_url, ca_pem, device_id, technician_id, token, epoch,
-                                server_id)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                                server_id, cert_pin)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (id) DO UPDATE SET server_url = excluded.server_url,
-             server_id = excluded.server_id,
+             server_id = excluded.server_id, cert_pin = excluded.cert_pin,
              ca_pem = excluded.ca_pem, device_id = excluded.device_id,
              technician_id = excluded.technician_id, token = excluded.token,
              epoch = excluded.epoch, cursor = NULL, refetching = 0, last_error = NULL,
@@ -125,7 +137,8 @@ pub fn save_enrolment(tx: &Transaction, e: &Enrolment) -> StoreResult<()> {
             e.technician_id,
             e.token,
             e.epoch,
-            e.server_id
+            e.server_id,
+            e.cert_sha256
         ],
     )?;
     ensure_technician(tx, &e.technician_id, &e.technician_name)?;
@@ -205,7 +218,7 @@ pub fn state(conn: &Connection) -> StoreResult<Option<SyncState>> {
         .query_row(
             "SELECT server_url, ca_pem, device_id, technician_id, token, epoch, cursor,
                     refetch_gen, refetching, last_success_at, last_attempt_at, last_error,
-                    known_commit, server_id
+                    known_commit, server_id, cert_pin
              FROM sync_state WHERE id = 1",
             [],
             |r| {
@@ -224,6 +237,7 @@ pub fn state(conn: &Connection) -> StoreResult<Option<SyncState>> {
                     last_error: r.get(11)?,
                     known_commit: r.get(12)?,
                     server_id: r.get(13)?,
+                    cert_pin: r.get(14)?,
                 })
             },
         )
@@ -1403,6 +1417,7 @@ mod tests {
                         token: "secret-token".into(),
                         epoch: "e1".into(),
                         server_id: None,
+                        cert_sha256: None,
                     },
                 )
             })
@@ -1768,6 +1783,7 @@ mod tests {
             token: "t".into(),
             epoch: "e".into(),
             server_id: id.map(str::to_owned),
+            cert_sha256: None,
         };
         let same_url = "https://127.0.0.1:1";
         let mut known = old.clone();

@@ -135,6 +135,8 @@ pub async fn request_enrolment(
         token: reply.token,
         epoch: reply.epoch,
         server_id: reply.server_id,
+        // The certificate head office presented, checked the usual way: pinned from now on.
+        cert_sha256: client.certificate_fingerprint(),
     };
     Ok(enrolment)
 }
@@ -142,9 +144,10 @@ pub async fn request_enrolment(
 /// A client for the head office this device is enrolled with.
 pub fn client_for(store: &Mutex<Store>, options: ClientOptions) -> Result<HqClient, SyncError> {
     let st = store_sync::state(lock(store).conn())?.ok_or(SyncError::NotEnrolled)?;
-    Ok(HqClient::new(
+    Ok(HqClient::pinned(
         &st.server_url,
         st.ca_pem.as_deref(),
+        st.cert_pin.as_deref(),
         options,
     )?)
 }

@@ -474,3 +474,48 @@ async fn a_record_an_older_head_office_cannot_take_is_held_not_refused_then_sent
     assert!(r.held.is_empty() && dev.pending().is_empty());
     assert_eq!(fact_ids(&hq, wo.id).await.len(), 2);
 }
+
+// ---------------------------------------------------------------------------------------
+// Hole 11: head office's certificate is pinned at enrolment.
+
+#[tokio::test]
+async fn another_certificate_than_the_one_pinned_at_enrolment_is_refused_before_anything_is_sent() {
+    let hq = start().await;
+    let dev = device(&hq, "Tech").await;
+    let wo = hq.work_order("WO-1", Some(dev.technician_id)).await;
+    let pinned = dev
+        .with(|s| store_sync::state(s.conn()).unwrap().unwrap().cert_pin)
+        .expect("the certificate seen at enrolment is pinned");
+    let client = || onsite_sync::engine::client_for(&dev.store, options()).unwrap();
+    dev.sync(&client()).await.unwrap();
+    assert_eq!(
+        client().certificate_fingerprint(),
+        None,
+        "not connected yet"
+    );
+
+    // Head office's address now answers with another certificate from the same CA (an
+    // impostor with a certificate it should not have, or an unannounced renewal).
+    let (dir, pki, tmp) = hq.stop().await;
+    let other = start_in(&dir, std::sync::Arc::new(pki.with_other_certificate()), tmp).await;
+    dev.with(|s| {
+        s.write(|tx| {
+            tx.execute("UPDATE sync_state SET server_url = ?1", [&other.base])?;
+            Ok(())
+        })
+        .unwrap()
+    });
+    dev.change_status(wo.id, EnRoute);
+    let err = dev.sync(&client()).await.unwrap_err();
+    assert!(
+        err.to_string().contains(onsite_sync::pin::PIN_MISMATCH),
+        "{err}"
+    );
+    assert_eq!(dev.pending().len(), 1, "nothing was sent");
+    assert!(other.detail(wo.id).await.facts.is_empty());
+    // The certificate is otherwise valid: an unpinned client would have taken it.
+    let unpinned = other.client(options());
+    assert!(unpinned.hello("no-token").await.is_err());
+    assert_ne!(unpinned.certificate_fingerprint(), Some(pinned.clone()));
+    assert!(unpinned.certificate_fingerprint().is_some());
+}
