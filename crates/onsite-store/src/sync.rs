@@ -1038,8 +1038,9 @@ pub struct PulledFact<'a> {
     pub received_at: DateTime<Utc>,
 }
 
-pub fn put_fact(tx: &Transaction, f: &PulledFact) -> StoreResult<()> {
-    tx.execute(
+/// Keeps a pulled fact; true when it is new here (false for one kept before: a refetch).
+pub fn put_fact(tx: &Transaction, f: &PulledFact) -> StoreResult<bool> {
+    let n = tx.execute(
         "INSERT INTO pulled_fact (fact_id, op_id, work_order_id, device_id, kind, payload,
                                   received_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (fact_id) DO NOTHING",
@@ -1053,7 +1054,70 @@ pub fn put_fact(tx: &Transaction, f: &PulledFact) -> StoreResult<()> {
             ts(f.received_at)
         ],
     )?;
-    Ok(())
+    Ok(n > 0)
+}
+
+/// A movement of the van's stock recorded on the technician's other device (a part taken,
+/// unused stock returned, a stock-take's difference): the van is one, so every device's
+/// ledger mirrors it. Applied once per fact (the caller applies it only when the fact is
+/// new here). A part this device does not know (by part number, else by id) is skipped:
+/// nothing to mirror; returns whether a movement was written.
+pub struct RemoteMovement<'a> {
+    pub part_no: Option<&'a str>,
+    pub part_id: Option<&'a str>,
+    /// `consume`, `return_unused` or `stock_take`.
+    pub kind: &'a str,
+    pub delta: i64,
+    pub work_order_id: Option<&'a str>,
+    pub fact_id: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+pub fn apply_remote_movement(tx: &Transaction, m: &RemoteMovement) -> StoreResult<bool> {
+    let by_no: Option<String> = match m.part_no {
+        Some(no) => tx
+            .query_row("SELECT id FROM part WHERE part_no = ?1", [no], |r| r.get(0))
+            .optional()?,
+        None => None,
+    };
+    let by_id: Option<String> = match m.part_id {
+        Some(id) => tx
+            .query_row("SELECT id FROM part WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?,
+        None => None,
+    };
+    let Some(part_id) = by_no.or(by_id) else {
+        return Ok(false);
+    };
+    if m.delta == 0 {
+        return Ok(false);
+    }
+    let job: Option<String> = match m.work_order_id {
+        Some(id) => tx
+            .query_row("SELECT id FROM work_order WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?,
+        None => None,
+    };
+    tx.execute(
+        "INSERT INTO van_stock (part_id, quantity, updated_at) VALUES (?1, 0, ?2)
+         ON CONFLICT (part_id) DO NOTHING",
+        params![part_id, ts(m.at)],
+    )?;
+    tx.execute(
+        "INSERT INTO stock_movement (part_id, kind, delta, work_order_id, ref_id, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            part_id,
+            m.kind,
+            m.delta,
+            job,
+            format!("other-device:{}", m.fact_id),
+            ts(m.at)
+        ],
+    )?;
+    Ok(true)
 }
 
 pub fn pulled_fact_count(conn: &Connection) -> StoreResult<i64> {

@@ -519,3 +519,64 @@ async fn another_certificate_than_the_one_pinned_at_enrolment_is_refused_before_
     assert_ne!(unpinned.certificate_fingerprint(), Some(pinned.clone()));
     assert!(unpinned.certificate_fingerprint().is_some());
 }
+
+// ---------------------------------------------------------------------------------------
+// Hole 10: two devices of one technician share one van.
+
+#[tokio::test]
+async fn a_part_taken_on_one_device_leaves_the_van_on_the_technicians_other_device_once() {
+    use onsite_api::{routes, NewPartsIssue, PartsIssue, PartsIssueLine};
+    use onsite_hq::storage::Storage;
+    let hq = start().await;
+    let tech = hq.technician("Tech").await;
+    let a = device_for(&hq, tech).await;
+    let b = device_for(&hq, tech).await;
+    let wo = hq.work_order("WO-1", Some(tech)).await;
+    let _: onsite_api::PartsCatalogue = hq
+        .admin(
+            reqwest::Method::PUT,
+            routes::ADMIN_PARTS_CATALOGUE,
+            Some(&onsite_hq::demo::parts_catalogue()),
+        )
+        .await;
+    let issue = NewPartsIssue {
+        lines: vec![PartsIssueLine {
+            part_no: "F-PP-10".into(),
+            quantity: 6,
+        }],
+        note: None,
+        work_order_id: None,
+    };
+    let path = routes::ADMIN_PARTS_ISSUES.replace("{id}", &tech.to_string());
+    let _: PartsIssue = hq.admin(reqwest::Method::POST, &path, Some(&issue)).await;
+    let stock = |d: &Device| {
+        d.with(|s| onsite_store::visit::van_stock(s.conn()).unwrap())
+            .into_iter()
+            .find(|i| i.part_no == "F-PP-10")
+            .map(|i| i.quantity)
+    };
+    a.sync(&hq.client(options())).await.unwrap();
+    b.sync(&hq.client(options())).await.unwrap();
+    assert_eq!((stock(&a), stock(&b)), (Some(6), Some(6)));
+
+    // Device A fits two filters on the job (as the visit's take_part records it).
+    append(
+        &a,
+        onsite_store::outbox::kind::CONSUME_PART,
+        wo.id,
+        serde_json::json!({"work_order_id": wo.id, "part_use_id": Uuid::now_v7(),
+            "part_id": "hq-part-F-PP-10", "part_no": "F-PP-10", "quote_id": Uuid::now_v7(),
+            "quantity": 2, "serial_fitted": null, "serial_removed": null,
+            "override_reason": null, "stock_after": 4, "at": Utc::now()}),
+    );
+    a.sync(&hq.client(options())).await.unwrap();
+    b.sync(&hq.client(options())).await.unwrap();
+    assert_eq!(stock(&b), Some(4), "the van on B follows A's use");
+    // Again, and after a refetch (head office sends every fact again): still once.
+    b.sync(&hq.client(options())).await.unwrap();
+    hq.storage.rotate_epoch().unwrap();
+    let r = b.sync(&hq.client(options())).await.unwrap();
+    assert!(r.refetched);
+    assert_eq!(stock(&b), Some(4));
+    assert_eq!(b.outbox_count(), 0, "mirroring writes nothing to send");
+}
