@@ -515,6 +515,29 @@ pub fn waiting(conn: &Connection) -> StoreResult<Vec<Waiting>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// A signature or document made again on a job whose earlier one is stuck because its file
+/// was lost or damaged here (the sync screen says so): the earlier record goes without its
+/// file, with `reason`, so that the job's queue moves and head office sees both. `doc_kind`
+/// narrows documents to the same kind (a sign-off sheet made again supersedes the sign-off
+/// sheet). Returns how many were resolved.
+pub(crate) fn supersede_stuck_files(
+    tx: &Transaction,
+    work_order_id: &str,
+    op_kind: &str,
+    doc_kind: Option<&str>,
+    reason: &str,
+) -> StoreResult<usize> {
+    let n = tx.execute(
+        "UPDATE outbox SET blob_waiver = ?4
+         WHERE state = 'pending' AND blob_waiver IS NULL AND entity_id = ?1 AND kind = ?2
+           AND (?3 IS NULL OR json_extract(payload, '$.kind') = ?3)
+           AND op_id IN (SELECT op_id FROM sync_waiting
+                         WHERE why IN ('file_missing', 'file_damaged', 'file_too_large'))",
+        params![work_order_id, op_kind, doc_kind, reason],
+    )?;
+    Ok(n)
+}
+
 /// The technician chooses to send a pending record without the file it references (a
 /// signature or document lost or damaged on this device): head office stores it with the
 /// reason and flags the job for review. Only for a pending record that references a file;
