@@ -14,6 +14,7 @@ pub mod backoff;
 pub mod client;
 pub mod engine;
 pub mod map;
+pub mod pin;
 pub mod plan;
 
 pub use client::{ClientError, ClientOptions, HqClient};

@@ -15,7 +15,7 @@ export type Money = {
  */
 minor: number, currency: Currency, };
 
-export type ErrorCode = "db_corrupt" | "db_locked" | "db_too_new" | "db_io" | "not_found" | "transition_not_allowed" | "reason_required" | "signature_required" | "document_failed" | "invalid_input" | "internal" | "invalid_quantity" | "invalid_amount" | "price_not_editable" | "payment_above_due" | "purchase_date_in_future" | "order_cancelled" | "order_closed" | "insufficient_stock" | "quote_required" | "quote_not_accepted" | "no_fee_table" | "sync_not_enrolled" | "sync_offline" | "sync_bad_address" | "sync_bad_certificate" | "sync_code_refused" | "sync_device_revoked" | "sync_server_error";
+export type ErrorCode = "db_corrupt" | "db_locked" | "db_too_new" | "db_io" | "not_found" | "transition_not_allowed" | "reason_required" | "signature_required" | "document_failed" | "invalid_input" | "internal" | "invalid_quantity" | "invalid_amount" | "price_not_editable" | "payment_above_due" | "purchase_date_in_future" | "order_cancelled" | "order_closed" | "insufficient_stock" | "quote_required" | "quote_not_accepted" | "no_fee_table" | "sync_not_enrolled" | "sync_offline" | "sync_bad_address" | "sync_bad_certificate" | "sync_code_refused" | "sync_device_revoked" | "sync_server_error" | "sync_unsent_elsewhere";
 
 export type IpcError = { code: ErrorCode, message: string, file: string | null, };
 
@@ -349,7 +349,12 @@ export type RejectedOpView = { device_seq: number, op_id: string, kind: string, 
 
 export type ReviewFlagView = { work_order_id: string, order_no: string | null, reason: string, created_at: string, };
 
-export type SyncView = { enrolled: boolean, server_url: string | null, technician_name: string | null, health: SyncHealth, running: SyncProgressView | null, last_success_at: string | null, last_attempt_at: string | null, 
+export type SyncView = { enrolled: boolean, server_url: string | null, technician_name: string | null, 
+/**
+ * Head office's certificate pinned at enrolment, as people compare it
+ * (`AB:CD:…`, SHA-256 of its DER): any other certificate is refused.
+ */
+certificate: string | null, health: SyncHealth, running: SyncProgressView | null, last_success_at: string | null, last_attempt_at: string | null, 
 /**
  * The last failure, in English for support.
  */

@@ -1843,13 +1843,18 @@ impl Storage for SqliteStorage {
         query: &onsite_api::TechnicianDayQuery,
     ) -> Result<Vec<onsite_api::TechnicianDayFact>> {
         let conn = self.reader();
-        // An expense is superseded by a later one for the same technician and day.
+        // An expense is superseded by one recorded later (by the time the technician
+        // recorded it, not the order it arrived in: two devices, or a late sync) for the
+        // same technician and day; the same time is decided by arrival.
         let mut stmt = conn.prepare(
             "SELECT f.day, f.fact_id, f.op_id, f.technician_id, f.device_id, f.kind, \
              f.payload, f.received_at, \
              f.kind = 'record_expense' AND EXISTS (SELECT 1 FROM technician_day_facts g \
                WHERE g.technician_id = f.technician_id AND g.day = f.day \
-               AND g.kind = f.kind AND g.seq > f.seq) \
+               AND g.kind = f.kind AND (julianday(json_extract(g.payload, '$.at')) \
+                 > julianday(json_extract(f.payload, '$.at')) \
+                 OR (julianday(json_extract(g.payload, '$.at')) \
+                   = julianday(json_extract(f.payload, '$.at')) AND g.seq > f.seq))) \
              FROM technician_day_facts f \
              WHERE (?1 IS NULL OR f.day >= ?1) AND (?2 IS NULL OR f.day <= ?2) \
              AND (?3 IS NULL OR f.technician_id = ?3) \

@@ -758,4 +758,3 @@ pub struct EpochReply {
     /// The new epoch.
     pub epoch: String,
 }
-

@@ -1156,5 +1156,3 @@ impl std::fmt::Display for Cursor {
         write!(f, "{}:{}", self.epoch, self.seq)
     }
 }
-
-
