@@ -35,6 +35,7 @@ pub const FAULTS: &[&str] = &[
     "cancel",
     "reassign",
     "clock",
+    "dispatch",
 ];
 
 pub struct Opts {
@@ -93,6 +94,10 @@ pub struct Torture {
     /// This binary, resolved once (a rebuild during a run replaces the file).
     exe: PathBuf,
     rng: Rng,
+    /// New jobs dispatched during the run: a stream of its own, so that adding this
+    /// fault kind left every other draw of a seed as it was.
+    dispatch_rng: Rng,
+    next_order: usize,
     work: PathBuf,
     db: PathBuf,
     blobs: PathBuf,
@@ -157,6 +162,8 @@ impl Torture {
             db: work.join("device/onsite.db"),
             blobs: work.join("device/blobs"),
             rng,
+            dispatch_rng: Rng::new(opts.seed ^ 0xD15A_7C4E_D15A_7C4E),
+            next_order: 0,
             work,
             hq,
             fwd,
@@ -175,18 +182,8 @@ impl Torture {
         t.technician = t.new_technician("Torture Technician").await?;
         t.other = t.new_technician("Other Technician").await?;
         let n = (t.opts.actions / 7).max(8);
-        for i in 0..n {
-            let wo: onsite_api::WorkOrder =
-                t.hq.admin(
-                    Method::POST,
-                    routes::ADMIN_WORK_ORDERS,
-                    Some(&new_work_order(
-                        &format!("T{}-{i:04}", t.opts.seed),
-                        t.technician,
-                    )),
-                )
-                .await?;
-            t.jobs.push(wo.id);
+        for _ in 0..n {
+            t.dispatch().await?;
         }
         let out = t.device("seed", &[], KillPlan::None).await?;
         if out.code != Some(0) {
@@ -211,6 +208,23 @@ impl Torture {
             )
             .await?;
         Ok(t.id)
+    }
+
+    /// Head office dispatches a new job to the technician.
+    async fn dispatch(&mut self) -> Result<Uuid, String> {
+        let order_no = format!("T{}-{:04}", self.opts.seed, self.next_order);
+        self.next_order += 1;
+        let wo: onsite_api::WorkOrder = self
+            .hq
+            .admin(
+                Method::POST,
+                routes::ADMIN_WORK_ORDERS,
+                Some(&new_work_order(&order_no, self.technician)),
+            )
+            .await
+            .map_err(|e| format!("dispatching {order_no}: {e}"))?;
+        self.jobs.push(wo.id);
+        Ok(wo.id)
     }
 
     fn log(&mut self, what: String) {
@@ -535,6 +549,10 @@ impl Torture {
         if clock && !skipped(&self.opts, "clock") {
             self.clock = clock_to;
             self.log(format!("device clock moved to {clock_to:+} s"));
+        }
+        if self.dispatch_rng.chance(2.0) && !skipped(&self.opts, "dispatch") {
+            let job = self.dispatch().await?;
+            self.log(format!("job {job} dispatched at head office"));
         }
         if kill_hq && !skipped(&self.opts, "kill-hq") {
             self.hq.kill().await;
