@@ -686,10 +686,11 @@ impl Torture {
                 label = "sync, head office killed after it answered";
             }
             11 if enabled("kill-device") => {
-                // Two faults in one run: a 503 first, then a kill at a progress point.
+                // Two faults in one run: a 503 on the first request of the kind drawn, and a
+                // kill at a progress point if one comes first (a 503 ends the run).
                 self.fwd.arm(target, 0, Fault::Reply(503));
                 plan = KillPlan::AtPoint(point);
-                label = "sync, a 503 then a kill";
+                label = "sync, a 503, or a kill at a progress point before it";
             }
             _ => {}
         }
