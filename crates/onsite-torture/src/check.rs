@@ -77,6 +77,8 @@ pub struct Finding {
 pub struct Report {
     pub ops: usize,
     pub refused: usize,
+    /// The refused ops by head office's code.
+    pub refused_codes: std::collections::BTreeMap<String, usize>,
     pub lost: Vec<Finding>,
     pub duplicated: Vec<Finding>,
     pub wedged: Vec<Finding>,
@@ -207,7 +209,15 @@ pub fn check(
                 what: format!("{} still pending after the final clean sync", op.kind),
             }),
             (_, 1) => {}
-            (_, 0) if on_refused_list(op, refused) => report.refused += 1,
+            (_, 0) if on_refused_list(op, refused) => {
+                report.refused += 1;
+                let code = refused
+                    .get(&op.op_id)
+                    .and_then(|r| serde_json::to_value(r.code).ok())
+                    .and_then(|c| c.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "?".into());
+                *report.refused_codes.entry(code).or_default() += 1;
+            }
             (state, 0) => report.lost.push(Finding {
                 op_id: Some(op.op_id.clone()),
                 job: None,

@@ -141,10 +141,20 @@ async fn torture(opts: run::Opts) -> ExitCode {
         Ok(report) => {
             let failed =
                 report.lost() + report.duplicated() + report.wedged() > 0 || !report.integrity_ok();
+            let codes: Vec<String> = report
+                .refused_codes
+                .iter()
+                .map(|(code, n)| format!("{code} ×{n}"))
+                .collect();
             eprintln!(
-                "checked {} ops on the device ({} refused by head office with a reason) in {:.1} s",
+                "checked {} ops on the device ({} on head office's refused list with a reason{}) in {:.1} s",
                 report.ops,
                 report.refused,
+                if codes.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", codes.join(", "))
+                },
                 started.elapsed().as_secs_f64()
             );
             for (label, list) in [
