@@ -29,6 +29,7 @@ fn render() -> String {
         onsite_domain::carryback::CarryBackState::decl(&cfg),
         onsite_domain::carryback::CarryBackOverdue::decl(&cfg),
         CarryBackView::decl(&cfg),
+        OtherDeviceFactView::decl(&cfg),
         CarryBackForm::decl(&cfg),
         TodayView::decl(&cfg),
         ProofKind::decl(&cfg),

@@ -1143,6 +1143,88 @@ pub fn apply_remote_movement(tx: &Transaction, m: &RemoteMovement) -> StoreResul
     Ok(true)
 }
 
+/// What the technician recorded on a job on their other devices (pulled facts), oldest
+/// first, with what identifies each; the kind as this store names it (`TakePayment`).
+pub fn other_device_facts(
+    conn: &Connection,
+    work_order_id: &str,
+) -> StoreResult<Vec<onsite_domain::view::OtherDeviceFactView>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, payload, received_at FROM pulled_fact
+         WHERE work_order_id = ?1 ORDER BY received_at, fact_id",
+    )?;
+    let rows = stmt.query_map([work_order_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (kind, payload, received_at) = row?;
+        let p: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
+        let text = |k: &str| p.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        let money = |k: &str| {
+            p.get(k)
+                .and_then(|v| v.get("minor"))
+                .and_then(|v| v.as_i64())
+        };
+        let camel: String = kind
+            .split('_')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let (amount_minor, status, detail) = match kind.as_str() {
+            "take_payment" => (money("amount"), None, text("method")),
+            "invoice_later" => (money("amount"), None, None),
+            "issue_quote" => (money("due"), None, None),
+            "record_quote_decision" => (
+                money("callout").filter(|m| *m > 0),
+                text("status_to").and_then(|s| WorkOrderStatus::parse(&s)),
+                text("decision"),
+            ),
+            "change_status" => (
+                None,
+                text("to").and_then(|s| WorkOrderStatus::parse(&s)),
+                None,
+            ),
+            "consume_part" => (
+                None,
+                None,
+                text("part_no").map(|n| {
+                    format!(
+                        "{n} × {}",
+                        p.get("quantity").and_then(|q| q.as_i64()).unwrap_or(1)
+                    )
+                }),
+            ),
+            "attach_signature" => (None, None, text("signer_name")),
+            "record_feedback" => (
+                None,
+                None,
+                p.get("rating")
+                    .and_then(|r| r.as_i64())
+                    .map(|r| format!("{r}/5")),
+            ),
+            "record_diagnosis" => (None, None, text("fault_found")),
+            _ => (None, None, None),
+        };
+        out.push(onsite_domain::view::OtherDeviceFactView {
+            kind: camel,
+            at: text("at").unwrap_or(received_at),
+            amount_minor,
+            status,
+            detail,
+        });
+    }
+    Ok(out)
+}
+
 pub fn pulled_fact_count(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.query_row("SELECT count(*) FROM pulled_fact", [], |r| r.get(0))?)
 }

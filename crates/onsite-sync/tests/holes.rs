@@ -572,6 +572,15 @@ async fn a_part_taken_on_one_device_leaves_the_van_on_the_technicians_other_devi
     a.sync(&hq.client(options())).await.unwrap();
     b.sync(&hq.client(options())).await.unwrap();
     assert_eq!(stock(&b), Some(4), "the van on B follows A's use");
+    // And B's job shows what A recorded on it, so that it is not done twice.
+    let shown = b.with(|s| {
+        workorders::detail(s.conn(), &wo.id.to_string(), &day())
+            .unwrap()
+            .other_device
+    });
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(shown[0].kind, "ConsumePart");
+    assert_eq!(shown[0].detail.as_deref(), Some("F-PP-10 × 2"));
     // Again, and after a refetch (head office sends every fact again): still once.
     b.sync(&hq.client(options())).await.unwrap();
     hq.storage.rotate_epoch().unwrap();

@@ -31,6 +31,24 @@ export type CarryBackView = { id: string, receipt_no: string, work_order_id: str
  */
 receipt_collected: boolean | null, receipt_lost_note: string | null, returned_signer: string | null, photos: Array<string>, overdue: CarryBackOverdue | null, };
 
+export type OtherDeviceFactView = { 
+/**
+ * The outbox kind it stands for (`TakePayment`, `IssueQuote`, …), for its label.
+ */
+kind: string, at: string, 
+/**
+ * An amount it carries: the payment, the quote's total due, the invoice.
+ */
+amount_minor: number | null, 
+/**
+ * The status it moved the job to.
+ */
+status: WorkOrderStatus | null, 
+/**
+ * A part number and quantity, a signer, a rating: what identifies it.
+ */
+detail: string | null, };
+
 export type CarryBackForm = { item: string, serial_no: string | null, accessories: Array<string>, condition: string, fault: string, expected_return: string, 
 /**
  * SHA-256 of photos already stored (see the `add_photo` command).
@@ -87,7 +105,12 @@ content_hash: string,
 /**
  * Every signature, oldest first; the last valid one counts.
  */
-signatures: Array<SignatureView>, documents: Array<DocumentView>, carry_backs: Array<CarryBackView>, };
+signatures: Array<SignatureView>, documents: Array<DocumentView>, carry_backs: Array<CarryBackView>, 
+/**
+ * What the technician recorded on this job on their other device (as head office
+ * stored it), oldest first: shown so that nothing is done twice.
+ */
+other_device: Array<OtherDeviceFactView>, };
 
 export type Settings = { locale: string | null, };
 
