@@ -461,6 +461,9 @@ pub enum ReviewReason {
     /// A status change that the status machine does not allow from the server's status
     /// (kept as a fact; the server's status was left as it was).
     StatusConflict,
+    /// A signature whose content hash does not match the job's content as head office
+    /// recomputes it from the job and the technician's facts (stored all the same).
+    SignatureMismatch,
 }
 
 impl ReviewReason {
@@ -470,6 +473,7 @@ impl ReviewReason {
             ReviewReason::CancelledBeforeSync => "cancelled_before_sync",
             ReviewReason::ReassignedBeforeSync => "reassigned_before_sync",
             ReviewReason::StatusConflict => "status_conflict",
+            ReviewReason::SignatureMismatch => "signature_mismatch",
         }
     }
 
@@ -479,6 +483,7 @@ impl ReviewReason {
             ReviewReason::CancelledBeforeSync,
             ReviewReason::ReassignedBeforeSync,
             ReviewReason::StatusConflict,
+            ReviewReason::SignatureMismatch,
         ]
         .into_iter()
         .find(|r| r.as_str() == text)
