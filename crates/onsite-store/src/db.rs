@@ -34,6 +34,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_parts_issue",
         include_str!("../migrations/0008_parts_issue.sql"),
     ),
+    (
+        "0009_unsent_file",
+        include_str!("../migrations/0009_unsent_file.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -267,7 +267,11 @@ async fn push_all(
             for sha in chunk {
                 match read_blob(store, config, sha)? {
                     Ok(bytes) => ready.push((sha.clone(), bytes)),
-                    Err(_) => report.photos_missing += 1,
+                    Err(why) => {
+                        report.photos_missing += 1;
+                        let now = Utc::now();
+                        crate::unsent::record_photo(&mut lock(store), &batch.ops, sha, why, now)?;
+                    }
                 }
             }
             upload(store, client, config, token, &ready, true, report).await?;
