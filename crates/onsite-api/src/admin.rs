@@ -513,6 +513,52 @@ pub struct ReviewFlag {
     pub resolved_at: Option<DateTime<Utc>>,
 }
 
+/// An op head office refused, kept whole: the office can see it, fix the cause and apply
+/// it ([`crate::routes::ADMIN_REFUSED_OP_APPLY`]); the device sends it again when the cause
+/// may have gone ([`crate::RejectCode::may_clear`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefusedOp {
+    /// The device that sent it.
+    pub device_id: Uuid,
+    /// Its technician.
+    pub technician_id: Uuid,
+    /// The op's id.
+    pub op_id: Uuid,
+    /// The device's sequence number of the op.
+    pub device_seq: i64,
+    /// The op's kind as sent.
+    pub kind: String,
+    /// The job (or, for a technician-day fact, the device's id of the record).
+    pub entity_id: Uuid,
+    /// The work-order version the device had.
+    pub base_version: Option<i64>,
+    /// The payload as sent.
+    pub payload: serde_json::Value,
+    /// Why it was refused (the latest time).
+    pub code: crate::RejectCode,
+    /// Why, for people; no customer data.
+    pub reason: String,
+    /// When it was first refused.
+    pub first_refused_at: DateTime<Utc>,
+    /// When it was last refused.
+    pub last_refused_at: DateTime<Utc>,
+    /// How many times it was refused.
+    pub attempts: i64,
+    /// When it stopped being refused (applied on a later try), if it did.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// How: `applied_on_resend` (the device sent it again) or `applied_by_office`.
+    pub resolution: Option<String>,
+}
+
+/// Query of `GET /v1/admin/refused-ops`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RefusedQuery {
+    /// Include those applied since (default false).
+    pub include_resolved: Option<bool>,
+    /// Only this technician's.
+    pub technician_id: Option<Uuid>,
+}
+
 /// Query of `GET /v1/admin/review`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ReviewQuery {

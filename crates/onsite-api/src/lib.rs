@@ -78,6 +78,13 @@ pub mod routes {
     /// `GET ?include_returned=&technician_id=` → `Vec<`[`crate::CarryBack`]`>`: appliances
     /// taken to the workshop, with their state and whether they are overdue.
     pub const ADMIN_CARRY_BACKS: &str = "/v1/admin/carry-backs";
+    /// `GET ?include_resolved=&technician_id=` → `Vec<`[`crate::RefusedOp`]`>`: every op
+    /// head office refused, kept whole with its reason, oldest first.
+    pub const ADMIN_REFUSED_OPS: &str = "/v1/admin/refused-ops";
+    /// `POST` (no body) → [`crate::OpResult`]: try a refused op again now that its cause
+    /// is fixed (the job restored or given back, head office upgraded); the device hears of
+    /// it when it next sends the op.
+    pub const ADMIN_REFUSED_OP_APPLY: &str = "/v1/admin/refused-ops/{device_id}/{op_id}/apply";
     /// `GET` → the blob's bytes (`application/octet-stream`).
     pub const ADMIN_BLOB: &str = "/v1/admin/blobs/{sha256}";
     /// `POST` (no body) → [`crate::EpochReply`]: start a new server epoch, for use after the

@@ -55,6 +55,12 @@ pub struct EnrollReply {
     pub token: String,
     /// The server's current epoch (see [`PullReply::epoch`]).
     pub epoch: String,
+    /// This head office's lasting identity: made once with its database, kept through
+    /// restores from backups, epochs and changes of address. A device re-enrolling with
+    /// the same head office keeps its sync history; with another, it starts afresh.
+    /// Absent from servers before protocol 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_id: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -971,6 +977,12 @@ pub struct PushReply {
     pub results: Vec<OpResult>,
     /// The server's current epoch.
     pub epoch: String,
+    /// The newest commit among the results, as `<seq>:<tag>` ([`PullReply::checkpoint`]):
+    /// the device keeps the newest commit it knows of and names it in its next pull, so
+    /// that head office can tell when it no longer holds it (a restore from a backup).
+    /// Absent from servers before protocol 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
 }
 
 /// What became of one op.
@@ -1026,6 +1038,17 @@ pub enum RejectCode {
     FactIdReused,
 }
 
+impl RejectCode {
+    /// Whether the cause of the refusal can go away: the job restored or given back to
+    /// the technician, the kind or field learnt by an upgraded head office, the blob
+    /// uploaded. Head office keeps such an op (like every refused op) and takes it when it
+    /// is sent again and the cause has gone; the device sends it again from time to time
+    /// and when head office changes. Only a reused fact id is final.
+    pub const fn may_clear(self) -> bool {
+        !matches!(self, RejectCode::FactIdReused)
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Pull
 
@@ -1042,6 +1065,12 @@ pub struct PullQuery {
     /// (the cursor still moves past them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accept: Option<String>,
+    /// The newest server commit the device knows of, as `<seq>:<tag>` (the `checkpoint` of
+    /// a page it saved or of a push reply, whichever is newer). When head office does not
+    /// hold that very commit (restored from a backup, whatever its epoch), the page comes
+    /// with `reset`: the device refetches and re-sends what head office may have lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
 }
 
 /// A page of changes visible to the device's technician.
@@ -1063,6 +1092,11 @@ pub struct PullReply {
     pub cursor: String,
     /// True when more changes follow: pull again at once with `cursor`.
     pub has_more: bool,
+    /// The page's last commit as `<seq>:<tag>` (absent when the page ends at the start of
+    /// history): keep it and send it as [`PullQuery::checkpoint`]. Absent from servers
+    /// before protocol 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
 }
 
 /// One changed entity.
@@ -1204,6 +1238,40 @@ impl Cursor {
             epoch: epoch.to_owned(),
             seq,
         })
+    }
+}
+
+/// A commit named by its sequence number and the random tag head office gave it when it
+/// was made: `<seq>:<tag>`. Two histories that share a sequence number (one restored from
+/// a backup, then written again) do not share its tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The commit's sequence number (at least 1).
+    pub seq: i64,
+    /// Its tag (1 to 64 characters of `[0-9a-z]`).
+    pub tag: String,
+}
+
+impl Checkpoint {
+    /// Parses `<seq>:<tag>`; `None` if malformed.
+    pub fn parse(text: &str) -> Option<Checkpoint> {
+        let (seq, tag) = text.split_once(':')?;
+        let seq: i64 = seq.parse().ok()?;
+        let tag_ok = !tag.is_empty()
+            && tag.len() <= 64
+            && tag
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase());
+        (seq >= 1 && tag_ok).then(|| Checkpoint {
+            seq,
+            tag: tag.to_owned(),
+        })
+    }
+}
+
+impl std::fmt::Display for Checkpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.seq, self.tag)
     }
 }
 

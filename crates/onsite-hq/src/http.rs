@@ -18,8 +18,8 @@ use axum::{Json, Router};
 use chrono::{Duration, Utc};
 use onsite_api::{
     codes, is_sha256_hex, limits, routes, BlobPutReply, CancelRequest, CarryBackQuery, ChangeItem,
-    CompanyProfile, Cursor, EnrollReply, EnrollRequest, EnrolmentCode, EpochReply, ErrorBody,
-    ExportFormat, ExportQuery, FeeTablePublish, Health, NewEnrolmentCode, NewPartsIssue,
+    Checkpoint, CompanyProfile, Cursor, EnrollReply, EnrollRequest, EnrolmentCode, EpochReply,
+    ErrorBody, ExportFormat, ExportQuery, FeeTablePublish, Health, NewEnrolmentCode, NewPartsIssue,
     NewTechnician, NewWorkOrder, PartsCataloguePublish, PriceListPublish, PullQuery, PullReply,
     PushReply, PushRequest, ReassignRequest, ReviewQuery, TechnicianDayQuery, WorkOrderQuery,
     WorkOrderUpdate,
@@ -409,6 +409,8 @@ fn routes() -> Vec<Route> {
         route(Method::POST, ADMIN_PRICE_LISTS, publish_price_list),
         route(Method::GET, ADMIN_REVIEW, list_review_flags),
         route(Method::POST, ADMIN_REVIEW_RESOLVE, resolve_review_flag),
+        route(Method::GET, ADMIN_REFUSED_OPS, list_refused_ops),
+        route(Method::POST, ADMIN_REFUSED_OP_APPLY, apply_refused_op),
         route(Method::GET, ADMIN_EXPORT, export),
         route(
             Method::GET,
@@ -499,7 +501,7 @@ async fn enroll(
     let token = auth::new_token();
     let token_hash = auth::token_hash(&token);
     let device_id = Uuid::now_v7();
-    let (device, technician, epoch) = run(&state, move |s| {
+    let (device, technician, epoch, server_id) = run(&state, move |s| {
         let (device, technician) = s.enroll_device(
             &code_hash,
             NewDevice {
@@ -509,7 +511,7 @@ async fn enroll(
             },
             Utc::now(),
         )?;
-        Ok((device, technician, s.epoch()?))
+        Ok((device, technician, s.epoch()?, s.server_id()?))
     })
     .await?;
     tracing::info!(device = %device.id, technician = %technician.id, "device enrolled");
@@ -519,6 +521,7 @@ async fn enroll(
         technician_name: technician.name,
         token,
         epoch,
+        server_id: Some(server_id),
     }))
 }
 
@@ -550,9 +553,17 @@ async fn push(
             // (what was applied stays applied and comes back as duplicates on retry).
             results.push(s.apply_op(&device, op, Utc::now())?);
         }
+        let newest = results
+            .iter()
+            .filter_map(|r| match r.outcome {
+                onsite_api::OpOutcome::Applied { server_seq, .. } => Some(server_seq),
+                onsite_api::OpOutcome::Rejected { .. } => None,
+            })
+            .max();
         Ok(PushReply {
             results,
             epoch: s.epoch()?,
+            checkpoint: checkpoint_of(s, newest)?,
         })
     })
     .await?;
@@ -576,30 +587,52 @@ async fn pull(
         .clamp(1, limits::MAX_PULL_LIMIT);
     let cursor = query.cursor.filter(|c| !c.is_empty());
     let accept = query.accept;
+    let checkpoint = query.checkpoint.filter(|c| !c.is_empty());
     run(&state, move |s| {
         let epoch = s.epoch()?;
+        // The newest commit the device knows of must be one this database holds: after a
+        // restore from a backup (with or without a new epoch) it is lost, or its number
+        // was reused by another commit, and the device must refetch and re-send.
+        let history_lost = match checkpoint.as_deref() {
+            None => false,
+            Some(text) => match Checkpoint::parse(text) {
+                Some(c) => !s.holds(&c)?,
+                None => true,
+            },
+        };
         let (after, reset) = match cursor {
-            None => (0, false),
+            None => (0, history_lost),
+            Some(_) if history_lost => (0, true),
             Some(text) => match Cursor::parse(&text) {
                 Some(c) if c.epoch == epoch && c.seq <= s.max_seq()? => (c.seq, false),
                 _ => (0, true),
             },
         };
-        let mut page = s.pull(device.technician_id, after, limit)?;
-        // A device's own facts are already on it: only the technician's other devices'
-        // come down (the cursor still moves past them).
-        page.changes
-            .retain(|c| !matches!(&c.item, ChangeItem::Fact(f) if f.device_id == device.device_id));
-        // Item types an older client does not know would fail its whole page: only
-        // clients that name them get them (the cursor still moves past them).
         let accepted: Vec<&str> = accept
             .as_deref()
             .unwrap_or("")
             .split(',')
             .map(str::trim)
             .collect();
-        page.changes
-            .retain(|c| c.item.opt_in_type().is_none_or(|t| accepted.contains(&t)));
+        let mut from = after;
+        let page = loop {
+            let mut page = s.pull(device.technician_id, from, limit)?;
+            // A device's own facts are already on it: only the technician's other devices'
+            // come down (the cursor still moves past them).
+            page.changes.retain(
+                |c| !matches!(&c.item, ChangeItem::Fact(f) if f.device_id == device.device_id),
+            );
+            // Item types an older client does not know would fail its whole page: only
+            // clients that name them get them (the cursor still moves past them).
+            page.changes
+                .retain(|c| c.item.opt_in_type().is_none_or(|t| accepted.contains(&t)));
+            // A page left empty while more follows would read as "no progress" to a
+            // client of the previous build, which then retries it forever: read on.
+            if !page.changes.is_empty() || !page.has_more || page.last_seq <= from {
+                break page;
+            }
+            from = page.last_seq;
+        };
         Ok(Json(PullReply {
             cursor: Cursor {
                 epoch: epoch.clone(),
@@ -610,9 +643,19 @@ async fn pull(
             reset,
             changes: page.changes,
             has_more: page.has_more,
+            checkpoint: checkpoint_of(s, Some(page.last_seq))?,
         }))
     })
     .await
+}
+
+/// Commit `seq` as a device names it (`<seq>:<tag>`), `None` for no commit.
+fn checkpoint_of(s: &dyn Storage, seq: Option<i64>) -> Result<Option<String>, ApiError> {
+    let Some(seq) = seq.filter(|&q| q > 0) else {
+        return Ok(None);
+    };
+    Ok(s.commit_tag(seq)?
+        .map(|tag| Checkpoint { seq, tag }.to_string()))
 }
 
 async fn blob_head(
@@ -952,6 +995,35 @@ async fn resolve_review_flag(
             })
     })
     .await
+}
+
+async fn list_refused_ops(
+    State(state): State<AppState>,
+    _: Admin,
+    QueryArgs(query): QueryArgs<onsite_api::RefusedQuery>,
+) -> ApiResult<Json<Vec<onsite_api::RefusedOp>>> {
+    run(&state, move |s| Ok(Json(s.list_refused_ops(&query)?))).await
+}
+
+async fn apply_refused_op(
+    State(state): State<AppState>,
+    _: Admin,
+    Path((device, op)): Path<(String, String)>,
+) -> ApiResult<Json<onsite_api::OpResult>> {
+    let parse = |text: &str| {
+        Uuid::parse_str(text).map_err(|_| ApiError::bad_request("the id in the path is not a UUID"))
+    };
+    let (device, op) = (parse(&device)?, parse(&op)?);
+    let result = run(&state, move |s| {
+        s.apply_refused_op(device, op, Utc::now())
+            .map_err(|e| match e {
+                StorageError::NotFound => ApiError::not_found("refused op"),
+                e => e.into(),
+            })
+    })
+    .await?;
+    tracing::info!(%device, %op, applied = matches!(result.outcome, onsite_api::OpOutcome::Applied { .. }), "refused op tried again by the office");
+    Ok(Json(result))
 }
 
 async fn export(

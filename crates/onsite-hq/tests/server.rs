@@ -103,13 +103,32 @@ async fn poison_op_is_rejected_and_the_queue_moves_on() {
             None
         ]
     );
-    // Rejections are final and replay as such.
+    // Applied ops replay as stored; refusals whose cause can go away (issue 9) are
+    // decided again (here, with the same outcome).
     let replay = hq.push(&dev.token, batch).await;
-    assert!(replay.results.iter().all(|r| r.duplicate));
+    assert_eq!(
+        replay
+            .results
+            .iter()
+            .map(|r| r.duplicate)
+            .collect::<Vec<_>>(),
+        vec![true, false, false, false, false, true]
+    );
     assert_eq!(
         replay.results.iter().map(rejected_code).collect::<Vec<_>>(),
         codes
     );
+    // Head office keeps each refused op whole, with its reason and the number of tries.
+    let kept: Vec<RefusedOp> = hq
+        .admin::<(), _>(Method::GET, routes::ADMIN_REFUSED_OPS, None, StatusCode::OK)
+        .await;
+    assert_eq!(kept.len(), 4);
+    assert!(kept
+        .iter()
+        .all(|r| r.attempts == 2 && r.resolved_at.is_none()));
+    let teleport = kept.iter().find(|r| r.kind == "teleport_customer").unwrap();
+    assert_eq!(teleport.code, RejectCode::UnknownKind);
+    assert_eq!(teleport.payload["amount"]["minor"], 100);
     let detail = hq.detail(wo.id).await;
     assert_eq!(detail.work_order.status, WorkOrderStatus::OnSite);
     assert_eq!(detail.facts.len(), 2);

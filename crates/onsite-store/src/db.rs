@@ -35,8 +35,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0008_parts_issue.sql"),
     ),
     (
-        "0009_unsent_file",
-        include_str!("../migrations/0009_unsent_file.sql"),
+        "0009_sync_checkpoint",
+        include_str!("../migrations/0009_sync_checkpoint.sql"),
+    ),
+    (
+        "0010_unsent_file",
+        include_str!("../migrations/0010_unsent_file.sql"),
     ),
 ];
 

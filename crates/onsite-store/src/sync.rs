@@ -37,6 +37,8 @@ pub struct Enrolment {
     /// Bearer secret. Never logged (the `Debug` impl hides it).
     pub token: String,
     pub epoch: String,
+    /// Head office's lasting identity, when it tells it.
+    pub server_id: Option<String>,
 }
 
 impl std::fmt::Debug for Enrolment {
@@ -65,6 +67,11 @@ pub struct SyncState {
     pub last_success_at: Option<String>,
     pub last_attempt_at: Option<String>,
     pub last_error: Option<String>,
+    /// The newest head-office commit this device knows of (`<seq>:<tag>`), sent with each
+    /// pull so that head office can tell it lost history.
+    pub known_commit: Option<String>,
+    /// Head office's lasting identity, when it told it at enrolment.
+    pub server_id: Option<String>,
 }
 
 impl std::fmt::Debug for SyncState {
@@ -81,29 +88,59 @@ impl std::fmt::Debug for SyncState {
     }
 }
 
-/// Saves an enrolment (replacing an earlier one): the sync state starts from scratch (no
-/// cursor), the technician row exists, and the device and technician settings are set.
+/// Saves an enrolment (replacing an earlier one), makes sure the technician row exists and
+/// sets the device and technician settings. Re-enrolling with the same head office for the
+/// same technician (after a revocation, or after head office was restored from a backup
+/// that no longer knew this device) keeps the pull position and the newest commit known,
+/// so that the next pull still tells whether head office lost what it acknowledged; any
+/// other enrolment starts the sync state from scratch (no cursor).
 pub fn save_enrolment(tx: &Transaction, e: &Enrolment) -> StoreResult<()> {
+    if let Some(old) = state(tx)? {
+        if same_head_office(&old, e) && old.technician_id == e.technician_id {
+            tx.execute(
+                "UPDATE sync_state SET server_url = ?1, ca_pem = ?2, device_id = ?3, token = ?4,
+                        server_id = coalesce(?5, server_id), last_error = NULL
+                 WHERE id = 1",
+                params![e.server_url, e.ca_pem, e.device_id, e.token, e.server_id],
+            )?;
+            ensure_technician(tx, &e.technician_id, &e.technician_name)?;
+            settings::set(tx, settings::DEVICE_ID, &e.device_id)?;
+            return Ok(());
+        }
+    }
     tx.execute(
-        "INSERT INTO sync_state (id, server_url, ca_pem, device_id, technician_id, token, epoch)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO sync_state (id, server_url, ca_pem, device_id, technician_id, token, epoch,
+                                server_id)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (id) DO UPDATE SET server_url = excluded.server_url,
+             server_id = excluded.server_id,
              ca_pem = excluded.ca_pem, device_id = excluded.device_id,
              technician_id = excluded.technician_id, token = excluded.token,
-             epoch = excluded.epoch, cursor = NULL, refetching = 0, last_error = NULL",
+             epoch = excluded.epoch, cursor = NULL, refetching = 0, last_error = NULL,
+             known_commit = NULL",
         params![
             e.server_url,
             e.ca_pem,
             e.device_id,
             e.technician_id,
             e.token,
-            e.epoch
+            e.epoch,
+            e.server_id
         ],
     )?;
     ensure_technician(tx, &e.technician_id, &e.technician_name)?;
     settings::set(tx, settings::DEVICE_ID, &e.device_id)?;
     settings::set(tx, settings::TECHNICIAN_ID, &e.technician_id)?;
     Ok(())
+}
+
+/// Whether an enrolment is with the head office this device was enrolled with: the same
+/// lasting identity when both are known (whatever its address now), else the same address.
+pub fn same_head_office(old: &SyncState, e: &Enrolment) -> bool {
+    match (&old.server_id, &e.server_id) {
+        (Some(a), Some(b)) => a == b,
+        _ => old.server_url == e.server_url,
+    }
 }
 
 fn ensure_technician(tx: &Transaction, id: &str, name: &str) -> StoreResult<()> {
@@ -137,7 +174,8 @@ pub fn state(conn: &Connection) -> StoreResult<Option<SyncState>> {
     Ok(conn
         .query_row(
             "SELECT server_url, ca_pem, device_id, technician_id, token, epoch, cursor,
-                    refetch_gen, refetching, last_success_at, last_attempt_at, last_error
+                    refetch_gen, refetching, last_success_at, last_attempt_at, last_error,
+                    known_commit, server_id
              FROM sync_state WHERE id = 1",
             [],
             |r| {
@@ -154,6 +192,8 @@ pub fn state(conn: &Connection) -> StoreResult<Option<SyncState>> {
                     last_success_at: r.get(9)?,
                     last_attempt_at: r.get(10)?,
                     last_error: r.get(11)?,
+                    known_commit: r.get(12)?,
+                    server_id: r.get(13)?,
                 })
             },
         )
@@ -194,11 +234,32 @@ pub fn save_cursor(tx: &Transaction, epoch: &str, cursor: &str) -> StoreResult<(
     Ok(())
 }
 
+/// Remembers a head-office commit (`<seq>:<tag>`, from a pull page or a push reply) when
+/// it is newer than the newest one known. Malformed text is ignored.
+pub fn note_commit(tx: &Transaction, checkpoint: &str) -> StoreResult<()> {
+    fn seq_of(text: &str) -> Option<i64> {
+        text.split_once(':')?.0.parse().ok()
+    }
+    let Some(seq) = seq_of(checkpoint) else {
+        return Ok(());
+    };
+    let known = require_state(tx)?.known_commit;
+    if known.as_deref().and_then(seq_of).is_none_or(|k| seq > k) {
+        tx.execute(
+            "UPDATE sync_state SET known_commit = ?1 WHERE id = 1",
+            [checkpoint],
+        )?;
+    }
+    Ok(())
+}
+
 /// Starts a full refetch (the server did not know the cursor): bumps the generation that
-/// pulled work orders are stamped with; returns it.
+/// pulled work orders are stamped with; returns it. The newest commit known is forgotten
+/// (it belonged to the history head office lost).
 pub fn begin_refetch(tx: &Transaction) -> StoreResult<i64> {
     tx.execute(
-        "UPDATE sync_state SET refetch_gen = refetch_gen + 1, refetching = 1, cursor = NULL
+        "UPDATE sync_state SET refetch_gen = refetch_gen + 1, refetching = 1, cursor = NULL,
+                               known_commit = NULL
          WHERE id = 1",
         [],
     )?;
@@ -310,6 +371,28 @@ pub fn requeue_applied(tx: &Transaction, keep_epoch: Option<&str>) -> StoreResul
     tx.execute(
         "DELETE FROM op_result WHERE outcome = 'applied' AND acked_epoch <> ?1",
         [keep],
+    )?;
+    Ok(n)
+}
+
+/// Puts refused ops whose cause may have gone back in the queue, to be sent again: all of
+/// them (`entity` and `refused_before` both `None`), those on one job (it came back from
+/// head office), or those last refused before a time (a periodic retry: the office may
+/// have fixed the cause). A reused fact id is final and stays refused. Head office keeps
+/// every refused op whole and decides it again when it comes back. Returns how many.
+pub fn requeue_refused(
+    tx: &Transaction,
+    entity: Option<&str>,
+    refused_before: Option<DateTime<Utc>>,
+) -> StoreResult<usize> {
+    let n = tx.execute(
+        "UPDATE outbox SET state = 'pending', result = NULL
+         WHERE state = 'rejected'
+           AND (?1 IS NULL OR entity_id = ?1)
+           AND op_id IN (SELECT op_id FROM op_result WHERE outcome = 'rejected'
+                         AND coalesce(reject_code, '') <> 'fact_id_reused'
+                         AND (?2 IS NULL OR at < ?2))",
+        params![entity, refused_before.map(ts)],
     )?;
     Ok(n)
 }
@@ -516,6 +599,22 @@ pub fn upsert_work_order(tx: &Transaction, o: &PulledOrder) -> StoreResult<()> {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
+    // Another job here may hold the same order number (a local job, or one head office
+    // lost in a restore and then reused the number for): keep both, the pulled one under
+    // a marked number, and flag both. A clash must never fail the page.
+    let clash = order_no_holder(tx, o.order_no, o.id)?;
+    let order_no = match &clash {
+        None => o.order_no.to_owned(),
+        Some(_) => clash_order_no(o.order_no, o.id),
+    };
+    let o = &PulledOrder {
+        order_no: &order_no,
+        ..o.clone()
+    };
+    if let Some(other) = &clash {
+        let now = o.updated_at;
+        flag_for_review(tx, other, ORDER_NO_CLASH, now)?;
+    }
     match existing {
         None => {
             let customer_id = format!("hq-customer-{}", o.id);
@@ -643,6 +742,9 @@ pub fn upsert_work_order(tx: &Transaction, o: &PulledOrder) -> StoreResult<()> {
             workorders::reindex(tx, seq)?;
         }
     }
+    if clash.is_some() {
+        flag_for_review(tx, o.id, ORDER_NO_CLASH, o.updated_at)?;
+    }
     tx.execute(
         "INSERT INTO pulled_work_order (id, server_version, server_status, hq_notes,
                                         cancel_reason, server_seq, refetch_gen)
@@ -662,6 +764,28 @@ pub fn upsert_work_order(tx: &Transaction, o: &PulledOrder) -> StoreResult<()> {
         ],
     )?;
     Ok(())
+}
+
+/// Review reason: a pulled job has the order number of another job here; both are kept,
+/// the pulled one shown with its number marked (`clash_order_no`).
+pub const ORDER_NO_CLASH: &str = "order_no_clash";
+
+/// The id of another job here that holds `order_no`, if any.
+fn order_no_holder(tx: &Transaction, order_no: &str, id: &str) -> StoreResult<Option<String>> {
+    Ok(tx
+        .query_row(
+            "SELECT id FROM work_order WHERE order_no = ?1 AND id <> ?2",
+            params![order_no, id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// The number a pulled job is kept under when another job here holds its own: the
+/// number, then `#` and the start of head office's id (unique as the id is).
+pub fn clash_order_no(order_no: &str, id: &str) -> String {
+    let short: String = id.chars().filter(|c| *c != '-').take(12).collect();
+    format!("{order_no} #{short}")
 }
 
 /// Stamps a kept work order with the current refetch generation (it was decided to stay).
@@ -1098,9 +1222,10 @@ pub struct DayEnd {
 }
 
 impl DayEnd {
-    /// True when something recorded here has not reached head office.
+    /// True when something recorded here has not reached head office, or head office
+    /// refused it (it keeps a copy, but the record is not taken until the cause is fixed).
     pub fn anything_unsent(&self) -> bool {
-        self.unsent_ops > 0 || self.unsent_blobs > 0
+        self.unsent_ops > 0 || self.unsent_blobs > 0 || self.rejected_ops > 0
     }
 }
 
@@ -1136,6 +1261,7 @@ mod tests {
                         technician_name: "Tech".into(),
                         token: "secret-token".into(),
                         epoch: "e1".into(),
+                        server_id: None,
                     },
                 )
             })
@@ -1574,7 +1700,51 @@ mod tests {
         assert_eq!(rej.len(), 1);
         assert_eq!(rej[0].reason, "why");
         assert_eq!(review_flags(store.conn()).unwrap().len(), 1);
-        assert!(!day_end(store.conn()).unwrap().anything_unsent());
+        // A refused record counts at day's end: it is not taken at head office yet.
+        let end = day_end(store.conn()).unwrap();
+        assert_eq!((end.unsent_ops, end.rejected_ops), (0, 1));
+        assert!(end.anything_unsent());
+        // It goes back in the queue when its cause may have gone: not for another job,
+        // not when it was refused after the retry time, yes for its job.
+        let before = now - chrono::Duration::hours(1);
+        assert_eq!(
+            store
+                .write(|tx| requeue_refused(tx, Some("WO-2"), None))
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .write(|tx| requeue_refused(tx, None, Some(before)))
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .write(|tx| requeue_refused(tx, Some("WO-1"), None))
+                .unwrap(),
+            1
+        );
+        assert_eq!(pending_view(store.conn()).unwrap().len(), 1);
+        store
+            .write(|tx| {
+                record_result(
+                    tx,
+                    &ops[1].op_id,
+                    &StoredOutcome::Rejected {
+                        code: "fact_id_reused".into(),
+                        reason: "final".into(),
+                    },
+                    "e1",
+                    now,
+                )
+            })
+            .unwrap();
+        assert_eq!(
+            store.write(|tx| requeue_refused(tx, None, None)).unwrap(),
+            0,
+            "a reused fact id is final"
+        );
         assert_eq!(
             store.write(|tx| requeue_applied(tx, Some("e1"))).unwrap(),
             0

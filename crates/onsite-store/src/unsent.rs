@@ -3,7 +3,7 @@
 //! too large. The op goes without it, so no later sync would bring it: the sync records
 //! it here ([`record`]) and the sync screen ([`view`]) and the day-end check
 //! ([`crate::sync::day_end`], counted as unsent) show it until the technician dismisses
-//! it ([`dismiss`]). Migration 0009.
+//! it ([`dismiss`]). Migration 0010.
 
 use chrono::{DateTime, Utc};
 use onsite_domain::view_sync::{UnsentFileKind, UnsentFileView, UnsentWhy};

@@ -337,13 +337,22 @@ impl HqClient {
         self.json(res).await
     }
 
-    /// `GET /v1/sync/pull?cursor=&limit=`.
-    pub async fn pull(&self, token: &str, cursor: Option<&str>) -> Result<PullReply, ClientError> {
+    /// `GET /v1/sync/pull?cursor=&limit=&accept=&checkpoint=`: `checkpoint` is the newest
+    /// commit the device knows of (head office answers `reset` when it lost it).
+    pub async fn pull(
+        &self,
+        token: &str,
+        cursor: Option<&str>,
+        checkpoint: Option<&str>,
+    ) -> Result<PullReply, ClientError> {
         let limit = self.options.pull_limit.to_string();
         let accept = ChangeItem::OPT_IN.join(",");
         let mut query: Vec<(&str, &str)> = vec![("limit", &limit), ("accept", &accept)];
         if let Some(c) = cursor {
             query.push(("cursor", c));
+        }
+        if let Some(c) = checkpoint {
+            query.push(("checkpoint", c));
         }
         let res = self
             .send(

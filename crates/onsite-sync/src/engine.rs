@@ -22,6 +22,10 @@ use crate::plan::{self, Blocked, Failure, LocalView, QueuedOp, WorkOrderAction};
 /// The most pages one run pulls (a guard against a server that never says "done").
 const MAX_PAGES: usize = 100_000;
 
+/// A record head office refused for a cause that may go away is sent again at most this
+/// often (and at once when its job comes back or head office's history is refetched).
+pub const REFUSED_RETRY_SECS: i64 = 3600;
+
 /// What a sync run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
@@ -123,6 +127,7 @@ pub async fn request_enrolment(
         technician_name: reply.technician_name.chars().take(100).collect(),
         token: reply.token,
         epoch: reply.epoch,
+        server_id: reply.server_id,
     };
     Ok(enrolment)
 }
@@ -210,6 +215,11 @@ async fn run(
 ) -> Result<(), SyncError> {
     let me = Uuid::parse_str(&st.technician_id)
         .map_err(|_| SyncError::Protocol("enrolled technician id is not a UUID".into()))?;
+    // Refused records whose cause may have gone (the office fixed it) go again, at most
+    // once an hour each; head office decides them again.
+    let retry_before = Utc::now() - chrono::Duration::seconds(REFUSED_RETRY_SECS);
+    report.requeued +=
+        lock(store).write(|tx| store_sync::requeue_refused(tx, None, Some(retry_before)))?;
     for _ in 0..3 {
         push_all(store, client, config, &st.token, report).await?;
         let requeued = pull_all(store, client, config, &st.token, me, report).await?;
@@ -331,6 +341,9 @@ async fn push_all(
                     }
                     report.ops_duplicate += usize::from(r.duplicate);
                 }
+            }
+            if let Some(c) = &reply.checkpoint {
+                store_sync::note_commit(tx, c)?;
             }
             Ok(())
         })?;
@@ -480,7 +493,9 @@ async fn pull_all(
     let mut requeued = 0;
     for _ in 0..MAX_PAGES {
         let st = store_sync::state(lock(store).conn())?.ok_or(SyncError::NotEnrolled)?;
-        let page = client.pull(token, st.cursor.as_deref()).await?;
+        let page = client
+            .pull(token, st.cursor.as_deref(), st.known_commit.as_deref())
+            .await?;
         let p = plan::plan_page(&st.epoch, st.cursor.as_deref(), st.refetching, &page)
             .map_err(SyncError::Protocol)?;
         let applied = lock(store).write(|tx| {
@@ -488,15 +503,23 @@ async fn pull_all(
             let mut n_requeued = 0;
             if p.begin_refetch {
                 store_sync::begin_refetch(tx)?;
+                n_requeued += store_sync::requeue_refused(tx, None, None)?;
             }
             if let Some(keep) = &p.requeue {
-                n_requeued = store_sync::requeue_applied(tx, keep.as_deref())?;
+                n_requeued += store_sync::requeue_applied(tx, keep.as_deref())?;
                 store_sync::forget_blob_uploads(tx)?;
             }
             for change in &page.changes {
                 apply_change(tx, &change.item, change.seq, me, now)?;
+                // A job head office sends (again) may take what it refused on it before.
+                if let ChangeItem::WorkOrder(w) = &change.item {
+                    n_requeued += store_sync::requeue_refused(tx, Some(&w.id.to_string()), None)?;
+                }
             }
             store_sync::save_cursor(tx, &page.epoch, &page.cursor)?;
+            if let Some(c) = &page.checkpoint {
+                store_sync::note_commit(tx, c)?;
+            }
             if p.finish_refetch {
                 for id in store_sync::finish_refetch(tx)? {
                     let local = store_sync::local_order(tx, &id)?;

@@ -35,6 +35,9 @@ pub mod reason {
     pub const REASSIGNED_WHILE_WORKED_ON: &str = "reassigned_while_worked_on";
     /// After a server restore the job no longer exists there, but work was recorded here.
     pub const GONE_AFTER_RESTORE: &str = "gone_after_server_restore";
+    /// A pulled job has the order number of another job here: both are kept, the pulled
+    /// one under a marked number.
+    pub const ORDER_NO_CLASH: &str = onsite_store::sync::ORDER_NO_CLASH;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -222,10 +225,14 @@ pub fn plan_page(
     if page.changes.last().is_some_and(|c| c.seq > cursor.seq) {
         return Err("pull reply cursor is behind its changes".into());
     }
-    if page.has_more && page.changes.is_empty() {
-        return Err("pull reply announces more but brings nothing".into());
-    }
-    if page.has_more && sent_cursor == Some(page.cursor.as_str()) {
+    // A page may be empty and still announce more (head office leaves out the device's
+    // own facts after building it): that is progress as long as the cursor moves on.
+    let sent = sent_cursor.and_then(Cursor::parse);
+    let moved = match &sent {
+        Some(c) if !page.reset && c.epoch == cursor.epoch => cursor.seq > c.seq,
+        _ => sent_cursor != Some(page.cursor.as_str()),
+    };
+    if page.has_more && !moved {
         return Err("pull reply cursor does not move".into());
     }
     let epoch_changed = page.epoch != stored_epoch;
@@ -259,12 +266,23 @@ pub struct LocalView {
     pub notes_edited: bool,
 }
 
+/// The outbox kinds that can move a job's status on the device (a status change; a
+/// declined quote moves the job to `unable_to_complete`): while one is pending, a pulled
+/// status never replaces the local one.
+pub const STATUS_CHANGING_KINDS: [&str; 2] = [
+    onsite_store::outbox::kind::CHANGE_STATUS,
+    onsite_store::outbox::kind::RECORD_QUOTE_DECISION,
+];
+
 impl LocalView {
     pub fn from_store(l: &onsite_store::sync::LocalOrder) -> LocalView {
         use onsite_store::outbox::kind;
         LocalView {
             status: l.status,
-            pending_status: l.pending_kinds.iter().any(|k| k == kind::CHANGE_STATUS),
+            pending_status: l
+                .pending_kinds
+                .iter()
+                .any(|k| STATUS_CHANGING_KINDS.contains(&k.as_str())),
             pending_notes: l.pending_kinds.iter().any(|k| k == kind::EDIT_NOTES),
             has_local_facts: l.has_local_facts,
             notes_edited: l.notes_edited,
@@ -520,6 +538,7 @@ mod tests {
         let reply = |results: Vec<OpResult>| PushReply {
             results,
             epoch: "e".into(),
+            checkpoint: None,
         };
         // Applied and a poison op: both recorded, the queue moves on.
         let got = read_push_reply(
@@ -563,6 +582,7 @@ mod tests {
         let no_epoch = PushReply {
             results: vec![],
             epoch: String::new(),
+            checkpoint: None,
         };
         assert!(read_push_reply(&sent, &no_epoch).is_err());
         // A long reason is cut.
@@ -608,6 +628,7 @@ mod tests {
                 .collect(),
             cursor: format!("{epoch}:{cursor_seq}"),
             has_more,
+            checkpoint: None,
         }
     }
 
@@ -710,9 +731,34 @@ mod tests {
                 Err(()),
             ),
             (
-                "more but empty",
+                // Head office left out the device's own facts: the cursor moved past them.
+                "more but empty, cursor moved",
+                "e1",
+                Some("e1:2"),
+                false,
+                page("e1", false, &[], 4, true),
+                Ok(plan(false, None, false, true)),
+            ),
+            (
+                "more but empty from the start",
                 "e1",
                 None,
+                false,
+                page("e1", false, &[], 4, true),
+                Ok(plan(false, None, false, true)),
+            ),
+            (
+                "more but empty, cursor does not move",
+                "e1",
+                Some("e1:4"),
+                false,
+                page("e1", false, &[], 4, true),
+                Err(()),
+            ),
+            (
+                "more, cursor goes back",
+                "e1",
+                Some("e1:6"),
                 false,
                 page("e1", false, &[], 4, true),
                 Err(()),
@@ -905,5 +951,45 @@ mod tests {
             ),
             A::KeepAndFlag(GONE_AFTER_RESTORE)
         );
+    }
+
+    #[test]
+    fn every_pending_op_that_moves_the_status_guards_it() {
+        // Hole 7: the customer declined the quote here (the job went to
+        // unable_to_complete with the decision); head office, not knowing yet, sends the
+        // job as on site. The local status stays until the decision is acknowledged.
+        let me = Uuid::from_u128(1);
+        let store_view = |pending: &[&str]| onsite_store::sync::LocalOrder {
+            status: UnableToComplete,
+            technician_id: me.to_string(),
+            pending_kinds: pending.iter().map(|k| (*k).to_owned()).collect(),
+            has_local_facts: true,
+            notes_edited: false,
+            pulled: true,
+        };
+        use onsite_store::outbox::kind;
+        for pending in [
+            &[kind::RECORD_QUOTE_DECISION][..],
+            &[kind::CHANGE_STATUS],
+            &[kind::ISSUE_QUOTE, kind::RECORD_QUOTE_DECISION],
+        ] {
+            let view = LocalView::from_store(&store_view(pending));
+            assert!(
+                matches!(
+                    merge_work_order(Some(&view), &pulled(Some(me), OnSite, false), me),
+                    WorkOrderAction::Upsert {
+                        status: UnableToComplete,
+                        ..
+                    }
+                ),
+                "{pending:?}"
+            );
+        }
+        // Nothing pending that moves the status: head office's status is taken.
+        let view = LocalView::from_store(&store_view(&[kind::ISSUE_QUOTE]));
+        assert!(matches!(
+            merge_work_order(Some(&view), &pulled(Some(me), OnSite, false), me),
+            WorkOrderAction::Upsert { status: OnSite, .. }
+        ));
     }
 }

@@ -316,6 +316,7 @@ async fn hostile_malformed_and_oversized_replies_are_refused_without_harm() {
         }],
         cursor: "e:1".into(),
         has_more: false,
+        checkpoint: None,
     };
     fwd.arm(
         routes::SYNC_PULL,

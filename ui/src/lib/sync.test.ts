@@ -17,8 +17,12 @@ describe('day-end check', () => {
 
   it('says nothing when everything was sent', () => {
     expect(dayEndWarning(check({}))).toBeNull();
-    // Refused records are not unsent: they reached head office, which said why.
-    expect(dayEndWarning(check({ rejected_ops: 2 }))).toBeNull();
+  });
+
+  it('warns about refused records: head office has not taken them', () => {
+    const lines = dayEndWarning(check({ rejected_ops: 2 }))!;
+    expect(lines[0]).toContain('2 records were refused');
+    expect(lines[1]).toMatch(/^Last successful sync: /);
   });
 
   it('warns with the counts when records or files are unsent', () => {

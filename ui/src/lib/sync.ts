@@ -39,8 +39,9 @@ export function dayEndWarning(c: DayEndCheck): string[] | null {
   if (c.unsent_ops > 0 || c.unsent_files > 0) {
     lines.push(t('dayend.check.unsent', { ops: c.unsent_ops, files: c.unsent_files }));
   }
-  if (lines.length === 0) return null;
+  // Refused records count too: head office keeps a copy but has not taken them (issue 9).
   if (c.rejected_ops > 0) lines.push(t('dayend.check.rejected', { count: c.rejected_ops }));
+  if (lines.length === 0) return null;
   lines.push(
     t('dayend.check.last_success', {
       when: c.last_success_at ? dateTime(c.last_success_at, i18n.locale) : t('sync.never'),

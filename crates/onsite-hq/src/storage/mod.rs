@@ -82,10 +82,20 @@ pub struct FeedPage {
 pub trait Storage: Send + Sync + 'static {
     /// The current epoch (made when the database was created).
     fn epoch(&self) -> Result<String>;
+    /// This head office's lasting identity (made with the database, kept by backups).
+    fn server_id(&self) -> Result<String>;
     /// Starts a new epoch (after a restore from backup); returns it.
     fn rotate_epoch(&self) -> Result<String>;
     /// The latest commit sequence number (0 when none).
     fn max_seq(&self) -> Result<i64>;
+    /// The random tag of commit `seq` (made with it, never reused), `None` when there is
+    /// no such commit.
+    fn commit_tag(&self, seq: i64) -> Result<Option<String>>;
+    /// Whether this database holds the commit a device names (`<seq>:<tag>`): false for a
+    /// commit it lost (restored from an older backup) or that another history made.
+    fn holds(&self, checkpoint: &onsite_api::Checkpoint) -> Result<bool> {
+        Ok(self.commit_tag(checkpoint.seq)?.as_deref() == Some(checkpoint.tag.as_str()))
+    }
 
     /// Registers a technician.
     fn create_technician(&self, id: Uuid, name: &str, now: DateTime<Utc>) -> Result<Technician>;
@@ -118,6 +128,19 @@ pub trait Storage: Send + Sync + 'static {
     /// replay returns the stored result with `duplicate: true`. `Transient` errors leave
     /// nothing behind.
     fn apply_op(&self, device: &DeviceAuth, op: &Op, now: DateTime<Utc>) -> Result<OpResult>;
+    /// Refused ops, kept whole, oldest first.
+    fn list_refused_ops(
+        &self,
+        query: &onsite_api::RefusedQuery,
+    ) -> Result<Vec<onsite_api::RefusedOp>>;
+    /// Decides a refused op again, as if its device sent it now (the office fixed the
+    /// cause). `NotFound` when no such op was refused.
+    fn apply_refused_op(
+        &self,
+        device_id: Uuid,
+        op_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<OpResult>;
     /// The changes visible to `technician_id` after commit `after`, at least `limit` unless
     /// fewer remain, never splitting a commit.
     fn pull(&self, technician_id: Uuid, after: i64, limit: u32) -> Result<FeedPage>;

@@ -43,6 +43,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations/0005_parts_issues_company.sql"),
     ),
+    (6, include_str!("../../migrations/0006_commit_tags.sql")),
+    (7, include_str!("../../migrations/0007_refused_ops.sql")),
 ];
 
 /// The fact kinds of a carry-back.
@@ -336,16 +338,56 @@ fn open_review_flag(
     Ok(true)
 }
 
-/// Stores an op's result for replays and commits the op's transaction.
+/// Stores an op's result for replays and commits the op's transaction. A refused op is
+/// kept whole in `refused_ops`; one refused before and applied now is marked resolved
+/// (`resolution` says how).
 fn finish_op(
     tx: rusqlite::Transaction,
     device: &DeviceAuth,
     op: &Op,
     outcome: OpOutcome,
     now: DateTime<Utc>,
+    resolution: &str,
 ) -> Result<OpResult> {
+    match &outcome {
+        OpOutcome::Rejected { code, reason } => {
+            tx.execute(
+                "INSERT INTO refused_ops (device_id, op_id, technician_id, device_seq, kind, \
+                 entity_id, base_version, payload, code, reason, first_refused_at, \
+                 last_refused_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11) \
+                 ON CONFLICT (device_id, op_id) DO UPDATE SET code = excluded.code, \
+                 reason = excluded.reason, last_refused_at = excluded.last_refused_at, \
+                 attempts = attempts + 1, resolved_at = NULL, resolution = NULL",
+                params![
+                    device.device_id.to_string(),
+                    op.op_id.to_string(),
+                    device.technician_id.to_string(),
+                    op.device_seq,
+                    op.kind,
+                    op.entity_id.to_string(),
+                    op.base_version,
+                    op.payload.to_string(),
+                    reject_code_text(*code),
+                    reason,
+                    ts(now)
+                ],
+            )?;
+        }
+        OpOutcome::Applied { .. } => {
+            tx.execute(
+                "UPDATE refused_ops SET resolved_at = ?3, resolution = ?4 \
+                 WHERE device_id = ?1 AND op_id = ?2 AND resolved_at IS NULL",
+                params![
+                    device.device_id.to_string(),
+                    op.op_id.to_string(),
+                    ts(now),
+                    resolution
+                ],
+            )?;
+        }
+    }
     tx.execute(
-        "INSERT INTO processed_ops (device_id, op_id, device_seq, result, processed_at) \
+        "INSERT OR REPLACE INTO processed_ops (device_id, op_id, device_seq, result, processed_at) \
          VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             device.device_id.to_string(),
@@ -360,6 +402,38 @@ fn finish_op(
         op_id: op.op_id,
         duplicate: false,
         outcome,
+    })
+}
+
+fn reject_code_text(code: RejectCode) -> String {
+    serde_json::to_value(code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+const REFUSED_COLS: &str = "device_id, technician_id, op_id, device_seq, kind, entity_id, \
+    base_version, payload, code, reason, first_refused_at, last_refused_at, attempts, \
+    resolved_at, resolution";
+
+fn refused_from_row(r: &Row) -> rusqlite::Result<onsite_api::RefusedOp> {
+    let code: String = r.get(8)?;
+    Ok(onsite_api::RefusedOp {
+        device_id: get_uuid(r, 0)?,
+        technician_id: get_uuid(r, 1)?,
+        op_id: get_uuid(r, 2)?,
+        device_seq: r.get(3)?,
+        kind: r.get(4)?,
+        entity_id: get_uuid(r, 5)?,
+        base_version: r.get(6)?,
+        payload: get_json(r, 7)?,
+        code: serde_json::from_value(Value::String(code)).map_err(|_| conv(8, "code"))?,
+        reason: r.get(9)?,
+        first_refused_at: get_time(r, 10)?,
+        last_refused_at: get_time(r, 11)?,
+        attempts: r.get(12)?,
+        resolved_at: get_opt_time(r, 13)?,
+        resolution: r.get(14)?,
     })
 }
 
@@ -476,7 +550,10 @@ fn technician_exists(conn: &Connection, id: Uuid) -> Result<bool> {
 
 /// Starts a new commit and returns its sequence number.
 fn new_commit(tx: &Transaction, now: DateTime<Utc>) -> Result<i64> {
-    tx.execute("INSERT INTO commits (at) VALUES (?1)", [ts(now)])?;
+    tx.execute(
+        "INSERT INTO commits (at, tag) VALUES (?1, lower(hex(randomblob(8))))",
+        [ts(now)],
+    )?;
     Ok(tx.last_insert_rowid())
 }
 
@@ -612,10 +689,12 @@ impl SqliteStorage {
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         migrate(&mut writer)?;
-        writer.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?1)",
-            [Uuid::now_v7().to_string()],
-        )?;
+        for key in ["epoch", "server_id"] {
+            writer.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+                [key, &Uuid::now_v7().to_string()],
+            )?;
+        }
         let reader = Connection::open(path)?;
         configure(&reader)?;
         Ok(SqliteStorage {
@@ -711,6 +790,227 @@ impl SqliteStorage {
     }
 }
 
+impl SqliteStorage {
+    /// [`Storage::apply_op`], saying how a refused op that is applied now was resolved.
+    fn apply_op_as(
+        &self,
+        device: &DeviceAuth,
+        op: &Op,
+        now: DateTime<Utc>,
+        resolution: &str,
+    ) -> Result<OpResult> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let device_id = device.device_id.to_string();
+        let op_id = op.op_id.to_string();
+        let stored: Option<String> = tx
+            .query_row(
+                "SELECT result FROM processed_ops WHERE device_id = ?1 AND op_id = ?2",
+                [&device_id, &op_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(stored) = stored {
+            let outcome: OpOutcome = serde_json::from_str(&stored)?;
+            // A refusal whose cause can go away is decided again; any other result is
+            // final and returned as stored.
+            let again = matches!(&outcome, OpOutcome::Rejected { code, .. } if code.may_clear());
+            if !again {
+                return Ok(OpResult {
+                    op_id: op.op_id,
+                    duplicate: true,
+                    outcome,
+                });
+            }
+        }
+
+        let technician = device.technician_id.to_string();
+        let order_id = op.entity_id.to_string();
+        let payload = OpPayload::parse(&op.kind, &op.payload);
+        if let Some((parsed, day)) = payload
+            .as_ref()
+            .ok()
+            .and_then(|p| rules::technician_day(p).map(|d| (p, d)))
+        {
+            let outcome = store_technician_day_fact(&tx, device, op, parsed, day, now)?;
+            return finish_op(tx, device, op, outcome, now, resolution);
+        }
+        let state = tx
+            .query_row(
+                "SELECT technician_id, status, EXISTS (SELECT 1 FROM assignments a \
+                 WHERE a.work_order_id = w.id AND a.technician_id = ?2) \
+                 FROM work_orders w WHERE w.id = ?1",
+                [&order_id, &technician],
+                |r| {
+                    let status: String = r.get(1)?;
+                    Ok(WorkOrderState {
+                        technician_id: get_opt_uuid(r, 0)?,
+                        status: WorkOrderStatus::parse(&status).ok_or_else(|| conv(1, "status"))?,
+                        ever_assigned_to_op_technician: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?;
+        let blob_present = match payload.as_ref().ok().and_then(|p| p.blob_sha256()) {
+            Some(sha) => tx
+                .query_row("SELECT 1 FROM blobs WHERE sha256 = ?1", [sha], |_| Ok(()))
+                .optional()?
+                .is_some(),
+            None => true,
+        };
+
+        let decision = rules::decide(
+            &payload,
+            op.entity_id,
+            state.as_ref(),
+            device.technician_id,
+            blob_present,
+        );
+        let outcome = match (decision, &payload) {
+            (Decision::Reject(code, reason), _) => OpOutcome::Rejected { code, reason },
+            (Decision::Store { new_status, flag }, Ok(parsed)) => {
+                let fact_id = parsed.fact_id().to_string();
+                if day_fact_exists(&tx, &fact_id)? {
+                    return finish_op(
+                        tx,
+                        device,
+                        op,
+                        OpOutcome::Rejected {
+                            code: RejectCode::FactIdReused,
+                            reason: "fact_id was already used for a different fact".into(),
+                        },
+                        now,
+                        resolution,
+                    );
+                }
+                let earlier = tx
+                    .query_row(
+                        "SELECT work_order_id, kind, payload, seq FROM facts WHERE fact_id = ?1",
+                        [&fact_id],
+                        |r| {
+                            Ok((
+                                r.get::<_, String>(0)?,
+                                r.get::<_, String>(1)?,
+                                get_json::<Value>(r, 2)?,
+                                r.get::<_, i64>(3)?,
+                            ))
+                        },
+                    )
+                    .optional()?;
+                match earlier {
+                    // The same fact sent again under a new op id (e.g. re-sent after a
+                    // server restore): already stored, nothing to add.
+                    Some((wo, kind, stored, seq))
+                        if wo == order_id && kind == op.kind && stored == op.payload =>
+                    {
+                        OpOutcome::Applied {
+                            server_seq: seq,
+                            flagged_for_review: false,
+                        }
+                    }
+                    Some(_) => OpOutcome::Rejected {
+                        code: RejectCode::FactIdReused,
+                        reason: "fact_id was already used for a different fact".into(),
+                    },
+                    None => {
+                        // Checked against the facts stored before this one.
+                        let signature_flag = signature_flag(&tx, op.entity_id, parsed)?;
+                        let flag = flag.or(signature_flag);
+                        let seq = new_commit(&tx, now)?;
+                        tx.execute(
+                            &format!(
+                                "INSERT INTO facts ({FACT_COLS}, seq) \
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                            ),
+                            params![
+                                fact_id,
+                                op_id,
+                                order_id,
+                                technician,
+                                device_id,
+                                op.kind,
+                                op.payload.to_string(),
+                                op.base_version,
+                                ts(now),
+                                seq
+                            ],
+                        )?;
+                        feed(&tx, &technician, "fact", &fact_id, seq, false)?;
+                        if let Some(status) = new_status {
+                            tx.execute(
+                                "UPDATE work_orders SET status = ?1, version = version + 1, \
+                                 updated_at = ?2, completed_at = CASE WHEN ?1 IN \
+                                 ('completed', 'unable_to_complete') THEN ?2 ELSE completed_at END \
+                                 WHERE id = ?3",
+                                // completed_at is the server's time of receipt, not the device's
+                                // clock (which may be hours wrong): exports by `since` rely on it.
+                                params![status.as_str(), ts(now), order_id],
+                            )?;
+                        }
+                        if let Some(reason) = flag {
+                            let open: bool = tx.query_row(
+                                "SELECT EXISTS (SELECT 1 FROM review_flags WHERE work_order_id = ?1 \
+                                 AND reason = ?2 AND resolved_at IS NULL)",
+                                [&order_id, reason.as_str()],
+                                |r| r.get(0),
+                            )?;
+                            if !open {
+                                tx.execute(
+                                    "INSERT INTO review_flags (id, work_order_id, reason, op_id, \
+                                     technician_id, device_id, created_at) \
+                                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                    params![
+                                        Uuid::now_v7().to_string(),
+                                        order_id,
+                                        reason.as_str(),
+                                        op_id,
+                                        technician,
+                                        device_id,
+                                        ts(now)
+                                    ],
+                                )?;
+                                tx.execute(
+                                    "UPDATE work_orders SET version = version + 1, updated_at = ?1 \
+                                     WHERE id = ?2",
+                                    params![ts(now), order_id],
+                                )?;
+                            }
+                        }
+                        // A job already flagged (cancelled, reassigned) gets the
+                        // signature's own flag too.
+                        if let Some(reason) = signature_flag.filter(|r| Some(*r) != flag) {
+                            open_review_flag(
+                                &tx,
+                                &order_id,
+                                reason,
+                                &op_id,
+                                &technician,
+                                &device_id,
+                                now,
+                            )?;
+                        }
+                        if new_status.is_some() || flag.is_some() {
+                            let order = load_work_order(&tx, op.entity_id)?
+                                .ok_or_else(|| missing("work order"))?;
+                            feed_work_order(&tx, &order, seq)?;
+                        }
+                        OpOutcome::Applied {
+                            server_seq: seq,
+                            flagged_for_review: flag.is_some(),
+                        }
+                    }
+                }
+            }
+            (Decision::Store { .. }, Err(_)) => {
+                return Err(StorageError::Internal(
+                    "decide stored an unparsed op".into(),
+                ))
+            }
+        };
+        finish_op(tx, device, op, outcome, now, resolution)
+    }
+}
+
 impl Storage for SqliteStorage {
     fn epoch(&self) -> Result<String> {
         let conn = self.reader();
@@ -721,11 +1021,30 @@ impl Storage for SqliteStorage {
         )
     }
 
+    fn server_id(&self) -> Result<String> {
+        let conn = self.reader();
+        Ok(
+            conn.query_row("SELECT value FROM meta WHERE key = 'server_id'", [], |r| {
+                r.get(0)
+            })?,
+        )
+    }
+
     fn rotate_epoch(&self) -> Result<String> {
         let conn = self.writer();
         let epoch = Uuid::now_v7().to_string();
         conn.execute("UPDATE meta SET value = ?1 WHERE key = 'epoch'", [&epoch])?;
         Ok(epoch)
+    }
+
+    fn commit_tag(&self, seq: i64) -> Result<Option<String>> {
+        let conn = self.reader();
+        Ok(conn
+            .query_row("SELECT tag FROM commits WHERE seq = ?1", [seq], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .flatten())
     }
 
     fn max_seq(&self) -> Result<i64> {
@@ -874,208 +1193,61 @@ impl Storage for SqliteStorage {
     }
 
     fn apply_op(&self, device: &DeviceAuth, op: &Op, now: DateTime<Utc>) -> Result<OpResult> {
-        let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let device_id = device.device_id.to_string();
-        let op_id = op.op_id.to_string();
-        let stored: Option<String> = tx
-            .query_row(
-                "SELECT result FROM processed_ops WHERE device_id = ?1 AND op_id = ?2",
-                [&device_id, &op_id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(stored) = stored {
-            return Ok(OpResult {
-                op_id: op.op_id,
-                duplicate: true,
-                outcome: serde_json::from_str(&stored)?,
-            });
-        }
+        self.apply_op_as(device, op, now, "applied_on_resend")
+    }
 
-        let technician = device.technician_id.to_string();
-        let order_id = op.entity_id.to_string();
-        let payload = OpPayload::parse(&op.kind, &op.payload);
-        if let Some((parsed, day)) = payload
-            .as_ref()
-            .ok()
-            .and_then(|p| rules::technician_day(p).map(|d| (p, d)))
-        {
-            let outcome = store_technician_day_fact(&tx, device, op, parsed, day, now)?;
-            return finish_op(tx, device, op, outcome, now);
-        }
-        let state = tx
-            .query_row(
-                "SELECT technician_id, status, EXISTS (SELECT 1 FROM assignments a \
-                 WHERE a.work_order_id = w.id AND a.technician_id = ?2) \
-                 FROM work_orders w WHERE w.id = ?1",
-                [&order_id, &technician],
-                |r| {
-                    let status: String = r.get(1)?;
-                    Ok(WorkOrderState {
-                        technician_id: get_opt_uuid(r, 0)?,
-                        status: WorkOrderStatus::parse(&status).ok_or_else(|| conv(1, "status"))?,
-                        ever_assigned_to_op_technician: r.get(2)?,
-                    })
-                },
-            )
-            .optional()?;
-        let blob_present = match payload.as_ref().ok().and_then(|p| p.blob_sha256()) {
-            Some(sha) => tx
-                .query_row("SELECT 1 FROM blobs WHERE sha256 = ?1", [sha], |_| Ok(()))
-                .optional()?
-                .is_some(),
-            None => true,
-        };
+    fn list_refused_ops(
+        &self,
+        query: &onsite_api::RefusedQuery,
+    ) -> Result<Vec<onsite_api::RefusedOp>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {REFUSED_COLS} FROM refused_ops \
+             WHERE (?1 OR resolved_at IS NULL) AND (?2 IS NULL OR technician_id = ?2) \
+             ORDER BY first_refused_at, device_id, device_seq"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                query.include_resolved.unwrap_or(false),
+                query.technician_id.map(|t| t.to_string())
+            ],
+            refused_from_row,
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
 
-        let decision = rules::decide(
-            &payload,
-            op.entity_id,
-            state.as_ref(),
-            device.technician_id,
-            blob_present,
-        );
-        let outcome = match (decision, &payload) {
-            (Decision::Reject(code, reason), _) => OpOutcome::Rejected { code, reason },
-            (Decision::Store { new_status, flag }, Ok(parsed)) => {
-                let fact_id = parsed.fact_id().to_string();
-                if day_fact_exists(&tx, &fact_id)? {
-                    return finish_op(
-                        tx,
-                        device,
-                        op,
-                        OpOutcome::Rejected {
-                            code: RejectCode::FactIdReused,
-                            reason: "fact_id was already used for a different fact".into(),
-                        },
-                        now,
-                    );
-                }
-                let earlier = tx
-                    .query_row(
-                        "SELECT work_order_id, kind, payload, seq FROM facts WHERE fact_id = ?1",
-                        [&fact_id],
-                        |r| {
-                            Ok((
-                                r.get::<_, String>(0)?,
-                                r.get::<_, String>(1)?,
-                                get_json::<Value>(r, 2)?,
-                                r.get::<_, i64>(3)?,
-                            ))
-                        },
-                    )
-                    .optional()?;
-                match earlier {
-                    // The same fact sent again under a new op id (e.g. re-sent after a
-                    // server restore): already stored, nothing to add.
-                    Some((wo, kind, stored, seq))
-                        if wo == order_id && kind == op.kind && stored == op.payload =>
-                    {
-                        OpOutcome::Applied {
-                            server_seq: seq,
-                            flagged_for_review: false,
-                        }
-                    }
-                    Some(_) => OpOutcome::Rejected {
-                        code: RejectCode::FactIdReused,
-                        reason: "fact_id was already used for a different fact".into(),
-                    },
-                    None => {
-                        // Checked against the facts stored before this one.
-                        let signature_flag = signature_flag(&tx, op.entity_id, parsed)?;
-                        let flag = flag.or(signature_flag);
-                        let seq = new_commit(&tx, now)?;
-                        tx.execute(
-                            &format!(
-                                "INSERT INTO facts ({FACT_COLS}, seq) \
-                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-                            ),
-                            params![
-                                fact_id,
-                                op_id,
-                                order_id,
-                                technician,
-                                device_id,
-                                op.kind,
-                                op.payload.to_string(),
-                                op.base_version,
-                                ts(now),
-                                seq
-                            ],
-                        )?;
-                        feed(&tx, &technician, "fact", &fact_id, seq, false)?;
-                        if let Some(status) = new_status {
-                            tx.execute(
-                                "UPDATE work_orders SET status = ?1, version = version + 1, \
-                                 updated_at = ?2, completed_at = CASE WHEN ?1 IN \
-                                 ('completed', 'unable_to_complete') THEN ?2 ELSE completed_at END \
-                                 WHERE id = ?3",
-                                // completed_at is the server's time of receipt, not the device's
-                                // clock (which may be hours wrong): exports by `since` rely on it.
-                                params![status.as_str(), ts(now), order_id],
-                            )?;
-                        }
-                        if let Some(reason) = flag {
-                            let open: bool = tx.query_row(
-                                "SELECT EXISTS (SELECT 1 FROM review_flags WHERE work_order_id = ?1 \
-                                 AND reason = ?2 AND resolved_at IS NULL)",
-                                [&order_id, reason.as_str()],
-                                |r| r.get(0),
-                            )?;
-                            if !open {
-                                tx.execute(
-                                    "INSERT INTO review_flags (id, work_order_id, reason, op_id, \
-                                     technician_id, device_id, created_at) \
-                                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                                    params![
-                                        Uuid::now_v7().to_string(),
-                                        order_id,
-                                        reason.as_str(),
-                                        op_id,
-                                        technician,
-                                        device_id,
-                                        ts(now)
-                                    ],
-                                )?;
-                                tx.execute(
-                                    "UPDATE work_orders SET version = version + 1, updated_at = ?1 \
-                                     WHERE id = ?2",
-                                    params![ts(now), order_id],
-                                )?;
-                            }
-                        }
-                        // A job already flagged (cancelled, reassigned) gets the
-                        // signature's own flag too.
-                        if let Some(reason) = signature_flag.filter(|r| Some(*r) != flag) {
-                            open_review_flag(
-                                &tx,
-                                &order_id,
-                                reason,
-                                &op_id,
-                                &technician,
-                                &device_id,
-                                now,
-                            )?;
-                        }
-                        if new_status.is_some() || flag.is_some() {
-                            let order = load_work_order(&tx, op.entity_id)?
-                                .ok_or_else(|| missing("work order"))?;
-                            feed_work_order(&tx, &order, seq)?;
-                        }
-                        OpOutcome::Applied {
-                            server_seq: seq,
-                            flagged_for_review: flag.is_some(),
-                        }
-                    }
-                }
-            }
-            (Decision::Store { .. }, Err(_)) => {
-                return Err(StorageError::Internal(
-                    "decide stored an unparsed op".into(),
-                ))
-            }
+    fn apply_refused_op(
+        &self,
+        device_id: Uuid,
+        op_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<OpResult> {
+        let refused = {
+            let conn = self.reader();
+            conn.query_row(
+                &format!(
+                    "SELECT {REFUSED_COLS} FROM refused_ops WHERE device_id = ?1 AND op_id = ?2"
+                ),
+                [device_id.to_string(), op_id.to_string()],
+                refused_from_row,
+            )
+            .optional()?
+            .ok_or(StorageError::NotFound)?
         };
-        finish_op(tx, device, op, outcome, now)
+        let op = Op {
+            op_id: refused.op_id,
+            device_seq: refused.device_seq,
+            kind: refused.kind,
+            entity_id: refused.entity_id,
+            base_version: refused.base_version,
+            payload: refused.payload,
+        };
+        let device = DeviceAuth {
+            device_id: refused.device_id,
+            technician_id: refused.technician_id,
+            revoked: false,
+        };
+        self.apply_op_as(&device, &op, now, "applied_by_office")
     }
 
     fn pull(&self, technician_id: Uuid, after: i64, limit: u32) -> Result<FeedPage> {
