@@ -183,9 +183,9 @@ pub fn return_unused(
     part_id: String,
     quantity: i64,
 ) -> Reply<VisitStateView> {
-    let now = local_day().now;
+    let day = local_day();
     step(&state, &id, |tx| {
-        visit::return_unused(tx, &part_id, quantity, Some(&id), now)
+        visit::return_unused_on(tx, &part_id, quantity, Some(&id), day.today(), day.now)
     })
 }
 
