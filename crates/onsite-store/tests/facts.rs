@@ -106,3 +106,21 @@ fn a_photo_head_office_could_never_take_is_refused_at_capture() {
     let e = visit::put_blob(&blobs, b"", "image/jpeg").unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
 }
+
+#[test]
+fn the_ui_checks_the_same_photo_limit() {
+    // ui/src/lib/limits.ts refuses a photo before sending it to the store: same number.
+    let ts = include_str!("../../../ui/src/lib/limits.ts");
+    let line = ts
+        .lines()
+        .find(|l| l.starts_with("export const MAX_BLOB_BYTES = "))
+        .expect("the UI's limit");
+    let expr = line
+        .trim_start_matches("export const MAX_BLOB_BYTES = ")
+        .trim_end_matches(';');
+    let value: usize = expr
+        .split('*')
+        .map(|f| f.trim().parse::<usize>().expect("a product of integers"))
+        .product();
+    assert_eq!(value, onsite_api::limits::MAX_BLOB_BYTES, "{line}");
+}

@@ -116,4 +116,6 @@ export const api = {
   syncNow: () => call<SyncView>('sync_now'),
   enrolDevice: (form: EnrolForm) => call<SyncView>('enrol_device', { form }),
   dayEndCheck: () => call<DayEndCheck>('day_end_check'),
+  dismissUnsentFile: (sha256: string, opId: string) =>
+    call<SyncView>('dismiss_unsent_file', { sha256, opId }),
 };
