@@ -43,6 +43,7 @@ const COMMANDS: &[&str] = &[
     "enrol_device",
     "day_end_check",
     "dismiss_unsent_file",
+    "send_without_file",
 ];
 
 fn main() {

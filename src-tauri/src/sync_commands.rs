@@ -144,6 +144,21 @@ pub fn dismiss_unsent_file(
 }
 
 /// Before closing the day: what has not reached head office yet.
+/// Sends a pending record without the file it references (lost or damaged here), with the
+/// technician's reason; the next sync takes it (head office flags the job for review).
+#[tauri::command]
+pub fn send_without_file(
+    state: State<AppState>,
+    service: State<SyncService>,
+    op_id: String,
+    reason: String,
+) -> Reply<SyncView> {
+    state.with_store(|s| {
+        s.write(|tx| store_sync::send_without_file(tx, &op_id, &reason))?;
+        view(s, &service)
+    })
+}
+
 #[tauri::command]
 pub fn day_end_check(state: State<AppState>) -> Reply<DayEndCheck> {
     let d = state.with_store(|s| store_sync::day_end(s.conn()))?;

@@ -464,6 +464,10 @@ pub enum ReviewReason {
     /// A signature whose content hash does not match the job's content as head office
     /// recomputes it from the job and the technician's facts (stored all the same).
     SignatureMismatch,
+    /// A fact arrived without the file it references (a signature or document lost or
+    /// damaged on the device); the technician's reason is on the fact
+    /// ([`crate::FactRecord::file_missing`]).
+    FileMissing,
 }
 
 impl ReviewReason {
@@ -474,6 +478,7 @@ impl ReviewReason {
             ReviewReason::ReassignedBeforeSync => "reassigned_before_sync",
             ReviewReason::StatusConflict => "status_conflict",
             ReviewReason::SignatureMismatch => "signature_mismatch",
+            ReviewReason::FileMissing => "file_missing",
         }
     }
 
@@ -484,6 +489,7 @@ impl ReviewReason {
             ReviewReason::ReassignedBeforeSync,
             ReviewReason::StatusConflict,
             ReviewReason::SignatureMismatch,
+            ReviewReason::FileMissing,
         ]
         .into_iter()
         .find(|r| r.as_str() == text)
@@ -534,6 +540,9 @@ pub struct RefusedOp {
     pub base_version: Option<i64>,
     /// The payload as sent.
     pub payload: serde_json::Value,
+    /// The technician's reason for sending it without its file, if they did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_missing: Option<String>,
     /// Why it was refused (the latest time).
     pub code: crate::RejectCode,
     /// Why, for people; no customer data.

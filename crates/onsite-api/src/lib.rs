@@ -33,6 +33,9 @@ pub mod routes {
     pub const SYNC_PUSH: &str = "/v1/sync/push";
     /// `GET ?cursor=&limit=` → [`crate::PullReply`]; device token.
     pub const SYNC_PULL: &str = "/v1/sync/pull";
+    /// `GET` → [`crate::Hello`]: what head office speaks (protocol 2 on; a 404 means a
+    /// protocol-1 head office, [`crate::Hello::protocol1`]); device token.
+    pub const SYNC_HELLO: &str = "/v1/sync/hello";
     /// `HEAD` (200 if stored, 404 if not) and `PUT` (raw bytes) → [`crate::BlobPutReply`];
     /// device or admin token.
     pub const BLOB: &str = "/v1/blobs/{sha256}";

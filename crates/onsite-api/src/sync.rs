@@ -64,6 +64,114 @@ pub struct EnrollReply {
 }
 
 // ---------------------------------------------------------------------------------------
+// Protocol versions
+
+/// The sync protocol this build speaks. 1: the first release (frozen in onsite-hq's
+/// `tests/protocol1`). 2: [`Hello`], pull checkpoints, refused ops kept and decided again,
+/// [`EnrollReply::server_id`].
+pub const PROTOCOL: u32 = 2;
+
+/// Optional parts of the wire format a head office may or may not take. A device holds an
+/// op that needs one its head office does not name (instead of having it refused) and
+/// sends it once head office is upgraded.
+pub mod features {
+    /// Pulls take a `checkpoint`; push and pull replies carry one.
+    pub const PULL_CHECKPOINT: &str = "pull_checkpoint";
+    /// Refused ops are kept whole and decided again when sent again.
+    pub const REFUSED_KEPT: &str = "refused_kept";
+    /// An op may come without the file it references ([`super::Op::file_missing`]).
+    pub const FILE_MISSING: &str = "file_missing";
+    /// The `qr` payment method ([`super::PaymentMethod::Qr`]); a head office without it
+    /// gets QR payments as `card`, as before (issue 9, hole 14).
+    pub const PAYMENT_QR: &str = "payment_qr";
+    /// Every feature this build speaks.
+    pub const ALL: &[&str] = &[PULL_CHECKPOINT, REFUSED_KEPT, FILE_MISSING, PAYMENT_QR];
+}
+
+/// `GET /v1/sync/hello`: what head office speaks. Asked at the start of every sync run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// Its protocol version ([`PROTOCOL`]).
+    pub protocol: u32,
+    /// The op kinds it takes ([`Op::kind`] texts).
+    pub op_kinds: Vec<String>,
+    /// The change-item types it can send ([`ChangeItem::TYPES`]).
+    pub change_items: Vec<String>,
+    /// The optional parts of the wire format it takes ([`features`]).
+    pub features: Vec<String>,
+}
+
+impl Hello {
+    /// What this build speaks.
+    pub fn current() -> Hello {
+        Hello {
+            protocol: PROTOCOL,
+            op_kinds: OpKind::ALL.iter().map(|k| k.as_str().to_owned()).collect(),
+            change_items: ChangeItem::TYPES.iter().map(|t| (*t).to_owned()).collect(),
+            features: features::ALL.iter().map(|f| (*f).to_owned()).collect(),
+        }
+    }
+
+    /// A head office of protocol 1, which has no hello (404): the kinds and item types of
+    /// the first release, no optional features.
+    pub fn protocol1() -> Hello {
+        Hello {
+            protocol: 1,
+            op_kinds: PROTOCOL1_KINDS.iter().map(|k| (*k).to_owned()).collect(),
+            change_items: ChangeItem::TYPES.iter().map(|t| (*t).to_owned()).collect(),
+            features: Vec::new(),
+        }
+    }
+
+    /// Why head office cannot take `op` as it is (it does not know its kind, or a part of
+    /// the wire format its payload uses), `None` when it can.
+    pub fn cannot_take(&self, op: &Op) -> Option<String> {
+        if !self.op_kinds.iter().any(|k| k == &op.kind) {
+            return Some(format!("head office does not know {} records yet", op.kind));
+        }
+        op_needs(&op.kind, &op.payload)
+            .into_iter()
+            .chain(op.file_missing.is_some().then_some(features::FILE_MISSING))
+            .find(|f| !self.features.iter().any(|g| g == f))
+            .map(|f| format!("head office does not take {f} yet"))
+    }
+}
+
+/// The op kinds of protocol 1.
+pub const PROTOCOL1_KINDS: [&str; 18] = [
+    "change_status",
+    "record_work",
+    "consume_part",
+    "attach_signature",
+    "attach_document",
+    "take_payment",
+    "edit_notes",
+    "record_diagnosis",
+    "issue_quote",
+    "record_quote_decision",
+    "return_part",
+    "stock_take",
+    "invoice_later",
+    "record_feedback",
+    "record_expense",
+    "take_carry_back",
+    "advance_carry_back",
+    "return_carry_back",
+];
+
+/// The [`features`] an op's payload needs beyond its kind: a `qr` payment needs
+/// [`features::PAYMENT_QR`] (the device maps QR to `card` for a head office without it, so
+/// this only holds one mapped otherwise). The fields added in protocol 2 are optional and
+/// ignored by older head offices, so they need nothing.
+pub fn op_needs(kind: &str, payload: &Value) -> Vec<&'static str> {
+    let mut needs = Vec::new();
+    if kind == OpKind::TakePayment.as_str() && payload.get("method") == Some(&"qr".into()) {
+        needs.push(features::PAYMENT_QR);
+    }
+    needs
+}
+
+// ---------------------------------------------------------------------------------------
 // Push
 
 /// `POST /v1/sync/push`: a batch of outbox ops, in strictly increasing `device_seq` order
@@ -92,6 +200,12 @@ pub struct Op {
     pub base_version: Option<i64>,
     /// The kind's payload ([`OpPayload`] gives the typed forms).
     pub payload: Value,
+    /// Set when the technician chose to send the fact without the file it references (a
+    /// signature or document lost or damaged on the device): their reason. Head office
+    /// stores the fact without the file and flags the job for review
+    /// ([`features::FILE_MISSING`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_missing: Option<String>,
 }
 
 impl Op {
@@ -110,6 +224,7 @@ impl Op {
             entity_id,
             base_version,
             payload: payload.to_value(),
+            file_missing: None,
         }
     }
 }
@@ -1204,6 +1319,9 @@ pub struct FactRecord {
     pub base_version: Option<i64>,
     /// When the server stored it.
     pub received_at: DateTime<Utc>,
+    /// Set when the fact came without the file it references: the technician's reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_missing: Option<String>,
 }
 
 /// Reply to a blob `PUT`.

@@ -120,6 +120,11 @@ pub struct PendingOpView {
     pub work_order_id: String,
     pub order_no: Option<String>,
     pub created_at: String,
+    /// Why the last sync could not send it (a file missing or damaged here, too large, a
+    /// kind head office does not take yet); none when it simply has not gone yet.
+    pub waiting: Option<String>,
+    /// It waits for head office to be upgraded (nothing to do here).
+    pub held: bool,
 }
 
 /// An op head office refused, with its reason.

@@ -11,6 +11,7 @@ CREATE TABLE refused_ops (
     entity_id        TEXT NOT NULL,
     base_version     INTEGER,
     payload          TEXT NOT NULL,
+    file_missing     TEXT,
     code             TEXT NOT NULL,
     reason           TEXT NOT NULL,
     first_refused_at TEXT NOT NULL,
@@ -21,3 +22,7 @@ CREATE TABLE refused_ops (
     PRIMARY KEY (device_id, op_id)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX refused_ops_open ON refused_ops(resolved_at, first_refused_at);
+
+-- A fact may come without the file it references (lost or damaged on the device): the
+-- technician's reason, and the job is flagged for review.
+ALTER TABLE facts ADD COLUMN file_missing TEXT;

@@ -124,6 +124,7 @@ mod tests {
                 payload: payload.to_value(),
                 base_version: None,
                 received_at: "2026-11-24T12:00:00Z".parse().unwrap(),
+                file_missing: None,
             },
         }
     }

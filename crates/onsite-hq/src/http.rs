@@ -387,6 +387,7 @@ fn routes() -> Vec<Route> {
         route(Method::GET, OPENAPI, openapi_json),
         route(Method::POST, ENROLL, enroll),
         route(Method::POST, SYNC_PUSH, push),
+        route(Method::GET, SYNC_HELLO, hello),
         route(Method::GET, SYNC_PULL, pull),
         route(Method::HEAD, BLOB, blob_head),
         route(Method::GET, ADMIN_TECHNICIANS, list_technicians),
@@ -574,6 +575,10 @@ async fn push(
         .count();
     tracing::info!(device = %device_id, ops = reply.results.len(), rejected, "push");
     Ok(Json(reply))
+}
+
+async fn hello(_device: DeviceToken) -> Json<onsite_api::Hello> {
+    Json(onsite_api::Hello::current())
 }
 
 async fn pull(

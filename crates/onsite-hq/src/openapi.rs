@@ -116,6 +116,15 @@ fn operations() -> Vec<Operation> {
             )
         },
         op(
+            "get",
+            SYNC_HELLO,
+            "What this head office speaks: protocol, op kinds, change items, features (404 on protocol 1)",
+            Device,
+            Option::None,
+            200,
+            Some("Hello"),
+        ),
+        op(
             "head",
             BLOB,
             "Is the blob stored? 200 yes, 404 no",
@@ -768,6 +777,8 @@ fn schemas() -> Value {
             ("returned_at", time()), ("receipt_collected", boolean()), ("flagged_for_review", boolean())],
             &["carry_back_id", "receipt_no", "work_order_id", "order_no", "technician_id", "item", "state", "taken_at", "expected_return", "working_days_out", "flagged_for_review"]),
         "EpochReply": obj(&[("epoch", s())], &["epoch"]),
+        "Hello": obj(&[("protocol", int()), ("op_kinds", json!({"type": "array", "items": s()})), ("change_items", json!({"type": "array", "items": s()})),
+            ("features", json!({"type": "array", "items": s()}))], &["protocol", "op_kinds", "change_items", "features"]),
         "RefusedOp": obj(&[("device_id", uuid()), ("technician_id", uuid()), ("op_id", uuid()), ("device_seq", int()), ("kind", s()), ("entity_id", uuid()),
             ("base_version", int()), ("payload", described("the op's payload as sent")), ("code", s()), ("reason", s()),
             ("first_refused_at", time()), ("last_refused_at", time()), ("attempts", int()), ("resolved_at", time()),

@@ -1446,6 +1446,25 @@ async fn technician_day_facts_belong_to_the_devices_technician_and_export_by_day
         lines[2].contains(",stock_take,") && lines[2].contains(",p1,2,-1,"),
         "{csv}"
     );
+    // The technician's other device sends an expense for that day recorded before the
+    // last one, arriving after it (issue 9, hole 10): the one recorded last still counts.
+    let late = ops.op(
+        Uuid::now_v7(),
+        expense(30, at + chrono::Duration::minutes(30)),
+    );
+    let pushed = hq.push(&a.token, vec![late]).await;
+    assert!(pushed.results.iter().all(applied), "{pushed:?}");
+    let facts: Vec<TechnicianDayFact> = hq.admin(Method::GET, &path, NONE, StatusCode::OK).await;
+    let counting: Vec<i64> = facts
+        .iter()
+        .filter(|f| f.kind == OpKind::RecordExpense && !f.superseded)
+        .map(|f| f.payload["km"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        counting,
+        [20],
+        "the expense recorded last counts, not the last to arrive"
+    );
 }
 
 #[tokio::test]

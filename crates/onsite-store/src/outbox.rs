@@ -41,6 +41,9 @@ pub struct PendingOp {
     pub base_version: Option<i64>,
     pub payload: serde_json::Value,
     pub created_at: String,
+    /// The technician's reason for sending it without the file it references, if they
+    /// chose to (the file was lost or damaged here).
+    pub blob_waiver: Option<String>,
 }
 
 /// Appends one operation; returns its op id (UUIDv7, born here).
@@ -70,11 +73,17 @@ pub fn append(
 
 /// The oldest `limit` pending operations, in push order.
 pub fn pending(conn: &Connection, limit: usize) -> StoreResult<Vec<PendingOp>> {
+    pending_after(conn, 0, limit)
+}
+
+/// The oldest `limit` pending operations after `device_seq` `after`, in push order.
+pub fn pending_after(conn: &Connection, after: i64, limit: usize) -> StoreResult<Vec<PendingOp>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT device_seq, op_id, kind, entity_id, base_version, payload, created_at
-         FROM outbox WHERE state = 'pending' ORDER BY device_seq LIMIT ?1",
+        "SELECT device_seq, op_id, kind, entity_id, base_version, payload, created_at,
+                blob_waiver
+         FROM outbox WHERE state = 'pending' AND device_seq > ?2 ORDER BY device_seq LIMIT ?1",
     )?;
-    let rows = stmt.query_map([limit as i64], |r| {
+    let rows = stmt.query_map(params![limit as i64, after], |r| {
         Ok((
             PendingOp {
                 device_seq: r.get(0)?,
@@ -84,6 +93,7 @@ pub fn pending(conn: &Connection, limit: usize) -> StoreResult<Vec<PendingOp>> {
                 base_version: r.get(4)?,
                 payload: serde_json::Value::Null,
                 created_at: r.get(6)?,
+                blob_waiver: r.get(7)?,
             },
             r.get::<_, String>(5)?,
         ))
@@ -117,7 +127,8 @@ pub fn last_for(conn: &Connection, entity_id: &str) -> StoreResult<Option<Pendin
         .flatten();
     let Some(seq) = seq else { return Ok(None) };
     let op = conn.query_row(
-        "SELECT device_seq, op_id, kind, entity_id, base_version, payload, created_at
+        "SELECT device_seq, op_id, kind, entity_id, base_version, payload, created_at,
+                blob_waiver
          FROM outbox WHERE device_seq = ?1",
         [seq],
         |r| {
@@ -129,6 +140,7 @@ pub fn last_for(conn: &Connection, entity_id: &str) -> StoreResult<Option<Pendin
                 base_version: r.get(4)?,
                 payload: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
                 created_at: r.get(6)?,
+                blob_waiver: r.get(7)?,
             })
         },
     )?;

@@ -234,6 +234,27 @@ pub fn save_cursor(tx: &Transaction, epoch: &str, cursor: &str) -> StoreResult<(
     Ok(())
 }
 
+/// Records what head office says it speaks; true when that changed since the last run
+/// (not at the first one).
+pub fn note_hello(tx: &Transaction, hello: &str) -> StoreResult<bool> {
+    let old: Option<String> = tx
+        .query_row(
+            "SELECT server_hello FROM sync_state WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    if old.as_deref() == Some(hello) {
+        return Ok(false);
+    }
+    tx.execute(
+        "UPDATE sync_state SET server_hello = ?1 WHERE id = 1",
+        [hello],
+    )?;
+    Ok(old.is_some())
+}
+
 /// Remembers a head-office commit (`<seq>:<tag>`, from a pull page or a push reply) when
 /// it is newer than the newest one known. Malformed text is ignored.
 pub fn note_commit(tx: &Transaction, checkpoint: &str) -> StoreResult<()> {
@@ -400,6 +421,94 @@ pub fn requeue_refused(
 /// The next pending ops, oldest first.
 pub fn next_pending(conn: &Connection, limit: usize) -> StoreResult<Vec<PendingOp>> {
     crate::outbox::pending(conn, limit)
+}
+
+/// The next pending ops after `device_seq` `after`, oldest first.
+pub fn next_pending_after(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+) -> StoreResult<Vec<PendingOp>> {
+    crate::outbox::pending_after(conn, after, limit)
+}
+
+/// A record the last sync run could not send, and why (no customer data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub op_id: String,
+    pub why: String,
+    /// Held until head office is upgraded (true), or blocked until the technician
+    /// resolves it (false).
+    pub held: bool,
+}
+
+/// Replaces the list of records the sync could not send (written at the end of each push).
+pub fn set_waiting(tx: &Transaction, waiting: &[Waiting], now: DateTime<Utc>) -> StoreResult<()> {
+    tx.execute("DELETE FROM sync_waiting", [])?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO sync_waiting (op_id, why, held, at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (op_id) DO NOTHING",
+    )?;
+    for w in waiting {
+        stmt.execute(params![w.op_id, w.why, w.held, ts(now)])?;
+    }
+    Ok(())
+}
+
+/// The records the last sync run could not send.
+pub fn waiting(conn: &Connection) -> StoreResult<Vec<Waiting>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT w.op_id, w.why, w.held FROM sync_waiting w
+         JOIN outbox o ON o.op_id = w.op_id AND o.state = 'pending' ORDER BY o.device_seq",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Waiting {
+            op_id: r.get(0)?,
+            why: r.get(1)?,
+            held: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The technician chooses to send a pending record without the file it references (a
+/// signature or document lost or damaged on this device): head office stores it with the
+/// reason and flags the job for review. Only for a pending record that references a file;
+/// the reason is required (1 to 500 characters).
+pub fn send_without_file(tx: &Transaction, op_id: &str, reason: &str) -> StoreResult<()> {
+    use crate::outbox::kind;
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(StoreError::Invalid(
+            "give a reason of 1 to 500 characters".into(),
+        ));
+    }
+    let op_kind: Option<String> = tx
+        .query_row(
+            "SELECT kind FROM outbox WHERE op_id = ?1 AND state = 'pending'",
+            [op_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(op_kind) = op_kind else {
+        return Err(StoreError::NotFound("pending record"));
+    };
+    let with_file = [
+        kind::ATTACH_SIGNATURE,
+        kind::ATTACH_DOCUMENT,
+        kind::TAKE_CARRY_BACK,
+        kind::RETURN_CARRY_BACK,
+    ];
+    if !with_file.contains(&op_kind.as_str()) {
+        return Err(StoreError::Invalid(
+            "this record does not reference a file".into(),
+        ));
+    }
+    tx.execute(
+        "UPDATE outbox SET blob_waiver = ?2 WHERE op_id = ?1",
+        params![op_id, reason],
+    )?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1154,8 +1263,10 @@ pub use onsite_domain::view_sync::{
 
 pub fn pending_view(conn: &Connection) -> StoreResult<Vec<PendingView>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT o.device_seq, o.op_id, o.kind, o.entity_id, w.order_no, o.created_at
+        "SELECT o.device_seq, o.op_id, o.kind, o.entity_id, w.order_no, o.created_at, s.why,
+                s.held
          FROM outbox o LEFT JOIN work_order w ON w.id = o.entity_id
+         LEFT JOIN sync_waiting s ON s.op_id = o.op_id
          WHERE o.state = 'pending' ORDER BY o.device_seq",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -1166,6 +1277,8 @@ pub fn pending_view(conn: &Connection) -> StoreResult<Vec<PendingView>> {
             work_order_id: r.get(3)?,
             order_no: r.get(4)?,
             created_at: r.get(5)?,
+            waiting: r.get(6)?,
+            held: r.get::<_, Option<bool>>(7)?.unwrap_or(false),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use onsite_api::{
-    routes, BlobPutReply, ChangeItem, EnrollReply, EnrollRequest, ErrorBody, PullReply, PushReply,
-    PushRequest,
+    routes, BlobPutReply, ChangeItem, EnrollReply, EnrollRequest, ErrorBody, Hello, PullReply,
+    PushReply, PushRequest,
 };
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -334,6 +334,22 @@ impl HqClient {
                     .json(request),
             )
             .await?;
+        self.json(res).await
+    }
+
+    /// `GET /v1/sync/hello`: what head office speaks; a head office of the first release
+    /// has no such route (404) and speaks protocol 1.
+    pub async fn hello(&self, token: &str) -> Result<Hello, ClientError> {
+        let res = self
+            .send(
+                self.http
+                    .get(self.url(routes::SYNC_HELLO))
+                    .bearer_auth(token),
+            )
+            .await?;
+        if res.status() == StatusCode::NOT_FOUND {
+            return Ok(Hello::protocol1());
+        }
         self.json(res).await
     }
 

@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
-use onsite_api::{ChangeItem, OpPayload, PushRequest, WorkOrder};
+use onsite_api::{ChangeItem, Hello, OpPayload, PushRequest, WorkOrder};
 use onsite_store::sync::{self as store_sync, Enrolment, PulledOrder, SyncState};
 use onsite_store::{Store, StoreError};
 use uuid::Uuid;
@@ -48,8 +48,15 @@ pub struct SyncReport {
     pub refetched: bool,
     /// Ops sent again because the server may have lost them.
     pub requeued: usize,
-    /// The queue stopped at an op this build cannot send (nothing after it was pushed).
+    /// The first record that cannot be sent (its job's later records wait behind it).
     pub blocked: Option<Blocked>,
+    /// Every job whose queue stopped at a record that cannot be sent, by that record:
+    /// a file missing or damaged here, a record too large, a kind this build cannot map.
+    /// Other jobs' records still went.
+    pub blocked_jobs: Vec<Blocked>,
+    /// Records held because head office does not take them yet (their kind or a part of
+    /// their wire format): sent once head office is upgraded, never refused.
+    pub held: Vec<Blocked>,
 }
 
 /// Why a sync run stopped. Texts carry no customer data.
@@ -220,8 +227,19 @@ async fn run(
     let retry_before = Utc::now() - chrono::Duration::seconds(REFUSED_RETRY_SECS);
     report.requeued +=
         lock(store).write(|tx| store_sync::requeue_refused(tx, None, Some(retry_before)))?;
+    // What head office speaks: a change (an upgrade) may let it take what it refused or
+    // what this device held back.
+    let hello = client.hello(&st.token).await?;
+    let hello_text = serde_json::to_string(&hello).unwrap_or_default();
+    report.requeued += lock(store).write(|tx| {
+        if store_sync::note_hello(tx, &hello_text)? {
+            store_sync::requeue_refused(tx, None, None)
+        } else {
+            Ok(0)
+        }
+    })?;
     for _ in 0..3 {
-        push_all(store, client, config, &st.token, report).await?;
+        push_all(store, client, config, &st.token, &hello, report).await?;
         let requeued = pull_all(store, client, config, &st.token, me, report).await?;
         if requeued == 0 {
             return Ok(());
@@ -235,22 +253,34 @@ async fn push_all(
     client: &HqClient,
     config: &SyncConfig,
     token: &str,
+    hello: &Hello,
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
     let max = client
         .options()
         .max_ops_per_push
         .clamp(1, onsite_api::limits::MAX_OPS_PER_PUSH);
+    let mut max_bytes = client
+        .options()
+        .max_push_bytes
+        .min(onsite_api::limits::MAX_JSON_BODY_BYTES);
+    // Jobs whose queue stopped at a record that cannot be sent: their later records wait
+    // behind it (their order may matter); every other job's records keep flowing.
+    let mut stuck: Vec<(String, Blocked)> = Vec::new();
+    let mut waits: Vec<store_sync::Waiting> = Vec::new();
+    let mut after = 0;
     loop {
         let (queue, acked) = {
             let s = lock(store);
-            let rows = store_sync::next_pending(s.conn(), max + 1)?;
+            let rows = store_sync::next_pending_after(s.conn(), after, max + 1)?;
             let queue: Vec<QueuedOp> = rows
                 .iter()
                 .map(|r| QueuedOp {
                     device_seq: r.device_seq,
+                    op_id: r.op_id.clone(),
+                    entity: r.entity_id.clone(),
                     kind: r.kind.clone(),
-                    mapped: map::to_wire_in(&s, r),
+                    mapped: map::to_wire_in_for(&s, r, map::Speaks::from_hello(hello)),
                 })
                 .collect();
             let mut acked = Vec::new();
@@ -263,20 +293,83 @@ async fn push_all(
             }
             (queue, acked)
         };
-        let mut batch = plan::next_batch(&queue, &|sha| acked.iter().any(|a| a == sha), max);
-        // Required blobs (signatures, documents) first: the first one missing or damaged
-        // here stops the queue at the op that needs it.
-        let (usable, unusable) = read_blobs(store, config, &batch.blobs_first)?;
+        let Some(last) = queue.last() else { break };
+        let last_seen = last.device_seq;
+        // What can go now: not behind a stuck record of its job, mapped, and of a kind and
+        // shape head office takes (else held until it is upgraded, never refused).
+        let mut ready = Vec::with_capacity(queue.len());
+        for q in queue {
+            if stuck.iter().any(|(e, _)| e == &q.entity) {
+                waits.push(wait(&q.op_id, waiting::BEHIND, false));
+                continue;
+            }
+            match &q.mapped {
+                Err(e) => {
+                    let b = Blocked {
+                        device_seq: q.device_seq,
+                        kind: q.kind.clone(),
+                        why: e.to_string(),
+                    };
+                    waits.push(wait(&q.op_id, waiting::UNREADABLE, false));
+                    stuck.push((q.entity.clone(), b));
+                }
+                Ok(op) => match hello.cannot_take(op) {
+                    Some(why) => {
+                        report.held.push(Blocked {
+                            device_seq: q.device_seq,
+                            kind: q.kind.clone(),
+                            why: why.clone(),
+                        });
+                        waits.push(wait(&q.op_id, waiting::HELD, true));
+                    }
+                    None => ready.push(q),
+                },
+            }
+        }
+        let mut batch = plan::next_batch(&ready, &|sha| acked.iter().any(|a| a == sha), max);
+        // Required blobs (signatures, documents) first, except for records the technician
+        // chose to send without theirs; one missing or damaged here stops its job's queue
+        // at the record that needs it.
+        let waived: Vec<String> = batch
+            .ops
+            .iter()
+            .filter(|o| o.file_missing.is_some())
+            .filter_map(map::blob_of)
+            .collect();
+        let needed: Vec<String> = batch
+            .blobs_first
+            .iter()
+            .filter(|sha| !waived.contains(sha))
+            .cloned()
+            .collect();
+        let (usable, unusable) = read_blobs(store, config, &needed)?;
         upload(store, client, config, token, &usable, false, report).await?;
-        let stop = unusable.and_then(|(sha, why)| blocked_at(&batch.ops, &queue, &sha, why));
-        // Photos go even when the queue stops at a missing signature: the ops before that
-        // stop are sent now and would never bring their photos later. A photo lost or
-        // damaged here does not hold its op back.
+        for (sha, why) in unusable {
+            if let Some(op) = batch.ops.iter().find(|o| {
+                o.file_missing.is_none() && map::blob_of(o).as_deref() == Some(sha.as_str())
+            }) {
+                let q = ready.iter().find(|q| q.device_seq == op.device_seq);
+                let b = Blocked {
+                    device_seq: op.device_seq,
+                    kind: q.map(|q| q.kind.clone()).unwrap_or_default(),
+                    why: why.to_owned(),
+                };
+                if let Some(q) = q {
+                    waits.push(wait(&q.op_id, waiting::for_file(why), false));
+                    if !stuck.iter().any(|(e, _)| e == &q.entity) {
+                        stuck.push((q.entity.clone(), b));
+                    }
+                }
+            }
+        }
+        // Photos go even for a stuck job: the records before the stop are sent now and
+        // would never bring their photos later. A photo lost or damaged here does not hold
+        // its record back.
         for chunk in batch.photos_first.chunks(UPLOADS_AT_ONCE) {
-            let mut ready = Vec::with_capacity(chunk.len());
+            let mut ready_photos = Vec::with_capacity(chunk.len());
             for sha in chunk {
                 match read_blob(store, config, sha)? {
-                    Ok(bytes) => ready.push((sha.clone(), bytes)),
+                    Ok(bytes) => ready_photos.push((sha.clone(), bytes)),
                     Err(why) => {
                         report.photos_missing += 1;
                         let now = Utc::now();
@@ -284,43 +377,56 @@ async fn push_all(
                     }
                 }
             }
-            upload(store, client, config, token, &ready, true, report).await?;
+            upload(store, client, config, token, &ready_photos, true, report).await?;
         }
-        if let Some(blocked) = stop {
-            // The ops before it still go.
-            batch.ops.retain(|o| o.device_seq < blocked.device_seq);
-            batch.blocked = Some(blocked);
-        }
+        let entity_of = |seq: i64| {
+            ready
+                .iter()
+                .find(|q| q.device_seq == seq)
+                .map(|q| q.entity.clone())
+                .unwrap_or_default()
+        };
+        batch.ops.retain(|o| {
+            let e = entity_of(o.device_seq);
+            let behind = stuck
+                .iter()
+                .any(|(s, b)| s == &e && o.device_seq > b.device_seq);
+            if behind {
+                if let Some(q) = ready.iter().find(|q| q.device_seq == o.device_seq) {
+                    waits.push(wait(&q.op_id, waiting::BEHIND, false));
+                }
+            }
+            !behind
+                && !stuck
+                    .iter()
+                    .any(|(s, b)| s == &e && o.device_seq == b.device_seq)
+        });
         if batch.ops.is_empty() {
-            report.blocked = batch.blocked;
-            return Ok(());
+            after = last_seen;
+            continue;
         }
-        // A batch over head office's body limit is halved until it fits (the rest goes in
-        // the next round); one op alone over the limit can never go: the queue stops there.
-        let max_bytes = client
-            .options()
-            .max_push_bytes
-            .min(onsite_api::limits::MAX_JSON_BODY_BYTES);
+        // A batch over the body limit (head office's, or a proxy's that answered 413) is
+        // halved until it fits; a record alone over it stops its job's queue there.
         let mut request = PushRequest { ops: batch.ops };
         while request.ops.len() > 1 && body_len(&request) > max_bytes {
             request.ops.truncate(request.ops.len() / 2);
-            batch.blocked = None;
         }
         if body_len(&request) > max_bytes {
-            let op = &request.ops[0];
-            report.blocked = Some(Blocked {
-                device_seq: op.device_seq,
-                kind: queue
-                    .iter()
-                    .find(|q| q.device_seq == op.device_seq)
-                    .map(|q| q.kind.clone())
-                    .unwrap_or_default(),
-                why: "the record is larger than head office accepts".into(),
-            });
-            return Ok(());
+            block_too_large(&request.ops[0], &ready, &mut stuck, &mut waits);
+            continue;
         }
         report.push_requests += 1;
-        let reply = client.push(token, &request).await?;
+        let reply = match client.push(token, &request).await {
+            Err(ClientError::Status { status: 413, .. }) => {
+                if request.ops.len() == 1 {
+                    block_too_large(&request.ops[0], &ready, &mut stuck, &mut waits);
+                } else {
+                    max_bytes = (body_len(&request) / 2).max(1);
+                }
+                continue;
+            }
+            other => other?,
+        };
         let recorded = plan::read_push_reply(&request.ops, &reply).map_err(SyncError::Protocol)?;
         lock(store).write(|tx| {
             let now = Utc::now();
@@ -353,10 +459,74 @@ async fn push_all(
                 "push reply has fewer results than ops sent".into(),
             ));
         }
-        if batch.blocked.is_some() {
-            report.blocked = batch.blocked;
-            return Ok(());
+        // Skipped records before the last one sent stay pending and are not looked at
+        // again in this run (they wait, for a reason recorded above).
+        after = request.ops.last().map_or(after, |o| o.device_seq);
+    }
+    let mut firsts: Vec<Blocked> = stuck.into_iter().map(|(_, b)| b).collect();
+    firsts.sort_by_key(|b| b.device_seq);
+    report.blocked = firsts.first().cloned();
+    report.blocked_jobs = firsts;
+    lock(store).write(|tx| store_sync::set_waiting(tx, &waits, Utc::now()))?;
+    Ok(())
+}
+
+/// Why a record waits, as the sync screen shows it (a stable code it translates).
+pub mod waiting {
+    /// Behind an earlier record of its job that cannot be sent.
+    pub const BEHIND: &str = "behind";
+    /// Its file (signature, document) is not on this device.
+    pub const FILE_MISSING: &str = "file_missing";
+    /// Its file's bytes no longer match it (damaged on this device).
+    pub const FILE_DAMAGED: &str = "file_damaged";
+    /// Its file is larger than head office accepts.
+    pub const FILE_TOO_LARGE: &str = "file_too_large";
+    /// The record alone is larger than head office (or a proxy) accepts.
+    pub const TOO_LARGE: &str = "too_large";
+    /// This build cannot read or send it (a bug; kept).
+    pub const UNREADABLE: &str = "unreadable";
+    /// Head office does not take it yet: sent once it is upgraded.
+    pub const HELD: &str = "held";
+
+    /// The code for a blob problem as `read_blob` words it.
+    pub(crate) fn for_file(why: &str) -> &'static str {
+        if why.contains("damaged") {
+            FILE_DAMAGED
+        } else if why.contains("larger") {
+            FILE_TOO_LARGE
+        } else {
+            FILE_MISSING
         }
+    }
+}
+
+fn wait(op_id: &str, why: &str, held: bool) -> store_sync::Waiting {
+    store_sync::Waiting {
+        op_id: op_id.to_owned(),
+        why: why.to_owned(),
+        held,
+    }
+}
+
+/// A record that is larger than head office (or a proxy before it) accepts, even alone:
+/// its job's queue stops there.
+fn block_too_large(
+    op: &onsite_api::Op,
+    ready: &[QueuedOp],
+    stuck: &mut Vec<(String, Blocked)>,
+    waits: &mut Vec<store_sync::Waiting>,
+) {
+    let why = "the record is larger than head office accepts";
+    if let Some(q) = ready.iter().find(|q| q.device_seq == op.device_seq) {
+        waits.push(wait(&q.op_id, waiting::TOO_LARGE, false));
+        stuck.push((
+            q.entity.clone(),
+            Blocked {
+                device_seq: op.device_seq,
+                kind: q.kind.clone(),
+                why: why.into(),
+            },
+        ));
     }
 }
 
@@ -388,23 +558,24 @@ fn read_blob(
     })
 }
 
-/// Required blobs in order, up to the first that cannot be sent (returned with why).
-/// They are read all at once: signatures and documents are tens of KB, and a batch holds
-/// at most `max_ops_per_push` ops. (Photos, which can be large, are read per chunk.)
+/// Required blobs in order: those that can be sent, and each that cannot with why. They
+/// are read all at once: signatures and documents are tens of KB, and a batch holds at most
+/// `max_ops_per_push` ops. (Photos, which can be large, are read per chunk.)
 #[allow(clippy::type_complexity)]
 fn read_blobs(
     store: &Mutex<Store>,
     config: &SyncConfig,
     shas: &[String],
-) -> Result<(Vec<(String, Vec<u8>)>, Option<(String, &'static str)>), SyncError> {
+) -> Result<(Vec<(String, Vec<u8>)>, Vec<(String, &'static str)>), SyncError> {
     let mut ready = Vec::new();
+    let mut unusable = Vec::new();
     for sha in shas {
         match read_blob(store, config, sha)? {
             Ok(bytes) => ready.push((sha.clone(), bytes)),
-            Err(why) => return Ok((ready, Some((sha.clone(), why)))),
+            Err(why) => unusable.push((sha.clone(), why)),
         }
     }
-    Ok((ready, None))
+    Ok((ready, unusable))
 }
 
 /// Uploads blobs, [`UPLOADS_AT_ONCE`] at a time (HEAD, then PUT when head office lacks
@@ -464,22 +635,6 @@ fn read_blob_file(config: &SyncConfig, sha: &str) -> Option<Vec<u8>> {
         .read_to_end(&mut bytes)
         .ok()?;
     Some(bytes)
-}
-
-/// The first op of `ops` that references blob `sha`, as a blocked op.
-fn blocked_at(ops: &[onsite_api::Op], queue: &[QueuedOp], sha: &str, why: &str) -> Option<Blocked> {
-    let op = ops
-        .iter()
-        .find(|o| map::blob_of(o).as_deref() == Some(sha))?;
-    Some(Blocked {
-        device_seq: op.device_seq,
-        kind: queue
-            .iter()
-            .find(|q| q.device_seq == op.device_seq)
-            .map(|q| q.kind.clone())
-            .unwrap_or_default(),
-        why: why.to_owned(),
-    })
 }
 
 async fn pull_all(

@@ -142,9 +142,17 @@ pub fn to_wire(row: &PendingOp) -> Result<Op, MapError> {
 
 /// Converts one outbox row, reading quoted part prices from the store.
 pub fn to_wire_in(store: &Store, row: &PendingOp) -> Result<Op, MapError> {
-    to_wire_with(row, &|wo, quote, part_no| {
-        store_price(store, wo, quote, part_no)
-    })
+    to_wire_in_for(store, row, Speaks::default())
+}
+
+/// Converts one outbox row for a head office that speaks `speaks`, reading quoted part
+/// prices from the store.
+pub fn to_wire_in_for(store: &Store, row: &PendingOp, speaks: Speaks) -> Result<Op, MapError> {
+    to_wire_for(
+        row,
+        &|wo, quote, part_no| store_price(store, wo, quote, part_no),
+        speaks,
+    )
 }
 
 /// What the head office at the other end speaks, where the wire grew in ways an older one
@@ -160,6 +168,18 @@ pub struct Speaks {
 impl Default for Speaks {
     fn default() -> Speaks {
         Speaks { qr: true }
+    }
+}
+
+impl Speaks {
+    /// What a head office speaks by its hello (`GET /v1/sync/hello`).
+    pub fn from_hello(hello: &onsite_api::Hello) -> Speaks {
+        Speaks {
+            qr: hello
+                .features
+                .iter()
+                .any(|f| f == onsite_api::features::PAYMENT_QR),
+        }
     }
 }
 
@@ -225,13 +245,10 @@ pub fn to_wire_for(row: &PendingOp, price: PriceLookup, speaks: Speaks) -> Resul
             why: e.to_string(),
         }
     })?;
-    Ok(Op::new(
-        op_id,
-        row.device_seq,
-        entity_id,
-        row.base_version,
-        &payload,
-    ))
+    let mut op = Op::new(op_id, row.device_seq, entity_id, row.base_version, &payload);
+    // Sent without its file, by the technician's choice (with their reason).
+    op.file_missing = row.blob_waiver.clone();
+    Ok(op)
 }
 
 /// The visit's outbox payloads (crates/onsite-store/src/visit, documents.rs) name some
@@ -372,6 +389,7 @@ mod tests {
             base_version: Some(3),
             payload,
             created_at: "2026-05-01T10:00:00Z".into(),
+            blob_waiver: None,
         }
     }
 
@@ -1063,6 +1081,20 @@ mod tests {
             assert_eq!(payment_method_for(method, true), wire);
             assert_eq!(payment_method_for(method, false), older);
         }
+        // The negotiation chooses: a head office whose hello names `payment_qr` gets `qr`;
+        // one of protocol 1 (no hello) or without the feature gets `card`, as before.
+        let qr = pay("qr", Value::Null);
+        for (hello, wire) in [
+            (onsite_api::Hello::current(), "qr"),
+            (onsite_api::Hello::protocol1(), "card"),
+        ] {
+            let speaks = Speaks::from_hello(&hello);
+            let op = to_wire_for(&qr, &|_, _, _| None, speaks).unwrap();
+            assert_eq!(op.payload["method"], wire);
+            assert_eq!(hello.cannot_take(&op), None, "never held or refused");
+        }
+        let op = to_wire(&qr).unwrap();
+        assert!(onsite_api::Hello::protocol1().cannot_take(&op).is_some());
         let op = to_wire(&pay("cash", json!(5000))).unwrap();
         let Ok(OpPayload::TakePayment(p)) = OpPayload::parse(&op.kind, &op.payload) else {
             panic!("{op:?}")

@@ -47,6 +47,10 @@ pub mod reason {
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueuedOp {
     pub device_seq: i64,
+    /// The outbox op id.
+    pub op_id: String,
+    /// The store's entity (the job, or a technician-day record's id).
+    pub entity: String,
     pub kind: String,
     pub mapped: Result<Op, MapError>,
 }
@@ -405,6 +409,8 @@ mod tests {
     fn q(op: Op) -> QueuedOp {
         QueuedOp {
             device_seq: op.device_seq,
+            op_id: op.op_id.to_string(),
+            entity: op.entity_id.to_string(),
             kind: op.kind.clone(),
             mapped: Ok(op),
         }
@@ -413,6 +419,8 @@ mod tests {
     fn unknown(seq: i64) -> QueuedOp {
         QueuedOp {
             device_seq: seq,
+            op_id: Uuid::from_u128(seq as u128).to_string(),
+            entity: Uuid::from_u128(99).to_string(),
             kind: "RecordDiagnosis".into(),
             mapped: Err(MapError::UnknownKind("RecordDiagnosis".into())),
         }

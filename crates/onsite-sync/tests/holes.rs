@@ -316,3 +316,161 @@ async fn refused_records_are_kept_whole_at_head_office_and_taken_once_the_cause_
     how.sort();
     assert_eq!(how, ["applied_by_office", "applied_on_resend"]);
 }
+
+// ---------------------------------------------------------------------------------------
+// Hole 9: one record that cannot be sent stops only its own job; the technician resolves
+// it in the app; a proxy's 413 splits the push.
+
+fn append(dev: &Device, kind: &str, entity: Uuid, payload: serde_json::Value) -> String {
+    dev.with(|s| {
+        s.write(|tx| {
+            onsite_store::outbox::append(
+                tx,
+                kind,
+                &entity.to_string(),
+                Some(1),
+                &payload,
+                Utc::now(),
+            )
+        })
+        .unwrap()
+    })
+}
+
+#[tokio::test]
+async fn a_damaged_signature_stops_only_its_job_and_can_be_sent_without_the_file() {
+    let hq = start().await;
+    let dev = device(&hq, "Tech").await;
+    let a = hq.work_order("WO-A", Some(dev.technician_id)).await;
+    let b = hq.work_order("WO-B", Some(dev.technician_id)).await;
+    let client = hq.client(options());
+    dev.sync(&client).await.unwrap();
+    // On job A a signature whose bytes were damaged on this device, then more work on A;
+    // on job B ordinary work after it.
+    let what_was_signed = onsite_sync::sha256_hex(b"the customer's strokes");
+    dev.with(|s| {
+        s.write(|tx| store_sync::put_blob(tx, &what_was_signed, b"disk rot", Utc::now()))
+            .unwrap()
+    });
+    let signature = append(
+        &dev,
+        "AttachSignature",
+        a.id,
+        serde_json::json!({"blob_sha256": what_was_signed, "signer": "customer"}),
+    );
+    dev.change_status(a.id, EnRoute);
+    dev.change_status(b.id, EnRoute);
+    set_notes(&dev, b.id, "parking at the back");
+
+    let r = dev.sync(&client).await.unwrap();
+    assert_eq!(r.ops_applied, 2, "job B's records still go: {r:?}");
+    assert_eq!(r.blocked_jobs.len(), 1, "{r:?}");
+    assert!(r.blocked_jobs[0].why.contains("damaged"));
+    assert_eq!(fact_ids(&hq, b.id).await.len(), 2);
+    assert!(fact_ids(&hq, a.id).await.is_empty());
+    // The sync screen says exactly what waits and why.
+    let pending = dev.pending();
+    assert_eq!(pending.len(), 2);
+    assert_eq!(pending[0].op_id, signature);
+    assert_eq!(pending[0].waiting.as_deref(), Some("file_damaged"));
+    assert_eq!(pending[1].waiting.as_deref(), Some("behind"));
+
+    // The technician sends it without the file, saying why.
+    let refused = dev.with(|s| s.write(|tx| store_sync::send_without_file(tx, &signature, " ")));
+    assert!(refused.is_err(), "a reason is required");
+    dev.with(|s| {
+        s.write(|tx| {
+            store_sync::send_without_file(tx, &signature, "tablet storage failed; signed on paper")
+        })
+        .unwrap()
+    });
+    let r = dev.sync(&client).await.unwrap();
+    assert_eq!(r.ops_applied, 2, "{r:?}");
+    assert!(r.blocked.is_none() && dev.pending().is_empty());
+    let detail = hq.detail(a.id).await;
+    assert_eq!(detail.facts.len(), 2);
+    let sig = detail
+        .facts
+        .iter()
+        .find(|f| f.kind == onsite_api::OpKind::AttachSignature)
+        .unwrap();
+    assert_eq!(
+        sig.file_missing.as_deref(),
+        Some("tablet storage failed; signed on paper")
+    );
+    assert!(detail
+        .review_flags
+        .iter()
+        .any(|f| f.reason == onsite_api::ReviewReason::FileMissing));
+    assert_eq!(detail.work_order.status, EnRoute);
+}
+
+#[tokio::test]
+async fn a_proxys_413_splits_the_push_instead_of_stopping_it() {
+    let hq = start().await;
+    let dev = device(&hq, "Tech").await;
+    let wo = hq.work_order("WO-1", Some(dev.technician_id)).await;
+    dev.sync(&hq.client(options())).await.unwrap();
+    for n in 0..6 {
+        set_notes(&dev, wo.id, &format!("note {n}"));
+    }
+    let fwd = Forwarder::start(&hq).await;
+    fwd.arm(
+        onsite_api::routes::SYNC_PUSH,
+        HttpFault::Reply {
+            status: 413,
+            body: b"<html>413 Request Entity Too Large</html>".to_vec(),
+            retry_after: None,
+        },
+    );
+    let r = dev.sync(&hq.client_to(fwd.addr, options())).await.unwrap();
+    assert_eq!(r.ops_applied, 6, "{r:?}");
+    assert!(r.push_requests >= 3, "{r:?}");
+    assert!(dev.pending().is_empty());
+    assert_eq!(fact_ids(&hq, wo.id).await.len(), 6);
+}
+
+// ---------------------------------------------------------------------------------------
+// Hole 4: protocol versions.
+
+#[tokio::test]
+async fn a_record_an_older_head_office_cannot_take_is_held_not_refused_then_sent_after_its_upgrade()
+{
+    let hq = start().await;
+    let dev = device(&hq, "Tech").await;
+    let wo = hq.work_order("WO-1", Some(dev.technician_id)).await;
+    dev.sync(&hq.client(options())).await.unwrap();
+    // A record sent without its file needs a head office that takes that; one of the first
+    // release (no hello: 404) does not.
+    let sha = onsite_sync::sha256_hex(b"lost");
+    let sig = append(
+        &dev,
+        "AttachSignature",
+        wo.id,
+        serde_json::json!({"blob_sha256": sha, "signer": "customer"}),
+    );
+    dev.with(|s| {
+        s.write(|tx| store_sync::send_without_file(tx, &sig, "lost with the old tablet"))
+            .unwrap()
+    });
+    dev.change_status(wo.id, EnRoute);
+    let fwd = Forwarder::start(&hq).await;
+    let old_hello = || HttpFault::Reply {
+        status: 404,
+        body: br#"{"code":"no_route","message":"no such route"}"#.to_vec(),
+        retry_after: None,
+    };
+    fwd.arm(onsite_api::routes::SYNC_HELLO, old_hello());
+    let r = dev.sync(&hq.client_to(fwd.addr, options())).await.unwrap();
+    assert_eq!((r.ops_applied, r.ops_rejected), (1, 0), "{r:?}");
+    assert_eq!(r.held.len(), 1, "{r:?}");
+    let pending = dev.pending();
+    assert_eq!(pending.len(), 1);
+    assert!(pending[0].held, "{pending:?}");
+    assert_eq!(pending[0].waiting.as_deref(), Some("held"));
+    // Head office is upgraded: the held record goes.
+    let r = dev.sync(&hq.client(options())).await.unwrap();
+    assert_eq!(r.ops_applied, 1, "{r:?}");
+    assert!(r.held.is_empty() && dev.pending().is_empty());
+    assert_eq!(fact_ids(&hq, wo.id).await.len(), 2);
+}

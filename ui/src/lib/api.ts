@@ -118,4 +118,6 @@ export const api = {
   dayEndCheck: () => call<DayEndCheck>('day_end_check'),
   dismissUnsentFile: (sha256: string, opId: string) =>
     call<SyncView>('dismiss_unsent_file', { sha256, opId }),
+  sendWithoutFile: (opId: string, reason: string) =>
+    call<SyncView>('send_without_file', { opId, reason }),
 };

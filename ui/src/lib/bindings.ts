@@ -348,7 +348,16 @@ op_id: string, kind: UnsentFileKind, why: UnsentWhy, work_order_id: string | nul
  */
 first_at: string, last_at: string, };
 
-export type PendingOpView = { device_seq: number, op_id: string, kind: string, work_order_id: string, order_no: string | null, created_at: string, };
+export type PendingOpView = { device_seq: number, op_id: string, kind: string, work_order_id: string, order_no: string | null, created_at: string, 
+/**
+ * Why the last sync could not send it (a file missing or damaged here, too large, a
+ * kind head office does not take yet); none when it simply has not gone yet.
+ */
+waiting: string | null, 
+/**
+ * It waits for head office to be upgraded (nothing to do here).
+ */
+held: boolean, };
 
 export type RejectedOpView = { device_seq: number, op_id: string, kind: string, work_order_id: string, order_no: string | null, code: string, reason: string, at: string, };
 

@@ -97,3 +97,17 @@ describe('files that could not be sent', () => {
     expect(unsentLine({ ...lost, kind: 'signature', why: 'damaged' })).toContain('签名');
   });
 });
+
+describe('records waiting to be sent', () => {
+  it('says why in the user language and offers to send without a lost file', async () => {
+    const { waitingText, canSendWithoutFile } = await import('./sync');
+    setLocale('en');
+    expect(waitingText('file_damaged')).toContain('damaged');
+    expect(waitingText('held')).toContain('once head office is updated');
+    expect(waitingText('something new')).toBe(waitingText('unreadable'));
+    expect(canSendWithoutFile('file_missing')).toBe(true);
+    expect(canSendWithoutFile('behind')).toBe(false);
+    setLocale('zh-CN');
+    expect(waitingText('file_missing')).toContain('不附文件');
+  });
+});

@@ -1,7 +1,7 @@
 // What the sync screen and the day-end check say, as pure functions of the Rust views.
 import type { DayEndCheck, SyncProgressView, SyncView, UnsentFileView } from './bindings';
 import { dateTime } from './format';
-import { i18n, label, t } from './i18n.svelte';
+import { i18n, label, t, type Key } from './i18n.svelte';
 
 /** The line shown while a sync runs. */
 export function progressText(p: SyncProgressView): string {
@@ -43,6 +43,17 @@ export function badge(v: SyncView | null): string {
  * What to warn about before the day is closed, one sentence per line; null when
  * everything recorded here has reached head office.
  */
+/** Why a record waits to be sent, in the user's language (codes from the sync engine). */
+export function waitingText(code: string): string {
+  const known = ['behind', 'file_missing', 'file_damaged', 'file_too_large', 'too_large', 'unreadable', 'held'];
+  return known.includes(code) ? t(`sync.waiting.${code}` as Key) : t('sync.waiting.unreadable');
+}
+
+/** A record waiting on its file can be sent without it, with a reason. */
+export function canSendWithoutFile(code: string): boolean {
+  return code === 'file_missing' || code === 'file_damaged' || code === 'file_too_large';
+}
+
 export function dayEndWarning(c: DayEndCheck): string[] | null {
   if (!c.enrolled) return [t('dayend.check.not_enrolled')];
   const lines: string[] = [];

@@ -211,7 +211,7 @@ fn work_order_from_row(row: &Row) -> rusqlite::Result<WorkOrder> {
 }
 
 const FACT_COLS: &str = "fact_id, op_id, work_order_id, technician_id, device_id, kind, payload, \
-    base_version, received_at";
+    base_version, received_at, file_missing";
 
 fn fact_from_row(row: &Row) -> rusqlite::Result<FactRecord> {
     let kind: String = row.get(5)?;
@@ -225,6 +225,7 @@ fn fact_from_row(row: &Row) -> rusqlite::Result<FactRecord> {
         payload: get_json::<Value>(row, 6)?,
         base_version: row.get(7)?,
         received_at: get_time(row, 8)?,
+        file_missing: row.get(9)?,
     })
 }
 
@@ -354,8 +355,10 @@ fn finish_op(
             tx.execute(
                 "INSERT INTO refused_ops (device_id, op_id, technician_id, device_seq, kind, \
                  entity_id, base_version, payload, code, reason, first_refused_at, \
-                 last_refused_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11) \
+                 last_refused_at, file_missing) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12) \
                  ON CONFLICT (device_id, op_id) DO UPDATE SET code = excluded.code, \
+                 file_missing = excluded.file_missing, \
                  reason = excluded.reason, last_refused_at = excluded.last_refused_at, \
                  attempts = attempts + 1, resolved_at = NULL, resolution = NULL",
                 params![
@@ -369,7 +372,8 @@ fn finish_op(
                     op.payload.to_string(),
                     reject_code_text(*code),
                     reason,
-                    ts(now)
+                    ts(now),
+                    op.file_missing
                 ],
             )?;
         }
@@ -414,7 +418,7 @@ fn reject_code_text(code: RejectCode) -> String {
 
 const REFUSED_COLS: &str = "device_id, technician_id, op_id, device_seq, kind, entity_id, \
     base_version, payload, code, reason, first_refused_at, last_refused_at, attempts, \
-    resolved_at, resolution";
+    resolved_at, resolution, file_missing";
 
 fn refused_from_row(r: &Row) -> rusqlite::Result<onsite_api::RefusedOp> {
     let code: String = r.get(8)?;
@@ -434,6 +438,7 @@ fn refused_from_row(r: &Row) -> rusqlite::Result<onsite_api::RefusedOp> {
         attempts: r.get(12)?,
         resolved_at: get_opt_time(r, 13)?,
         resolution: r.get(14)?,
+        file_missing: r.get(15)?,
     })
 }
 
@@ -858,14 +863,28 @@ impl SqliteStorage {
                 .is_some(),
             None => true,
         };
-
-        let decision = rules::decide(
+        // The technician chose to send the fact without its file (lost or damaged on the
+        // device): it is stored with their reason and the job flagged for review. A reason
+        // given for a file head office has is kept with the fact all the same.
+        let file_missing = op
+            .file_missing
+            .as_deref()
+            .map(|r| r.trim().chars().take(500).collect::<String>())
+            .filter(|r| !r.is_empty());
+        let waived = !blob_present && file_missing.is_some();
+        let decision = match rules::decide(
             &payload,
             op.entity_id,
             state.as_ref(),
             device.technician_id,
-            blob_present,
-        );
+            blob_present || waived,
+        ) {
+            Decision::Store { new_status, flag } if waived => Decision::Store {
+                new_status,
+                flag: flag.or(Some(ReviewReason::FileMissing)),
+            },
+            other => other,
+        };
         let outcome = match (decision, &payload) {
             (Decision::Reject(code, reason), _) => OpOutcome::Rejected { code, reason },
             (Decision::Store { new_status, flag }, Ok(parsed)) => {
@@ -920,7 +939,7 @@ impl SqliteStorage {
                         tx.execute(
                             &format!(
                                 "INSERT INTO facts ({FACT_COLS}, seq) \
-                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
                             ),
                             params![
                                 fact_id,
@@ -932,6 +951,7 @@ impl SqliteStorage {
                                 op.payload.to_string(),
                                 op.base_version,
                                 ts(now),
+                                file_missing,
                                 seq
                             ],
                         )?;
@@ -1241,6 +1261,7 @@ impl Storage for SqliteStorage {
             entity_id: refused.entity_id,
             base_version: refused.base_version,
             payload: refused.payload,
+            file_missing: refused.file_missing,
         };
         let device = DeviceAuth {
             device_id: refused.device_id,
@@ -1793,8 +1814,8 @@ impl Storage for SqliteStorage {
             |r| {
                 Ok(CarryBackFact {
                     fact: fact_from_row(r)?,
-                    order_no: r.get(9)?,
-                    flagged_for_review: r.get(10)?,
+                    order_no: r.get(10)?,
+                    flagged_for_review: r.get(11)?,
                 })
             },
         )?;
@@ -1902,13 +1923,18 @@ impl Storage for SqliteStorage {
         query: &onsite_api::TechnicianDayQuery,
     ) -> Result<Vec<onsite_api::TechnicianDayFact>> {
         let conn = self.reader();
-        // An expense is superseded by a later one for the same technician and day.
+        // An expense is superseded by one recorded later (by the time the technician
+        // recorded it, not the order it arrived in: two devices, or a late sync) for the
+        // same technician and day; the same time is decided by arrival.
         let mut stmt = conn.prepare(
             "SELECT f.day, f.fact_id, f.op_id, f.technician_id, f.device_id, f.kind, \
              f.payload, f.received_at, \
              f.kind = 'record_expense' AND EXISTS (SELECT 1 FROM technician_day_facts g \
                WHERE g.technician_id = f.technician_id AND g.day = f.day \
-               AND g.kind = f.kind AND g.seq > f.seq) \
+               AND g.kind = f.kind AND (julianday(json_extract(g.payload, '$.at')) \
+                 > julianday(json_extract(f.payload, '$.at')) \
+                 OR (julianday(json_extract(g.payload, '$.at')) \
+                   = julianday(json_extract(f.payload, '$.at')) AND g.seq > f.seq))) \
              FROM technician_day_facts f \
              WHERE (?1 IS NULL OR f.day >= ?1) AND (?2 IS NULL OR f.day <= ?2) \
              AND (?3 IS NULL OR f.technician_id = ?3) \

@@ -1,0 +1,1158 @@
+//! Frozen copy of onsite-api's sync types at protocol 1 (commit af4eceb, before issue 9): what devices
+//! and head offices of that build send and read. Never edit: it is the old build.
+#![allow(dead_code, clippy::all)]
+
+//! The sync protocol between a technician's device and head office.
+//!
+//! 1. **Enrol** once: `POST /v1/enroll` with a one-time code from head office gives the
+//!    device its own bearer token ([`EnrollRequest`], [`EnrollReply`]).
+//! 2. **Blobs** first: `HEAD /v1/blobs/{sha256}`; if 404, `PUT` the raw bytes. The server
+//!    checks the bytes hash to the path's SHA-256 (400 `hash_mismatch` otherwise) and the
+//!    size ([`crate::limits::MAX_BLOB_BYTES`], 413). 201 = stored now, 200 = already there
+//!    ([`BlobPutReply`]). An op that references a blob is pushed only after this.
+//! 3. **Push** the outbox in `device_seq` order ([`PushRequest`]). Each op gets an
+//!    [`OpResult`]: applied, or rejected with a reason; `duplicate: true` says the op was
+//!    seen before and the result is the stored one. Store each result. A transient failure
+//!    is a `503` with `Retry-After` (seconds) and an [`crate::ErrorBody`] with code
+//!    `unavailable`: ops before the failing one were applied, and re-sending the whole batch
+//!    is safe (they come back as duplicates).
+//! 4. **Pull** `GET /v1/sync/pull?cursor=` ([`PullReply`]) until `has_more` is false, saving
+//!    each page's changes and its `cursor` in one local transaction. When `reset` is true the
+//!    server did not recognise the cursor (another server, or a new epoch after a restore
+//!    from backup): drop the local mirror of server state, apply this page as the start of
+//!    a full refetch, and re-send every op not yet acknowledged.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use onsite_domain::carryback::CarryBackState;
+use onsite_domain::rules::{LineStatus, RecordedExclusion};
+use onsite_domain::{Money, WorkOrderStatus};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::admin::{CompanyProfile, FeeTable, PartsCatalogue, PartsIssue, PriceList, WorkOrder};
+
+// ---------------------------------------------------------------------------------------
+// Enrolment
+
+/// `POST /v1/enroll`: trade a one-time enrolment code for a device token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollRequest {
+    /// The one-time code head office issued for this technician (case-insensitive,
+    /// dashes and spaces ignored).
+    pub code: String,
+    /// A label for the device, shown to head office (e.g. "Van 3 laptop"). 1–100 chars.
+    pub device_name: String,
+}
+
+/// Reply to [`EnrollRequest`]. The code is spent; keep the token secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollReply {
+    /// The id head office gave this device.
+    pub device_id: Uuid,
+    /// The technician this device works for; it sees only this technician's work.
+    pub technician_id: Uuid,
+    /// The technician's display name.
+    pub technician_name: String,
+    /// The bearer token for every further request: `Authorization: Bearer <token>`.
+    /// Shown once; the server keeps only its hash.
+    pub token: String,
+    /// The server's current epoch (see [`PullReply::epoch`]).
+    pub epoch: String,
+}
+
+// ---------------------------------------------------------------------------------------
+// Push
+
+/// `POST /v1/sync/push`: a batch of outbox ops, in strictly increasing `device_seq` order
+/// (400 otherwise), at most [`crate::limits::MAX_OPS_PER_PUSH`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    /// The ops, oldest first.
+    pub ops: Vec<Op>,
+}
+
+/// One outbox row: a technician's fact about a work order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Op {
+    /// Born on the device (UUIDv7); the idempotency key: the server stores the result per
+    /// (device, op_id) and returns it for every replay.
+    pub op_id: Uuid,
+    /// The device's outbox sequence number; strictly increasing within a batch.
+    pub device_seq: i64,
+    /// What the op does: one of [`OpKind`]'s texts. Kept as text so that an op of a kind
+    /// this server does not know is rejected alone (`unknown_kind`), not the whole batch.
+    pub kind: String,
+    /// The work order the op is about.
+    pub entity_id: Uuid,
+    /// The work order version the device had when the op was recorded (informational: the
+    /// technician's facts are append-only and never conflict; stored for review).
+    pub base_version: Option<i64>,
+    /// The kind's payload ([`OpPayload`] gives the typed forms).
+    pub payload: Value,
+}
+
+impl Op {
+    /// Builds an op from a typed payload.
+    pub fn new(
+        op_id: Uuid,
+        device_seq: i64,
+        entity_id: Uuid,
+        base_version: Option<i64>,
+        payload: &OpPayload,
+    ) -> Op {
+        Op {
+            op_id,
+            device_seq,
+            kind: payload.kind().as_str().to_owned(),
+            entity_id,
+            base_version,
+            payload: payload.to_value(),
+        }
+    }
+}
+
+/// The kinds of op a device may push. All are technician facts: append-only, each with a
+/// client-generated `fact_id`, never dropped by the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpKind {
+    /// [`StatusChange`].
+    ChangeStatus,
+    /// [`WorkDone`].
+    RecordWork,
+    /// [`PartUsed`].
+    ConsumePart,
+    /// [`Signature`].
+    AttachSignature,
+    /// [`Document`].
+    AttachDocument,
+    /// [`Payment`].
+    TakePayment,
+    /// [`NotesEdit`].
+    EditNotes,
+    /// [`Diagnosis`].
+    RecordDiagnosis,
+    /// [`QuoteIssued`].
+    IssueQuote,
+    /// [`QuoteDecision`].
+    RecordQuoteDecision,
+    /// [`PartReturn`].
+    ReturnPart,
+    /// [`StockTake`] (per technician and day, not per work order).
+    StockTake,
+    /// [`InvoiceLater`].
+    InvoiceLater,
+    /// [`Feedback`].
+    RecordFeedback,
+    /// [`Expense`] (per technician and day, not per work order).
+    RecordExpense,
+    /// [`CarryBackTaken`].
+    TakeCarryBack,
+    /// [`CarryBackAdvanced`].
+    AdvanceCarryBack,
+    /// [`CarryBackReturned`].
+    ReturnCarryBack,
+}
+
+impl OpKind {
+    /// Every kind.
+    pub const ALL: &'static [OpKind] = &[
+        OpKind::ChangeStatus,
+        OpKind::RecordWork,
+        OpKind::ConsumePart,
+        OpKind::AttachSignature,
+        OpKind::AttachDocument,
+        OpKind::TakePayment,
+        OpKind::EditNotes,
+        OpKind::RecordDiagnosis,
+        OpKind::IssueQuote,
+        OpKind::RecordQuoteDecision,
+        OpKind::ReturnPart,
+        OpKind::StockTake,
+        OpKind::InvoiceLater,
+        OpKind::RecordFeedback,
+        OpKind::RecordExpense,
+        OpKind::TakeCarryBack,
+        OpKind::AdvanceCarryBack,
+        OpKind::ReturnCarryBack,
+    ];
+
+    /// The text used in [`Op::kind`].
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OpKind::ChangeStatus => "change_status",
+            OpKind::RecordWork => "record_work",
+            OpKind::ConsumePart => "consume_part",
+            OpKind::AttachSignature => "attach_signature",
+            OpKind::AttachDocument => "attach_document",
+            OpKind::TakePayment => "take_payment",
+            OpKind::EditNotes => "edit_notes",
+            OpKind::RecordDiagnosis => "record_diagnosis",
+            OpKind::IssueQuote => "issue_quote",
+            OpKind::RecordQuoteDecision => "record_quote_decision",
+            OpKind::ReturnPart => "return_part",
+            OpKind::StockTake => "stock_take",
+            OpKind::InvoiceLater => "invoice_later",
+            OpKind::RecordFeedback => "record_feedback",
+            OpKind::RecordExpense => "record_expense",
+            OpKind::TakeCarryBack => "take_carry_back",
+            OpKind::AdvanceCarryBack => "advance_carry_back",
+            OpKind::ReturnCarryBack => "return_carry_back",
+        }
+    }
+
+    /// True for the kinds that belong to the technician's day rather than to a work order
+    /// (van stock-take, expenses): their [`Op::entity_id`] is not a work order (the
+    /// server attributes them to the device's technician and ignores it).
+    pub const fn is_technician_day(self) -> bool {
+        matches!(self, OpKind::StockTake | OpKind::RecordExpense)
+    }
+
+    /// The kind for a text, if known.
+    pub fn parse(text: &str) -> Option<OpKind> {
+        OpKind::ALL.iter().copied().find(|k| k.as_str() == text)
+    }
+}
+
+/// The technician moved the work order to another status (en route, on site, in progress,
+/// completed, unable to complete). Recorded even when head office cancelled or reassigned
+/// the job meanwhile (then the job is flagged for review and its status left as is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChange {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The new status.
+    pub to: WorkOrderStatus,
+    /// Required (non-blank) for `unable_to_complete`.
+    pub reason: Option<String>,
+    /// When it happened on the device's clock.
+    pub at: DateTime<Utc>,
+}
+
+/// Work done, priced by the fee table in force when it was done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkDone {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The fee-table item code (e.g. `RELOCATE_MAINT`).
+    pub service_code: String,
+    /// What was done, in the technician's words.
+    pub description: String,
+    /// The fee-table version the price was taken from.
+    pub fee_table_version: i64,
+    /// What the customer is charged for this work (zero under warranty or contract).
+    pub charge: Money,
+    /// True when the work is free under warranty.
+    pub warranty: bool,
+    /// When it was done.
+    pub at: DateTime<Utc>,
+}
+
+/// A part taken from the van and fitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartUsed {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// Catalogue part number.
+    pub part_no: String,
+    /// How many (at least 1).
+    pub quantity: u32,
+    /// Serial number of a traceable part.
+    pub serial_no: Option<String>,
+    /// Unit price charged (zero under warranty). Absent when the device could not tell it
+    /// (the part was taken against a quote that was superseded before the sync): the price
+    /// is then the line for `part_no` of the quote `quote_id` ([`QuoteIssued`]).
+    pub unit_price: Option<Money>,
+    /// The price-list version the price was taken from.
+    pub price_list_version: Option<i64>,
+    /// The quote the part was taken against (the visit takes parts only as quoted).
+    #[serde(default)]
+    pub quote_id: Option<Uuid>,
+    /// Serial number of the part removed from the appliance (traceable parts).
+    #[serde(default)]
+    pub serial_removed: Option<String>,
+    /// Set when the technician took the part although the van's stock said there was
+    /// none left: their reason.
+    #[serde(default)]
+    pub stock_override_reason: Option<String>,
+    /// True when the part is fitted under warranty.
+    pub warranty: bool,
+    /// When it was fitted.
+    pub at: DateTime<Utc>,
+}
+
+/// Who signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signer {
+    /// The customer signing the work order off.
+    Customer,
+    /// The technician.
+    Technician,
+}
+
+/// A signature image, uploaded before as a blob.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// SHA-256 (lowercase hex) of the uploaded image; must be on the server already.
+    pub blob_sha256: String,
+    /// Who signed.
+    pub signer: Signer,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A document or photo (work-order PDF, quote, receipt, photo), uploaded before as a blob.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Document {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// SHA-256 (lowercase hex) of the uploaded bytes; must be on the server already.
+    pub blob_sha256: String,
+    /// What it is: free text such as `work_order_pdf`, `quote`, `receipt`, `photo`.
+    pub doc_type: String,
+    /// MIME type, e.g. `application/pdf`, `image/png`.
+    pub content_type: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// How the customer paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// Cash taken on the spot, handed to finance later.
+    Cash,
+    /// Card or mobile payment on the spot.
+    Card,
+    /// Bank transfer.
+    Transfer,
+    /// Invoiced now, collected later.
+    InvoiceLater,
+}
+
+/// Money taken (or invoiced) on site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The amount (positive).
+    pub amount: Money,
+    /// How.
+    pub method: PaymentMethod,
+    /// The receipt's number, if one was issued.
+    pub receipt_no: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The technician's own notes on the work order, replacing their earlier notes. A
+/// technician fact like the others (kept, never conflicting); head office's notes for the
+/// technician ([`crate::WorkOrder::notes`]) are separate and not changed by it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotesEdit {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The notes as the technician left them (may be empty: notes cleared).
+    pub notes: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The technician's diagnosis (the latest one is the job's current diagnosis).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnosis {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The device's id of the diagnosis.
+    pub diagnosis_id: Uuid,
+    /// The fault found, in the technician's words.
+    pub fault_found: String,
+    /// The warranty components concerned, by code.
+    pub components: Vec<String>,
+    /// Warranty exclusions the technician recorded (misuse, force majeure, …), on one
+    /// component or the whole appliance.
+    pub exclusions: Vec<RecordedExclusion>,
+    /// The technician's notes.
+    pub notes: String,
+    /// Photos taken, by SHA-256. The device uploads each as a blob before the op when it
+    /// still has it; a photo lost on the device does not hold the op back, so a reference
+    /// may have no blob at head office.
+    pub photos: Vec<PhotoRef>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A photo by content hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoRef {
+    /// SHA-256 (lowercase hex).
+    pub sha256: String,
+    /// Media type, e.g. `image/jpeg`.
+    pub media_type: String,
+    /// Size in bytes.
+    pub size: i64,
+}
+
+/// A quote issued to the customer: the priced snapshot as shown, stamped with the
+/// fee-table version it was priced with. A later quote on the same job supersedes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteIssued {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The device's id of the quote (referenced by decisions, part uses and returns).
+    pub quote_id: Uuid,
+    /// The fee table's id as the device has it (informational).
+    pub fee_table_id: Option<String>,
+    /// The fee-table version in force on the work date, used for every price below.
+    pub fee_table_version: i64,
+    /// The visit date.
+    pub visit_date: NaiveDate,
+    /// The date the work is done (selects the fee-table version).
+    pub work_date: NaiveDate,
+    /// The priced lines (1 to 200).
+    pub lines: Vec<QuotedLine>,
+    /// Sum of the lines' amounts, whoever pays.
+    pub gross: Money,
+    /// Covered by warranty or contract.
+    pub covered: Money,
+    /// Held as deposits until old parts come back.
+    pub deposit: Money,
+    /// Charged to the customer.
+    pub charged: Money,
+    /// Due from the customer.
+    pub due: Money,
+    /// When it was issued.
+    pub at: DateTime<Utc>,
+}
+
+/// One priced line of a [`QuoteIssued`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotedLine {
+    /// Fee-table item code or part number.
+    pub code: String,
+    /// How many (at least 1).
+    pub quantity: u32,
+    /// Unit price from the fee table (or set by the technician for open-priced items).
+    pub unit_price: Money,
+    /// Covered, charged, or held as a deposit.
+    pub status: LineStatus,
+    /// What the customer pays for this line (zero when covered).
+    pub charged: Money,
+}
+
+/// The customer's answer to a quote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuoteAnswer {
+    /// Go ahead.
+    Accepted,
+    /// No: the visit ends (`unable_to_complete`), the call-out fee (if any) is due.
+    Declined,
+}
+
+/// The customer accepted or declined a quote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteDecision {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The quote ([`QuoteIssued::quote_id`]).
+    pub quote_id: Uuid,
+    /// The answer.
+    pub decision: QuoteAnswer,
+    /// Declined: the status the device moved the job to with this decision
+    /// (`unable_to_complete`); head office applies it like a [`StatusChange`].
+    pub status_to: Option<WorkOrderStatus>,
+    /// Declined: the reason (`quote_declined`).
+    pub reason: Option<String>,
+    /// Declined: the call-out fee due (zero otherwise).
+    pub callout: Money,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// What kind of part goes back to the warehouse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnKind {
+    /// Unused stock leaving the van.
+    Unused,
+    /// The old part removed from the appliance (may reverse a deposit).
+    Old,
+}
+
+/// Parts marked to go back to the warehouse. An unused return need not concern a job:
+/// then `work_order_id` is absent and the fact belongs to the technician's day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartReturn {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The device's id of the return.
+    pub return_id: Uuid,
+    /// Unused stock or old part.
+    pub return_kind: ReturnKind,
+    /// The part's id in the device's catalogue.
+    pub part_id: String,
+    /// How many (at least 1).
+    pub quantity: u32,
+    /// The job it concerns, if any (always for an old part).
+    pub work_order_id: Option<Uuid>,
+    /// Old part: the part use that replaced it.
+    pub part_use_id: Option<Uuid>,
+    /// Old part: its serial number.
+    pub serial: Option<String>,
+    /// Old part: the quote whose deposit line was reversed, if one was.
+    pub quote_id: Option<Uuid>,
+    /// Old part: the index of the reversed line in that quote.
+    pub reversed_line: Option<u32>,
+    /// Old part: the deposit given back to the customer (zero if none).
+    pub reversed: Money,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A count of the van's stock. Per technician and day, not per work order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockTake {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The device's id of the stock-take.
+    pub stock_take_id: Uuid,
+    /// The parts counted (1 to 10,000).
+    pub lines: Vec<StockTakeLine>,
+    /// When (the day it belongs to is this instant's UTC date).
+    pub at: DateTime<Utc>,
+}
+
+/// One part of a [`StockTake`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockTakeLine {
+    /// The part's id in the device's catalogue.
+    pub part_id: String,
+    /// What the van's ledger said.
+    pub expected: i64,
+    /// What was counted (at least 0).
+    pub counted: i64,
+    /// `counted - expected`.
+    pub difference: i64,
+}
+
+/// The job's outstanding balance is to be invoiced and collected later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceLater {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The amount to invoice (positive).
+    pub amount: Money,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The customer's feedback after the work (the latest recorded counts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// 1 to 5.
+    pub rating: u8,
+    /// The customer's comment (may be empty).
+    pub comment: String,
+    /// Whether head office may call the customer back.
+    pub callback_allowed: bool,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The technician's expenses for one day, at the rates the device had. Per technician and
+/// day, not per work order; recording the same day again replaces it (the latest `at`
+/// counts, earlier ones are kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expense {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The day the expenses are for.
+    pub day: NaiveDate,
+    /// Kilometres driven in the technician's own vehicle.
+    pub km: i64,
+    /// Person-days of meals.
+    pub meal_days: i64,
+    /// Room-nights of lodging.
+    pub nights: i64,
+    /// Rate per kilometre.
+    pub per_km: Money,
+    /// Rate per meal day.
+    pub meal_per_day: Money,
+    /// Rate per night.
+    pub lodging_per_night: Money,
+    /// `km × per_km`.
+    pub mileage: Money,
+    /// `meal_days × meal_per_day`.
+    pub meals: Money,
+    /// `nights × lodging_per_night`.
+    pub lodging: Money,
+    /// The day's total.
+    pub total: Money,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+}
+
+/// Carry-back (the appliance goes to the workshop): the technician takes it against a
+/// signed receipt. Opens the item's goods in/out log in state `taken`. The customer's
+/// signature PNG is uploaded before as a blob (`png_sha256`); the photos are uploaded
+/// before it too when the device has them (as the diagnosis' are).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarryBackTaken {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The device's id of the carry-back; the advance and the return name it.
+    pub carry_back_id: Uuid,
+    /// The receipt's number as printed for the customer (`CB-YYYYMMDD-XXXXXXXX`).
+    pub receipt_no: String,
+    /// What was taken (1 to 200 characters).
+    pub item: String,
+    /// Its serial number, if it has one.
+    pub serial_no: Option<String>,
+    /// Accessories taken with it (at most 50).
+    pub accessories: Vec<String>,
+    /// Its condition when taken (scratches, dents), as noted on the receipt.
+    pub condition: String,
+    /// The fault it goes to the workshop for.
+    pub fault: String,
+    /// The return date promised on the receipt.
+    pub expected_return: NaiveDate,
+    /// SHA-256 (lowercase hex) of each photo taken (at most 20); uploaded as blobs when
+    /// the device has them.
+    pub photos: Vec<String>,
+    /// Who signed the receipt for the customer.
+    pub signer_name: String,
+    /// SHA-256 (lowercase hex) of the signature PNG; must be on the server already.
+    pub png_sha256: String,
+    /// When it was taken.
+    pub at: DateTime<Utc>,
+}
+
+/// A carry-back moved one step along its goods in/out log: `taken` → `at_workshop` →
+/// `repaired` (the return is [`CarryBackReturned`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarryBackAdvanced {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The carry-back ([`CarryBackTaken::carry_back_id`]).
+    pub carry_back_id: Uuid,
+    /// The state it left.
+    pub from: CarryBackState,
+    /// The state it reached (the step after `from`, never `returned`).
+    pub to: CarryBackState,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A repaired carry-back handed back to the customer: the receipt collected, or its loss
+/// recorded with a note; the customer signs again. Closes the log (`returned`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CarryBackReturned {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The carry-back ([`CarryBackTaken::carry_back_id`]).
+    pub carry_back_id: Uuid,
+    /// True when the customer handed the receipt back.
+    pub receipt_collected: bool,
+    /// Why the receipt is missing (required, non-blank, when it was not collected; absent
+    /// otherwise).
+    pub receipt_lost_note: Option<String>,
+    /// Who signed for the appliance.
+    pub signer_name: String,
+    /// SHA-256 (lowercase hex) of the signature PNG; must be on the server already.
+    pub png_sha256: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The typed payload of an [`Op`], one variant per [`OpKind`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpPayload {
+    /// `change_status`.
+    ChangeStatus(StatusChange),
+    /// `record_work`.
+    RecordWork(WorkDone),
+    /// `consume_part`.
+    ConsumePart(PartUsed),
+    /// `attach_signature`.
+    AttachSignature(Signature),
+    /// `attach_document`.
+    AttachDocument(Document),
+    /// `take_payment`.
+    TakePayment(Payment),
+    /// `edit_notes`.
+    EditNotes(NotesEdit),
+    /// `record_diagnosis`.
+    RecordDiagnosis(Diagnosis),
+    /// `issue_quote`.
+    IssueQuote(QuoteIssued),
+    /// `record_quote_decision`.
+    RecordQuoteDecision(QuoteDecision),
+    /// `return_part`.
+    ReturnPart(PartReturn),
+    /// `stock_take`.
+    StockTake(StockTake),
+    /// `invoice_later`.
+    InvoiceLater(InvoiceLater),
+    /// `record_feedback`.
+    RecordFeedback(Feedback),
+    /// `record_expense`.
+    RecordExpense(Expense),
+    /// `take_carry_back`.
+    TakeCarryBack(CarryBackTaken),
+    /// `advance_carry_back`.
+    AdvanceCarryBack(CarryBackAdvanced),
+    /// `return_carry_back`.
+    ReturnCarryBack(CarryBackReturned),
+}
+
+/// Why a payload could not be read. Carries no payload content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    /// [`Op::kind`] is not one of [`OpKind`].
+    #[error("unknown op kind")]
+    UnknownKind,
+    /// The payload does not have the kind's shape; the text names the field, not its value.
+    #[error("payload does not match the op kind: {0}")]
+    Shape(String),
+}
+
+impl OpPayload {
+    /// The op kind of this payload.
+    pub fn kind(&self) -> OpKind {
+        match self {
+            OpPayload::ChangeStatus(_) => OpKind::ChangeStatus,
+            OpPayload::RecordWork(_) => OpKind::RecordWork,
+            OpPayload::ConsumePart(_) => OpKind::ConsumePart,
+            OpPayload::AttachSignature(_) => OpKind::AttachSignature,
+            OpPayload::AttachDocument(_) => OpKind::AttachDocument,
+            OpPayload::TakePayment(_) => OpKind::TakePayment,
+            OpPayload::EditNotes(_) => OpKind::EditNotes,
+            OpPayload::RecordDiagnosis(_) => OpKind::RecordDiagnosis,
+            OpPayload::IssueQuote(_) => OpKind::IssueQuote,
+            OpPayload::RecordQuoteDecision(_) => OpKind::RecordQuoteDecision,
+            OpPayload::ReturnPart(_) => OpKind::ReturnPart,
+            OpPayload::StockTake(_) => OpKind::StockTake,
+            OpPayload::InvoiceLater(_) => OpKind::InvoiceLater,
+            OpPayload::RecordFeedback(_) => OpKind::RecordFeedback,
+            OpPayload::RecordExpense(_) => OpKind::RecordExpense,
+            OpPayload::TakeCarryBack(_) => OpKind::TakeCarryBack,
+            OpPayload::AdvanceCarryBack(_) => OpKind::AdvanceCarryBack,
+            OpPayload::ReturnCarryBack(_) => OpKind::ReturnCarryBack,
+        }
+    }
+
+    /// The client id of the fact.
+    pub fn fact_id(&self) -> Uuid {
+        match self {
+            OpPayload::ChangeStatus(p) => p.fact_id,
+            OpPayload::RecordWork(p) => p.fact_id,
+            OpPayload::ConsumePart(p) => p.fact_id,
+            OpPayload::AttachSignature(p) => p.fact_id,
+            OpPayload::AttachDocument(p) => p.fact_id,
+            OpPayload::TakePayment(p) => p.fact_id,
+            OpPayload::EditNotes(p) => p.fact_id,
+            OpPayload::RecordDiagnosis(p) => p.fact_id,
+            OpPayload::IssueQuote(p) => p.fact_id,
+            OpPayload::RecordQuoteDecision(p) => p.fact_id,
+            OpPayload::ReturnPart(p) => p.fact_id,
+            OpPayload::StockTake(p) => p.fact_id,
+            OpPayload::InvoiceLater(p) => p.fact_id,
+            OpPayload::RecordFeedback(p) => p.fact_id,
+            OpPayload::RecordExpense(p) => p.fact_id,
+            OpPayload::TakeCarryBack(p) => p.fact_id,
+            OpPayload::AdvanceCarryBack(p) => p.fact_id,
+            OpPayload::ReturnCarryBack(p) => p.fact_id,
+        }
+    }
+
+    /// When the fact happened (device clock).
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            OpPayload::ChangeStatus(p) => p.at,
+            OpPayload::RecordWork(p) => p.at,
+            OpPayload::ConsumePart(p) => p.at,
+            OpPayload::AttachSignature(p) => p.at,
+            OpPayload::AttachDocument(p) => p.at,
+            OpPayload::TakePayment(p) => p.at,
+            OpPayload::EditNotes(p) => p.at,
+            OpPayload::RecordDiagnosis(p) => p.at,
+            OpPayload::IssueQuote(p) => p.at,
+            OpPayload::RecordQuoteDecision(p) => p.at,
+            OpPayload::ReturnPart(p) => p.at,
+            OpPayload::StockTake(p) => p.at,
+            OpPayload::InvoiceLater(p) => p.at,
+            OpPayload::RecordFeedback(p) => p.at,
+            OpPayload::RecordExpense(p) => p.at,
+            OpPayload::TakeCarryBack(p) => p.at,
+            OpPayload::AdvanceCarryBack(p) => p.at,
+            OpPayload::ReturnCarryBack(p) => p.at,
+        }
+    }
+
+    /// Photos the fact references (the diagnosis', the carry-back's condition photos):
+    /// the device uploads each one it still has before the op; a photo the device lost
+    /// does not hold the fact back (unlike [`OpPayload::blob_sha256`]).
+    pub fn photo_sha256s(&self) -> Vec<&str> {
+        match self {
+            OpPayload::RecordDiagnosis(p) => p.photos.iter().map(|ph| ph.sha256.as_str()).collect(),
+            OpPayload::TakeCarryBack(p) => p.photos.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The blob the fact cannot go without, if any (uploaded before the op: a signature
+    /// PNG or a document; photos are [`OpPayload::photo_sha256s`]).
+    pub fn blob_sha256(&self) -> Option<&str> {
+        match self {
+            OpPayload::AttachSignature(p) => Some(&p.blob_sha256),
+            OpPayload::AttachDocument(p) => Some(&p.blob_sha256),
+            OpPayload::TakeCarryBack(p) => Some(&p.png_sha256),
+            OpPayload::ReturnCarryBack(p) => Some(&p.png_sha256),
+            _ => None,
+        }
+    }
+
+    /// The JSON form carried in [`Op::payload`].
+    pub fn to_value(&self) -> Value {
+        let result = match self {
+            OpPayload::ChangeStatus(p) => serde_json::to_value(p),
+            OpPayload::RecordWork(p) => serde_json::to_value(p),
+            OpPayload::ConsumePart(p) => serde_json::to_value(p),
+            OpPayload::AttachSignature(p) => serde_json::to_value(p),
+            OpPayload::AttachDocument(p) => serde_json::to_value(p),
+            OpPayload::TakePayment(p) => serde_json::to_value(p),
+            OpPayload::EditNotes(p) => serde_json::to_value(p),
+            OpPayload::RecordDiagnosis(p) => serde_json::to_value(p),
+            OpPayload::IssueQuote(p) => serde_json::to_value(p),
+            OpPayload::RecordQuoteDecision(p) => serde_json::to_value(p),
+            OpPayload::ReturnPart(p) => serde_json::to_value(p),
+            OpPayload::StockTake(p) => serde_json::to_value(p),
+            OpPayload::InvoiceLater(p) => serde_json::to_value(p),
+            OpPayload::RecordFeedback(p) => serde_json::to_value(p),
+            OpPayload::RecordExpense(p) => serde_json::to_value(p),
+            OpPayload::TakeCarryBack(p) => serde_json::to_value(p),
+            OpPayload::AdvanceCarryBack(p) => serde_json::to_value(p),
+            OpPayload::ReturnCarryBack(p) => serde_json::to_value(p),
+        };
+        // Plain structs of strings, numbers and enums always serialise.
+        result.unwrap_or(Value::Null)
+    }
+
+    /// Reads a payload of the given kind.
+    pub fn parse(kind: &str, payload: &Value) -> Result<OpPayload, PayloadError> {
+        fn read<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, PayloadError> {
+            T::deserialize(v).map_err(|e| PayloadError::Shape(describe_serde_error(&e)))
+        }
+        let kind = OpKind::parse(kind).ok_or(PayloadError::UnknownKind)?;
+        Ok(match kind {
+            OpKind::ChangeStatus => OpPayload::ChangeStatus(read(payload)?),
+            OpKind::RecordWork => OpPayload::RecordWork(read(payload)?),
+            OpKind::ConsumePart => OpPayload::ConsumePart(read(payload)?),
+            OpKind::AttachSignature => OpPayload::AttachSignature(read(payload)?),
+            OpKind::AttachDocument => OpPayload::AttachDocument(read(payload)?),
+            OpKind::TakePayment => OpPayload::TakePayment(read(payload)?),
+            OpKind::EditNotes => OpPayload::EditNotes(read(payload)?),
+            OpKind::RecordDiagnosis => OpPayload::RecordDiagnosis(read(payload)?),
+            OpKind::IssueQuote => OpPayload::IssueQuote(read(payload)?),
+            OpKind::RecordQuoteDecision => OpPayload::RecordQuoteDecision(read(payload)?),
+            OpKind::ReturnPart => OpPayload::ReturnPart(read(payload)?),
+            OpKind::StockTake => OpPayload::StockTake(read(payload)?),
+            OpKind::InvoiceLater => OpPayload::InvoiceLater(read(payload)?),
+            OpKind::RecordFeedback => OpPayload::RecordFeedback(read(payload)?),
+            OpKind::RecordExpense => OpPayload::RecordExpense(read(payload)?),
+            OpKind::TakeCarryBack => OpPayload::TakeCarryBack(read(payload)?),
+            OpKind::AdvanceCarryBack => OpPayload::AdvanceCarryBack(read(payload)?),
+            OpKind::ReturnCarryBack => OpPayload::ReturnCarryBack(read(payload)?),
+        })
+    }
+}
+
+/// A serde error's text with every quoted value blanked, so that it can be shown or logged
+/// without echoing what was sent (which may be customer data). Field names, which serde
+/// quotes with backticks, are kept.
+pub fn describe_serde_error(error: &serde_json::Error) -> String {
+    scrub_error_text(&error.to_string())
+}
+
+/// Blanks the values a serde error text quotes, keeping what describes the schema: field
+/// names (`` missing field `x` ``) and what was expected (`` expected one of `a`, `b` ``).
+/// Values appear in `"..."` (strings) and in backticks (numbers, variants, characters).
+pub fn scrub_error_text(text: &str) -> String {
+    let expected_at = text.find("expected").unwrap_or(usize::MAX);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut offset = 0;
+    while let Some(open) = rest.find(['"', '`']) {
+        let quote = rest.as_bytes()[open] as char;
+        let Some(len) = rest[open + 1..].find(quote) else {
+            break;
+        };
+        let before = &rest[..open];
+        let inner = &rest[open + 1..open + 1 + len];
+        let keep = quote == '`' && (before.ends_with("field ") || offset + open > expected_at);
+        out.push_str(before);
+        out.push(quote);
+        out.push_str(if keep { inner } else { "…" });
+        out.push(quote);
+        offset += open + len + 2;
+        rest = &rest[open + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Reply to [`PushRequest`]: one result per op, in the request's order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushReply {
+    /// One per op, same order.
+    pub results: Vec<OpResult>,
+    /// The server's current epoch.
+    pub epoch: String,
+}
+
+/// What became of one op.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpResult {
+    /// The op's id.
+    pub op_id: Uuid,
+    /// True when the server had already processed this op (a replay): `outcome` is the
+    /// stored result of the first time.
+    pub duplicate: bool,
+    /// Applied or rejected.
+    pub outcome: OpOutcome,
+}
+
+/// The outcome of an op. Both are final: do not send the op again except as a replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum OpOutcome {
+    /// Stored.
+    Applied {
+        /// The server commit that stored it.
+        server_seq: i64,
+        /// True when the job had been cancelled or reassigned (or its status moved on) at
+        /// head office before this op arrived: the fact is kept and the job is flagged for
+        /// office review.
+        flagged_for_review: bool,
+    },
+    /// Not stored, permanently (a "poison" op); the rest of the queue goes on.
+    Rejected {
+        /// Why, for programs.
+        code: RejectCode,
+        /// Why, for people; no customer data.
+        reason: String,
+    },
+}
+
+/// Why an op was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCode {
+    /// [`Op::kind`] is not known to this server.
+    UnknownKind,
+    /// The payload does not have the kind's shape, or breaks a rule (e.g. quantity 0,
+    /// `unable_to_complete` without a reason, negative payment).
+    BadPayload,
+    /// No work order with [`Op::entity_id`] exists.
+    UnknownWorkOrder,
+    /// The work order is not, and never was, assigned to this device's technician.
+    NotYourWorkOrder,
+    /// The referenced blob has not been uploaded (upload it, then push a new op).
+    BlobMissing,
+    /// The `fact_id` was already used for a different fact.
+    FactIdReused,
+}
+
+// ---------------------------------------------------------------------------------------
+// Pull
+
+/// Query of `GET /v1/sync/pull`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PullQuery {
+    /// The `cursor` of the last saved page; absent (or empty) for a first pull.
+    pub cursor: Option<String>,
+    /// Changes per page wanted (default [`crate::limits::DEFAULT_PULL_LIMIT`], at most
+    /// [`crate::limits::MAX_PULL_LIMIT`]).
+    pub limit: Option<u32>,
+    /// The opt-in item types the client understands, comma-separated
+    /// ([`ChangeItem::OPT_IN`]: `parts_issued,company`). Absent: none of them is sent
+    /// (the cursor still moves past them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept: Option<String>,
+}
+
+/// A page of changes visible to the device's technician.
+///
+/// Changes are the latest state of each entity that changed after the cursor, ordered by
+/// the server commit (`seq`) that last changed it; a page always holds whole commits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullReply {
+    /// The server's epoch: a new value means the server's history was replaced (restore
+    /// from backup); `reset` is then true for any older cursor.
+    pub epoch: String,
+    /// True when the request's cursor was not recognised (malformed, from another epoch, or
+    /// ahead of the server): this page starts a full refetch from scratch. Drop what was
+    /// pulled before and re-send every op not acknowledged.
+    pub reset: bool,
+    /// The changes, oldest commit first.
+    pub changes: Vec<Change>,
+    /// Save with the page; send as `cursor` next time. Opaque.
+    pub cursor: String,
+    /// True when more changes follow: pull again at once with `cursor`.
+    pub has_more: bool,
+}
+
+/// One changed entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// The server commit that last changed it.
+    pub seq: i64,
+    /// The entity's latest state (or its removal). An item type this build does not know
+    /// reads as [`ChangeItem::Unknown`] instead of failing the whole page.
+    #[serde(deserialize_with = "item_or_unknown")]
+    pub item: ChangeItem,
+}
+
+fn item_or_unknown<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ChangeItem, D::Error> {
+    use serde::de::Error;
+    let value = Value::deserialize(d)?;
+    let Some(kind) = value.get("type").and_then(Value::as_str) else {
+        return Err(D::Error::missing_field("type"));
+    };
+    if !ChangeItem::TYPES.contains(&kind) {
+        return Ok(ChangeItem::Unknown);
+    }
+    ChangeItem::deserialize(value).map_err(|e| D::Error::custom(describe_serde_error(&e)))
+}
+
+/// What changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum ChangeItem {
+    /// A work order of this technician, created or changed (a cancelled one comes with
+    /// status `cancelled`). Boxed: it is much larger than the other variants.
+    WorkOrder(Box<WorkOrder>),
+    /// A work order that is no longer this technician's (reassigned): remove it locally
+    /// unless local facts on it are still unacknowledged.
+    WorkOrderRemoved {
+        /// The work order.
+        id: Uuid,
+    },
+    /// A fee-table version (published versions never change).
+    FeeTable(FeeTable),
+    /// The parts catalogue (replaces the previous one).
+    PartsCatalogue(PartsCatalogue),
+    /// A parts price list version.
+    PriceList(PriceList),
+    /// A fact recorded by this technician on another of their devices, as stored (a
+    /// device's own facts are not sent back to it).
+    Fact(FactRecord),
+    /// Parts head office issued to this technician: add them to the van stock, once per
+    /// issue id. Sent only to clients that ask for it ([`PullQuery::accept`]).
+    PartsIssued(PartsIssue),
+    /// The company's letterhead (everyone). Sent only to clients that ask for it
+    /// ([`PullQuery::accept`]).
+    Company(CompanyProfile),
+    /// An item type this build does not know (a newer server's), as read in a [`Change`]:
+    /// ignored. Never sent (serialising it fails).
+    #[serde(skip)]
+    Unknown,
+}
+
+impl ChangeItem {
+    /// The item types this build reads.
+    pub const TYPES: [&'static str; 8] = [
+        "work_order",
+        "work_order_removed",
+        "fee_table",
+        "parts_catalogue",
+        "price_list",
+        "fact",
+        "parts_issued",
+        "company",
+    ];
+
+    /// The item types a client must name in [`PullQuery::accept`] to receive them; older
+    /// clients, which fail on an item type they do not know, never get them.
+    pub const OPT_IN: [&'static str; 2] = ["parts_issued", "company"];
+
+    /// The wire name of an opt-in item type, `None` for the types every client gets.
+    pub fn opt_in_type(&self) -> Option<&'static str> {
+        match self {
+            ChangeItem::PartsIssued(_) => Some("parts_issued"),
+            ChangeItem::Company(_) => Some("company"),
+            _ => None,
+        }
+    }
+}
+
+/// A technician fact as the server stored it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FactRecord {
+    /// The client id of the fact.
+    pub fact_id: Uuid,
+    /// The op that carried it.
+    pub op_id: Uuid,
+    /// The work order.
+    pub work_order_id: Uuid,
+    /// The technician who recorded it.
+    pub technician_id: Uuid,
+    /// The device that pushed it.
+    pub device_id: Uuid,
+    /// Its kind.
+    pub kind: OpKind,
+    /// The payload as pushed (parse with [`OpPayload::parse`]).
+    pub payload: Value,
+    /// The work-order version the device had ([`Op::base_version`]).
+    pub base_version: Option<i64>,
+    /// When the server stored it.
+    pub received_at: DateTime<Utc>,
+}
+
+/// Reply to a blob `PUT`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobPutReply {
+    /// The verified SHA-256.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// True when stored by this request (201), false when it was already there (200).
+    pub created: bool,
+}
+
+/// A pull cursor: `<epoch>:<seq>`. Opaque to clients; the server parses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    /// The epoch the cursor belongs to.
+    pub epoch: String,
+    /// The last server commit the client has.
+    pub seq: i64,
+}
+
+impl Cursor {
+    /// Parses `<epoch>:<seq>`; `None` if malformed.
+    pub fn parse(text: &str) -> Option<Cursor> {
+        let (epoch, seq) = text.rsplit_once(':')?;
+        let seq: i64 = seq.parse().ok()?;
+        if epoch.is_empty() || seq < 0 {
+            return None;
+        }
+        Some(Cursor {
+            epoch: epoch.to_owned(),
+            seq,
+        })
+    }
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.epoch, self.seq)
+    }
+}
