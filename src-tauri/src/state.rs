@@ -89,12 +89,12 @@ impl AppState {
         })
     }
 
-    /// Sets the demo database aside (renamed `onsite-demo-<time>.db`, kept, never
-    /// deleted) and starts an empty one in its place, prepared by `prepare` (which saves
-    /// the enrolment) in one transaction. On any failure the demo database is put back.
-    pub fn replace_demo(
+    /// Sets the data file aside as `<prefix>-<time>.db` beside it (never deleted) and opens
+    /// an empty one in its place, prepared by `prepare` (the language setting is kept).
+    pub fn set_aside(
         &self,
         now: chrono::DateTime<Local>,
+        prefix: &str,
         prepare: impl FnOnce(&rusqlite::Transaction) -> Result<(), StoreError>,
     ) -> Result<PathBuf, IpcError> {
         let mut slot = self
@@ -130,7 +130,7 @@ impl AppState {
         drop(store.into_inner().unwrap_or_else(|p| p.into_inner()));
         let aside = self
             .data_file
-            .with_file_name(format!("onsite-demo-{}.db", now.format("%Y%m%d-%H%M%S")));
+            .with_file_name(format!("{prefix}-{}.db", now.format("%Y%m%d-%H%M%S")));
         let reopen_old = |slot: &mut Result<Arc<Mutex<Store>>, IpcError>| {
             *slot = Store::open(&self.data_file)
                 .map(|s| Arc::new(Mutex::new(s)))
@@ -140,7 +140,7 @@ impl AppState {
             reopen_old(&mut slot);
             return Err(IpcError::new(
                 ErrorCode::DbIo,
-                format!("cannot set the demo data aside: {e}"),
+                format!("cannot set the earlier data aside: {e}"),
             ));
         }
         let fresh = Store::open(&self.data_file).and_then(|mut s| {

@@ -112,17 +112,41 @@ pub async fn enrol_device(
         onsite_sync::request_enrolment(url, code, device_name, ca_pem, ClientOptions::default())
             .await
             .map_err(|e| sync_service::to_ipc(&e, true))?;
-    let was_enrolled = state.with_store(|s| store_sync::state(s.conn()))?.is_some();
-    if was_enrolled {
-        state.with_store(|s| s.write(|tx| store_sync::save_enrolment(tx, &enrolment)))?;
-    } else {
-        let aside = state.replace_demo(chrono::Local::now(), |tx| {
-            store_sync::save_enrolment(tx, &enrolment)
-        })?;
-        eprintln!(
-            "onsite: enrolled; the demo data was set aside in {}",
-            aside.display()
-        );
+    let (old, unsent) = state.with_store(|s| {
+        let d = store_sync::day_end(s.conn())?;
+        Ok::<_, StoreError>((
+            store_sync::state(s.conn())?,
+            d.unsent_ops + d.unsent_blobs + d.rejected_ops,
+        ))
+    })?;
+    use store_sync::EnrolmentChange;
+    match store_sync::enrolment_change(old.as_ref(), &enrolment, unsent) {
+        EnrolmentChange::Renew => {
+            state.with_store(|s| s.write(|tx| store_sync::save_enrolment(tx, &enrolment)))?;
+        }
+        EnrolmentChange::Refuse => {
+            return Err(IpcError::new(
+                ErrorCode::SyncUnsentElsewhere,
+                format!(
+                    "{unsent} records or files made here have not reached the head office \
+                     they belong to; sync them there first"
+                ),
+            ));
+        }
+        change @ (EnrolmentChange::First | EnrolmentChange::Fresh) => {
+            let prefix = if change == EnrolmentChange::First {
+                "onsite-demo"
+            } else {
+                "onsite-previous"
+            };
+            let aside = state.set_aside(chrono::Local::now(), prefix, |tx| {
+                store_sync::save_enrolment(tx, &enrolment)
+            })?;
+            eprintln!(
+                "onsite: enrolled; the earlier data was set aside in {}",
+                aside.display()
+            );
+        }
     }
     service.nudge();
     state.with_store(|s| view(s, &service))

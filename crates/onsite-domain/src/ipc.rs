@@ -64,6 +64,9 @@ pub enum ErrorCode {
     SyncDeviceRevoked,
     /// Head office answered with an error or something this device cannot read.
     SyncServerError,
+    /// The device is being connected to another technician or another head office while
+    /// records made here have not reached the one they belong to: send them first.
+    SyncUnsentElsewhere,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -134,6 +134,36 @@ pub fn save_enrolment(tx: &Transaction, e: &Enrolment) -> StoreResult<()> {
     Ok(())
 }
 
+/// What saving a new enrolment means for the data on this device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrolmentChange {
+    /// The first enrolment (the demo is set aside).
+    First,
+    /// The same technician with the same head office (after a revocation or a restore):
+    /// everything is kept, the sync history too.
+    Renew,
+    /// Another technician or another head office, and nothing here is unsent: the data
+    /// is set aside (kept in a file) and the device starts empty for the new enrolment.
+    Fresh,
+    /// Another technician or another head office while records made here have not reached
+    /// the one they belong to (pending or refused): refused, so that no one's work is
+    /// filed under someone else or sent to another head office.
+    Refuse,
+}
+
+/// Decides [`EnrolmentChange`]: `old` is the current enrolment, `unsent` the records and
+/// files made here that have not been taken by its head office.
+pub fn enrolment_change(old: Option<&SyncState>, new: &Enrolment, unsent: i64) -> EnrolmentChange {
+    match old {
+        None => EnrolmentChange::First,
+        Some(o) if same_head_office(o, new) && o.technician_id == new.technician_id => {
+            EnrolmentChange::Renew
+        }
+        Some(_) if unsent > 0 => EnrolmentChange::Refuse,
+        Some(_) => EnrolmentChange::Fresh,
+    }
+}
+
 /// Whether an enrolment is with the head office this device was enrolled with: the same
 /// lasting identity when both are known (whatever its address now), else the same address.
 pub fn same_head_office(old: &SyncState, e: &Enrolment) -> bool {
@@ -1723,6 +1753,76 @@ mod tests {
         );
         assert_eq!(get(settings::COMPANY_PHONE).as_deref(), Some("400-2"));
         assert_eq!(get(settings::COMPANY_ADDRESS).as_deref(), Some(""));
+    }
+
+    #[test]
+    fn a_new_enrolment_keeps_sets_aside_or_refuses_by_technician_head_office_and_unsent_work() {
+        use EnrolmentChange::*;
+        let mut store = Store::open_in_memory().unwrap();
+        enrol(&mut store);
+        let old = state(store.conn()).unwrap().unwrap();
+        let with = |url: &str, id: Option<&str>, tech: &str| Enrolment {
+            server_url: url.into(),
+            ca_pem: None,
+            device_id: "dev-2".into(),
+            technician_id: tech.into(),
+            technician_name: "T".into(),
+            token: "t".into(),
+            epoch: "e".into(),
+            server_id: id.map(str::to_owned),
+        };
+        let same_url = "https://127.0.0.1:1";
+        let mut known = old.clone();
+        known.server_id = Some("hq-1".into());
+        // (name, current, new, unsent, expected)
+        let cases = [
+            ("first", None, with(same_url, None, "tech-1"), 0, First),
+            (
+                "renewed",
+                Some(&old),
+                with(same_url, None, "tech-1"),
+                5,
+                Renew,
+            ),
+            (
+                "same head office at a new address",
+                Some(&known),
+                with("https://hq.example:8443", Some("hq-1"), "tech-1"),
+                5,
+                Renew,
+            ),
+            (
+                "another head office at the same address",
+                Some(&known),
+                with(same_url, Some("hq-2"), "tech-1"),
+                0,
+                Fresh,
+            ),
+            (
+                "another technician, nothing unsent",
+                Some(&old),
+                with(same_url, None, "tech-2"),
+                0,
+                Fresh,
+            ),
+            (
+                "another technician, work unsent",
+                Some(&old),
+                with(same_url, None, "tech-2"),
+                1,
+                Refuse,
+            ),
+            (
+                "another head office, work unsent",
+                Some(&known),
+                with("https://other:1", Some("hq-2"), "tech-1"),
+                3,
+                Refuse,
+            ),
+        ];
+        for (name, current, new, unsent, want) in cases {
+            assert_eq!(enrolment_change(current, &new, unsent), want, "{name}");
+        }
     }
 
     #[test]

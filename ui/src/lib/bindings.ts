@@ -15,7 +15,7 @@ export type Money = {
  */
 minor: number, currency: Currency, };
 
-export type ErrorCode = "db_corrupt" | "db_locked" | "db_too_new" | "db_io" | "not_found" | "transition_not_allowed" | "reason_required" | "signature_required" | "document_failed" | "invalid_input" | "internal" | "invalid_quantity" | "invalid_amount" | "price_not_editable" | "payment_above_due" | "purchase_date_in_future" | "order_cancelled" | "order_closed" | "insufficient_stock" | "photo_too_large" | "quote_required" | "quote_not_accepted" | "no_fee_table" | "sync_not_enrolled" | "sync_offline" | "sync_bad_address" | "sync_bad_certificate" | "sync_code_refused" | "sync_device_revoked" | "sync_server_error";
+export type ErrorCode = "db_corrupt" | "db_locked" | "db_too_new" | "db_io" | "not_found" | "transition_not_allowed" | "reason_required" | "signature_required" | "document_failed" | "invalid_input" | "internal" | "invalid_quantity" | "invalid_amount" | "price_not_editable" | "payment_above_due" | "purchase_date_in_future" | "order_cancelled" | "order_closed" | "insufficient_stock" | "photo_too_large" | "quote_required" | "quote_not_accepted" | "no_fee_table" | "sync_not_enrolled" | "sync_offline" | "sync_bad_address" | "sync_bad_certificate" | "sync_code_refused" | "sync_device_revoked" | "sync_server_error" | "sync_unsent_elsewhere";
 
 export type IpcError = { code: ErrorCode, message: string, file: string | null, };
 
