@@ -15,8 +15,9 @@ use onsite_store::visit::{
     self, Decision, DiagnosisInput, PaymentInput, PaymentMethod, QuoteLine, QuoteRequest,
     StockCount,
 };
-use onsite_store::{documents, sync as store_sync, unsent, workorders};
+use onsite_store::{documents, outbox, sync as store_sync, unsent, workorders};
 use serde_json::json;
+use uuid::Uuid;
 
 const DEMO: &str = include_str!("../../../assets/demo/demo.json");
 
@@ -294,4 +295,60 @@ async fn a_qr_payment_and_a_signature_arrive_as_recorded_and_the_signature_is_ch
         .expect("payment in the CSV");
     // order_no, work_order_id, job_type, status, technician_id, fact_id, fact_kind, at, code
     assert_eq!(line.split(',').nth(8), Some("qr"), "{line}");
+}
+
+/// The negotiation chooses the QR mapping: a head office whose hello does not name
+/// `payment_qr` (here one of the first release: no hello, 404) gets `card`, as before,
+/// never a refusal; this head office gets `qr`.
+#[tokio::test]
+async fn a_qr_payment_goes_as_card_to_a_head_office_that_does_not_speak_qr() {
+    let hq = start().await;
+    let dev = device(&hq, "Tech").await;
+    let wo = hq.work_order("WO-QR", Some(dev.technician_id)).await;
+    dev.sync(&hq.client(options())).await.unwrap();
+    let pay = || {
+        // As crates/onsite-store/src/visit/money.rs writes it.
+        let payload = json!({"work_order_id": wo.id, "customer_id": "c",
+            "payment_id": Uuid::now_v7(), "method": "qr", "amount_minor": 4500,
+            "tendered_minor": null, "change_minor": null, "at": Utc::now()});
+        dev.with(|s| {
+            s.write(|tx| {
+                outbox::append(
+                    tx,
+                    outbox::kind::TAKE_PAYMENT,
+                    &wo.id.to_string(),
+                    Some(1),
+                    &payload,
+                    Utc::now(),
+                )
+            })
+            .unwrap()
+        })
+    };
+    let methods = |detail: onsite_api::WorkOrderDetail| -> Vec<String> {
+        detail
+            .facts
+            .iter()
+            .filter(|f| f.kind == OpKind::TakePayment)
+            .map(|f| f.payload["method"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    pay();
+    let fwd = Forwarder::start(&hq).await;
+    fwd.arm(
+        onsite_api::routes::SYNC_HELLO,
+        HttpFault::Reply {
+            status: 404,
+            body: br#"{"code":"no_route","message":"no such route"}"#.to_vec(),
+            retry_after: None,
+        },
+    );
+    let r = dev.sync(&hq.client_to(fwd.addr, options())).await.unwrap();
+    assert_eq!((r.ops_applied, r.ops_rejected), (1, 0), "{r:?}");
+    assert!(r.held.is_empty(), "{r:?}");
+    assert_eq!(methods(hq.detail(wo.id).await), ["card"]);
+    pay();
+    let r = dev.sync(&hq.client(options())).await.unwrap();
+    assert_eq!((r.ops_applied, r.ops_rejected), (1, 0), "{r:?}");
+    assert_eq!(methods(hq.detail(wo.id).await), ["card", "qr"]);
 }
