@@ -40,6 +40,10 @@ fn view(store: &Store, service: &SyncService) -> Result<SyncView, StoreError> {
             None
         },
         server_url: st.as_ref().map(|s| s.server_url.clone()),
+        certificate: st
+            .as_ref()
+            .and_then(|s| s.cert_pin.as_deref())
+            .map(onsite_sync::pin::display_fingerprint),
         health,
         running: snap.running,
         last_success_at: st.as_ref().and_then(|s| s.last_success_at.clone()),

@@ -156,6 +156,9 @@ pub struct SyncView {
     pub enrolled: bool,
     pub server_url: Option<String>,
     pub technician_name: Option<String>,
+    /// Head office's certificate pinned at enrolment, as people compare it
+    /// (`AB:CD:…`, SHA-256 of its DER): any other certificate is refused.
+    pub certificate: Option<String>,
     pub health: SyncHealth,
     pub running: Option<SyncProgressView>,
     pub last_success_at: Option<String>,

@@ -30,3 +30,7 @@ CREATE TABLE sync_waiting (
 -- What head office last said it speaks (GET /v1/sync/hello, JSON): when it changes (an
 -- upgrade), records it refused for a cause that may have gone are sent again.
 ALTER TABLE sync_state ADD COLUMN server_hello TEXT;
+
+-- The fingerprint (SHA-256 of the DER) of head office's certificate seen at enrolment:
+-- pinned, any other certificate fails the handshake (hole 11).
+ALTER TABLE sync_state ADD COLUMN cert_pin TEXT;

@@ -186,6 +186,15 @@ pub fn sign(tx: &Transaction, s: &NewSignature, now: DateTime<Utc>) -> StoreResu
     let signer = check_signer(s.signer_name, s.strokes)?;
     require_not_cancelled(tx, s.work_order_id)?;
     let content_hash = signed_content(tx, s.work_order_id)?.hash();
+    // Signing again is how a signature whose file was lost here is remade: the stuck one
+    // goes without its file, saying so.
+    crate::sync::supersede_stuck_files(
+        tx,
+        s.work_order_id,
+        outbox::kind::ATTACH_SIGNATURE,
+        None,
+        "signed again on the device: this signature's file was lost or damaged there",
+    )?;
     let id = uuid::Uuid::now_v7().to_string();
     let strokes = serde_json::to_string(s.strokes)?;
     tx.execute(
@@ -280,6 +289,13 @@ pub fn record_document(
         params![work_order_id, sha256, kind.as_str(), lang, size, ts(now)],
     )?;
     if inserted == 1 {
+        crate::sync::supersede_stuck_files(
+            tx,
+            work_order_id,
+            outbox::kind::ATTACH_DOCUMENT,
+            Some(kind.as_str()),
+            "made again on the device: this document's file was lost or damaged there",
+        )?;
         outbox::append(
             tx,
             outbox::kind::ATTACH_DOCUMENT,

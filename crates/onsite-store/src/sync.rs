@@ -39,6 +39,9 @@ pub struct Enrolment {
     pub epoch: String,
     /// Head office's lasting identity, when it tells it.
     pub server_id: Option<String>,
+    /// The fingerprint (SHA-256 hex of the DER) of the certificate head office presented
+    /// at enrolment: pinned.
+    pub cert_sha256: Option<String>,
 }
 
 impl std::fmt::Debug for Enrolment {
@@ -72,6 +75,8 @@ pub struct SyncState {
     pub known_commit: Option<String>,
     /// Head office's lasting identity, when it told it at enrolment.
     pub server_id: Option<String>,
+    /// The certificate pinned at enrolment (SHA-256 hex of its DER).
+    pub cert_pin: Option<String>,
 }
 
 impl std::fmt::Debug for SyncState {
@@ -99,9 +104,16 @@ pub fn save_enrolment(tx: &Transaction, e: &Enrolment) -> StoreResult<()> {
         if same_head_office(&old, e) && old.technician_id == e.technician_id {
             tx.execute(
                 "UPDATE sync_state SET server_url = ?1, ca_pem = ?2, device_id = ?3, token = ?4,
-                        server_id = coalesce(?5, server_id), last_error = NULL
+                        server_id = coalesce(?5, server_id), cert_pin = ?6, last_error = NULL
                  WHERE id = 1",
-                params![e.server_url, e.ca_pem, e.device_id, e.token, e.server_id],
+                params![
+                    e.server_url,
+                    e.ca_pem,
+                    e.device_id,
+                    e.token,
+                    e.server_id,
+                    e.cert_sha256
+                ],
             )?;
             ensure_technician(tx, &e.technician_id, &e.technician_name)?;
             settings::set(tx, settings::DEVICE_ID, &e.device_id)?;
@@ -110,10 +122,10 @@ pub fn save_enrolment(tx: &Transaction, e: &Enrolment) -> StoreResult<()> {
     }
     tx.execute(
         "INSERT INTO sync_state (id, server_url, ca_pem, device_id, technician_id, token, epoch,
-                                server_id)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                                server_id, cert_pin)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (id) DO UPDATE SET server_url = excluded.server_url,
-             server_id = excluded.server_id,
+             server_id = excluded.server_id, cert_pin = excluded.cert_pin,
              ca_pem = excluded.ca_pem, device_id = excluded.device_id,
              technician_id = excluded.technician_id, token = excluded.token,
              epoch = excluded.epoch, cursor = NULL, refetching = 0, last_error = NULL,
@@ -125,7 +137,8 @@ pub fn save_enrolment(tx: &Transaction, e: &Enrolment) -> StoreResult<()> {
             e.technician_id,
             e.token,
             e.epoch,
-            e.server_id
+            e.server_id,
+            e.cert_sha256
         ],
     )?;
     ensure_technician(tx, &e.technician_id, &e.technician_name)?;
@@ -205,7 +218,7 @@ pub fn state(conn: &Connection) -> StoreResult<Option<SyncState>> {
         .query_row(
             "SELECT server_url, ca_pem, device_id, technician_id, token, epoch, cursor,
                     refetch_gen, refetching, last_success_at, last_attempt_at, last_error,
-                    known_commit, server_id
+                    known_commit, server_id, cert_pin
              FROM sync_state WHERE id = 1",
             [],
             |r| {
@@ -224,6 +237,7 @@ pub fn state(conn: &Connection) -> StoreResult<Option<SyncState>> {
                     last_error: r.get(11)?,
                     known_commit: r.get(12)?,
                     server_id: r.get(13)?,
+                    cert_pin: r.get(14)?,
                 })
             },
         )
@@ -499,6 +513,29 @@ pub fn waiting(conn: &Connection) -> StoreResult<Vec<Waiting>> {
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A signature or document made again on a job whose earlier one is stuck because its file
+/// was lost or damaged here (the sync screen says so): the earlier record goes without its
+/// file, with `reason`, so that the job's queue moves and head office sees both. `doc_kind`
+/// narrows documents to the same kind (a sign-off sheet made again supersedes the sign-off
+/// sheet). Returns how many were resolved.
+pub(crate) fn supersede_stuck_files(
+    tx: &Transaction,
+    work_order_id: &str,
+    op_kind: &str,
+    doc_kind: Option<&str>,
+    reason: &str,
+) -> StoreResult<usize> {
+    let n = tx.execute(
+        "UPDATE outbox SET blob_waiver = ?4
+         WHERE state = 'pending' AND blob_waiver IS NULL AND entity_id = ?1 AND kind = ?2
+           AND (?3 IS NULL OR json_extract(payload, '$.kind') = ?3)
+           AND op_id IN (SELECT op_id FROM sync_waiting
+                         WHERE why IN ('file_missing', 'file_damaged', 'file_too_large'))",
+        params![work_order_id, op_kind, doc_kind, reason],
+    )?;
+    Ok(n)
 }
 
 /// The technician chooses to send a pending record without the file it references (a
@@ -1024,8 +1061,9 @@ pub struct PulledFact<'a> {
     pub received_at: DateTime<Utc>,
 }
 
-pub fn put_fact(tx: &Transaction, f: &PulledFact) -> StoreResult<()> {
-    tx.execute(
+/// Keeps a pulled fact; true when it is new here (false for one kept before: a refetch).
+pub fn put_fact(tx: &Transaction, f: &PulledFact) -> StoreResult<bool> {
+    let n = tx.execute(
         "INSERT INTO pulled_fact (fact_id, op_id, work_order_id, device_id, kind, payload,
                                   received_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (fact_id) DO NOTHING",
@@ -1039,7 +1077,70 @@ pub fn put_fact(tx: &Transaction, f: &PulledFact) -> StoreResult<()> {
             ts(f.received_at)
         ],
     )?;
-    Ok(())
+    Ok(n > 0)
+}
+
+/// A movement of the van's stock recorded on the technician's other device (a part taken,
+/// unused stock returned, a stock-take's difference): the van is one, so every device's
+/// ledger mirrors it. Applied once per fact (the caller applies it only when the fact is
+/// new here). A part this device does not know (by part number, else by id) is skipped:
+/// nothing to mirror; returns whether a movement was written.
+pub struct RemoteMovement<'a> {
+    pub part_no: Option<&'a str>,
+    pub part_id: Option<&'a str>,
+    /// `consume`, `return_unused` or `stock_take`.
+    pub kind: &'a str,
+    pub delta: i64,
+    pub work_order_id: Option<&'a str>,
+    pub fact_id: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+pub fn apply_remote_movement(tx: &Transaction, m: &RemoteMovement) -> StoreResult<bool> {
+    let by_no: Option<String> = match m.part_no {
+        Some(no) => tx
+            .query_row("SELECT id FROM part WHERE part_no = ?1", [no], |r| r.get(0))
+            .optional()?,
+        None => None,
+    };
+    let by_id: Option<String> = match m.part_id {
+        Some(id) => tx
+            .query_row("SELECT id FROM part WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?,
+        None => None,
+    };
+    let Some(part_id) = by_no.or(by_id) else {
+        return Ok(false);
+    };
+    if m.delta == 0 {
+        return Ok(false);
+    }
+    let job: Option<String> = match m.work_order_id {
+        Some(id) => tx
+            .query_row("SELECT id FROM work_order WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?,
+        None => None,
+    };
+    tx.execute(
+        "INSERT INTO van_stock (part_id, quantity, updated_at) VALUES (?1, 0, ?2)
+         ON CONFLICT (part_id) DO NOTHING",
+        params![part_id, ts(m.at)],
+    )?;
+    tx.execute(
+        "INSERT INTO stock_movement (part_id, kind, delta, work_order_id, ref_id, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            part_id,
+            m.kind,
+            m.delta,
+            job,
+            format!("other-device:{}", m.fact_id),
+            ts(m.at)
+        ],
+    )?;
+    Ok(true)
 }
 
 pub fn pulled_fact_count(conn: &Connection) -> StoreResult<i64> {
@@ -1405,6 +1506,7 @@ mod tests {
                         token: "secret-token".into(),
                         epoch: "e1".into(),
                         server_id: None,
+                        cert_sha256: None,
                     },
                 )
             })
@@ -1770,6 +1872,7 @@ mod tests {
             token: "t".into(),
             epoch: "e".into(),
             server_id: id.map(str::to_owned),
+            cert_sha256: None,
         };
         let same_url = "https://127.0.0.1:1";
         let mut known = old.clone();

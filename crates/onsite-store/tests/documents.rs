@@ -302,3 +302,53 @@ fn exporting_a_document_checks_its_hash() {
     ));
     assert!(!other.exists());
 }
+
+#[test]
+fn signing_again_resolves_a_signature_whose_file_was_lost_here() {
+    use onsite_store::sync as store_sync;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, id) = seeded(&dir.path().join("onsite.db"));
+    let png = documents::put_blob(&dir.path().join("blobs"), b"\x89PNG first").unwrap();
+    let sign = |store: &mut Store, png: &str| {
+        store
+            .write(|tx| {
+                documents::sign(
+                    tx,
+                    &NewSignature {
+                        work_order_id: &id,
+                        signer_name: "张志强",
+                        strokes: &strokes(),
+                        png_sha256: png,
+                    },
+                    day().now,
+                )
+            })
+            .unwrap()
+    };
+    sign(&mut store, &png);
+    // The sync found the first signature's file damaged: its record waits on it.
+    let first = outbox::last_for(store.conn(), &id).unwrap().unwrap();
+    store
+        .write(|tx| {
+            store_sync::set_waiting(
+                tx,
+                &[store_sync::Waiting {
+                    op_id: first.op_id.clone(),
+                    why: "file_damaged".into(),
+                    held: false,
+                }],
+                day().now,
+            )
+        })
+        .unwrap();
+    // The customer signs again: the stuck record goes without its file, saying why; the
+    // new one goes with its own.
+    let again = documents::put_blob(&dir.path().join("blobs"), b"\x89PNG second").unwrap();
+    sign(&mut store, &again);
+    let pending = outbox::pending(store.conn(), 100).unwrap();
+    let old = pending.iter().find(|p| p.op_id == first.op_id).unwrap();
+    assert!(old.blob_waiver.as_deref().unwrap().contains("signed again"));
+    let new = pending.last().unwrap();
+    assert_eq!(new.kind, outbox::kind::ATTACH_SIGNATURE);
+    assert_eq!(new.blob_waiver, None);
+}

@@ -2,6 +2,7 @@
 //! optional head-office CA certificate. Every reply is read with a size limit and checked
 //! before use; a malformed, oversized or hostile reply is an error, never a panic.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use onsite_api::{
@@ -162,6 +163,9 @@ pub struct HqClient {
     http: reqwest::Client,
     base: String,
     options: ClientOptions,
+    /// The fingerprint (SHA-256 hex of the DER) of the certificate head office last
+    /// presented.
+    seen: Arc<Mutex<Option<String>>>,
 }
 
 impl HqClient {
@@ -170,6 +174,17 @@ impl HqClient {
     pub fn new(
         base_url: &str,
         ca_pem: Option<&str>,
+        options: ClientOptions,
+    ) -> Result<HqClient, ClientError> {
+        HqClient::pinned(base_url, ca_pem, None, options)
+    }
+
+    /// [`HqClient::new`], accepting only the certificate whose fingerprint (SHA-256 hex of
+    /// its DER) is `pin`, when given: any other fails the handshake.
+    pub fn pinned(
+        base_url: &str,
+        ca_pem: Option<&str>,
+        pin: Option<&str>,
         options: ClientOptions,
     ) -> Result<HqClient, ClientError> {
         let url = reqwest::Url::parse(base_url.trim()).map_err(|_| ClientError::BadUrl)?;
@@ -181,40 +196,31 @@ impl HqClient {
             return Err(ClientError::BadUrl);
         }
         let base = url.as_str().trim_end_matches('/').to_owned();
-        let mut builder = reqwest::Client::builder()
-            .use_rustls_tls()
+        let seen = Arc::new(Mutex::new(None));
+        let tls = crate::pin::tls_config(ca_pem, pin, seen.clone())?;
+        let builder = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
             .https_only(true)
-            .tls_built_in_root_certs(true)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
             .user_agent(concat!("onsite-sync/", env!("CARGO_PKG_VERSION")));
-        if let Some(pem) = ca_pem {
-            let pem = normalise_pem(pem);
-            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
-                .map_err(|_| ClientError::BadCa)?;
-            if certs.is_empty() {
-                return Err(ClientError::BadCa);
-            }
-            for c in certs {
-                builder = builder.add_root_certificate(c);
-            }
-        }
-        // rustls checks the CA's certificate when the client is built: a PEM block that
-        // is not a certificate fails here.
-        let http = builder.build().map_err(|e| {
-            if ca_pem.is_some() {
-                ClientError::BadCa
-            } else {
-                ClientError::Setup(e.without_url().to_string())
-            }
-        })?;
+        let http = builder
+            .build()
+            .map_err(|e| ClientError::Setup(e.without_url().to_string()))?;
         Ok(HqClient {
             http,
             base,
             options,
+            seen,
         })
+    }
+
+    /// The fingerprint (SHA-256 hex of the DER) of the certificate head office presented
+    /// on the last connection, once one was made.
+    pub fn certificate_fingerprint(&self) -> Option<String> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn options(&self) -> &ClientOptions {

@@ -135,6 +135,8 @@ pub async fn request_enrolment(
         token: reply.token,
         epoch: reply.epoch,
         server_id: reply.server_id,
+        // The certificate head office presented, checked the usual way: pinned from now on.
+        cert_sha256: client.certificate_fingerprint(),
     };
     Ok(enrolment)
 }
@@ -142,9 +144,10 @@ pub async fn request_enrolment(
 /// A client for the head office this device is enrolled with.
 pub fn client_for(store: &Mutex<Store>, options: ClientOptions) -> Result<HqClient, SyncError> {
     let st = store_sync::state(lock(store).conn())?.ok_or(SyncError::NotEnrolled)?;
-    Ok(HqClient::new(
+    Ok(HqClient::pinned(
         &st.server_url,
         st.ca_pem.as_deref(),
+        st.cert_pin.as_deref(),
         options,
     )?)
 }
@@ -822,8 +825,8 @@ fn apply_change(
         ChangeItem::Fact(f) => {
             // Facts of this technician, from their other devices. Kept as received; a
             // payload that does not read as its kind is still kept (never dropped).
-            let _ = OpPayload::parse(f.kind.as_str(), &f.payload);
-            store_sync::put_fact(
+            let parsed = OpPayload::parse(f.kind.as_str(), &f.payload);
+            let new = store_sync::put_fact(
                 tx,
                 &store_sync::PulledFact {
                     fact_id: &f.fact_id.to_string(),
@@ -835,6 +838,25 @@ fn apply_change(
                     received_at: f.received_at,
                 },
             )?;
+            // The van is one: its other device's part movements show here too, once.
+            if let (true, Ok(p)) = (new, &parsed) {
+                let fact_id = f.fact_id.to_string();
+                let job = f.work_order_id.to_string();
+                for m in map::van_movements(p) {
+                    store_sync::apply_remote_movement(
+                        tx,
+                        &store_sync::RemoteMovement {
+                            part_no: m.part_no.as_deref(),
+                            part_id: m.part_id.as_deref(),
+                            kind: m.kind,
+                            delta: m.delta,
+                            work_order_id: Some(&job),
+                            fact_id: &fact_id,
+                            at: p.at(),
+                        },
+                    )?;
+                }
+            }
         }
         ChangeItem::PartsIssued(issue) => {
             // Head office's fact: stock added once per issue id (a refetch sends it again).

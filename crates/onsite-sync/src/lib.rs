@@ -15,6 +15,7 @@ pub mod backoff;
 pub mod client;
 pub mod engine;
 pub mod map;
+pub mod pin;
 pub mod plan;
 pub mod unsent;
 

@@ -360,6 +360,49 @@ fn money(fields: &mut serde_json::Map<String, Value>, from: &str, to: &str) {
     }
 }
 
+/// A movement of the van's stock a fact stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VanMovement {
+    pub part_no: Option<String>,
+    pub part_id: Option<String>,
+    /// The ledger's kind: `consume`, `return_unused` or `stock_take`.
+    pub kind: &'static str,
+    pub delta: i64,
+}
+
+/// The van-stock movements a technician fact stands for (a part taken, unused stock
+/// returned, a stock-take's differences); none for the other kinds and for old parts
+/// (they come out of the appliance, not the van).
+pub fn van_movements(p: &OpPayload) -> Vec<VanMovement> {
+    use onsite_api::ReturnKind;
+    match p {
+        OpPayload::ConsumePart(u) => vec![VanMovement {
+            part_no: Some(u.part_no.clone()),
+            part_id: None,
+            kind: "consume",
+            delta: -i64::from(u.quantity),
+        }],
+        OpPayload::ReturnPart(r) if r.return_kind == ReturnKind::Unused => vec![VanMovement {
+            part_no: None,
+            part_id: Some(r.part_id.clone()),
+            kind: "return_unused",
+            delta: -i64::from(r.quantity),
+        }],
+        OpPayload::StockTake(t) => t
+            .lines
+            .iter()
+            .filter(|l| l.difference != 0)
+            .map(|l| VanMovement {
+                part_no: None,
+                part_id: Some(l.part_id.clone()),
+                kind: "stock_take",
+                delta: l.difference,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The blob an op references, if any.
 pub fn blob_of(op: &Op) -> Option<String> {
     OpPayload::parse(&op.kind, &op.payload)

@@ -474,3 +474,109 @@ async fn a_record_an_older_head_office_cannot_take_is_held_not_refused_then_sent
     assert!(r.held.is_empty() && dev.pending().is_empty());
     assert_eq!(fact_ids(&hq, wo.id).await.len(), 2);
 }
+
+// ---------------------------------------------------------------------------------------
+// Hole 11: head office's certificate is pinned at enrolment.
+
+#[tokio::test]
+async fn another_certificate_than_the_one_pinned_at_enrolment_is_refused_before_anything_is_sent() {
+    let hq = start().await;
+    let dev = device(&hq, "Tech").await;
+    let wo = hq.work_order("WO-1", Some(dev.technician_id)).await;
+    let pinned = dev
+        .with(|s| store_sync::state(s.conn()).unwrap().unwrap().cert_pin)
+        .expect("the certificate seen at enrolment is pinned");
+    let client = || onsite_sync::engine::client_for(&dev.store, options()).unwrap();
+    dev.sync(&client()).await.unwrap();
+    assert_eq!(
+        client().certificate_fingerprint(),
+        None,
+        "not connected yet"
+    );
+
+    // Head office's address now answers with another certificate from the same CA (an
+    // impostor with a certificate it should not have, or an unannounced renewal).
+    let (dir, pki, tmp) = hq.stop().await;
+    let other = start_in(&dir, std::sync::Arc::new(pki.with_other_certificate()), tmp).await;
+    dev.with(|s| {
+        s.write(|tx| {
+            tx.execute("UPDATE sync_state SET server_url = ?1", [&other.base])?;
+            Ok(())
+        })
+        .unwrap()
+    });
+    dev.change_status(wo.id, EnRoute);
+    let err = dev.sync(&client()).await.unwrap_err();
+    assert!(
+        err.to_string().contains(onsite_sync::pin::PIN_MISMATCH),
+        "{err}"
+    );
+    assert_eq!(dev.pending().len(), 1, "nothing was sent");
+    assert!(other.detail(wo.id).await.facts.is_empty());
+    // The certificate is otherwise valid: an unpinned client would have taken it.
+    let unpinned = other.client(options());
+    assert!(unpinned.hello("no-token").await.is_err());
+    assert_ne!(unpinned.certificate_fingerprint(), Some(pinned.clone()));
+    assert!(unpinned.certificate_fingerprint().is_some());
+}
+
+// ---------------------------------------------------------------------------------------
+// Hole 10: two devices of one technician share one van.
+
+#[tokio::test]
+async fn a_part_taken_on_one_device_leaves_the_van_on_the_technicians_other_device_once() {
+    use onsite_api::{routes, NewPartsIssue, PartsIssue, PartsIssueLine};
+    use onsite_hq::storage::Storage;
+    let hq = start().await;
+    let tech = hq.technician("Tech").await;
+    let a = device_for(&hq, tech).await;
+    let b = device_for(&hq, tech).await;
+    let wo = hq.work_order("WO-1", Some(tech)).await;
+    let _: onsite_api::PartsCatalogue = hq
+        .admin(
+            reqwest::Method::PUT,
+            routes::ADMIN_PARTS_CATALOGUE,
+            Some(&onsite_hq::demo::parts_catalogue()),
+        )
+        .await;
+    let issue = NewPartsIssue {
+        lines: vec![PartsIssueLine {
+            part_no: "F-PP-10".into(),
+            quantity: 6,
+        }],
+        note: None,
+        work_order_id: None,
+    };
+    let path = routes::ADMIN_PARTS_ISSUES.replace("{id}", &tech.to_string());
+    let _: PartsIssue = hq.admin(reqwest::Method::POST, &path, Some(&issue)).await;
+    let stock = |d: &Device| {
+        d.with(|s| onsite_store::visit::van_stock(s.conn()).unwrap())
+            .into_iter()
+            .find(|i| i.part_no == "F-PP-10")
+            .map(|i| i.quantity)
+    };
+    a.sync(&hq.client(options())).await.unwrap();
+    b.sync(&hq.client(options())).await.unwrap();
+    assert_eq!((stock(&a), stock(&b)), (Some(6), Some(6)));
+
+    // Device A fits two filters on the job (as the visit's take_part records it).
+    append(
+        &a,
+        onsite_store::outbox::kind::CONSUME_PART,
+        wo.id,
+        serde_json::json!({"work_order_id": wo.id, "part_use_id": Uuid::now_v7(),
+            "part_id": "hq-part-F-PP-10", "part_no": "F-PP-10", "quote_id": Uuid::now_v7(),
+            "quantity": 2, "serial_fitted": null, "serial_removed": null,
+            "override_reason": null, "stock_after": 4, "at": Utc::now()}),
+    );
+    a.sync(&hq.client(options())).await.unwrap();
+    b.sync(&hq.client(options())).await.unwrap();
+    assert_eq!(stock(&b), Some(4), "the van on B follows A's use");
+    // Again, and after a refetch (head office sends every fact again): still once.
+    b.sync(&hq.client(options())).await.unwrap();
+    hq.storage.rotate_epoch().unwrap();
+    let r = b.sync(&hq.client(options())).await.unwrap();
+    assert!(r.refetched);
+    assert_eq!(stock(&b), Some(4));
+    assert_eq!(b.outbox_count(), 0, "mirroring writes nothing to send");
+}

@@ -363,7 +363,12 @@ export type RejectedOpView = { device_seq: number, op_id: string, kind: string, 
 
 export type ReviewFlagView = { work_order_id: string, order_no: string | null, reason: string, created_at: string, };
 
-export type SyncView = { enrolled: boolean, server_url: string | null, technician_name: string | null, health: SyncHealth, running: SyncProgressView | null, last_success_at: string | null, last_attempt_at: string | null, 
+export type SyncView = { enrolled: boolean, server_url: string | null, technician_name: string | null, 
+/**
+ * Head office's certificate pinned at enrolment, as people compare it
+ * (`AB:CD:…`, SHA-256 of its DER): any other certificate is refused.
+ */
+certificate: string | null, health: SyncHealth, running: SyncProgressView | null, last_success_at: string | null, last_attempt_at: string | null, 
 /**
  * The last failure, in English for support.
  */

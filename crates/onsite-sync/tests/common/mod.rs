@@ -38,6 +38,23 @@ pub struct Pki {
     pub ca_pem: String,
     pub cert_pem: String,
     pub key_pem: String,
+    /// Another certificate for the same names from the same CA (valid, but not the one a
+    /// device pinned).
+    pub other_cert_pem: String,
+    pub other_key_pem: String,
+}
+
+impl Pki {
+    /// The same CA, serving the other certificate.
+    pub fn with_other_certificate(&self) -> Pki {
+        Pki {
+            ca_pem: self.ca_pem.clone(),
+            cert_pem: self.other_cert_pem.clone(),
+            key_pem: self.other_key_pem.clone(),
+            other_cert_pem: self.cert_pem.clone(),
+            other_key_pem: self.key_pem.clone(),
+        }
+    }
 }
 
 pub fn pki() -> Pki {
@@ -52,14 +69,21 @@ pub fn pki() -> Pki {
         .distinguished_name
         .push(DnType::CommonName, "onsite-sync test CA");
     let ca = CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let params =
-        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
-    let cert = params.signed_by(&key, &ca).unwrap();
+    let leaf = || {
+        let key = KeyPair::generate().unwrap();
+        let params =
+            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+        let cert = params.signed_by(&key, &ca).unwrap();
+        (cert.pem(), key.serialize_pem())
+    };
+    let (cert_pem, key_pem) = leaf();
+    let (other_cert_pem, other_key_pem) = leaf();
     Pki {
         ca_pem: ca.pem(),
-        cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
+        cert_pem,
+        key_pem,
+        other_cert_pem,
+        other_key_pem,
     }
 }
 
