@@ -461,6 +461,9 @@ pub enum ReviewReason {
     /// A status change that the status machine does not allow from the server's status
     /// (kept as a fact; the server's status was left as it was).
     StatusConflict,
+    /// A signature whose content hash does not match the job's content as head office
+    /// recomputes it from the job and the technician's facts (stored all the same).
+    SignatureMismatch,
     /// A fact arrived without the file it references (a signature or document lost or
     /// damaged on the device); the technician's reason is on the fact
     /// ([`crate::FactRecord::file_missing`]).
@@ -474,6 +477,7 @@ impl ReviewReason {
             ReviewReason::CancelledBeforeSync => "cancelled_before_sync",
             ReviewReason::ReassignedBeforeSync => "reassigned_before_sync",
             ReviewReason::StatusConflict => "status_conflict",
+            ReviewReason::SignatureMismatch => "signature_mismatch",
             ReviewReason::FileMissing => "file_missing",
         }
     }
@@ -484,6 +488,7 @@ impl ReviewReason {
             ReviewReason::CancelledBeforeSync,
             ReviewReason::ReassignedBeforeSync,
             ReviewReason::StatusConflict,
+            ReviewReason::SignatureMismatch,
             ReviewReason::FileMissing,
         ]
         .into_iter()

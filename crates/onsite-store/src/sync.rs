@@ -1561,7 +1561,9 @@ pub fn day_end(conn: &Connection) -> StoreResult<DayEnd> {
     Ok(DayEnd {
         enrolled: st.is_some(),
         unsent_ops: count("SELECT count(*) FROM outbox WHERE state = 'pending'")?,
-        unsent_blobs: count("SELECT count(*) FROM blob WHERE uploaded_at IS NULL")?,
+        // Blobs waiting for upload, and files that could not be sent (crate::unsent).
+        unsent_blobs: count("SELECT count(*) FROM blob WHERE uploaded_at IS NULL")?
+            + crate::unsent::count(conn)?,
         rejected_ops: count("SELECT count(*) FROM outbox WHERE state = 'rejected'")?,
         last_success_at: st.and_then(|s| s.last_success_at),
     })

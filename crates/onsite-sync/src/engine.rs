@@ -283,7 +283,7 @@ async fn push_all(
                     op_id: r.op_id.clone(),
                     entity: r.entity_id.clone(),
                     kind: r.kind.clone(),
-                    mapped: map::to_wire_in(&s, r),
+                    mapped: map::to_wire_in_for(&s, r, map::Speaks::from_hello(hello)),
                 })
                 .collect();
             let mut acked = Vec::new();
@@ -373,7 +373,11 @@ async fn push_all(
             for sha in chunk {
                 match read_blob(store, config, sha)? {
                     Ok(bytes) => ready_photos.push((sha.clone(), bytes)),
-                    Err(_) => report.photos_missing += 1,
+                    Err(why) => {
+                        report.photos_missing += 1;
+                        let now = Utc::now();
+                        crate::unsent::record_photo(&mut lock(store), &batch.ops, sha, why, now)?;
+                    }
                 }
             }
             upload(store, client, config, token, &ready_photos, true, report).await?;

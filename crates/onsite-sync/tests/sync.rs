@@ -715,13 +715,15 @@ async fn a_whole_visit_syncs_with_nothing_blocked_and_every_fact_exported() {
             let pump_use = visit::state(tx, &id)?.parts[0].id.clone();
             visit::return_old_part(tx, &pump_use, t)?;
             // End of the day: an unused filter goes back, the van is counted, expenses.
-            visit::return_unused(tx, &filter, 1, None, t)?;
-            visit::stock_take(
+            // Filed under the technician's day in Beijing (whatever the UTC date).
+            visit::return_unused_on(tx, &filter, 1, None, today, t)?;
+            visit::stock_take_on(
                 tx,
                 &[StockCount {
                     part_id: filter.clone(),
                     counted: 0,
                 }],
+                today,
                 t,
             )?;
             visit::record_expense(

@@ -275,6 +275,70 @@ fn load_work_order(conn: &Connection, id: Uuid) -> Result<Option<WorkOrder>> {
         .optional()?)
 }
 
+/// A signature whose content hash differs from the job's content as head office holds it
+/// (the work order now and the facts stored before it): `rules::signature_review`.
+fn signature_flag(
+    conn: &Connection,
+    order_id: Uuid,
+    payload: &OpPayload,
+) -> Result<Option<ReviewReason>> {
+    let OpPayload::AttachSignature(signature) = payload else {
+        return Ok(None);
+    };
+    if signature.content_hash.is_none() {
+        return Ok(None);
+    }
+    let Some(order) = load_work_order(conn, order_id)? else {
+        return Ok(None);
+    };
+    let facts: Vec<OpPayload> = load_facts(conn, order_id)?
+        .iter()
+        .filter_map(|f| OpPayload::parse(f.kind.as_str(), &f.payload).ok())
+        .collect();
+    let expected = rules::signed_content(&order, &facts).hash();
+    Ok(rules::signature_review(signature, &expected))
+}
+
+/// Opens a review flag on a job unless one with the same reason is open; true when opened.
+#[allow(clippy::too_many_arguments)]
+fn open_review_flag(
+    tx: &Transaction,
+    order_id: &str,
+    reason: ReviewReason,
+    op_id: &str,
+    technician: &str,
+    device_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let open: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM review_flags WHERE work_order_id = ?1 \
+         AND reason = ?2 AND resolved_at IS NULL)",
+        [order_id, reason.as_str()],
+        |r| r.get(0),
+    )?;
+    if open {
+        return Ok(false);
+    }
+    tx.execute(
+        "INSERT INTO review_flags (id, work_order_id, reason, op_id, \
+         technician_id, device_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            Uuid::now_v7().to_string(),
+            order_id,
+            reason.as_str(),
+            op_id,
+            technician,
+            device_id,
+            ts(now)
+        ],
+    )?;
+    tx.execute(
+        "UPDATE work_orders SET version = version + 1, updated_at = ?1 WHERE id = ?2",
+        params![ts(now), order_id],
+    )?;
+    Ok(true)
+}
+
 /// Stores an op's result for replays and commits the op's transaction. A refused op is
 /// kept whole in `refused_ops`; one refused before and applied now is marked resolved
 /// (`resolution` says how).
@@ -868,6 +932,9 @@ impl SqliteStorage {
                         reason: "fact_id was already used for a different fact".into(),
                     },
                     None => {
+                        // Checked against the facts stored before this one.
+                        let signature_flag = signature_flag(&tx, op.entity_id, parsed)?;
+                        let flag = flag.or(signature_flag);
                         let seq = new_commit(&tx, now)?;
                         tx.execute(
                             &format!(
@@ -928,6 +995,19 @@ impl SqliteStorage {
                                     params![ts(now), order_id],
                                 )?;
                             }
+                        }
+                        // A job already flagged (cancelled, reassigned) gets the
+                        // signature's own flag too.
+                        if let Some(reason) = signature_flag.filter(|r| Some(*r) != flag) {
+                            open_review_flag(
+                                &tx,
+                                &order_id,
+                                reason,
+                                &op_id,
+                                &technician,
+                                &device_id,
+                                now,
+                            )?;
                         }
                         if new_status.is_some() || flag.is_some() {
                             let order = load_work_order(&tx, op.entity_id)?
