@@ -160,9 +160,10 @@ pub const PROTOCOL1_KINDS: [&str; 18] = [
 ];
 
 /// The [`features`] an op's payload needs beyond its kind: a `qr` payment needs
-/// [`features::PAYMENT_QR`] (the device maps QR to `card` for a head office without it, so
-/// this only holds one mapped otherwise). The fields added in protocol 2 are optional and
-/// ignored by older head offices, so they need nothing.
+/// [`features::PAYMENT_QR`] (an older head office would refuse it; the device holds it
+/// until head office takes it, rather than send it as something it is not). The fields
+/// added in protocol 2 are optional: an older head office stores the payload as sent, so
+/// they need nothing.
 pub fn op_needs(kind: &str, payload: &Value) -> Vec<&'static str> {
     let mut needs = Vec::new();
     if kind == OpKind::TakePayment.as_str() && payload.get("method") == Some(&"qr".into()) {
@@ -483,8 +484,8 @@ pub enum PaymentMethod {
     /// Invoiced now, collected later.
     InvoiceLater,
     /// A QR-code (mobile) payment on the spot. New: a head office older than this build
-    /// refuses it (`bad_payload`); the device sends it only to one that speaks it
-    /// (`onsite_sync::map::payment_method_for`), else `card` as before.
+    /// refuses it (`bad_payload`), so the device holds it until head office's hello names
+    /// [`features::PAYMENT_QR`].
     Qr,
 }
 

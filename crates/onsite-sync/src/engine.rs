@@ -283,7 +283,9 @@ async fn push_all(
                     op_id: r.op_id.clone(),
                     entity: r.entity_id.clone(),
                     kind: r.kind.clone(),
-                    mapped: map::to_wire_in_for(&s, r, map::Speaks::from_hello(hello)),
+                    // Recorded as it was (a QR payment stays QR): a record head office
+                    // cannot take yet is held below until it can, never reshaped.
+                    mapped: map::to_wire_in(&s, r),
                 })
                 .collect();
             let mut acked = Vec::new();

@@ -12,8 +12,8 @@
 //! - every other field the technician recorded carried unchanged (issue 9, hole 14: the
 //!   signer's name and the signed content hash, the payment's id, tendered and change,
 //!   the part use's ids and stock after, a status change's `from`, a document's language
-//!   and size); the payment method `qr` stays `qr` unless head office does not speak it
-//!   ([`payment_method_for`], [`Speaks`]);
+//!   and size); the payment method `qr` stays `qr` (the sync holds it for a head office
+//!   that does not speak it; [`payment_method_for`] and [`Speaks`] can map it for others);
 //!
 //! - the visit's `*_minor` amounts turned into CNY [`onsite_domain::Money`] and its field
 //!   names into the wire's (see `adapt_visit_shapes`);

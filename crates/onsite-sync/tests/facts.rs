@@ -297,11 +297,11 @@ async fn a_qr_payment_and_a_signature_arrive_as_recorded_and_the_signature_is_ch
     assert_eq!(line.split(',').nth(8), Some("qr"), "{line}");
 }
 
-/// The negotiation chooses the QR mapping: a head office whose hello does not name
-/// `payment_qr` (here one of the first release: no hello, 404) gets `card`, as before,
-/// never a refusal; this head office gets `qr`.
+/// A head office whose hello does not name `payment_qr` (here one of the first release: no
+/// hello, 404) would refuse a QR payment: the device holds it (never sent as something it
+/// is not, never refused) and sends it as `qr` once head office is upgraded.
 #[tokio::test]
-async fn a_qr_payment_goes_as_card_to_a_head_office_that_does_not_speak_qr() {
+async fn a_qr_payment_is_held_for_a_head_office_that_does_not_speak_qr_then_sent_as_qr() {
     let hq = start().await;
     let dev = device(&hq, "Tech").await;
     let wo = hq.work_order("WO-QR", Some(dev.technician_id)).await;
@@ -344,11 +344,12 @@ async fn a_qr_payment_goes_as_card_to_a_head_office_that_does_not_speak_qr() {
         },
     );
     let r = dev.sync(&hq.client_to(fwd.addr, options())).await.unwrap();
-    assert_eq!((r.ops_applied, r.ops_rejected), (1, 0), "{r:?}");
-    assert!(r.held.is_empty(), "{r:?}");
-    assert_eq!(methods(hq.detail(wo.id).await), ["card"]);
+    assert_eq!((r.ops_applied, r.ops_rejected), (0, 0), "{r:?}");
+    assert_eq!(r.held.len(), 1, "{r:?}");
+    assert!(methods(hq.detail(wo.id).await).is_empty());
+    assert!(dev.pending()[0].held);
     pay();
     let r = dev.sync(&hq.client(options())).await.unwrap();
-    assert_eq!((r.ops_applied, r.ops_rejected), (1, 0), "{r:?}");
-    assert_eq!(methods(hq.detail(wo.id).await), ["card", "qr"]);
+    assert_eq!((r.ops_applied, r.ops_rejected), (2, 0), "{r:?}");
+    assert_eq!(methods(hq.detail(wo.id).await), ["qr", "qr"]);
 }
