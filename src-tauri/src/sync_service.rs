@@ -209,6 +209,7 @@ async fn sync_once(service: &SyncService, state: &AppState) {
     let config = SyncConfig {
         blobs_dir: Some(state.blobs_dir.clone()),
         progress: Some(sink),
+        ..Default::default()
     };
     let result = match onsite_sync::engine::client_for(&store, ClientOptions::default()) {
         Ok(client) => {

@@ -559,6 +559,26 @@ pub struct RefusedOp {
     pub resolution: Option<String>,
 }
 
+/// `PUT /v1/admin/restore-horizon`: the oldest backup of head office's database that is
+/// still kept (and so could be restored). It may only move forward.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreHorizonRequest {
+    /// When the oldest kept backup was taken.
+    pub oldest_backup_at: DateTime<Utc>,
+}
+
+/// What head office may forget: everything committed before its oldest kept backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreHorizon {
+    /// When the oldest kept backup was taken (none: never declared, nothing is forgotten).
+    pub oldest_backup_at: Option<DateTime<Utc>>,
+    /// The newest commit made before it (`<seq>:<tag>`), told to devices in the hello.
+    pub checkpoint: Option<String>,
+    /// Processed-op results head office forgot when this was declared (a re-sent op is
+    /// still recognised by its fact id).
+    pub forgotten_results: i64,
+}
+
 /// Query of `GET /v1/admin/refused-ops`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RefusedQuery {

@@ -99,6 +99,11 @@ pub struct Hello {
     pub change_items: Vec<String>,
     /// The optional parts of the wire format it takes ([`features`]).
     pub features: Vec<String>,
+    /// The newest commit every backup head office could still be restored from holds
+    /// (`<seq>:<tag>`), when its operator declared one: a device may forget records head
+    /// office acknowledged at or before it, since no restore can lose them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_horizon: Option<String>,
 }
 
 impl Hello {
@@ -109,6 +114,7 @@ impl Hello {
             op_kinds: OpKind::ALL.iter().map(|k| k.as_str().to_owned()).collect(),
             change_items: ChangeItem::TYPES.iter().map(|t| (*t).to_owned()).collect(),
             features: features::ALL.iter().map(|f| (*f).to_owned()).collect(),
+            restore_horizon: None,
         }
     }
 
@@ -120,6 +126,7 @@ impl Hello {
             op_kinds: PROTOCOL1_KINDS.iter().map(|k| (*k).to_owned()).collect(),
             change_items: ChangeItem::TYPES.iter().map(|t| (*t).to_owned()).collect(),
             features: Vec::new(),
+            restore_horizon: None,
         }
     }
 

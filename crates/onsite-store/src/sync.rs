@@ -462,6 +462,39 @@ pub fn requeue_refused(
     Ok(n)
 }
 
+/// Forgets records head office acknowledged at or before its restore horizon (commit
+/// `horizon_seq`, which every backup it could still be restored from holds) in the current
+/// `epoch`, recorded at or before `recorded_before` (a grace period for support): no restore can
+/// lose them, so they never need sending again. Their results go with them; the job's own
+/// rows (diagnosis, payments, documents…) stay. Returns how many were forgotten.
+pub fn prune_acknowledged(
+    tx: &Transaction,
+    horizon_seq: i64,
+    epoch: &str,
+    recorded_before: DateTime<Utc>,
+) -> StoreResult<usize> {
+    const FORGETTABLE: &str = "SELECT o.op_id FROM outbox o JOIN op_result r ON r.op_id = o.op_id
+         WHERE o.state = 'applied' AND r.outcome = 'applied' AND r.server_seq <= ?1
+           AND r.acked_epoch = ?2 AND o.created_at <= ?3";
+    let args = params![horizon_seq, epoch, ts(recorded_before)];
+    tx.execute(
+        &format!("DELETE FROM sync_waiting WHERE op_id IN ({FORGETTABLE})"),
+        args,
+    )?;
+    let ops: Vec<String> = {
+        let mut stmt = tx.prepare(FORGETTABLE)?;
+        let rows = stmt.query_map(args, |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut del_result = tx.prepare_cached("DELETE FROM op_result WHERE op_id = ?1")?;
+    let mut del_op = tx.prepare_cached("DELETE FROM outbox WHERE op_id = ?1")?;
+    for op in &ops {
+        del_result.execute([op])?;
+        del_op.execute([op])?;
+    }
+    Ok(ops.len())
+}
+
 /// The next pending ops, oldest first.
 pub fn next_pending(conn: &Connection, limit: usize) -> StoreResult<Vec<PendingOp>> {
     crate::outbox::pending(conn, limit)

@@ -560,6 +560,7 @@ async fn a_job_signed_and_completed_with_the_visit_code_reaches_the_export_with_
     let config = onsite_sync::SyncConfig {
         blobs_dir: Some(blobs.path().to_path_buf()),
         progress: Some(sink),
+        ..Default::default()
     };
     let r = onsite_sync::sync_once_with(&dev.store, &client, &config)
         .await
