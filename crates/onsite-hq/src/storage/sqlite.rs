@@ -984,33 +984,15 @@ impl SqliteStorage {
                             )?;
                         }
                         if let Some(reason) = flag {
-                            let open: bool = tx.query_row(
-                                "SELECT EXISTS (SELECT 1 FROM review_flags WHERE work_order_id = ?1 \
-                                 AND reason = ?2 AND resolved_at IS NULL)",
-                                [&order_id, reason.as_str()],
-                                |r| r.get(0),
+                            open_review_flag(
+                                &tx,
+                                &order_id,
+                                reason,
+                                &op_id,
+                                &technician,
+                                &device_id,
+                                now,
                             )?;
-                            if !open {
-                                tx.execute(
-                                    "INSERT INTO review_flags (id, work_order_id, reason, op_id, \
-                                     technician_id, device_id, created_at) \
-                                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                                    params![
-                                        Uuid::now_v7().to_string(),
-                                        order_id,
-                                        reason.as_str(),
-                                        op_id,
-                                        technician,
-                                        device_id,
-                                        ts(now)
-                                    ],
-                                )?;
-                                tx.execute(
-                                    "UPDATE work_orders SET version = version + 1, updated_at = ?1 \
-                                     WHERE id = ?2",
-                                    params![ts(now), order_id],
-                                )?;
-                            }
                         }
                         // A job already flagged (cancelled, reassigned) gets the
                         // signature's own flag too.
