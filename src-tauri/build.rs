@@ -42,6 +42,7 @@ const COMMANDS: &[&str] = &[
     "sync_now",
     "enrol_device",
     "day_end_check",
+    "dismiss_unsent_file",
     "send_without_file",
 ];
 

@@ -105,9 +105,12 @@ pub fn stock_take(state: State<AppState>, counts: Vec<StockCountForm>) -> Reply<
             counted: c.counted,
         })
         .collect();
-    let now = local_day().now;
+    // Filed by the local day the technician sees, not the UTC date (issue 9, hole 12).
+    let day = local_day();
     state.with_visit(|s| {
-        let (stock_take_id, lines) = visit::write(s, |tx| visit::stock_take(tx, &counts, now))?;
+        let (stock_take_id, lines) = visit::write(s, |tx| {
+            visit::stock_take_on(tx, &counts, day.today(), day.now)
+        })?;
         Ok(StockTakeResult {
             stock_take_id,
             lines: convert(&lines)?,

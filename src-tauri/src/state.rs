@@ -331,6 +331,7 @@ pub fn run() {
             sync_commands::sync_now,
             sync_commands::enrol_device,
             sync_commands::day_end_check,
+            sync_commands::dismiss_unsent_file,
             sync_commands::send_without_file,
         ])
         .run(tauri::generate_context!())

@@ -58,6 +58,7 @@ fn view(store: &Store, service: &SyncService) -> Result<SyncView, StoreError> {
         last_run: snap.last_run,
         pending: store_sync::pending_view(conn)?,
         unsent_files: day_end.unsent_blobs,
+        unsent: onsite_store::unsent::view(conn)?,
         rejected: store_sync::rejected_view(conn)?,
         review: store_sync::review_flags(conn)?,
     })
@@ -153,6 +154,21 @@ pub async fn enrol_device(
     }
     service.nudge();
     state.with_store(|s| view(s, &service))
+}
+
+/// The technician saw a file that could not be sent (and sent it another way, or accepts
+/// it is lost): it no longer counts as unsent. Returns the sync screen.
+#[tauri::command]
+pub fn dismiss_unsent_file(
+    state: State<AppState>,
+    service: State<SyncService>,
+    sha256: String,
+    op_id: String,
+) -> Reply<SyncView> {
+    state.with_store(|s| {
+        s.write(|tx| onsite_store::unsent::dismiss(tx, &sha256, &op_id, chrono::Utc::now()))?;
+        view(s, &service)
+    })
 }
 
 /// Before closing the day: what has not reached head office yet.

@@ -3,6 +3,12 @@
 //! failure, never sooner than head office's Retry-After), and at once when the technician
 //! asks ("Sync now") or has just enrolled. Only this task runs syncs, so two never
 //! overlap. The screen reads its state through [`SyncService::snapshot`].
+//!
+//! Waits use the monotonic clock ([`tokio::time::Instant`], `sleep_until`), never
+//! differences of wall-clock times: the device's clock may be moved by hours (by hand, by
+//! a time-zone change, by network time after days offline) and the schedule must not
+//! stall or rush because of it. The wall clock is only for display (the next attempt's
+//! time on the sync screen, the last run's time).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,6 +23,7 @@ use onsite_sync::plan::Failure;
 use onsite_sync::{ClientError, ClientOptions, ProgressSink, SyncConfig, SyncError, SyncPhase};
 use tauri::{AppHandle, Manager};
 use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
 
 use crate::state::{lock, AppState};
 
@@ -33,7 +40,41 @@ pub struct Inner {
     /// None before the first run of this session.
     pub health: Option<SyncHealth>,
     pub last_error_code: Option<ErrorCode>,
+    /// When the next run is due, on the wall clock: for display only.
     pub next_attempt: Option<DateTime<Utc>>,
+    /// When the next run is due, on the monotonic clock: what the task waits for.
+    next_due: Option<Instant>,
+}
+
+/// The two clocks the schedule reads: monotonic for waiting, wall for display. Injected so
+/// that a test can move the wall clock.
+pub trait Clock {
+    fn monotonic(&self) -> Instant;
+    fn wall(&self) -> DateTime<Utc>;
+}
+
+/// The system's clocks.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn monotonic(&self) -> Instant {
+        Instant::now()
+    }
+    fn wall(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+impl Inner {
+    /// Schedules the next run `delay` from now (`None`: not until asked).
+    pub fn schedule(&mut self, delay: Option<Duration>, clock: &dyn Clock) {
+        self.next_due = delay.map(|d| clock.monotonic() + d);
+        self.next_attempt = delay.and_then(|d| {
+            clock
+                .wall()
+                .checked_add_signed(chrono::Duration::from_std(d).ok()?)
+        });
+    }
 }
 
 pub struct SyncService {
@@ -62,9 +103,10 @@ impl SyncService {
             served: watch::channel(0).0,
             // The first run is due at start-up: an enrolled device syncs as soon as the
             // app opens (an unenrolled one then waits for enrolment).
-            inner: Arc::new(Mutex::new(Inner {
-                next_attempt: Some(Utc::now()),
-                ..Inner::default()
+            inner: Arc::new(Mutex::new({
+                let mut inner = Inner::default();
+                inner.schedule(Some(Duration::ZERO), &SystemClock);
+                inner
             })),
             interval,
             backoff: Backoff::default(),
@@ -107,12 +149,11 @@ pub async fn run(app: AppHandle) {
     let service = app.state::<SyncService>();
     let state = app.state::<AppState>();
     loop {
-        let due = service.shared().next_attempt;
+        let due = service.shared().next_due;
         match due {
             Some(at) => {
-                let wait = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
                 tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
+                    _ = tokio::time::sleep_until(at) => {}
                     _ = service.wake.notified() => {}
                 }
             }
@@ -127,7 +168,7 @@ pub async fn run(app: AppHandle) {
 async fn sync_once(service: &SyncService, state: &AppState) {
     let Ok(store) = state.store() else {
         // The data file is not open (the error screen explains why): nothing to sync.
-        service.shared().next_attempt = None;
+        service.shared().schedule(None, &SystemClock);
         return;
     };
     let pending = {
@@ -137,7 +178,7 @@ async fn sync_once(service: &SyncService, state: &AppState) {
             _ => {
                 let mut i = service.shared();
                 i.health = Some(SyncHealth::NotEnrolled);
-                i.next_attempt = None;
+                i.schedule(None, &SystemClock);
                 return;
             }
         }
@@ -168,6 +209,7 @@ async fn sync_once(service: &SyncService, state: &AppState) {
     let config = SyncConfig {
         blobs_dir: Some(state.blobs_dir.clone()),
         progress: Some(sink),
+        ..Default::default()
     };
     let result = match onsite_sync::engine::client_for(&store, ClientOptions::default()) {
         Ok(client) => {
@@ -184,7 +226,7 @@ async fn sync_once(service: &SyncService, state: &AppState) {
             i.failures = 0;
             i.health = Some(SyncHealth::Ok);
             i.last_error_code = None;
-            i.next_attempt = Some(now + service.interval);
+            i.schedule(Some(service.interval), &SystemClock);
             i.last_run = Some(SyncRunView {
                 finished_at: onsite_store::ts(now),
                 ok: true,
@@ -217,7 +259,7 @@ async fn sync_once(service: &SyncService, state: &AppState) {
                 ),
             };
             i.health = Some(health);
-            i.next_attempt = next.map(|d| now + d);
+            i.schedule(next, &SystemClock);
             i.last_run = Some(SyncRunView {
                 finished_at: onsite_store::ts(now),
                 ok: false,
@@ -278,11 +320,88 @@ mod tests {
     #[test]
     fn the_first_run_is_due_at_start_up() {
         let service = SyncService::new();
-        let due = service
-            .snapshot()
-            .next_attempt
-            .expect("a first run is scheduled");
+        let snap = service.snapshot();
+        let due = snap.next_attempt.expect("a first run is scheduled");
         assert!(due <= Utc::now());
+        assert_eq!(snap.wait(&SystemClock), Some(Duration::ZERO));
+    }
+
+    impl Inner {
+        /// How long until the next run is due (zero when it is), by the monotonic clock,
+        /// as the task's `sleep_until(next_due)` waits; `None` when no run is scheduled.
+        fn wait(&self, clock: &dyn Clock) -> Option<Duration> {
+            self.next_due
+                .map(|due| due.saturating_duration_since(clock.monotonic()))
+        }
+    }
+
+    /// A clock whose wall time can be moved independently of its monotonic time, as when
+    /// the technician (or network time) sets the device's clock.
+    struct FakeClock {
+        monotonic: std::cell::Cell<Instant>,
+        wall: std::cell::Cell<DateTime<Utc>>,
+    }
+
+    impl Clock for FakeClock {
+        fn monotonic(&self) -> Instant {
+            self.monotonic.get()
+        }
+        fn wall(&self) -> DateTime<Utc> {
+            self.wall.get()
+        }
+    }
+
+    impl FakeClock {
+        /// Real time passes: both clocks advance.
+        fn pass(&self, d: Duration) {
+            self.monotonic.set(self.monotonic.get() + d);
+            self.wall
+                .set(self.wall.get() + chrono::Duration::from_std(d).unwrap());
+        }
+        /// The wall clock is set: only it moves.
+        fn set_wall(&self, by_hours: i64) {
+            self.wall
+                .set(self.wall.get() + chrono::Duration::hours(by_hours));
+        }
+    }
+
+    #[test]
+    fn the_next_run_is_due_on_time_whatever_the_wall_clock_does() {
+        for moved_by_hours in [-5, -1, 0, 1, 5, 24 * 3] {
+            let clock = FakeClock {
+                monotonic: std::cell::Cell::new(Instant::now()),
+                wall: std::cell::Cell::new("2026-05-01T10:00:00Z".parse().unwrap()),
+            };
+            let mut inner = Inner::default();
+            assert_eq!(inner.wait(&clock), None, "nothing scheduled yet");
+            inner.schedule(Some(Duration::from_secs(120)), &clock);
+            // Shown on the screen by the wall clock at scheduling time.
+            assert_eq!(
+                inner.next_attempt,
+                Some("2026-05-01T10:02:00Z".parse().unwrap())
+            );
+            clock.pass(Duration::from_secs(30));
+            clock.set_wall(moved_by_hours);
+            // Not due early because the wall clock jumped forward, nor late because it
+            // jumped back: 90 s left, then due.
+            assert_eq!(
+                inner.wait(&clock),
+                Some(Duration::from_secs(90)),
+                "{moved_by_hours} h"
+            );
+            clock.pass(Duration::from_secs(89));
+            assert_eq!(inner.wait(&clock), Some(Duration::from_secs(1)));
+            clock.pass(Duration::from_secs(1));
+            assert_eq!(
+                inner.wait(&clock),
+                Some(Duration::ZERO),
+                "{moved_by_hours} h"
+            );
+            clock.pass(Duration::from_secs(3600));
+            assert_eq!(inner.wait(&clock), Some(Duration::ZERO));
+            inner.schedule(None, &clock);
+            assert_eq!((inner.wait(&clock), inner.next_attempt), (None, None));
+        }
     }
 
     #[test]

@@ -111,8 +111,16 @@ pub fn add_photo(
     media_type: String,
 ) -> Reply<PhotoView> {
     use base64::Engine;
-    if data_base64.len() > visit::MAX_BLOB_BYTES * 4 / 3 + 4 {
-        return Err(IpcError::new(ErrorCode::InvalidInput, "photo too large"));
+    // Refused before decoding when the text alone says the photo is over head office's
+    // limit (the store checks the decoded bytes again).
+    if data_base64.len() > visit::MAX_BLOB_BYTES.div_ceil(3) * 4 {
+        return Err(IpcError::new(
+            ErrorCode::PhotoTooLarge,
+            format!(
+                "the photo is larger than head office accepts ({} bytes)",
+                visit::MAX_BLOB_BYTES
+            ),
+        ));
     }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(data_base64)
@@ -183,9 +191,9 @@ pub fn return_unused(
     part_id: String,
     quantity: i64,
 ) -> Reply<VisitStateView> {
-    let now = local_day().now;
+    let day = local_day();
     step(&state, &id, |tx| {
-        visit::return_unused(tx, &part_id, quantity, Some(&id), now)
+        visit::return_unused_on(tx, &part_id, quantity, Some(&id), day.today(), day.now)
     })
 }
 

@@ -461,6 +461,9 @@ pub enum ReviewReason {
     /// A status change that the status machine does not allow from the server's status
     /// (kept as a fact; the server's status was left as it was).
     StatusConflict,
+    /// A signature whose content hash does not match the job's content as head office
+    /// recomputes it from the job and the technician's facts (stored all the same).
+    SignatureMismatch,
     /// A fact arrived without the file it references (a signature or document lost or
     /// damaged on the device); the technician's reason is on the fact
     /// ([`crate::FactRecord::file_missing`]).
@@ -474,6 +477,7 @@ impl ReviewReason {
             ReviewReason::CancelledBeforeSync => "cancelled_before_sync",
             ReviewReason::ReassignedBeforeSync => "reassigned_before_sync",
             ReviewReason::StatusConflict => "status_conflict",
+            ReviewReason::SignatureMismatch => "signature_mismatch",
             ReviewReason::FileMissing => "file_missing",
         }
     }
@@ -484,6 +488,7 @@ impl ReviewReason {
             ReviewReason::CancelledBeforeSync,
             ReviewReason::ReassignedBeforeSync,
             ReviewReason::StatusConflict,
+            ReviewReason::SignatureMismatch,
             ReviewReason::FileMissing,
         ]
         .into_iter()
@@ -552,6 +557,26 @@ pub struct RefusedOp {
     pub resolved_at: Option<DateTime<Utc>>,
     /// How: `applied_on_resend` (the device sent it again) or `applied_by_office`.
     pub resolution: Option<String>,
+}
+
+/// `PUT /v1/admin/restore-horizon`: the oldest backup of head office's database that is
+/// still kept (and so could be restored). It may only move forward.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreHorizonRequest {
+    /// When the oldest kept backup was taken.
+    pub oldest_backup_at: DateTime<Utc>,
+}
+
+/// What head office may forget: everything committed before its oldest kept backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreHorizon {
+    /// When the oldest kept backup was taken (none: never declared, nothing is forgotten).
+    pub oldest_backup_at: Option<DateTime<Utc>>,
+    /// The newest commit made before it (`<seq>:<tag>`), told to devices in the hello.
+    pub checkpoint: Option<String>,
+    /// Processed-op results head office forgot when this was declared (a re-sent op is
+    /// still recognised by its fact id).
+    pub forgotten_results: i64,
 }
 
 /// Query of `GET /v1/admin/refused-ops`.

@@ -88,6 +88,10 @@ pub mod routes {
     /// is fixed (the job restored or given back, head office upgraded); the device hears of
     /// it when it next sends the op.
     pub const ADMIN_REFUSED_OP_APPLY: &str = "/v1/admin/refused-ops/{device_id}/{op_id}/apply";
+    /// `GET` → [`crate::RestoreHorizon`]; `PUT` [`crate::RestoreHorizonRequest`] →
+    /// [`crate::RestoreHorizon`]: the operator declares the oldest backup head office could
+    /// still be restored from; what is older than it may be forgotten (issue 9).
+    pub const ADMIN_RESTORE_HORIZON: &str = "/v1/admin/restore-horizon";
     /// `GET` → the blob's bytes (`application/octet-stream`).
     pub const ADMIN_BLOB: &str = "/v1/admin/blobs/{sha256}";
     /// `POST` (no body) → [`crate::EpochReply`]: start a new server epoch, for use after the

@@ -81,8 +81,11 @@ pub mod features {
     pub const REFUSED_KEPT: &str = "refused_kept";
     /// An op may come without the file it references ([`super::Op::file_missing`]).
     pub const FILE_MISSING: &str = "file_missing";
+    /// The `qr` payment method ([`super::PaymentMethod::Qr`]); a head office without it
+    /// gets QR payments as `card`, as before (issue 9, hole 14).
+    pub const PAYMENT_QR: &str = "payment_qr";
     /// Every feature this build speaks.
-    pub const ALL: &[&str] = &[PULL_CHECKPOINT, REFUSED_KEPT, FILE_MISSING];
+    pub const ALL: &[&str] = &[PULL_CHECKPOINT, REFUSED_KEPT, FILE_MISSING, PAYMENT_QR];
 }
 
 /// `GET /v1/sync/hello`: what head office speaks. Asked at the start of every sync run.
@@ -96,6 +99,11 @@ pub struct Hello {
     pub change_items: Vec<String>,
     /// The optional parts of the wire format it takes ([`features`]).
     pub features: Vec<String>,
+    /// The newest commit every backup head office could still be restored from holds
+    /// (`<seq>:<tag>`), when its operator declared one: a device may forget records head
+    /// office acknowledged at or before it, since no restore can lose them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_horizon: Option<String>,
 }
 
 impl Hello {
@@ -106,6 +114,7 @@ impl Hello {
             op_kinds: OpKind::ALL.iter().map(|k| k.as_str().to_owned()).collect(),
             change_items: ChangeItem::TYPES.iter().map(|t| (*t).to_owned()).collect(),
             features: features::ALL.iter().map(|f| (*f).to_owned()).collect(),
+            restore_horizon: None,
         }
     }
 
@@ -117,6 +126,7 @@ impl Hello {
             op_kinds: PROTOCOL1_KINDS.iter().map(|k| (*k).to_owned()).collect(),
             change_items: ChangeItem::TYPES.iter().map(|t| (*t).to_owned()).collect(),
             features: Vec::new(),
+            restore_horizon: None,
         }
     }
 
@@ -156,10 +166,17 @@ pub const PROTOCOL1_KINDS: [&str; 18] = [
     "return_carry_back",
 ];
 
-/// The [`features`] an op's payload needs beyond its kind (none yet for protocol-1 shapes).
+/// The [`features`] an op's payload needs beyond its kind: a `qr` payment needs
+/// [`features::PAYMENT_QR`] (an older head office would refuse it; the device holds it
+/// until head office takes it, rather than send it as something it is not). The fields
+/// added in protocol 2 are optional: an older head office stores the payload as sent, so
+/// they need nothing.
 pub fn op_needs(kind: &str, payload: &Value) -> Vec<&'static str> {
-    let _ = (kind, payload);
-    Vec::new()
+    let mut needs = Vec::new();
+    if kind == OpKind::TakePayment.as_str() && payload.get("method") == Some(&"qr".into()) {
+        needs.push(features::PAYMENT_QR);
+    }
+    needs
 }
 
 // ---------------------------------------------------------------------------------------
@@ -330,6 +347,10 @@ impl OpKind {
 pub struct StatusChange {
     /// Client id of the fact.
     pub fact_id: Uuid,
+    /// The status the device left (as the technician saw it); absent from older devices.
+    /// Informational: head office applies `to` against its own status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<WorkOrderStatus>,
     /// The new status.
     pub to: WorkOrderStatus,
     /// Required (non-blank) for `unable_to_complete`.
@@ -384,6 +405,17 @@ pub struct PartUsed {
     /// none left: their reason.
     #[serde(default)]
     pub stock_override_reason: Option<String>,
+    /// The device's id of this part use (an old part's return names it); absent from
+    /// older devices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_use_id: Option<Uuid>,
+    /// The part's id in the device's catalogue; absent from older devices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_id: Option<String>,
+    /// The van's stock of the part after this use, as the device's ledger had it (negative
+    /// when taken with a stock override); absent from older devices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stock_after: Option<i64>,
     /// True when the part is fitted under warranty.
     pub warranty: bool,
     /// When it was fitted.
@@ -409,6 +441,18 @@ pub struct Signature {
     pub blob_sha256: String,
     /// Who signed.
     pub signer: Signer,
+    /// The name the signer typed (absent from older devices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_name: Option<String>,
+    /// SHA-256 (lowercase hex) of the job's content the signature vouches for
+    /// (`onsite_domain::signoff::SignedContent`, docs/signatures.md); absent from older
+    /// devices. Head office recomputes it from the job and the facts it holds and flags a
+    /// mismatch for review (`signature_mismatch`); the signature is stored either way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
+    /// The device's id of the signature (absent from older devices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_id: Option<Uuid>,
     /// When.
     pub at: DateTime<Utc>,
 }
@@ -424,6 +468,12 @@ pub struct Document {
     pub doc_type: String,
     /// MIME type, e.g. `application/pdf`, `image/png`.
     pub content_type: String,
+    /// The document's language (`zh-CN`, `en`), absent from older devices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// Its size in bytes, absent from older devices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
     /// When.
     pub at: DateTime<Utc>,
 }
@@ -434,12 +484,16 @@ pub struct Document {
 pub enum PaymentMethod {
     /// Cash taken on the spot, handed to finance later.
     Cash,
-    /// Card or mobile payment on the spot.
+    /// Card payment on the spot.
     Card,
     /// Bank transfer.
     Transfer,
     /// Invoiced now, collected later.
     InvoiceLater,
+    /// A QR-code (mobile) payment on the spot. New: a head office older than this build
+    /// refuses it (`bad_payload`), so the device holds it until head office's hello names
+    /// [`features::PAYMENT_QR`].
+    Qr,
 }
 
 /// Money taken (or invoiced) on site.
@@ -453,6 +507,15 @@ pub struct Payment {
     pub method: PaymentMethod,
     /// The receipt's number, if one was issued.
     pub receipt_no: Option<String>,
+    /// The device's id of the payment (absent from older devices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<Uuid>,
+    /// Cash: what the customer handed over (absent from older devices and for other methods).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tendered: Option<Money>,
+    /// Cash: the change given back (absent from older devices and for other methods).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<Money>,
     /// When.
     pub at: DateTime<Utc>,
 }
@@ -571,6 +634,10 @@ pub struct QuoteDecision {
     pub quote_id: Uuid,
     /// The answer.
     pub decision: QuoteAnswer,
+    /// Declined: the status the job had on the device before this decision (absent from
+    /// older devices; informational).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_from: Option<WorkOrderStatus>,
     /// Declined: the status the device moved the job to with this decision
     /// (`unable_to_complete`); head office applies it like a [`StatusChange`].
     pub status_to: Option<WorkOrderStatus>,
@@ -618,6 +685,11 @@ pub struct PartReturn {
     pub reversed_line: Option<u32>,
     /// Old part: the deposit given back to the customer (zero if none).
     pub reversed: Money,
+    /// The technician's local calendar day when it was recorded (what they saw on the
+    /// device). An unused return without a job is filed under it; absent from older
+    /// devices, which are filed under the UTC date of `at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day: Option<NaiveDate>,
     /// When.
     pub at: DateTime<Utc>,
 }
@@ -631,7 +703,12 @@ pub struct StockTake {
     pub stock_take_id: Uuid,
     /// The parts counted (1 to 10,000).
     pub lines: Vec<StockTakeLine>,
-    /// When (the day it belongs to is this instant's UTC date).
+    /// The technician's local calendar day when they counted (what they saw on the
+    /// device): the day the stock-take is filed under. Absent from older devices: then the
+    /// UTC date of `at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day: Option<NaiveDate>,
+    /// When.
     pub at: DateTime<Utc>,
 }
 
@@ -1355,6 +1432,9 @@ mod tests {
     #[test]
     fn payload_round_trips_through_op() {
         let p = OpPayload::TakePayment(Payment {
+            change: None,
+            payment_id: None,
+            tendered: None,
             fact_id: Uuid::now_v7(),
             amount: Money::cny(5000),
             method: PaymentMethod::Cash,
@@ -1366,6 +1446,132 @@ mod tests {
         let json = serde_json::to_string(&op).unwrap();
         let back: Op = serde_json::from_str(&json).unwrap();
         assert_eq!(OpPayload::parse(&back.kind, &back.payload).unwrap(), p);
+    }
+
+    /// Issue 9, hole 14: the fields added to the wire are optional both ways. An older
+    /// device's JSON (without them) still reads; a payload without them writes as before
+    /// (no nulls added, so an older head office reads it the same); with them it round
+    /// trips; `qr` is its own payment method.
+    #[test]
+    fn new_fields_are_optional_both_ways() {
+        use serde_json::json;
+        let fact = Uuid::now_v7();
+        let sha = "ab".repeat(32);
+        let old = [
+            (
+                "change_status",
+                json!({"fact_id": fact, "to": "en_route", "reason": null, "at": at()}),
+            ),
+            (
+                "attach_signature",
+                json!({"fact_id": fact, "blob_sha256": sha, "signer": "customer", "at": at()}),
+            ),
+            (
+                "attach_document",
+                json!({"fact_id": fact, "blob_sha256": sha, "doc_type": "signoff",
+                "content_type": "application/pdf", "at": at()}),
+            ),
+            (
+                "take_payment",
+                json!({"fact_id": fact, "amount": {"minor": 100, "currency": "CNY"},
+                "method": "card", "receipt_no": null, "at": at()}),
+            ),
+            (
+                "consume_part",
+                json!({"fact_id": fact, "part_no": "F-1", "quantity": 1, "serial_no": null,
+                "unit_price": null, "price_list_version": null, "warranty": false, "at": at()}),
+            ),
+            (
+                "record_quote_decision",
+                json!({"fact_id": fact, "quote_id": fact, "decision": "accepted",
+                "status_to": null, "reason": null, "callout": {"minor": 0, "currency": "CNY"}, "at": at()}),
+            ),
+            (
+                "return_part",
+                json!({"fact_id": fact, "return_id": fact, "return_kind": "unused", "part_id": "p",
+                "quantity": 1, "work_order_id": null, "part_use_id": null, "serial": null, "quote_id": null,
+                "reversed_line": null, "reversed": {"minor": 0, "currency": "CNY"}, "at": at()}),
+            ),
+            (
+                "stock_take",
+                json!({"fact_id": fact, "stock_take_id": fact, "lines": [], "at": at()}),
+            ),
+        ];
+        for (kind, v) in old {
+            let p = OpPayload::parse(kind, &v).unwrap_or_else(|e| panic!("{kind}: {e}"));
+            // Written again, none of the new fields appears.
+            let back = p.to_value();
+            for key in [
+                "from",
+                "signer_name",
+                "content_hash",
+                "signature_id",
+                "lang",
+                "size",
+                "payment_id",
+                "tendered",
+                "change",
+                "part_use_id",
+                "part_id",
+                "stock_after",
+                "status_from",
+                "day",
+            ] {
+                let absent = v.get(key).is_none();
+                assert!(
+                    !absent || back.get(key).is_none(),
+                    "{kind}: {key} written when absent"
+                );
+            }
+        }
+        let new = OpPayload::AttachSignature(Signature {
+            fact_id: fact,
+            blob_sha256: sha.clone(),
+            signer: Signer::Customer,
+            signer_name: Some("王伟".into()),
+            content_hash: Some("cd".repeat(32)),
+            signature_id: Some(Uuid::now_v7()),
+            at: at(),
+        });
+        assert_eq!(
+            OpPayload::parse("attach_signature", &new.to_value()).unwrap(),
+            new
+        );
+        let qr = OpPayload::TakePayment(Payment {
+            fact_id: fact,
+            amount: Money::cny(4500),
+            method: PaymentMethod::Qr,
+            receipt_no: None,
+            payment_id: Some(Uuid::now_v7()),
+            tendered: None,
+            change: None,
+            at: at(),
+        });
+        assert_eq!(qr.to_value()["method"], "qr");
+        assert_eq!(
+            OpPayload::parse("take_payment", &qr.to_value()).unwrap(),
+            qr
+        );
+        let day = NaiveDate::from_ymd_opt(2026, 5, 2).unwrap();
+        let take = OpPayload::StockTake(StockTake {
+            fact_id: fact,
+            stock_take_id: fact,
+            lines: vec![],
+            day: Some(day),
+            at: at(),
+        });
+        assert_eq!(take.to_value()["day"], "2026-05-02");
+        assert_eq!(
+            OpPayload::parse("stock_take", &take.to_value()).unwrap(),
+            take
+        );
+        // An unknown method is still refused, without echoing it.
+        let mut bad = qr.to_value();
+        bad["method"] = "alipay-13800001111".into();
+        let err = OpPayload::parse("take_payment", &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("13800001111"), "{err}");
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub enum ErrorCode {
     OrderClosed,
     /// Not enough of a part in the van; an override with a reason is needed.
     InsufficientStock,
+    /// A photo is larger than head office accepts (`onsite_api::limits::MAX_BLOB_BYTES`):
+    /// refused when taken, so that it is never silently missing at head office.
+    PhotoTooLarge,
     /// The step needs a quote that lists it.
     QuoteRequired,
     /// The quote has charged lines and the customer has not accepted it.

@@ -139,6 +139,24 @@ pub struct WorkOrderDetail {
     pub signatures: Vec<SignatureView>,
     pub documents: Vec<DocumentView>,
     pub carry_backs: Vec<CarryBackView>,
+    /// What the technician recorded on this job on their other device (as head office
+    /// stored it), oldest first: shown so that nothing is done twice.
+    pub other_device: Vec<OtherDeviceFactView>,
+}
+
+/// A fact recorded on the technician's other device, as shown on the job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct OtherDeviceFactView {
+    /// The outbox kind it stands for (`TakePayment`, `IssueQuote`, …), for its label.
+    pub kind: String,
+    pub at: String,
+    /// An amount it carries: the payment, the quote's total due, the invoice.
+    #[ts(type = "number | null")]
+    pub amount_minor: Option<i64>,
+    /// The status it moved the job to.
+    pub status: Option<WorkOrderStatus>,
+    /// A part number and quantity, a signer, a rating: what identifies it.
+    pub detail: Option<String>,
 }
 
 /// The UI language: `None` follows the system.

@@ -72,6 +72,44 @@ pub enum SyncHealth {
     Failing,
 }
 
+/// What kind of file could not be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum UnsentFileKind {
+    Photo,
+    Signature,
+    Document,
+}
+
+/// Why a file could not be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum UnsentWhy {
+    /// This device no longer has it.
+    Missing,
+    /// Its bytes no longer match what was recorded.
+    Damaged,
+    /// It is larger than head office accepts.
+    TooLarge,
+}
+
+/// A file a record referenced that could not be sent to head office: the record went
+/// without it (a photo does not hold its fact back), so head office will never see it
+/// unless someone sends it by other means.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct UnsentFileView {
+    pub sha256: String,
+    /// The record (outbox op) that referenced it.
+    pub op_id: String,
+    pub kind: UnsentFileKind,
+    pub why: UnsentWhy,
+    pub work_order_id: Option<String>,
+    pub order_no: Option<String>,
+    /// When a sync first and last found it could not be sent.
+    pub first_at: String,
+    pub last_at: String,
+}
+
 /// An op waiting to be sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct PendingOpView {
@@ -135,6 +173,9 @@ pub struct SyncView {
     pub pending: Vec<PendingOpView>,
     #[ts(type = "number")]
     pub unsent_files: i64,
+    /// Files that could not be sent and will not be by a later sync (counted in
+    /// `unsent_files` until dismissed).
+    pub unsent: Vec<UnsentFileView>,
     pub rejected: Vec<RejectedOpView>,
     pub review: Vec<ReviewFlagView>,
 }

@@ -370,6 +370,9 @@ fn ops_for(dev: &Device, seq: &mut i64, count: u64, rng: &mut Rng) -> Vec<Op> {
                     at: now,
                 }),
                 _ => OpPayload::ConsumePart(PartUsed {
+                    part_id: None,
+                    part_use_id: None,
+                    stock_after: None,
                     fact_id: Uuid::now_v7(),
                     part_no: "F-PP-10".into(),
                     quantity: 1,

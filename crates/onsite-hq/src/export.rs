@@ -278,6 +278,7 @@ mod tests {
         use onsite_api::{OpKind, StockTake, StockTakeLine};
         let at: chrono::DateTime<chrono::Utc> = "2026-11-24T02:00:00Z".parse().unwrap();
         let take = OpPayload::StockTake(StockTake {
+            day: None,
             fact_id: uuid::Uuid::nil(),
             stock_take_id: uuid::Uuid::nil(),
             lines: vec![

@@ -411,6 +411,8 @@ fn routes() -> Vec<Route> {
         route(Method::GET, ADMIN_REVIEW, list_review_flags),
         route(Method::POST, ADMIN_REVIEW_RESOLVE, resolve_review_flag),
         route(Method::GET, ADMIN_REFUSED_OPS, list_refused_ops),
+        route(Method::GET, ADMIN_RESTORE_HORIZON, get_restore_horizon),
+        route(Method::PUT, ADMIN_RESTORE_HORIZON, set_restore_horizon),
         route(Method::POST, ADMIN_REFUSED_OP_APPLY, apply_refused_op),
         route(Method::GET, ADMIN_EXPORT, export),
         route(
@@ -577,8 +579,40 @@ async fn push(
     Ok(Json(reply))
 }
 
-async fn hello(_device: DeviceToken) -> Json<onsite_api::Hello> {
-    Json(onsite_api::Hello::current())
+async fn hello(
+    State(state): State<AppState>,
+    _device: DeviceToken,
+) -> ApiResult<Json<onsite_api::Hello>> {
+    let horizon = run(&state, |s| Ok(s.restore_horizon()?.checkpoint)).await?;
+    Ok(Json(onsite_api::Hello {
+        restore_horizon: horizon,
+        ..onsite_api::Hello::current()
+    }))
+}
+
+async fn get_restore_horizon(
+    State(state): State<AppState>,
+    _: Admin,
+) -> ApiResult<Json<onsite_api::RestoreHorizon>> {
+    run(&state, |s| Ok(Json(s.restore_horizon()?))).await
+}
+
+async fn set_restore_horizon(
+    State(state): State<AppState>,
+    _: Admin,
+    JsonBody(req): JsonBody<onsite_api::RestoreHorizonRequest>,
+) -> ApiResult<Json<onsite_api::RestoreHorizon>> {
+    if req.oldest_backup_at > Utc::now() {
+        return Err(ApiError::bad_request(
+            "oldest_backup_at is in the future: a backup not taken yet cannot be kept",
+        ));
+    }
+    let h = run(&state, move |s| {
+        Ok(s.set_restore_horizon(req.oldest_backup_at)?)
+    })
+    .await?;
+    tracing::info!(forgotten = h.forgotten_results, "restore horizon moved");
+    Ok(Json(h))
 }
 
 async fn pull(

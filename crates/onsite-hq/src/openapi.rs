@@ -347,6 +347,24 @@ fn operations() -> Vec<Operation> {
             )
         },
         op(
+            "get",
+            ADMIN_RESTORE_HORIZON,
+            "The oldest kept backup, as declared, and the newest commit before it",
+            Admin,
+            Option::None,
+            200,
+            Some("RestoreHorizon"),
+        ),
+        op(
+            "put",
+            ADMIN_RESTORE_HORIZON,
+            "Declare the oldest backup still kept: devices may forget records acknowledged before it",
+            Admin,
+            Some("RestoreHorizonRequest"),
+            200,
+            Some("RestoreHorizon"),
+        ),
+        op(
             "post",
             ADMIN_REFUSED_OP_APPLY,
             "Decide a refused op again once its cause is fixed",
@@ -489,6 +507,9 @@ fn boolean() -> Value {
 fn r(name: &str) -> Value {
     schema_ref(name)
 }
+fn described_date(description: &str) -> Value {
+    json!({"type": "string", "format": "date", "description": description})
+}
 fn described_string(description: &str) -> Value {
     json!({"type": "string", "description": description})
 }
@@ -529,12 +550,14 @@ fn payload_schemas() -> Value {
             ("gross", r("Money")), ("covered", r("Money")), ("deposit", r("Money")), ("charged", r("Money")), ("due", r("Money")), ("at", time())],
             &["fact_id", "quote_id", "fee_table_version", "visit_date", "work_date", "lines", "gross", "covered", "deposit", "charged", "due", "at"]),
         "QuoteDecision": obj(&[("fact_id", uuid()), ("quote_id", uuid()), ("decision", json!({"type": "string", "enum": ["accepted", "declined"]})),
-            ("status_to", s()), ("reason", s()), ("callout", r("Money")), ("at", time())], &["fact_id", "quote_id", "decision", "callout", "at"]),
+            ("status_from", s()), ("status_to", s()), ("reason", s()), ("callout", r("Money")), ("at", time())], &["fact_id", "quote_id", "decision", "callout", "at"]),
         "PartReturn": obj(&[("fact_id", uuid()), ("return_id", uuid()), ("return_kind", json!({"type": "string", "enum": ["unused", "old"]})), ("part_id", s()),
-            ("quantity", int()), ("work_order_id", uuid()), ("part_use_id", uuid()), ("serial", s()), ("quote_id", uuid()), ("reversed_line", int()), ("reversed", r("Money")), ("at", time())],
+            ("quantity", int()), ("work_order_id", uuid()), ("part_use_id", uuid()), ("serial", s()), ("quote_id", uuid()), ("reversed_line", int()), ("reversed", r("Money")),
+            ("day", described_date("the technician's local calendar day when recorded (an unused return without a job is filed under it); absent from older devices: the UTC date of at")), ("at", time())],
             &["fact_id", "return_id", "return_kind", "part_id", "quantity", "reversed", "at"]),
         "StockTake": obj(&[("fact_id", uuid()), ("stock_take_id", uuid()),
-            ("lines", json!({"type": "array", "items": obj(&[("part_id", s()), ("expected", int()), ("counted", int()), ("difference", int())], &["part_id", "expected", "counted", "difference"])})), ("at", time())],
+            ("lines", json!({"type": "array", "items": obj(&[("part_id", s()), ("expected", int()), ("counted", int()), ("difference", int())], &["part_id", "expected", "counted", "difference"])})),
+            ("day", described_date("the technician's local calendar day of the count, which it is filed under; absent from older devices: the UTC date of at")), ("at", time())],
             &["fact_id", "stock_take_id", "lines", "at"]),
         "CarryBackTaken": obj(&[("fact_id", uuid()), ("carry_back_id", uuid()), ("receipt_no", s()), ("item", s()), ("serial_no", s()), ("accessories", strings()),
             ("condition", s()), ("fault", s()), ("expected_return", date()), ("photos", strings()), ("signer_name", s()),
@@ -758,7 +781,7 @@ fn schemas() -> Value {
         "WorkOrderDetail": obj(&[("work_order", r("WorkOrder")), ("facts", json!({"type": "array", "items": described("onsite_api::FactRecord")})), ("review_flags", json!({"type": "array", "items": r("ReviewFlag")}))],
             &["work_order", "facts", "review_flags"]),
         "ReviewFlag": obj(&[("id", uuid()), ("work_order_id", uuid()), ("order_no", s()),
-            ("reason", json!({"type": "string", "enum": ["cancelled_before_sync", "reassigned_before_sync", "status_conflict"]})),
+            ("reason", json!({"type": "string", "enum": ["cancelled_before_sync", "reassigned_before_sync", "status_conflict", "signature_mismatch"]})),
             ("op_id", uuid()), ("technician_id", uuid()), ("device_id", uuid()), ("created_at", time()), ("resolved_at", time())],
             &["id", "work_order_id", "order_no", "reason", "op_id", "technician_id", "device_id", "created_at"]),
         "ExportJob": obj(&[("work_order", r("WorkOrder")), ("facts", json!({"type": "array", "items": described("onsite_api::FactRecord")})), ("blobs", json!({"type": "array", "items": s()})),
@@ -773,7 +796,10 @@ fn schemas() -> Value {
             &["carry_back_id", "receipt_no", "work_order_id", "order_no", "technician_id", "item", "state", "taken_at", "expected_return", "working_days_out", "flagged_for_review"]),
         "EpochReply": obj(&[("epoch", s())], &["epoch"]),
         "Hello": obj(&[("protocol", int()), ("op_kinds", json!({"type": "array", "items": s()})), ("change_items", json!({"type": "array", "items": s()})),
-            ("features", json!({"type": "array", "items": s()}))], &["protocol", "op_kinds", "change_items", "features"]),
+            ("features", json!({"type": "array", "items": s()})),
+            ("restore_horizon", described("<seq>:<tag> of the newest commit every kept backup holds, when declared"))], &["protocol", "op_kinds", "change_items", "features"]),
+        "RestoreHorizonRequest": obj(&[("oldest_backup_at", time())], &["oldest_backup_at"]),
+        "RestoreHorizon": obj(&[("oldest_backup_at", time()), ("checkpoint", s()), ("forgotten_results", int())], &["forgotten_results"]),
         "RefusedOp": obj(&[("device_id", uuid()), ("technician_id", uuid()), ("op_id", uuid()), ("device_seq", int()), ("kind", s()), ("entity_id", uuid()),
             ("base_version", int()), ("payload", described("the op's payload as sent")), ("code", s()), ("reason", s()),
             ("first_refused_at", time()), ("last_refused_at", time()), ("attempts", int()), ("resolved_at", time()),

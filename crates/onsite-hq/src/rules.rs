@@ -106,7 +106,10 @@ pub fn check_payload(payload: &OpPayload) -> Result<(), String> {
             if !is_sha256_hex(&p.blob_sha256) {
                 return Err("blob_sha256 must be 64 lowercase hex digits".into());
             }
-            Ok(())
+            text("signer_name", p.signer_name.as_deref().unwrap_or(""))?;
+            // A content hash that is not one is not refused: it cannot match, so the
+            // signature is stored and flagged like any mismatch.
+            text("content_hash", p.content_hash.as_deref().unwrap_or(""))
         }
         OpPayload::AttachDocument(p) => {
             if !is_sha256_hex(&p.blob_sha256) {
@@ -118,6 +121,9 @@ pub fn check_payload(payload: &OpPayload) -> Result<(), String> {
         OpPayload::TakePayment(p) => {
             if p.amount.minor <= 0 {
                 return Err("amount must be positive".into());
+            }
+            for (name, m) in [("tendered", p.tendered), ("change", p.change)] {
+                m.map_or(Ok(()), |m| not_negative(name, m))?;
             }
             text("receipt_no", p.receipt_no.as_deref().unwrap_or(""))
         }
@@ -316,14 +322,76 @@ fn not_negative(name: &str, m: Money) -> Result<(), String> {
 
 /// The day a fact belongs to when it is the technician's rather than a work order's (a
 /// van stock-take, the day's expenses, unused stock returned without a job); `None` for
-/// work-order facts. Stock-takes and returns belong to the UTC date of their `at`.
+/// work-order facts. Stock-takes and returns belong to the local day the technician saw
+/// when recording them (`day`), or, from older devices that do not send it, to the UTC
+/// date of their `at`.
 pub fn technician_day(payload: &OpPayload) -> Option<NaiveDate> {
     match payload {
         OpPayload::RecordExpense(p) => Some(p.day),
-        OpPayload::StockTake(p) => Some(p.at.date_naive()),
-        OpPayload::ReturnPart(p) if p.work_order_id.is_none() => Some(p.at.date_naive()),
+        OpPayload::StockTake(p) => Some(p.day.unwrap_or_else(|| p.at.date_naive())),
+        OpPayload::ReturnPart(p) if p.work_order_id.is_none() => {
+            Some(p.day.unwrap_or_else(|| p.at.date_naive()))
+        }
         _ => None,
     }
+}
+
+/// The job's content as a customer's signature vouches for it
+/// (`onsite_domain::signoff::SignedContent`, docs/signatures.md), recomputed from what head
+/// office holds: the work order as it is now (order number, customer, appliance, reported
+/// fault, head office's notes) and the technician's facts on it, oldest first (the latest
+/// diagnosis' fault found, the latest notes edit, the latest quote's lines). The device
+/// computes the same from its copy of the job when the customer signs.
+pub fn signed_content(
+    order: &onsite_api::WorkOrder,
+    facts: &[OpPayload],
+) -> onsite_domain::signoff::SignedContent {
+    use onsite_domain::signoff::{SignedContent, SignedLine};
+    let mut fault_found = String::new();
+    let mut notes = order.notes.clone();
+    let mut lines = Vec::new();
+    for fact in facts {
+        match fact {
+            OpPayload::RecordDiagnosis(d) => fault_found.clone_from(&d.fault_found),
+            OpPayload::EditNotes(n) => notes.clone_from(&n.notes),
+            OpPayload::IssueQuote(q) => {
+                lines = q
+                    .lines
+                    .iter()
+                    .map(|l| SignedLine {
+                        code: l.code.clone(),
+                        quantity: l.quantity,
+                        amount_minor: l.charged.minor,
+                        covered: l.status == onsite_domain::rules::LineStatus::Covered,
+                    })
+                    .collect();
+            }
+            _ => {}
+        }
+    }
+    SignedContent {
+        version: 1,
+        order_no: order.order_no.clone(),
+        customer_name: order.customer.name.clone(),
+        customer_phone: order.customer.phone.clone(),
+        customer_address: order.customer.address.clone(),
+        appliance_model: order.appliance.model.clone(),
+        appliance_serial: order.appliance.serial_no.clone(),
+        purchase_date: order.appliance.purchase_date,
+        reported_fault: order.reported_fault.clone(),
+        fault_found,
+        notes,
+        lines,
+    }
+}
+
+/// Whether a signature needs an office look: its content hash (when the device sent one;
+/// older devices do not) differs from the hash of the job's content as head office holds
+/// it (`expected`, from [`signed_content`]). The signature is stored either way: a
+/// mismatch is flagged ([`ReviewReason::SignatureMismatch`]), never refused.
+pub fn signature_review(signature: &onsite_api::Signature, expected: &str) -> Option<ReviewReason> {
+    let sent = signature.content_hash.as_deref()?;
+    (!sent.eq_ignore_ascii_case(expected)).then_some(ReviewReason::SignatureMismatch)
 }
 
 /// Decides what to do with a technician-day fact ([`technician_day`]): stored for the
@@ -681,6 +749,7 @@ mod tests {
 
     fn status(to: WorkOrderStatus, reason: Option<&str>) -> Result<OpPayload, PayloadError> {
         Ok(OpPayload::ChangeStatus(StatusChange {
+            from: None,
             fact_id: Uuid::nil(),
             to,
             reason: reason.map(str::to_owned),
@@ -690,6 +759,9 @@ mod tests {
 
     fn payment(minor: i64) -> Result<OpPayload, PayloadError> {
         Ok(OpPayload::TakePayment(Payment {
+            change: None,
+            payment_id: None,
+            tendered: None,
             fact_id: Uuid::nil(),
             amount: Money::cny(minor),
             method: PaymentMethod::Cash,
@@ -700,6 +772,9 @@ mod tests {
 
     fn signature() -> Result<OpPayload, PayloadError> {
         Ok(OpPayload::AttachSignature(Signature {
+            content_hash: None,
+            signature_id: None,
+            signer_name: None,
             fact_id: Uuid::nil(),
             blob_sha256: "ab".repeat(32),
             signer: Signer::Customer,
@@ -713,6 +788,7 @@ mod tests {
         reason: Option<&str>,
     ) -> Result<OpPayload, PayloadError> {
         Ok(OpPayload::RecordQuoteDecision(onsite_api::QuoteDecision {
+            status_from: None,
             fact_id: Uuid::nil(),
             quote_id: Uuid::nil(),
             decision: answer,
@@ -756,6 +832,7 @@ mod tests {
         };
         let take = |counted, difference| {
             OpPayload::StockTake(onsite_api::StockTake {
+                day: None,
                 fact_id: Uuid::nil(),
                 stock_take_id: Uuid::nil(),
                 lines: vec![onsite_api::StockTakeLine {
@@ -769,6 +846,7 @@ mod tests {
         };
         let unused = |wo: Option<Uuid>| {
             OpPayload::ReturnPart(onsite_api::PartReturn {
+                day: None,
                 fact_id: Uuid::nil(),
                 return_id: Uuid::nil(),
                 return_kind: ReturnKind::Unused,
@@ -787,6 +865,33 @@ mod tests {
         assert_eq!(technician_day(&expense(6000)), Some(day));
         assert_eq!(technician_day(&take(2, -1)), Some(day));
         assert_eq!(technician_day(&unused(None)), Some(day));
+        // Issue 9, hole 12: a device that sends the local day it saw is filed under it
+        // (a count at 07:00 in Beijing is 23:00 UTC the day before); an older one falls
+        // back to the UTC date of `at`.
+        let late: chrono::DateTime<chrono::Utc> = "2026-11-23T23:00:00Z".parse().unwrap();
+        let with_day = |p: OpPayload, d: Option<NaiveDate>| match p {
+            OpPayload::StockTake(t) => OpPayload::StockTake(onsite_api::StockTake {
+                day: d,
+                at: late,
+                ..t
+            }),
+            OpPayload::ReturnPart(r) => OpPayload::ReturnPart(onsite_api::PartReturn {
+                day: d,
+                at: late,
+                ..r
+            }),
+            other => other,
+        };
+        let before: NaiveDate = "2026-11-23".parse().unwrap();
+        for p in [take(2, -1), unused(None)] {
+            assert_eq!(technician_day(&with_day(p.clone(), Some(day))), Some(day));
+            assert_eq!(technician_day(&with_day(p, None)), Some(before));
+        }
+        // A job's old-part return is still the job's, whatever day it carries.
+        assert_eq!(
+            technician_day(&with_day(unused(Some(Uuid::nil())), Some(day))),
+            None
+        );
         assert_eq!(technician_day(&unused(Some(Uuid::nil()))), None);
         assert_eq!(technician_day(&payment(1).unwrap()), None);
         let stored = Decision::Store {
@@ -1385,5 +1490,178 @@ mod tests {
             };
             assert!(check_update(&u).is_err(), "{field}");
         }
+    }
+
+    fn job() -> onsite_api::WorkOrder {
+        use onsite_api::{Appliance, Customer};
+        let t: chrono::DateTime<chrono::Utc> = "2026-11-24T02:00:00Z".parse().unwrap();
+        onsite_api::WorkOrder {
+            id: Uuid::nil(),
+            order_no: "WO-20261124-002".into(),
+            version: 3,
+            technician_id: None,
+            status: WorkOrderStatus::InProgress,
+            job_type: onsite_domain::JobType::Repair,
+            customer: Customer {
+                name: "张志强".into(),
+                phone: "13501234567".into(),
+                address: "北京市西城区西直门外大街18号".into(),
+                language: "zh-CN".into(),
+            },
+            appliance: Appliance {
+                category: "water_purifier".into(),
+                brand: "QY".into(),
+                model: "QY-RO500".into(),
+                serial_no: Some("QY500-2406-003317".into()),
+                purchase_date: NaiveDate::from_ymd_opt(2024, 6, 10),
+                proof: None,
+                contracts: vec![],
+            },
+            reported_fault: "出水量变小".into(),
+            notes: "head office's note".into(),
+            appointment_start: t,
+            appointment_end: t,
+            cancel_reason: None,
+            flagged_for_review: false,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    /// Issue 9, hole 14: head office recomputes what a signature vouches for from the job
+    /// and the technician's facts, exactly as the device computes it
+    /// (`onsite_store::documents::signed_content`), and flags a mismatch, never refusing.
+    #[test]
+    fn a_signature_is_checked_against_the_jobs_content() {
+        use onsite_api::{Diagnosis, NotesEdit, QuoteIssued, QuotedLine, Signature, Signer};
+        use onsite_domain::rules::LineStatus;
+        use onsite_domain::signoff::{SignedContent, SignedLine};
+        let at = chrono::Utc::now();
+        let m = Money::cny;
+        let diagnosis = |fault: &str| {
+            OpPayload::RecordDiagnosis(Diagnosis {
+                fact_id: Uuid::now_v7(),
+                diagnosis_id: Uuid::now_v7(),
+                fault_found: fault.into(),
+                components: vec![],
+                exclusions: vec![],
+                notes: String::new(),
+                photos: vec![],
+                at,
+            })
+        };
+        let quote = |code: &str, charged: i64| {
+            OpPayload::IssueQuote(QuoteIssued {
+                fact_id: Uuid::now_v7(),
+                quote_id: Uuid::now_v7(),
+                fee_table_id: None,
+                fee_table_version: 1,
+                visit_date: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
+                work_date: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
+                lines: vec![
+                    QuotedLine {
+                        code: code.into(),
+                        quantity: 2,
+                        unit_price: m(charged / 2),
+                        status: LineStatus::Charged,
+                        charged: m(charged),
+                    },
+                    QuotedLine {
+                        code: "PUMP".into(),
+                        quantity: 1,
+                        unit_price: m(8000),
+                        status: LineStatus::Covered,
+                        charged: m(0),
+                    },
+                ],
+                gross: m(charged + 8000),
+                covered: m(8000),
+                deposit: m(0),
+                charged: m(charged),
+                due: m(charged),
+                at,
+            })
+        };
+        let notes = |n: &str| {
+            OpPayload::EditNotes(NotesEdit {
+                fact_id: Uuid::now_v7(),
+                notes: n.into(),
+                at,
+            })
+        };
+        let facts = vec![
+            diagnosis("first look"),
+            quote("F-1", 9000),
+            diagnosis("膜堵塞"),
+            notes("更换PP棉"),
+            quote("F-2", 4000),
+        ];
+        // What the device hashed: the latest diagnosis, notes and quote.
+        let signed = SignedContent {
+            version: 1,
+            order_no: "WO-20261124-002".into(),
+            customer_name: "张志强".into(),
+            customer_phone: "13501234567".into(),
+            customer_address: "北京市西城区西直门外大街18号".into(),
+            appliance_model: "QY-RO500".into(),
+            appliance_serial: Some("QY500-2406-003317".into()),
+            purchase_date: NaiveDate::from_ymd_opt(2024, 6, 10),
+            reported_fault: "出水量变小".into(),
+            fault_found: "膜堵塞".into(),
+            notes: "更换PP棉".into(),
+            lines: vec![
+                SignedLine {
+                    code: "F-2".into(),
+                    quantity: 2,
+                    amount_minor: 4000,
+                    covered: false,
+                },
+                SignedLine {
+                    code: "PUMP".into(),
+                    quantity: 1,
+                    amount_minor: 0,
+                    covered: true,
+                },
+            ],
+        };
+        assert_eq!(signed_content(&job(), &facts), signed);
+        // No notes edited: head office's notes are the job's (as on the device).
+        assert_eq!(signed_content(&job(), &[]).notes, "head office's note");
+        let expected = signed_content(&job(), &facts).hash();
+        let signature = |hash: Option<String>| Signature {
+            fact_id: Uuid::now_v7(),
+            blob_sha256: "ab".repeat(32),
+            signer: Signer::Customer,
+            signer_name: Some("张志强".into()),
+            content_hash: hash,
+            signature_id: None,
+            at,
+        };
+        // The hash matches: nothing to review (upper case hex is the same hash).
+        assert_eq!(
+            signature_review(&signature(Some(signed.hash())), &expected),
+            None
+        );
+        assert_eq!(
+            signature_review(&signature(Some(signed.hash().to_uppercase())), &expected),
+            None
+        );
+        // The job changed after signing (a later quote, other notes), or the hash is
+        // garbage: flagged with its own reason.
+        let mut more = facts.clone();
+        more.push(quote("F-3", 100));
+        let changed = signed_content(&job(), &more).hash();
+        for sent in [changed, "not a hash".into(), String::new()] {
+            assert_eq!(
+                signature_review(&signature(Some(sent.clone())), &expected),
+                Some(ReviewReason::SignatureMismatch),
+                "{sent}"
+            );
+        }
+        // An older device sends no hash: nothing to check, no flag.
+        assert_eq!(signature_review(&signature(None), &expected), None);
+        // Never refused: a signature with any hash passes the payload checks.
+        let p = OpPayload::AttachSignature(signature(Some("not a hash".into())));
+        assert_eq!(check_payload(&p), Ok(()));
     }
 }

@@ -950,6 +950,7 @@ async fn export_holds_the_pushed_facts_signatures_and_documents() {
     batch.push(ops.op(
         open.id,
         OpPayload::ChangeStatus(StatusChange {
+            from: None,
             fact_id: Uuid::now_v7(),
             to: WorkOrderStatus::EnRoute,
             reason: None,
@@ -1355,6 +1356,7 @@ async fn technician_day_facts_belong_to_the_devices_technician_and_export_by_day
         })
     };
     let take = OpPayload::StockTake(StockTake {
+        day: None,
         fact_id: Uuid::now_v7(),
         stock_take_id: Uuid::now_v7(),
         lines: vec![StockTakeLine {
@@ -1483,6 +1485,7 @@ async fn a_declined_quote_ends_the_job_at_head_office_and_a_visit_fact_on_a_canc
     batch.push(ops.op(
         wo.id,
         OpPayload::RecordQuoteDecision(QuoteDecision {
+            status_from: None,
             fact_id: Uuid::now_v7(),
             quote_id: Uuid::now_v7(),
             decision: QuoteAnswer::Declined,

@@ -38,6 +38,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0009_sync_checkpoint",
         include_str!("../migrations/0009_sync_checkpoint.sql"),
     ),
+    (
+        "0010_unsent_file",
+        include_str!("../migrations/0010_unsent_file.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

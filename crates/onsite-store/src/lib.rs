@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod search;
 pub mod settings;
 pub mod sync;
+pub mod unsent;
 pub mod visit;
 pub mod workorders;
 

@@ -462,6 +462,39 @@ pub fn requeue_refused(
     Ok(n)
 }
 
+/// Forgets records head office acknowledged at or before its restore horizon (commit
+/// `horizon_seq`, which every backup it could still be restored from holds) in the current
+/// `epoch`, recorded at or before `recorded_before` (a grace period for support): no restore can
+/// lose them, so they never need sending again. Their results go with them; the job's own
+/// rows (diagnosis, payments, documents…) stay. Returns how many were forgotten.
+pub fn prune_acknowledged(
+    tx: &Transaction,
+    horizon_seq: i64,
+    epoch: &str,
+    recorded_before: DateTime<Utc>,
+) -> StoreResult<usize> {
+    const FORGETTABLE: &str = "SELECT o.op_id FROM outbox o JOIN op_result r ON r.op_id = o.op_id
+         WHERE o.state = 'applied' AND r.outcome = 'applied' AND r.server_seq <= ?1
+           AND r.acked_epoch = ?2 AND o.created_at <= ?3";
+    let args = params![horizon_seq, epoch, ts(recorded_before)];
+    tx.execute(
+        &format!("DELETE FROM sync_waiting WHERE op_id IN ({FORGETTABLE})"),
+        args,
+    )?;
+    let ops: Vec<String> = {
+        let mut stmt = tx.prepare(FORGETTABLE)?;
+        let rows = stmt.query_map(args, |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut del_result = tx.prepare_cached("DELETE FROM op_result WHERE op_id = ?1")?;
+    let mut del_op = tx.prepare_cached("DELETE FROM outbox WHERE op_id = ?1")?;
+    for op in &ops {
+        del_result.execute([op])?;
+        del_op.execute([op])?;
+    }
+    Ok(ops.len())
+}
+
 /// The next pending ops, oldest first.
 pub fn next_pending(conn: &Connection, limit: usize) -> StoreResult<Vec<PendingOp>> {
     crate::outbox::pending(conn, limit)
@@ -1143,6 +1176,88 @@ pub fn apply_remote_movement(tx: &Transaction, m: &RemoteMovement) -> StoreResul
     Ok(true)
 }
 
+/// What the technician recorded on a job on their other devices (pulled facts), oldest
+/// first, with what identifies each; the kind as this store names it (`TakePayment`).
+pub fn other_device_facts(
+    conn: &Connection,
+    work_order_id: &str,
+) -> StoreResult<Vec<onsite_domain::view::OtherDeviceFactView>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, payload, received_at FROM pulled_fact
+         WHERE work_order_id = ?1 ORDER BY received_at, fact_id",
+    )?;
+    let rows = stmt.query_map([work_order_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (kind, payload, received_at) = row?;
+        let p: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
+        let text = |k: &str| p.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        let money = |k: &str| {
+            p.get(k)
+                .and_then(|v| v.get("minor"))
+                .and_then(|v| v.as_i64())
+        };
+        let camel: String = kind
+            .split('_')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let (amount_minor, status, detail) = match kind.as_str() {
+            "take_payment" => (money("amount"), None, text("method")),
+            "invoice_later" => (money("amount"), None, None),
+            "issue_quote" => (money("due"), None, None),
+            "record_quote_decision" => (
+                money("callout").filter(|m| *m > 0),
+                text("status_to").and_then(|s| WorkOrderStatus::parse(&s)),
+                text("decision"),
+            ),
+            "change_status" => (
+                None,
+                text("to").and_then(|s| WorkOrderStatus::parse(&s)),
+                None,
+            ),
+            "consume_part" => (
+                None,
+                None,
+                text("part_no").map(|n| {
+                    format!(
+                        "{n} × {}",
+                        p.get("quantity").and_then(|q| q.as_i64()).unwrap_or(1)
+                    )
+                }),
+            ),
+            "attach_signature" => (None, None, text("signer_name")),
+            "record_feedback" => (
+                None,
+                None,
+                p.get("rating")
+                    .and_then(|r| r.as_i64())
+                    .map(|r| format!("{r}/5")),
+            ),
+            "record_diagnosis" => (None, None, text("fault_found")),
+            _ => (None, None, None),
+        };
+        out.push(onsite_domain::view::OtherDeviceFactView {
+            kind: camel,
+            at: text("at").unwrap_or(received_at),
+            amount_minor,
+            status,
+            detail,
+        });
+    }
+    Ok(out)
+}
+
 pub fn pulled_fact_count(conn: &Connection) -> StoreResult<i64> {
     Ok(conn.query_row("SELECT count(*) FROM pulled_fact", [], |r| r.get(0))?)
 }
@@ -1479,7 +1594,9 @@ pub fn day_end(conn: &Connection) -> StoreResult<DayEnd> {
     Ok(DayEnd {
         enrolled: st.is_some(),
         unsent_ops: count("SELECT count(*) FROM outbox WHERE state = 'pending'")?,
-        unsent_blobs: count("SELECT count(*) FROM blob WHERE uploaded_at IS NULL")?,
+        // Blobs waiting for upload, and files that could not be sent (crate::unsent).
+        unsent_blobs: count("SELECT count(*) FROM blob WHERE uploaded_at IS NULL")?
+            + crate::unsent::count(conn)?,
         rejected_ops: count("SELECT count(*) FROM outbox WHERE state = 'rejected'")?,
         last_success_at: st.and_then(|s| s.last_success_at),
     })

@@ -40,9 +40,9 @@ pub use money::{
     Feedback, Payment, PaymentInput, PaymentMethod, PaymentReceipt, Settlement,
 };
 pub use parts::{
-    find_part_no, return_old_part, return_unused, search_van_stock, stock_movements, stock_take,
-    take_part, van_stock, OldPartReturn, PartReturn, PartUse, StockCount, StockMovement,
-    StockTakeLine, TakePart, VanStockItem,
+    find_part_no, local_day, return_old_part, return_unused, return_unused_on, search_van_stock,
+    stock_movements, stock_take, stock_take_on, take_part, van_stock, OldPartReturn, PartReturn,
+    PartUse, StockCount, StockMovement, StockTakeLine, TakePart, VanStockItem,
 };
 pub use quote::{
     decide_quote, issue_quote, load_fee_tables, rules_config, Decision, Quote, QuoteDecision,
@@ -94,6 +94,8 @@ pub enum VisitError {
     SerialRequired { part_no: String, what: &'static str },
     #[error("the old part of part use {part_use_id} has already been returned")]
     AlreadyReturned { part_use_id: String },
+    #[error("the photo is {size} bytes; head office accepts at most {max} bytes")]
+    PhotoTooLarge { size: usize, max: usize },
     #[error("invalid input: {0}")]
     Invalid(String),
 }
@@ -133,6 +135,7 @@ impl VisitError {
                 ErrorCode::InvalidAmount
             }
             VisitError::PaymentAboveDue { .. } => ErrorCode::PaymentAboveDue,
+            VisitError::PhotoTooLarge { .. } => ErrorCode::PhotoTooLarge,
             VisitError::InsufficientStock { .. } => ErrorCode::InsufficientStock,
             VisitError::NoQuote | VisitError::PartNotQuoted { .. } => ErrorCode::QuoteRequired,
             VisitError::QuoteNotAccepted => ErrorCode::QuoteNotAccepted,

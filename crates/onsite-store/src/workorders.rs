@@ -390,7 +390,9 @@ pub fn detail(conn: &Connection, id: &str, day: &Day) -> StoreResult<WorkOrderDe
     let signatures = crate::documents::signatures(conn, id, &content_hash)?;
     let documents = crate::documents::documents(conn, id)?;
     let carry_backs = crate::carryback::for_work_order(conn, id, day.today())?;
+    let other_device = crate::sync::other_device_facts(conn, id)?;
     Ok(WorkOrderDetail {
+        other_device,
         carry_backs,
         next_statuses: summary.status.next_for_technician().to_vec(),
         content_hash,

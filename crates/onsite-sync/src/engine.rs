@@ -57,6 +57,8 @@ pub struct SyncReport {
     /// Records held because head office does not take them yet (their kind or a part of
     /// their wire format): sent once head office is upgraded, never refused.
     pub held: Vec<Blocked>,
+    /// Acknowledged records forgotten here: behind head office's restore horizon.
+    pub forgotten: usize,
 }
 
 /// Why a sync run stopped. Texts carry no customer data.
@@ -171,7 +173,14 @@ pub struct SyncConfig {
     /// Told after every blob uploaded, every push batch recorded and every pull page
     /// applied (for a progress display). Called without the store locked.
     pub progress: Option<ProgressSink>,
+    /// How long acknowledged records are kept here after head office's restore horizon
+    /// passed them (for support); default [`KEEP_ACKNOWLEDGED_DAYS`] days.
+    pub keep_acknowledged: Option<chrono::Duration>,
 }
+
+/// Acknowledged records are kept at least this many days, even once head office says no
+/// restore can lose them.
+pub const KEEP_ACKNOWLEDGED_DAYS: i64 = 30;
 
 /// The step a sync run is at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,6 +250,18 @@ async fn run(
             Ok(0)
         }
     })?;
+    // What no restore of head office can lose need not be kept for re-sending.
+    if let Some(h) = hello
+        .restore_horizon
+        .as_deref()
+        .and_then(onsite_api::Checkpoint::parse)
+    {
+        let keep = config
+            .keep_acknowledged
+            .unwrap_or_else(|| chrono::Duration::days(KEEP_ACKNOWLEDGED_DAYS));
+        report.forgotten += lock(store)
+            .write(|tx| store_sync::prune_acknowledged(tx, h.seq, &st.epoch, Utc::now() - keep))?;
+    }
     for _ in 0..3 {
         push_all(store, client, config, &st.token, &hello, report).await?;
         let requeued = pull_all(store, client, config, &st.token, me, report).await?;
@@ -283,6 +304,8 @@ async fn push_all(
                     op_id: r.op_id.clone(),
                     entity: r.entity_id.clone(),
                     kind: r.kind.clone(),
+                    // Recorded as it was (a QR payment stays QR): a record head office
+                    // cannot take yet is held below until it can, never reshaped.
                     mapped: map::to_wire_in(&s, r),
                 })
                 .collect();
@@ -373,7 +396,11 @@ async fn push_all(
             for sha in chunk {
                 match read_blob(store, config, sha)? {
                     Ok(bytes) => ready_photos.push((sha.clone(), bytes)),
-                    Err(_) => report.photos_missing += 1,
+                    Err(why) => {
+                        report.photos_missing += 1;
+                        let now = Utc::now();
+                        crate::unsent::record_photo(&mut lock(store), &batch.ops, sha, why, now)?;
+                    }
                 }
             }
             upload(store, client, config, token, &ready_photos, true, report).await?;

@@ -8,7 +8,8 @@
 //! - [`backoff`]: the retry schedule (exponential, jitter, Retry-After) as a pure function;
 //! - [`client`]: HTTPS to head office (reqwest + rustls with ring; system roots plus an
 //!   optional head-office CA), with timeouts and reply size limits;
-//! - [`engine`]: [`engine::enroll`] and [`engine::sync_once`] over the local store.
+//! - [`engine`]: [`engine::enroll`] and [`engine::sync_once`] over the local store;
+//! - [`unsent`]: photos that could not be sent, recorded for the sync screen and day end.
 
 pub mod backoff;
 pub mod client;
@@ -16,6 +17,7 @@ pub mod engine;
 pub mod map;
 pub mod pin;
 pub mod plan;
+pub mod unsent;
 
 pub use client::{ClientError, ClientOptions, HqClient};
 pub use engine::{

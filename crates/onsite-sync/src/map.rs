@@ -6,7 +6,14 @@
 //! - `fact_id` = the outbox row's `op_id` unless the payload has its own (one fact per op,
 //!   stable across re-sends, so the server recognises a re-sent fact);
 //! - `at` = the row's `created_at` unless the payload has its own;
-//! - fields the wire does not know (`work_order_id`, `from`) left out.
+//! - `work_order_id` left out (the op's `entity_id` is the job), and the customer's local
+//!   id (`customer_id`) and the expense's `technician_id` (head office knows the
+//!   technician from the device's token);
+//! - every other field the technician recorded carried unchanged (issue 9, hole 14: the
+//!   signer's name and the signed content hash, the payment's id, tendered and change,
+//!   the part use's ids and stock after, a status change's `from`, a document's language
+//!   and size); the payment method `qr` stays `qr` (the sync holds it for a head office
+//!   that does not speak it; [`payment_method_for`] and [`Speaks`] can map it for others);
 //!
 //! - the visit's `*_minor` amounts turned into CNY [`onsite_domain::Money`] and its field
 //!   names into the wire's (see `adapt_visit_shapes`);
@@ -135,13 +142,66 @@ pub fn to_wire(row: &PendingOp) -> Result<Op, MapError> {
 
 /// Converts one outbox row, reading quoted part prices from the store.
 pub fn to_wire_in(store: &Store, row: &PendingOp) -> Result<Op, MapError> {
-    to_wire_with(row, &|wo, quote, part_no| {
-        store_price(store, wo, quote, part_no)
-    })
+    to_wire_in_for(store, row, Speaks::default())
+}
+
+/// Converts one outbox row for a head office that speaks `speaks`, reading quoted part
+/// prices from the store.
+pub fn to_wire_in_for(store: &Store, row: &PendingOp, speaks: Speaks) -> Result<Op, MapError> {
+    to_wire_for(
+        row,
+        &|wo, quote, part_no| store_price(store, wo, quote, part_no),
+        speaks,
+    )
+}
+
+/// What the head office at the other end speaks, where the wire grew in ways an older one
+/// refuses (the protocol-version negotiation fills it in). The default is this build's
+/// head office: everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Speaks {
+    /// The `qr` payment method ([`onsite_api::PaymentMethod::Qr`]); an older head office
+    /// refuses it as `bad_payload`.
+    pub qr: bool,
+}
+
+impl Default for Speaks {
+    fn default() -> Speaks {
+        Speaks { qr: true }
+    }
+}
+
+impl Speaks {
+    /// What a head office speaks by its hello (`GET /v1/sync/hello`).
+    pub fn from_hello(hello: &onsite_api::Hello) -> Speaks {
+        Speaks {
+            qr: hello
+                .features
+                .iter()
+                .any(|f| f == onsite_api::features::PAYMENT_QR),
+        }
+    }
+}
+
+/// The wire's payment method for the visit's: QR codes go as `qr` to a head office that
+/// speaks it, else as `card` (mobile payment on the spot, as older builds sent them);
+/// `bank_transfer` is the wire's `transfer`; the others have the same names.
+pub fn payment_method_for(store_method: &str, server_speaks_qr: bool) -> &str {
+    match store_method {
+        "qr" if server_speaks_qr => "qr",
+        "qr" => "card",
+        "bank_transfer" => "transfer",
+        other => other,
+    }
 }
 
 /// Converts one outbox row; `price` gives a visit part's quoted price.
 pub fn to_wire_with(row: &PendingOp, price: PriceLookup) -> Result<Op, MapError> {
+    to_wire_for(row, price, Speaks::default())
+}
+
+/// Converts one outbox row for a head office that speaks `speaks`.
+pub fn to_wire_for(row: &PendingOp, price: PriceLookup, speaks: Speaks) -> Result<Op, MapError> {
     let kind = wire_kind(&row.kind).ok_or_else(|| MapError::UnknownKind(row.kind.clone()))?;
     let op_id = Uuid::parse_str(&row.op_id).map_err(|_| MapError::BadId("op_id"))?;
     let Value::Object(mut fields) = row.payload.clone() else {
@@ -172,11 +232,7 @@ pub fn to_wire_with(row: &PendingOp, price: PriceLookup) -> Result<Op, MapError>
     if kind != OpKind::ReturnPart {
         fields.remove("work_order_id");
     }
-    // A status change's `from` is the device's; a carry-back advance's is on the wire.
-    if kind == OpKind::ChangeStatus {
-        fields.remove("from");
-    }
-    adapt_visit_shapes(kind, &mut fields);
+    adapt_visit_shapes(kind, &mut fields, speaks);
     fields
         .entry("fact_id")
         .or_insert_with(|| Value::String(row.op_id.clone()));
@@ -197,7 +253,7 @@ pub fn to_wire_with(row: &PendingOp, price: PriceLookup) -> Result<Op, MapError>
 
 /// The visit's outbox payloads (crates/onsite-store/src/visit, documents.rs) name some
 /// fields differently from the wire; the wire names win when both are present.
-fn adapt_visit_shapes(kind: OpKind, fields: &mut serde_json::Map<String, Value>) {
+fn adapt_visit_shapes(kind: OpKind, fields: &mut serde_json::Map<String, Value>, speaks: Speaks) {
     fn rename(fields: &mut serde_json::Map<String, Value>, from: &str, to: &str) {
         if !fields.contains_key(to) {
             if let Some(v) = fields.get(from).cloned() {
@@ -228,14 +284,14 @@ fn adapt_visit_shapes(kind: OpKind, fields: &mut serde_json::Map<String, Value>)
         }
         OpKind::TakePayment => {
             money(fields, "amount_minor", "amount");
-            // The visit's methods → the wire's: QR codes are mobile payments on the spot.
-            let method = match fields.get("method").and_then(Value::as_str) {
-                Some("qr") => Some("card"),
-                Some("bank_transfer") => Some("transfer"),
-                _ => None,
-            };
+            money(fields, "tendered_minor", "tendered");
+            money(fields, "change_minor", "change");
+            let method = fields
+                .get("method")
+                .and_then(Value::as_str)
+                .map(|m| payment_method_for(m, speaks.qr).to_owned());
             if let Some(m) = method {
-                fields.insert("method".into(), Value::String(m.into()));
+                fields.insert("method".into(), Value::String(m));
             }
         }
         OpKind::ConsumePart => {
@@ -257,10 +313,7 @@ fn adapt_visit_shapes(kind: OpKind, fields: &mut serde_json::Map<String, Value>)
                 }
             }
         }
-        OpKind::RecordQuoteDecision => {
-            fields.remove("status_from");
-            money(fields, "callout_minor", "callout");
-        }
+        OpKind::RecordQuoteDecision => money(fields, "callout_minor", "callout"),
         OpKind::ReturnPart => {
             rename(fields, "kind", "return_kind");
             money(fields, "reversed_minor", "reversed");
@@ -302,7 +355,7 @@ fn money(fields: &mut serde_json::Map<String, Value>, from: &str, to: &str) {
     if fields.contains_key(to) {
         return;
     }
-    if let Some(minor) = fields.get(from).cloned() {
+    if let Some(minor) = fields.get(from).filter(|v| !v.is_null()).cloned() {
         fields.insert(to.to_owned(), json!({ "minor": minor, "currency": "CNY" }));
     }
 }
@@ -398,7 +451,9 @@ mod tests {
         assert_eq!(op.payload["to"], "unable_to_complete");
         assert_eq!(op.payload["reason"], "no access");
         assert_eq!(op.payload["at"], "2026-05-01T09:59:00Z");
-        assert!(op.payload.get("from").is_none() && op.payload.get("work_order_id").is_none());
+        // The status the technician left goes too (informational at head office).
+        assert_eq!(op.payload["from"], "on_site");
+        assert!(op.payload.get("work_order_id").is_none());
         // Mapping is deterministic: a re-send carries the same payload.
         assert_eq!(to_wire(&r).unwrap(), op);
     }
@@ -526,6 +581,187 @@ mod tests {
         assert_eq!(op.payload["quote_id"], Q);
     }
 
+    /// Issue 9, hole 14: every field the store records in an outbox payload reaches the
+    /// wire with its value, under its own name or its wire name (`*_minor` as money), or
+    /// is one of the few deliberately left on the device.
+    #[test]
+    fn every_recorded_field_reaches_head_office() {
+        // Left on the device: the job is the op's entity; the customer's local id and the
+        // technician's id (head office knows the technician from the device's token).
+        const KEPT_HERE: &[&str] = &["work_order_id", "customer_id", "technician_id"];
+        let renamed = |kind: &str, field: &str| -> Option<&'static str> {
+            Some(match (kind, field) {
+                (kind::ATTACH_SIGNATURE, "png_sha256") => "blob_sha256",
+                (kind::ATTACH_SIGNATURE, "signed_at") => "at",
+                (kind::ATTACH_DOCUMENT, "sha256") => "blob_sha256",
+                (kind::ATTACH_DOCUMENT, "kind") => "doc_type",
+                (kind::RETURN_PART, "kind") => "return_kind",
+                (kind::CONSUME_PART, "serial_fitted") => "serial_no",
+                (kind::CONSUME_PART, "override_reason") => "stock_override_reason",
+                _ => return None,
+            })
+        };
+        fn check(
+            kind: &str,
+            store: &Value,
+            wire: &Value,
+            renamed: &dyn Fn(&str, &str) -> Option<&'static str>,
+        ) {
+            let (Value::Object(store), Value::Object(wire)) = (store, wire) else {
+                panic!("{kind}: not objects")
+            };
+            for (k, v) in store {
+                if KEPT_HERE.contains(&k.as_str())
+                    && !(kind == kind::RETURN_PART && k == "work_order_id")
+                {
+                    continue;
+                }
+                if k == "expense" || k == "rates" {
+                    // The expense's figures are flattened onto the op.
+                    check(kind, v, &Value::Object(wire.clone()), renamed);
+                    continue;
+                }
+                let field = |name: &str| wire.get(name).cloned().unwrap_or(Value::Null);
+                if let Some(name) = k.strip_suffix("_minor") {
+                    let got = &field(name);
+                    if v.is_null() {
+                        assert!(got.is_null(), "{kind}.{k}");
+                    } else {
+                        assert_eq!(got, &json!({"minor": v, "currency": "CNY"}), "{kind}.{k}");
+                    }
+                    continue;
+                }
+                let name = renamed(kind, k).unwrap_or(k);
+                if kind == kind::TAKE_PAYMENT && k == "method" {
+                    assert_eq!(field(name), "qr", "{kind}.{k}");
+                    continue;
+                }
+                if let (Value::Array(s), Value::Array(w)) = (v, &field(name)) {
+                    assert_eq!(s.len(), w.len(), "{kind}.{k}");
+                    for (s, w) in s.iter().zip(w) {
+                        if s.is_object() {
+                            check(kind, s, w, renamed);
+                        } else {
+                            assert_eq!(s, w, "{kind}.{k}");
+                        }
+                    }
+                    continue;
+                }
+                assert_eq!(wire.get(name), Some(v), "{kind}.{k} (as {name})");
+            }
+        }
+        let sha = "ab".repeat(32);
+        let id = |n: u8| format!("0190a1b2-0000-7000-8000-0000000000{n:02x}");
+        let at = "2026-05-01T09:00:00Z";
+        // Each as the store writes it (crates/onsite-store/src/**).
+        let cases = [
+            (
+                kind::CHANGE_STATUS,
+                json!({"work_order_id": WO, "from": "on_site", "to": "in_progress", "at": at, "reason": null}),
+            ),
+            (
+                kind::EDIT_NOTES,
+                json!({"work_order_id": WO, "notes": "换了滤芯"}),
+            ),
+            (
+                kind::ATTACH_SIGNATURE,
+                json!({"work_order_id": WO, "signature_id": id(1), "signer_name": "王伟",
+                "signed_at": at, "content_hash": "cd".repeat(32), "png_sha256": sha}),
+            ),
+            (
+                kind::ATTACH_DOCUMENT,
+                json!({"work_order_id": WO, "kind": "signoff", "lang": "en", "sha256": sha, "size": 5}),
+            ),
+            (
+                kind::TAKE_PAYMENT,
+                json!({"work_order_id": WO, "customer_id": "c", "payment_id": id(2), "method": "qr",
+                "amount_minor": 4500, "tendered_minor": null, "change_minor": null, "at": at}),
+            ),
+            (
+                kind::INVOICE_LATER,
+                json!({"work_order_id": WO, "customer_id": "c", "amount_minor": 100, "at": at}),
+            ),
+            (
+                kind::RECORD_FEEDBACK,
+                json!({"work_order_id": WO, "rating": 5, "comment": "好", "callback_allowed": true, "at": at}),
+            ),
+            (
+                kind::RECORD_EXPENSE,
+                json!({"technician_id": "t", "expense": {"day": "2026-05-01", "km": 3, "meal_days": 1,
+                "nights": 0, "rates": {"per_km_minor": 100, "meal_per_day_minor": 3000, "lodging_per_night_minor": 15000},
+                "mileage_minor": 300, "meals_minor": 3000, "lodging_minor": 0, "total_minor": 3300}, "at": at}),
+            ),
+            (
+                kind::CONSUME_PART,
+                json!({"work_order_id": WO, "part_use_id": id(3), "part_id": "p-1", "part_no": "F-1",
+                "quote_id": Q, "quantity": 1, "serial_fitted": "N", "serial_removed": "O", "override_reason": "borrowed",
+                "stock_after": -1, "at": at}),
+            ),
+            (
+                kind::RETURN_PART,
+                json!({"return_id": id(4), "kind": "old", "part_id": "p-1", "quantity": 1,
+                "work_order_id": WO, "part_use_id": id(3), "serial": "O", "quote_id": Q, "reversed_line": 1,
+                "reversed_minor": 2000, "day": "2026-05-01", "at": at}),
+            ),
+            (
+                kind::STOCK_TAKE,
+                json!({"stock_take_id": id(5), "lines": [{"part_id": "p-1", "expected": 2,
+                "counted": 1, "difference": -1}], "day": "2026-05-02", "at": at}),
+            ),
+            (
+                kind::RECORD_DIAGNOSIS,
+                json!({"work_order_id": WO, "diagnosis_id": id(6), "fault_found": "f",
+                "components": ["pump"], "exclusions": [{"kind": "misuse", "component": "pump"}], "notes": "n",
+                "photos": [{"sha256": sha, "media_type": "image/jpeg", "size": 9}], "at": at}),
+            ),
+            (
+                kind::ISSUE_QUOTE,
+                json!({"work_order_id": WO, "quote_id": Q, "fee_table_id": "ft", "fee_table_version": 2,
+                "visit_date": "2026-05-01", "work_date": "2026-05-01", "lines": [{"code": "MAINT", "quantity": 1,
+                "unit_price_minor": 3000, "status": "charged", "charged_minor": 3000}], "gross_minor": 3000,
+                "covered_minor": 0, "deposit_minor": 0, "charged_minor": 3000, "due_minor": 3000, "at": at}),
+            ),
+            (
+                kind::RECORD_QUOTE_DECISION,
+                json!({"work_order_id": WO, "quote_id": Q, "decision": "declined", "at": at,
+                "status_from": "in_progress", "status_to": "unable_to_complete", "reason": "quote_declined",
+                "callout_minor": 5000}),
+            ),
+            (
+                kind::TAKE_CARRY_BACK,
+                json!({"carry_back_id": id(7), "work_order_id": WO, "receipt_no": "CB-1",
+                "item": "i", "serial_no": null, "accessories": ["a"], "condition": "c", "fault": "f",
+                "expected_return": "2026-05-09", "photos": [sha], "signer_name": "S", "png_sha256": sha, "at": at}),
+            ),
+            (
+                kind::ADVANCE_CARRY_BACK,
+                json!({"carry_back_id": id(7), "from": "taken", "to": "at_workshop", "at": at}),
+            ),
+            (
+                kind::RETURN_CARRY_BACK,
+                json!({"carry_back_id": id(7), "receipt_collected": false,
+                "receipt_lost_note": "lost", "signer_name": "S", "png_sha256": sha, "at": at}),
+            ),
+        ];
+        let mut kinds: Vec<&str> = cases.iter().map(|(k, _)| *k).collect();
+        kinds.sort_unstable();
+        let mut all: Vec<&str> = KINDS
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| *k != "RecordWork")
+            .collect();
+        all.sort_unstable();
+        assert_eq!(kinds, all, "every kind the store writes is audited");
+        for (k, payload) in cases {
+            let r = PendingOp {
+                entity_id: WO.into(),
+                ..row(k, payload.clone())
+            };
+            let op = to_wire(&r).unwrap_or_else(|e| panic!("{k}: {e}"));
+            check(k, &payload, &op.payload, &renamed);
+        }
+    }
+
     #[test]
     fn quoted_price_divides_what_the_customer_pays() {
         use onsite_domain::rules::{Bilingual, ItemKind, PricedLine};
@@ -620,7 +856,7 @@ mod tests {
                     assert_eq!(op.payload["decision"], "declined");
                     assert_eq!(op.payload["status_to"], "unable_to_complete");
                     assert_eq!(op.payload["callout"]["minor"], 5000);
-                    assert!(op.payload.get("status_from").is_none());
+                    assert_eq!(op.payload["status_from"], "in_progress");
                 },
             ),
             (
@@ -662,10 +898,13 @@ mod tests {
             (
                 kind::STOCK_TAKE,
                 json!({"stock_take_id": Q, "lines": [{"part_id": "p", "expected": 3,
-                       "counted": 2, "difference": -1}], "at": "2026-05-01T18:00:00Z"}),
+                       "counted": 2, "difference": -1}], "day": "2026-05-02",
+                       "at": "2026-05-01T18:00:00Z"}),
                 |op| {
                     assert_eq!(op.kind, "stock_take");
                     assert_eq!(op.payload["lines"][0]["difference"], -1);
+                    // The local day the technician saw (UTC+8: already the 2nd).
+                    assert_eq!(op.payload["day"], "2026-05-02");
                 },
             ),
             (
@@ -816,8 +1055,9 @@ mod tests {
         let sha = "ab".repeat(32);
         let op = to_wire(&row(
             kind::ATTACH_SIGNATURE,
-            json!({"work_order_id": "x", "signature_id": "s", "signer_name": "王伟",
-                   "signed_at": "2026-05-01T09:00:00Z", "content_hash": "h", "png_sha256": sha}),
+            json!({"work_order_id": "x", "signature_id": "0190a1b2-0000-7000-8000-0000000000aa",
+                   "signer_name": "王伟", "signed_at": "2026-05-01T09:00:00Z",
+                   "content_hash": "h", "png_sha256": sha}),
         ))
         .unwrap();
         assert_eq!(op.kind, "attach_signature");
@@ -825,8 +1065,24 @@ mod tests {
         assert_eq!(op.payload["signer"], "customer");
         assert_eq!(op.payload["at"], "2026-05-01T09:00:00Z");
         assert_eq!(blob_of(&op), Some(sha.clone()));
-        // The signer's name is not sent: the wire has no field for it.
-        assert!(!op.payload.to_string().contains("王伟"));
+        // The signer's typed name and the content hash the signature vouches for reach
+        // head office unchanged (issue 9, hole 14).
+        assert_eq!(op.payload["signer_name"], "王伟");
+        assert_eq!(op.payload["content_hash"], "h");
+        let sig_id = "0190a1b2-0000-7000-8000-0000000000aa";
+        let op = to_wire(&row(
+            kind::ATTACH_SIGNATURE,
+            json!({"work_order_id": "x", "signature_id": sig_id, "signer_name": "王伟",
+                   "signed_at": "2026-05-01T09:00:00Z", "content_hash": "cd".repeat(32),
+                   "png_sha256": sha}),
+        ))
+        .unwrap();
+        assert_eq!(op.payload["signature_id"], sig_id);
+        let Ok(OpPayload::AttachSignature(p)) = OpPayload::parse(&op.kind, &op.payload) else {
+            panic!("{op:?}")
+        };
+        assert_eq!(p.signer_name.as_deref(), Some("王伟"));
+        assert_eq!(p.content_hash, Some("cd".repeat(32)));
 
         let op = to_wire(&row(
             kind::ATTACH_DOCUMENT,
@@ -836,23 +1092,69 @@ mod tests {
         .unwrap();
         assert_eq!(op.payload["doc_type"], "signoff");
         assert_eq!(op.payload["content_type"], "application/pdf");
+        assert_eq!(op.payload["lang"], "zh-CN");
+        assert_eq!(op.payload["size"], 100);
+    }
 
-        for (method, wire) in [
-            ("cash", "cash"),
-            ("card", "card"),
-            ("qr", "card"),
-            ("bank_transfer", "transfer"),
-        ] {
-            let op = to_wire(&row(
+    #[test]
+    fn payments_keep_their_method_id_and_cash_handed_over() {
+        let pay = |method: &str, tendered: Value| {
+            row(
                 kind::TAKE_PAYMENT,
-                json!({"work_order_id": "x", "customer_id": "c", "payment_id": "p",
-                       "method": method, "amount_minor": 4500, "tendered_minor": 5000,
-                       "change_minor": 500, "at": "2026-05-01T09:30:00Z"}),
-            ))
-            .unwrap();
+                json!({"work_order_id": "x", "customer_id": "c",
+                       "payment_id": "0190a1b2-0000-7000-8000-0000000000bb",
+                       "method": method, "amount_minor": 4500, "tendered_minor": tendered,
+                       "change_minor": tendered.as_i64().map(|t| t - 4500),
+                       "at": "2026-05-01T09:30:00Z"}),
+            )
+        };
+        // (store method, to this head office, to one that does not speak `qr`)
+        for (method, wire, older) in [
+            ("cash", "cash", "cash"),
+            ("card", "card", "card"),
+            ("qr", "qr", "card"),
+            ("bank_transfer", "transfer", "transfer"),
+        ] {
+            let r = pay(method, json!(5000));
+            let op = to_wire(&r).unwrap();
             assert_eq!(op.payload["method"], wire);
             assert_eq!(op.payload["amount"]["minor"], 4500);
+            let op = to_wire_for(&r, &|_, _, _| None, Speaks { qr: false }).unwrap();
+            assert_eq!(op.payload["method"], older);
+            assert_eq!(payment_method_for(method, true), wire);
+            assert_eq!(payment_method_for(method, false), older);
         }
+        // The negotiation chooses: a head office whose hello names `payment_qr` gets `qr`;
+        // one of protocol 1 (no hello) or without the feature gets `card`, as before.
+        let qr = pay("qr", Value::Null);
+        for (hello, wire) in [
+            (onsite_api::Hello::current(), "qr"),
+            (onsite_api::Hello::protocol1(), "card"),
+        ] {
+            let speaks = Speaks::from_hello(&hello);
+            let op = to_wire_for(&qr, &|_, _, _| None, speaks).unwrap();
+            assert_eq!(op.payload["method"], wire);
+            assert_eq!(hello.cannot_take(&op), None, "never held or refused");
+        }
+        let op = to_wire(&qr).unwrap();
+        assert!(onsite_api::Hello::protocol1().cannot_take(&op).is_some());
+        let op = to_wire(&pay("cash", json!(5000))).unwrap();
+        let Ok(OpPayload::TakePayment(p)) = OpPayload::parse(&op.kind, &op.payload) else {
+            panic!("{op:?}")
+        };
+        assert_eq!(p.method, onsite_api::PaymentMethod::Cash);
+        assert_eq!(p.tendered, Some(Money::cny(5000)));
+        assert_eq!(p.change, Some(Money::cny(500)));
+        assert_eq!(
+            p.payment_id.map(|id| id.to_string()).as_deref(),
+            Some("0190a1b2-0000-7000-8000-0000000000bb")
+        );
+        // A QR payment has no cash handed over: the store writes nulls, the wire omits them.
+        let op = to_wire(&pay("qr", Value::Null)).unwrap();
+        assert!(op.payload.get("tendered").is_none() && op.payload.get("change").is_none());
+        assert_eq!(op.payload["method"], "qr");
+        // The customer's local id stays on the device.
+        assert!(op.payload.get("customer_id").is_none());
     }
 
     #[test]

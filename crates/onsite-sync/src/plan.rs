@@ -382,6 +382,7 @@ mod tests {
         op(
             seq,
             onsite_api::OpPayload::ChangeStatus(onsite_api::StatusChange {
+                from: None,
                 fact_id: Uuid::from_u128(1000 + seq as u128),
                 to: EnRoute,
                 reason: None,
@@ -394,6 +395,9 @@ mod tests {
         op(
             seq,
             onsite_api::OpPayload::AttachSignature(onsite_api::Signature {
+                content_hash: None,
+                signature_id: None,
+                signer_name: None,
                 fact_id: Uuid::from_u128(1000 + seq as u128),
                 blob_sha256: sha.into(),
                 signer: onsite_api::Signer::Customer,

@@ -572,6 +572,15 @@ async fn a_part_taken_on_one_device_leaves_the_van_on_the_technicians_other_devi
     a.sync(&hq.client(options())).await.unwrap();
     b.sync(&hq.client(options())).await.unwrap();
     assert_eq!(stock(&b), Some(4), "the van on B follows A's use");
+    // And B's job shows what A recorded on it, so that it is not done twice.
+    let shown = b.with(|s| {
+        workorders::detail(s.conn(), &wo.id.to_string(), &day())
+            .unwrap()
+            .other_device
+    });
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(shown[0].kind, "ConsumePart");
+    assert_eq!(shown[0].detail.as_deref(), Some("F-PP-10 × 2"));
     // Again, and after a refetch (head office sends every fact again): still once.
     b.sync(&hq.client(options())).await.unwrap();
     hq.storage.rotate_epoch().unwrap();
@@ -579,4 +588,67 @@ async fn a_part_taken_on_one_device_leaves_the_van_on_the_technicians_other_devi
     assert!(r.refetched);
     assert_eq!(stock(&b), Some(4));
     assert_eq!(b.outbox_count(), 0, "mirroring writes nothing to send");
+}
+
+// ---------------------------------------------------------------------------------------
+// Hole 13: what no restore can lose is forgotten; what one can lose is still re-sent.
+
+#[tokio::test]
+async fn records_behind_the_restore_horizon_are_forgotten_and_a_later_restore_still_loses_nothing()
+{
+    let hq = start().await;
+    let dev = device(&hq, "Tech").await;
+    let wo = hq.work_order("WO-1", Some(dev.technician_id)).await;
+    let keep_none = onsite_sync::SyncConfig {
+        keep_acknowledged: Some(chrono::Duration::zero()),
+        ..Default::default()
+    };
+    let sync = |hq: &Hq| {
+        let client = hq.client(options());
+        let store = dev.store.clone();
+        let config = keep_none.clone();
+        async move { onsite_sync::sync_once_with(&store, &client, &config).await }
+    };
+    sync(&hq).await.unwrap();
+    dev.change_status(wo.id, EnRoute);
+    dev.change_status(wo.id, OnSite);
+    sync(&hq).await.unwrap();
+    assert_eq!(dev.outbox_count(), 2);
+
+    // The operator keeps backups from now on, and says so: both records are behind it.
+    let (hq, backup) = backup_of(hq).await;
+    let declared: onsite_api::RestoreHorizon = hq
+        .admin(
+            reqwest::Method::PUT,
+            onsite_api::routes::ADMIN_RESTORE_HORIZON,
+            Some(&onsite_api::RestoreHorizonRequest {
+                oldest_backup_at: Utc::now(),
+            }),
+        )
+        .await;
+    assert!(declared.checkpoint.is_some());
+    assert!(declared.forgotten_results >= 2, "{declared:?}");
+    // A horizon never moves back.
+    let (status, _) = hq
+        .admin_raw_put(
+            onsite_api::routes::ADMIN_RESTORE_HORIZON,
+            &onsite_api::RestoreHorizonRequest {
+                oldest_backup_at: Utc::now() - chrono::Duration::days(1),
+            },
+        )
+        .await;
+    assert_eq!(status, 400);
+
+    set_notes(&dev, wo.id, "after the horizon");
+    let r = sync(&hq).await.unwrap();
+    assert_eq!(r.forgotten, 2, "{r:?}");
+    assert_eq!(dev.outbox_count(), 1, "the record after the horizon stays");
+
+    // Head office is restored from the backup (taken before the notes, after the two
+    // forgotten records): the notes are sent again, the forgotten ones were in it.
+    let hq = restore_without_flag(hq, &backup).await;
+    let r = sync(&hq).await.unwrap();
+    assert!(r.refetched, "{r:?}");
+    assert_eq!(fact_ids(&hq, wo.id).await.len(), 3);
+    assert_eq!(hq.detail(wo.id).await.work_order.status, OnSite);
 }

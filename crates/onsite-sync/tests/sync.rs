@@ -560,6 +560,7 @@ async fn a_job_signed_and_completed_with_the_visit_code_reaches_the_export_with_
     let config = onsite_sync::SyncConfig {
         blobs_dir: Some(blobs.path().to_path_buf()),
         progress: Some(sink),
+        ..Default::default()
     };
     let r = onsite_sync::sync_once_with(&dev.store, &client, &config)
         .await
@@ -715,13 +716,15 @@ async fn a_whole_visit_syncs_with_nothing_blocked_and_every_fact_exported() {
             let pump_use = visit::state(tx, &id)?.parts[0].id.clone();
             visit::return_old_part(tx, &pump_use, t)?;
             // End of the day: an unused filter goes back, the van is counted, expenses.
-            visit::return_unused(tx, &filter, 1, None, t)?;
-            visit::stock_take(
+            // Filed under the technician's day in Beijing (whatever the UTC date).
+            visit::return_unused_on(tx, &filter, 1, None, today, t)?;
+            visit::stock_take_on(
                 tx,
                 &[StockCount {
                     part_id: filter.clone(),
                     counted: 0,
                 }],
+                today,
                 t,
             )?;
             visit::record_expense(

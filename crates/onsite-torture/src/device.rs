@@ -209,6 +209,7 @@ fn sync(a: &Args) -> ExitCode {
     let config = SyncConfig {
         blobs_dir: Some(a.blobs.clone()),
         progress: Some(sink),
+        ..Default::default()
     };
     let rt = match runtime() {
         Ok(r) => r,

@@ -116,6 +116,8 @@ export const api = {
   syncNow: () => call<SyncView>('sync_now'),
   enrolDevice: (form: EnrolForm) => call<SyncView>('enrol_device', { form }),
   dayEndCheck: () => call<DayEndCheck>('day_end_check'),
+  dismissUnsentFile: (sha256: string, opId: string) =>
+    call<SyncView>('dismiss_unsent_file', { sha256, opId }),
   sendWithoutFile: (opId: string, reason: string) =>
     call<SyncView>('send_without_file', { opId, reason }),
 };

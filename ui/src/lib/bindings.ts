@@ -15,7 +15,7 @@ export type Money = {
  */
 minor: number, currency: Currency, };
 
-export type ErrorCode = "db_corrupt" | "db_locked" | "db_too_new" | "db_io" | "not_found" | "transition_not_allowed" | "reason_required" | "signature_required" | "document_failed" | "invalid_input" | "internal" | "invalid_quantity" | "invalid_amount" | "price_not_editable" | "payment_above_due" | "purchase_date_in_future" | "order_cancelled" | "order_closed" | "insufficient_stock" | "quote_required" | "quote_not_accepted" | "no_fee_table" | "sync_not_enrolled" | "sync_offline" | "sync_bad_address" | "sync_bad_certificate" | "sync_code_refused" | "sync_device_revoked" | "sync_server_error" | "sync_unsent_elsewhere";
+export type ErrorCode = "db_corrupt" | "db_locked" | "db_too_new" | "db_io" | "not_found" | "transition_not_allowed" | "reason_required" | "signature_required" | "document_failed" | "invalid_input" | "internal" | "invalid_quantity" | "invalid_amount" | "price_not_editable" | "payment_above_due" | "purchase_date_in_future" | "order_cancelled" | "order_closed" | "insufficient_stock" | "photo_too_large" | "quote_required" | "quote_not_accepted" | "no_fee_table" | "sync_not_enrolled" | "sync_offline" | "sync_bad_address" | "sync_bad_certificate" | "sync_code_refused" | "sync_device_revoked" | "sync_server_error" | "sync_unsent_elsewhere";
 
 export type IpcError = { code: ErrorCode, message: string, file: string | null, };
 
@@ -30,6 +30,24 @@ export type CarryBackView = { id: string, receipt_no: string, work_order_id: str
  * On return: whether the customer handed the receipt back (false: its loss recorded).
  */
 receipt_collected: boolean | null, receipt_lost_note: string | null, returned_signer: string | null, photos: Array<string>, overdue: CarryBackOverdue | null, };
+
+export type OtherDeviceFactView = { 
+/**
+ * The outbox kind it stands for (`TakePayment`, `IssueQuote`, …), for its label.
+ */
+kind: string, at: string, 
+/**
+ * An amount it carries: the payment, the quote's total due, the invoice.
+ */
+amount_minor: number | null, 
+/**
+ * The status it moved the job to.
+ */
+status: WorkOrderStatus | null, 
+/**
+ * A part number and quantity, a signer, a rating: what identifies it.
+ */
+detail: string | null, };
 
 export type CarryBackForm = { item: string, serial_no: string | null, accessories: Array<string>, condition: string, fault: string, expected_return: string, 
 /**
@@ -87,7 +105,12 @@ content_hash: string,
 /**
  * Every signature, oldest first; the last valid one counts.
  */
-signatures: Array<SignatureView>, documents: Array<DocumentView>, carry_backs: Array<CarryBackView>, };
+signatures: Array<SignatureView>, documents: Array<DocumentView>, carry_backs: Array<CarryBackView>, 
+/**
+ * What the technician recorded on this job on their other device (as head office
+ * stored it), oldest first: shown so that nothing is done twice.
+ */
+other_device: Array<OtherDeviceFactView>, };
 
 export type Settings = { locale: string | null, };
 
@@ -334,6 +357,20 @@ blocked: string | null, };
 
 export type SyncHealth = "not_enrolled" | "ok" | "retrying" | "needs_enrolment" | "failing";
 
+export type UnsentFileKind = "photo" | "signature" | "document";
+
+export type UnsentWhy = "missing" | "damaged" | "too_large";
+
+export type UnsentFileView = { sha256: string, 
+/**
+ * The record (outbox op) that referenced it.
+ */
+op_id: string, kind: UnsentFileKind, why: UnsentWhy, work_order_id: string | null, order_no: string | null, 
+/**
+ * When a sync first and last found it could not be sent.
+ */
+first_at: string, last_at: string, };
+
 export type PendingOpView = { device_seq: number, op_id: string, kind: string, work_order_id: string, order_no: string | null, created_at: string, 
 /**
  * Why the last sync could not send it (a file missing or damaged here, too large, a
@@ -366,6 +403,11 @@ last_error_code: ErrorCode | null,
 /**
  * When the background sync tries next (none when it waits for enrolment).
  */
-next_attempt_at: string | null, last_run: SyncRunView | null, pending: Array<PendingOpView>, unsent_files: number, rejected: Array<RejectedOpView>, review: Array<ReviewFlagView>, };
+next_attempt_at: string | null, last_run: SyncRunView | null, pending: Array<PendingOpView>, unsent_files: number, 
+/**
+ * Files that could not be sent and will not be by a later sync (counted in
+ * `unsent_files` until dismissed).
+ */
+unsent: Array<UnsentFileView>, rejected: Array<RejectedOpView>, review: Array<ReviewFlagView>, };
 
 export type DayEndCheck = { enrolled: boolean, unsent_ops: number, unsent_files: number, rejected_ops: number, last_success_at: string | null, };

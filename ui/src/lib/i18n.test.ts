@@ -23,6 +23,7 @@ describe('translations', () => {
       invalid_input: 1, internal: 1,
       invalid_quantity: 1, invalid_amount: 1, price_not_editable: 1, payment_above_due: 1,
       purchase_date_in_future: 1, order_cancelled: 1, order_closed: 1, insufficient_stock: 1,
+      photo_too_large: 1,
       quote_required: 1, quote_not_accepted: 1, no_fee_table: 1,
       sync_not_enrolled: 1, sync_offline: 1, sync_bad_address: 1, sync_bad_certificate: 1,
       sync_code_refused: 1, sync_device_revoked: 1, sync_server_error: 1, sync_unsent_elsewhere: 1,

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { DayEndCheck, SyncView } from './bindings';
+import type { DayEndCheck, SyncView, UnsentFileView } from './bindings';
 import { setLocale } from './i18n.svelte';
-import { badge, dayEndWarning, opLabel, progressText } from './sync';
+import { badge, dayEndWarning, opLabel, progressText, unsentLine } from './sync';
 
 const check = (over: Partial<DayEndCheck>): DayEndCheck => ({
   enrolled: true,
@@ -70,6 +70,31 @@ describe('sync screen', () => {
     expect(badge({ ...v, enrolled: false })).toBe('');
     expect(badge({ ...v, pending: [], rejected: [] })).toBe('');
     expect(badge(null)).toBe('');
+  });
+});
+
+describe('files that could not be sent', () => {
+  const lost: UnsentFileView = {
+    sha256: 'ab'.repeat(32),
+    op_id: 'op-1',
+    kind: 'photo',
+    why: 'missing',
+    work_order_id: 'wo-1',
+    order_no: 'WO-20261124-002',
+    first_at: '2026-11-24T09:00:00Z',
+    last_at: '2026-11-24T10:00:00Z',
+  };
+
+  it('say what, which job and why, in the user\'s language', () => {
+    setLocale('en');
+    const line = unsentLine(lost);
+    expect(line).toMatch(/^Photo · WO-20261124-002 · no longer on this device · first noticed /);
+    expect(unsentLine({ ...lost, why: 'too_large', order_no: null })).toContain(
+      '(no job) · larger than head office accepts',
+    );
+    setLocale('zh-CN');
+    expect(unsentLine(lost)).toMatch(/^照片 · WO-20261124-002 · 本机上已找不到 · 首次发现于 /);
+    expect(unsentLine({ ...lost, kind: 'signature', why: 'damaged' })).toContain('签名');
   });
 });
 

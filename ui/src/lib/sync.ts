@@ -1,5 +1,5 @@
 // What the sync screen and the day-end check say, as pure functions of the Rust views.
-import type { DayEndCheck, SyncProgressView, SyncView } from './bindings';
+import type { DayEndCheck, SyncProgressView, SyncView, UnsentFileView } from './bindings';
 import { dateTime } from './format';
 import { i18n, label, t, type Key } from './i18n.svelte';
 
@@ -20,6 +20,16 @@ export function progressText(p: SyncProgressView): string {
 /** A kind of outbox record, in the user's language (unknown kinds as they are). */
 export function opLabel(kind: string): string {
   return label('op', kind);
+}
+
+/** One file that could not be sent, for the sync screen: what, which job, why, since when. */
+export function unsentLine(u: UnsentFileView): string {
+  return t('sync.unsent.line', {
+    kind: t(`sync.unsent.kind.${u.kind}`),
+    job: u.order_no ?? t('sync.no_order'),
+    why: t(`sync.unsent.why.${u.why}`),
+    when: dateTime(u.first_at, i18n.locale),
+  });
 }
 
 /** Records waiting to go, for the navigation badge ('' when none or not enrolled). */

@@ -128,6 +128,15 @@ pub trait Storage: Send + Sync + 'static {
     /// replay returns the stored result with `duplicate: true`. `Transient` errors leave
     /// nothing behind.
     fn apply_op(&self, device: &DeviceAuth, op: &Op, now: DateTime<Utc>) -> Result<OpResult>;
+    /// The restore horizon declared by the operator (none declared: nothing forgotten).
+    fn restore_horizon(&self) -> Result<onsite_api::RestoreHorizon>;
+    /// Declares the oldest backup still kept: the horizon becomes the newest commit made
+    /// before it, and results of applied ops processed before it are forgotten (a re-sent
+    /// op is still recognised by its fact id). `Invalid` when it would move back.
+    fn set_restore_horizon(
+        &self,
+        oldest_backup_at: DateTime<Utc>,
+    ) -> Result<onsite_api::RestoreHorizon>;
     /// Refused ops, kept whole, oldest first.
     fn list_refused_ops(
         &self,

@@ -275,6 +275,70 @@ fn load_work_order(conn: &Connection, id: Uuid) -> Result<Option<WorkOrder>> {
         .optional()?)
 }
 
+/// A signature whose content hash differs from the job's content as head office holds it
+/// (the work order now and the facts stored before it): `rules::signature_review`.
+fn signature_flag(
+    conn: &Connection,
+    order_id: Uuid,
+    payload: &OpPayload,
+) -> Result<Option<ReviewReason>> {
+    let OpPayload::AttachSignature(signature) = payload else {
+        return Ok(None);
+    };
+    if signature.content_hash.is_none() {
+        return Ok(None);
+    }
+    let Some(order) = load_work_order(conn, order_id)? else {
+        return Ok(None);
+    };
+    let facts: Vec<OpPayload> = load_facts(conn, order_id)?
+        .iter()
+        .filter_map(|f| OpPayload::parse(f.kind.as_str(), &f.payload).ok())
+        .collect();
+    let expected = rules::signed_content(&order, &facts).hash();
+    Ok(rules::signature_review(signature, &expected))
+}
+
+/// Opens a review flag on a job unless one with the same reason is open; true when opened.
+#[allow(clippy::too_many_arguments)]
+fn open_review_flag(
+    tx: &Transaction,
+    order_id: &str,
+    reason: ReviewReason,
+    op_id: &str,
+    technician: &str,
+    device_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let open: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM review_flags WHERE work_order_id = ?1 \
+         AND reason = ?2 AND resolved_at IS NULL)",
+        [order_id, reason.as_str()],
+        |r| r.get(0),
+    )?;
+    if open {
+        return Ok(false);
+    }
+    tx.execute(
+        "INSERT INTO review_flags (id, work_order_id, reason, op_id, \
+         technician_id, device_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            Uuid::now_v7().to_string(),
+            order_id,
+            reason.as_str(),
+            op_id,
+            technician,
+            device_id,
+            ts(now)
+        ],
+    )?;
+    tx.execute(
+        "UPDATE work_orders SET version = version + 1, updated_at = ?1 WHERE id = ?2",
+        params![ts(now), order_id],
+    )?;
+    Ok(true)
+}
+
 /// Stores an op's result for replays and commits the op's transaction. A refused op is
 /// kept whole in `refused_ops`; one refused before and applied now is marked resolved
 /// (`resolution` says how).
@@ -343,6 +407,22 @@ fn finish_op(
         duplicate: false,
         outcome,
     })
+}
+
+/// Whether a re-sent fact is the one stored under its fact id: the same payload, or the
+/// same with fields added by a later build of the device (every stored field equal).
+/// A device re-sends an acknowledged op after a restore; the result head office kept for
+/// it may have been forgotten behind the restore horizon, and the device may have been
+/// upgraded since it first sent it.
+fn same_fact(stored: &Value, sent: &Value) -> bool {
+    match (stored, sent) {
+        // A field stored as null and left out now is the same (optional fields are left out
+        // when empty by later builds).
+        (Value::Object(a), Value::Object(b)) => {
+            a.iter().all(|(k, v)| b.get(k).unwrap_or(&Value::Null) == v)
+        }
+        _ => stored == sent,
+    }
 }
 
 fn reject_code_text(code: RejectCode) -> String {
@@ -435,7 +515,7 @@ fn store_technician_day_fact(
     let technician = device.technician_id.to_string();
     Ok(match earlier {
         Some((tech, kind, stored, seq))
-            if tech == technician && kind == op.kind && stored == op.payload =>
+            if tech == technician && kind == op.kind && same_fact(&stored, &op.payload) =>
         {
             OpOutcome::Applied {
                 server_seq: seq,
@@ -856,7 +936,7 @@ impl SqliteStorage {
                     // The same fact sent again under a new op id (e.g. re-sent after a
                     // server restore): already stored, nothing to add.
                     Some((wo, kind, stored, seq))
-                        if wo == order_id && kind == op.kind && stored == op.payload =>
+                        if wo == order_id && kind == op.kind && same_fact(&stored, &op.payload) =>
                     {
                         OpOutcome::Applied {
                             server_seq: seq,
@@ -868,6 +948,9 @@ impl SqliteStorage {
                         reason: "fact_id was already used for a different fact".into(),
                     },
                     None => {
+                        // Checked against the facts stored before this one.
+                        let signature_flag = signature_flag(&tx, op.entity_id, parsed)?;
+                        let flag = flag.or(signature_flag);
                         let seq = new_commit(&tx, now)?;
                         tx.execute(
                             &format!(
@@ -901,33 +984,28 @@ impl SqliteStorage {
                             )?;
                         }
                         if let Some(reason) = flag {
-                            let open: bool = tx.query_row(
-                                "SELECT EXISTS (SELECT 1 FROM review_flags WHERE work_order_id = ?1 \
-                                 AND reason = ?2 AND resolved_at IS NULL)",
-                                [&order_id, reason.as_str()],
-                                |r| r.get(0),
+                            open_review_flag(
+                                &tx,
+                                &order_id,
+                                reason,
+                                &op_id,
+                                &technician,
+                                &device_id,
+                                now,
                             )?;
-                            if !open {
-                                tx.execute(
-                                    "INSERT INTO review_flags (id, work_order_id, reason, op_id, \
-                                     technician_id, device_id, created_at) \
-                                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                                    params![
-                                        Uuid::now_v7().to_string(),
-                                        order_id,
-                                        reason.as_str(),
-                                        op_id,
-                                        technician,
-                                        device_id,
-                                        ts(now)
-                                    ],
-                                )?;
-                                tx.execute(
-                                    "UPDATE work_orders SET version = version + 1, updated_at = ?1 \
-                                     WHERE id = ?2",
-                                    params![ts(now), order_id],
-                                )?;
-                            }
+                        }
+                        // A job already flagged (cancelled, reassigned) gets the
+                        // signature's own flag too.
+                        if let Some(reason) = signature_flag.filter(|r| Some(*r) != flag) {
+                            open_review_flag(
+                                &tx,
+                                &order_id,
+                                reason,
+                                &op_id,
+                                &technician,
+                                &device_id,
+                                now,
+                            )?;
                         }
                         if new_status.is_some() || flag.is_some() {
                             let order = load_work_order(&tx, op.entity_id)?
@@ -975,6 +1053,78 @@ impl Storage for SqliteStorage {
         let epoch = Uuid::now_v7().to_string();
         conn.execute("UPDATE meta SET value = ?1 WHERE key = 'epoch'", [&epoch])?;
         Ok(epoch)
+    }
+
+    fn restore_horizon(&self) -> Result<onsite_api::RestoreHorizon> {
+        let conn = self.reader();
+        let get = |key: &str| -> Result<Option<String>> {
+            Ok(conn
+                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()?)
+        };
+        Ok(onsite_api::RestoreHorizon {
+            oldest_backup_at: get("oldest_backup_at")?.as_deref().and_then(parse_time),
+            checkpoint: get("restore_horizon")?,
+            forgotten_results: 0,
+        })
+    }
+
+    fn set_restore_horizon(
+        &self,
+        oldest_backup_at: DateTime<Utc>,
+    ) -> Result<onsite_api::RestoreHorizon> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let before: Option<String> = tx
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'oldest_backup_at'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if before
+            .as_deref()
+            .and_then(parse_time)
+            .is_some_and(|b| oldest_backup_at < b)
+        {
+            return Err(StorageError::Invalid(
+                "the restore horizon only moves forward".into(),
+            ));
+        }
+        // Commit times are head office's own clock, written in order, so the newest one
+        // made before the backup was taken is in it (and in every later one).
+        let newest: Option<(i64, Option<String>)> = tx
+            .query_row(
+                "SELECT seq, tag FROM commits WHERE at < ?1 ORDER BY seq DESC LIMIT 1",
+                [ts(oldest_backup_at)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let checkpoint = newest.and_then(|(seq, tag)| tag.map(|t| format!("{seq}:{t}")));
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('oldest_backup_at', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [ts(oldest_backup_at)],
+        )?;
+        match &checkpoint {
+            Some(c) => tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('restore_horizon', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [c],
+            )?,
+            None => 0,
+        };
+        let forgotten = tx.execute(
+            "DELETE FROM processed_ops WHERE processed_at < ?1
+             AND json_extract(result, '$.status') = 'applied'",
+            [ts(oldest_backup_at)],
+        )?;
+        tx.commit()?;
+        Ok(onsite_api::RestoreHorizon {
+            oldest_backup_at: Some(oldest_backup_at),
+            checkpoint,
+            forgotten_results: forgotten as i64,
+        })
     }
 
     fn commit_tag(&self, seq: i64) -> Result<Option<String>> {
@@ -1888,6 +2038,31 @@ impl Storage for SqliteStorage {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_re_sent_fact_is_the_same_with_fields_added_by_a_later_build() {
+        use serde_json::json;
+        let stored = json!({"fact_id": "f", "amount": {"minor": 5}, "receipt_no": null});
+        for (sent, same) in [
+            (
+                json!({"fact_id": "f", "amount": {"minor": 5}, "receipt_no": null}),
+                true,
+            ),
+            (json!({"fact_id": "f", "amount": {"minor": 5}}), true),
+            (
+                json!({"fact_id": "f", "amount": {"minor": 5}, "receipt_no": null, "tendered": {"minor": 10}}),
+                true,
+            ),
+            (json!({"fact_id": "f", "amount": {"minor": 6}}), false),
+            (
+                json!({"fact_id": "f", "amount": {"minor": 5}, "receipt_no": "R-1"}),
+                false,
+            ),
+            (json!("f"), false),
+        ] {
+            assert_eq!(super::same_fact(&stored, &sent), same, "{sent}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -339,6 +339,7 @@ impl OpMaker {
         self.op(
             work_order,
             OpPayload::ChangeStatus(StatusChange {
+                from: None,
                 fact_id: Uuid::now_v7(),
                 to,
                 reason: None,
@@ -351,6 +352,9 @@ impl OpMaker {
         self.op(
             work_order,
             OpPayload::TakePayment(Payment {
+                change: None,
+                payment_id: None,
+                tendered: None,
                 fact_id: Uuid::now_v7(),
                 amount: Money::cny(minor),
                 method: PaymentMethod::Cash,
@@ -379,6 +383,9 @@ impl OpMaker {
         self.op(
             work_order,
             OpPayload::ConsumePart(PartUsed {
+                part_id: None,
+                part_use_id: None,
+                stock_after: None,
                 fact_id: Uuid::now_v7(),
                 part_no: part_no.into(),
                 quantity,
@@ -398,6 +405,9 @@ impl OpMaker {
         self.op(
             work_order,
             OpPayload::AttachSignature(Signature {
+                content_hash: None,
+                signature_id: None,
+                signer_name: None,
                 fact_id: Uuid::now_v7(),
                 blob_sha256: sha.into(),
                 signer: Signer::Customer,
@@ -410,6 +420,8 @@ impl OpMaker {
         self.op(
             work_order,
             OpPayload::AttachDocument(Document {
+                lang: None,
+                size: None,
                 fact_id: Uuid::now_v7(),
                 blob_sha256: sha.into(),
                 doc_type: "work_order_pdf".into(),

@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 use super::{append, new_id, open_order, text, Step, VisitError, VisitResult};
 use crate::{outbox, ts, StoreError};
 
-/// The largest photo accepted: 25 MB.
-pub const MAX_BLOB_BYTES: usize = 25 * 1024 * 1024;
+/// The largest photo accepted: head office's blob limit (16 MiB), so that every photo
+/// taken here can reach head office. One limit end to end: the UI checks the same number
+/// before sending a file (`ui/src/lib/limits.ts`, checked by a test).
+pub const MAX_BLOB_BYTES: usize = onsite_api::limits::MAX_BLOB_BYTES;
 
 const MEDIA_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp", "image/heic"];
 
@@ -64,11 +66,14 @@ fn check_media_type(media_type: &str) -> VisitResult<()> {
 /// Call it before the transaction that records the blob.
 pub fn put_blob(blobs_dir: &Path, bytes: &[u8], media_type: &str) -> VisitResult<Blob> {
     check_media_type(media_type)?;
-    if bytes.is_empty() || bytes.len() > MAX_BLOB_BYTES {
-        return Err(VisitError::Invalid(format!(
-            "a photo must be 1 byte to {MAX_BLOB_BYTES} bytes, this one is {}",
-            bytes.len()
-        )));
+    if bytes.len() > MAX_BLOB_BYTES {
+        return Err(VisitError::PhotoTooLarge {
+            size: bytes.len(),
+            max: MAX_BLOB_BYTES,
+        });
+    }
+    if bytes.is_empty() {
+        return Err(VisitError::Invalid("a photo must not be empty".into()));
     }
     let sha256 = crate::documents::put_blob(blobs_dir, bytes).map_err(|source| StoreError::Io {
         path: blobs_dir.to_path_buf(),
@@ -94,7 +99,13 @@ fn check_blob(blob: &Blob) -> VisitResult<()> {
             "a photo's sha256 must be 64 lowercase hex digits".into(),
         ));
     }
-    if blob.size <= 0 || blob.size > MAX_BLOB_BYTES as i64 {
+    if blob.size > MAX_BLOB_BYTES as i64 {
+        return Err(VisitError::PhotoTooLarge {
+            size: usize::try_from(blob.size).unwrap_or(usize::MAX),
+            max: MAX_BLOB_BYTES,
+        });
+    }
+    if blob.size <= 0 {
         return Err(VisitError::Invalid(format!(
             "a photo's size must be 1 to {MAX_BLOB_BYTES} bytes"
         )));

@@ -2,7 +2,7 @@
 //! and van-stock search. Stock only moves through `stock_movement` rows; a trigger keeps
 //! `van_stock.quantity` equal to the sum of each part's movements (0003_visit.sql).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use onsite_domain::rules::LineStatus;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
@@ -413,16 +413,33 @@ struct ReturnPayload<'a> {
     quote_id: Option<&'a str>,
     reversed_line: Option<usize>,
     reversed_minor: i64,
+    /// The technician's local calendar day (an unused return without a job is filed under
+    /// it at head office).
+    day: NaiveDate,
     at: String,
 }
 
-/// Marks parts from the van's stock to go back to the warehouse (they leave the van).
-/// `work_order_id`: the job they were brought for, if any. Returns the return's id.
+/// [`return_unused_on`] on the device's local day at `now` ([`local_day`]).
 pub fn return_unused(
     tx: &Transaction,
     part_id: &str,
     qty: i64,
     work_order_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> VisitResult<String> {
+    return_unused_on(tx, part_id, qty, work_order_id, local_day(now), now)
+}
+
+/// Marks parts from the van's stock to go back to the warehouse (they leave the van).
+/// `work_order_id`: the job they were brought for, if any; `day`: the technician's local
+/// calendar day (a return without a job is filed under it at head office). Returns the
+/// return's id.
+pub fn return_unused_on(
+    tx: &Transaction,
+    part_id: &str,
+    qty: i64,
+    work_order_id: Option<&str>,
+    day: NaiveDate,
     now: DateTime<Utc>,
 ) -> VisitResult<String> {
     let qty = quantity(qty, 1, MAX_PART_QUANTITY)?;
@@ -454,6 +471,7 @@ pub fn return_unused(
             quote_id: None,
             reversed_line: None,
             reversed_minor: 0,
+            day,
             at: ts(now),
         },
         now,
@@ -557,6 +575,7 @@ pub fn return_old_part(
             quote_id: reversal.as_ref().map(|r| r.0.as_str()),
             reversed_line: reversal.as_ref().map(|r| r.1),
             reversed_minor: reversal.as_ref().map_or(0, |r| r.2),
+            day: local_day(now),
             at: ts(now),
         },
         now,
@@ -604,11 +623,28 @@ pub struct StockTakeLine {
     pub difference: i64,
 }
 
-/// Records a stock-take: for each part counted, the expected quantity (the ledger's) and
-/// the count; each difference becomes a `stock_take` movement. Returns the lines.
+/// The device's local calendar day at `now` (the system time zone): what the technician
+/// saw when recording a fact filed by day.
+pub fn local_day(now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&chrono::Local).date_naive()
+}
+
+/// [`stock_take_on`] on the device's local day at `now` ([`local_day`]).
 pub fn stock_take(
     tx: &Transaction,
     counts: &[StockCount],
+    now: DateTime<Utc>,
+) -> VisitResult<(String, Vec<StockTakeLine>)> {
+    stock_take_on(tx, counts, local_day(now), now)
+}
+
+/// Records a stock-take: for each part counted, the expected quantity (the ledger's) and
+/// the count; each difference becomes a `stock_take` movement. Returns the lines. `day` is
+/// the technician's local calendar day (head office files the stock-take under it).
+pub fn stock_take_on(
+    tx: &Transaction,
+    counts: &[StockCount],
+    day: NaiveDate,
     now: DateTime<Utc>,
 ) -> VisitResult<(String, Vec<StockTakeLine>)> {
     if counts.is_empty() || counts.len() > 10_000 {
@@ -637,7 +673,7 @@ pub fn stock_take(
         outbox::kind::STOCK_TAKE,
         &id,
         None,
-        &serde_json::json!({ "stock_take_id": id, "lines": lines, "at": ts(now) }),
+        &serde_json::json!({ "stock_take_id": id, "lines": lines, "day": day, "at": ts(now) }),
         now,
     )?;
     tx.execute(

@@ -169,6 +169,19 @@ impl Hq {
         (res.status().as_u16(), res.bytes().await.unwrap().to_vec())
     }
 
+    /// A PUT as the office, whatever the answer: status and body.
+    pub async fn admin_raw_put<B: Serialize>(&self, path: &str, body: &B) -> (u16, Vec<u8>) {
+        let res = self
+            .admin
+            .put(format!("{}{}", self.base, path))
+            .bearer_auth(ADMIN)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.bytes().await.unwrap().to_vec())
+    }
+
     /// A blob head office holds, by hash: status and bytes.
     pub async fn blob(&self, sha256: &str) -> (u16, Vec<u8>) {
         self.admin_raw(&routes::ADMIN_BLOB.replace("{sha256}", sha256))
