@@ -342,3 +342,108 @@ fn without_fact_id(payload: &str) -> String {
         _ => payload.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The checker on hand-made files (only the columns it reads): it must see each kind
+    //! of failure, or a green run proves nothing.
+    use super::*;
+    use std::path::PathBuf;
+
+    const TECH: &str = "00000000-0000-7000-8000-000000000001";
+
+    fn device(dir: &Path) -> PathBuf {
+        let p = dir.join("device.db");
+        let c = Connection::open(&p).unwrap();
+        c.execute_batch(
+            "CREATE TABLE outbox (device_seq INTEGER PRIMARY KEY, op_id TEXT, kind TEXT,
+                                  state TEXT, payload TEXT);
+             CREATE TABLE op_result (op_id TEXT, reason TEXT, reject_code TEXT);
+             CREATE TABLE work_order (id TEXT, status TEXT);
+             CREATE TABLE pulled_work_order (id TEXT);
+             CREATE TABLE review_flag (work_order_id TEXT);
+             INSERT INTO outbox VALUES
+               (1, 'op-ok', 'ChangeStatus', 'applied', '{}'),
+               (2, 'op-lost', 'EditNotes', 'applied', '{}'),
+               (3, 'op-refused', 'RecordDiagnosis', 'rejected', '{}'),
+               (4, 'op-pending', 'EditNotes', 'pending', '{}'),
+               (5, 'op-twice', 'RecordExpense', 'applied', '{}'),
+               (6, 'op-own-id', 'TakeCarryBack', 'applied', '{\"fact_id\":\"fact-own\"}');
+             INSERT INTO op_result VALUES ('op-refused', 'no such work order', 'unknown_work_order');
+             INSERT INTO work_order VALUES ('job-same', 'en_route'), ('job-differs', 'completed'),
+                                           ('job-gone', 'on_site');
+             INSERT INTO pulled_work_order VALUES ('job-same'), ('job-differs'), ('job-gone');",
+        )
+        .unwrap();
+        p
+    }
+
+    fn hq(dir: &Path) -> PathBuf {
+        let p = dir.join("hq.db");
+        let c = Connection::open(&p).unwrap();
+        c.execute_batch(&format!(
+            "CREATE TABLE facts (fact_id TEXT, kind TEXT, work_order_id TEXT, payload TEXT,
+                                 technician_id TEXT);
+             CREATE TABLE technician_day_facts (fact_id TEXT, kind TEXT, day TEXT,
+                                                payload TEXT, technician_id TEXT);
+             CREATE TABLE work_orders (id TEXT, status TEXT, technician_id TEXT);
+             INSERT INTO facts VALUES
+               ('op-ok', 'change_status', 'job-same', '{{\"fact_id\":\"op-ok\",\"to\":\"en_route\"}}', '{TECH}'),
+               ('fact-own', 'take_carry_back', 'job-same', '{{\"fact_id\":\"fact-own\"}}', '{TECH}');
+             INSERT INTO technician_day_facts VALUES
+               ('op-twice', 'record_expense', '2026-11-29', '{{\"fact_id\":\"op-twice\",\"km\":3}}', '{TECH}'),
+               ('stranger', 'record_expense', '2026-11-29', '{{\"fact_id\":\"stranger\",\"km\":3}}', '{TECH}');
+             INSERT INTO work_orders VALUES ('job-same', 'en_route', '{TECH}'),
+                                            ('job-differs', 'in_progress', '{TECH}'),
+                                            ('job-missing', 'assigned', '{TECH}');"
+        ))
+        .unwrap();
+        p
+    }
+
+    fn refused_op() -> onsite_api::RefusedOp {
+        serde_json::from_value(serde_json::json!({
+            "device_id": Uuid::nil(), "technician_id": Uuid::nil(), "op_id": Uuid::nil(),
+            "device_seq": 3, "kind": "record_diagnosis", "entity_id": Uuid::nil(),
+            "base_version": null, "payload": {"fault_found": "x"},
+            "code": "unknown_work_order", "reason": "no such work order",
+            "first_refused_at": "2026-11-29T00:00:00Z", "last_refused_at": "2026-11-29T00:00:00Z",
+            "attempts": 1, "resolved_at": null, "resolution": null
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn each_failure_is_seen_and_nothing_else() {
+        let dir = std::env::temp_dir().join(format!("onsite-torture-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (d, h) = (device(&dir), hq(&dir));
+        let tech = Uuid::parse_str(TECH).unwrap();
+        let refused = HashMap::from([("op-refused".to_string(), refused_op())]);
+        let r = check(&d, &h, tech, &refused).unwrap();
+        let ops = |list: &[Finding]| -> Vec<String> {
+            list.iter().filter_map(|f| f.op_id.clone()).collect()
+        };
+        assert_eq!(ops(&r.lost), ["op-lost"]);
+        assert_eq!(ops(&r.wedged), ["op-pending"]);
+        assert_eq!(r.refused, 1);
+        // The same expense under a fact id the device never made.
+        assert_eq!(r.duplicated.len(), 1, "{:?}", r.duplicated);
+        let jobs: HashSet<String> = r.diverged.iter().filter_map(|f| f.job.clone()).collect();
+        assert_eq!(
+            jobs,
+            HashSet::from([
+                "job-differs".into(),
+                "job-missing".into(),
+                "job-gone".into()
+            ])
+        );
+        assert_eq!((r.lost(), r.duplicated(), r.wedged()), (1, 1, 4));
+        assert!(r.integrity_ok());
+
+        // Without the refused list, the refused op counts as lost.
+        let r = check(&d, &h, tech, &HashMap::new()).unwrap();
+        assert_eq!(ops(&r.lost), ["op-lost", "op-refused"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
