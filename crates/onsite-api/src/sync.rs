@@ -93,6 +93,9 @@ pub mod features {
 pub struct Hello {
     /// Its protocol version ([`PROTOCOL`]).
     pub protocol: u32,
+    /// Its current epoch ([`PullReply::epoch`]); empty when not told.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub epoch: String,
     /// The op kinds it takes ([`Op::kind`] texts).
     pub op_kinds: Vec<String>,
     /// The change-item types it can send ([`ChangeItem::TYPES`]).
@@ -104,6 +107,11 @@ pub struct Hello {
     /// office acknowledged at or before it, since no restore can lose them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_horizon: Option<String>,
+    /// True when the device named a commit (`?checkpoint=`) this database does not hold:
+    /// head office lost history (restored from a backup). Asked before anything is pushed,
+    /// so that what was lost is re-sent in the order it was recorded, before newer records.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub history_lost: bool,
 }
 
 impl Hello {
@@ -111,10 +119,12 @@ impl Hello {
     pub fn current() -> Hello {
         Hello {
             protocol: PROTOCOL,
+            epoch: String::new(),
             op_kinds: OpKind::ALL.iter().map(|k| k.as_str().to_owned()).collect(),
             change_items: ChangeItem::TYPES.iter().map(|t| (*t).to_owned()).collect(),
             features: features::ALL.iter().map(|f| (*f).to_owned()).collect(),
             restore_horizon: None,
+            history_lost: false,
         }
     }
 
@@ -123,10 +133,12 @@ impl Hello {
     pub fn protocol1() -> Hello {
         Hello {
             protocol: 1,
+            epoch: String::new(),
             op_kinds: PROTOCOL1_KINDS.iter().map(|k| (*k).to_owned()).collect(),
             change_items: ChangeItem::TYPES.iter().map(|t| (*t).to_owned()).collect(),
             features: Vec::new(),
             restore_horizon: None,
+            history_lost: false,
         }
     }
 

@@ -579,13 +579,33 @@ async fn push(
     Ok(Json(reply))
 }
 
+/// Query of `GET /v1/sync/hello`.
+#[derive(serde::Deserialize)]
+struct HelloQuery {
+    checkpoint: Option<String>,
+}
+
 async fn hello(
     State(state): State<AppState>,
     _device: DeviceToken,
+    QueryArgs(query): QueryArgs<HelloQuery>,
 ) -> ApiResult<Json<onsite_api::Hello>> {
-    let horizon = run(&state, |s| Ok(s.restore_horizon()?.checkpoint)).await?;
+    let checkpoint = query.checkpoint.filter(|c| !c.is_empty());
+    let (horizon, history_lost, epoch) = run(&state, move |s| {
+        let lost = match checkpoint.as_deref() {
+            None => false,
+            Some(text) => match Checkpoint::parse(text) {
+                Some(c) => !s.holds(&c)?,
+                None => true,
+            },
+        };
+        Ok((s.restore_horizon()?.checkpoint, lost, s.epoch()?))
+    })
+    .await?;
     Ok(Json(onsite_api::Hello {
+        epoch,
         restore_horizon: horizon,
+        history_lost,
         ..onsite_api::Hello::current()
     }))
 }

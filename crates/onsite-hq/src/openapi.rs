@@ -115,15 +115,21 @@ fn operations() -> Vec<Operation> {
                 Some("PullReply"),
             )
         },
-        op(
-            "get",
-            SYNC_HELLO,
-            "What this head office speaks: protocol, op kinds, change items, features (404 on protocol 1)",
-            Device,
-            Option::None,
-            200,
-            Some("Hello"),
-        ),
+        Operation {
+            query: &[(
+                "checkpoint",
+                "<seq>:<tag> of the newest commit the device knows of: history_lost when this database does not hold it",
+            )],
+            ..op(
+                "get",
+                SYNC_HELLO,
+                "What this head office speaks: protocol, op kinds, change items, features (404 on protocol 1)",
+                Device,
+                Option::None,
+                200,
+                Some("Hello"),
+            )
+        },
         op(
             "head",
             BLOB,
@@ -795,7 +801,7 @@ fn schemas() -> Value {
             ("returned_at", time()), ("receipt_collected", boolean()), ("flagged_for_review", boolean())],
             &["carry_back_id", "receipt_no", "work_order_id", "order_no", "technician_id", "item", "state", "taken_at", "expected_return", "working_days_out", "flagged_for_review"]),
         "EpochReply": obj(&[("epoch", s())], &["epoch"]),
-        "Hello": obj(&[("protocol", int()), ("op_kinds", json!({"type": "array", "items": s()})), ("change_items", json!({"type": "array", "items": s()})),
+        "Hello": obj(&[("protocol", int()), ("epoch", s()), ("history_lost", boolean()), ("op_kinds", json!({"type": "array", "items": s()})), ("change_items", json!({"type": "array", "items": s()})),
             ("features", json!({"type": "array", "items": s()})),
             ("restore_horizon", described("<seq>:<tag> of the newest commit every kept backup holds, when declared"))], &["protocol", "op_kinds", "change_items", "features"]),
         "RestoreHorizonRequest": obj(&[("oldest_backup_at", time())], &["oldest_backup_at"]),

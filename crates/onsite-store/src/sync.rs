@@ -269,6 +269,13 @@ pub fn record_attempt(
     Ok(())
 }
 
+/// Sets the epoch the next pull's cursor belongs to (head office told it, with its lost
+/// history, before a refetch: the refetch then does not count it as another change).
+pub fn set_epoch(tx: &Transaction, epoch: &str) -> StoreResult<()> {
+    tx.execute("UPDATE sync_state SET epoch = ?1 WHERE id = 1", [epoch])?;
+    Ok(())
+}
+
 /// Saves the cursor of a pull page (call in the page's own transaction).
 pub fn save_cursor(tx: &Transaction, epoch: &str, cursor: &str) -> StoreResult<()> {
     tx.execute(
@@ -995,6 +1002,44 @@ fn order_no_holder(tx: &Transaction, order_no: &str, id: &str) -> StoreResult<Op
 pub fn clash_order_no(order_no: &str, id: &str) -> String {
     let short: String = id.chars().filter(|c| *c != '-').take(12).collect();
     format!("{order_no} #{short}")
+}
+
+/// Jobs from head office whose status here differs from head office's last one while
+/// nothing pending here moves it (`status_kinds`: the outbox kinds that do) take head
+/// office's, with a line in their history. Returns how many moved.
+pub fn reconcile_statuses(
+    tx: &Transaction,
+    status_kinds: &[&str],
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    let kinds = serde_json::to_string(status_kinds)?;
+    let rows: Vec<(String, String, String, i64)> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT w.id, w.status, p.server_status, w.seq FROM work_order w
+             JOIN pulled_work_order p ON p.id = w.id
+             WHERE w.status <> p.server_status
+               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.entity_id = w.id
+                               AND o.state = 'pending'
+                               AND o.kind IN (SELECT value FROM json_each(?1)))",
+        )?;
+        let mapped = stmt.query_map([&kinds], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        mapped.collect::<Result<_, _>>()?
+    };
+    for (id, from, to, seq) in &rows {
+        tx.execute(
+            "UPDATE work_order SET status = ?2 WHERE id = ?1",
+            params![id, to],
+        )?;
+        tx.execute(
+            "INSERT INTO work_order_status (work_order_id, from_status, to_status, at, reason)
+             VALUES (?1, ?2, ?3, ?4, NULL)",
+            params![id, from, to, ts(now)],
+        )?;
+        workorders::reindex(tx, *seq)?;
+    }
+    Ok(rows.len())
 }
 
 /// Stamps a kept work order with the current refetch generation (it was decided to stay).
@@ -2041,6 +2086,61 @@ mod tests {
         for (name, current, new, unsent, want) in cases {
             assert_eq!(enrolment_change(current, &new, unsent), want, "{name}");
         }
+    }
+
+    #[test]
+    fn a_status_kept_while_a_change_was_pending_follows_head_office_afterwards() {
+        let mut store = Store::open_in_memory().unwrap();
+        enrol(&mut store);
+        let kinds = [crate::outbox::kind::CHANGE_STATUS];
+        let now = Utc::now();
+        store
+            .write(|tx| upsert_work_order(tx, &order("WO-1", WorkOrderStatus::Assigned)))
+            .unwrap();
+        store
+            .write(|tx| workorders::change_status(tx, "WO-1", WorkOrderStatus::EnRoute, None, now))
+            .unwrap();
+        // Head office cancels; the pull keeps the pending change on screen.
+        let mut cancelled = order("WO-1", WorkOrderStatus::Cancelled);
+        cancelled.local_status = WorkOrderStatus::EnRoute;
+        store.write(|tx| upsert_work_order(tx, &cancelled)).unwrap();
+        let status = |s: &Store| local_order(s.conn(), "WO-1").unwrap().unwrap().status;
+        assert_eq!(
+            store
+                .write(|tx| reconcile_statuses(tx, &kinds, now))
+                .unwrap(),
+            0
+        );
+        assert_eq!(status(&store), WorkOrderStatus::EnRoute);
+        // The change is acknowledged: head office's status (cancelled) is shown now.
+        let op = next_pending(store.conn(), 1).unwrap().remove(0);
+        store
+            .write(|tx| {
+                record_result(
+                    tx,
+                    &op.op_id,
+                    &StoredOutcome::Applied {
+                        server_seq: 9,
+                        flagged: true,
+                    },
+                    "e1",
+                    now,
+                )
+            })
+            .unwrap();
+        assert_eq!(
+            store
+                .write(|tx| reconcile_statuses(tx, &kinds, now))
+                .unwrap(),
+            1
+        );
+        assert_eq!(status(&store), WorkOrderStatus::Cancelled);
+        assert_eq!(
+            store
+                .write(|tx| reconcile_statuses(tx, &kinds, now))
+                .unwrap(),
+            0
+        );
     }
 
     #[test]

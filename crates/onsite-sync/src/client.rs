@@ -345,14 +345,15 @@ impl HqClient {
 
     /// `GET /v1/sync/hello`: what head office speaks; a head office of the first release
     /// has no such route (404) and speaks protocol 1.
-    pub async fn hello(&self, token: &str) -> Result<Hello, ClientError> {
-        let res = self
-            .send(
-                self.http
-                    .get(self.url(routes::SYNC_HELLO))
-                    .bearer_auth(token),
-            )
-            .await?;
+    pub async fn hello(&self, token: &str, checkpoint: Option<&str>) -> Result<Hello, ClientError> {
+        let mut req = self
+            .http
+            .get(self.url(routes::SYNC_HELLO))
+            .bearer_auth(token);
+        if let Some(c) = checkpoint {
+            req = req.query(&[("checkpoint", c)]);
+        }
+        let res = self.send(req).await?;
         if res.status() == StatusCode::NOT_FOUND {
             return Ok(Hello::protocol1());
         }

@@ -241,8 +241,30 @@ async fn run(
         lock(store).write(|tx| store_sync::requeue_refused(tx, None, Some(retry_before)))?;
     // What head office speaks: a change (an upgrade) may let it take what it refused or
     // what this device held back.
-    let hello = client.hello(&st.token).await?;
-    let hello_text = serde_json::to_string(&hello).unwrap_or_default();
+    // Named with the newest commit known here: head office says at once whether it lost
+    // history, before anything is pushed (a push first would fill the lost sequence
+    // numbers and hide the loss, and send newer records before the lost older ones).
+    let hello = client.hello(&st.token, st.known_commit.as_deref()).await?;
+    if hello.history_lost {
+        report.requeued += lock(store).write(|tx| {
+            store_sync::begin_refetch(tx)?;
+            if !hello.epoch.is_empty() {
+                store_sync::set_epoch(tx, &hello.epoch)?;
+            }
+            store_sync::forget_blob_uploads(tx)?;
+            Ok(store_sync::requeue_applied(tx, None)?
+                + store_sync::requeue_refused(tx, None, None)?)
+        })?;
+        report.refetched = true;
+    }
+    // What head office speaks (not what it says about this device's history or backups).
+    let hello_text = serde_json::to_string(&Hello {
+        epoch: String::new(),
+        restore_horizon: None,
+        history_lost: false,
+        ..hello.clone()
+    })
+    .unwrap_or_default();
     report.requeued += lock(store).write(|tx| {
         if store_sync::note_hello(tx, &hello_text)? {
             store_sync::requeue_refused(tx, None, None)
@@ -708,6 +730,12 @@ async fn pull_all(
                     let action = plan::on_gone(view.as_ref(), plan::reason::GONE_AFTER_RESTORE);
                     apply_gone(tx, &id, action, now)?;
                 }
+            }
+            if !p.more {
+                // A status kept here while the technician's own change was pending (the
+                // pull never overwrites one) follows head office's once nothing that moves
+                // it is pending any more: head office wins on where a job stands.
+                store_sync::reconcile_statuses(tx, &plan::STATUS_CHANGING_KINDS, now)?;
             }
             Ok(n_requeued)
         })?;

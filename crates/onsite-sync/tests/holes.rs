@@ -515,7 +515,7 @@ async fn another_certificate_than_the_one_pinned_at_enrolment_is_refused_before_
     assert!(other.detail(wo.id).await.facts.is_empty());
     // The certificate is otherwise valid: an unpinned client would have taken it.
     let unpinned = other.client(options());
-    assert!(unpinned.hello("no-token").await.is_err());
+    assert!(unpinned.hello("no-token", None).await.is_err());
     assert_ne!(unpinned.certificate_fingerprint(), Some(pinned.clone()));
     assert!(unpinned.certificate_fingerprint().is_some());
 }
@@ -651,4 +651,35 @@ async fn records_behind_the_restore_horizon_are_forgotten_and_a_later_restore_st
     assert!(r.refetched, "{r:?}");
     assert_eq!(fact_ids(&hq, wo.id).await.len(), 3);
     assert_eq!(hq.detail(wo.id).await.work_order.status, OnSite);
+}
+
+// Found by the torture test (seed 10): the device pushed new records before it pulled, so
+// the restored head office gave them the lost sequence numbers and the pull saw nothing
+// wrong; the lost records were never sent again, and older status changes would have
+// gone after newer ones.
+#[tokio::test]
+async fn a_restore_is_noticed_before_anything_new_is_pushed() {
+    let hq = start().await;
+    let dev = device(&hq, "Tech").await;
+    let wo = hq.work_order("WO-1", Some(dev.technician_id)).await;
+    dev.sync(&hq.client(options())).await.unwrap();
+    let (hq, backup) = backup_of(hq).await;
+    dev.change_status(wo.id, EnRoute);
+    set_notes(&dev, wo.id, "one");
+    dev.sync(&hq.client(options())).await.unwrap();
+    let hq = restore_without_flag(hq, &backup).await;
+    // New work, recorded before the device hears of the restore.
+    dev.change_status(wo.id, OnSite);
+    dev.change_status(wo.id, InProgress);
+    set_notes(&dev, wo.id, "two");
+    let r = dev.sync(&hq.client(options())).await.unwrap();
+    assert!(r.refetched, "{r:?}");
+    assert_eq!(fact_ids(&hq, wo.id).await.len(), 5);
+    let detail = hq.detail(wo.id).await;
+    assert_eq!(
+        detail.work_order.status, InProgress,
+        "in the order recorded"
+    );
+    assert!(detail.review_flags.is_empty(), "{:?}", detail.review_flags);
+    assert_eq!(dev.status(wo.id), InProgress);
 }
