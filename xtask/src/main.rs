@@ -89,26 +89,12 @@ fn test() -> Result<(), String> {
     cargo(&["test", "--package", "onsite-e2e", "--", "--test-threads=1"]).run()
 }
 
-/// CI's torture run: a fixed seed, at least 200 actions and 20 syncs. `--skip` leaves out
-/// the fault kinds whose sync fixes have not landed yet (docs/torture.md lists them);
-/// remove a kind from the list once its fix is on main.
+/// CI's torture run: a fixed seed, at least 200 actions and 20 syncs, every fault kind.
 fn ci_torture_args() -> Vec<String> {
-    [
-        "--seed",
-        "20261129",
-        "--actions",
-        "300",
-        "--syncs",
-        "30",
-        "--skip",
-        CI_TORTURE_SKIP,
-    ]
-    .map(String::from)
-    .to_vec()
+    ["--seed", "20261129", "--actions", "300", "--syncs", "30"]
+        .map(String::from)
+        .to_vec()
 }
-
-/// Fault kinds CI leaves out for now (see docs/torture.md, "Known failures").
-const CI_TORTURE_SKIP: &str = "restore-without-flag,cancel";
 
 /// `cargo xtask torture [args]`: builds the real head office and the torture binary, then
 /// runs it with `args` (its last line is the verdict; it fails when anything was lost,
