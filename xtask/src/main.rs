@@ -89,22 +89,12 @@ fn test() -> Result<(), String> {
     cargo(&["test", "--package", "onsite-e2e", "--", "--test-threads=1"]).run()
 }
 
-/// CI's torture run: a fixed seed, at least 200 actions and 20 syncs. `--skip` leaves out
-/// fault kinds whose sync fixes have not landed yet (docs/torture.md lists the failures
-/// found); add a kind to `CI_TORTURE_SKIP` only while its fix is pending.
+/// CI's torture run: a fixed seed, at least 200 actions and 20 syncs, every fault kind.
 fn ci_torture_args() -> Vec<String> {
-    let mut args: Vec<String> = ["--seed", "20261129", "--actions", "300", "--syncs", "30"]
+    ["--seed", "20261129", "--actions", "300", "--syncs", "30"]
         .map(String::from)
-        .to_vec();
-    if !CI_TORTURE_SKIP.is_empty() {
-        args.extend(["--skip".to_string(), CI_TORTURE_SKIP.to_string()]);
-    }
-    args
+        .to_vec()
 }
-
-/// Fault kinds CI leaves out for now: none since main cd0c874 (restore detected before
-/// the push, kept statuses follow head office), which fixed what the torture test found.
-const CI_TORTURE_SKIP: &str = "";
 
 /// `cargo xtask torture [args]`: builds the real head office and the torture binary, then
 /// runs it with `args` (its last line is the verdict; it fails when anything was lost,

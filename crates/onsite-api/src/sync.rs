@@ -1277,7 +1277,8 @@ pub enum ChangeItem {
     /// A parts price list version.
     PriceList(PriceList),
     /// A fact recorded by this technician on another of their devices, as stored (a
-    /// device's own facts are not sent back to it).
+    /// device's own facts are not sent back to it). A fact of the technician's day (a
+    /// stock-take, unused stock returned without a job) has the nil work order id.
     Fact(FactRecord),
     /// Parts head office issued to this technician: add them to the van stock, once per
     /// issue id. Sent only to clients that ask for it ([`PullQuery::accept`]).

@@ -588,6 +588,19 @@ async fn a_part_taken_on_one_device_leaves_the_van_on_the_technicians_other_devi
     assert!(r.refetched);
     assert_eq!(stock(&b), Some(4));
     assert_eq!(b.outbox_count(), 0, "mirroring writes nothing to send");
+
+    // A stock-take on A (one filter fewer than the ledger said) reaches B's van too.
+    append(
+        &a,
+        onsite_store::outbox::kind::STOCK_TAKE,
+        Uuid::now_v7(),
+        serde_json::json!({"stock_take_id": Uuid::now_v7(), "at": Utc::now(),
+            "lines": [{"part_id": "hq-part-F-PP-10", "part_no": "F-PP-10",
+                       "expected": 4, "counted": 3, "difference": -1}]}),
+    );
+    a.sync(&hq.client(options())).await.unwrap();
+    b.sync(&hq.client(options())).await.unwrap();
+    assert_eq!(stock(&b), Some(3), "B's van follows A's count");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -28,11 +28,7 @@ pub struct Hq {
 impl Hq {
     pub fn new(bin: &Path, dir: &Path, log: &Path, token: &str) -> Result<Hq, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        // A free port, kept across restarts (std binds with SO_REUSEADDR).
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| e.to_string())?
-            .port();
+        let port = free_port_below_ephemeral()?;
         Ok(Hq {
             bin: bin.to_path_buf(),
             dir: dir.to_path_buf(),
@@ -186,4 +182,29 @@ impl Hq {
         }
         serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))
     }
+}
+
+/// A free port for head office, kept across its restarts (std binds with SO_REUSEADDR).
+/// Not from the ephemeral range: while head office is down, an outgoing connection could
+/// take such a port (even the forwarder's own attempt to reach the closed port, which
+/// Linux may connect to itself), and the restart would fail.
+fn free_port_below_ephemeral() -> Result<u16, String> {
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| {
+            t.split_whitespace()
+                .next()
+                .and_then(|p| p.parse::<u16>().ok())
+        })
+        .unwrap_or(32768);
+    let span = low.saturating_sub(10_000).max(1);
+    // Spread runs out (several may run at once), then probe upwards.
+    let start = 10_000 + (std::process::id() % u32::from(span)) as u16;
+    for i in 0..span {
+        let port = 10_000 + (start - 10_000 + i) % span;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err("no free port below the ephemeral range".into())
 }

@@ -542,6 +542,9 @@ fn store_technician_day_fact(
                     seq
                 ],
             )?;
+            // The technician's other devices mirror the van (a stock-take, unused stock
+            // returned): fed to them as a fact on no job (work order id nil).
+            feed(tx, &technician, "day_fact", &fact_id, seq, false)?;
             OpOutcome::Applied {
                 server_seq: seq,
                 flagged_for_review: false,
@@ -792,6 +795,30 @@ impl SqliteStorage {
             }
             "parts_catalogue" => ChangeItem::PartsCatalogue(
                 load_latest_catalogue(conn)?.ok_or_else(|| missing("parts catalogue"))?,
+            ),
+            "day_fact" => ChangeItem::Fact(
+                conn.query_row(
+                    "SELECT fact_id, op_id, technician_id, device_id, kind, payload, received_at \
+                     FROM technician_day_facts WHERE fact_id = ?1",
+                    [entity_id],
+                    |r| {
+                        let kind: String = r.get(4)?;
+                        Ok(FactRecord {
+                            fact_id: get_uuid(r, 0)?,
+                            op_id: get_uuid(r, 1)?,
+                            work_order_id: Uuid::nil(),
+                            technician_id: get_uuid(r, 2)?,
+                            device_id: get_uuid(r, 3)?,
+                            kind: OpKind::parse(&kind).ok_or_else(|| conv(4, "op kind"))?,
+                            payload: get_json::<Value>(r, 5)?,
+                            base_version: None,
+                            received_at: get_time(r, 6)?,
+                            file_missing: None,
+                        })
+                    },
+                )
+                .optional()?
+                .ok_or_else(|| missing("technician-day fact"))?,
             ),
             "parts_issue" => ChangeItem::PartsIssued(
                 conn.query_row(
