@@ -313,6 +313,141 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
     assert_eq!(ids.len(), n, "no fact twice");
 }
 
+/// Issue 9, hole 9, through the real app: the customer's signature is lost on the device
+/// (its file gone); the sync screen says exactly what waits and why, and the technician
+/// sends the record without the file, giving a reason; head office stores the signature
+/// with that reason and flags the job. The screen also shows head office's pinned
+/// certificate.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signature_lost_on_the_device_is_sent_without_its_file_from_the_sync_screen() {
+    let hq = HeadOffice::start();
+    let tech = hq
+        .admin(
+            Method::POST,
+            "/v1/admin/technicians",
+            Some(json!({ "name": "王芳" })),
+        )
+        .await;
+    let tech_id = tech["id"].as_str().unwrap().to_owned();
+    let code = hq
+        .admin(
+            Method::POST,
+            &format!("/v1/admin/technicians/{tech_id}/enrolment-codes"),
+            Some(json!({})),
+        )
+        .await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let order = hq
+        .admin(
+            Method::POST,
+            "/v1/admin/work-orders",
+            Some(json!({
+                "order_no": "HQ-E2E-LOST",
+                "technician_id": tech_id,
+                "job_type": "repair",
+                "customer": { "name": "钱芳", "phone": "138-0000-2222", "address": "海淀区 1 号",
+                              "language": "zh-CN" },
+                "appliance": { "category": "water_purifier", "brand": "Acme", "model": "RO-5" },
+                "reported_fault": "漏水",
+                "notes": "",
+                "appointment_start": now_plus_minutes(-10),
+                "appointment_end": now_plus_minutes(50),
+            })),
+        )
+        .await;
+    let order_id = order["id"].as_str().unwrap().to_owned();
+
+    // No background run in the middle: the test says when to sync.
+    let fresh = Fresh::start_with("en_US.UTF-8", &[("ONSITE_SYNC_INTERVAL_SECS", "3600")]).await;
+    let (c, sandbox) = (fresh.c.clone(), &fresh.sandbox);
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(css("[data-testid=order-card]"))
+        .await
+        .unwrap();
+    click(&c, "[data-testid=nav-sync]").await;
+    fill(&c, "[data-testid=enrol-url]", &hq.url()).await;
+    fill(&c, "[data-testid=enrol-code]", &code).await;
+    fill(&c, "[data-testid=enrol-ca]", &hq.ca_pem()).await;
+    click(&c, "[data-testid=enrol-submit]").await;
+    wait_text(&c, "[data-testid=sync-all-sent]", |t| !t.is_empty()).await;
+    let shown = wait_text(&c, "[data-testid=sync-certificate]", |t| !t.is_empty()).await;
+    let fingerprint = shown.rsplit(": ").next().unwrap_or_default();
+    assert_eq!(
+        fingerprint.split(':').filter(|p| p.len() == 2).count(),
+        32,
+        "a SHA-256 fingerprint as AB:CD:…: {shown}"
+    );
+
+    // The job is signed; then the signature's file is lost on the device.
+    click(&c, "[data-testid=nav-today]").await;
+    search(&c, "钱芳").await;
+    click(&c, "[data-testid=results] [data-testid=order-card]").await;
+    click(&c, "[data-testid=to-on_site]").await;
+    wait_text(&c, "[data-testid=order-status]", |t| t == "On site").await;
+    click(&c, "[data-testid=to-in_progress]").await;
+    wait_text(&c, "[data-testid=order-status]", |t| t == "In progress").await;
+    draw_signature(
+        &c,
+        "[data-testid=signature-section] [data-testid=signature-canvas]",
+    )
+    .await;
+    fill(&c, "[data-testid=signer]", "钱芳").await;
+    click(&c, "[data-testid=sign-submit]").await;
+    wait_text(&c, "[data-testid=signature-valid]", |t| t.contains("钱芳")).await;
+    for file in std::fs::read_dir(sandbox.data_dir().join("blobs")).unwrap() {
+        std::fs::remove_file(file.unwrap().path()).unwrap();
+    }
+
+    // The sync sends the status changes and stops at the signature, saying why.
+    click(&c, "[data-testid=nav-sync]").await;
+    click(&c, "[data-testid=sync-now]").await;
+    let why = wait_text(&c, "[data-testid=sync-waiting]", |t| !t.is_empty()).await;
+    assert!(why.contains("no longer on this device"), "{why}");
+    shot(&c, "sync-file-missing").await;
+    // A reason is required, in the user's language.
+    click(&c, "[data-testid=sync-waive]").await;
+    click(&c, "[data-testid=sync-waive-send]").await;
+    wait_text(&c, ".waive .error", |t| t.contains("Say why")).await;
+    fill(
+        &c,
+        "[data-testid=sync-waive-reason]",
+        "tablet storage failed; signed on paper",
+    )
+    .await;
+    click(&c, "[data-testid=sync-waive-send]").await;
+    wait_text(&c, "[data-testid=sync-all-sent]", |t| !t.is_empty()).await;
+
+    let detail = hq
+        .admin(
+            Method::GET,
+            &format!("/v1/admin/work-orders/{order_id}"),
+            None,
+        )
+        .await;
+    let signature = detail["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "attach_signature")
+        .unwrap_or_else(|| panic!("the signature at head office: {detail}"));
+    assert_eq!(
+        signature["file_missing"], "tablet storage failed; signed on paper",
+        "{signature}"
+    );
+    assert!(
+        detail["review_flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["reason"] == "file_missing"),
+        "{detail}"
+    );
+    assert_eq!(detail["work_order"]["status"], "in_progress");
+}
+
 /// When the sync screen's last run finished ('' before any).
 async fn last_run(c: &fantoccini::Client) -> String {
     c.find(css("[data-testid=sync-state]"))
