@@ -2,6 +2,8 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod camera;
+#[cfg(test)]
+mod capability_check;
 mod carryback_commands;
 mod commands;
 mod day_commands;
