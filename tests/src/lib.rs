@@ -90,6 +90,8 @@ fn free_port() -> u16 {
 pub struct Driver {
     child: Child,
     pub port: u16,
+    /// The app's data folder (`ONSITE_DATA_DIR`), when given.
+    data_dir: Option<PathBuf>,
 }
 
 impl Driver {
@@ -125,7 +127,15 @@ impl Driver {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Driver { child, port }
+        let data_dir = env
+            .iter()
+            .find(|(k, _)| *k == "ONSITE_DATA_DIR")
+            .map(|(_, v)| v.to_path_buf());
+        Driver {
+            child,
+            port,
+            data_dir,
+        }
     }
 
     pub async fn session(&self, app: &Path) -> Client {
@@ -138,6 +148,11 @@ impl Driver {
 
     /// A session on the app, or `None` when none comes within `within`.
     pub async fn try_session(&self, app: &Path, within: Duration) -> Option<Client> {
+        // A restart in the same data folder: the app of the previous session may still be
+        // closing, and a new one would hand over to it and exit (no session). Wait for it.
+        if let Some(dir) = &self.data_dir {
+            wait_apps_gone(dir, Duration::from_secs(20));
+        }
         let mut caps = serde_json::Map::new();
         caps.insert(
             "tauri:options".into(),
@@ -622,24 +637,56 @@ impl Fresh {
     }
 }
 
-/// Stops the app processes this harness had started on `data_dir` (found by their
-/// environment), by PID.
-fn stop_apps_of(data_dir: &Path) {
+/// The PIDs of the app processes this harness started on `data_dir`: the app binary with
+/// that data folder in its environment (tauri-driver and WebKitWebDriver carry the same
+/// environment and are not counted).
+fn apps_of(data_dir: &Path) -> Vec<u32> {
     let marker = format!("ONSITE_DATA_DIR={}", data_dir.display());
+    let app = std::fs::canonicalize(app_binary()).unwrap_or_else(|_| app_binary());
     let Ok(procs) = std::fs::read_dir("/proc") else {
-        return;
+        return Vec::new();
     };
-    for p in procs.flatten() {
-        let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
-            continue;
-        };
-        let Ok(environ) = std::fs::read(p.path().join("environ")) else {
-            continue;
-        };
-        if environ.split(|b| *b == 0).any(|kv| kv == marker.as_bytes()) {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
+    procs
+        .flatten()
+        .filter_map(|p| {
+            let pid = p.file_name().to_str()?.parse::<u32>().ok()?;
+            let exe = std::fs::read_link(p.path().join("exe")).ok()?;
+            if exe != app {
+                return None;
+            }
+            let environ = std::fs::read(p.path().join("environ")).ok()?;
+            environ
+                .split(|b| *b == 0)
+                .any(|kv| kv == marker.as_bytes())
+                .then_some(pid)
+        })
+        .collect()
+}
+
+/// Stops the app processes this harness had started on `data_dir`, by PID.
+fn stop_apps_of(data_dir: &Path) {
+    for pid in apps_of(data_dir) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+}
+
+/// Waits until no app this harness started on `data_dir` runs (a previous session's app
+/// closing); after `within`, stops them. They are not this process's children, so they
+/// cannot be waited on: /proc is looked at every 50 ms.
+fn wait_apps_gone(data_dir: &Path, within: Duration) {
+    let deadline = Instant::now() + within;
+    while !apps_of(data_dir).is_empty() {
+        if Instant::now() > deadline {
+            eprintln!("e2e: the previous app on this data folder did not exit; stopping it");
+            stop_apps_of(data_dir);
+            let stopped = Instant::now() + Duration::from_secs(5);
+            while !apps_of(data_dir).is_empty() && Instant::now() < stopped {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            return;
         }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
