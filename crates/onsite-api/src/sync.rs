@@ -1174,6 +1174,18 @@ pub enum RejectCode {
 }
 
 impl RejectCode {
+    /// The code's wire text (`unknown_work_order`, …).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RejectCode::UnknownKind => "unknown_kind",
+            RejectCode::BadPayload => "bad_payload",
+            RejectCode::UnknownWorkOrder => "unknown_work_order",
+            RejectCode::NotYourWorkOrder => "not_your_work_order",
+            RejectCode::BlobMissing => "blob_missing",
+            RejectCode::FactIdReused => "fact_id_reused",
+        }
+    }
+
     /// Whether the cause of the refusal can go away: the job restored or given back to
     /// the technician, the kind or field learnt by an upgraded head office, the blob
     /// uploaded. Head office keeps such an op (like every refused op) and takes it when it
@@ -1679,6 +1691,21 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(scrub_error_text(input), want);
+        }
+    }
+
+    #[test]
+    fn reject_code_text_is_its_serde_text() {
+        use RejectCode::*;
+        for code in [
+            UnknownKind,
+            BadPayload,
+            UnknownWorkOrder,
+            NotYourWorkOrder,
+            BlobMissing,
+            FactIdReused,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
     }
 

@@ -592,13 +592,7 @@ async fn hello(
 ) -> ApiResult<Json<onsite_api::Hello>> {
     let checkpoint = query.checkpoint.filter(|c| !c.is_empty());
     let (horizon, history_lost, epoch) = run(&state, move |s| {
-        let lost = match checkpoint.as_deref() {
-            None => false,
-            Some(text) => match Checkpoint::parse(text) {
-                Some(c) => !s.holds(&c)?,
-                None => true,
-            },
-        };
+        let lost = history_lost(s, checkpoint.as_deref())?;
         Ok((s.restore_horizon()?.checkpoint, lost, s.epoch()?))
     })
     .await?;
@@ -649,16 +643,7 @@ async fn pull(
     let checkpoint = query.checkpoint.filter(|c| !c.is_empty());
     run(&state, move |s| {
         let epoch = s.epoch()?;
-        // The newest commit the device knows of must be one this database holds: after a
-        // restore from a backup (with or without a new epoch) it is lost, or its number
-        // was reused by another commit, and the device must refetch and re-send.
-        let history_lost = match checkpoint.as_deref() {
-            None => false,
-            Some(text) => match Checkpoint::parse(text) {
-                Some(c) => !s.holds(&c)?,
-                None => true,
-            },
-        };
+        let history_lost = history_lost(s, checkpoint.as_deref())?;
         let (after, reset) = match cursor {
             None => (0, history_lost),
             Some(_) if history_lost => (0, true),
@@ -706,6 +691,20 @@ async fn pull(
         }))
     })
     .await
+}
+
+/// Whether the newest commit a device knows of (`<seq>:<tag>`) is one this database does
+/// not hold: after a restore from a backup (with or without a new epoch) it is lost, or its
+/// number was reused by another commit, and the device must refetch and re-send. A
+/// malformed checkpoint counts as lost (a refetch is always safe).
+fn history_lost(s: &dyn Storage, checkpoint: Option<&str>) -> Result<bool, ApiError> {
+    Ok(match checkpoint {
+        None => false,
+        Some(text) => match Checkpoint::parse(text) {
+            Some(c) => !s.holds(&c)?,
+            None => true,
+        },
+    })
 }
 
 /// Commit `seq` as a device names it (`<seq>:<tag>`), `None` for no commit.

@@ -448,23 +448,28 @@ pub fn requeue_applied(tx: &Transaction, keep_epoch: Option<&str>) -> StoreResul
 }
 
 /// Puts refused ops whose cause may have gone back in the queue, to be sent again: all of
-/// them (`entity` and `refused_before` both `None`), those on one job (it came back from
-/// head office), or those last refused before a time (a periodic retry: the office may
-/// have fixed the cause). A reused fact id is final and stays refused. Head office keeps
-/// every refused op whole and decides it again when it comes back. Returns how many.
+/// them (`jobs` and `refused_before` both `None`), those on some jobs (they came back from
+/// head office: a pulled page's), or those last refused before a time (a periodic retry:
+/// the office may have fixed the cause). A reused fact id is final and stays refused. Head
+/// office keeps every refused op whole and decides it again when it comes back. Returns
+/// how many.
 pub fn requeue_refused(
     tx: &Transaction,
-    entity: Option<&str>,
+    jobs: Option<&[String]>,
     refused_before: Option<DateTime<Utc>>,
 ) -> StoreResult<usize> {
+    if jobs.is_some_and(|j| j.is_empty()) {
+        return Ok(0);
+    }
+    let jobs = jobs.map(serde_json::to_string).transpose()?;
     let n = tx.execute(
         "UPDATE outbox SET state = 'pending', result = NULL
          WHERE state = 'rejected'
-           AND (?1 IS NULL OR entity_id = ?1)
+           AND (?1 IS NULL OR entity_id IN (SELECT value FROM json_each(?1)))
            AND op_id IN (SELECT op_id FROM op_result WHERE outcome = 'rejected'
                          AND coalesce(reject_code, '') <> 'fact_id_reused'
                          AND (?2 IS NULL OR at < ?2))",
-        params![entity, refused_before.map(ts)],
+        params![jobs, refused_before.map(ts)],
     )?;
     Ok(n)
 }
@@ -680,6 +685,19 @@ pub fn mark_blob_uploaded(tx: &Transaction, sha256: &str, now: DateTime<Utc>) ->
         params![sha256, ts(now)],
     )?;
     Ok(())
+}
+
+/// Head office lost history (a restore): start a full refetch, and put back in the queue
+/// what it may have lost — the ops it acknowledged (all of them, or with `keep_epoch` those
+/// not acknowledged in that epoch) and the refused ones whose cause may have gone — and check
+/// every blob again before the ops that use it. Returns how many ops were put back.
+pub fn restart_after_lost_history(
+    tx: &Transaction,
+    keep_epoch: Option<&str>,
+) -> StoreResult<usize> {
+    begin_refetch(tx)?;
+    forget_blob_uploads(tx)?;
+    Ok(requeue_applied(tx, keep_epoch)? + requeue_refused(tx, None, None)?)
 }
 
 /// After a new server epoch, blobs must be checked again (HEAD) before ops that use them.
@@ -2240,7 +2258,7 @@ mod tests {
         let before = now - chrono::Duration::hours(1);
         assert_eq!(
             store
-                .write(|tx| requeue_refused(tx, Some("WO-2"), None))
+                .write(|tx| requeue_refused(tx, Some(&["WO-2".into()]), None))
                 .unwrap(),
             0
         );
@@ -2252,7 +2270,7 @@ mod tests {
         );
         assert_eq!(
             store
-                .write(|tx| requeue_refused(tx, Some("WO-1"), None))
+                .write(|tx| requeue_refused(tx, Some(&["WO-1".into()]), None))
                 .unwrap(),
             1
         );

@@ -247,13 +247,11 @@ async fn run(
     let hello = client.hello(&st.token, st.known_commit.as_deref()).await?;
     if hello.history_lost {
         report.requeued += lock(store).write(|tx| {
-            store_sync::begin_refetch(tx)?;
+            let n = store_sync::restart_after_lost_history(tx, None)?;
             if !hello.epoch.is_empty() {
                 store_sync::set_epoch(tx, &hello.epoch)?;
             }
-            store_sync::forget_blob_uploads(tx)?;
-            Ok(store_sync::requeue_applied(tx, None)?
-                + store_sync::requeue_refused(tx, None, None)?)
+            Ok(n)
         })?;
         report.refetched = true;
     }
@@ -704,21 +702,24 @@ async fn pull_all(
         let applied = lock(store).write(|tx| {
             let now = Utc::now();
             let mut n_requeued = 0;
-            if p.begin_refetch {
-                store_sync::begin_refetch(tx)?;
-                n_requeued += store_sync::requeue_refused(tx, None, None)?;
-            }
+            // (The planner asks for a refetch and a re-send together: a reset or a new epoch.)
             if let Some(keep) = &p.requeue {
-                n_requeued += store_sync::requeue_applied(tx, keep.as_deref())?;
-                store_sync::forget_blob_uploads(tx)?;
+                n_requeued += store_sync::restart_after_lost_history(tx, keep.as_deref())?;
             }
             for change in &page.changes {
                 apply_change(tx, &change.item, change.seq, me, now)?;
-                // A job head office sends (again) may take what it refused on it before.
-                if let ChangeItem::WorkOrder(w) = &change.item {
-                    n_requeued += store_sync::requeue_refused(tx, Some(&w.id.to_string()), None)?;
-                }
             }
+            // Jobs head office sends (again) may take what it refused on them before: one
+            // statement for the page (a first pull brings thousands of jobs).
+            let jobs: Vec<String> = page
+                .changes
+                .iter()
+                .filter_map(|c| match &c.item {
+                    ChangeItem::WorkOrder(w) => Some(w.id.to_string()),
+                    _ => None,
+                })
+                .collect();
+            n_requeued += store_sync::requeue_refused(tx, Some(&jobs), None)?;
             store_sync::save_cursor(tx, &page.epoch, &page.cursor)?;
             if let Some(c) = &page.checkpoint {
                 store_sync::note_commit(tx, c)?;

@@ -152,10 +152,7 @@ pub fn read_push_reply(sent: &[Op], reply: &PushReply) -> Result<Vec<Recorded>, 
                 flagged: *flagged_for_review,
             },
             OpOutcome::Rejected { code, reason } => StoredOutcome::Rejected {
-                code: serde_json::to_value(code)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                code: code.as_str().to_owned(),
                 reason: reason.chars().take(500).collect(),
             },
         };

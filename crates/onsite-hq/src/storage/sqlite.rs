@@ -370,7 +370,7 @@ fn finish_op(
                     op.entity_id.to_string(),
                     op.base_version,
                     op.payload.to_string(),
-                    reject_code_text(*code),
+                    code.as_str(),
                     reason,
                     ts(now),
                     op.file_missing
@@ -423,13 +423,6 @@ fn same_fact(stored: &Value, sent: &Value) -> bool {
         }
         _ => stored == sent,
     }
-}
-
-fn reject_code_text(code: RejectCode) -> String {
-    serde_json::to_value(code)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 const REFUSED_COLS: &str = "device_id, technician_id, op_id, device_seq, kind, entity_id, \
