@@ -10,22 +10,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use common::*;
 use onsite_api::routes;
 use onsite_domain::WorkOrderStatus::*;
-use onsite_store::{sync as store_sync, workorders};
+use onsite_store::sync as store_sync;
 use onsite_sync::backoff::Backoff;
 use onsite_sync::plan::Failure;
 use onsite_sync::{ClientOptions, SyncError};
 use uuid::Uuid;
-
-fn set_notes(dev: &Device, id: Uuid, text: &str) {
-    dev.with(|s| {
-        s.write(|tx| workorders::set_notes(tx, &id.to_string(), text, Utc::now()))
-            .unwrap()
-    });
-}
 
 /// Everything recorded here reached head office exactly once.
 async fn assert_converged(hq: &Hq, dev: &Device, orders: &[Uuid]) {

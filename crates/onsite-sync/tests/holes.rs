@@ -12,13 +12,6 @@ use onsite_store::{sync as store_sync, workorders};
 use onsite_sync::ClientOptions;
 use uuid::Uuid;
 
-fn set_notes(dev: &Device, id: Uuid, text: &str) {
-    dev.with(|s| {
-        s.write(|tx| workorders::set_notes(tx, &id.to_string(), text, Utc::now()))
-            .unwrap()
-    });
-}
-
 /// Stops head office, copies its files (a backup) and starts it again on the same data.
 async fn backup_of(hq: Hq) -> (Hq, tempfile::TempDir) {
     let (dir, pki, tmp) = hq.stop().await;
@@ -320,22 +313,6 @@ async fn refused_records_are_kept_whole_at_head_office_and_taken_once_the_cause_
 // ---------------------------------------------------------------------------------------
 // Hole 9: one record that cannot be sent stops only its own job; the technician resolves
 // it in the app; a proxy's 413 splits the push.
-
-fn append(dev: &Device, kind: &str, entity: Uuid, payload: serde_json::Value) -> String {
-    dev.with(|s| {
-        s.write(|tx| {
-            onsite_store::outbox::append(
-                tx,
-                kind,
-                &entity.to_string(),
-                Some(1),
-                &payload,
-                Utc::now(),
-            )
-        })
-        .unwrap()
-    })
-}
 
 #[tokio::test]
 async fn a_damaged_signature_stops_only_its_job_and_can_be_sent_without_the_file() {

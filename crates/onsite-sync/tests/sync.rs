@@ -14,13 +14,6 @@ use onsite_sync::ClientOptions;
 use serde_json::json;
 use uuid::Uuid;
 
-fn append(dev: &Device, kind: &str, entity: Uuid, payload: serde_json::Value) -> String {
-    dev.with(|s| {
-        s.write(|tx| outbox::append(tx, kind, &entity.to_string(), Some(1), &payload, Utc::now()))
-            .unwrap()
-    })
-}
-
 #[tokio::test]
 async fn enrol_pull_work_locally_sync_and_head_office_sees_every_fact() {
     let hq = start().await;

@@ -717,3 +717,28 @@ async fn forward(
     }
     (status, headers, replace.unwrap_or(body)).into_response()
 }
+
+/// The technician's notes on a job, as the app saves them (one outbox op).
+pub fn set_notes(dev: &Device, id: Uuid, text: &str) {
+    dev.with(|s| {
+        s.write(|tx| onsite_store::workorders::set_notes(tx, &id.to_string(), text, Utc::now()))
+            .unwrap()
+    });
+}
+
+/// An outbox op written as a store module writes it (for shapes no helper records).
+pub fn append(dev: &Device, kind: &str, entity: Uuid, payload: serde_json::Value) -> String {
+    dev.with(|s| {
+        s.write(|tx| {
+            onsite_store::outbox::append(
+                tx,
+                kind,
+                &entity.to_string(),
+                Some(1),
+                &payload,
+                Utc::now(),
+            )
+        })
+        .unwrap()
+    })
+}
