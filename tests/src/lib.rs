@@ -139,15 +139,6 @@ impl Driver {
     }
 
     pub async fn session(&self, app: &Path) -> Client {
-        // Bounded: a session that never comes (the app did not start) fails the test
-        // instead of hanging the suite.
-        self.try_session(app, Duration::from_secs(90))
-            .await
-            .expect("no WebDriver session within 90 s: the app did not start")
-    }
-
-    /// A session on the app, or `None` when none comes within `within`.
-    pub async fn try_session(&self, app: &Path, within: Duration) -> Option<Client> {
         // A restart in the same data folder: the app of the previous session may still be
         // closing, and a new one would hand over to it and exit (no session). Wait for it.
         if let Some(dir) = &self.data_dir {
@@ -159,17 +150,15 @@ impl Driver {
             serde_json::json!({ "application": app }),
         );
         caps.insert("browserName".into(), "wry".into());
+        // Bounded: a session that never comes (the app did not start) fails the test
+        // instead of hanging the suite.
         let url = format!("http://127.0.0.1:{}", self.port);
         let mut builder = ClientBuilder::native();
         builder.capabilities(caps);
-        match tokio::time::timeout(within, builder.connect(&url)).await {
-            Ok(Ok(c)) => Some(c),
-            Ok(Err(e)) => {
-                eprintln!("e2e: WebDriver session refused: {e}");
-                None
-            }
-            Err(_) => None,
-        }
+        tokio::time::timeout(Duration::from_secs(90), builder.connect(&url))
+            .await
+            .expect("no WebDriver session within 90 s: the app did not start")
+            .expect("WebDriver session")
     }
 }
 
@@ -608,32 +597,19 @@ impl Fresh {
     }
 
     /// [`Fresh::start`] with extra environment variables for the app.
-    ///
-    /// Under load the native driver has been seen to start the app twice for one session;
-    /// the second finds the first holding the data file, hands over and exits, and the
-    /// session never comes (`Onsite is already running on this data file`). Then the
-    /// attempt's app processes are stopped and everything starts again, once.
     pub async fn start_with(lang: &str, extra: &[(&'static str, &str)]) -> Fresh {
-        for attempt in 1..=2 {
-            let x = Xvfb::start();
-            let sandbox = Sandbox::new();
-            let mut env = sandbox.env();
-            env.extend(extra.iter().map(|(k, v)| (*k, PathBuf::from(v))));
-            let driver = Driver::start(&x.display, &refs(&env), lang);
-            let within = Duration::from_secs(if attempt == 1 { 60 } else { 90 });
-            if let Some(c) = driver.try_session(&app_binary(), within).await {
-                return Fresh {
-                    c,
-                    _driver: driver,
-                    sandbox,
-                    _x: x,
-                };
-            }
-            eprintln!("e2e: no WebDriver session (attempt {attempt}); starting again");
-            drop(driver);
-            stop_apps_of(&sandbox.data_dir());
+        let x = Xvfb::start();
+        let sandbox = Sandbox::new();
+        let mut env = sandbox.env();
+        env.extend(extra.iter().map(|(k, v)| (*k, PathBuf::from(v))));
+        let driver = Driver::start(&x.display, &refs(&env), lang);
+        let c = driver.session(&app_binary()).await;
+        Fresh {
+            c,
+            _driver: driver,
+            sandbox,
+            _x: x,
         }
-        panic!("no WebDriver session in two attempts: the app did not start");
     }
 }
 
