@@ -58,11 +58,22 @@ pub struct DemoAppliance {
     pub brand: String,
     pub model: String,
     pub serial_no: Option<String>,
-    pub purchase_date: Option<NaiveDate>,
-    pub proof: ProofOfPurchase,
+    /// Days from the load date (negative: in the past), like every date in the demo, so
+    /// that an appliance in warranty stays in warranty whenever the demo is loaded.
+    pub purchase_day: Option<i64>,
+    pub proof: DemoProof,
     /// Maintenance contracts, dated relative to the demo's today.
     #[serde(default)]
     pub contracts: Vec<DemoContract>,
+}
+
+/// A proof of purchase, its date relative to the load date.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoProof {
+    pub kind: onsite_domain::view::ProofKind,
+    pub day: Option<i64>,
+    pub sealed: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -204,8 +215,12 @@ pub fn seed(
                 brand: &a.brand,
                 model: &a.model,
                 serial_no: a.serial_no.as_deref(),
-                purchase_date: a.purchase_date,
-                proof: &a.proof,
+                purchase_date: a.purchase_day.map(|d| today + Duration::days(d)),
+                proof: &ProofOfPurchase {
+                    kind: a.proof.kind,
+                    date: a.proof.day.map(|d| today + Duration::days(d)),
+                    sealed: a.proof.sealed,
+                },
             },
         )?;
         let contracts: Vec<crate::contracts::Contract> = a
