@@ -2,12 +2,12 @@
 
 use chrono::{DateTime, FixedOffset};
 use onsite_docs::{
-    Appliance, Company, Customer, CustomerSignature, Lang, LineItem, PayMethod, Payment,
+    Appliance, Company, Cover, Customer, CustomerSignature, Lang, LineItem, PayMethod, Payment,
     SignOffInput, Signature,
 };
-use onsite_domain::rules::{LineStatus, PricedJob};
+use onsite_domain::rules::{CoveredBy, ItemKind, LineStatus, PricedJob, PricedLine};
 use onsite_domain::view::{SignatureView, WorkOrderDetail};
-use onsite_store::visit::{PaymentMethod, VisitState};
+use onsite_store::visit::{Decision, PartUse, PaymentMethod, VisitState};
 
 pub fn lang(code: &str) -> Lang {
     if code.starts_with("zh") {
@@ -52,7 +52,7 @@ pub fn line_items(job: &PricedJob, lang: Lang) -> Vec<LineItem> {
             },
             quantity: l.quantity.max(0) as u32,
             unit_price_fen: l.unit_price.minor,
-            covered: l.status == LineStatus::Covered,
+            cover: cover(l),
             reason: l
                 .reasons
                 .iter()
@@ -67,6 +67,97 @@ pub fn line_items(job: &PricedJob, lang: Lang) -> Vec<LineItem> {
                 }),
         })
         .collect()
+}
+
+/// Who pays for a line as the documents say it: a covered line by the warranty or by the
+/// service contract (`PricedLine::covered_by`); a deposit is charged until the old part
+/// is back.
+pub fn cover(l: &PricedLine) -> Cover {
+    match (l.status, l.covered_by) {
+        (LineStatus::Covered, Some(CoveredBy::Contract)) => Cover::Contract,
+        (LineStatus::Covered, _) => Cover::Warranty,
+        (LineStatus::Charged | LineStatus::Deposit, _) => Cover::Charged,
+    }
+}
+
+/// The sheet's "work done": the services and parts of the accepted quote (names in
+/// `lang`, quantities, the serials fitted and removed), parts taken for the job that are
+/// not on it, then the technician's notes; one per line. Empty when the visit recorded
+/// none of these (the sheet then prints "—").
+pub fn work_done(
+    accepted: Option<&PricedJob>,
+    parts: &[PartUse],
+    notes: &str,
+    lang: Lang,
+) -> String {
+    let zh = lang == Lang::ZhCn;
+    let mut out: Vec<String> = Vec::new();
+    let mut described: Vec<&str> = Vec::new();
+    for l in accepted.map(|q| q.lines.as_slice()).unwrap_or_default() {
+        let name = if zh { &l.name.zh } else { &l.name.en };
+        let mut line = format!("{name} × {}", l.quantity);
+        if l.kind == ItemKind::Part {
+            line.push_str(&serials(parts.iter().filter(|p| p.part_no == l.code), lang));
+            described.push(&l.code);
+        }
+        out.push(line);
+    }
+    // Parts taken for the job that the accepted quote does not list, by part number.
+    let mut others: Vec<&str> = parts
+        .iter()
+        .map(|p| p.part_no.as_str())
+        .filter(|no| !described.contains(no))
+        .collect();
+    others.dedup();
+    for no in others {
+        let uses = || parts.iter().filter(move |p| p.part_no == no);
+        let quantity: i64 = uses().map(|p| p.quantity).sum();
+        out.push(format!("{no} × {quantity}{}", serials(uses(), lang)));
+    }
+    let notes = notes.trim();
+    if !notes.is_empty() {
+        out.push(if zh {
+            format!("技师备注：{notes}")
+        } else {
+            format!("Technician's notes: {notes}")
+        });
+    }
+    out.join("\n")
+}
+
+/// "（装上：A、B；拆下：C）" / " (fitted: A, B; removed: C)", or nothing without serials.
+fn serials<'a>(uses: impl Iterator<Item = &'a PartUse> + Clone, lang: Lang) -> String {
+    let zh = lang == Lang::ZhCn;
+    let list = |get: fn(&PartUse) -> Option<&String>| {
+        uses.clone()
+            .filter_map(get)
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(if zh { "、" } else { ", " })
+    };
+    let fitted = list(|p| p.serial_fitted.as_ref());
+    let removed = list(|p| p.serial_removed.as_ref());
+    let mut parts = Vec::new();
+    if !fitted.is_empty() {
+        parts.push(if zh {
+            format!("装上：{fitted}")
+        } else {
+            format!("fitted: {fitted}")
+        });
+    }
+    if !removed.is_empty() {
+        parts.push(if zh {
+            format!("拆下：{removed}")
+        } else {
+            format!("removed: {removed}")
+        });
+    }
+    match (parts.is_empty(), zh) {
+        (true, _) => String::new(),
+        (false, true) => format!("（{}）", parts.join("；")),
+        (false, false) => format!(" ({})", parts.join("; ")),
+    }
 }
 
 pub fn pay_method(m: PaymentMethod) -> PayMethod {
@@ -85,8 +176,9 @@ fn fee_table_label(job: &PricedJob) -> String {
     )
 }
 
-/// The sheet prints what the job holds now: the diagnosis, the current quote's lines (after
-/// reversed deposits), what was paid; the work done is the technician's notes.
+/// The sheet prints what the job holds now: the diagnosis and its notes, the current quote's
+/// lines (after reversed deposits), what was paid; the work done is built from what the
+/// visit recorded ([`work_done`]).
 pub fn input(job: &WorkOrderDetail, cx: Context) -> SignOffInput {
     let offset = *cx.issued_at.offset();
     let signature = match cx.signature {
@@ -130,7 +222,24 @@ pub fn input(job: &WorkOrderDetail, cx: Context) -> SignOffInput {
             .and_then(|v| v.diagnosis.as_ref())
             .map(|d| d.fault_found.clone())
             .unwrap_or_default(),
-        work_done: job.notes.clone(),
+        diagnosis_notes: cx
+            .visit
+            .and_then(|v| v.diagnosis.as_ref())
+            .map(|d| d.notes.clone())
+            .unwrap_or_default(),
+        work_done: work_done(
+            cx.visit
+                .and_then(|v| v.quote.as_ref())
+                .filter(|q| {
+                    q.decision
+                        .as_ref()
+                        .is_some_and(|d| d.decision == Decision::Accepted)
+                })
+                .map(|q| &q.current),
+            cx.visit.map(|v| v.parts.as_slice()).unwrap_or_default(),
+            &job.notes,
+            cx.lang,
+        ),
         items: cx
             .visit
             .and_then(|v| v.quote.as_ref())
@@ -410,5 +519,165 @@ pub fn day_end_input(day: &onsite_store::dayend::DayEnd, by: &Issuer) -> onsite_
             })
             .collect(),
         expenses,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onsite_domain::money::Money;
+    use onsite_domain::rules::{Bilingual, FeeTableStamp, OldPartState, Totals};
+
+    fn line(
+        code: &str,
+        zh: &str,
+        en: &str,
+        kind: ItemKind,
+        quantity: i32,
+        status: LineStatus,
+        covered_by: Option<CoveredBy>,
+    ) -> PricedLine {
+        let price = Money::cny(2000);
+        PricedLine {
+            code: code.into(),
+            name: Bilingual::new(zh, en),
+            kind,
+            component: None,
+            quantity,
+            unit_price: price,
+            price_set_by_technician: false,
+            amount: Money::cny(2000 * i64::from(quantity)),
+            status,
+            covered_by,
+            old_part: (kind == ItemKind::Part).then_some(OldPartState::Exempt),
+            charged: Money::cny(0),
+            includes: Vec::new(),
+            reasons: Vec::new(),
+        }
+    }
+
+    fn job(lines: Vec<PricedLine>) -> PricedJob {
+        let zero = Money::cny(0);
+        PricedJob {
+            fee_table: FeeTableStamp {
+                version: "FT-1".into(),
+                effective_from: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            },
+            work_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
+            lines,
+            totals: Totals {
+                gross: zero,
+                covered: zero,
+                deposit: zero,
+                charged: zero,
+                due: zero,
+            },
+        }
+    }
+
+    fn used(part_no: &str, quantity: i64, fitted: Option<&str>, removed: Option<&str>) -> PartUse {
+        PartUse {
+            id: format!("use-{part_no}-{quantity}"),
+            part_id: format!("p-{part_no}"),
+            part_no: part_no.into(),
+            quantity,
+            serial_fitted: fitted.map(Into::into),
+            serial_removed: removed.map(Into::into),
+            override_reason: None,
+            at: "2026-11-29T10:00:00+08:00".into(),
+            old_returned: 0,
+        }
+    }
+
+    fn repair() -> PricedJob {
+        job(vec![
+            line(
+                "REPLACE",
+                "更换滤芯或配件",
+                "Replace a filter or part",
+                ItemKind::Service,
+                1,
+                LineStatus::Charged,
+                None,
+            ),
+            line(
+                "RO-600",
+                "RO反渗透膜",
+                "RO membrane",
+                ItemKind::Part,
+                1,
+                LineStatus::Covered,
+                Some(CoveredBy::Warranty),
+            ),
+            line(
+                "PP-10",
+                "PP棉滤芯",
+                "PP filter",
+                ItemKind::Part,
+                2,
+                LineStatus::Charged,
+                None,
+            ),
+        ])
+    }
+
+    #[test]
+    fn work_done_lists_services_and_parts_with_quantities_serials_and_notes() {
+        let parts = [
+            used("RO-600", 1, Some("RO-NEW-1"), Some("RO-OLD-9")),
+            used("PP-10", 2, None, None),
+            used("CTO-10", 1, Some("C-1"), None),
+        ];
+        assert_eq!(
+            work_done(Some(&repair()), &parts, "  试机30分钟无渗漏  ", Lang::ZhCn),
+            "更换滤芯或配件 × 1\n\
+             RO反渗透膜 × 1（装上：RO-NEW-1；拆下：RO-OLD-9）\n\
+             PP棉滤芯 × 2\n\
+             CTO-10 × 1（装上：C-1）\n\
+             技师备注：试机30分钟无渗漏"
+        );
+        assert_eq!(
+            work_done(Some(&repair()), &parts[..1], "", Lang::En),
+            "Replace a filter or part × 1\n\
+             RO membrane × 1 (fitted: RO-NEW-1; removed: RO-OLD-9)\n\
+             PP filter × 2"
+        );
+    }
+
+    #[test]
+    fn work_done_is_empty_when_the_visit_recorded_nothing_and_notes_alone_otherwise() {
+        assert_eq!(work_done(None, &[], "", Lang::ZhCn), "");
+        assert_eq!(work_done(None, &[], "   ", Lang::En), "");
+        assert_eq!(
+            work_done(None, &[], "Customer away; neighbour let us in", Lang::En),
+            "Technician's notes: Customer away; neighbour let us in"
+        );
+    }
+
+    #[test]
+    fn contract_lines_are_contract_warranty_lines_warranty_deposits_charged() {
+        let mut l = line(
+            "MAINT",
+            "保养",
+            "Maintain",
+            ItemKind::Service,
+            1,
+            LineStatus::Covered,
+            Some(CoveredBy::Contract),
+        );
+        assert_eq!(cover(&l), Cover::Contract);
+        l.covered_by = Some(CoveredBy::Warranty);
+        assert_eq!(cover(&l), Cover::Warranty);
+        l.status = LineStatus::Deposit;
+        assert_eq!(cover(&l), Cover::Charged);
+        l.status = LineStatus::Charged;
+        l.covered_by = None;
+        assert_eq!(cover(&l), Cover::Charged);
+        let items = line_items(&repair(), Lang::ZhCn);
+        assert_eq!(
+            items.iter().map(|i| i.cover).collect::<Vec<_>>(),
+            vec![Cover::Charged, Cover::Warranty, Cover::Charged]
+        );
+        assert_eq!(items[1].description, "RO反渗透膜");
     }
 }

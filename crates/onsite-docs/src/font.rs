@@ -2,6 +2,7 @@
 //! `assets/fonts/make-font.sh`), its metrics for measuring text, and the per-document
 //! subsetting that keeps each PDF small.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
@@ -22,10 +23,20 @@ pub(crate) static FONT_BYTES: &[u8] =
 /// PostScript name of the face, used (with a subset tag) as the PDF /BaseFont.
 const POSTSCRIPT_NAME: &str = "NotoSansCJKsc-Regular";
 
-/// Printed in place of a character the font has no glyph for (the usual mark for a
-/// missing character in Chinese typesetting), so that nothing renders as an empty box
-/// of .notdef and the gap stays visible.
-pub(crate) const MISSING_CHAR: char = '\u{25A1}';
+/// Printed once where a run of characters the font has no glyph for (an emoji, a rare
+/// ideograph outside the Basic Multilingual Plane) was left out, so that nothing prints as
+/// an empty box and the gap stays visible. Every character of it is in the font; a
+/// footnote in the document's language says what it means.
+pub(crate) const OMITTED_MARK: &str = "[…]";
+
+/// Parts of an emoji sequence that draw nothing by themselves: zero-width joiner,
+/// variation selectors, skin-tone modifiers, tag characters, the combining keycap. Left out
+/// without a mark after a character that prints (❤️ prints as ❤), and taken into the mark
+/// of a run that does not (👩‍🔧 is one mark).
+fn is_emoji_part(c: char) -> bool {
+    matches!(c as u32,
+        0x200D | 0x20E3 | 0xFE00..=0xFE0F | 0x1F3FB..=0x1F3FF | 0xE0020..=0xE007F | 0xE0100..=0xE01EF)
+}
 
 /// Character-to-glyph map and advances of the embedded font, parsed once.
 pub(crate) struct Metrics {
@@ -105,21 +116,38 @@ impl Metrics {
         }
     }
 
-    /// `c` itself when the font can draw it, else the missing-character mark.
-    pub(crate) fn printable(&self, c: char) -> char {
-        if self.glyph(c).is_some() {
-            c
-        } else {
-            MISSING_CHAR
+    /// `text` as the font can print it, and whether anything was left out: each run of
+    /// characters without a glyph becomes one [`OMITTED_MARK`], control characters other
+    /// than newlines become spaces. The result prints as it is (this is idempotent).
+    pub(crate) fn printable_text<'a>(&self, text: &'a str) -> (Cow<'a, str>, bool) {
+        let clean = |c: char| c == '\n' || c == ' ' || (!c.is_control() && self.glyph(c).is_some());
+        if text.chars().all(clean) {
+            return (Cow::Borrowed(text), false);
         }
+        let mut out = String::with_capacity(text.len() + 8);
+        let mut in_gap = false;
+        let mut omitted = false;
+        for c in text.chars() {
+            if c == '\n' || c == ' ' || (!c.is_control() && self.glyph(c).is_some()) {
+                out.push(c);
+                in_gap = false;
+            } else if c.is_control() {
+                out.push(' ');
+                in_gap = false;
+            } else if is_emoji_part(c) {
+                // Part of the run being left out, or a modifier of a character that printed.
+            } else if !in_gap {
+                out.push_str(OMITTED_MARK);
+                in_gap = true;
+                omitted = true;
+            }
+        }
+        (Cow::Owned(out), omitted)
     }
 
     /// Advance of one character in em.
     pub(crate) fn char_em(&self, c: char) -> f32 {
-        let gid = self
-            .glyph(c)
-            .or_else(|| self.glyph(MISSING_CHAR))
-            .unwrap_or(0);
+        let gid = self.glyph(c).unwrap_or(0);
         f32::from(self.advance.get(usize::from(gid)).copied().unwrap_or(0)) / self.units_per_em
     }
 
@@ -199,7 +227,44 @@ mod tests {
         // CJK ideographs are full width, Latin is proportional.
         assert!((m.char_em('王') - 1.0).abs() < 1e-3);
         assert!(m.char_em('i') < m.char_em('W'));
-        assert_eq!(m.printable('\u{1F600}'), MISSING_CHAR);
+        assert!(m.glyph('\u{1F600}').is_none());
+        for c in OMITTED_MARK.chars() {
+            assert!(m.glyph(c).is_some(), "the omission mark needs {c:?}");
+        }
+    }
+
+    #[test]
+    fn characters_without_a_glyph_are_left_out_with_one_mark_per_run() {
+        let m = metrics().unwrap();
+        let p = |s: &str| {
+            let (t, omitted) = m.printable_text(s);
+            (t.into_owned(), omitted)
+        };
+        assert_eq!(p("王伟 ok"), ("王伟 ok".to_string(), false));
+        assert!(matches!(
+            m.printable_text("plain"),
+            (Cow::Borrowed(_), false)
+        ));
+        assert_eq!(p("很好😀"), ("很好[…]".to_string(), true));
+        // A run of emoji, a ZWJ sequence, a flag, skin tones: one mark each run.
+        assert_eq!(p("ok 😀😀👍🏽!"), ("ok […]!".to_string(), true));
+        assert_eq!(p("技师👩\u{200D}🔧到了"), ("技师[…]到了".to_string(), true));
+        assert_eq!(p("🇨🇳 中国"), ("[…] 中国".to_string(), true));
+        // Separate runs get separate marks; the text around them is intact.
+        assert_eq!(p("a😀b😀c"), ("a[…]b[…]c".to_string(), true));
+        // Ext-B ideographs are beyond the font too.
+        assert_eq!(p("吉\u{20BB7}祥"), ("吉[…]祥".to_string(), true));
+        // A variation selector after a character that prints is dropped without a mark.
+        let heart = p("\u{2764}\u{FE0F}");
+        if m.glyph('\u{2764}').is_some() {
+            assert_eq!(heart, ("\u{2764}".to_string(), false));
+        } else {
+            assert_eq!(heart, ("[…]".to_string(), true));
+        }
+        // Controls become spaces, newlines stay; the result is printable as it is.
+        assert_eq!(p("a\tb\nc"), ("a b\nc".to_string(), false));
+        let (once, _) = p("x😀y");
+        assert_eq!(p(&once), (once.clone(), false));
     }
 
     #[test]

@@ -57,15 +57,17 @@ labels! {
     FAULT_REPORTED = "报修故障", "Fault reported";
     FAULT_FOUND = "检查结果", "Fault found";
     WORK_DONE = "处理内容", "Work done";
+    DIAGNOSIS_NOTES = "检查备注", "Diagnosis notes";
     SECTION_CHARGES = "费用明细", "Charges";
     FEE_TABLE = "收费标准版本", "Fee table version";
     COL_NO = "序", "#";
     COL_ITEM = "项目", "Item";
     COL_QTY = "数量", "Qty";
     COL_UNIT = "单价", "Unit price";
-    COL_COVERAGE = "保修/收费及原因", "Covered/charged, reason";
+    COL_COVERAGE = "保修/合同/收费及原因", "Warranty/contract/charged, reason";
     COL_AMOUNT = "金额", "Amount";
-    COVERED = "保修", "Covered";
+    COVER_WARRANTY = "保修", "Warranty";
+    COVER_CONTRACT = "合同", "Contract";
     CHARGED = "收费", "Charged";
     TOTAL_VALUE = "项目合计", "Total of items";
     TOTAL_COVERED = "保修/合同减免", "Covered (warranty/contract)";
@@ -87,6 +89,7 @@ labels! {
     NOT_SIGNED = "客户未签名", "Not signed by the customer";
     REASON = "原因", "Reason";
     CONTENT_HASH = "内容校验 SHA-256", "Content SHA-256";
+    OMITTED_NOTE = "[…] 处为无法打印的符号（如表情符号），已省略；系统中保存原文。", "[…] marks symbols that cannot be printed (such as emoji), left out here; Onsite keeps the text as typed.";
     // Quote
     SECTION_DIAGNOSIS = "检查结果", "Diagnosis";
     QUOTE_TOTAL = "报价应付金额", "Amount payable";
@@ -279,7 +282,13 @@ mod tests {
                 "{}",
                 l.zh
             );
-            assert!(l.en.is_ascii(), "{}", l.en);
+            assert!(l.en.is_ascii() || l.en.starts_with("[…]"), "{}", l.en);
+            // Chinese labels use full-width punctuation.
+            assert!(
+                !l.zh.chars().any(|c| "?!,;:()".contains(c)),
+                "half-width punctuation in {}",
+                l.zh
+            );
             for c in l.zh.chars().chain(l.en.chars()) {
                 assert!(
                     m.glyph(c).is_some() || c == ' ',

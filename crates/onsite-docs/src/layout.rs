@@ -2,6 +2,9 @@
 //! paginate. Coordinates are millimetres from the top-left corner of the page; the PDF
 //! writer flips them.
 
+use std::borrow::Cow;
+use std::cell::Cell;
+
 use crate::font::Metrics;
 
 /// Millimetres per point.
@@ -103,6 +106,8 @@ pub(crate) struct Layout {
     running_head_size: f32,
     /// Page that drawing goes to when not the last one (footers, after layout).
     target: Option<usize>,
+    /// Some text had characters the font cannot draw (left out, marked).
+    omitted: Cell<bool>,
 }
 
 impl Layout {
@@ -145,7 +150,23 @@ impl Layout {
             running_head: None,
             running_head_size: 8.0,
             target: None,
+            omitted: Cell::new(false),
         }
+    }
+
+    /// `text` as the font prints it (see [`Metrics::printable_text`]); remembers that
+    /// something was left out, for the document's footnote.
+    fn clean<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let (t, omitted) = self.m.printable_text(text);
+        if omitted {
+            self.omitted.set(true);
+        }
+        t
+    }
+
+    /// Whether any text so far had characters left out.
+    pub(crate) fn omitted(&self) -> bool {
+        self.omitted.get()
     }
 
     pub(crate) fn is_roll(&self) -> bool {
@@ -173,7 +194,7 @@ impl Layout {
     }
 
     pub(crate) fn width(&self, text: &str, size: f32) -> f32 {
-        self.m.text_em(text) * size * MM_PER_PT
+        self.m.text_em(&self.clean(text)) * size * MM_PER_PT
     }
 
     fn push(&mut self, cmd: Cmd) {
@@ -299,16 +320,7 @@ impl Layout {
         if text.is_empty() {
             return;
         }
-        let text: String = text
-            .chars()
-            .map(|c| {
-                if c.is_control() {
-                    ' '
-                } else {
-                    self.m.printable(c)
-                }
-            })
-            .collect();
+        let text = self.clean(text).replace('\n', " ");
         self.push(Cmd::Text {
             x,
             y: top + ASCENT_EM * size * MM_PER_PT,
@@ -527,6 +539,7 @@ impl Layout {
     pub(crate) fn wrap(&self, text: &str, size: f32, width: f32) -> Vec<String> {
         // A hair of tolerance so text measured to exactly `width` is not wrapped.
         let max_em = ((width + 0.01) / (size * MM_PER_PT)).max(1.0);
+        let text = self.clean(text);
         let mut out = Vec::new();
         for para in text.split('\n') {
             let mut w = Wrapper {
@@ -755,6 +768,30 @@ mod tests {
         for line in &lines {
             assert!(l.width(line, 10.0) <= 20.0 + 1e-3);
         }
+    }
+
+    #[test]
+    fn text_the_font_cannot_draw_is_left_out_marked_and_remembered() {
+        let l = layout();
+        assert!(!l.omitted());
+        let lines = l.wrap("客户很满意😀😀，下次再来👍", 9.0, 100.0);
+        assert_eq!(lines, vec!["客户很满意[…]，下次再来[…]".to_string()]);
+        assert!(l.omitted());
+        let mut l2 = layout();
+        l2.text_at(10.0, 10.0, 9.0, DARK, "ok 🙂 done");
+        assert!(l2.omitted());
+        let pages = l2.finish();
+        let texts: Vec<&str> = pages[0]
+            .cmds
+            .iter()
+            .filter_map(|c| match c {
+                Cmd::Text { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(texts, vec!["ok […] done"]);
+        // Width is measured on what prints.
+        assert!((l.width("a😀", 10.0) - l.width("a[…]", 10.0)).abs() < 1e-4);
     }
 
     #[test]

@@ -48,6 +48,24 @@ pub struct Appliance {
     pub purchase_date: Option<NaiveDate>,
 }
 
+/// Who pays for a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Cover {
+    /// The customer pays quantity × unit price.
+    Charged,
+    /// Free to the customer under the product's warranty ("保修").
+    Warranty,
+    /// Free to the customer under a service contract ("合同").
+    Contract,
+}
+
+impl Cover {
+    /// The customer pays nothing for the line.
+    pub fn is_covered(self) -> bool {
+        !matches!(self, Cover::Charged)
+    }
+}
+
 /// One line of a job: a service from the fee table or a part.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LineItem {
@@ -56,9 +74,9 @@ pub struct LineItem {
     pub description: String,
     pub quantity: u32,
     pub unit_price_fen: i64,
-    /// Covered (warranty, contract, free installation): the customer pays nothing for
-    /// this line. Otherwise the line is charged at quantity × unit price.
-    pub covered: bool,
+    /// Charged, or covered by the warranty or a contract (then the customer pays nothing
+    /// for this line).
+    pub cover: Cover,
     /// Why it is covered or charged, e.g. "在保修期内" / "Consumable, never covered".
     pub reason: String,
 }
@@ -111,6 +129,11 @@ pub struct SignOffInput {
     pub appliance: Appliance,
     pub fault_reported: String,
     pub fault_found: String,
+    /// The technician's notes taken with the diagnosis.
+    #[serde(default)]
+    pub diagnosis_notes: String,
+    /// What was done: services and parts with quantities and serials, then notes. An empty
+    /// field (and any other empty fault row) prints as "—": nothing was recorded.
     pub work_done: String,
     pub items: Vec<LineItem>,
     /// Version of the fee table the prices come from.

@@ -91,7 +91,7 @@ fn items(lang: Lang) -> Vec<LineItem> {
             ),
             quantity: 1,
             unit_price_fen: 5000,
-            covered: false,
+            cover: Cover::Charged,
             reason: pick(
                 "客户要求移机，不属保修范围",
                 "Relocation at the customer's request is not warranty work",
@@ -102,7 +102,7 @@ fn items(lang: Lang) -> Vec<LineItem> {
             description: pick("更换滤芯服务费", "Filter replacement, labour"),
             quantity: 2,
             unit_price_fen: 2000,
-            covered: false,
+            cover: Cover::Charged,
             reason: pick(
                 "耗材更换，按收费标准",
                 "Consumable replacement, per fee table",
@@ -113,7 +113,7 @@ fn items(lang: Lang) -> Vec<LineItem> {
             description: pick("PP棉滤芯 10英寸", "PP sediment filter, 10 inch"),
             quantity: 1,
             unit_price_fen: 4500,
-            covered: false,
+            cover: Cover::Charged,
             reason: pick(
                 "滤芯为耗材，不在保修范围",
                 "Filters are consumables, never covered",
@@ -124,7 +124,7 @@ fn items(lang: Lang) -> Vec<LineItem> {
             description: pick("活性炭滤芯 10英寸", "Carbon block filter, 10 inch"),
             quantity: 1,
             unit_price_fen: 6800,
-            covered: false,
+            cover: Cover::Charged,
             reason: pick(
                 "滤芯为耗材，不在保修范围",
                 "Filters are consumables, never covered",
@@ -135,7 +135,7 @@ fn items(lang: Lang) -> Vec<LineItem> {
             description: pick("RO反渗透膜 600G", "RO membrane 600G"),
             quantity: 1,
             unit_price_fen: 38000,
-            covered: true,
+            cover: Cover::Warranty,
             reason: pick(
                 "在保修期内（购买未满12个月），旧件已回收",
                 "Within the 12-month warranty; old part taken back",
@@ -151,6 +151,11 @@ fn hundred_items(lang: Lang) -> Vec<LineItem> {
             let building = i / 20 + 1;
             let flat = 100 * (i % 20 / 4 + 8) + i % 4 + 1;
             let covered = i % 3 != 0;
+            let cover = if covered {
+                Cover::Contract
+            } else {
+                Cover::Charged
+            };
             LineItem {
                 code: if i % 5 == 4 {
                     "PP-10".into()
@@ -169,7 +174,7 @@ fn hundred_items(lang: Lang) -> Vec<LineItem> {
                 },
                 quantity: 1,
                 unit_price_fen: if i % 5 == 4 { 4500 } else { 3000 },
-                covered,
+                cover,
                 reason: match (covered, zh) {
                     (true, true) => "物业维保合同HT-2025-017".into(),
                     (true, false) => "Covered by maintenance contract HT-2025-017".into(),
@@ -210,6 +215,7 @@ pub fn sign_off(lang: Lang) -> SignOffInput {
         appliance: appliance(lang),
         fault_reported: pick("出水量明显变小，制水时有异响，厨房改造后需要移机。", "Water flow has dropped a lot and the unit is noisy while filtering; it has to move after a kitchen refit."),
         fault_found: pick("PP棉及活性炭滤芯严重堵塞；RO膜脱盐率降至82%（出厂≥95%），属膜片质量问题。", "PP and carbon filters badly clogged; RO membrane rejection down to 82% (factory ≥95%), a membrane defect."),
+        diagnosis_notes: pick("进水压力0.25MPa，正常；原水TDS 210。", "Inlet pressure 0.25 MPa, normal; feed water TDS 210."),
         work_done: pick("拆机移至新橱柜下方并重新接管；更换PP棉、活性炭滤芯及RO膜；冲洗管路并检测，TDS由210降至12，试机30分钟无渗漏。", "Moved the unit under the new cabinet and re-plumbed it; replaced PP and carbon filters and the RO membrane; flushed the lines, TDS down from 210 to 12, 30-minute leak test passed."),
         items: items(lang),
         fee_table_version: "FT-2025.04 (2025-04-01)".into(),

@@ -216,12 +216,12 @@ fn a_hundred_line_job_paginates_with_the_table_header_repeated() {
     for (file, header, lang) in [
         (
             "sign-off-100-lines_zh-CN_A4.pdf",
-            ["项目", "保修/收费及原因", "金额"],
+            ["项目", "保修/合同/收费及原因", "金额"],
             Lang::ZhCn,
         ),
         (
             "sign-off-100-lines_en_A4.pdf",
-            ["Item", "Covered/charged, reason", "Amount"],
+            ["Item", "Warranty/contract/charged, reason", "Amount"],
             Lang::En,
         ),
     ] {
@@ -514,17 +514,126 @@ fn metadata_is_real_and_dated_from_the_input() {
     assert!(!bytes.windows(15).any(|w| w == b"GTS_PDFXVersion"));
 }
 
+fn render_to_text(name: &str, pdf: Vec<u8>) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, pdf).unwrap();
+    text_of(&path)
+}
+
+/// Emoji and other characters the font has no glyph for are left out with one "[…]" per
+/// run and a footnote in the document's language; nothing prints as a box, and the rest of
+/// the text is intact.
 #[test]
-fn characters_missing_from_the_font_print_as_a_visible_mark() {
+fn characters_missing_from_the_font_are_left_out_with_a_mark_and_a_footnote() {
     let mut input = samples::sign_off(Lang::ZhCn);
     // U+20BB7 (𠮷, CJK Extension B) is not in the font; neither is an emoji.
     input.customer.name = "吉\u{20BB7}祥😀".into();
-    let pdf = render_sign_off(&input).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("missing.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    let text = text_of(&path);
-    assert!(text.contains("吉□祥□"), "{text}");
+    input.work_done = "更换滤芯👍🏽，客户很满意😀😀".into();
+    let text = render_to_text("missing.pdf", render_sign_off(&input).unwrap());
+    assert!(text.contains("吉[…]祥[…]"), "{text}");
+    assert!(text.contains("更换滤芯[…]，客户很满意[…]"), "{text}");
+    assert!(text.contains("处为无法打印的符号"), "{text}");
+    for bad in ['□', '\u{FFFD}', '😀', '👍'] {
+        assert!(!text.contains(bad), "{bad:?} printed:\n{text}");
+    }
+
+    let mut input = samples::quote(Lang::En, false);
+    input.fault_found = "Leaking at the inlet 💧 fixed".into();
+    let text = render_to_text("missing-en.pdf", render_quote(&input).unwrap());
+    assert!(text.contains("Leaking at the inlet […] fixed"), "{text}");
+    assert!(
+        text.contains("marks symbols that cannot be printed"),
+        "{text}"
+    );
+    assert!(!text.contains('□'), "{text}");
+
+    // Without such characters there is no footnote.
+    let text = text_of(&sample("sign-off_zh-CN_A4.pdf"));
+    assert!(!text.contains("无法打印"), "{text}");
+}
+
+/// The sign-off sheet prints the diagnosis notes and the work done, and says "—" for a
+/// row the visit left empty instead of leaving it blank.
+#[test]
+fn sign_off_prints_diagnosis_notes_and_work_done_or_a_dash() {
+    let text = text_of(&sample("sign-off_zh-CN_A4.pdf"));
+    for needle in [
+        "检查备注",
+        "进水压力0.25MPa",
+        "处理内容",
+        "拆机移至新橱柜下方",
+    ] {
+        assert!(
+            text.contains(needle),
+            "zh sign-off lacks {needle:?}:\n{text}"
+        );
+    }
+    let text = text_of(&sample("sign-off_en_A4.pdf"));
+    for needle in [
+        "Diagnosis notes",
+        "Inlet pressure 0.25 MPa",
+        "Work done",
+        "Moved the unit",
+    ] {
+        assert!(
+            text.contains(needle),
+            "en sign-off lacks {needle:?}:\n{text}"
+        );
+    }
+
+    let mut input = samples::sign_off(Lang::En);
+    input.work_done = "  ".into();
+    input.diagnosis_notes = String::new();
+    let text = render_to_text("empty.pdf", render_sign_off(&input).unwrap());
+    let section = text
+        .split("Fault and work done")
+        .nth(1)
+        .and_then(|rest| rest.split("Charges").next())
+        .unwrap_or_else(|| panic!("no fault section:\n{text}"));
+    assert!(
+        section.contains("Diagnosis notes") && section.contains("Work done"),
+        "{section}"
+    );
+    // The two empty rows, and nothing else in the section, print the dash.
+    assert_eq!(section.matches('—').count(), 2, "{section}");
+}
+
+/// Lines a service contract pays say "合同" / "Contract", warranty lines "保修" / "Warranty".
+#[test]
+fn contract_lines_say_contract_and_warranty_lines_warranty() {
+    for (lang, contract, warranty) in [
+        (Lang::ZhCn, "合同", "保修"),
+        (Lang::En, "Contract", "Warranty"),
+    ] {
+        let mut input = samples::quote(lang, false);
+        input.items.truncate(1);
+        input.items[0].cover = Cover::Contract;
+        input.items[0].reason = "HT-2025-017".into();
+        let text = render_to_text("contract.pdf", render_quote(&input).unwrap());
+        let row = text
+            .lines()
+            .find(|l| l.contains("HT-2025-017"))
+            .unwrap_or_else(|| panic!("no contract row:\n{text}"));
+        assert!(
+            row.contains(&format!(
+                "{contract}{}",
+                if lang == Lang::En { ": " } else { "：" }
+            )),
+            "{row}"
+        );
+        assert!(!row.contains(warranty), "{row}");
+
+        let mut input = samples::quote(lang, false);
+        input.items = vec![input.items[4].clone()];
+        assert_eq!(input.items[0].cover, Cover::Warranty);
+        let text = render_to_text("warranty.pdf", render_quote(&input).unwrap());
+        assert!(text.contains(warranty), "{text}");
+        assert!(
+            !text.contains(&format!("{contract}：")) && !text.contains(&format!("{contract}: ")),
+            "{text}"
+        );
+    }
 }
 
 #[test]

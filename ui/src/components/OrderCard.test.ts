@@ -48,3 +48,20 @@ it('shows no marker when on time', () => {
   flushSync();
   expect(document.querySelector('[data-testid="lateness"]')).toBeNull();
 });
+
+it('shows the phone in search results with the typed fragment marked', () => {
+  app = mount(OrderCard, {
+    target: document.body,
+    props: { order, onOpen: () => {}, phone: '138 0013 8000', query: '00138' },
+  });
+  flushSync();
+  const phone = document.querySelector('[data-testid="customer-phone"]')!;
+  expect(phone.textContent).toBe('Phone 138 0013 8000');
+  expect(phone.querySelector('mark')!.textContent).toBe('0013 8');
+});
+
+it('shows no phone line when it is not known', () => {
+  app = mount(OrderCard, { target: document.body, props: { order, onOpen: () => {} } });
+  flushSync();
+  expect(document.querySelector('[data-testid="customer-phone"]')).toBeNull();
+});

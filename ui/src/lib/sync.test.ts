@@ -1,7 +1,18 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { DayEndCheck, SyncView, UnsentFileView } from './bindings';
+import type { DayEndCheck, IpcError, SyncView, UnsentFileView } from './bindings';
 import { setLocale } from './i18n.svelte';
-import { badge, dayEndWarning, opLabel, progressText, unsentLine } from './sync';
+import {
+  badge,
+  connectionText,
+  dayEndWarning,
+  demoInProgressQuestion,
+  enrolErrorText,
+  isDemoInProgress,
+  opLabel,
+  progressText,
+  reach,
+  unsentLine,
+} from './sync';
 
 const check = (over: Partial<DayEndCheck>): DayEndCheck => ({
   enrolled: true,
@@ -109,5 +120,89 @@ describe('records waiting to be sent', () => {
     expect(canSendWithoutFile('behind')).toBe(false);
     setLocale('zh-CN');
     expect(waitingText('file_missing')).toContain('不附文件');
+  });
+});
+
+describe('what the sync screen says about head office', () => {
+  // Local times, so the expected HH:MM holds in any time zone.
+  const at = (h: number, m: number, day = 29) => new Date(2026, 10, day, h, m).toISOString();
+  const now = new Date(2026, 10, 29, 15, 0);
+  const view = (over: Partial<SyncView>): SyncView =>
+    ({
+      enrolled: true,
+      server_url: 'https://hq.example.com',
+      technician_name: '李明',
+      health: 'ok',
+      last_success_at: null,
+      last_attempt_at: null,
+      last_error_code: null,
+      ...over,
+    }) as SyncView;
+
+  beforeEach(() => setLocale('en'));
+
+  it('says connected only when the last attempt reached head office', () => {
+    const ok = view({ last_success_at: at(9, 5), last_attempt_at: at(9, 5) });
+    expect(reach(ok)).toBe('ok');
+    expect(connectionText(ok, now)).toBe('Connected to https://hq.example.com as 李明. Head office answered at 09:05.');
+
+    const down = view({ health: 'retrying', last_success_at: at(9, 5), last_attempt_at: at(14, 30), last_error_code: 'sync_offline' });
+    expect(reach(down)).toBe('unreachable');
+    const text = connectionText(down, now);
+    expect(text).toBe('Head office at https://hq.example.com cannot be reached: no answer since 09:05. Signed in as 李明.');
+    expect(text).not.toMatch(/connected/i);
+  });
+
+  it('treats a failure whose code was lost (a restart) as unreachable, and tells never-reached apart', () => {
+    const restarted = view({ last_success_at: null, last_attempt_at: at(14, 30), last_error_code: null });
+    expect(reach(restarted)).toBe('unreachable');
+    expect(connectionText(restarted, now)).toBe(
+      'Head office at https://hq.example.com has not been reached yet (last try 14:30). Signed in as 李明.',
+    );
+  });
+
+  it('says when head office answered with an error rather than not at all', () => {
+    const failing = view({ last_success_at: at(9, 5), last_attempt_at: at(14, 30), last_error_code: 'sync_server_error' });
+    expect(reach(failing)).toBe('failing');
+    expect(connectionText(failing, now)).toContain('answered the last sync (14:30) with an error');
+  });
+
+  it('says when nothing was tried yet, and dates times of other days', () => {
+    expect(reach(view({}))).toBe('never');
+    expect(connectionText(view({}), now)).toBe('Set up for head office at https://hq.example.com as 李明. No sync has run yet.');
+    const old = view({ last_success_at: at(9, 5, 27), last_attempt_at: at(14, 30), last_error_code: 'sync_offline' });
+    expect(connectionText(old, now)).toMatch(/no answer since .*2026.* 09:05\./);
+  });
+
+  it('speaks Chinese without claiming a connection', () => {
+    setLocale('zh-CN');
+    const down = view({ last_success_at: at(9, 5), last_attempt_at: at(14, 30), last_error_code: 'sync_offline' });
+    expect(connectionText(down, now)).toBe('无法连接总部 https://hq.example.com：自 09:05 起没有应答。技师：李明。');
+    expect(connectionText(down, now)).not.toContain('已连接');
+  });
+});
+
+describe('enrolment errors', () => {
+  beforeEach(() => setLocale('en'));
+  const err = (code: string, message = ''): IpcError => ({ code, message, file: null }) as unknown as IpcError;
+
+  it('an address that does not answer says to check it, and promises no retry', () => {
+    for (const code of ['enrol_unreachable', 'sync_offline']) {
+      const text = enrolErrorText(err(code));
+      expect(text).toContain('Check the head-office address');
+      expect(text).not.toMatch(/tries again|retry/i);
+    }
+    expect(enrolErrorText(err('sync_code_refused'))).toContain('did not accept this code');
+  });
+
+  it('asks before setting aside demo jobs in progress, with their number when given', () => {
+    expect(isDemoInProgress(err('demo_in_progress'))).toBe(true);
+    expect(isDemoInProgress(err('sync_offline'))).toBe(false);
+    expect(demoInProgressQuestion(err('demo_in_progress', '3 demo jobs are in progress'))).toBe(
+      '3 jobs on the demo are in progress; connecting sets the demo data aside in a file. Connect anyway?',
+    );
+    expect(demoInProgressQuestion(err('demo_in_progress', ''))).toMatch(/^Jobs on the demo are in progress/);
+    setLocale('zh-CN');
+    expect(demoInProgressQuestion(err('demo_in_progress', '2'))).toContain('有 2 张工单正在进行');
   });
 });

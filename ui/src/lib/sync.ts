@@ -1,6 +1,7 @@
 // What the sync screen and the day-end check say, as pure functions of the Rust views.
-import type { DayEndCheck, SyncProgressView, SyncView, UnsentFileView } from './bindings';
-import { dateTime } from './format';
+import type { DayEndCheck, IpcError, SyncProgressView, SyncView, UnsentFileView } from './bindings';
+import { errorText } from './errors';
+import { dateTime, localDay, time } from './format';
 import { i18n, label, t, type Key } from './i18n.svelte';
 
 /** The line shown while a sync runs. */
@@ -69,4 +70,67 @@ export function dayEndWarning(c: DayEndCheck): string[] | null {
     }),
   );
   return lines;
+}
+
+/** How the last attempt to reach head office went. */
+export type Reach = 'never' | 'ok' | 'unreachable' | 'failing';
+
+/**
+ * The outcome of the last sync attempt: a success stamps both times alike, a failure only
+ * the attempt. A failure is "unreachable" when the network failed (or the code is not
+ * known any more, after a restart), "failing" when head office answered with an error.
+ */
+export function reach(v: SyncView): Reach {
+  if (v.last_attempt_at === null) return v.last_success_at === null ? 'never' : 'ok';
+  if (v.last_success_at !== null && Date.parse(v.last_success_at) >= Date.parse(v.last_attempt_at)) return 'ok';
+  const code = v.last_error_code;
+  return code === null || code === 'sync_offline' ? 'unreachable' : 'failing';
+}
+
+/** A time of the day when it is today, else with its date. */
+function when(iso: string, now: Date): string {
+  return localDay(iso) === localDay(now.toISOString()) ? time(iso, i18n.locale) : dateTime(iso, i18n.locale);
+}
+
+/**
+ * The sync screen's first line: to which head office, as whom, and whether it answered the
+ * last time Onsite tried. Never "connected" while the last attempt failed.
+ */
+export function connectionText(v: SyncView, now: Date = new Date()): string {
+  const url = v.server_url ?? '';
+  const name = v.technician_name ?? '';
+  switch (reach(v)) {
+    case 'never':
+      return t('sync.reach.never', { url, name });
+    case 'ok':
+      return t('sync.reach.ok', { url, name, time: when(v.last_success_at ?? v.last_attempt_at ?? '', now) });
+    case 'unreachable':
+      return v.last_success_at
+        ? t('sync.reach.unreachable_since', { url, name, since: when(v.last_success_at, now) })
+        : t('sync.reach.unreachable_never', { url, name, tried: when(v.last_attempt_at ?? '', now) });
+    case 'failing':
+      return t('sync.reach.failing', { url, name, tried: when(v.last_attempt_at ?? '', now) });
+  }
+}
+
+/**
+ * Enrolment errors as the enrol form says them. Enrolment tries once: an address that does
+ * not answer says to check it, never that Onsite will try again.
+ */
+export function enrolErrorText(e: IpcError): string {
+  const code: string = e.code;
+  if (code === 'enrol_unreachable' || code === 'sync_offline') return t('sync.enrol.unreachable');
+  return errorText(e);
+}
+
+/** Enrolment refused because demo jobs are in progress (it asks before setting them aside). */
+export function isDemoInProgress(e: IpcError): boolean {
+  return (e.code as string) === 'demo_in_progress';
+}
+
+/** The question asked before setting the demo aside; the number of jobs in progress is the
+ *  first number of the error's message when it has one. */
+export function demoInProgressQuestion(e: IpcError): string {
+  const n = /\d+/.exec(e.message ?? '');
+  return n ? t('sync.enrol.demo_question', { count: Number(n[0]) }) : t('sync.enrol.demo_question_some');
 }

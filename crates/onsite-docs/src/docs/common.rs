@@ -6,7 +6,7 @@ use printpdf::RawImage;
 use crate::image::decode_png;
 use crate::labels::{self as t, colon, money, L};
 use crate::layout::{col, Align, Layout, BLACK, DARK, MUTED, RULE};
-use crate::model::{Company, Lang, LineItem, Paper, Payment, Signature};
+use crate::model::{Company, Cover, Lang, LineItem, Paper, Payment, Signature};
 use crate::pdf::{self, Meta};
 use crate::DocsError;
 
@@ -222,7 +222,12 @@ impl Doc {
             } else {
                 format!("{}\n{}", it.description, it.code)
             };
-            let cover = if it.covered { t::COVERED } else { t::CHARGED }.get(lang);
+            let cover = match it.cover {
+                Cover::Charged => t::CHARGED,
+                Cover::Warranty => t::COVER_WARRANTY,
+                Cover::Contract => t::COVER_CONTRACT,
+            }
+            .get(lang);
             let cover = if it.reason.is_empty() {
                 cover.to_string()
             } else {
@@ -404,6 +409,12 @@ impl Doc {
     ) -> Result<Vec<u8>, DocsError> {
         let lang = self.lang;
         let s = self.s;
+        // Characters the font cannot draw were left out of the text: say what the mark means.
+        let mut footer_lines = footer_lines.to_vec();
+        if self.l.omitted() {
+            footer_lines.push(t::OMITTED_NOTE.get(lang).to_string());
+        }
+        let footer_lines = footer_lines.as_slice();
         let issued = format!(
             "{}{}{}",
             t::ISSUED_AT.get(lang),
@@ -465,7 +476,7 @@ pub(crate) fn line_value(it: &LineItem) -> Result<i64, DocsError> {
 
 /// What the customer pays for a line: nothing when covered.
 pub(crate) fn line_charged(it: &LineItem) -> Result<i64, DocsError> {
-    if it.covered {
+    if it.cover.is_covered() {
         Ok(0)
     } else {
         line_value(it)
@@ -488,7 +499,7 @@ pub(crate) fn totals_of(items: &[LineItem]) -> Result<Totals, DocsError> {
     for it in items {
         let v = line_value(it)?;
         t.value = t.value.checked_add(v).ok_or_else(of)?;
-        if it.covered {
+        if it.cover.is_covered() {
             t.covered = t.covered.checked_add(v).ok_or_else(of)?;
         } else {
             t.charged = t.charged.checked_add(v).ok_or_else(of)?;

@@ -6,6 +6,9 @@ use crate::layout::DARK;
 use crate::model::{CustomerSignature, Paper, SignOffInput};
 use crate::DocsError;
 
+/// Printed in a row the visit recorded nothing for.
+const NOTHING: &str = "—";
+
 pub(crate) fn render(input: &SignOffInput) -> Result<Vec<u8>, DocsError> {
     non_empty(&input.work_order_no, "work order number is empty")?;
     if input.content_hash.len() != 64 || !input.content_hash.bytes().all(|b| b.is_ascii_hexdigit())
@@ -47,10 +50,19 @@ pub(crate) fn render(input: &SignOffInput) -> Result<Vec<u8>, DocsError> {
     d.l.key_values_2col(label_w, body, &left, &right);
 
     d.heading(t::SECTION_FAULT);
+    // A row the visit left empty says so rather than staying blank.
+    let or_nothing = |s: &str| {
+        if s.trim().is_empty() {
+            NOTHING.to_string()
+        } else {
+            s.to_string()
+        }
+    };
     let rows = [
-        d.kv(t::FAULT_REPORTED, input.fault_reported.clone()),
-        d.kv(t::FAULT_FOUND, input.fault_found.clone()),
-        d.kv(t::WORK_DONE, input.work_done.clone()),
+        d.kv(t::FAULT_REPORTED, or_nothing(&input.fault_reported)),
+        d.kv(t::FAULT_FOUND, or_nothing(&input.fault_found)),
+        d.kv(t::DIAGNOSIS_NOTES, or_nothing(&input.diagnosis_notes)),
+        d.kv(t::WORK_DONE, or_nothing(&input.work_done)),
     ];
     d.key_values(&rows);
 
