@@ -98,7 +98,7 @@ pub enum VisitError {
     PhotoTooLarge { size: usize, max: usize },
     #[error("the fault found is required")]
     FaultRequired,
-    #[error("a quote needs at least one service or part")]
+    #[error("choose at least one service or part for the quote")]
     QuoteEmpty,
     #[error("invalid input: {0}")]
     Invalid(String),
