@@ -718,7 +718,8 @@ fn documents_say_their_paper() {
     let id = order_of(&store, "张志强", "repair");
     let blobs = dir.path().join("blobs");
     let a4_pdf = b"%PDF-1.3\n1 0 obj << /Type /Page /MediaBox [0 0 595.2756 841.8898] >>".to_vec();
-    let roll_pdf = b"%PDF-1.3\n1 0 obj << /Type /Page /MediaBox [0 0 226.77165 510.5] >>".to_vec();
+    // As printpdf writes it (onsite-docs' 80 mm receipt).
+    let roll_pdf = b"%PDF-1.3\n1 0 obj<</Type/Page/MediaBox[0 0 226.77168 546.31445]>>".to_vec();
     assert_eq!(documents::paper_of_pdf(&a4_pdf), Some(Paper::A4));
     assert_eq!(documents::paper_of_pdf(&roll_pdf), Some(Paper::Roll80mm));
     assert_eq!(documents::paper_of_pdf(b"%PDF no box"), None);
