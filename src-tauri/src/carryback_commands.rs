@@ -75,7 +75,7 @@ pub fn take_carry_back(
         let input = crate::sign_off::carry_back_input(&job, &item, png.clone(), paper, &by);
         let pdf = onsite_docs::render_carry_back(&input)
             .map_err(|e| IpcError::new(ErrorCode::DocumentFailed, e.to_string()));
-        keep_document(&state, &id, DocumentKind::CarryBack, &lang_code, pdf)?;
+        keep_document(&state, &id, DocumentKind::CarryBack, &lang_code, paper, pdf)?;
     }
     state.with_store(|s| workorders::detail(s.conn(), &id, &day))
 }

@@ -2,7 +2,8 @@
 
 use onsite_domain::ipc::{ErrorCode, IpcError};
 use onsite_domain::view::{
-    AppInfo, DocumentKind, DocumentView, Settings, TodayView, WorkOrderDetail, WorkOrderSummary,
+    AddendumView, AppInfo, DocumentKind, DocumentView, DraftView, Paper, Settings, TodayView,
+    WorkOrderDetail, WorkOrderSummary,
 };
 use onsite_domain::WorkOrderStatus;
 use onsite_store::documents::{self, NewSignature};
@@ -56,6 +57,10 @@ pub fn work_order(state: State<AppState>, id: String) -> Reply<WorkOrderDetail> 
     state.with_store(|s| workorders::detail(s.conn(), &id, &local_day()))
 }
 
+/// Moves a job on. Completing it also makes its sign-off sheet, in the customer's
+/// language, as "make the sign-off sheet" does: the returned detail lists it. If the sheet
+/// cannot be made the completion stands (it is committed) and the detail simply has no
+/// sign-off document; the failure is logged without customer data.
 #[tauri::command]
 pub fn change_status(
     state: State<AppState>,
@@ -64,11 +69,7 @@ pub fn change_status(
     to: WorkOrderStatus,
     reason: Option<String>,
 ) -> Reply<WorkOrderDetail> {
-    let day = local_day();
-    let detail = state.with_store(|s| {
-        s.write(|tx| workorders::change_status(tx, &id, to, reason.as_deref(), day.now))?;
-        workorders::detail(s.conn(), &id, &day)
-    })?;
+    let detail = move_job(&state, &id, to, reason.as_deref())?;
     // A job that ends is worth sending now, not at the next scheduled run (an unenrolled
     // device's sync task just notes it is not enrolled).
     if matches!(
@@ -80,6 +81,28 @@ pub fn change_status(
     Ok(detail)
 }
 
+/// [`change_status`] without the sync: the move, then the sign-off sheet of a completed
+/// job (its failure logged, the completion kept).
+pub fn move_job(
+    state: &AppState,
+    id: &str,
+    to: WorkOrderStatus,
+    reason: Option<&str>,
+) -> Reply<WorkOrderDetail> {
+    let day = local_day();
+    state.with_store(|s| s.write(|tx| workorders::change_status(tx, id, to, reason, day.now)))?;
+    if to == WorkOrderStatus::Completed {
+        if let Err(e) = make_sign_off(state, id, None) {
+            // The code only: a renderer's message might quote the job's text.
+            eprintln!(
+                "onsite: work order {id} completed, but its sign-off sheet could not be made ({:?})",
+                e.code
+            );
+        }
+    }
+    state.with_store(|s| workorders::detail(s.conn(), id, &day))
+}
+
 #[tauri::command]
 pub fn save_notes(state: State<AppState>, id: String, notes: String) -> Reply<WorkOrderDetail> {
     let day = local_day();
@@ -87,6 +110,31 @@ pub fn save_notes(state: State<AppState>, id: String, notes: String) -> Reply<Wo
         s.write(|tx| workorders::set_notes(tx, &id, &notes, day.now))?;
         workorders::detail(s.conn(), &id, &day)
     })
+}
+
+/// A note after completion: added to a completed (or ended) job outside the content the
+/// customer signed, so the signature stays valid.
+#[tauri::command]
+pub fn add_addendum(state: State<AppState>, id: String, text: String) -> Reply<WorkOrderDetail> {
+    let day = local_day();
+    state.with_store(|s| {
+        s.write(|tx| workorders::add_addendum(tx, &id, &text, day.now).map(|_: AddendumView| ()))?;
+        workorders::detail(s.conn(), &id, &day)
+    })
+}
+
+/// Keeps text typed but not saved yet (`field`: notes, addendum, fault, diagnosis_notes,
+/// feedback_comment); empty text deletes the draft.
+#[tauri::command]
+pub fn save_draft(state: State<AppState>, id: String, field: String, text: String) -> Reply<()> {
+    let now = local_day().now;
+    state.with_store(|s| s.write(|tx| onsite_store::drafts::save(tx, &id, &field, &text, now)))
+}
+
+/// A job's drafts.
+#[tauri::command]
+pub fn drafts(state: State<AppState>, id: String) -> Reply<Vec<DraftView>> {
+    state.with_store(|s| onsite_store::drafts::for_job(s.conn(), &id))
 }
 
 #[tauri::command]
@@ -156,12 +204,21 @@ pub fn letterhead(s: &onsite_store::Store) -> Result<(onsite_docs::Company, Stri
     Ok((company, technician))
 }
 
+/// The paper of a document as the job's documents list says it.
+pub fn paper_of(paper: onsite_docs::Paper) -> Paper {
+    match paper {
+        onsite_docs::Paper::A4 => Paper::A4,
+        onsite_docs::Paper::Roll80 => Paper::Roll80mm,
+    }
+}
+
 /// Stores a rendered PDF under its hash and lists it with the job.
 pub fn keep_document(
     state: &AppState,
     work_order_id: &str,
     kind: DocumentKind,
     lang: &str,
+    paper: onsite_docs::Paper,
     pdf: Reply<Vec<u8>>,
 ) -> Reply<DocumentView> {
     let pdf = pdf?;
@@ -170,7 +227,16 @@ pub fn keep_document(
     let now = local_day().now;
     state.with_store(|s| {
         s.write(|tx| {
-            documents::record_document(tx, work_order_id, kind, lang, &sha, pdf.len() as i64, now)
+            documents::record_document_on(
+                tx,
+                work_order_id,
+                kind,
+                lang,
+                paper_of(paper),
+                &sha,
+                pdf.len() as i64,
+                now,
+            )
         })
     })
 }
@@ -212,8 +278,15 @@ pub fn create_sign_off(
     id: String,
     lang: Option<String>,
 ) -> Reply<DocumentView> {
+    make_sign_off(&state, &id, lang)
+}
+
+/// The sign-off sheet of a job: rendered in `lang` (else the customer's language) with the
+/// signature that counts now, stored under its hash and listed with the job. Used by
+/// [`create_sign_off`] and by [`change_status`] when a job is completed.
+pub fn make_sign_off(state: &AppState, id: &str, lang: Option<String>) -> Reply<DocumentView> {
     let now = chrono::Local::now().fixed_offset();
-    let (job, visit, company, technician) = paperwork(&state, &id)?;
+    let (job, visit, company, technician) = paperwork(state, id)?;
     // The detail already marks each signature valid or void against the content now.
     let signature = job.signatures.last().filter(|s| s.valid).cloned();
     let lang_code = lang.unwrap_or_else(|| job.customer.language.clone());
@@ -248,12 +321,20 @@ pub fn create_sign_off(
     );
     let pdf = onsite_docs::render_sign_off(&input)
         .map_err(|e| IpcError::new(ErrorCode::DocumentFailed, e.to_string()));
-    keep_document(&state, &id, DocumentKind::SignOff, &lang_code, pdf)
+    keep_document(
+        state,
+        id,
+        DocumentKind::SignOff,
+        &lang_code,
+        onsite_docs::Paper::A4,
+        pdf,
+    )
 }
 
-/// Opens a stored document in the system's PDF viewer (print or save from there).
+/// Opens a stored document in the system's PDF viewer (print or save from there). When no
+/// program can show PDFs, says so (`no_pdf_viewer`): the technician saves it instead.
 #[tauri::command]
-pub fn open_document(state: State<AppState>, sha256: String) -> Reply<()> {
+pub async fn open_document(state: State<'_, AppState>, sha256: String) -> Reply<()> {
     let path = documents::blob_path(&state.blobs_dir, &sha256).map_err(|e| e.to_ipc())?;
     if !path.exists() {
         return Err(IpcError::new(ErrorCode::NotFound, "document file missing"));
@@ -264,11 +345,73 @@ pub fn open_document(state: State<AppState>, sha256: String) -> Reply<()> {
     std::fs::create_dir_all(&view_dir)
         .and_then(|_| std::fs::copy(&path, &view))
         .map_err(|e| IpcError::new(ErrorCode::DbIo, format!("cannot prepare the document: {e}")))?;
-    std::process::Command::new("xdg-open")
-        .arg(&view)
-        .spawn()
-        .map_err(|e| IpcError::new(ErrorCode::Internal, format!("no PDF viewer: {e}")))?;
-    Ok(())
+    open_with("xdg-open", &view).await
+}
+
+/// How long the opener has to fail before the document counts as shown: xdg-open says at
+/// once when it finds no program (exit status 3 or 4); a viewer it started keeps it
+/// running until the viewer closes.
+const OPENER_VERDICT: std::time::Duration = std::time::Duration::from_secs(3);
+
+fn no_pdf_viewer() -> IpcError {
+    IpcError::new(
+        ErrorCode::NoPdfViewer,
+        "no program to show PDFs is installed on this computer; use \"Save as…\" instead",
+    )
+}
+
+/// Runs `opener` on `file` and waits (up to [`OPENER_VERDICT`]) for it to fail.
+pub async fn open_with(opener: &str, file: &std::path::Path) -> Reply<()> {
+    let child = std::process::Command::new(opener)
+        .arg(file)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(no_pdf_viewer()),
+        Err(e) => {
+            return Err(IpcError::new(
+                ErrorCode::Internal,
+                format!("cannot start the PDF viewer: {e}"),
+            ))
+        }
+    };
+    let (done, exited) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait());
+    });
+    match tokio::time::timeout(OPENER_VERDICT, exited).await {
+        // Still running: a viewer is showing the document.
+        Err(_) => Ok(()),
+        Ok(Ok(Ok(status))) => opener_verdict(status.code()),
+        Ok(Ok(Err(e))) => Err(IpcError::new(
+            ErrorCode::Internal,
+            format!("the PDF viewer could not be followed: {e}"),
+        )),
+        Ok(Err(_)) => Err(IpcError::new(
+            ErrorCode::Internal,
+            "the PDF viewer could not be followed",
+        )),
+    }
+}
+
+/// What the opener's exit status means. xdg-open: 0 shown; 3 no program found for the
+/// file; 4 the program found failed.
+pub fn opener_verdict(code: Option<i32>) -> Reply<()> {
+    match code {
+        Some(0) => Ok(()),
+        Some(3 | 4) => Err(no_pdf_viewer()),
+        Some(code) => Err(IpcError::new(
+            ErrorCode::Internal,
+            format!("the PDF viewer failed (exit status {code})"),
+        )),
+        None => Err(IpcError::new(
+            ErrorCode::Internal,
+            "the PDF viewer was stopped",
+        )),
+    }
 }
 
 fn issuer(
@@ -319,7 +462,14 @@ pub fn create_quote_document(state: State<AppState>, id: String) -> Reply<Docume
     let input = crate::sign_off::quote_input(&job, quote, fault_found, &by);
     let pdf = onsite_docs::render_quote(&input)
         .map_err(|e| IpcError::new(ErrorCode::DocumentFailed, e.to_string()));
-    keep_document(&state, &id, DocumentKind::Quote, &lang, pdf)
+    keep_document(
+        &state,
+        &id,
+        DocumentKind::Quote,
+        &lang,
+        onsite_docs::Paper::A4,
+        pdf,
+    )
 }
 
 /// The receipt of the latest payment, on A4 and on the 80 mm roll.
@@ -339,6 +489,7 @@ pub fn create_payment_receipt(state: State<AppState>, id: String) -> Reply<Vec<D
             &id,
             DocumentKind::PaymentReceipt,
             &lang,
+            paper,
             pdf,
         )?);
     }
@@ -364,6 +515,7 @@ pub fn create_day_end(state: State<AppState>, lang: String) -> Reply<DocumentVie
         sha256: sha,
         kind: DocumentKind::DayEnd,
         lang,
+        paper: Paper::A4,
         size: pdf.len() as i64,
         created_at: day.now,
     })
@@ -393,4 +545,136 @@ pub async fn save_document_as(
         .map_err(|_| invalid("the chosen place is not a file on this computer"))?;
     documents::export_blob(&state.blobs_dir, &sha256, &dest).map_err(|e| e.to_ipc())?;
     Ok(Some(dest.display().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onsite_store::documents::NewSignature;
+
+    /// The demo's first job, brought on site, and the state over a fresh data folder.
+    fn on_site_job(dir: &std::path::Path) -> (AppState, String) {
+        let state = AppState::open_for_test(dir);
+        let id = state
+            .with_store(|s| {
+                let (tech, _) = workorders::technician(s.conn())?.expect("demo technician");
+                let today = workorders::today(s.conn(), &tech, &local_day())?;
+                let job = today
+                    .iter()
+                    .find(|j| j.status == WorkOrderStatus::Assigned)
+                    .expect("an assigned demo job")
+                    .id
+                    .clone();
+                s.write(|tx| {
+                    workorders::change_status(
+                        tx,
+                        &job,
+                        WorkOrderStatus::OnSite,
+                        None,
+                        local_day().now,
+                    )
+                })?;
+                Ok(job)
+            })
+            .unwrap();
+        (state, id)
+    }
+
+    fn sign(state: &AppState, id: &str, png: &[u8], keep_png: bool) {
+        let sha = if keep_png {
+            documents::put_blob(&state.blobs_dir, png).unwrap()
+        } else {
+            onsite_domain::signoff::sha256_hex(png)
+        };
+        state
+            .with_store(|s| {
+                s.write(|tx| {
+                    documents::sign(
+                        tx,
+                        &NewSignature {
+                            work_order_id: id,
+                            signer_name: "Customer",
+                            strokes: &serde_json::json!([{ "points": [{ "x": 1, "y": 2, "time": 1 }, { "x": 9, "y": 5, "time": 4 }] }]),
+                            png_sha256: &sha,
+                        },
+                        local_day().now,
+                    )
+                })
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn completing_makes_the_sign_off_sheet_in_the_customers_language() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, id) = on_site_job(dir.path());
+        sign(
+            &state,
+            &id,
+            &onsite_docs::samples::signature_png("Customer"),
+            true,
+        );
+        let job = move_job(&state, &id, WorkOrderStatus::Completed, None).unwrap();
+        assert_eq!(job.summary.status, WorkOrderStatus::Completed);
+        let sheets: Vec<_> = job
+            .documents
+            .iter()
+            .filter(|d| d.kind == DocumentKind::SignOff)
+            .collect();
+        assert_eq!(sheets.len(), 1, "{:?}", job.documents);
+        assert_eq!(sheets[0].lang, job.customer.language);
+        assert_eq!(sheets[0].paper, Paper::A4);
+        let pdf = std::fs::read(state.blobs_dir.join(&sheets[0].sha256)).unwrap();
+        assert!(pdf.starts_with(b"%PDF"));
+    }
+
+    #[test]
+    fn a_sheet_that_cannot_be_made_leaves_the_completion_standing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, id) = on_site_job(dir.path());
+        // The signature's image is not in the blobs folder: the sheet cannot be made.
+        sign(&state, &id, b"not kept here", false);
+        let job = move_job(&state, &id, WorkOrderStatus::Completed, None).unwrap();
+        assert_eq!(job.summary.status, WorkOrderStatus::Completed);
+        assert!(
+            job.documents
+                .iter()
+                .all(|d| d.kind != DocumentKind::SignOff),
+            "{:?}",
+            job.documents
+        );
+    }
+
+    #[test]
+    fn the_openers_verdict_says_when_no_pdf_viewer_is_installed() {
+        assert_eq!(opener_verdict(Some(0)), Ok(()));
+        for code in [3, 4] {
+            assert_eq!(
+                opener_verdict(Some(code)).unwrap_err().code,
+                ErrorCode::NoPdfViewer
+            );
+        }
+        assert_eq!(
+            opener_verdict(Some(1)).unwrap_err().code,
+            ErrorCode::Internal
+        );
+        assert_eq!(opener_verdict(None).unwrap_err().code, ErrorCode::Internal);
+    }
+
+    #[test]
+    fn no_opener_or_one_that_finds_no_program_is_no_pdf_viewer() {
+        let dir = tempfile::tempdir().unwrap();
+        let block_on = tauri::async_runtime::block_on;
+        let missing = block_on(open_with("onsite-no-such-opener", dir.path())).unwrap_err();
+        assert_eq!(missing.code, ErrorCode::NoPdfViewer);
+        assert!(missing.message.contains("Save as"), "{}", missing.message);
+        // xdg-open's "no method available": exit status 3, at once.
+        let script = dir.path().join("no-viewer.sh");
+        std::fs::write(&script, "exit 3\n").unwrap();
+        let none = block_on(open_with("sh", &script)).unwrap_err();
+        assert_eq!(none.code, ErrorCode::NoPdfViewer);
+        let shown = dir.path().join("shown.sh");
+        std::fs::write(&shown, "exit 0\n").unwrap();
+        assert_eq!(block_on(open_with("sh", &shown)), Ok(()));
+    }
 }

@@ -58,6 +58,23 @@ impl AppState {
         }
     }
 
+    /// A state over the data file in `dir` (created with the demo day), as the app opens
+    /// it, for tests.
+    #[cfg(test)]
+    pub fn open_for_test(dir: &std::path::Path) -> AppState {
+        let data_file = dir.join(DATA_FILE);
+        AppState {
+            store: Mutex::new(
+                open_store(&data_file)
+                    .map(|s| Arc::new(Mutex::new(s)))
+                    .map_err(|e| e.to_ipc()),
+            ),
+            blobs_dir: dir.join("blobs"),
+            data_file,
+            started: Instant::now(),
+        }
+    }
+
     /// The open store, shared.
     pub fn store(&self) -> Result<Arc<Mutex<Store>>, IpcError> {
         let guard = self
@@ -260,8 +277,15 @@ pub fn run() {
             let dir = data_dir(app);
             let data_file = dir.join(DATA_FILE);
             let store = match open_store(&data_file) {
-                Ok(store) => {
+                Ok(mut store) => {
                     instance::listen(&dir, app.handle().clone());
+                    // Documents made before their paper was kept: read it from their files.
+                    let blobs = dir.join("blobs");
+                    if let Err(e) =
+                        store.write(|tx| onsite_store::documents::fill_paper(tx, &blobs))
+                    {
+                        eprintln!("onsite: could not read the paper of older documents: {e}");
+                    }
                     Ok(store)
                 }
                 Err(StoreError::Locked { .. }) if instance::hand_over(&dir) => {
@@ -297,6 +321,9 @@ pub fn run() {
             commands::work_order,
             commands::change_status,
             commands::save_notes,
+            commands::add_addendum,
+            commands::save_draft,
+            commands::drafts,
             commands::set_locale,
             commands::sign_work_order,
             commands::create_sign_off,

@@ -89,11 +89,15 @@ pub async fn sync_now(
 /// `onsite-demo-<time>.db` beside the data file) and the device starts empty, to be
 /// filled by the first sync, which starts at once. Enrolling again (say, after head office
 /// revoked the device) keeps everything recorded and only replaces the credentials.
+/// While demo jobs are on site or in progress, a first enrolment is refused
+/// (`demo_in_progress`) unless `set_aside_confirmed` is true. An address that does not
+/// answer is `enrol_unreachable` (enrolment does not retry).
 #[tauri::command]
 pub async fn enrol_device(
     state: State<'_, AppState>,
     service: State<'_, SyncService>,
     form: EnrolForm,
+    set_aside_confirmed: bool,
 ) -> Reply<SyncView> {
     let url = form.server_url.trim();
     let code = form.code.trim();
@@ -112,6 +116,20 @@ pub async fn enrol_device(
         .as_deref()
         .map(str::trim)
         .filter(|p| !p.is_empty());
+    // Asked before the code is spent: a first enrolment sets the demo aside, and with it
+    // any demo job the technician is in the middle of.
+    if !set_aside_confirmed {
+        let busy = state.with_store(|s| store_sync::demo_jobs_in_progress(s.conn()))?;
+        if busy > 0 {
+            return Err(IpcError::new(
+                ErrorCode::DemoInProgress,
+                format!(
+                    "{busy} jobs are in progress on the demo data; enrolling sets the demo \
+                     data aside: confirm to go on"
+                ),
+            ));
+        }
+    }
     let enrolment =
         onsite_sync::request_enrolment(url, code, device_name, ca_pem, ClientOptions::default())
             .await

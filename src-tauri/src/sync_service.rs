@@ -289,10 +289,14 @@ pub fn error_code(e: &SyncError, enrolling: bool) -> ErrorCode {
             ClientError::BadUrl => ErrorCode::SyncBadAddress,
             ClientError::BadCa => ErrorCode::SyncBadCertificate,
             ClientError::Setup(_) => ErrorCode::Internal,
+            // Enrolment does not retry: an address that does not answer is to be checked.
+            ClientError::Timeout if enrolling => ErrorCode::EnrolUnreachable,
             ClientError::Timeout => ErrorCode::SyncOffline,
             ClientError::Connect(text) | ClientError::Transport(text) => {
                 if text.to_ascii_lowercase().contains("certificate") {
                     ErrorCode::SyncBadCertificate
+                } else if enrolling {
+                    ErrorCode::EnrolUnreachable
                 } else {
                     ErrorCode::SyncOffline
                 }
@@ -310,7 +314,13 @@ pub fn error_code(e: &SyncError, enrolling: bool) -> ErrorCode {
 
 /// A sync failure for a command's reply (English text for support; no customer data).
 pub fn to_ipc(e: &SyncError, enrolling: bool) -> IpcError {
-    IpcError::new(error_code(e, enrolling), e.to_string())
+    match error_code(e, enrolling) {
+        ErrorCode::EnrolUnreachable => IpcError::new(
+            ErrorCode::EnrolUnreachable,
+            format!("the head-office address did not answer; check the address ({e})"),
+        ),
+        code => IpcError::new(code, e.to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -447,6 +457,26 @@ mod tests {
                 )),
                 false,
                 ErrorCode::SyncOffline,
+            ),
+            // Enrolment does not retry: an address that does not answer is to be checked.
+            (
+                SyncError::Client(ClientError::Connect(
+                    "Connection refused (os error 111)".into(),
+                )),
+                true,
+                ErrorCode::EnrolUnreachable,
+            ),
+            (
+                SyncError::Client(ClientError::Connect(
+                    "dns error: failed to lookup address information".into(),
+                )),
+                true,
+                ErrorCode::EnrolUnreachable,
+            ),
+            (
+                SyncError::Client(ClientError::Timeout),
+                true,
+                ErrorCode::EnrolUnreachable,
             ),
             (SyncError::NotEnrolled, false, ErrorCode::SyncNotEnrolled),
             (

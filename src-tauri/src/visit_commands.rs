@@ -73,11 +73,8 @@ pub fn visit_catalog(state: State<AppState>, id: String) -> Reply<VisitCatalog> 
             .filter(|i| i.kind != ItemKind::Part && !is_bundle(&i.code))
             .cloned()
             .collect();
-        let components = visit::rules_config(s.conn())?
-            .warranty
-            .components
+        let components = visit::components_for(s.conn(), &category)?
             .into_iter()
-            .filter(|c| c.category.as_deref().is_none_or(|k| k == category))
             .map(|c| ComponentOption {
                 code: c.code,
                 name: c.name,

@@ -228,11 +228,35 @@ pub struct WorkOrder {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A note the technician added after the job was closed ([`crate::Addendum`]), as head
+/// office stored it. Not part of what the customer signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobAddendum {
+    /// The device's id of the addendum.
+    pub id: Uuid,
+    /// The note.
+    pub text: String,
+    /// When it was added (device clock).
+    pub at: DateTime<Utc>,
+    /// Who added it.
+    pub technician_id: Uuid,
+    /// When head office received it.
+    pub received_at: DateTime<Utc>,
+}
+
 /// `GET /v1/admin/work-orders/{id}`: the order with everything recorded on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkOrderDetail {
     /// The order.
     pub work_order: WorkOrder,
+    /// The technician's own notes on the job as they last left them (their latest
+    /// `edit_notes` fact); `None` when they never edited them. Head office's notes for the
+    /// technician are [`WorkOrder::notes`].
+    #[serde(default)]
+    pub technician_notes: Option<String>,
+    /// Notes the technician added after the job was closed, oldest first.
+    #[serde(default)]
+    pub addenda: Vec<JobAddendum>,
     /// Every technician fact, in the order received.
     pub facts: Vec<FactRecord>,
     /// Its review flags, resolved or not.
@@ -639,6 +663,12 @@ pub struct ExportJob {
     /// or not, as on `GET /v1/admin/carry-backs`.
     #[serde(default)]
     pub carry_backs: Vec<CarryBack>,
+    /// The technician's own notes as they last left them ([`WorkOrderDetail::technician_notes`]).
+    #[serde(default)]
+    pub technician_notes: Option<String>,
+    /// Notes the technician added after the job was closed, oldest first.
+    #[serde(default)]
+    pub addenda: Vec<JobAddendum>,
 }
 
 /// One CSV line of the export: one fact of one completed job. Customer details are not in

@@ -290,6 +290,9 @@ pub enum OpKind {
     AdvanceCarryBack,
     /// [`CarryBackReturned`].
     ReturnCarryBack,
+    /// [`Addendum`]. New in this build: a head office whose hello does not name it gets
+    /// none (the device holds them until it does).
+    AddAddendum,
 }
 
 impl OpKind {
@@ -313,6 +316,7 @@ impl OpKind {
         OpKind::TakeCarryBack,
         OpKind::AdvanceCarryBack,
         OpKind::ReturnCarryBack,
+        OpKind::AddAddendum,
     ];
 
     /// The text used in [`Op::kind`].
@@ -336,6 +340,7 @@ impl OpKind {
             OpKind::TakeCarryBack => "take_carry_back",
             OpKind::AdvanceCarryBack => "advance_carry_back",
             OpKind::ReturnCarryBack => "return_carry_back",
+            OpKind::AddAddendum => "add_addendum",
         }
     }
 
@@ -541,6 +546,21 @@ pub struct NotesEdit {
     pub fact_id: Uuid,
     /// The notes as the technician left them (may be empty: notes cleared).
     pub notes: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A note the technician added after the job was closed (completed or unable to
+/// complete). Not part of the content the customer signed: it changes neither the notes
+/// nor the signature's validity. Append-only, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Addendum {
+    /// Client id of the fact.
+    pub fact_id: Uuid,
+    /// The device's id of the addendum.
+    pub addendum_id: Uuid,
+    /// The note (1 to 2,000 characters, trimmed).
+    pub text: String,
     /// When.
     pub at: DateTime<Utc>,
 }
@@ -907,6 +927,8 @@ pub enum OpPayload {
     AdvanceCarryBack(CarryBackAdvanced),
     /// `return_carry_back`.
     ReturnCarryBack(CarryBackReturned),
+    /// `add_addendum`.
+    AddAddendum(Addendum),
 }
 
 /// Why a payload could not be read. Carries no payload content.
@@ -942,6 +964,7 @@ impl OpPayload {
             OpPayload::TakeCarryBack(_) => OpKind::TakeCarryBack,
             OpPayload::AdvanceCarryBack(_) => OpKind::AdvanceCarryBack,
             OpPayload::ReturnCarryBack(_) => OpKind::ReturnCarryBack,
+            OpPayload::AddAddendum(_) => OpKind::AddAddendum,
         }
     }
 
@@ -966,6 +989,7 @@ impl OpPayload {
             OpPayload::TakeCarryBack(p) => p.fact_id,
             OpPayload::AdvanceCarryBack(p) => p.fact_id,
             OpPayload::ReturnCarryBack(p) => p.fact_id,
+            OpPayload::AddAddendum(p) => p.fact_id,
         }
     }
 
@@ -990,6 +1014,7 @@ impl OpPayload {
             OpPayload::TakeCarryBack(p) => p.at,
             OpPayload::AdvanceCarryBack(p) => p.at,
             OpPayload::ReturnCarryBack(p) => p.at,
+            OpPayload::AddAddendum(p) => p.at,
         }
     }
 
@@ -1037,6 +1062,7 @@ impl OpPayload {
             OpPayload::TakeCarryBack(p) => serde_json::to_value(p),
             OpPayload::AdvanceCarryBack(p) => serde_json::to_value(p),
             OpPayload::ReturnCarryBack(p) => serde_json::to_value(p),
+            OpPayload::AddAddendum(p) => serde_json::to_value(p),
         };
         // Plain structs of strings, numbers and enums always serialise.
         result.unwrap_or(Value::Null)
@@ -1067,6 +1093,7 @@ impl OpPayload {
             OpKind::TakeCarryBack => OpPayload::TakeCarryBack(read(payload)?),
             OpKind::AdvanceCarryBack => OpPayload::AdvanceCarryBack(read(payload)?),
             OpKind::ReturnCarryBack => OpPayload::ReturnCarryBack(read(payload)?),
+            OpKind::AddAddendum => OpPayload::AddAddendum(read(payload)?),
         })
     }
 }

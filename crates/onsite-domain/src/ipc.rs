@@ -67,6 +67,21 @@ pub enum ErrorCode {
     /// The device is being connected to another technician or another head office while
     /// records made here have not reached the one they belong to: send them first.
     SyncUnsentElsewhere,
+    /// The job is completed or ended as unable to complete: its notes are part of what the
+    /// customer signed and can no longer be changed; add a note after completion (an
+    /// addendum) instead.
+    JobClosed,
+    /// A diagnosis needs the fault found.
+    FaultRequired,
+    /// A quote needs at least one service or part.
+    QuoteEmpty,
+    /// No program to show PDFs is installed: save the document ("Save as…") instead.
+    NoPdfViewer,
+    /// Jobs on the demo data are in progress; enrolling sets them aside: confirm first.
+    DemoInProgress,
+    /// The head-office address did not answer at enrolment (refused, unknown name,
+    /// timeout): check the address.
+    EnrolUnreachable,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

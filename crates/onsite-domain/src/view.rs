@@ -142,6 +142,26 @@ pub struct WorkOrderDetail {
     /// What the technician recorded on this job on their other device (as head office
     /// stored it), oldest first: shown so that nothing is done twice.
     pub other_device: Vec<OtherDeviceFactView>,
+    /// Notes added after the job was closed, oldest first. Not part of the content the
+    /// customer signed: adding one leaves the signature valid.
+    pub addenda: Vec<AddendumView>,
+}
+
+/// A note added to a completed (or ended) job, outside the signed content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AddendumView {
+    pub id: String,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Text typed but not saved yet (kept on this device only, never synced).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct DraftView {
+    /// `notes`, `addendum`, `fault`, `diagnosis_notes` or `feedback_comment`.
+    pub field: String,
+    pub text: String,
+    pub saved_at: DateTime<Utc>,
 }
 
 /// A fact recorded on the technician's other device, as shown on the job.
@@ -220,12 +240,38 @@ impl DocumentKind {
     }
 }
 
+/// The paper a document is laid out for: an A4 sheet or the 80 mm thermal roll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+pub enum Paper {
+    #[serde(rename = "a4")]
+    A4,
+    #[serde(rename = "roll_80mm")]
+    Roll80mm,
+}
+
+impl Paper {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Paper::A4 => "a4",
+            Paper::Roll80mm => "roll_80mm",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Paper::A4, Paper::Roll80mm]
+            .into_iter()
+            .find(|p| p.as_str() == text)
+    }
+}
+
 /// A PDF produced for a job, stored by its SHA-256.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct DocumentView {
     pub sha256: String,
     pub kind: DocumentKind,
     pub lang: String,
+    /// The paper it is laid out for.
+    pub paper: Paper,
     #[ts(type = "number")]
     pub size: i64,
     pub created_at: DateTime<Utc>,

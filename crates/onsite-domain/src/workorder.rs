@@ -101,6 +101,18 @@ impl WorkOrderStatus {
         }
     }
 
+    /// The moves the work-order screen offers: on site, the visit's own steps start the
+    /// work (the store stamps `in_progress` for them), so "complete" is offered at once
+    /// and there is no separate "start work" step. The status machine itself is
+    /// [`WorkOrderStatus::next_for_technician`].
+    pub fn offered_to_technician(self) -> &'static [WorkOrderStatus] {
+        use WorkOrderStatus::*;
+        match self {
+            OnSite => &[Completed, UnableToComplete],
+            other => other.next_for_technician(),
+        }
+    }
+
     /// Checks a technician's transition. `reason` must be non-blank for
     /// `UnableToComplete`.
     pub fn check_transition(

@@ -67,6 +67,8 @@ pub fn row(order: &WorkOrder, fact: &FactRecord) -> ExportRow {
         }
         // The notes' text is not a code; it stays out of the CSV like customer details.
         OpPayload::EditNotes(_) => row.code = "notes".to_owned(),
+        // A note after completion: its text stays out of the CSV like the notes.
+        OpPayload::AddAddendum(_) => row.code = "addendum".to_owned(),
         // The diagnosis' text likewise; the components found faulty are codes.
         OpPayload::RecordDiagnosis(p) => row.code = p.components.join(";"),
         OpPayload::IssueQuote(p) => {

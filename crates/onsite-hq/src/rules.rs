@@ -18,6 +18,50 @@ use uuid::Uuid;
 /// The longest free text accepted in a fact or a head-office field.
 pub const MAX_TEXT: usize = 10_000;
 
+/// The longest addendum (a note after completion), as the device allows.
+pub const MAX_ADDENDUM: usize = 2_000;
+
+/// Whether a fact changes the content a customer's signature vouches for
+/// ([`signed_content`]): the notes, the diagnosis' fault found, the quote's lines.
+pub fn changes_signed_content(payload: &OpPayload) -> bool {
+    matches!(
+        payload,
+        OpPayload::EditNotes(_) | OpPayload::RecordDiagnosis(_) | OpPayload::IssueQuote(_)
+    )
+}
+
+/// The technician's notes as they last left them (the latest notes edit), if they edited
+/// them.
+pub fn technician_notes(facts: &[OpPayload]) -> Option<String> {
+    facts.iter().rev().find_map(|f| match f {
+        OpPayload::EditNotes(n) => Some(n.notes.clone()),
+        _ => None,
+    })
+}
+
+/// Whether a job completed on a customer's signature needs an office look after a fact
+/// that changes the signed content arrived (`facts`: every fact, this one included, oldest
+/// first): the latest customer signature no longer matches the job's content as head
+/// office holds it. A closed job's content should not change (the device sends a note
+/// after completion as an addendum); an older device's edit is flagged, not refused.
+pub fn closed_content_review(
+    order: &onsite_api::WorkOrder,
+    facts: &[OpPayload],
+) -> Option<ReviewReason> {
+    if !matches!(
+        order.status,
+        WorkOrderStatus::Completed | WorkOrderStatus::UnableToComplete
+    ) || !facts.last().is_some_and(changes_signed_content)
+    {
+        return None;
+    }
+    let signature = facts.iter().rev().find_map(|f| match f {
+        OpPayload::AttachSignature(s) if s.signer == onsite_api::Signer::Customer => Some(s),
+        _ => None,
+    })?;
+    signature_review(signature, &signed_content(order, facts).hash())
+}
+
 /// What the server knows of a work order when an op arrives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkOrderState {
@@ -128,6 +172,13 @@ pub fn check_payload(payload: &OpPayload) -> Result<(), String> {
             text("receipt_no", p.receipt_no.as_deref().unwrap_or(""))
         }
         OpPayload::EditNotes(p) => text("notes", &p.notes),
+        OpPayload::AddAddendum(p) => {
+            required("text", &p.text)?;
+            if p.text.trim().chars().count() > MAX_ADDENDUM {
+                return Err(format!("text is longer than {MAX_ADDENDUM} characters"));
+            }
+            Ok(())
+        }
         OpPayload::RecordDiagnosis(p) => {
             text("fault_found", &p.fault_found)?;
             text("notes", &p.notes)?;
@@ -1663,5 +1714,81 @@ mod tests {
         // Never refused: a signature with any hash passes the payload checks.
         let p = OpPayload::AttachSignature(signature(Some("not a hash".into())));
         assert_eq!(check_payload(&p), Ok(()));
+    }
+    /// Issue 10: a note after completion (an addendum) is checked like other text and is
+    /// not signed content; a notes edit arriving for a closed job whose customer signature
+    /// then no longer matches is flagged.
+    #[test]
+    fn addenda_are_checked_and_a_closed_jobs_changed_content_is_flagged() {
+        use onsite_api::{Addendum, NotesEdit, Signature, Signer};
+        let at = chrono::Utc::now();
+        let addendum = |text: &str| {
+            OpPayload::AddAddendum(Addendum {
+                fact_id: Uuid::now_v7(),
+                addendum_id: Uuid::now_v7(),
+                text: text.into(),
+                at,
+            })
+        };
+        assert_eq!(check_payload(&addendum("客户要求下周回访")), Ok(()));
+        assert_eq!(check_payload(&addendum(&"字".repeat(MAX_ADDENDUM))), Ok(()));
+        for bad in ["  ", &"字".repeat(MAX_ADDENDUM + 1)] {
+            assert!(check_payload(&addendum(bad))
+                .unwrap_err()
+                .starts_with("text"));
+        }
+        let notes = |n: &str| {
+            OpPayload::EditNotes(NotesEdit {
+                fact_id: Uuid::now_v7(),
+                notes: n.into(),
+                at,
+            })
+        };
+        let mut completed = job();
+        completed.status = WorkOrderStatus::Completed;
+        let signed = |facts: &[OpPayload]| {
+            OpPayload::AttachSignature(Signature {
+                fact_id: Uuid::now_v7(),
+                blob_sha256: "ab".repeat(32),
+                signer: Signer::Customer,
+                signer_name: None,
+                content_hash: Some(signed_content(&completed, facts).hash()),
+                signature_id: None,
+                at,
+            })
+        };
+        let before = vec![notes("更换PP棉")];
+        let mut facts = before.clone();
+        facts.push(signed(&before));
+        // An addendum after the signature: not content, no flag.
+        let mut with_addendum = facts.clone();
+        with_addendum.push(addendum("客户要求下周回访"));
+        assert_eq!(
+            signed_content(&completed, &with_addendum),
+            signed_content(&completed, &facts)
+        );
+        assert_eq!(closed_content_review(&completed, &with_addendum), None);
+        // The same notes again: the content is as signed.
+        let mut same = facts.clone();
+        same.push(notes("更换PP棉"));
+        assert_eq!(closed_content_review(&completed, &same), None);
+        // Other notes after the signature: flagged on a closed job only.
+        let mut edited = facts.clone();
+        edited.push(notes("edited after signing"));
+        assert_eq!(
+            closed_content_review(&completed, &edited),
+            Some(ReviewReason::SignatureMismatch)
+        );
+        assert_eq!(closed_content_review(&job(), &edited), None, "still open");
+        // No customer signature: nothing to void.
+        assert_eq!(
+            closed_content_review(&completed, &[notes("a"), notes("b")]),
+            None
+        );
+        assert_eq!(
+            technician_notes(&edited).as_deref(),
+            Some("edited after signing")
+        );
+        assert_eq!(technician_notes(&[]), None);
     }
 }

@@ -42,6 +42,19 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_unsent_file",
         include_str!("../migrations/0010_unsent_file.sql"),
     ),
+    (
+        "0011_addendum",
+        include_str!("../migrations/0011_addendum.sql"),
+    ),
+    ("0012_draft", include_str!("../migrations/0012_draft.sql")),
+    (
+        "0013_document_paper",
+        include_str!("../migrations/0013_document_paper.sql"),
+    ),
+    (
+        "0014_component_categories",
+        include_str!("../migrations/0014_component_categories.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use onsite_domain::signoff::{sha256_hex, SignedContent, SignedLine};
-use onsite_domain::view::{DocumentKind, DocumentView, SignatureView};
+use onsite_domain::view::{DocumentKind, DocumentView, Paper, SignatureView};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::{outbox, parse_ts, ts, StoreError, StoreResult};
@@ -272,8 +272,7 @@ pub fn valid_signature(
         .filter(|s| s.valid))
 }
 
-/// Records a document stored with [`put_blob`], with one outbox operation. Recording the
-/// same bytes twice for a job is a no-op.
+/// Records an A4 document stored with [`put_blob`] ([`record_document_on`]).
 pub fn record_document(
     tx: &Transaction,
     work_order_id: &str,
@@ -283,10 +282,26 @@ pub fn record_document(
     size: i64,
     now: DateTime<Utc>,
 ) -> StoreResult<DocumentView> {
+    record_document_on(tx, work_order_id, kind, lang, Paper::A4, sha256, size, now)
+}
+
+/// Records a document stored with [`put_blob`], laid out for `paper`, with one outbox
+/// operation. Recording the same bytes twice for a job is a no-op.
+#[allow(clippy::too_many_arguments)]
+pub fn record_document_on(
+    tx: &Transaction,
+    work_order_id: &str,
+    kind: DocumentKind,
+    lang: &str,
+    paper: Paper,
+    sha256: &str,
+    size: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<DocumentView> {
     let inserted = tx.execute(
-        "INSERT OR IGNORE INTO document (work_order_id, sha256, kind, lang, size, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![work_order_id, sha256, kind.as_str(), lang, size, ts(now)],
+        "INSERT OR IGNORE INTO document (work_order_id, sha256, kind, lang, size, created_at, paper)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![work_order_id, sha256, kind.as_str(), lang, size, ts(now), paper.as_str()],
     )?;
     if inserted == 1 {
         crate::sync::supersede_stuck_files(
@@ -320,7 +335,7 @@ pub fn record_document(
 /// A job's documents, newest first.
 pub fn documents(conn: &Connection, work_order_id: &str) -> StoreResult<Vec<DocumentView>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT sha256, kind, lang, size, created_at FROM document
+        "SELECT sha256, kind, lang, size, created_at, paper FROM document
          WHERE work_order_id = ?1 ORDER BY created_at DESC, sha256",
     )?;
     let rows = stmt.query_map([work_order_id], |r| {
@@ -330,20 +345,70 @@ pub fn documents(conn: &Connection, work_order_id: &str) -> StoreResult<Vec<Docu
             r.get::<_, String>(2)?,
             r.get::<_, i64>(3)?,
             r.get::<_, String>(4)?,
+            r.get::<_, Option<String>>(5)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (sha256, kind, lang, size, created_at) = row?;
+        let (sha256, kind, lang, size, created_at, paper) = row?;
         out.push(DocumentView {
             sha256,
             kind: DocumentKind::parse(&kind).ok_or_else(|| {
                 StoreError::Invalid("unknown document kind in the database".into())
             })?,
             lang,
+            // Rows from before the column: the kinds' usual paper.
+            paper: paper.as_deref().and_then(Paper::parse).unwrap_or(Paper::A4),
             size,
             created_at: parse_ts(&created_at)?,
         });
     }
     Ok(out)
+}
+
+/// The paper a PDF's first page is laid out for, read from its `/MediaBox`: a page
+/// narrower than 100 mm is the 80 mm roll. `None` when the file says nothing readable.
+pub fn paper_of_pdf(pdf: &[u8]) -> Option<Paper> {
+    let at = pdf.windows(9).position(|w| w == b"/MediaBox")?;
+    let rest = &pdf[at + 9..(at + 9 + 80).min(pdf.len())];
+    let text = String::from_utf8_lossy(rest);
+    let open = text.find('[')?;
+    let close = text[open..].find(']')? + open;
+    let numbers: Vec<f64> = text[open + 1..close]
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let [x0, _, x1, _] = numbers[..] else {
+        return None;
+    };
+    // 100 mm in points.
+    Some(if (x1 - x0).abs() < 283.0 {
+        Paper::Roll80mm
+    } else {
+        Paper::A4
+    })
+}
+
+/// Fills in the paper of documents recorded before it was kept, from their files in
+/// `blobs_dir` (a missing or unreadable file is left as it is). Returns how many were
+/// filled.
+pub fn fill_paper(tx: &Transaction, blobs_dir: &Path) -> StoreResult<usize> {
+    let shas: Vec<String> = tx
+        .prepare("SELECT DISTINCT sha256 FROM document WHERE paper IS NULL")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut filled = 0;
+    for sha in shas {
+        let Ok(path) = blob_path(blobs_dir, &sha) else {
+            continue;
+        };
+        let Some(paper) = std::fs::read(path).ok().and_then(|b| paper_of_pdf(&b)) else {
+            continue;
+        };
+        filled += tx.execute(
+            "UPDATE document SET paper = ?2 WHERE sha256 = ?1 AND paper IS NULL",
+            params![sha, paper.as_str()],
+        )?;
+    }
+    Ok(filled)
 }

@@ -28,6 +28,8 @@ pub enum StoreError {
     Transition(#[from] TransitionError),
     #[error("completing a visit needs the customer's signature on the current content, or a reason why not")]
     SignatureRequired,
+    #[error("the job is closed: its notes are part of what the customer signed; add a note after completion instead")]
+    JobClosed,
     #[error("invalid input: {0}")]
     Invalid(String),
     #[error("database error: {0}")]
@@ -54,6 +56,7 @@ impl StoreError {
                 (ErrorCode::TransitionNotAllowed, None)
             }
             StoreError::SignatureRequired => (ErrorCode::SignatureRequired, None),
+            StoreError::JobClosed => (ErrorCode::JobClosed, None),
             StoreError::Invalid(_) => (ErrorCode::InvalidInput, None),
             StoreError::Sqlite(_) | StoreError::Json(_) => (ErrorCode::Internal, None),
         };

@@ -11,6 +11,7 @@ pub mod dayend;
 pub mod db;
 pub mod demo;
 pub mod documents;
+pub mod drafts;
 mod error;
 pub mod outbox;
 pub mod search;

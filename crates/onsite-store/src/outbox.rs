@@ -11,6 +11,8 @@ use crate::{ts, StoreResult};
 pub mod kind {
     pub const CHANGE_STATUS: &str = "ChangeStatus";
     pub const EDIT_NOTES: &str = "EditNotes";
+    /// A note added after the job was closed, outside the signed content (issue 10).
+    pub const ADD_ADDENDUM: &str = "AddAddendum";
     // Signatures and documents (issue 4).
     pub const ATTACH_SIGNATURE: &str = "AttachSignature";
     pub const ATTACH_DOCUMENT: &str = "AttachDocument";

@@ -177,6 +177,20 @@ pub fn enrolment_change(old: Option<&SyncState>, new: &Enrolment, unsent: i64) -
     }
 }
 
+/// The demo jobs the technician is in the middle of (on site or in progress) while the
+/// data is still the demo (this device was never enrolled; the first enrolment sets the
+/// demo aside). Zero on an enrolled device.
+pub fn demo_jobs_in_progress(conn: &Connection) -> StoreResult<i64> {
+    if state(conn)?.is_some() {
+        return Ok(0);
+    }
+    Ok(conn.query_row(
+        "SELECT count(*) FROM work_order WHERE status IN ('on_site', 'in_progress')",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 /// Whether an enrolment is with the head office this device was enrolled with: the same
 /// lasting identity when both are known (whatever its address now), else the same address.
 pub fn same_head_office(old: &SyncState, e: &Enrolment) -> bool {

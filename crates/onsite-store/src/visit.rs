@@ -45,8 +45,8 @@ pub use parts::{
     PartUse, StockCount, StockMovement, StockTakeLine, TakePart, VanStockItem,
 };
 pub use quote::{
-    decide_quote, issue_quote, load_fee_tables, rules_config, Decision, Quote, QuoteDecision,
-    QuoteLine, QuoteRequest, StoredFeeTable, CALLOUT_CODE, QUOTE_DECLINED,
+    components_for, decide_quote, issue_quote, load_fee_tables, rules_config, Decision, Quote,
+    QuoteDecision, QuoteLine, QuoteRequest, StoredFeeTable, CALLOUT_CODE, QUOTE_DECLINED,
 };
 pub use read::{state, Stage, VisitState};
 
@@ -96,6 +96,10 @@ pub enum VisitError {
     AlreadyReturned { part_use_id: String },
     #[error("the photo is {size} bytes; head office accepts at most {max} bytes")]
     PhotoTooLarge { size: usize, max: usize },
+    #[error("the fault found is required")]
+    FaultRequired,
+    #[error("choose at least one service or part for the quote")]
+    QuoteEmpty,
     #[error("invalid input: {0}")]
     Invalid(String),
 }
@@ -139,6 +143,8 @@ impl VisitError {
             VisitError::InsufficientStock { .. } => ErrorCode::InsufficientStock,
             VisitError::NoQuote | VisitError::PartNotQuoted { .. } => ErrorCode::QuoteRequired,
             VisitError::QuoteNotAccepted => ErrorCode::QuoteNotAccepted,
+            VisitError::FaultRequired => ErrorCode::FaultRequired,
+            VisitError::QuoteEmpty => ErrorCode::QuoteEmpty,
             VisitError::QuoteAlreadyDecided
             | VisitError::QuoteSuperseded { .. }
             | VisitError::SerialRequired { .. }
@@ -239,6 +245,21 @@ pub(crate) fn open_order(conn: &Connection, id: &str, step: Step) -> VisitResult
         Err(VisitError::OrderClosed {
             status: order.status.as_str(),
         })
+    }
+}
+
+/// The visit's work has started: an order still `on_site` moves to `in_progress` first
+/// (stamped at `now`, its own status-change operation before the step's), and is read
+/// again. Call it after the step's checks, before its operation.
+pub(crate) fn begin_work(
+    tx: &Transaction,
+    current: Order,
+    now: DateTime<Utc>,
+) -> VisitResult<Order> {
+    if crate::workorders::start_work(tx, &current.id, now)? {
+        order(tx, &current.id)
+    } else {
+        Ok(current)
     }
 }
 

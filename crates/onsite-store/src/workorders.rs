@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use onsite_domain::view::{
-    ApplianceView, CustomerView, ProofKind, ProofOfPurchase, StatusChangeView, VisitView,
-    WorkOrderDetail, WorkOrderSummary,
+    AddendumView, ApplianceView, CustomerView, ProofKind, ProofOfPurchase, StatusChangeView,
+    VisitView, WorkOrderDetail, WorkOrderSummary,
 };
 use onsite_domain::workorder::lateness;
 use onsite_domain::{JobType, WorkOrderStatus};
@@ -391,10 +391,12 @@ pub fn detail(conn: &Connection, id: &str, day: &Day) -> StoreResult<WorkOrderDe
     let documents = crate::documents::documents(conn, id)?;
     let carry_backs = crate::carryback::for_work_order(conn, id, day.today())?;
     let other_device = crate::sync::other_device_facts(conn, id)?;
+    let addenda = addenda(conn, id)?;
     Ok(WorkOrderDetail {
+        addenda,
         other_device,
         carry_backs,
-        next_statuses: summary.status.next_for_technician().to_vec(),
+        next_statuses: summary.status.offered_to_technician().to_vec(),
         content_hash,
         signatures,
         documents,
@@ -432,7 +434,9 @@ fn current(tx: &Transaction, id: &str) -> StoreResult<(WorkOrderStatus, i64)> {
 }
 
 /// The technician moves a work order on: checks the transition, updates the order, stamps
-/// the time in its history and writes one outbox operation, all in `tx`.
+/// the time in its history and writes one outbox operation, all in `tx`. Completing a job
+/// that is on site takes the step the visit implies first: `in_progress` is stamped (and
+/// synced as its own status change) at the same time, then `completed`.
 pub fn change_status(
     tx: &Transaction,
     id: &str,
@@ -440,8 +444,11 @@ pub fn change_status(
     reason: Option<&str>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let (from, version) = current(tx, id)?;
-    from.check_transition(to, reason)?;
+    let (from, _) = current(tx, id)?;
+    let implied = from == WorkOrderStatus::OnSite && to == WorkOrderStatus::Completed;
+    if !implied {
+        from.check_transition(to, reason)?;
+    }
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     // A visit is completed on the customer's signature over the current content, or with
     // the technician's reason why there is none (customer absent, refused to sign).
@@ -456,6 +463,36 @@ pub fn change_status(
             "reason longer than 500 characters".into(),
         ));
     }
+    if implied {
+        start_work(tx, id, now)?;
+    }
+    stamp(tx, id, to, reason, now)
+}
+
+/// The visit's work has started: a job that is `on_site` moves to `in_progress` (stamped
+/// in its history at `now`, one status-change operation); any other status is left as it
+/// is. Called by the visit's steps that imply it (accepting the quote, taking a part,
+/// taking a payment, invoicing later) before they write their own operation. True when
+/// the job moved.
+pub fn start_work(tx: &Transaction, id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+    let (from, _) = current(tx, id)?;
+    if from != WorkOrderStatus::OnSite {
+        return Ok(false);
+    }
+    stamp(tx, id, WorkOrderStatus::InProgress, None, now)?;
+    Ok(true)
+}
+
+/// Writes one status change (checked by the caller): the outbox operation, the order and
+/// its history.
+fn stamp(
+    tx: &Transaction,
+    id: &str,
+    to: WorkOrderStatus,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let (from, version) = current(tx, id)?;
     let payload = StatusPayload {
         work_order_id: id,
         from,
@@ -484,8 +521,17 @@ pub fn change_status(
 }
 
 /// The technician's notes on a work order (replaces them), with one outbox operation.
+/// Refused once the job is completed or ended ([`StoreError::JobClosed`]): the notes are
+/// part of what the customer signed; a note after completion is an addendum
+/// ([`add_addendum`]). Clears the notes draft.
 pub fn set_notes(tx: &Transaction, id: &str, notes: &str, now: DateTime<Utc>) -> StoreResult<()> {
-    let (_, version) = current(tx, id)?;
+    let (status, version) = current(tx, id)?;
+    if matches!(
+        status,
+        WorkOrderStatus::Completed | WorkOrderStatus::UnableToComplete
+    ) {
+        return Err(StoreError::JobClosed);
+    }
     if notes.chars().count() > 10_000 {
         return Err(StoreError::Invalid(
             "notes longer than 10,000 characters".into(),
@@ -503,7 +549,81 @@ pub fn set_notes(tx: &Transaction, id: &str, notes: &str, now: DateTime<Utc>) ->
         "UPDATE work_order SET notes = ?2, updated_at = ?3, version = version + 1 WHERE id = ?1",
         params![id, notes, ts(now)],
     )?;
+    crate::drafts::clear(tx, id, &[crate::drafts::NOTES])?;
     Ok(())
+}
+
+/// The longest addendum, in characters.
+pub const MAX_ADDENDUM_CHARS: usize = 2_000;
+
+/// Adds a note to a completed (or ended) job: kept beside the job, outside the content
+/// the customer signed (the signature stays valid), with one outbox operation
+/// (`AddAddendum`). The text is trimmed and must be 1 to 2,000 characters. Refused on a
+/// job that is still open (edit its notes) or cancelled. Clears the addendum draft.
+pub fn add_addendum(
+    tx: &Transaction,
+    id: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<AddendumView> {
+    let (status, version) = current(tx, id)?;
+    if !matches!(
+        status,
+        WorkOrderStatus::Completed | WorkOrderStatus::UnableToComplete
+    ) {
+        return Err(StoreError::Invalid(format!(
+            "a note after completion is for a completed job; this one is {}",
+            status.as_str()
+        )));
+    }
+    let text = text.trim();
+    let chars = text.chars().count();
+    if chars == 0 || chars > MAX_ADDENDUM_CHARS {
+        return Err(StoreError::Invalid(format!(
+            "a note after completion must be 1 to {MAX_ADDENDUM_CHARS} characters"
+        )));
+    }
+    let addendum_id = uuid::Uuid::now_v7().to_string();
+    let op_id = outbox::append(
+        tx,
+        outbox::kind::ADD_ADDENDUM,
+        id,
+        Some(version),
+        &serde_json::json!({
+            "work_order_id": id,
+            "addendum_id": addendum_id,
+            "text": text,
+            "at": ts(now),
+        }),
+        now,
+    )?;
+    tx.execute(
+        "INSERT INTO work_order_addendum (id, work_order_id, text, at, op_id)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![addendum_id, id, text, ts(now), op_id],
+    )?;
+    crate::drafts::clear(tx, id, &[crate::drafts::ADDENDUM])?;
+    Ok(AddendumView {
+        id: addendum_id,
+        text: text.to_string(),
+        at: parse_ts(&ts(now))?,
+    })
+}
+
+/// A job's addenda, oldest first.
+pub fn addenda(conn: &Connection, id: &str) -> StoreResult<Vec<AddendumView>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, text, at FROM work_order_addendum WHERE work_order_id = ?1
+         ORDER BY at, rowid",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(AddendumView {
+            id: r.get(0)?,
+            text: r.get(1)?,
+            at: time_col(r, 2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// The technician this device belongs to: (id, name).

@@ -310,9 +310,12 @@ fn paid_out_of_warranty_repair_with_bundle_part_and_cash_change() {
     .unwrap();
     assert_eq!(stock(&store, "P-PUMP-24V"), before - 1);
     assert_eq!(ledger_sum(&store, "P-PUMP-24V"), before - 1);
-    // Not more than quoted.
+    // Not more than quoted: the quantity is wrong (none left to take), not the quote.
     let e = step(&mut store, "", |tx| visit::take_part(tx, &order, &take, t)).unwrap_err();
-    assert!(matches!(e, VisitError::PartNotQuoted { .. }), "{e}");
+    assert!(
+        matches!(e, VisitError::InvalidQuantity { max: 0, .. }),
+        "{e}"
+    );
 
     // Cash: ¥240 due, ¥250 tendered, ¥10 change.
     let receipt = step(&mut store, outbox::kind::TAKE_PAYMENT, |tx| {
@@ -970,7 +973,8 @@ fn bad_input_gets_typed_errors_and_writes_nothing() {
             ErrorCode::PriceNotEditable,
         ),
         (vec![line("NO_SUCH_ITEM", 1)], ErrorCode::InvalidInput),
-        (vec![], ErrorCode::InvalidInput),
+        // Issue 10: says what is missing.
+        (vec![], ErrorCode::QuoteEmpty),
     ];
     for (lines, expected) in cases {
         let e = step(&mut store, "", |tx| {
@@ -1015,18 +1019,23 @@ fn bad_input_gets_typed_errors_and_writes_nothing() {
     let ipc = e_text(&mut store, &order);
     assert!(!ipc.contains("张"), "{ipc}");
 
-    // Diagnosis: unknown component, bad photo reference, oversized text.
+    // Diagnosis: unknown component, bad photo reference, oversized text (each with a
+    // fault found: a blank one is its own error, `fault_required`).
+    let found = || DiagnosisInput {
+        fault_found: "pump seized".into(),
+        ..Default::default()
+    };
     let bad_diag = [
         DiagnosisInput {
             components: vec!["flux_capacitor".into()],
-            ..Default::default()
+            ..found()
         },
         DiagnosisInput {
             exclusions: vec![RecordedExclusion {
                 kind: Exclusion::Misuse,
                 component: Some("nope".into()),
             }],
-            ..Default::default()
+            ..found()
         },
         DiagnosisInput {
             photos: vec![visit::Blob {
@@ -1034,7 +1043,7 @@ fn bad_input_gets_typed_errors_and_writes_nothing() {
                 media_type: "image/jpeg".into(),
                 size: 3,
             }],
-            ..Default::default()
+            ..found()
         },
         DiagnosisInput {
             fault_found: "x".repeat(2_001),

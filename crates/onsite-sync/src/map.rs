@@ -63,6 +63,7 @@ pub const KINDS: &[(&str, OpKind)] = &[
     ("TakeCarryBack", OpKind::TakeCarryBack),
     ("AdvanceCarryBack", OpKind::AdvanceCarryBack),
     ("ReturnCarryBack", OpKind::ReturnCarryBack),
+    ("AddAddendum", OpKind::AddAddendum),
 ];
 
 /// A part's price as quoted: the unit price the customer pays and whether it is covered
@@ -471,6 +472,28 @@ mod tests {
     }
 
     #[test]
+    fn an_addendum_maps_with_its_own_id_and_time() {
+        let r = row(
+            kind::ADD_ADDENDUM,
+            json!({"work_order_id": WO, "addendum_id": Q, "text": "客户要求下周回访",
+                   "at": "2026-05-01T11:00:00Z"}),
+        );
+        let op = to_wire(&r).unwrap();
+        assert_eq!(op.kind, "add_addendum");
+        assert_eq!(op.payload["fact_id"], r.op_id.as_str());
+        assert_eq!(op.payload["addendum_id"], Q);
+        assert_eq!(op.payload["text"], "客户要求下周回访");
+        assert_eq!(op.payload["at"], "2026-05-01T11:00:00Z");
+        assert!(op.payload.get("work_order_id").is_none());
+        // A head office whose hello does not name the kind gets none: the op is held.
+        assert!(onsite_api::Hello::protocol1().cannot_take(&op).is_some());
+        assert!(onsite_api::Hello::current().cannot_take(&op).is_none());
+        let mut older = onsite_api::Hello::current();
+        older.op_kinds.retain(|k| k != "add_addendum");
+        assert!(older.cannot_take(&op).unwrap().contains("add_addendum"));
+    }
+
+    #[test]
     fn mapping_table() {
         // (store kind, payload, Ok(wire kind) or which error)
         let cases: Vec<(&str, Value, Result<&str, &str>)> = vec![
@@ -498,6 +521,7 @@ mod tests {
                 Ok("advance_carry_back"),
             ),
             ("ReturnCarryBack", json!({"carry_back_id": Q}), Err("bad")),
+            ("AddAddendum", json!({"addendum_id": Q}), Err("bad")),
             ("CarryBack", json!({}), Err("unknown")),
             ("change_status", json!({"to": "en_route"}), Err("unknown")),
             (
@@ -541,6 +565,7 @@ mod tests {
             kind::TAKE_CARRY_BACK,
             kind::ADVANCE_CARRY_BACK,
             kind::RETURN_CARRY_BACK,
+            kind::ADD_ADDENDUM,
         ] {
             assert!(wire_kind(k).is_some(), "{k}");
         }
@@ -741,6 +766,10 @@ mod tests {
                 kind::RETURN_CARRY_BACK,
                 json!({"carry_back_id": id(7), "receipt_collected": false,
                 "receipt_lost_note": "lost", "signer_name": "S", "png_sha256": sha, "at": at}),
+            ),
+            (
+                kind::ADD_ADDENDUM,
+                json!({"work_order_id": WO, "addendum_id": id(8), "text": "下周回访", "at": at}),
             ),
         ];
         let mut kinds: Vec<&str> = cases.iter().map(|(k, _)| *k).collect();

@@ -42,10 +42,17 @@ async fn enrol_pull_work_locally_sync_and_head_office_sees_every_fact() {
     let st = dev.with(|s| store_sync::state(s.conn()).unwrap().unwrap());
     assert!(st.last_success_at.is_some() && st.cursor.is_some());
 
-    // The technician works the job offline.
+    // The technician works the job offline (notes while the job is open: once it is
+    // completed they are signed content, and a note after it is an addendum).
     for to in [EnRoute, OnSite, InProgress] {
         dev.change_status(wo.id, to);
     }
+    dev.with(|s| {
+        s.write(|tx| {
+            workorders::set_notes(tx, &wo.id.to_string(), "replaced the membrane", Utc::now())
+        })
+        .unwrap()
+    });
     // No signature pad in this test: completed with the technician's reason.
     dev.with(|s| {
         s.write(|tx| {
@@ -56,12 +63,6 @@ async fn enrol_pull_work_locally_sync_and_head_office_sees_every_fact() {
                 Some("customer absent"),
                 Utc::now(),
             )
-        })
-        .unwrap()
-    });
-    dev.with(|s| {
-        s.write(|tx| {
-            workorders::set_notes(tx, &wo.id.to_string(), "replaced the membrane", Utc::now())
         })
         .unwrap()
     });
@@ -92,9 +93,14 @@ async fn enrol_pull_work_locally_sync_and_head_office_sees_every_fact() {
             OpKind::ChangeStatus,
             OpKind::ChangeStatus,
             OpKind::ChangeStatus,
-            OpKind::ChangeStatus,
-            OpKind::EditNotes
+            OpKind::EditNotes,
+            OpKind::ChangeStatus
         ]
+    );
+    // Head office's job view shows the technician's notes beside its own.
+    assert_eq!(
+        detail.technician_notes.as_deref(),
+        Some("replaced the membrane")
     );
     let export = hq.export().await;
     let job = export
@@ -102,7 +108,11 @@ async fn enrol_pull_work_locally_sync_and_head_office_sees_every_fact() {
         .find(|j| j.work_order.id == wo.id)
         .expect("exported");
     assert_eq!(job.facts.len(), 5);
-    assert_eq!(job.facts[4].payload["notes"], "replaced the membrane");
+    assert_eq!(job.facts[3].payload["notes"], "replaced the membrane");
+    assert_eq!(
+        job.technician_notes.as_deref(),
+        Some("replaced the membrane")
+    );
     // Head office's notes did not replace the technician's.
     let notes = dev.with(|s| {
         workorders::detail(s.conn(), &wo.id.to_string(), &day())
@@ -1197,4 +1207,116 @@ async fn parts_issued_and_the_company_profile_reach_the_device_once() {
         get(settings::COMPANY_NAME).as_deref(),
         Some("清源净水服务有限公司")
     );
+}
+
+/// Issue 10, defect 1: a note after completion is an addendum. It reaches head office
+/// once, shows in its job view and export, and leaves the customer's signature valid
+/// there (no review flag); the technician's notes, edited before completion, show too.
+/// An older device's notes edit after completion (signed content changed) is flagged.
+#[tokio::test]
+async fn a_note_after_completion_reaches_head_office_once_and_the_signature_holds() {
+    let hq = start().await;
+    let dev = device(&hq, "Tech").await;
+    let wo = hq.work_order("WO-ADDENDUM", Some(dev.technician_id)).await;
+    let client = hq.client(options());
+    dev.sync(&client).await.unwrap();
+    let blobs = tempfile::tempdir().unwrap();
+    let png_sha =
+        onsite_store::documents::put_blob(blobs.path(), b"\x89PNG addendum signature").unwrap();
+    let id = wo.id.to_string();
+    for to in [EnRoute, OnSite] {
+        dev.change_status(wo.id, to);
+    }
+    dev.with(|s| {
+        s.write(|tx| {
+            workorders::set_notes(tx, &id, "更换PP棉", Utc::now())?;
+            onsite_store::documents::sign(
+                tx,
+                &onsite_store::documents::NewSignature {
+                    work_order_id: &id,
+                    signer_name: "王伟",
+                    strokes: &json!([{"points": [{"x": 1, "y": 2}]}]),
+                    png_sha256: &png_sha,
+                },
+                Utc::now(),
+            )?;
+            // On site, completing stamps in progress first.
+            workorders::change_status(tx, &id, Completed, None, Utc::now())
+        })
+        .unwrap()
+    });
+    // The notes are signed content now: refused; the note goes as an addendum.
+    let refused = dev.with(|s| {
+        s.write(|tx| workorders::set_notes(tx, &id, "客户要求下周回访", Utc::now()))
+            .unwrap_err()
+    });
+    assert!(
+        matches!(refused, onsite_store::StoreError::JobClosed),
+        "{refused:?}"
+    );
+    dev.with(|s| {
+        s.write(|tx| workorders::add_addendum(tx, &id, " 客户要求下周回访 ", Utc::now()))
+            .unwrap()
+    });
+    let config = onsite_sync::SyncConfig {
+        blobs_dir: Some(blobs.path().to_path_buf()),
+        ..Default::default()
+    };
+    let r = onsite_sync::sync_once_with(&dev.store, &client, &config)
+        .await
+        .unwrap();
+    // en route, on site, notes, signature, in progress, completed, addendum
+    assert_eq!((r.ops_applied, r.ops_rejected), (7, 0), "{r:?}");
+    assert!(dev.pending().is_empty());
+
+    let detail = hq.detail(wo.id).await;
+    assert_eq!(detail.work_order.status, Completed);
+    let kinds: Vec<OpKind> = detail.facts.iter().map(|f| f.kind).collect();
+    assert_eq!(
+        kinds[kinds.len() - 3..],
+        [
+            OpKind::ChangeStatus,
+            OpKind::ChangeStatus,
+            OpKind::AddAddendum
+        ]
+    );
+    assert_eq!(detail.addenda.len(), 1);
+    assert_eq!(detail.addenda[0].text, "客户要求下周回访");
+    assert_eq!(detail.technician_notes.as_deref(), Some("更换PP棉"));
+    assert!(detail.review_flags.is_empty(), "{:?}", detail.review_flags);
+    assert!(!detail.work_order.flagged_for_review);
+    let job = hq
+        .export()
+        .await
+        .into_iter()
+        .find(|j| j.work_order.id == wo.id)
+        .expect("exported");
+    assert_eq!(job.addenda, detail.addenda);
+    assert!(hq.export_csv().await.contains(",add_addendum,"));
+
+    // Once: the next run sends nothing more, and head office still holds one.
+    let r = onsite_sync::sync_once_with(&dev.store, &client, &config)
+        .await
+        .unwrap();
+    assert_eq!(r.ops_applied + r.ops_duplicate, 0, "{r:?}");
+    assert_eq!(hq.detail(wo.id).await.addenda.len(), 1);
+
+    // An older device edits the notes of the completed job: head office takes the fact,
+    // and flags the job, whose signature no longer matches its content.
+    append(
+        &dev,
+        "EditNotes",
+        wo.id,
+        json!({ "work_order_id": id, "notes": "edited after the customer signed" }),
+    );
+    let r = dev.sync(&client).await.unwrap();
+    assert_eq!(r.ops_applied, 1, "{r:?}");
+    let detail = hq.detail(wo.id).await;
+    assert_eq!(
+        detail.technician_notes.as_deref(),
+        Some("edited after the customer signed")
+    );
+    let reasons: Vec<_> = detail.review_flags.iter().map(|f| f.reason).collect();
+    assert_eq!(reasons, [onsite_api::ReviewReason::SignatureMismatch]);
+    assert!(detail.work_order.flagged_for_review);
 }

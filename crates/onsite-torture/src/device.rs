@@ -417,9 +417,19 @@ fn choose<'a>(c: &Ctx, what: usize, rng: &mut Rng) -> Result<Option<Step<'a>>, S
         2 => rng.pick(jobs).map(|j| {
             let id = j.id.clone();
             let text = format!("torture note {tag}");
+            // A closed job's notes are signed content: a note after it is an addendum.
+            let closed = matches!(
+                j.status,
+                WorkOrderStatus::Completed | WorkOrderStatus::UnableToComplete
+            );
             Box::new(move |tx: &Transaction| {
-                workorders::set_notes(tx, &id, &text, now)?;
-                Ok("notes".to_string())
+                if closed {
+                    workorders::add_addendum(tx, &id, &text, now)?;
+                    Ok("addendum".to_string())
+                } else {
+                    workorders::set_notes(tx, &id, &text, now)?;
+                    Ok("notes".to_string())
+                }
             }) as Step
         }),
         3 => {

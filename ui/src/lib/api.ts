@@ -9,6 +9,7 @@ import type {
   CarryBackState,
   DiagnosisForm,
   DocumentView,
+  DraftView,
   ExpenseForm,
   ExpenseRatesView,
   ExpensesDayView,
@@ -57,6 +58,9 @@ export const api = {
   changeStatus: (id: string, to: WorkOrderStatus, reason: string | null) =>
     call<WorkOrderDetail>('change_status', { id, to, reason }),
   saveNotes: (id: string, notes: string) => call<WorkOrderDetail>('save_notes', { id, notes }),
+  addAddendum: (id: string, text: string) => call<WorkOrderDetail>('add_addendum', { id, text }),
+  saveDraft: (id: string, field: string, text: string) => call<void>('save_draft', { id, field, text }),
+  drafts: (id: string) => call<DraftView[]>('drafts', { id }),
   setLocale: (locale: string | null) => call<Settings>('set_locale', { locale }),
   sign: (id: string, signerName: string, strokes: unknown, pngBase64: string) =>
     call<WorkOrderDetail>('sign_work_order', { id, signerName, strokes, pngBase64 }),
@@ -114,7 +118,8 @@ export const api = {
   stockTake: (counts: StockCountForm[]) => call<StockTakeResult>('stock_take', { counts }),
   syncStatus: () => call<SyncView>('sync_status'),
   syncNow: () => call<SyncView>('sync_now'),
-  enrolDevice: (form: EnrolForm) => call<SyncView>('enrol_device', { form }),
+  enrolDevice: (form: EnrolForm, setAsideConfirmed = false) =>
+    call<SyncView>('enrol_device', { form, setAsideConfirmed }),
   dayEndCheck: () => call<DayEndCheck>('day_end_check'),
   dismissUnsentFile: (sha256: string, opId: string) =>
     call<SyncView>('dismiss_unsent_file', { sha256, opId }),

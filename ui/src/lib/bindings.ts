@@ -15,7 +15,7 @@ export type Money = {
  */
 minor: number, currency: Currency, };
 
-export type ErrorCode = "db_corrupt" | "db_locked" | "db_too_new" | "db_io" | "not_found" | "transition_not_allowed" | "reason_required" | "signature_required" | "document_failed" | "invalid_input" | "internal" | "invalid_quantity" | "invalid_amount" | "price_not_editable" | "payment_above_due" | "purchase_date_in_future" | "order_cancelled" | "order_closed" | "insufficient_stock" | "photo_too_large" | "quote_required" | "quote_not_accepted" | "no_fee_table" | "sync_not_enrolled" | "sync_offline" | "sync_bad_address" | "sync_bad_certificate" | "sync_code_refused" | "sync_device_revoked" | "sync_server_error" | "sync_unsent_elsewhere";
+export type ErrorCode = "db_corrupt" | "db_locked" | "db_too_new" | "db_io" | "not_found" | "transition_not_allowed" | "reason_required" | "signature_required" | "document_failed" | "invalid_input" | "internal" | "invalid_quantity" | "invalid_amount" | "price_not_editable" | "payment_above_due" | "purchase_date_in_future" | "order_cancelled" | "order_closed" | "insufficient_stock" | "photo_too_large" | "quote_required" | "quote_not_accepted" | "no_fee_table" | "sync_not_enrolled" | "sync_offline" | "sync_bad_address" | "sync_bad_certificate" | "sync_code_refused" | "sync_device_revoked" | "sync_server_error" | "sync_unsent_elsewhere" | "job_closed" | "fault_required" | "quote_empty" | "no_pdf_viewer" | "demo_in_progress" | "enrol_unreachable";
 
 export type IpcError = { code: ErrorCode, message: string, file: string | null, };
 
@@ -89,7 +89,21 @@ export type SignatureView = { id: string, signer_name: string, signed_at: string
 
 export type DocumentKind = "sign_off" | "quote" | "payment_receipt" | "carry_back" | "day_end";
 
-export type DocumentView = { sha256: string, kind: DocumentKind, lang: string, size: number, created_at: string, };
+export type Paper = "a4" | "roll_80mm";
+
+export type DocumentView = { sha256: string, kind: DocumentKind, lang: string, 
+/**
+ * The paper it is laid out for.
+ */
+paper: Paper, size: number, created_at: string, };
+
+export type AddendumView = { id: string, text: string, at: string, };
+
+export type DraftView = { 
+/**
+ * `notes`, `addendum`, `fault`, `diagnosis_notes` or `feedback_comment`.
+ */
+field: string, text: string, saved_at: string, };
 
 export type NoSignatureReason = "customer_absent" | "refused_to_sign";
 
@@ -110,7 +124,12 @@ signatures: Array<SignatureView>, documents: Array<DocumentView>, carry_backs: A
  * What the technician recorded on this job on their other device (as head office
  * stored it), oldest first: shown so that nothing is done twice.
  */
-other_device: Array<OtherDeviceFactView>, };
+other_device: Array<OtherDeviceFactView>, 
+/**
+ * Notes added after the job was closed, oldest first. Not part of the content the
+ * customer signed: adding one leaves the signature valid.
+ */
+addenda: Array<AddendumView>, };
 
 export type Settings = { locale: string | null, };
 

@@ -45,6 +45,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (6, include_str!("../../migrations/0006_commit_tags.sql")),
     (7, include_str!("../../migrations/0007_refused_ops.sql")),
+    (8, include_str!("../../migrations/0008_addenda.sql")),
 ];
 
 /// The fact kinds of a carry-back.
@@ -297,6 +298,55 @@ fn signature_flag(
         .collect();
     let expected = rules::signed_content(&order, &facts).hash();
     Ok(rules::signature_review(signature, &expected))
+}
+
+/// A fact that changes the signed content of a closed job, whose customer signature then no
+/// longer matches: `rules::closed_content_review` over the facts stored before it and it.
+fn closed_content_flag(
+    conn: &Connection,
+    order_id: Uuid,
+    payload: &OpPayload,
+) -> Result<Option<ReviewReason>> {
+    if !rules::changes_signed_content(payload) {
+        return Ok(None);
+    }
+    let Some(order) = load_work_order(conn, order_id)? else {
+        return Ok(None);
+    };
+    let mut facts: Vec<OpPayload> = load_facts(conn, order_id)?
+        .iter()
+        .filter_map(|f| OpPayload::parse(f.kind.as_str(), &f.payload).ok())
+        .collect();
+    facts.push(payload.clone());
+    Ok(rules::closed_content_review(&order, &facts))
+}
+
+/// A job's addenda (notes after completion), oldest first.
+fn load_addenda(conn: &Connection, order_id: Uuid) -> Result<Vec<onsite_api::JobAddendum>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT addendum_id, text, at, technician_id, received_at FROM addenda \
+         WHERE work_order_id = ?1 ORDER BY at, fact_id",
+    )?;
+    let rows = stmt.query_map([order_id.to_string()], |r| {
+        Ok(onsite_api::JobAddendum {
+            id: get_uuid(r, 0)?,
+            text: r.get(1)?,
+            at: get_time(r, 2)?,
+            technician_id: get_uuid(r, 3)?,
+            received_at: get_time(r, 4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The technician's notes as they last left them, from a job's facts.
+fn technician_notes(facts: &[FactRecord]) -> Option<String> {
+    let parsed: Vec<OpPayload> = facts
+        .iter()
+        .filter(|f| f.kind == OpKind::EditNotes)
+        .filter_map(|f| OpPayload::parse(f.kind.as_str(), &f.payload).ok())
+        .collect();
+    rules::technician_notes(&parsed)
 }
 
 /// Opens a review flag on a job unless one with the same reason is open; true when opened.
@@ -969,7 +1019,10 @@ impl SqliteStorage {
                     },
                     None => {
                         // Checked against the facts stored before this one.
-                        let signature_flag = signature_flag(&tx, op.entity_id, parsed)?;
+                        // A closed job's signed content changed (an older device's notes
+                        // edit after completion): its signature no longer holds.
+                        let signature_flag = signature_flag(&tx, op.entity_id, parsed)?
+                            .or(closed_content_flag(&tx, op.entity_id, parsed)?);
                         let flag = flag.or(signature_flag);
                         let seq = new_commit(&tx, now)?;
                         tx.execute(
@@ -991,7 +1044,27 @@ impl SqliteStorage {
                                 seq
                             ],
                         )?;
-                        feed(&tx, &technician, "fact", &fact_id, seq, false)?;
+                        if let OpPayload::AddAddendum(a) = parsed {
+                            tx.execute(
+                                "INSERT INTO addenda (fact_id, addendum_id, work_order_id, \
+                                 technician_id, device_id, text, at, received_at) \
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                params![
+                                    fact_id,
+                                    a.addendum_id.to_string(),
+                                    order_id,
+                                    technician,
+                                    device_id,
+                                    a.text.trim(),
+                                    ts(a.at),
+                                    ts(now)
+                                ],
+                            )?;
+                        } else {
+                            // An addendum is not sent to the technician's other devices:
+                            // a build before it cannot read a fact of its kind in a pull.
+                            feed(&tx, &technician, "fact", &fact_id, seq, false)?;
+                        }
                         if let Some(status) = new_status {
                             tx.execute(
                                 "UPDATE work_orders SET status = ?1, version = version + 1, \
@@ -1664,9 +1737,12 @@ impl Storage for SqliteStorage {
             let rows = stmt.query_map([id.to_string()], flag_from_row)?;
             rows.collect::<rusqlite::Result<_>>()?
         };
+        let addenda = load_addenda(&tx, id)?;
         tx.commit()?;
         Ok(Some(WorkOrderDetail {
             work_order,
+            technician_notes: technician_notes(&facts),
+            addenda,
             facts,
             review_flags,
         }))
@@ -1997,7 +2073,10 @@ impl Storage for SqliteStorage {
                     technician_id: None,
                 },
             );
+            let addenda = load_addenda(&tx, work_order.id)?;
             jobs.push(ExportJob {
+                technician_notes: technician_notes(&facts),
+                addenda,
                 work_order,
                 facts,
                 blobs,

@@ -144,6 +144,9 @@ pub fn record_diagnosis(
 ) -> VisitResult<String> {
     let order = open_order(tx, work_order_id, Step::Work)?;
     let fault_found = text("the fault found", &input.fault_found, 2_000)?;
+    if fault_found.is_empty() {
+        return Err(VisitError::FaultRequired);
+    }
     let notes = text("the notes", &input.notes, 10_000)?;
     if input.components.len() > 50 || input.exclusions.len() > 50 || input.photos.len() > 50 {
         return Err(VisitError::Invalid(
@@ -218,6 +221,11 @@ pub fn record_diagnosis(
             params![id, position as i64, blob.sha256],
         )?;
     }
+    crate::drafts::clear(
+        tx,
+        &order.id,
+        &[crate::drafts::FAULT, crate::drafts::DIAGNOSIS_NOTES],
+    )?;
     Ok(id)
 }
 

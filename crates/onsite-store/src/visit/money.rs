@@ -232,6 +232,7 @@ pub fn take_payment(
             offered: amount_minor,
         });
     }
+    let order = super::begin_work(tx, order, now)?;
     let id = new_id();
     let op_id = append(
         tx,
@@ -291,6 +292,7 @@ pub fn invoice_later(
             "the balance is already to be invoiced".into(),
         ));
     }
+    let order = super::begin_work(tx, order, now)?;
     let op_id = append(
         tx,
         outbox::kind::INVOICE_LATER,
@@ -357,6 +359,7 @@ pub fn record_feedback(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![order.id, rating, comment, callback_allowed, ts(now), op_id],
     )?;
+    crate::drafts::clear(tx, &order.id, &[crate::drafts::FEEDBACK_COMMENT])?;
     Ok(())
 }
 

@@ -273,9 +273,17 @@ pub fn take_part(
         params![order.id, part.part_id, quote.id],
         |r| r.get(0),
     )?;
-    if taken + qty > quoted {
+    if quoted == 0 {
         return Err(VisitError::PartNotQuoted {
             part_no: part.part_no,
+        });
+    }
+    // More than the quote leaves to take: the quantity is wrong, not the quote.
+    if taken + qty > quoted {
+        return Err(VisitError::InvalidQuantity {
+            quantity: qty,
+            min: 1,
+            max: (quoted - taken).max(0),
         });
     }
     if part.quantity - qty < 0 && override_reason.is_none() {
@@ -287,6 +295,7 @@ pub fn take_part(
     }
     // An override is only recorded when it was needed.
     let override_reason = override_reason.filter(|_| part.quantity - qty < 0);
+    let order = super::begin_work(tx, order, now)?;
 
     let id = new_id();
     let op_id = append(

@@ -274,13 +274,64 @@ fn setting_i64(conn: &Connection, key: &str, default: i64) -> VisitResult<i64> {
 
 /// The rules' configuration: warranty terms (`warranty_component`, plus every part
 /// category not listed there, consumable when all its parts are) and the old-part
-/// threshold, from the settings with the seeds' defaults (12 months, 50 yuan).
+/// threshold, from the settings with the seeds' defaults (12 months, 50 yuan). A
+/// component listed only for some appliance categories is still priced on the others, by
+/// its first row's term (a part quoted on an appliance it is not usually part of).
 pub fn rules_config(conn: &Connection) -> VisitResult<RulesConfig> {
     let months = setting_i64(conn, WARRANTY_MONTHS_KEY, 12)?;
     let exempt = setting_i64(conn, OLD_PART_EXEMPT_KEY, 5_000)?;
+    let mut components = component_rules(conn)?;
+    let mut fallbacks: Vec<ComponentRule> = Vec::new();
+    for rule in &components {
+        let covered = components
+            .iter()
+            .chain(&fallbacks)
+            .any(|r| r.code == rule.code && r.category.is_none());
+        if !covered {
+            fallbacks.push(ComponentRule {
+                category: None,
+                ..rule.clone()
+            });
+        }
+    }
+    components.extend(fallbacks);
+    Ok(RulesConfig {
+        warranty: WarrantyPolicy {
+            default_months: u32::try_from(months.clamp(0, 1200)).unwrap_or(12),
+            categories: Vec::new(),
+            components,
+        },
+        old_parts: OldPartPolicy {
+            exempt_below: Money::cny(exempt.max(0)),
+        },
+    })
+}
+
+/// The components the diagnosis offers for an appliance category: those listed for it or
+/// for every category (a category's own row wins), the van's part categories not listed
+/// at all, and consumables. A compressor, glass, a heater or a mirror is not offered for a
+/// water purifier.
+pub fn components_for(conn: &Connection, category: &str) -> VisitResult<Vec<ComponentRule>> {
+    let mut offered: Vec<ComponentRule> = Vec::new();
+    let mut rules = component_rules(conn)?;
+    // Category rows first, so that they win over the rows for every category.
+    rules.sort_by_key(|r| r.category.is_none());
+    for rule in rules {
+        let fits = rule.category.as_deref().is_none_or(|c| c == category);
+        if fits && !offered.iter().any(|o| o.code == rule.code) {
+            offered.push(rule);
+        }
+    }
+    Ok(offered)
+}
+
+/// Every component rule as stored (`warranty_component`), then the van's part categories
+/// not listed there, then consumables.
+fn component_rules(conn: &Connection) -> VisitResult<Vec<ComponentRule>> {
     let mut components = Vec::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT category, code, name_zh, name_en, term, months FROM warranty_component",
+        "SELECT category, code, name_zh, name_en, term, months FROM warranty_component
+         ORDER BY category, code",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -336,16 +387,7 @@ pub fn rules_config(conn: &Connection) -> VisitResult<RulesConfig> {
             term: Term::Consumable,
         });
     }
-    Ok(RulesConfig {
-        warranty: WarrantyPolicy {
-            default_months: u32::try_from(months.clamp(0, 1200)).unwrap_or(12),
-            categories: Vec::new(),
-            components,
-        },
-        old_parts: OldPartPolicy {
-            exempt_below: Money::cny(exempt.max(0)),
-        },
-    })
+    Ok(components)
 }
 
 pub(crate) fn appliance(conn: &Connection, appliance_id: &str) -> VisitResult<Appliance> {
@@ -467,8 +509,11 @@ pub fn issue_quote(
     now: DateTime<Utc>,
 ) -> VisitResult<Quote> {
     let order = open_order(tx, work_order_id, Step::Work)?;
-    if request.lines.is_empty() || request.lines.len() > 200 {
-        return Err(VisitError::Invalid("a quote needs 1 to 200 lines".into()));
+    if request.lines.is_empty() {
+        return Err(VisitError::QuoteEmpty);
+    }
+    if request.lines.len() > 200 {
+        return Err(VisitError::Invalid("a quote has at most 200 lines".into()));
     }
     if let Some(line) = request
         .lines
@@ -624,6 +669,12 @@ pub fn decide_quote(
     }
     let callout_minor = callout.as_ref().map_or(0, |c| c.totals.due.minor);
     let declined = decision == Decision::Declined;
+    // Accepting the quote starts the work.
+    let order = if declined {
+        order
+    } else {
+        super::begin_work(tx, order, now)?
+    };
     let op_id = append(
         tx,
         outbox::kind::RECORD_QUOTE_DECISION,
