@@ -261,15 +261,24 @@ pub fn refs<'a>(env: &'a [(&'static str, PathBuf)]) -> Vec<(&'static str, &'a Pa
     env.iter().map(|(k, v)| (*k, v.as_path())).collect()
 }
 
-/// Waits for `selector` and clicks it.
+/// Waits for `selector`, brings it to the middle of the window (as a person looks at
+/// what they tap; WebDriver's own scrolling can leave it under a bar fixed to the bottom of
+/// the window) and clicks it.
 pub async fn click(c: &Client, selector: &str) {
-    c.wait()
+    let el = c
+        .wait()
         .for_element(css(selector))
         .await
-        .unwrap_or_else(|e| panic!("{selector}: {e}"))
-        .click()
+        .unwrap_or_else(|e| panic!("{selector}: {e}"));
+    c.execute(
+        "arguments[0].scrollIntoView({block: 'center'});",
+        vec![serde_json::to_value(&el).unwrap()],
+    )
+    .await
+    .unwrap();
+    el.click()
         .await
-        .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+        .unwrap_or_else(|e| panic!("click {selector}: {e:?}"));
 }
 
 /// Replaces the text of the field `selector` with `text`.
@@ -664,5 +673,84 @@ fn wait_apps_gone(data_dir: &Path, within: Duration) {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A person's walk through the app, counted: taps, fields typed into, and how far the page
+/// had to scroll to bring each thing they touched into view (issue 10's measure of the
+/// visit). Each step scrolls the target into view the least a person would (`nearest`) and
+/// adds the distance, then taps or types.
+#[derive(Debug, Default)]
+pub struct Walk {
+    pub taps: u32,
+    pub typed: u32,
+    pub scrolled_px: i64,
+    pub tallest_px: i64,
+    /// Scrolls upwards (back to something above what the person was looking at).
+    pub scrolled_up_px: i64,
+}
+
+impl Walk {
+    async fn bring_into_view(
+        &mut self,
+        c: &Client,
+        selector: &str,
+    ) -> fantoccini::elements::Element {
+        let el = c
+            .wait()
+            .for_element(css(selector))
+            .await
+            .unwrap_or_else(|e| panic!("{selector}: {e}"));
+        let moved = c
+            .execute(
+                "const s = document.scrollingElement; const before = s.scrollTop;
+                 arguments[0].scrollIntoView({block: 'nearest'});
+                 return [s.scrollTop - before, s.scrollHeight];",
+                vec![serde_json::to_value(&el).unwrap()],
+            )
+            .await
+            .unwrap();
+        let delta = moved[0].as_f64().unwrap_or(0.0).round() as i64;
+        let height = moved[1].as_f64().unwrap_or(0.0).round() as i64;
+        self.scrolled_px += delta.abs();
+        if delta < 0 {
+            self.scrolled_up_px += -delta;
+        }
+        self.tallest_px = self.tallest_px.max(height);
+        el
+    }
+
+    /// Taps `selector` (waiting for it).
+    pub async fn tap(&mut self, c: &Client, selector: &str) {
+        let el = self.bring_into_view(c, selector).await;
+        el.click()
+            .await
+            .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+        self.taps += 1;
+    }
+
+    /// Types `text` into the field `selector` (replacing what was there): one tap into the
+    /// field and one typed field.
+    pub async fn type_in(&mut self, c: &Client, selector: &str, text: &str) {
+        let el = self.bring_into_view(c, selector).await;
+        el.clear().await.unwrap();
+        el.send_keys(text).await.unwrap();
+        self.taps += 1;
+        self.typed += 1;
+    }
+
+    /// Draws a signature on the pad `selector` (counted as one tap: one gesture).
+    pub async fn sign(&mut self, c: &Client, selector: &str) {
+        self.bring_into_view(c, selector).await;
+        draw_signature(c, selector).await;
+        self.taps += 1;
+    }
+
+    /// One line for the test's output and the issue's note.
+    pub fn summary(&self) -> String {
+        format!(
+            "taps {}, typed fields {}, scrolled {} px ({} px upwards), page up to {} px tall",
+            self.taps, self.typed, self.scrolled_px, self.scrolled_up_px, self.tallest_px
+        )
     }
 }

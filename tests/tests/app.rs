@@ -7,8 +7,8 @@ use std::time::Duration;
 use fantoccini::elements::Element;
 use fantoccini::Client;
 use onsite_e2e::{
-    app_binary, click, css, draw_signature, keep, pdf_text, refs, search, shot, wait_text, Driver,
-    Fresh, Sandbox, Xvfb,
+    app_binary, click, css, draw_signature, fill, keep, pdf_text, refs, search, shot, wait_text,
+    Driver, Fresh, Sandbox, Xvfb,
 };
 
 async fn last_history_item(c: &Client) -> Element {
@@ -192,27 +192,27 @@ async fn the_customer_signs_and_the_signed_sheet_is_a_real_pdf() {
     wait_text(&c, "[data-testid=detail-customer]", |t| t == "张志强").await;
     click(&c, "[data-testid=to-on_site]").await;
     wait_text(&c, "[data-testid=order-status]", |t| t == "On site").await;
-    click(&c, "[data-testid=to-in_progress]").await;
-    wait_text(&c, "[data-testid=order-status]", |t| t == "In progress").await;
 
-    // Completing without a signature asks for one (or a reason).
+    // Completing with nothing recorded says what is left; going on anyway asks for the
+    // customer's signature (or a reason there is none).
     click(&c, "[data-testid=to-completed]").await;
+    wait_text(&c, "[data-testid=still-to-do]", |t| {
+        t.contains("Diagnosis") && t.contains("Payment")
+    })
+    .await;
+    click(&c, "[data-testid=complete-anyway]").await;
     wait_text(&c, "[data-testid=need-signature]", |t| {
         t.contains("not signed")
     })
     .await;
+    click(&c, "[data-testid=go-to-signature]").await;
 
     draw_signature(
         &c,
         "[data-testid=signature-section] [data-testid=signature-canvas]",
     )
     .await;
-    c.find(css("[data-testid=signer]"))
-        .await
-        .unwrap()
-        .send_keys("张志强")
-        .await
-        .unwrap();
+    fill(&c, "[data-testid=signer]", "张志强").await;
     click(&c, "[data-testid=sign-submit]").await;
     wait_text(&c, "[data-testid=signature-valid]", |t| {
         t.contains("张志强")
@@ -224,10 +224,11 @@ async fn the_customer_signs_and_the_signed_sheet_is_a_real_pdf() {
     shot(&c, "signed").await;
 
     click(&c, "[data-testid=to-completed]").await;
+    click(&c, "[data-testid=complete-anyway]").await;
     wait_text(&c, "[data-testid=order-status]", |t| t == "Completed").await;
 
-    // The sign-off sheet: stored under its hash, and a real PDF with the signed content.
-    click(&c, "[data-testid=create-sign-off]").await;
+    // The sign-off sheet, made by completing: stored under its hash, and a real PDF with
+    // the signed content.
     let doc = c
         .wait()
         .for_element(css("[data-testid=document][data-kind=sign_off]"))
@@ -247,15 +248,20 @@ async fn the_customer_signs_and_the_signed_sheet_is_a_real_pdf() {
         "signature PNG and PDF stored"
     );
 
-    // Changing the job afterwards voids the signature, visibly.
-    c.find(css("[data-testid=notes]"))
-        .await
-        .unwrap()
-        .send_keys("Replaced the RO membrane")
-        .await
-        .unwrap();
-    click(&c, "[data-testid=save-notes]").await;
-    wait_text(&c, "[data-testid=signature-void]", |t| t.contains("void")).await;
-    shot(&c, "signature-void").await;
+    // A note after completion does not touch the signed content: the signature holds.
+    fill(
+        &c,
+        "[data-testid=addendum-text]",
+        "Replaced the RO membrane",
+    )
+    .await;
+    click(&c, "[data-testid=add-addendum]").await;
+    wait_text(&c, "[data-testid=addendum]", |t| t.contains("RO membrane")).await;
+    click(&c, "[data-testid=open-signature]").await;
+    wait_text(&c, "[data-testid=signature-valid]", |t| {
+        t.contains("张志强")
+    })
+    .await;
+    assert!(c.find(css("[data-testid=signature-void]")).await.is_err());
     c.close().await.unwrap();
 }

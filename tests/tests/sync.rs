@@ -162,8 +162,6 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
     wait_text(&c, "[data-testid=detail-customer]", |t| t == "赵敏").await;
     click(&c, "[data-testid=to-on_site]").await;
     wait_text(&c, "[data-testid=order-status]", |t| t == "On site").await;
-    click(&c, "[data-testid=to-in_progress]").await;
-    wait_text(&c, "[data-testid=order-status]", |t| t == "In progress").await;
     // The visit is priced with head office's fee table and proof of purchase: the labour
     // is free under warranty; the pump, from the catalogue (not in this van), is found.
     fill(&c, "[data-testid=fault-found]", "增压泵不转").await;
@@ -185,6 +183,8 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
     .await;
     assert_eq!(replace, "保修", "labour covered by the warranty");
     shot(&c, "hq-job-quote").await;
+    // Signed before the quote is decided: the step is opened by hand.
+    click(&c, "[data-testid=open-signature]").await;
     draw_signature(
         &c,
         "[data-testid=signature-section] [data-testid=signature-canvas]",
@@ -194,8 +194,9 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
     click(&c, "[data-testid=sign-submit]").await;
     wait_text(&c, "[data-testid=signature-valid]", |t| t.contains("赵敏")).await;
     click(&c, "[data-testid=to-completed]").await;
+    click(&c, "[data-testid=complete-anyway]").await;
     wait_text(&c, "[data-testid=order-status]", |t| t == "Completed").await;
-    click(&c, "[data-testid=create-sign-off]").await;
+    // Completing made the sign-off sheet.
     let doc = c
         .wait()
         .for_element(css("[data-testid=document][data-kind=sign_off]"))
@@ -231,7 +232,12 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
     let warning = wait_text(&c, "[data-testid=day-end-unsent]", |t| !t.is_empty()).await;
     assert!(warning.contains("have not been sent yet"), "{warning}");
     shot(&c, "day-end-unsent").await;
+    // "Sync now" syncs in place: head office is down, so the warning says so and stays.
     click(&c, "[data-testid=day-end-sync]").await;
+    let outcome = wait_text(&c, "[data-testid=day-end-sync-outcome]", |t| !t.is_empty()).await;
+    assert!(outcome.contains("did not reach head office"), "{outcome}");
+    shot(&c, "day-end-sync-failed").await;
+    click(&c, "[data-testid=day-end-open-sync]").await;
 
     // Head office is back, but the connection drops halfway through the upload: nothing
     // is lost, the records still wait.
@@ -353,8 +359,8 @@ async fn a_signature_lost_on_the_device_is_sent_without_its_file_from_the_sync_s
     click(&c, "[data-testid=results] [data-testid=order-card]").await;
     click(&c, "[data-testid=to-on_site]").await;
     wait_text(&c, "[data-testid=order-status]", |t| t == "On site").await;
-    click(&c, "[data-testid=to-in_progress]").await;
-    wait_text(&c, "[data-testid=order-status]", |t| t == "In progress").await;
+    // Signed before the quote is decided: the step is opened by hand.
+    click(&c, "[data-testid=open-signature]").await;
     draw_signature(
         &c,
         "[data-testid=signature-section] [data-testid=signature-canvas]",

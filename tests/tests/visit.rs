@@ -5,7 +5,7 @@
 use fantoccini::Client;
 use onsite_e2e::{
     app_binary, click, css, fill, keep, open_order, pdf_text, refs, shot, value, wait_text, Driver,
-    Fresh, Sandbox, Xvfb,
+    Fresh, Sandbox, Walk, Xvfb,
 };
 
 const ENTER: &str = "\u{E007}";
@@ -115,10 +115,8 @@ async fn paid_out_of_warranty_repair_with_bundle_part_and_cash_change() {
 
         // 3. The filter from the van.
         click(&c, "[data-testid=take-F-PP-10]").await;
-        wait_text(&c, "[data-testid=part-use][data-code=F-PP-10]", |t| {
-            t.contains("× 1")
-        })
-        .await;
+        // Every quoted part taken: the step folds to one line.
+        wait_text(&c, "[data-testid=parts-summary]", |t| t == "F-PP-10 × 1").await;
         wait_text(&c, "[data-testid=visit-stage]", |t| {
             t.contains("Parts taken")
         })
@@ -130,7 +128,8 @@ async fn paid_out_of_warranty_repair_with_bundle_part_and_cash_change() {
         fill(&c, "[data-testid=pay-amount]", "100").await;
         fill(&c, "[data-testid=pay-tendered]", "100").await;
         click(&c, "[data-testid=take-payment]").await;
-        wait_text(&c, "[data-testid=visit-error]", |t| {
+        // Said next to the button pressed, not at the top of the card.
+        wait_text(&c, "[data-testid=payment-error]", |t| {
             t.contains("more than the customer still owes")
         })
         .await;
@@ -149,7 +148,7 @@ async fn paid_out_of_warranty_repair_with_bundle_part_and_cash_change() {
         wait_text(&c, "[data-testid=balance-outstanding]", |t| t == "¥0.00").await;
         wait_text(&c, "[data-testid=balance-paid]", |t| t == "¥88.00").await;
         wait_text(&c, "[data-testid=settlement]", |t| t == "Paid").await;
-        assert!(c.find(css("[data-testid=visit-error]")).await.is_err());
+        assert!(c.find(css("[data-testid=payment-error]")).await.is_err());
         assert!(
             c.find(css("[data-testid=payment-form]")).await.is_err(),
             "nothing left to take"
@@ -185,9 +184,11 @@ async fn paid_out_of_warranty_repair_with_bundle_part_and_cash_change() {
     // The change notice belongs to the moment of payment; the payment line keeps it.
     let expected = before_restart.replace("Give back ¥12.00 in change ", "");
     assert_eq!(after, expected);
+    click(&c, "[data-testid=open-payment]").await;
+    let payment = wait_text(&c, "[data-testid=payment]", |t| !t.is_empty()).await;
     assert!(
-        after.contains("Cash · ¥88.00 · Handed over ¥100.00 · change ¥12.00"),
-        "{after}"
+        payment.contains("Cash · ¥88.00 · Handed over ¥100.00 · change ¥12.00"),
+        "{payment}"
     );
 
     // The visit's paperwork, in the customer's language (Chinese), checked as PDFs.
@@ -201,11 +202,8 @@ async fn paid_out_of_warranty_repair_with_bundle_part_and_cash_change() {
         .for_element(css("[data-testid=document][data-kind=payment_receipt]"))
         .await
         .unwrap();
-    click(&c, "[data-testid=create-sign-off]").await;
-    c.wait()
-        .for_element(css("[data-testid=document][data-kind=sign_off]"))
-        .await
-        .unwrap();
+    // Not signed yet: no sign-off sheet to make (the path test makes it by completing).
+    assert!(c.find(css("[data-testid=create-sign-off]")).await.is_err());
     let mut kinds = Vec::new();
     for doc in c.find_all(css("[data-testid=document]")).await.unwrap() {
         let kind = doc.attr("data-kind").await.unwrap().unwrap();
@@ -227,10 +225,7 @@ async fn paid_out_of_warranty_repair_with_bundle_part_and_cash_change() {
         kinds.push(kind);
     }
     kinds.sort();
-    assert_eq!(
-        kinds,
-        ["payment_receipt", "payment_receipt", "quote", "sign_off"]
-    );
+    assert_eq!(kinds, ["payment_receipt", "payment_receipt", "quote"]);
     let order_no = c
         .find(css("[data-testid=order-no]"))
         .await
@@ -271,8 +266,7 @@ async fn in_warranty_repair_with_consumable_charged_and_old_part_returned() {
     // 陈晓东's QY-RO800 Pro, bought 2025-11-30 with a sealed invoice: in warranty.
     open_order(&c, "陈晓东").await;
     click(&c, "[data-testid=to-on_site]").await;
-    click(&c, "[data-testid=to-in_progress]").await;
-    wait_text(&c, "[data-testid=order-status]", |t| t == "In progress").await;
+    wait_text(&c, "[data-testid=order-status]", |t| t == "On site").await;
 
     fill(&c, "[data-testid=fault-found]", "Booster pump leaking").await;
     click(&c, "[data-testid=component-pump]").await;
@@ -310,10 +304,16 @@ async fn in_warranty_repair_with_consumable_charged_and_old_part_returned() {
         t.contains("Accepted")
     })
     .await;
+    // Accepting the quote starts the work: the status follows, stamped in the history.
+    wait_text(&c, "[data-testid=order-status]", |t| t == "In progress").await;
 
-    // The pump is serialized: without the serials the step is refused, translated.
+    // The pump is serialized: without the serials the step is refused, translated, on
+    // the pump's own row.
     click(&c, "[data-testid=take-P-PUMP-24V]").await;
-    wait_text(&c, "[data-testid=visit-error]", |t| t.contains("not valid")).await;
+    wait_text(&c, "[data-testid=take-error-P-PUMP-24V]", |t| {
+        t.contains("not valid")
+    })
+    .await;
     fill(
         &c,
         "[data-testid=serial-fitted-P-PUMP-24V]",
@@ -331,14 +331,19 @@ async fn in_warranty_repair_with_consumable_charged_and_old_part_returned() {
         t.contains("PUMP-NEW-0001") && t.contains("PUMP-OLD-0042")
     })
     .await;
-    assert!(c.find(css("[data-testid=visit-error]")).await.is_err());
+    assert!(c
+        .find(css("[data-testid=take-error-P-PUMP-24V]"))
+        .await
+        .is_err());
     click(&c, "[data-testid=take-F-PP-10]").await;
-    wait_text(&c, "[data-testid=part-use][data-code=F-PP-10]", |t| {
-        t.contains("× 1")
+    wait_text(&c, "[data-testid=parts-summary]", |t| {
+        t.contains("F-PP-10 × 1")
     })
     .await;
 
-    // An unused filter goes back to the warehouse.
+    // An unused filter goes back to the warehouse (the parts step, done, is reopened).
+    click(&c, "[data-testid=open-parts]").await;
+    click(&c, "[data-testid=step-parts] details summary").await;
     fill(&c, "[data-testid=unused-part]", "F-CTO-10").await;
     click(&c, "[data-testid=return-unused]").await;
     wait_text(&c, "[data-testid=unused-returns]", |t| {
@@ -363,6 +368,8 @@ async fn in_warranty_repair_with_consumable_charged_and_old_part_returned() {
     wait_text(&c, "[data-testid=total-due]", |t| t == "¥28.00").await;
     wait_text(&c, "[data-testid=balance-outstanding]", |t| t == "¥0.00").await;
     wait_text(&c, "[data-testid=settlement]", |t| t == "Paid").await;
+    click(&c, "[data-testid=open-quote]").await;
+    wait_text(&c, "[data-testid=quote]", |t| !t.is_empty()).await;
     let mut lines = quote_lines(&c).await;
     lines.sort();
     assert_eq!(lines[1], ("P-PUMP-24V".into(), "covered".into()));
@@ -385,6 +392,10 @@ async fn in_warranty_repair_with_consumable_charged_and_old_part_returned() {
     })
     .await;
     wait_text(&c, "[data-testid=total-due]", |t| t == "¥28.00").await;
+    // The steps the technician had opened are opened again to compare.
+    click(&c, "[data-testid=open-parts]").await;
+    click(&c, "[data-testid=open-quote]").await;
+    wait_text(&c, "[data-testid=quote]", |t| !t.is_empty()).await;
     assert_eq!(visit_text(&c).await, before);
     c.close().await.unwrap();
 }
@@ -445,7 +456,10 @@ async fn english_quote_photo_stock_override_card_and_invoice_later() {
 
     fill(&c, "[data-testid=take-qty-T-TANK-3G]", "2").await;
     click(&c, "[data-testid=take-T-TANK-3G]").await;
-    wait_text(&c, "[data-testid=visit-error]", |t| t.contains("库存不足")).await;
+    wait_text(&c, "[data-testid=take-error-T-TANK-3G]", |t| {
+        t.contains("库存不足")
+    })
+    .await;
     fill(
         &c,
         "[data-testid=override-T-TANK-3G]",
@@ -454,6 +468,11 @@ async fn english_quote_photo_stock_override_card_and_invoice_later() {
     .await;
     assert_eq!(value(&c, "[data-testid=take-qty-T-TANK-3G]").await, "2");
     click(&c, "[data-testid=take-T-TANK-3G]").await;
+    wait_text(&c, "[data-testid=parts-summary]", |t| {
+        t.contains("T-TANK-3G × 2")
+    })
+    .await;
+    click(&c, "[data-testid=open-parts]").await;
     wait_text(&c, "[data-testid=part-use][data-code=T-TANK-3G]", |t| {
         t.contains("× 2") && t.contains("Borrowed one from a colleague")
     })
@@ -482,6 +501,8 @@ async fn a_declined_quote_ends_the_visit() {
     open_order(&c, "赵磊").await;
     click(&c, "[data-testid=to-en_route]").await;
     click(&c, "[data-testid=to-on_site]").await;
+    // Straight to the quote, before any diagnosis: the step is opened by hand.
+    click(&c, "[data-testid=open-quote]").await;
     click(&c, "[data-testid=service-MAINT]").await;
     click(&c, "[data-testid=price-quote]").await;
     wait_text(&c, "[data-testid=total-due]", |t| t == "¥30.00").await;
@@ -514,8 +535,7 @@ async fn an_exclusion_on_one_component_and_an_open_priced_repair() {
     // 孙丽华's QY-UF300, bought 2026-05-03 with a sealed invoice: in warranty.
     open_order(&c, "孙丽华").await;
     click(&c, "[data-testid=to-on_site]").await;
-    click(&c, "[data-testid=to-in_progress]").await;
-    wait_text(&c, "[data-testid=order-status]", |t| t == "In progress").await;
+    wait_text(&c, "[data-testid=order-status]", |t| t == "On site").await;
 
     // The faucet was broken when the unit was moved; the pump failed on its own.
     fill(
@@ -553,8 +573,8 @@ async fn an_exclusion_on_one_component_and_an_open_priced_repair() {
     scan_part(&c, "P-PUMP-24V").await;
     fill(&c, "[data-testid=price-REPAIR_QUOTED]", "abc").await;
     click(&c, "[data-testid=price-quote]").await;
-    wait_text(&c, "[data-testid=visit-error]", |t| {
-        t.contains("amount is not possible")
+    wait_text(&c, "[data-testid=quote-error]", |t| {
+        t.contains("Type the price agreed with the customer for Repair")
     })
     .await;
     assert_eq!(value(&c, "[data-testid=price-REPAIR_QUOTED]").await, "abc");
@@ -676,4 +696,320 @@ async fn a_maintenance_contract_makes_what_it_covers_free() {
         "{lines:?}"
     );
     shot(&c, "contract-quote").await;
+}
+
+/// Every visible control in the page at least 44 px tall (touch targets), and no number
+/// field with spinner arrows. Returns the offenders as "testid-or-tag: height".
+async fn small_targets(c: &Client) -> Vec<String> {
+    let found = c
+        .execute(
+            "const bad = [];
+             for (const el of document.querySelectorAll('button, select, textarea, a, label.button, input')) {
+               if (el.type === 'checkbox' || el.type === 'radio' || el.type === 'file') continue;
+               const r = el.getBoundingClientRect();
+               if (r.width === 0 && r.height === 0) continue;
+               if (r.height < 44) bad.push((el.dataset.testid || el.tagName) + ': ' + r.height);
+             }
+             for (const el of document.querySelectorAll('input[type=number]')) bad.push('number field ' + (el.dataset.testid || ''));
+             return bad;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paid_repair_from_arrival_to_the_sign_off_sheet_without_scrolling_back() {
+    let fresh = Fresh::start("en_US.UTF-8").await;
+    let (c, sandbox) = (fresh.c.clone(), &fresh.sandbox);
+    c.set_window_size(1280, 800).await.unwrap();
+    // 张志强's QY-RO500, a water purifier, out of warranty.
+    open_order(&c, "张志强").await;
+    // Before arriving: no visit, no signature pad, no document buttons.
+    assert!(c.find(css("[data-testid=visit]")).await.is_err());
+    assert!(c.find(css("[data-testid=signature-canvas]")).await.is_err());
+    assert!(c.find(css("[data-testid=create-sign-off]")).await.is_err());
+
+    let mut w = Walk::default();
+    w.tap(&c, "[data-testid=to-on_site]").await;
+    wait_text(&c, "[data-testid=path-diagnosis]", |t| !t.is_empty()).await;
+    // The diagnosis offers a water purifier's components only.
+    for absent in ["compressor", "glass", "heater", "mirror"] {
+        assert!(
+            c.find(css(&format!("[data-testid=component-{absent}]")))
+                .await
+                .is_err(),
+            "a water purifier has no {absent}"
+        );
+    }
+    assert_eq!(small_targets(&c).await, Vec::<String>::new());
+    w.type_in(&c, "[data-testid=fault-found]", "PP filter clogged")
+        .await;
+    w.tap(&c, "[data-testid=component-filter]").await;
+    w.tap(&c, "[data-testid=save-diagnosis]").await;
+    wait_text(&c, "[data-testid=step-quote]", |t| t.contains("Next")).await;
+    w.tap(&c, "[data-testid=service-REPLACE]").await;
+    w.type_in(&c, "[data-testid=part-search]", &format!("F-PP-10{ENTER}"))
+        .await;
+    wait_text(&c, "[data-testid=quote-parts]", |t| t.contains("F-PP-10")).await;
+    w.tap(&c, "[data-testid=price-quote]").await;
+    w.tap(&c, "[data-testid=accept-quote]").await;
+    wait_text(&c, "[data-testid=order-status]", |t| t == "In progress").await;
+    w.tap(&c, "[data-testid=take-F-PP-10]").await;
+    wait_text(&c, "[data-testid=step-payment]", |t| t.contains("Next")).await;
+    w.tap(&c, "[data-testid=tendered-exact]").await;
+    w.tap(&c, "[data-testid=take-payment]").await;
+    wait_text(&c, "[data-testid=settlement]", |t| t == "Paid").await;
+    w.tap(&c, "[data-testid=rating-5]").await;
+    w.tap(&c, "[data-testid=save-feedback]").await;
+    wait_text(&c, "[data-testid=where]", |t| {
+        t.contains("the customer can sign")
+    })
+    .await;
+    assert_eq!(small_targets(&c).await, Vec::<String>::new());
+    // The customer's name is filled in for them.
+    assert_eq!(value(&c, "[data-testid=signer]").await, "张志强");
+    w.sign(&c, "[data-testid=signature-canvas]").await;
+    w.tap(&c, "[data-testid=sign-submit]").await;
+    wait_text(&c, "[data-testid=where]", |t| {
+        t.contains("ready to complete")
+    })
+    .await;
+    w.tap(&c, "[data-testid=to-completed]").await;
+    wait_text(&c, "[data-testid=order-status]", |t| t == "Completed").await;
+    // Completing made the sign-off sheet.
+    let doc = c
+        .wait()
+        .for_element(css("[data-testid=document][data-kind=sign_off]"))
+        .await
+        .unwrap();
+    shot(&c, "path-completed").await;
+    eprintln!("paid repair, arrival to sign-off sheet: {}", w.summary());
+    assert_eq!(w.scrolled_up_px, 0, "scrolled back up: {}", w.summary());
+    assert!(w.taps <= 16 && w.typed <= 2, "{}", w.summary());
+
+    // Every status the visit implied is stamped in the history.
+    let mut stamped = Vec::new();
+    for item in c.find_all(css("[data-testid=history-item]")).await.unwrap() {
+        stamped.push(item.attr("data-status").await.unwrap().unwrap());
+    }
+    assert!(
+        stamped.ends_with(&["on_site".into(), "in_progress".into(), "completed".into()]),
+        "{stamped:?}"
+    );
+
+    // The sheet says what it is, and what was done.
+    let label = doc
+        .find(css("[data-testid=document-label]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(label.contains("A4") && label.contains("Chinese"), "{label}");
+    let sha = doc.attr("data-sha256").await.unwrap().unwrap();
+    let pdf = sandbox.data_dir().join("blobs").join(&sha);
+    keep(&std::fs::read(&pdf).unwrap(), "path-sign-off.pdf");
+    let text = pdf_text(&pdf);
+    assert!(text.contains("PP filter clogged"), "work done: {text}");
+
+    // A note after completion is an addendum: the signature stays valid.
+    fill(
+        &c,
+        "[data-testid=addendum-text]",
+        "Customer asked for a call in a month",
+    )
+    .await;
+    click(&c, "[data-testid=add-addendum]").await;
+    wait_text(&c, "[data-testid=addendum]", |t| {
+        t.contains("call in a month")
+    })
+    .await;
+    assert!(c.find(css("[data-testid=signature-void]")).await.is_err());
+    click(&c, "[data-testid=open-signature]").await;
+    wait_text(&c, "[data-testid=signature-valid]", |t| {
+        t.contains("张志强")
+    })
+    .await;
+    shot(&c, "path-addendum").await;
+}
+
+/// How far (px, vertically) the error `error` is shown from the control `control` the
+/// technician pressed: errors belong next to what caused them.
+async fn distance(c: &Client, error: &str, control: &str) -> f64 {
+    let d = c
+        .execute(
+            "const a = document.querySelector(arguments[0]).getBoundingClientRect();
+             const b = document.querySelector(arguments[1]).getBoundingClientRect();
+             return Math.max(0, a.top - b.bottom, b.top - a.bottom);",
+            vec![error.into(), control.into()],
+        )
+        .await
+        .unwrap();
+    d.as_f64().unwrap()
+}
+
+/// Waits for the error `error`, checks it is announced (role=alert) and next to `control`.
+async fn error_next_to(c: &Client, error: &str, control: &str, says: &str) {
+    let text = wait_text(c, error, |t| !t.is_empty()).await;
+    assert!(text.contains(says), "{error}: {text}");
+    let role = c
+        .find(css(error))
+        .await
+        .unwrap()
+        .attr("role")
+        .await
+        .unwrap();
+    assert_eq!(role.as_deref(), Some("alert"), "{error} is announced");
+    let d = distance(c, error, control).await;
+    assert!(d < 150.0, "{error} is {d} px from {control}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_refused_next_to_where_it_was_typed() {
+    let fresh = Fresh::start("en_US.UTF-8").await;
+    let c = fresh.c.clone();
+    c.set_window_size(1280, 800).await.unwrap();
+    open_order(&c, "张志强").await;
+    click(&c, "[data-testid=to-on_site]").await;
+
+    // An empty diagnosis is not a diagnosis.
+    click(&c, "[data-testid=save-diagnosis]").await;
+    error_next_to(
+        &c,
+        "[data-testid=diagnosis-error]",
+        "[data-testid=save-diagnosis]",
+        "fault",
+    )
+    .await;
+    wait_text(&c, "[data-testid=visit-stage]", |t| {
+        t.contains("Not started")
+    })
+    .await;
+    fill(&c, "[data-testid=fault-found]", "PP filter clogged").await;
+    click(&c, "[data-testid=save-diagnosis]").await;
+    wait_text(&c, "[data-testid=visit-stage]", |t| t.contains("Diagnosed")).await;
+
+    // Pricing nothing says what is missing; letters in a quantity are refused.
+    click(&c, "[data-testid=price-quote]").await;
+    error_next_to(
+        &c,
+        "[data-testid=quote-error]",
+        "[data-testid=price-quote]",
+        "Choose at least one service or part",
+    )
+    .await;
+    click(&c, "[data-testid=service-REPLACE]").await;
+    fill(&c, "[data-testid=part-search]", &format!("F-PP-10{ENTER}")).await;
+    wait_text(&c, "[data-testid=quote-parts]", |t| t.contains("F-PP-10")).await;
+    fill(&c, "[data-testid=qty-F-PP-10]", "abc").await;
+    click(&c, "[data-testid=price-quote]").await;
+    error_next_to(
+        &c,
+        "[data-testid=quote-error]",
+        "[data-testid=price-quote]",
+        "type a whole number",
+    )
+    .await;
+    assert!(
+        c.find(css("[data-testid=quote]")).await.is_err(),
+        "no quote"
+    );
+    click(&c, "[data-testid=qty-F-PP-10-more]").await;
+    assert_eq!(value(&c, "[data-testid=qty-F-PP-10]").await, "1");
+    click(&c, "[data-testid=qty-F-PP-10-more]").await;
+    assert_eq!(value(&c, "[data-testid=qty-F-PP-10]").await, "2");
+    click(&c, "[data-testid=price-quote]").await;
+    click(&c, "[data-testid=accept-quote]").await;
+
+    // Letters in the quantity to take from the van take nothing.
+    fill(&c, "[data-testid=take-qty-F-PP-10]", "abc").await;
+    click(&c, "[data-testid=take-F-PP-10]").await;
+    error_next_to(
+        &c,
+        "[data-testid=take-error-F-PP-10]",
+        "[data-testid=take-F-PP-10]",
+        "type a whole number",
+    )
+    .await;
+    assert!(
+        c.find(css("[data-testid=part-use]")).await.is_err(),
+        "nothing taken"
+    );
+    fill(&c, "[data-testid=take-qty-F-PP-10]", "3").await;
+    click(&c, "[data-testid=take-F-PP-10]").await;
+    error_next_to(
+        &c,
+        "[data-testid=take-error-F-PP-10]",
+        "[data-testid=take-F-PP-10]",
+        "at most 2",
+    )
+    .await;
+    fill(&c, "[data-testid=take-qty-F-PP-10]", "2").await;
+    click(&c, "[data-testid=take-F-PP-10]").await;
+    wait_text(&c, "[data-testid=parts-summary]", |t| {
+        t.contains("F-PP-10 × 2")
+    })
+    .await;
+
+    // An absurd payment is refused next to the button, and what was typed stays.
+    fill(&c, "[data-testid=pay-amount]", "99999999").await;
+    click(&c, "[data-testid=tendered-exact]").await;
+    click(&c, "[data-testid=take-payment]").await;
+    error_next_to(
+        &c,
+        "[data-testid=payment-error]",
+        "[data-testid=take-payment]",
+        "That amount is not possible",
+    )
+    .await;
+    assert_eq!(value(&c, "[data-testid=pay-amount]").await, "99999999");
+    shot(&c, "error-in-place").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn text_typed_and_not_saved_is_kept_as_a_draft() {
+    let app = app_binary();
+    let x = Xvfb::start();
+    let sandbox = Sandbox::new();
+    let env = sandbox.env();
+    {
+        let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
+        let c = driver.session(&app).await;
+        open_order(&c, "张志强").await;
+        click(&c, "[data-testid=to-on_site]").await;
+        fill(&c, "[data-testid=fault-found]", "Half-typed fault").await;
+        fill(&c, "[data-testid=notes]", "Gate code 4711").await;
+        wait_text(&c, "[data-testid=notes-draft]", |t| !t.is_empty()).await;
+        // Away and back: nothing lost.
+        click(&c, "[data-testid=back]").await;
+        open_order(&c, "张志强").await;
+        assert_eq!(
+            value(&c, "[data-testid=fault-found]").await,
+            "Half-typed fault"
+        );
+        assert_eq!(value(&c, "[data-testid=notes]").await, "Gate code 4711");
+        fill(&c, "[data-testid=notes]", "Gate code 4712").await;
+        // Said once the draft is really kept.
+        wait_text(&c, "[data-testid=notes-draft]", |t| !t.is_empty()).await;
+        c.close().await.unwrap();
+    }
+    // The app closed and started again: still there, and nothing was recorded as saved.
+    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
+    let c = driver.session(&app).await;
+    open_order(&c, "张志强").await;
+    assert_eq!(
+        value(&c, "[data-testid=fault-found]").await,
+        "Half-typed fault"
+    );
+    assert_eq!(value(&c, "[data-testid=notes]").await, "Gate code 4712");
+    wait_text(&c, "[data-testid=visit-stage]", |t| {
+        t.contains("Not started")
+    })
+    .await;
+    // Saving the notes clears their draft.
+    click(&c, "[data-testid=save-notes]").await;
+    wait_text(&c, "[data-testid=notes-saved]", |t| !t.is_empty()).await;
+    c.close().await.unwrap();
 }
