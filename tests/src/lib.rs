@@ -352,11 +352,12 @@ pub async fn draw_signature(c: &Client, selector: &str) {
     c.perform_actions(stroke).await.unwrap();
 }
 
-/// The current value of the form field `selector`.
+/// The current value of the form field `selector` (waiting for the field).
 pub async fn value(c: &Client, selector: &str) -> String {
-    c.find(css(selector))
+    c.wait()
+        .for_element(css(selector))
         .await
-        .unwrap()
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
         .prop("value")
         .await
         .unwrap()
@@ -753,4 +754,21 @@ impl Walk {
             self.taps, self.typed, self.scrolled_px, self.scrolled_up_px, self.tallest_px
         )
     }
+}
+
+/// Sets the field `selector` to `text` as typing would end (an `input` event follows), for
+/// characters WebDriver cannot type, such as emoji outside the Basic Multilingual Plane.
+pub async fn set_value(c: &Client, selector: &str, text: &str) {
+    let el = c
+        .wait()
+        .for_element(css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"));
+    c.execute(
+        "arguments[0].value = arguments[1];
+         arguments[0].dispatchEvent(new Event('input', { bubbles: true }));",
+        vec![serde_json::to_value(&el).unwrap(), text.into()],
+    )
+    .await
+    .unwrap();
 }

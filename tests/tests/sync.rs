@@ -206,6 +206,10 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
     // The sheet carries head office's letterhead.
     let sheet = pdf_text(&sandbox.data_dir().join("blobs").join(&pdf_sha));
     assert!(sheet.contains("清源净水服务 E2E"), "letterhead: {sheet}");
+    // A note after completion: an addendum, outside what the customer signed.
+    fill(&c, "[data-testid=addendum-text]", "客户要求一个月后回访").await;
+    click(&c, "[data-testid=add-addendum]").await;
+    wait_text(&c, "[data-testid=addendum]", |t| t.contains("一个月后回访")).await;
 
     // Sync now while head office is unreachable: nothing is lost, the screen says why.
     click(&c, "[data-testid=nav-sync]").await;
@@ -271,6 +275,28 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
         .find(|j| j["work_order"]["id"] == Value::String(order_id.clone()))
         .unwrap_or_else(|| panic!("job in the export: {export}"));
     assert_eq!(job["work_order"]["status"], "completed", "{job}");
+    // The addendum reached head office once, and the signature is not in question.
+    let addenda = job["addenda"].as_array().unwrap();
+    assert_eq!(addenda.len(), 1, "{job}");
+    assert_eq!(addenda[0]["text"], "客户要求一个月后回访");
+    let detail = hq
+        .admin(
+            Method::GET,
+            &format!("/v1/admin/work-orders/{order_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        detail["addenda"][0]["text"], "客户要求一个月后回访",
+        "{detail}"
+    );
+    let flags: Vec<&str> = detail["review_flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x["reason"].as_str())
+        .collect();
+    assert!(!flags.contains(&"signature_mismatch"), "{flags:?}");
     let kinds: Vec<&str> = job["facts"]
         .as_array()
         .unwrap()
@@ -417,7 +443,8 @@ async fn a_signature_lost_on_the_device_is_sent_without_its_file_from_the_sync_s
             .any(|f| f["reason"] == "file_missing"),
         "{detail}"
     );
-    assert_eq!(detail["work_order"]["status"], "in_progress");
+    // Signed on site; nothing implied starting the work.
+    assert_eq!(detail["work_order"]["status"], "on_site");
 }
 
 /// A technician at head office and a one-time enrolment code for them: (id, code).
@@ -466,4 +493,73 @@ async fn wait_for_run_after(c: &fantoccini::Client, before: &str) {
 /// An RFC 3339 UTC time `minutes` from now.
 fn now_plus_minutes(minutes: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::minutes(minutes)).to_rfc3339()
+}
+
+/// Issue 10, enrolment as a technician lives it: an address that does not answer says to
+/// check it (enrolment does not retry by itself); the sync screen does not say
+/// "connected" before head office has answered; and with a demo job in progress,
+/// enrolling asks before setting the demo data aside.
+#[tokio::test(flavor = "multi_thread")]
+async fn enrolment_says_to_check_an_address_and_asks_before_setting_aside_work_in_progress() {
+    let hq = HeadOffice::start();
+    let (_tech, code) = technician_with_code(&hq, "周明").await;
+    let fresh = Fresh::start_with("en_US.UTF-8", &[("ONSITE_SYNC_INTERVAL_SECS", "3600")]).await;
+    let c = fresh.c.clone();
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(css("[data-testid=order-card]"))
+        .await
+        .unwrap();
+    // A demo job the technician is on site for.
+    search(&c, "张志强").await;
+    click(&c, "[data-testid=results] [data-testid=order-card]").await;
+    click(&c, "[data-testid=to-on_site]").await;
+    wait_text(&c, "[data-testid=order-status]", |t| t == "On site").await;
+
+    let aside = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with("onsite-demo-"))
+            .count()
+    };
+    let data = fresh.sandbox.data_dir();
+
+    // With a job in progress on the demo, connecting asks first; nothing is set aside
+    // until the technician says so.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("https://127.0.0.1:{}", closed.local_addr().unwrap().port());
+    drop(closed);
+    click(&c, "[data-testid=nav-sync]").await;
+    fill(&c, "[data-testid=enrol-url]", &dead).await;
+    fill(&c, "[data-testid=enrol-code]", &code).await;
+    fill(&c, "[data-testid=enrol-ca]", &hq.ca_pem()).await;
+    click(&c, "[data-testid=enrol-submit]").await;
+    let question = wait_text(&c, "[data-testid=enrol-demo-confirm]", |t| !t.is_empty()).await;
+    assert!(
+        question.contains("in progress on the demo: 1"),
+        "{question}"
+    );
+    shot(&c, "enrol-demo-question").await;
+    assert_eq!(aside(&data), 0, "nothing set aside before the answer");
+
+    // The address nobody answers at (a port just closed): check the address; enrolment
+    // promises no retry, and the demo stays where it is.
+    click(&c, "[data-testid=enrol-demo-anyway]").await;
+    let why = wait_text(&c, "[data-testid=sync-error]", |t| !t.is_empty()).await;
+    assert!(why.to_lowercase().contains("check the"), "{why}");
+    assert!(
+        !why.to_lowercase().contains("retry"),
+        "no promise of a retry: {why}"
+    );
+    assert_eq!(aside(&data), 0, "the demo kept in place");
+    shot(&c, "enrol-unreachable").await;
+
+    // The right address: not asked again.
+    fill(&c, "[data-testid=enrol-url]", &hq.url()).await;
+    click(&c, "[data-testid=enrol-submit]").await;
+    wait_text(&c, "[data-testid=sync-all-sent]", |t| !t.is_empty()).await;
+    // Said once head office has answered a sync, not before.
+    wait_text(&c, "[data-testid=sync-reach]", |t| t.contains("Connected")).await;
+    assert_eq!(aside(&data), 1, "the demo data kept aside in a file");
 }

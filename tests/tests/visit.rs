@@ -4,8 +4,8 @@
 
 use fantoccini::Client;
 use onsite_e2e::{
-    app_binary, click, css, fill, keep, open_order, pdf_text, refs, shot, value, wait_text, Driver,
-    Fresh, Sandbox, Walk, Xvfb,
+    app_binary, click, css, fill, keep, open_order, pdf_text, refs, set_value, shot, value,
+    wait_text, Driver, Fresh, Sandbox, Walk, Xvfb,
 };
 
 const ENTER: &str = "\u{E007}";
@@ -691,6 +691,14 @@ async fn a_maintenance_contract_makes_what_it_covers_free() {
         lines.contains(&("REPLACE".to_string(), "covered".to_string())),
         "{lines:?}"
     );
+    // Covered by the contract, said so in the customer's language (not "warranty").
+    let replace = wait_text(
+        &c,
+        "[data-testid=quote-line][data-code=REPLACE] [data-testid=line-status]",
+        |t| !t.is_empty(),
+    )
+    .await;
+    assert_eq!(replace, "合同");
     assert!(
         !lines.contains(&("P-PUMP-24V".to_string(), "charged".to_string())),
         "{lines:?}"
@@ -746,6 +754,9 @@ async fn a_paid_repair_from_arrival_to_the_sign_off_sheet_without_scrolling_back
     assert_eq!(small_targets(&c).await, Vec::<String>::new());
     w.type_in(&c, "[data-testid=fault-found]", "PP filter clogged")
         .await;
+    // An emoji, as technicians type them (WebDriver cannot type it: set as typed): kept as
+    // typed, printed readably.
+    set_value(&c, "[data-testid=fault-found]", "PP filter clogged 👍").await;
     w.tap(&c, "[data-testid=component-filter]").await;
     w.tap(&c, "[data-testid=save-diagnosis]").await;
     wait_text(&c, "[data-testid=step-quote]", |t| t.contains("Next")).await;
@@ -812,7 +823,26 @@ async fn a_paid_repair_from_arrival_to_the_sign_off_sheet_without_scrolling_back
     let pdf = sandbox.data_dir().join("blobs").join(&sha);
     keep(&std::fs::read(&pdf).unwrap(), "path-sign-off.pdf");
     let text = pdf_text(&pdf);
-    assert!(text.contains("PP filter clogged"), "work done: {text}");
+    assert!(text.contains("PP filter clogged"), "the fault: {text}");
+    assert!(!text.contains('👍') && !text.contains('□'), "{text}");
+    assert!(text.contains("[…]"), "the emoji's place is marked: {text}");
+    wait_text(&c, "[data-testid=diagnosis-fault]", |t| {
+        t == "PP filter clogged 👍"
+    })
+    .await;
+
+    // No PDF viewer on this machine: "Open" says so, next to the document, and points to
+    // "Save as…".
+    click(
+        &c,
+        "[data-testid=document][data-kind=sign_off] [data-testid=open-document]",
+    )
+    .await;
+    let why = wait_text(&c, "[data-testid=document-error]", |t| !t.is_empty()).await;
+    assert!(
+        why.contains("No program to show PDFs") && why.contains("Save as"),
+        "{why}"
+    );
 
     // A note after completion is an addendum: the signature stays valid.
     fill(
