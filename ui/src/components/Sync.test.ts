@@ -72,7 +72,7 @@ it('asks before setting aside demo jobs in progress, and enrols with the confirm
     .mockResolvedValueOnce(enrolled);
   await submitEnrolment();
   expect(api.enrolDevice).toHaveBeenLastCalledWith(expect.objectContaining({ code: 'ABCD-1234' }), false);
-  expect(q('enrol-demo-confirm')!.textContent).toContain('2 jobs on the demo are in progress');
+  expect(q('enrol-demo-confirm')!.textContent).toContain('Jobs in progress on the demo: 2.');
   expect(q('enrol-submit')).toBeNull();
   expect(q('sync-error')).toBeNull();
   q('enrol-demo-anyway')!.click();

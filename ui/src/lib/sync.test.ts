@@ -199,7 +199,7 @@ describe('enrolment errors', () => {
     expect(isDemoInProgress(err('demo_in_progress'))).toBe(true);
     expect(isDemoInProgress(err('sync_offline'))).toBe(false);
     expect(demoInProgressQuestion(err('demo_in_progress', '3 demo jobs are in progress'))).toBe(
-      '3 jobs on the demo are in progress; connecting sets the demo data aside in a file. Connect anyway?',
+      'Jobs in progress on the demo: 3. Connecting sets the demo data aside in a file. Connect anyway?',
     );
     expect(demoInProgressQuestion(err('demo_in_progress', ''))).toMatch(/^Jobs on the demo are in progress/);
     setLocale('zh-CN');
