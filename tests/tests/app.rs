@@ -192,8 +192,7 @@ async fn the_customer_signs_and_the_signed_sheet_is_a_real_pdf() {
     wait_text(&c, "[data-testid=detail-customer]", |t| t == "张志强").await;
     click(&c, "[data-testid=to-on_site]").await;
     wait_text(&c, "[data-testid=order-status]", |t| t == "On site").await;
-    click(&c, "[data-testid=to-in_progress]").await;
-    wait_text(&c, "[data-testid=order-status]", |t| t == "In progress").await;
+    // No "start work" step on site (issue 10): the visit's steps imply it.
 
     // Completing without a signature asks for one (or a reason).
     click(&c, "[data-testid=to-completed]").await;
@@ -247,7 +246,9 @@ async fn the_customer_signs_and_the_signed_sheet_is_a_real_pdf() {
         "signature PNG and PDF stored"
     );
 
-    // Changing the job afterwards voids the signature, visibly.
+    // The completed job's notes are what the customer signed: editing them is refused,
+    // saying what to do instead, and the signature stays valid (issue 10, defect 1: it
+    // used to void it with the customer gone).
     c.find(css("[data-testid=notes]"))
         .await
         .unwrap()
@@ -255,7 +256,15 @@ async fn the_customer_signs_and_the_signed_sheet_is_a_real_pdf() {
         .await
         .unwrap();
     click(&c, "[data-testid=save-notes]").await;
-    wait_text(&c, "[data-testid=signature-void]", |t| t.contains("void")).await;
-    shot(&c, "signature-void").await;
+    wait_text(&c, "[data-testid=error]", |t| {
+        t.contains("add a note after completion") || t.contains("Add a note after completion")
+    })
+    .await;
+    wait_text(&c, "[data-testid=signature-valid]", |t| {
+        t.contains("张志强")
+    })
+    .await;
+    assert!(c.find(css("[data-testid=signature-void]")).await.is_err());
+    shot(&c, "notes-closed").await;
     c.close().await.unwrap();
 }

@@ -162,8 +162,7 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
     wait_text(&c, "[data-testid=detail-customer]", |t| t == "赵敏").await;
     click(&c, "[data-testid=to-on_site]").await;
     wait_text(&c, "[data-testid=order-status]", |t| t == "On site").await;
-    click(&c, "[data-testid=to-in_progress]").await;
-    wait_text(&c, "[data-testid=order-status]", |t| t == "In progress").await;
+    // No "start work" step on site (issue 10): the visit's steps imply it.
     // The visit is priced with head office's fee table and proof of purchase: the labour
     // is free under warranty; the pump, from the catalogue (not in this van), is found.
     fill(&c, "[data-testid=fault-found]", "增压泵不转").await;
@@ -353,8 +352,7 @@ async fn a_signature_lost_on_the_device_is_sent_without_its_file_from_the_sync_s
     click(&c, "[data-testid=results] [data-testid=order-card]").await;
     click(&c, "[data-testid=to-on_site]").await;
     wait_text(&c, "[data-testid=order-status]", |t| t == "On site").await;
-    click(&c, "[data-testid=to-in_progress]").await;
-    wait_text(&c, "[data-testid=order-status]", |t| t == "In progress").await;
+    // No "start work" step on site (issue 10): the visit's steps imply it.
     draw_signature(
         &c,
         "[data-testid=signature-section] [data-testid=signature-canvas]",
@@ -411,7 +409,8 @@ async fn a_signature_lost_on_the_device_is_sent_without_its_file_from_the_sync_s
             .any(|f| f["reason"] == "file_missing"),
         "{detail}"
     );
-    assert_eq!(detail["work_order"]["status"], "in_progress");
+    // Signed on site, not completed: no step of the visit started the work yet.
+    assert_eq!(detail["work_order"]["status"], "on_site");
 }
 
 /// A technician at head office and a one-time enrolment code for them: (id, code).

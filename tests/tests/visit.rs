@@ -271,8 +271,7 @@ async fn in_warranty_repair_with_consumable_charged_and_old_part_returned() {
     // 陈晓东's QY-RO800 Pro, bought 2025-11-30 with a sealed invoice: in warranty.
     open_order(&c, "陈晓东").await;
     click(&c, "[data-testid=to-on_site]").await;
-    click(&c, "[data-testid=to-in_progress]").await;
-    wait_text(&c, "[data-testid=order-status]", |t| t == "In progress").await;
+    // No "start work" step on site (issue 10): the visit's steps imply it.
 
     fill(&c, "[data-testid=fault-found]", "Booster pump leaking").await;
     click(&c, "[data-testid=component-pump]").await;
@@ -514,8 +513,7 @@ async fn an_exclusion_on_one_component_and_an_open_priced_repair() {
     // 孙丽华's QY-UF300, bought 2026-05-03 with a sealed invoice: in warranty.
     open_order(&c, "孙丽华").await;
     click(&c, "[data-testid=to-on_site]").await;
-    click(&c, "[data-testid=to-in_progress]").await;
-    wait_text(&c, "[data-testid=order-status]", |t| t == "In progress").await;
+    // No "start work" step on site (issue 10): the visit's steps imply it.
 
     // The faucet was broken when the unit was moved; the pump failed on its own.
     fill(
