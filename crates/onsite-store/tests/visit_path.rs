@@ -814,3 +814,61 @@ fn demo_jobs_in_progress_are_counted_until_enrolment() {
         0
     );
 }
+
+#[test]
+fn taking_a_covered_part_on_site_starts_the_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = seeded(dir.path());
+    // 陈晓东's purifier, bought 2025-11-30 with a sealed invoice: in warranty.
+    let id = order_of(&store, "陈晓东", "repair");
+    on_site(&mut store, &id);
+    visit::write(&mut store, |tx| {
+        visit::record_diagnosis(
+            tx,
+            &id,
+            &DiagnosisInput {
+                fault_found: "滤瓶O型圈漏水".into(),
+                components: vec!["fitting".into()],
+                ..Default::default()
+            },
+            at(1),
+        )
+    })
+    .unwrap();
+    let quote = visit::write(&mut store, |tx| {
+        visit::issue_quote(tx, &id, &request(vec![line("X-ORING-SET", 1)]), at(2))
+    })
+    .unwrap();
+    assert_eq!(
+        quote.priced.totals.due.minor, 0,
+        "covered: no decision needed"
+    );
+    let ring = visit::find_part_no(store.conn(), "X-ORING-SET")
+        .unwrap()
+        .unwrap()
+        .part_id;
+    visit::write(&mut store, |tx| {
+        visit::take_part(
+            tx,
+            &id,
+            &TakePart {
+                part_id: ring,
+                quantity: 1,
+                serial_fitted: None,
+                serial_removed: None,
+                override_reason: None,
+            },
+            at(3),
+        )
+    })
+    .unwrap();
+    let kinds = ops(&store, &id);
+    assert_eq!(
+        kinds[kinds.len() - 2..],
+        ["ChangeStatus:in_progress", "ConsumePart"]
+    );
+    assert_eq!(
+        history(&store, &id).last(),
+        Some(&(WorkOrderStatus::InProgress, at(3)))
+    );
+}
