@@ -769,6 +769,7 @@ async fn a_paid_repair_from_arrival_to_the_sign_off_sheet_without_scrolling_back
     wait_text(&c, "[data-testid=order-status]", |t| t == "In progress").await;
     w.tap(&c, "[data-testid=take-F-PP-10]").await;
     wait_text(&c, "[data-testid=step-payment]", |t| t.contains("Next")).await;
+    shot(&c, "visit-path").await;
     w.tap(&c, "[data-testid=tendered-exact]").await;
     w.tap(&c, "[data-testid=take-payment]").await;
     wait_text(&c, "[data-testid=settlement]", |t| t == "Paid").await;
