@@ -872,3 +872,47 @@ fn taking_a_covered_part_on_site_starts_the_work() {
         Some(&(WorkOrderStatus::InProgress, at(3)))
     );
 }
+
+#[test]
+fn a_draft_does_not_keep_a_job_head_office_took_away_but_an_addendum_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = seeded(dir.path());
+    let drafted = order_of(&store, "王伟", "relocate");
+    store
+        .write(|tx| drafts::save(tx, &drafted, "notes", "gate code 1234", at(1)))
+        .unwrap();
+    assert!(store
+        .write(|tx| onsite_store::sync::remove_work_order(tx, &drafted))
+        .unwrap());
+    let left: i64 = store
+        .conn()
+        .query_row("SELECT count(*) FROM draft", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0, "its drafts went with it");
+
+    let noted = order_of(&store, "张志强", "repair");
+    store
+        .write(|tx| {
+            workorders::change_status(
+                tx,
+                &noted,
+                WorkOrderStatus::UnableToComplete,
+                Some("客户不在家"),
+                at(2),
+            )?;
+            workorders::add_addendum(tx, &noted, "邻居说客户出差", at(3))?;
+            Ok(())
+        })
+        .unwrap();
+    // Recorded here: kept (the sync then keeps the job and flags it).
+    assert!(!store
+        .write(|tx| onsite_store::sync::remove_work_order(tx, &noted))
+        .unwrap());
+    assert_eq!(
+        workorders::detail(store.conn(), &noted, &day())
+            .unwrap()
+            .addenda
+            .len(),
+        1
+    );
+}

@@ -313,6 +313,13 @@ fn closed_content_flag(
     let Some(order) = load_work_order(conn, order_id)? else {
         return Ok(None);
     };
+    // An open job's content may change: only a closed one's facts are read.
+    if !matches!(
+        order.status,
+        WorkOrderStatus::Completed | WorkOrderStatus::UnableToComplete
+    ) {
+        return Ok(None);
+    }
     let mut facts: Vec<OpPayload> = load_facts(conn, order_id)?
         .iter()
         .filter_map(|f| OpPayload::parse(f.kind.as_str(), &f.payload).ok())
