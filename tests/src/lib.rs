@@ -772,3 +772,25 @@ pub async fn set_value(c: &Client, selector: &str, text: &str) {
     .await
     .unwrap();
 }
+
+/// Every visible control in the page at least 44 px tall (touch targets), and no number
+/// field with spinner arrows. Returns the offenders as "testid-or-tag: height".
+pub async fn small_targets(c: &Client) -> Vec<String> {
+    let found = c
+        .execute(
+            "const bad = [];
+             for (const el of document.querySelectorAll('button, select, textarea, a, label.button, input')) {
+               if (el.type === 'checkbox' || el.type === 'radio' || el.type === 'file') continue;
+               const r = el.getBoundingClientRect();
+               if (r.width === 0 && r.height === 0) continue;
+               if (r.height < 43.5) bad.push((el.dataset.testid || el.tagName) + ': ' + r.height);
+             }
+             for (const el of document.querySelectorAll('input[type=number]')) bad.push('number field ' + (el.dataset.testid || ''));
+             if (document.querySelectorAll('button').length === 0) bad.push('no buttons: nothing on screen');
+             return bad;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(found).unwrap()
+}

@@ -7,8 +7,8 @@ use std::time::Duration;
 use fantoccini::elements::Element;
 use fantoccini::Client;
 use onsite_e2e::{
-    app_binary, click, css, draw_signature, fill, keep, pdf_text, refs, search, shot, wait_text,
-    Driver, Fresh, Sandbox, Xvfb,
+    app_binary, click, css, draw_signature, fill, keep, pdf_text, refs, search, shot,
+    small_targets, wait_text, Driver, Fresh, Sandbox, Xvfb,
 };
 
 async fn last_history_item(c: &Client) -> Element {
@@ -264,4 +264,43 @@ async fn the_customer_signs_and_the_signed_sheet_is_a_real_pdf() {
     .await;
     assert!(c.find(css("[data-testid=signature-void]")).await.is_err());
     c.close().await.unwrap();
+}
+
+/// Issue 10: a touchscreen in a customer's hallway. On every screen, every visible button,
+/// field, list and link is at least 44 px tall, and no number field has spinner arrows.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_screen_has_targets_a_thumb_can_hit() {
+    let fresh = Fresh::start("zh_CN.UTF-8").await;
+    let c = fresh.c.clone();
+    c.set_window_size(1280, 800).await.unwrap();
+    let mut bad = Vec::new();
+    let mut look = |screen: &str, found: Vec<String>| {
+        bad.extend(found.into_iter().map(|f| format!("{screen}: {f}")));
+    };
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(css("[data-testid=order-card]"))
+        .await
+        .unwrap();
+    look("today", small_targets(&c).await);
+    search(&c, "Sophie").await;
+    look("search", small_targets(&c).await);
+    click(&c, "[data-testid=results] [data-testid=order-card]").await;
+    click(&c, "[data-testid=to-on_site]").await;
+    wait_text(&c, "[data-testid=order-status]", |t| t == "已到场").await;
+    look("visit", small_targets(&c).await);
+    click(&c, "[data-testid=cb-start]").await;
+    wait_text(&c, "[data-testid=cb-photo-count]", |t| !t.is_empty()).await;
+    look("carry-back form", small_targets(&c).await);
+    for (nav, screen) in [
+        ("nav-expenses", "expenses"),
+        ("nav-stock-take", "stock-take"),
+        ("nav-sync", "sync"),
+        ("nav-settings", "settings"),
+    ] {
+        click(&c, &format!("[data-testid={nav}]")).await;
+        c.wait().for_element(css("main h1, main h2")).await.unwrap();
+        look(screen, small_targets(&c).await);
+    }
+    assert_eq!(bad, Vec::<String>::new());
 }

@@ -4,8 +4,8 @@
 
 use fantoccini::Client;
 use onsite_e2e::{
-    app_binary, click, css, fill, keep, open_order, pdf_text, refs, set_value, shot, value,
-    wait_text, Driver, Fresh, Sandbox, Walk, Xvfb,
+    app_binary, click, css, fill, keep, open_order, pdf_text, refs, set_value, shot, small_targets,
+    value, wait_text, Driver, Fresh, Sandbox, Walk, Xvfb,
 };
 
 const ENTER: &str = "\u{E007}";
@@ -704,27 +704,6 @@ async fn a_maintenance_contract_makes_what_it_covers_free() {
         "{lines:?}"
     );
     shot(&c, "contract-quote").await;
-}
-
-/// Every visible control in the page at least 44 px tall (touch targets), and no number
-/// field with spinner arrows. Returns the offenders as "testid-or-tag: height".
-async fn small_targets(c: &Client) -> Vec<String> {
-    let found = c
-        .execute(
-            "const bad = [];
-             for (const el of document.querySelectorAll('button, select, textarea, a, label.button, input')) {
-               if (el.type === 'checkbox' || el.type === 'radio' || el.type === 'file') continue;
-               const r = el.getBoundingClientRect();
-               if (r.width === 0 && r.height === 0) continue;
-               if (r.height < 44) bad.push((el.dataset.testid || el.tagName) + ': ' + r.height);
-             }
-             for (const el of document.querySelectorAll('input[type=number]')) bad.push('number field ' + (el.dataset.testid || ''));
-             return bad;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    serde_json::from_value(found).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
