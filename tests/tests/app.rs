@@ -283,6 +283,15 @@ async fn every_screen_has_targets_a_thumb_can_hit() {
         .await
         .unwrap();
     look("today", small_targets(&c).await);
+    // A phone fragment finds the job, and the result shows the phone to check it by.
+    search(&c, "2020-30").await;
+    let phone = wait_text(
+        &c,
+        "[data-testid=results] [data-testid=customer-phone]",
+        |t| !t.is_empty(),
+    )
+    .await;
+    assert!(phone.contains("130-2020-3030"), "{phone}");
     search(&c, "Sophie").await;
     look("search", small_targets(&c).await);
     click(&c, "[data-testid=results] [data-testid=order-card]").await;

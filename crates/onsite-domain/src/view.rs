@@ -12,6 +12,8 @@ pub struct WorkOrderSummary {
     pub id: String,
     pub order_no: String,
     pub customer_name: String,
+    /// Shown with search results, so that a match on a phone fragment can be checked.
+    pub customer_phone: String,
     pub address: String,
     pub appliance_category: String,
     pub appliance_model: String,

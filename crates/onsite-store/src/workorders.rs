@@ -182,7 +182,7 @@ pub fn reindex(tx: &Transaction, seq: i64) -> StoreResult<()> {
 }
 
 const SUMMARY_COLUMNS: &str = "w.id, w.order_no, c.name, c.address, a.category, a.model,
-    w.job_type, w.status, w.appointment_start, w.appointment_end";
+    w.job_type, w.status, w.appointment_start, w.appointment_end, c.phone";
 const SUMMARY_FROM: &str = "FROM work_order w
     JOIN customer c ON c.id = w.customer_id
     JOIN appliance a ON a.id = w.appliance_id";
@@ -206,6 +206,7 @@ fn summary(row: &Row, day: &Day) -> rusqlite::Result<WorkOrderSummary> {
         id: row.get(0)?,
         order_no: row.get(1)?,
         customer_name: row.get(2)?,
+        customer_phone: row.get(10)?,
         address: row.get(3)?,
         appliance_category: row.get(4)?,
         appliance_model: row.get(5)?,
@@ -289,7 +290,7 @@ pub fn search(
 pub fn detail(conn: &Connection, id: &str, day: &Day) -> StoreResult<WorkOrderDetail> {
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS},
-                c.id, c.phone, a.id, a.brand, a.serial_no, a.purchase_date, a.proof_kind,
+                c.id, a.id, a.brand, a.serial_no, a.purchase_date, a.proof_kind,
                 a.proof_date, a.proof_sealed, w.reported_fault, w.notes, c.language
          {SUMMARY_FROM} WHERE w.id = ?1"
     );
@@ -302,9 +303,9 @@ pub fn detail(conn: &Connection, id: &str, day: &Day) -> StoreResult<WorkOrderDe
                     .transpose()
             };
             let customer = CustomerView {
-                id: r.get(10)?,
+                id: r.get(11)?,
                 name: s.customer_name.clone(),
-                phone: r.get(11)?,
+                phone: s.customer_phone.clone(),
                 address: s.address.clone(),
                 language: r.get(21)?,
             };

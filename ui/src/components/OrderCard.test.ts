@@ -8,6 +8,7 @@ const order: WorkOrderSummary = {
   id: 'wo-1',
   order_no: 'WO-20261124-002',
   customer_name: '张志强',
+  customer_phone: '13501234567',
   address: '北京市西城区西直门外大街18号',
   appliance_category: 'water_purifier',
   appliance_model: 'QY-RO500',

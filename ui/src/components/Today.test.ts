@@ -107,15 +107,15 @@ it('a device that is not enrolled is sent to the sync screen to connect', async 
   expect(api.syncNow).not.toHaveBeenCalled();
 });
 
-it('search results show the phone, found with the detail of each result', async () => {
+it('search results show the phone from the summary, with the typed digits marked', async () => {
   api.search.mockResolvedValue([
     {
-      id: 'wo-1', order_no: 'WO-1', customer_name: '张志强', address: '北京', appliance_category: 'water_purifier',
+      id: 'wo-1', order_no: 'WO-1', customer_name: '张志强', customer_phone: '13800138000', address: '北京',
+      appliance_category: 'water_purifier',
       appliance_model: 'M', job_type: 'repair', status: 'assigned', lateness: 'on_time',
       appointment_start: '2026-11-29T01:00:00Z', appointment_end: '2026-11-29T02:00:00Z',
     },
   ]);
-  api.workOrder.mockResolvedValue({ customer: { phone: '13800138000' } });
   app = mount(Today, { target: document.body, props: { onOpen: () => {}, onSync } });
   await settle();
   const input = q('search') as HTMLInputElement;
@@ -126,4 +126,6 @@ it('search results show the phone, found with the detail of each result', async 
   const phone = q('customer-phone')!;
   expect(phone.textContent).toContain('13800138000');
   expect(phone.querySelector('mark')!.textContent).toBe('0013');
+  // One search, no call per result.
+  expect(api.workOrder).not.toHaveBeenCalled();
 });

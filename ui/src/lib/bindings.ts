@@ -19,7 +19,11 @@ export type ErrorCode = "db_corrupt" | "db_locked" | "db_too_new" | "db_io" | "n
 
 export type IpcError = { code: ErrorCode, message: string, file: string | null, };
 
-export type WorkOrderSummary = { id: string, order_no: string, customer_name: string, address: string, appliance_category: string, appliance_model: string, job_type: JobType, status: WorkOrderStatus, appointment_start: string, appointment_end: string, lateness: Lateness, };
+export type WorkOrderSummary = { id: string, order_no: string, customer_name: string, 
+/**
+ * Shown with search results, so that a match on a phone fragment can be checked.
+ */
+customer_phone: string, address: string, appliance_category: string, appliance_model: string, job_type: JobType, status: WorkOrderStatus, appointment_start: string, appointment_end: string, lateness: Lateness, };
 
 export type CarryBackState = "taken" | "at_workshop" | "repaired" | "returned";
 
