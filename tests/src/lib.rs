@@ -261,15 +261,19 @@ pub fn refs<'a>(env: &'a [(&'static str, PathBuf)]) -> Vec<(&'static str, &'a Pa
     env.iter().map(|(k, v)| (*k, v.as_path())).collect()
 }
 
+/// Waits for the element `selector` (the test fails, naming it, when it does not come).
+pub async fn element(c: &Client, selector: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .for_element(css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+}
+
 /// Waits for `selector`, brings it to the middle of the window (as a person looks at
 /// what they tap; WebDriver's own scrolling can leave it under a bar fixed to the bottom of
 /// the window) and clicks it.
 pub async fn click(c: &Client, selector: &str) {
-    let el = c
-        .wait()
-        .for_element(css(selector))
-        .await
-        .unwrap_or_else(|e| panic!("{selector}: {e}"));
+    let el = element(c, selector).await;
     c.execute(
         "arguments[0].scrollIntoView({block: 'center'});",
         vec![serde_json::to_value(&el).unwrap()],
@@ -283,11 +287,7 @@ pub async fn click(c: &Client, selector: &str) {
 
 /// Replaces the text of the field `selector` with `text`.
 pub async fn fill(c: &Client, selector: &str, text: &str) {
-    let el = c
-        .wait()
-        .for_element(css(selector))
-        .await
-        .unwrap_or_else(|e| panic!("{selector}: {e}"));
+    let el = element(c, selector).await;
     el.clear().await.unwrap();
     el.send_keys(text).await.unwrap();
 }
@@ -315,7 +315,7 @@ pub async fn open_order(c: &Client, customer: &str) {
 /// Draws a signature-like zigzag across the canvas `selector` with the mouse.
 pub async fn draw_signature(c: &Client, selector: &str) {
     use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
-    let canvas = c.wait().for_element(css(selector)).await.unwrap();
+    let canvas = element(c, selector).await;
     // Pointer actions do not scroll: bring the pad on screen first.
     c.execute(
         "arguments[0].scrollIntoView({block: 'center'});",
@@ -354,10 +354,8 @@ pub async fn draw_signature(c: &Client, selector: &str) {
 
 /// The current value of the form field `selector` (waiting for the field).
 pub async fn value(c: &Client, selector: &str) -> String {
-    c.wait()
-        .for_element(css(selector))
+    element(c, selector)
         .await
-        .unwrap_or_else(|e| panic!("{selector}: {e}"))
         .prop("value")
         .await
         .unwrap()
@@ -697,11 +695,7 @@ impl Walk {
         c: &Client,
         selector: &str,
     ) -> fantoccini::elements::Element {
-        let el = c
-            .wait()
-            .for_element(css(selector))
-            .await
-            .unwrap_or_else(|e| panic!("{selector}: {e}"));
+        let el = element(c, selector).await;
         let moved = c
             .execute(
                 "const s = document.scrollingElement; const before = s.scrollTop;
@@ -759,11 +753,7 @@ impl Walk {
 /// Sets the field `selector` to `text` as typing would end (an `input` event follows), for
 /// characters WebDriver cannot type, such as emoji outside the Basic Multilingual Plane.
 pub async fn set_value(c: &Client, selector: &str, text: &str) {
-    let el = c
-        .wait()
-        .for_element(css(selector))
-        .await
-        .unwrap_or_else(|e| panic!("{selector}: {e}"));
+    let el = element(c, selector).await;
     c.execute(
         "arguments[0].value = arguments[1];
          arguments[0].dispatchEvent(new Event('input', { bubbles: true }));",

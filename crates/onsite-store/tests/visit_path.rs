@@ -115,6 +115,23 @@ fn history(store: &Store, id: &str) -> Vec<(WorkOrderStatus, DateTime<Utc>)> {
         .collect()
 }
 
+/// Records a diagnosis of `fault` on one component.
+fn diagnose(store: &mut Store, id: &str, fault: &str, component: &str, when: DateTime<Utc>) {
+    visit::write(store, |tx| {
+        visit::record_diagnosis(
+            tx,
+            id,
+            &DiagnosisInput {
+                fault_found: fault.into(),
+                components: vec![component.into()],
+                ..Default::default()
+            },
+            when,
+        )
+    })
+    .unwrap();
+}
+
 fn line(code: &str, quantity: i32) -> QuoteLine {
     QuoteLine {
         code: code.into(),
@@ -318,19 +335,7 @@ fn visit_steps_on_an_on_site_job_start_the_work_first() {
     let mut store = seeded(dir.path());
     let id = order_of(&store, "张志强", "repair");
     on_site(&mut store, &id);
-    visit::write(&mut store, |tx| {
-        visit::record_diagnosis(
-            tx,
-            &id,
-            &DiagnosisInput {
-                fault_found: "增压泵卡死".into(),
-                components: vec!["pump".into()],
-                ..Default::default()
-            },
-            at(1),
-        )
-    })
-    .unwrap();
+    diagnose(&mut store, &id, "增压泵卡死", "pump", at(1));
     let quote = visit::write(&mut store, |tx| {
         visit::issue_quote(
             tx,
@@ -463,19 +468,7 @@ fn missing_input_is_named_and_quantities_are_checked() {
     assert_eq!(outbox_len(&store), before);
 
     // The quote: two filters; then 0, a negative number, or more than is left to take.
-    visit::write(&mut store, |tx| {
-        visit::record_diagnosis(
-            tx,
-            &id,
-            &DiagnosisInput {
-                fault_found: "滤芯堵塞".into(),
-                components: vec!["filter".into()],
-                ..Default::default()
-            },
-            at(1),
-        )
-    })
-    .unwrap();
+    diagnose(&mut store, &id, "滤芯堵塞", "filter", at(1));
     let quote = visit::write(&mut store, |tx| {
         visit::issue_quote(
             tx,
@@ -620,19 +613,7 @@ fn drafts_are_kept_until_the_real_thing_is_saved_and_never_synced() {
         fields(&store),
         ["diagnosis_notes", "fault", "feedback_comment"]
     );
-    visit::write(&mut store, |tx| {
-        visit::record_diagnosis(
-            tx,
-            &id,
-            &DiagnosisInput {
-                fault_found: "增压泵卡死".into(),
-                components: vec!["pump".into()],
-                ..Default::default()
-            },
-            at(6),
-        )
-    })
-    .unwrap();
+    diagnose(&mut store, &id, "增压泵卡死", "pump", at(6));
     assert_eq!(fields(&store), ["feedback_comment"]);
     visit::write(&mut store, |tx| {
         visit::record_feedback(tx, &id, 5, "师傅很准时", true, at(7))
@@ -822,19 +803,7 @@ fn taking_a_covered_part_on_site_starts_the_work() {
     // 陈晓东's purifier, bought 2025-11-30 with a sealed invoice: in warranty.
     let id = order_of(&store, "陈晓东", "repair");
     on_site(&mut store, &id);
-    visit::write(&mut store, |tx| {
-        visit::record_diagnosis(
-            tx,
-            &id,
-            &DiagnosisInput {
-                fault_found: "滤瓶O型圈漏水".into(),
-                components: vec!["fitting".into()],
-                ..Default::default()
-            },
-            at(1),
-        )
-    })
-    .unwrap();
+    diagnose(&mut store, &id, "滤瓶O型圈漏水", "fitting", at(1));
     let quote = visit::write(&mut store, |tx| {
         visit::issue_quote(tx, &id, &request(vec![line("X-ORING-SET", 1)]), at(2))
     })
