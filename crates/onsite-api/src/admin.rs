@@ -603,6 +603,14 @@ pub struct RestoreHorizon {
     pub forgotten_results: i64,
 }
 
+/// `GET`/`PUT /v1/admin/settings/retention`: devices remove a job closed more than `days`
+/// days ago once every record of it reached head office (its history stays here).
+/// `days` is within [`crate::retention::MIN_DAYS`]..=[`crate::retention::MAX_DAYS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionSetting {
+    pub days: u32,
+}
+
 /// Query of `GET /v1/admin/refused-ops`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RefusedQuery {

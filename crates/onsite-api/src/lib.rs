@@ -97,6 +97,9 @@ pub mod routes {
     /// `POST` (no body) → [`crate::EpochReply`]: start a new server epoch, for use after the
     /// database was restored from a backup; every device then refetches from scratch.
     pub const ADMIN_EPOCH_ROTATE: &str = "/v1/admin/epoch/rotate";
+    /// `GET` → [`crate::RetentionSetting`]; `PUT` [`crate::RetentionSetting`] → the same:
+    /// how many days devices keep closed jobs ([`crate::retention`], issue 11).
+    pub const ADMIN_SETTINGS_RETENTION: &str = "/v1/admin/settings/retention";
 }
 
 /// Size limits the server enforces; a client should respect them before sending.

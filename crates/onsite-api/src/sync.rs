@@ -112,6 +112,27 @@ pub struct Hello {
     /// so that what was lost is re-sent in the order it was recorded, before newer records.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub history_lost: bool,
+    /// How many days after a job closed the device keeps it ([`retention`]). Absent from
+    /// head offices before retention: the device then uses [`retention::DEFAULT_DAYS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
+}
+
+/// How long a device keeps closed jobs (issue 11). Head office sets the number of days
+/// (`PUT /v1/admin/settings/retention`) and names it in every [`Hello`]; a device removes
+/// a job closed longer ago than that once every record of it is acknowledged.
+pub mod retention {
+    /// What a device uses when its head office does not say (an older head office).
+    pub const DEFAULT_DAYS: u32 = 90;
+    /// The shortest period head office accepts: a week of being offline loses nothing.
+    pub const MIN_DAYS: u32 = 7;
+    /// The longest period head office accepts (about ten years).
+    pub const MAX_DAYS: u32 = 3650;
+
+    /// Whether head office accepts `days` as its retention period.
+    pub fn valid(days: u32) -> bool {
+        (MIN_DAYS..=MAX_DAYS).contains(&days)
+    }
 }
 
 impl Hello {
@@ -125,6 +146,7 @@ impl Hello {
             features: features::ALL.iter().map(|f| (*f).to_owned()).collect(),
             restore_horizon: None,
             history_lost: false,
+            retention_days: None,
         }
     }
 
@@ -139,6 +161,7 @@ impl Hello {
             features: Vec::new(),
             restore_horizon: None,
             history_lost: false,
+            retention_days: None,
         }
     }
 

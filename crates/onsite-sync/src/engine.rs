@@ -260,10 +260,13 @@ async fn run(
         epoch: String::new(),
         restore_horizon: None,
         history_lost: false,
+        retention_days: None,
         ..hello.clone()
     })
     .unwrap_or_default();
     report.requeued += lock(store).write(|tx| {
+        // How long closed jobs stay here (issue 11): the app's retention sweep reads it.
+        onsite_store::retention::note_days(tx, hello.retention_days)?;
         if store_sync::note_hello(tx, &hello_text)? {
             store_sync::requeue_refused(tx, None, None)
         } else {
