@@ -413,6 +413,8 @@ fn routes() -> Vec<Route> {
         route(Method::GET, ADMIN_REFUSED_OPS, list_refused_ops),
         route(Method::GET, ADMIN_RESTORE_HORIZON, get_restore_horizon),
         route(Method::PUT, ADMIN_RESTORE_HORIZON, set_restore_horizon),
+        route(Method::GET, ADMIN_SETTINGS_RETENTION, get_retention),
+        route(Method::PUT, ADMIN_SETTINGS_RETENTION, set_retention),
         route(Method::POST, ADMIN_REFUSED_OP_APPLY, apply_refused_op),
         route(Method::GET, ADMIN_EXPORT, export),
         route(
@@ -591,17 +593,51 @@ async fn hello(
     QueryArgs(query): QueryArgs<HelloQuery>,
 ) -> ApiResult<Json<onsite_api::Hello>> {
     let checkpoint = query.checkpoint.filter(|c| !c.is_empty());
-    let (horizon, history_lost, epoch) = run(&state, move |s| {
+    let (horizon, history_lost, epoch, retention_days) = run(&state, move |s| {
         let lost = history_lost(s, checkpoint.as_deref())?;
-        Ok((s.restore_horizon()?.checkpoint, lost, s.epoch()?))
+        Ok((
+            s.restore_horizon()?.checkpoint,
+            lost,
+            s.epoch()?,
+            s.retention_days()?,
+        ))
     })
     .await?;
     Ok(Json(onsite_api::Hello {
         epoch,
         restore_horizon: horizon,
         history_lost,
+        retention_days: Some(retention_days),
         ..onsite_api::Hello::current()
     }))
+}
+
+async fn get_retention(
+    State(state): State<AppState>,
+    _: Admin,
+) -> ApiResult<Json<onsite_api::RetentionSetting>> {
+    run(&state, |s| {
+        Ok(Json(onsite_api::RetentionSetting {
+            days: s.retention_days()?,
+        }))
+    })
+    .await
+}
+
+async fn set_retention(
+    State(state): State<AppState>,
+    _: Admin,
+    JsonBody(req): JsonBody<onsite_api::RetentionSetting>,
+) -> ApiResult<Json<onsite_api::RetentionSetting>> {
+    use onsite_api::retention::{valid, MAX_DAYS, MIN_DAYS};
+    if !valid(req.days) {
+        return Err(ApiError::bad_request(format!(
+            "days must be between {MIN_DAYS} and {MAX_DAYS}"
+        )));
+    }
+    run(&state, move |s| Ok(s.set_retention_days(req.days)?)).await?;
+    tracing::info!(days = req.days, "retention period set");
+    Ok(Json(req))
 }
 
 async fn get_restore_horizon(

@@ -229,8 +229,14 @@ async fn a_protocol_1_device_keeps_working_with_this_head_office_and_reads_all_i
         .await;
     assert!(!hello.epoch.is_empty());
     assert_eq!(
+        hello.retention_days,
+        Some(onsite_api::retention::DEFAULT_DAYS),
+        "head office tells devices how long to keep closed jobs"
+    );
+    assert_eq!(
         onsite_api::Hello {
             epoch: String::new(),
+            retention_days: None,
             ..hello
         },
         onsite_api::Hello::current(),

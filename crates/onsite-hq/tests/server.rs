@@ -2470,3 +2470,76 @@ async fn the_demo_publishes_a_company_and_a_van_load() {
     assert_eq!(load.len(), 1);
     assert_eq!(load[0].lines, onsite_hq::demo::van_load(None).lines);
 }
+
+#[tokio::test]
+async fn the_office_sets_how_long_devices_keep_closed_jobs_within_a_sane_range() {
+    let hq = start().await;
+    let path = routes::ADMIN_SETTINGS_RETENTION;
+    let got: RetentionSetting = hq.admin(Method::GET, path, NONE, StatusCode::OK).await;
+    assert_eq!(got.days, retention::DEFAULT_DAYS, "never set: the default");
+    for bad in [6, 0, 3651, u32::MAX] {
+        let e = hq
+            .expect_error(
+                Method::PUT,
+                path,
+                Some(ADMIN),
+                Some(&RetentionSetting { days: bad }),
+                StatusCode::BAD_REQUEST,
+                codes::BAD_REQUEST,
+            )
+            .await;
+        assert!(e.message.contains("between 7 and 3650"), "{}", e.message);
+    }
+    for malformed in [
+        serde_json::json!({}),
+        serde_json::json!({"days": -1}),
+        serde_json::json!({"days": "90"}),
+    ] {
+        let res = hq
+            .send(Method::PUT, path, Some(ADMIN), Some(&malformed))
+            .await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{malformed}");
+    }
+    let still: RetentionSetting = hq.admin(Method::GET, path, NONE, StatusCode::OK).await;
+    assert_eq!(still.days, retention::DEFAULT_DAYS, "refused: unchanged");
+    for good in [7, 3650, 30] {
+        let set: RetentionSetting = hq
+            .admin(
+                Method::PUT,
+                path,
+                Some(&RetentionSetting { days: good }),
+                StatusCode::OK,
+            )
+            .await;
+        assert_eq!(set.days, good);
+    }
+    let got: RetentionSetting = hq.admin(Method::GET, path, NONE, StatusCode::OK).await;
+    assert_eq!(got.days, 30);
+    // Only the office may read or set it.
+    let dev = hq.enrolled("Tech").await;
+    for (token, status) in [
+        (None, StatusCode::UNAUTHORIZED),
+        (Some(dev.token.as_str()), StatusCode::FORBIDDEN),
+    ] {
+        let res = hq
+            .send(
+                Method::PUT,
+                path,
+                token,
+                Some(&RetentionSetting { days: 8 }),
+            )
+            .await;
+        assert_eq!(res.status(), status);
+    }
+    // Devices are told in the hello.
+    let hello: Hello = hq
+        .expect(
+            Method::GET,
+            routes::SYNC_HELLO,
+            Some(&dev.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(hello.retention_days, Some(30));
+}

@@ -137,6 +137,11 @@ pub trait Storage: Send + Sync + 'static {
         &self,
         oldest_backup_at: DateTime<Utc>,
     ) -> Result<onsite_api::RestoreHorizon>;
+    /// How many days devices keep closed jobs ([`onsite_api::retention`]); the default
+    /// when the office never set it.
+    fn retention_days(&self) -> Result<u32>;
+    /// Sets it (the caller checked the range).
+    fn set_retention_days(&self, days: u32) -> Result<()>;
     /// Refused ops, kept whole, oldest first.
     fn list_refused_ops(
         &self,

@@ -1169,6 +1169,30 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn retention_days(&self) -> Result<u32> {
+        let conn = self.reader();
+        let stored: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'retention_days'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(stored
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(onsite_api::retention::DEFAULT_DAYS))
+    }
+
+    fn set_retention_days(&self, days: u32) -> Result<()> {
+        let conn = self.writer();
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('retention_days', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [days.to_string()],
+        )?;
+        Ok(())
+    }
+
     fn set_restore_horizon(
         &self,
         oldest_backup_at: DateTime<Utc>,
