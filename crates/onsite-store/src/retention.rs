@@ -64,29 +64,38 @@ pub fn due(conn: &Connection, now: DateTime<Utc>) -> StoreResult<bool> {
     })
 }
 
-/// The jobs a sweep at `now` would remove, oldest first: closed (completed, unable to
-/// complete or cancelled) more than `days` days before `now` by their last status change;
-/// every outbox op on them acknowledged by head office (none pending, held, waiting or
-/// refused); no carry-back still out; no draft waiting.
+/// The jobs a sweep at `now` would remove, oldest first: on an enrolled device (a device
+/// that never synced holds the demo or nothing head office has), closed (completed, unable
+/// to complete or cancelled) more than `days` days before `now` by their last status
+/// change; every outbox op on them acknowledged by head office (none pending, held, waiting
+/// or refused); no carry-back still out; no draft waiting. And all of their appliance's
+/// jobs go together: while one of them stays (open, recent, unsent), the appliance's
+/// earlier visits stay with it, as the technician sees them on that job.
 pub fn removable(conn: &Connection, days: u32, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
     let cutoff = ts(now - Duration::days(i64::from(days)));
     let mut stmt = conn.prepare(
-        "SELECT w.id FROM work_order w
-         WHERE w.status IN ('completed', 'unable_to_complete', 'cancelled')
-           AND coalesce((SELECT max(s.at) FROM work_order_status s WHERE s.work_order_id = w.id),
-                        w.updated_at) < ?1
-           AND NOT EXISTS (SELECT 1 FROM outbox o
-                           WHERE o.entity_id = w.id
-                             AND (o.state <> 'applied'
-                                  OR NOT EXISTS (SELECT 1 FROM op_result r
-                                                 WHERE r.op_id = o.op_id
-                                                   AND r.outcome = 'applied')
-                                  OR EXISTS (SELECT 1 FROM sync_waiting sw
-                                             WHERE sw.op_id = o.op_id)))
-           AND NOT EXISTS (SELECT 1 FROM carry_back c
-                           WHERE c.work_order_id = w.id AND c.state <> 'returned')
-           AND NOT EXISTS (SELECT 1 FROM draft d WHERE d.work_order_id = w.id)
-         ORDER BY w.seq",
+        "WITH closed AS (
+           SELECT w.id, w.seq, w.appliance_id FROM work_order w
+           WHERE EXISTS (SELECT 1 FROM sync_state WHERE id = 1)
+             AND w.status IN ('completed', 'unable_to_complete', 'cancelled')
+             AND coalesce((SELECT max(s.at) FROM work_order_status s
+                           WHERE s.work_order_id = w.id), w.updated_at) < ?1
+             AND NOT EXISTS (SELECT 1 FROM outbox o
+                             WHERE o.entity_id = w.id
+                               AND (o.state <> 'applied'
+                                    OR NOT EXISTS (SELECT 1 FROM op_result r
+                                                   WHERE r.op_id = o.op_id
+                                                     AND r.outcome = 'applied')
+                                    OR EXISTS (SELECT 1 FROM sync_waiting sw
+                                               WHERE sw.op_id = o.op_id)))
+             AND NOT EXISTS (SELECT 1 FROM carry_back c
+                             WHERE c.work_order_id = w.id AND c.state <> 'returned')
+             AND NOT EXISTS (SELECT 1 FROM draft d WHERE d.work_order_id = w.id))
+         SELECT c.id FROM closed c
+         WHERE NOT EXISTS (SELECT 1 FROM work_order o
+                           WHERE o.appliance_id = c.appliance_id
+                             AND o.id NOT IN (SELECT id FROM closed))
+         ORDER BY c.seq",
     )?;
     let ids = stmt.query_map([cutoff], |r| r.get(0))?;
     Ok(ids.collect::<Result<_, _>>()?)

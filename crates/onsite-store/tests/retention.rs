@@ -56,11 +56,58 @@ impl World {
                 )
             })
             .unwrap();
+        let mut w = World {
+            store,
+            blobs: tempfile::tempdir().unwrap(),
+            _db: db,
+        };
+        w.enrol();
+        w
+    }
+
+    /// A device that never enrolled: only the demo, or nothing head office has.
+    fn unenrolled() -> World {
+        let db = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&db.path().join("onsite.db")).unwrap();
+        store
+            .write(|tx| {
+                workorders::insert_technician(
+                    tx,
+                    &workorders::NewTechnician {
+                        id: TECH,
+                        name: "Tech",
+                        phone: "",
+                        employee_no: "T-1",
+                    },
+                )
+            })
+            .unwrap();
         World {
             store,
             blobs: tempfile::tempdir().unwrap(),
             _db: db,
         }
+    }
+
+    fn enrol(&mut self) {
+        self.store
+            .write(|tx| {
+                store_sync::save_enrolment(
+                    tx,
+                    &store_sync::Enrolment {
+                        server_url: "https://hq.example".into(),
+                        ca_pem: None,
+                        device_id: "d".into(),
+                        technician_id: TECH.into(),
+                        technician_name: "Tech".into(),
+                        token: "secret".into(),
+                        epoch: "epoch-1".into(),
+                        server_id: None,
+                        cert_sha256: None,
+                    },
+                )
+            })
+            .unwrap();
     }
 
     fn dir(&self) -> &Path {
@@ -103,9 +150,46 @@ impl World {
             .unwrap();
     }
 
+    /// Another appliance `appliance` of the customer `key`.
+    fn appliance(&mut self, key: &str, appliance: &str) {
+        let proof = ProofOfPurchase {
+            kind: ProofKind::None,
+            date: None,
+            sealed: false,
+        };
+        self.store
+            .write(|tx| {
+                workorders::insert_appliance(
+                    tx,
+                    &NewAppliance {
+                        id: &format!("a-{appliance}"),
+                        customer_id: &format!("c-{key}"),
+                        category: "water_purifier",
+                        brand: "Brand",
+                        model: "RO-2",
+                        serial_no: None,
+                        purchase_date: None,
+                        proof: &proof,
+                    },
+                )
+            })
+            .unwrap();
+    }
+
+    fn completed_job(&mut self, key: &str, no: &str, closed: DateTime<Utc>, pdf: &[u8]) -> String {
+        self.completed_job_on(key, key, no, closed, pdf)
+    }
+
     /// A job for the customer `key`, in progress, signed for (the signature's PNG and a
     /// sign-off "PDF" stored as blobs), then completed at `closed`. Returns its id.
-    fn completed_job(&mut self, key: &str, no: &str, closed: DateTime<Utc>, pdf: &[u8]) -> String {
+    fn completed_job_on(
+        &mut self,
+        key: &str,
+        appliance: &str,
+        no: &str,
+        closed: DateTime<Utc>,
+        pdf: &[u8],
+    ) -> String {
         let id = format!("w-{no}");
         let png = documents::put_blob(self.dir(), format!("png of {no}").as_bytes()).unwrap();
         let pdf_sha = documents::put_blob(self.dir(), pdf).unwrap();
@@ -119,7 +203,7 @@ impl World {
                         order_no: no,
                         technician_id: TECH,
                         customer_id: &format!("c-{key}"),
-                        appliance_id: &format!("a-{key}"),
+                        appliance_id: &format!("a-{appliance}"),
                         job_type: JobType::Repair,
                         status: WorkOrderStatus::InProgress,
                         reported_fault: "Leaks",
@@ -381,9 +465,10 @@ fn a_job_with_an_open_carry_back_or_a_draft_stays() {
 fn a_blob_another_job_still_uses_stays_and_the_customer_with_a_remaining_job_stays() {
     let mut w = World::new();
     w.customer("s", "Shared Sam", "5");
+    w.appliance("s", "s2");
     let now = t0() + Duration::days(400);
     let old = w.completed_job("s", "R-S1", now - Duration::days(200), b"same pdf");
-    let recent = w.completed_job("s", "R-S2", now - Duration::days(10), b"same pdf");
+    let recent = w.completed_job_on("s", "s2", "R-S2", now - Duration::days(10), b"same pdf");
     w.acknowledge_all();
 
     let report = w.sweep(now);
@@ -396,7 +481,11 @@ fn a_blob_another_job_still_uses_stays_and_the_customer_with_a_remaining_job_sta
     assert!(w.blob_file(b"same pdf"), "the recent job's document too");
     assert!(!w.blob_file(b"png of R-S1"));
     assert!(w.exists("customer", "id", "c-s"));
-    assert!(w.exists("appliance", "id", "a-s"));
+    assert!(
+        !w.exists("appliance", "id", "a-s"),
+        "no job of its own left"
+    );
+    assert!(w.exists("appliance", "id", "a-s2"));
     assert_eq!(w.found("Sam", now), 1, "the remaining job");
 }
 
@@ -493,4 +582,45 @@ fn van_stock_its_movements_and_the_days_expenses_stay() {
         "the opening and the movement, which forgot the job"
     );
     assert_eq!(w.count("SELECT count(*) FROM technician_expense"), 1);
+}
+
+#[test]
+fn an_appliances_earlier_visits_stay_while_it_has_a_job_that_stays() {
+    let mut w = World::new();
+    w.customer("h", "History Hana", "8");
+    let now = t0() + Duration::days(400);
+    let earlier = w.completed_job("h", "R-H1", now - Duration::days(300), b"h1");
+    let recent = w.completed_job("h", "R-H2", now - Duration::days(5), b"h2");
+    w.acknowledge_all();
+    assert_eq!(
+        w.sweep(now).jobs,
+        0,
+        "the recent visit shows the earlier one"
+    );
+    assert!(w.exists("work_order", "id", &earlier));
+    assert!(w.blob_file(b"h1"));
+    // Once the later visit's days are up too, both go.
+    let later = now + Duration::days(90);
+    assert_eq!(w.sweep(later).jobs, 2);
+    assert!(!w.exists("work_order", "id", &recent));
+    assert!(!w.exists("customer", "id", "c-h"));
+}
+
+#[test]
+fn a_device_that_never_enrolled_keeps_everything() {
+    let mut w = World::unenrolled();
+    w.customer("n", "Never Nils", "9");
+    let now = t0() + Duration::days(400);
+    let job = w.completed_job("n", "R-N", now - Duration::days(300), b"n");
+    // The demo's history has no records to acknowledge: nothing proves head office has it.
+    w.store
+        .write(|tx| {
+            tx.execute("DELETE FROM outbox", [])?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(w.sweep(now).jobs, 0);
+    assert!(w.exists("work_order", "id", &job));
+    w.enrol();
+    assert_eq!(w.sweep(now).jobs, 1, "enrolled, head office's view holds");
 }
