@@ -8,6 +8,7 @@ mod carryback_commands;
 mod commands;
 mod day_commands;
 mod instance;
+mod retention;
 mod sign_off;
 mod state;
 mod sync_commands;

@@ -149,6 +149,14 @@ pub async fn run(app: AppHandle) {
     let service = app.state::<SyncService>();
     let state = app.state::<AppState>();
     loop {
+        // Retention: once a day (at start, and on a later wake when the app stays open).
+        if let Ok(store) = state.store() {
+            crate::retention::log(crate::retention::run_if_due(
+                &store,
+                &state.blobs_dir,
+                Utc::now(),
+            ));
+        }
         let due = service.shared().next_due;
         match due {
             Some(at) => {
@@ -219,6 +227,7 @@ async fn sync_once(service: &SyncService, state: &AppState) {
         Err(e) => Err(e),
     };
     let now = Utc::now();
+    let synced = result.is_ok();
     let mut i = service.shared();
     i.running = None;
     match result {
@@ -271,6 +280,11 @@ async fn sync_once(service: &SyncService, state: &AppState) {
                 blocked: None,
             });
         }
+    }
+    drop(i);
+    // Retention after each good sync: what was just acknowledged may now leave.
+    if synced {
+        crate::retention::log(crate::retention::run(&store, &state.blobs_dir, now).map(Some));
     }
 }
 
