@@ -1,5 +1,5 @@
-//! Retention (issue 11): a closed job whose every record reached head office is removed from
-//! the device some days after it closed, with its blobs and search entries. Its history stays
+//! Retention (issue 11): a closed job whose every record reached head office, and is behind
+//! head office's restore horizon, is removed from the device some days after it closed, with its blobs and search entries. Its history stays
 //! at head office. See docs/retention.md.
 //!
 //! [`sweep`] removes rows in the caller's transaction and returns the blobs that nothing
@@ -67,8 +67,12 @@ pub fn due(conn: &Connection, now: DateTime<Utc>) -> StoreResult<bool> {
 /// The jobs a sweep at `now` would remove, oldest first: on an enrolled device (a device
 /// that never synced holds the demo or nothing head office has), closed (completed, unable
 /// to complete or cancelled) more than `days` days before `now` by their last status
-/// change; every outbox op on them acknowledged by head office (none pending, held, waiting
-/// or refused); no carry-back still out; no draft waiting. And all of their appliance's
+/// change; none of their records left in the outbox: each was acknowledged by head office
+/// and then forgotten behind its restore horizon ([`crate::sync::prune_acknowledged`]), so
+/// no restore of head office can need it again (a record only acknowledged could still have
+/// to be sent again after a restore, and the device would no longer have it; an office that
+/// never declares its restore horizon keeps its jobs on the devices); no carry-back still
+/// out; no draft waiting. And all of their appliance's
 /// jobs go together: while one of them stays (open, recent, unsent), the appliance's
 /// earlier visits stay with it, as the technician sees them on that job.
 pub fn removable(conn: &Connection, days: u32, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
@@ -80,14 +84,7 @@ pub fn removable(conn: &Connection, days: u32, now: DateTime<Utc>) -> StoreResul
              AND w.status IN ('completed', 'unable_to_complete', 'cancelled')
              AND coalesce((SELECT max(s.at) FROM work_order_status s
                            WHERE s.work_order_id = w.id), w.updated_at) < ?1
-             AND NOT EXISTS (SELECT 1 FROM outbox o
-                             WHERE o.entity_id = w.id
-                               AND (o.state <> 'applied'
-                                    OR NOT EXISTS (SELECT 1 FROM op_result r
-                                                   WHERE r.op_id = o.op_id
-                                                     AND r.outcome = 'applied')
-                                    OR EXISTS (SELECT 1 FROM sync_waiting sw
-                                               WHERE sw.op_id = o.op_id)))
+             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.entity_id = w.id)
              AND NOT EXISTS (SELECT 1 FROM carry_back c
                              WHERE c.work_order_id = w.id AND c.state <> 'returned')
              AND NOT EXISTS (SELECT 1 FROM draft d WHERE d.work_order_id = w.id))

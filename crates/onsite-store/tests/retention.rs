@@ -260,6 +260,21 @@ impl World {
             .unwrap();
     }
 
+    /// Head office declares a restore horizon past every acknowledged op: the device forgets
+    /// them (as the sync does after its hello).
+    fn behind_horizon(&mut self) {
+        self.store
+            .write(|tx| {
+                store_sync::prune_acknowledged(
+                    tx,
+                    i64::MAX,
+                    "epoch-1",
+                    t0() + Duration::days(10_000),
+                )
+            })
+            .unwrap();
+    }
+
     fn sweep(&mut self, now: DateTime<Utc>) -> retention::RetentionReport {
         let report = self
             .store
@@ -309,6 +324,7 @@ fn a_job_past_its_days_leaves_with_its_blobs_and_search_entries_one_a_day_short_
     let old = w.completed_job("old", "R-OLD", now - Duration::days(91), b"old pdf");
     let young = w.completed_job("new", "R-NEW", now - Duration::days(89), b"new pdf");
     w.acknowledge_all();
+    w.behind_horizon();
     assert_eq!(w.found("Oldfield", now), 1, "found before the sweep");
     assert_eq!(w.found("1111", now), 1);
     assert!(w.blob_file(b"old pdf") && w.blob_file(b"png of R-OLD"));
@@ -367,6 +383,22 @@ fn a_job_past_its_days_leaves_with_its_blobs_and_search_entries_one_a_day_short_
     assert_eq!(fk, 0);
 }
 
+/// Acknowledged is not enough: until head office's restore horizon is past its records, a
+/// restore of head office could need them sent again, so the job stays on the device.
+#[test]
+fn an_acknowledged_job_stays_until_its_records_are_behind_the_restore_horizon() {
+    let mut w = World::new();
+    w.customer("a", "Acked Ada", "1");
+    let now = t0() + Duration::days(400);
+    let id = w.completed_job("a", "R-A", now - Duration::days(120), b"a");
+    w.acknowledge_all();
+    assert_eq!(w.sweep(now).jobs, 0);
+    assert!(w.exists("work_order", "id", &id));
+    w.behind_horizon();
+    assert_eq!(w.sweep(now).jobs, 1);
+    assert!(!w.exists("work_order", "id", &id));
+}
+
 #[test]
 fn a_job_with_a_record_head_office_has_not_acknowledged_stays() {
     let mut w = World::new();
@@ -375,6 +407,7 @@ fn a_job_with_a_record_head_office_has_not_acknowledged_stays() {
     let now = t0() + Duration::days(400);
     let acked = w.completed_job("a", "R-A", now - Duration::days(120), b"a");
     w.acknowledge_all();
+    w.behind_horizon();
     let unsent = w.completed_job("u", "R-U", now - Duration::days(120), b"u");
 
     assert_eq!(
@@ -406,6 +439,7 @@ fn a_job_with_a_record_head_office_has_not_acknowledged_stays() {
         })
         .unwrap();
     w.acknowledge_all();
+    w.behind_horizon();
     assert_eq!(w.sweep(now).jobs, 0, "one record refused");
     assert!(w.exists("work_order", "id", &unsent));
 }
@@ -450,6 +484,7 @@ fn a_job_with_an_open_carry_back_or_a_draft_stays() {
         .write(|tx| onsite_store::drafts::save(tx, &draft, "addendum", "half a note", closed))
         .unwrap();
     w.acknowledge_all();
+    w.behind_horizon();
 
     assert_eq!(w.sweep(now).jobs, 0);
     assert!(
@@ -470,6 +505,7 @@ fn a_blob_another_job_still_uses_stays_and_the_customer_with_a_remaining_job_sta
     let old = w.completed_job("s", "R-S1", now - Duration::days(200), b"same pdf");
     let recent = w.completed_job_on("s", "s2", "R-S2", now - Duration::days(10), b"same pdf");
     w.acknowledge_all();
+    w.behind_horizon();
 
     let report = w.sweep(now);
 
@@ -496,6 +532,7 @@ fn orphan_blob_files_are_swept_after_a_grace_period_and_other_files_stay() {
     let now = Utc::now();
     let job = w.completed_job("o", "R-O", now - Duration::days(100), b"o");
     w.acknowledge_all();
+    w.behind_horizon();
     // A crash between the commit and the file deletions: the rows went, the files stayed.
     let report = w.store.write(|tx| retention::sweep(tx, DAYS, now)).unwrap();
     assert_eq!(report.jobs, 1);
@@ -548,6 +585,7 @@ fn van_stock_its_movements_and_the_days_expenses_stay() {
     let now = t0() + Duration::days(400);
     let job = w.completed_job("v", "R-V", now - Duration::days(100), b"v");
     w.acknowledge_all();
+    w.behind_horizon();
     // As a part taken on the job and the day's expenses leave them (SQL: the visit's own
     // path needs a priced quote, which says nothing more here).
     w.store
@@ -592,6 +630,7 @@ fn an_appliances_earlier_visits_stay_while_it_has_a_job_that_stays() {
     let earlier = w.completed_job("h", "R-H1", now - Duration::days(300), b"h1");
     let recent = w.completed_job("h", "R-H2", now - Duration::days(5), b"h2");
     w.acknowledge_all();
+    w.behind_horizon();
     assert_eq!(
         w.sweep(now).jobs,
         0,

@@ -64,6 +64,8 @@ async fn head_offices_retention_reaches_the_device_and_an_old_acknowledged_job_l
     });
     let config = onsite_sync::SyncConfig {
         blobs_dir: Some(blobs.path().to_path_buf()),
+        // Records behind the restore horizon are forgotten at once (no support grace).
+        keep_acknowledged: Some(chrono::Duration::zero()),
         ..Default::default()
     };
     // Before it is acknowledged, no sweep removes it, however late.
@@ -76,6 +78,28 @@ async fn head_offices_retention_reaches_the_device_and_an_old_acknowledged_job_l
         .unwrap();
     assert_eq!(r.ops_rejected, 0, "{r:?}");
     assert!(dev.pending().is_empty());
+
+    // Acknowledged, but head office could still be restored from a backup without them:
+    // no sweep removes the job, however late.
+    let acked = dev.with(|s| s.write(|tx| retention::sweep(tx, 30, far)).unwrap());
+    assert_eq!(
+        acked.jobs, 0,
+        "its records are not behind the restore horizon"
+    );
+    // The office declares its oldest backup: the next sync forgets the records behind it.
+    let _: onsite_api::RestoreHorizon = hq
+        .admin(
+            Method::PUT,
+            onsite_api::routes::ADMIN_RESTORE_HORIZON,
+            Some(&onsite_api::RestoreHorizonRequest {
+                oldest_backup_at: Utc::now(),
+            }),
+        )
+        .await;
+    let r = onsite_sync::sync_once_with(&dev.store, &client, &config)
+        .await
+        .unwrap();
+    assert!(r.forgotten >= 4, "{r:?}");
 
     // 29 days on: it stays. 31 days on: it goes, with its signature file.
     let days = dev.with(|s| retention::days(s.conn()).unwrap());
