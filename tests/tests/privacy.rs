@@ -205,7 +205,7 @@ async fn a_visit_and_a_sync_leave_private_files_and_logs_without_customer_data()
         "the app's log at debug level: {app}"
     );
     assert!(
-        office.contains("device enrolled") && office.contains("push"),
+        office.contains("device enrolled") && office.contains("push") && office.contains("request"),
         "head office's log at debug level: {office}"
     );
     onsite_e2e::keep(app.as_bytes(), "privacy-app.log");
