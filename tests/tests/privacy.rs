@@ -242,6 +242,30 @@ async fn a_visit_and_a_sync_leave_private_files_and_logs_without_customer_data()
         app.lines().count(),
         office.lines().count()
     );
+
+    // The app is closed by WebDriver (killed: it cannot clean up); the next start removes
+    // the folder it left.
+    c.close().await.unwrap();
+    drop(fresh);
+    let in_use = folders[0].join(".in-use");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::fs::File::open(&in_use).is_ok_and(|f| f.try_lock().is_err()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first app still runs"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let again = Fresh::start_with("en_US.UTF-8", &[("XDG_RUNTIME_DIR", &runtime_s)]).await;
+    again
+        .c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(css("[data-testid=order-card]"))
+        .await
+        .unwrap();
+    assert!(!folders[0].exists(), "the earlier run's folder is gone");
+    assert_eq!(view_folders(&runtime).len(), 1, "this run's own folder");
 }
 
 /// A technician at head office and a one-time enrolment code for them: (id, code).
