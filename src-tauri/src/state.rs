@@ -285,6 +285,23 @@ fn data_dir(app: &tauri::App) -> PathBuf {
     }
 }
 
+/// SIGTERM (logout, shutdown, `kill`): leave through the normal exit, so that this run's
+/// folder for viewing is removed; if that has not happened within 5 s, stop anyway.
+#[cfg(unix)]
+fn exit_on_sigterm(app: tauri::AppHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    tauri::async_runtime::spawn(async move {
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            return;
+        };
+        term.recv().await;
+        tracing::info!("SIGTERM: exiting");
+        app.exit(0);
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        std::process::exit(0);
+    });
+}
+
 /// Logs each command's name (at debug level; never its arguments, which carry customer
 /// data) before `handler` runs it.
 fn logged<R: tauri::Runtime>(
@@ -354,6 +371,8 @@ pub fn run() {
                     .min_inner_size(360.0, 480.0)
                     .build()?;
             crate::camera::allow_camera(&window);
+            #[cfg(unix)]
+            exit_on_sigterm(app.handle().clone());
             app.manage(SyncService::new());
             tauri::async_runtime::spawn(sync_service::run(app.handle().clone()));
             Ok(())

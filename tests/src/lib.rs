@@ -681,6 +681,11 @@ fn apps_of(data_dir: &Path) -> Vec<u32> {
         .collect()
 }
 
+/// The PIDs of the apps running on `data_dir` (started by this harness).
+pub fn app_pids(data_dir: &Path) -> Vec<u32> {
+    apps_of(data_dir)
+}
+
 /// Stops the app processes this harness had started on `data_dir`, by PID.
 fn stop_apps_of(data_dir: &Path) {
     for pid in apps_of(data_dir) {

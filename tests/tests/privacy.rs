@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use onsite_e2e::{click, css, draw_signature, fill, search, wait_text, Fresh, HeadOffice};
+use onsite_e2e::{
+    app_pids, click, css, draw_signature, fill, search, wait_text, Fresh, HeadOffice,
+};
 use reqwest::Method;
 use serde_json::json;
 
@@ -243,19 +245,30 @@ async fn a_visit_and_a_sync_leave_private_files_and_logs_without_customer_data()
         office.lines().count()
     );
 
-    // The app is closed by WebDriver (killed: it cannot clean up); the next start removes
-    // the folder it left.
-    c.close().await.unwrap();
-    drop(fresh);
-    let in_use = folders[0].join(".in-use");
+    // Stopped as at logout (SIGTERM): the app leaves through its normal exit and takes its
+    // folder for viewing with it.
+    let pids = app_pids(&sandbox.data_dir());
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pids[0].to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while std::fs::File::open(&in_use).is_ok_and(|f| f.try_lock().is_err()) {
+    while folders[0].exists() {
         assert!(
             std::time::Instant::now() < deadline,
-            "the first app still runs"
+            "the folder for viewing outlived the app"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    drop(fresh);
+
+    // A folder a killed run left (no lock held) is removed at the next start, which makes
+    // its own.
+    let left = runtime.join("onsite-view-LeftByAKilledRun");
+    std::fs::create_dir(&left).unwrap();
+    std::fs::write(left.join(format!("{ORDER_NO} sign-off.pdf")), b"%PDF").unwrap();
     let again = Fresh::start_with("en_US.UTF-8", &[("XDG_RUNTIME_DIR", &runtime_s)]).await;
     again
         .c
@@ -264,7 +277,7 @@ async fn a_visit_and_a_sync_leave_private_files_and_logs_without_customer_data()
         .for_element(css("[data-testid=order-card]"))
         .await
         .unwrap();
-    assert!(!folders[0].exists(), "the earlier run's folder is gone");
+    assert!(!left.exists(), "the earlier run's folder is gone");
     assert_eq!(view_folders(&runtime).len(), 1, "this run's own folder");
 }
 
