@@ -42,7 +42,7 @@ pub fn allow_camera(window: &WebviewWindow) {
     });
     if let Err(e) = result {
         // Photos from disk still work; only the webcam is unavailable.
-        eprintln!("onsite: cannot set up the camera: {e}");
+        tracing::warn!(error = %e, "cannot set up the camera");
     }
 }
 

@@ -11,6 +11,7 @@ use onsite_store::{settings, workorders, StoreError};
 use tauri::State;
 
 use crate::state::{local_day, AppState};
+use crate::viewing;
 
 type Reply<T> = Result<T, IpcError>;
 
@@ -94,10 +95,7 @@ pub fn move_job(
     if to == WorkOrderStatus::Completed {
         if let Err(e) = make_sign_off(state, id, None) {
             // The code only: a renderer's message might quote the job's text.
-            eprintln!(
-                "onsite: work order {id} completed, but its sign-off sheet could not be made ({:?})",
-                e.code
-            );
+            tracing::warn!(work_order = %id, code = ?e.code, "completed, but the sign-off sheet could not be made");
         }
     }
     state.with_store(|s| workorders::detail(s.conn(), id, &day))
@@ -339,12 +337,24 @@ pub async fn open_document(state: State<'_, AppState>, sha256: String) -> Reply<
     if !path.exists() {
         return Err(IpcError::new(ErrorCode::NotFound, "document file missing"));
     }
-    // The viewer needs a .pdf name: give it a read-only copy beside the blobs.
-    let view_dir = state.blobs_dir.join("view");
-    let view = view_dir.join(format!("{sha256}.pdf"));
-    std::fs::create_dir_all(&view_dir)
-        .and_then(|_| std::fs::copy(&path, &view))
-        .map_err(|e| IpcError::new(ErrorCode::DbIo, format!("cannot prepare the document: {e}")))?;
+    // The viewer needs a .pdf name: give it a private copy named after the document, in
+    // this run's folder for viewing (removed at exit).
+    let (order_no, kind) = state
+        .with_store(|s| documents::order_and_kind(s.conn(), &sha256))?
+        .ok_or_else(|| IpcError::new(ErrorCode::NotFound, "no such document"))?;
+    let folder = state.view.as_ref().ok_or_else(|| {
+        IpcError::new(
+            ErrorCode::DbIo,
+            "cannot prepare the document: no private folder for viewing",
+        )
+    })?;
+    let view = viewing::copy_for_viewing(
+        &state.blobs_dir,
+        &sha256,
+        folder.path(),
+        &viewing::file_name(&order_no, kind),
+    )
+    .map_err(|e| IpcError::new(ErrorCode::DbIo, format!("cannot prepare the document: {e}")))?;
     open_with("xdg-open", &view).await
 }
 

@@ -20,10 +20,18 @@ pub fn listen(dir: &Path, app: tauri::AppHandle) {
     let listener = match UnixListener::bind(&path) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("onsite: single-instance socket unavailable: {e}");
+            tracing::warn!(error = %e, "single-instance socket unavailable");
             return;
         }
     };
+    // Like everything in the data folder: the owner's only (bind follows the umask).
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let private = std::fs::Permissions::from_mode(onsite_store::private_files::FILE_MODE);
+        if let Err(e) = std::fs::set_permissions(&path, private) {
+            tracing::warn!(error = %e, "cannot make the single-instance socket private");
+        }
+    }
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let mut buf = [0u8; 16];

@@ -8,13 +8,16 @@ mod carryback_commands;
 mod commands;
 mod day_commands;
 mod instance;
+mod logging;
 mod retention;
 mod sign_off;
 mod state;
 mod sync_commands;
 mod sync_service;
+mod viewing;
 mod visit_commands;
 
 fn main() {
+    logging::init();
     state::run();
 }

@@ -51,12 +51,15 @@ pub fn run_if_due(
 /// Logs a run's outcome: counts only, never customer data.
 pub fn log(outcome: StoreResult<Option<Swept>>) {
     match outcome {
-        Ok(Some(s)) if s.jobs + s.files > 0 => eprintln!(
-            "onsite: retention removed {} closed jobs, {} customers, {} files",
-            s.jobs, s.customers, s.files
+        Ok(Some(s)) if s.jobs + s.files > 0 => tracing::info!(
+            jobs = s.jobs,
+            customers = s.customers,
+            files = s.files,
+            "retention removed closed jobs"
         ),
         Ok(_) => {}
-        Err(e) => eprintln!("onsite: retention sweep failed: {e}"),
+        // The error's code only: a store error's text may quote what it was given.
+        Err(e) => tracing::warn!(code = ?e.to_ipc().code, "retention sweep failed"),
     }
 }
 

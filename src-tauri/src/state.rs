@@ -14,6 +14,7 @@ use onsite_store::{demo, Store, StoreError};
 use tauri::{Manager, WebviewUrl, WebviewWindowBuilder};
 
 use crate::sync_service::SyncService;
+use crate::viewing::{self, ViewFolder};
 use crate::{
     carryback_commands, commands, day_commands, instance, sync_commands, sync_service,
     visit_commands,
@@ -32,6 +33,9 @@ pub struct AppState {
     pub data_file: PathBuf,
     /// Signatures, photos and documents, each under its SHA-256.
     pub blobs_dir: PathBuf,
+    /// This run's private folder for documents opened for viewing (`None` when it could
+    /// not be made: opening a document then says so).
+    pub view: Option<ViewFolder>,
     pub started: Instant,
 }
 
@@ -70,6 +74,7 @@ impl AppState {
                     .map_err(|e| e.to_ipc()),
             ),
             blobs_dir: dir.join("blobs"),
+            view: ViewFolder::create(dir).ok(),
             data_file,
             started: Instant::now(),
         }
@@ -179,7 +184,7 @@ impl AppState {
                 let restored = move_db(&aside, &self.data_file);
                 reopen_old(&mut slot);
                 if let Err(r) = restored {
-                    eprintln!("onsite: could not put the demo data back: {r}");
+                    tracing::error!(error = %r, "could not put the demo data back");
                 }
                 Err(self.store_error(e))
             }
@@ -258,6 +263,17 @@ fn open_store(path: &std::path::Path) -> Result<Store, StoreError> {
     Ok(store)
 }
 
+/// Before the store opens: the data folder 0700 and everything in it 0600, also when an
+/// older version made it (Unix; on Windows the profile's ACLs keep it private, see
+/// `onsite_store::private_files`), and the copies older versions left beside the blobs
+/// for viewing removed.
+fn prepare_data_dir(dir: &Path) {
+    viewing::remove_old_view_copies(&dir.join("blobs"));
+    if let Err(e) = onsite_store::private_files::tighten(dir) {
+        tracing::warn!(error = %e, "cannot make the data folder private");
+    }
+}
+
 fn data_dir(app: &tauri::App) -> PathBuf {
     // ONSITE_DATA_DIR lets an IT admin (or a test) put the data elsewhere.
     match std::env::var_os("ONSITE_DATA_DIR") {
@@ -269,12 +285,42 @@ fn data_dir(app: &tauri::App) -> PathBuf {
     }
 }
 
+/// SIGTERM (logout, shutdown, `kill`): leave through the normal exit, so that this run's
+/// folder for viewing is removed; if that has not happened within 5 s, stop anyway.
+#[cfg(unix)]
+fn exit_on_sigterm(app: tauri::AppHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    tauri::async_runtime::spawn(async move {
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            return;
+        };
+        term.recv().await;
+        tracing::info!("SIGTERM: exiting");
+        app.exit(0);
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        std::process::exit(0);
+    });
+}
+
+/// Logs each command's name (at debug level; never its arguments, which carry customer
+/// data) before `handler` runs it.
+fn logged<R: tauri::Runtime>(
+    handler: impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static,
+) -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    move |invoke| {
+        tracing::debug!(command = invoke.message.command(), "command");
+        handler(invoke)
+    }
+}
+
 pub fn run() {
     let started = Instant::now();
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting");
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .setup(move |app| {
             let dir = data_dir(app);
+            prepare_data_dir(&dir);
             let data_file = dir.join(DATA_FILE);
             let store = match open_store(&data_file) {
                 Ok(mut store) => {
@@ -284,22 +330,37 @@ pub fn run() {
                     if let Err(e) =
                         store.write(|tx| onsite_store::documents::fill_paper(tx, &blobs))
                     {
-                        eprintln!("onsite: could not read the paper of older documents: {e}");
+                        tracing::warn!(error = %e, "could not read the paper of older documents");
                     }
                     Ok(store)
                 }
                 Err(StoreError::Locked { .. }) if instance::hand_over(&dir) => {
-                    eprintln!("Onsite is already running on this data file; focused its window.");
+                    tracing::info!(
+                        "Onsite is already running on this data file; focused its window"
+                    );
                     std::process::exit(0);
                 }
                 Err(e) => {
-                    eprintln!("onsite: {e}");
+                    tracing::error!(error = %e, "cannot open the data file");
                     Err(e.to_ipc())
+                }
+            };
+            let base = viewing::base_dir();
+            let view = match ViewFolder::create(&base) {
+                Ok(view) => {
+                    let removed = viewing::remove_leftovers(&base, &view);
+                    tracing::debug!(removed, "folders for viewing left by earlier runs removed");
+                    Some(view)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot make a private folder for viewing");
+                    None
                 }
             };
             app.manage(AppState {
                 store: Mutex::new(store.map(|s| Arc::new(Mutex::new(s)))),
                 blobs_dir: dir.join("blobs"),
+                view,
                 data_file,
                 started,
             });
@@ -310,11 +371,13 @@ pub fn run() {
                     .min_inner_size(360.0, 480.0)
                     .build()?;
             crate::camera::allow_camera(&window);
+            #[cfg(unix)]
+            exit_on_sigterm(app.handle().clone());
             app.manage(SyncService::new());
             tauri::async_runtime::spawn(sync_service::run(app.handle().clone()));
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
+        .invoke_handler(logged(tauri::generate_handler![
             commands::app_info,
             commands::today,
             commands::search,
@@ -360,7 +423,77 @@ pub fn run() {
             sync_commands::day_end_check,
             sync_commands::dismiss_unsent_file,
             sync_commands::send_without_file,
-        ])
-        .run(tauri::generate_context!())
-        .expect("error while running Onsite");
+        ]))
+        .build(tauri::generate_context!())
+        .expect("error while building Onsite")
+        .run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                // The copies opened for viewing go with the app (a run that did not get
+                // here leaves them to the next start).
+                let state = app.try_state::<AppState>();
+                let view = state.as_ref().and_then(|s| s.view.as_ref());
+                if let Some(Err(e)) = view.map(ViewFolder::remove) {
+                    tracing::warn!(error = %e, "cannot remove the folder for viewing");
+                }
+            }
+        });
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn an_older_data_folder_is_made_private_at_start_and_new_files_stay_so() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        // As an older version left it: world-readable, with copies for viewing.
+        {
+            let state = AppState::open_for_test(&dir);
+            onsite_store::documents::put_blob(&state.blobs_dir, b"%PDF-1.7").unwrap();
+        }
+        std::fs::create_dir_all(dir.join("blobs").join("view")).unwrap();
+        std::fs::write(dir.join("blobs").join("view").join("x.pdf"), b"%PDF").unwrap();
+        std::fs::write(dir.join("onsite-demo-20261201-080000.db"), b"").unwrap();
+        for entry in [dir.clone(), dir.join("blobs")] {
+            std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        for f in [
+            "onsite.db",
+            "onsite.db-wal",
+            "onsite-demo-20261201-080000.db",
+        ] {
+            let p = dir.join(f);
+            if p.exists() {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+            }
+        }
+        assert!(!onsite_store::private_files::too_open(&dir).is_empty());
+
+        prepare_data_dir(&dir);
+        assert_eq!(onsite_store::private_files::too_open(&dir), vec![]);
+        assert!(!dir.join("blobs").join("view").exists());
+
+        // And what the app writes afterwards is private from the start.
+        let state = AppState::open_for_test(&dir);
+        onsite_store::documents::put_blob(&state.blobs_dir, b"%PDF-1.7 more").unwrap();
+        state
+            .with_store(|s| s.write(|tx| onsite_store::settings::set(tx, "probe", "x")))
+            .unwrap();
+        assert_eq!(onsite_store::private_files::too_open(&dir), vec![]);
+    }
+
+    #[test]
+    fn a_new_data_folder_is_private() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("new").join("data");
+        let state = AppState::open_for_test(&dir);
+        onsite_store::documents::put_blob(&state.blobs_dir, b"%PDF-1.7").unwrap();
+        assert_eq!(onsite_store::private_files::too_open(&dir), vec![]);
+        assert_eq!(
+            std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+    }
 }

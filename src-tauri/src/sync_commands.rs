@@ -164,10 +164,7 @@ pub async fn enrol_device(
             let aside = state.set_aside(chrono::Local::now(), prefix, |tx| {
                 store_sync::save_enrolment(tx, &enrolment)
             })?;
-            eprintln!(
-                "onsite: enrolled; the earlier data was set aside in {}",
-                aside.display()
-            );
+            tracing::info!(aside = %aside.display(), "enrolled; the earlier data was set aside");
         }
     }
     service.nudge();

@@ -191,6 +191,7 @@ async fn sync_once(service: &SyncService, state: &AppState) {
             }
         }
     };
+    tracing::debug!(pending, "sync starting");
     service.shared().running = Some(SyncProgressView {
         phase: SyncPhaseView::Starting,
         pending_at_start: u32::try_from(pending).unwrap_or(u32::MAX),
@@ -232,6 +233,16 @@ async fn sync_once(service: &SyncService, state: &AppState) {
     i.running = None;
     match result {
         Ok(r) => {
+            tracing::info!(
+                blobs_uploaded = r.blobs_uploaded,
+                ops_applied = r.ops_applied,
+                ops_rejected = r.ops_rejected,
+                ops_flagged = r.ops_flagged,
+                pages_pulled = r.pages_pulled,
+                changes_received = r.changes_applied,
+                blocked = r.blocked.is_some(),
+                "sync finished"
+            );
             i.failures = 0;
             i.health = Some(SyncHealth::Ok);
             i.last_error_code = None;
@@ -251,7 +262,10 @@ async fn sync_once(service: &SyncService, state: &AppState) {
         }
         Err(e) => {
             i.failures = i.failures.saturating_add(1);
-            i.last_error_code = Some(error_code(&e, false));
+            let code = error_code(&e, false);
+            // The code only: an error's text may quote what head office sent back.
+            tracing::warn!(?code, failures = i.failures, "sync failed");
+            i.last_error_code = Some(code);
             let (health, next) = match e.failure() {
                 Failure::NeedsEnrolment => (SyncHealth::NeedsEnrolment, None),
                 Failure::Transient { retry_after } => (

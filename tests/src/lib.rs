@@ -2,7 +2,7 @@
 //! WebDriver session on the real Onsite binary. Everything started here is stopped on drop,
 //! by PID (tauri-driver with SIGTERM, so that it stops its WebKitWebDriver too).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -394,17 +394,26 @@ pub fn hq_binary() -> PathBuf {
 
 /// A real head office (`onsite-hq`) on a loopback port, with its self-made TLS CA and an
 /// admin token; stopped (SIGTERM) on drop. `stop` and `start_again` simulate losing and
-/// regaining the connection: the same data, the same address.
+/// regaining the connection: the same data, the same address. Everything it prints
+/// (stdout and its log on stderr, across restarts) is kept in [`HeadOffice::log`].
 pub struct HeadOffice {
     child: Option<Child>,
     pub dir: tempfile::TempDir,
     pub port: u16,
     pub admin_token: String,
     http: reqwest::Client,
+    /// Its log's level (`RUST_LOG`).
+    log_level: String,
+    log_dir: tempfile::TempDir,
 }
 
 impl HeadOffice {
     pub fn start() -> HeadOffice {
+        HeadOffice::start_logging("info")
+    }
+
+    /// [`HeadOffice::start`] with `RUST_LOG=level`.
+    pub fn start_logging(level: &str) -> HeadOffice {
         let dir = tempfile::tempdir().unwrap();
         let mut hq = HeadOffice {
             child: None,
@@ -412,6 +421,8 @@ impl HeadOffice {
             port: free_port(),
             admin_token: "e2e-admin-token-0123456789abcdef".into(),
             http: reqwest::Client::new(),
+            log_level: level.into(),
+            log_dir: tempfile::tempdir().unwrap(),
         };
         hq.start_again();
         let ca = reqwest::Certificate::from_pem(hq.ca_pem().as_bytes()).unwrap();
@@ -425,24 +436,47 @@ impl HeadOffice {
     /// Starts the server (again) and waits for its "listening" line.
     pub fn start_again(&mut self) {
         assert!(self.child.is_none(), "head office is already running");
+        let log = || {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.log_path())
+                .expect("head office's log file")
+        };
         let mut child = Command::new(hq_binary())
             .arg("--data")
             .arg(self.dir.path())
             .args(["--listen", &format!("127.0.0.1:{}", self.port)])
             .env("ONSITE_HQ_ADMIN_TOKEN", &self.admin_token)
+            .env("RUST_LOG", &self.log_level)
+            .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log())
             .spawn()
             .expect("start onsite-hq");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let listening = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .any(|l| l.starts_with("onsite-hq listening on"));
+        let mut out = log();
+        let listening = lines.by_ref().map_while(Result::ok).any(|l| {
+            let _ = writeln!(out, "{l}");
+            l.starts_with("onsite-hq listening on")
+        });
         assert!(listening, "onsite-hq did not start");
-        // Keep draining its output so that it never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
+        // Keep draining its output (into the log) so that it never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for l in lines.map_while(Result::ok) {
+                let _ = writeln!(out, "{l}");
+            }
+        });
         self.child = Some(child);
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.log_dir.path().join("onsite-hq.log")
+    }
+
+    /// All head office printed so far: stdout and its log (stderr).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
     /// Stops the server: the device is offline from now on.
@@ -645,6 +679,11 @@ fn apps_of(data_dir: &Path) -> Vec<u32> {
                 .then_some(pid)
         })
         .collect()
+}
+
+/// The PIDs of the apps running on `data_dir` (started by this harness).
+pub fn app_pids(data_dir: &Path) -> Vec<u32> {
+    apps_of(data_dir)
 }
 
 /// Stops the app processes this harness had started on `data_dir`, by PID.

@@ -466,7 +466,18 @@ pub fn router(state: AppState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits::MAX_JSON_BODY_BYTES))
+        .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// One debug line per request: method, path and status. Paths hold ids and hashes only;
+/// the query string (which may carry search words) and bodies are never logged.
+async fn log_request(req: Request, next: axum::middleware::Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let res = next.run(req).await;
+    tracing::debug!(%method, %path, status = res.status().as_u16(), "request");
+    res
 }
 
 async fn no_route() -> ApiError {

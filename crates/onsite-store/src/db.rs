@@ -1,6 +1,6 @@
 //! Opening the data file: one lock, one connection, pragmas once, numbered migrations.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -90,10 +90,10 @@ impl Store {
             source,
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io)?;
+            crate::private_files::create_dir(dir).map_err(io)?;
         }
         let lock_path = sidecar(path, "lock");
-        let lock = OpenOptions::new()
+        let lock = crate::private_files::open_options()
             .create(true)
             .truncate(false)
             .write(true)
@@ -109,6 +109,17 @@ impl Store {
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
         check_header(path)?;
+        // A new file is made owner-only before SQLite opens it; SQLite gives its -wal and
+        // -shm the mode of the database file.
+        match crate::private_files::open_options()
+            .write(true)
+            .create_new(true)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io(e)),
+        }
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -289,6 +300,22 @@ pub fn classify(e: rusqlite::Error, path: &Path) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_data_file_its_wal_and_its_folder_are_owner_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        let path = dir.join("onsite.db");
+        let mut store = Store::open(&path).unwrap();
+        store
+            .write(|tx| crate::settings::set(tx, "probe", "x"))
+            .unwrap();
+        for f in ["onsite.db-wal", "onsite.db-shm", "onsite.db.lock"] {
+            assert!(dir.join(f).exists(), "{f}");
+        }
+        assert_eq!(crate::private_files::too_open(&dir), vec![]);
+    }
 
     fn schema(conn: &Connection) -> Vec<(String, String, String)> {
         let mut stmt = conn

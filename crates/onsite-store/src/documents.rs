@@ -20,10 +20,10 @@ pub fn put_blob(dir: &Path, bytes: &[u8]) -> std::io::Result<String> {
     if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64) {
         return Ok(sha);
     }
-    std::fs::create_dir_all(dir)?;
+    crate::private_files::create_dir(dir)?;
     let tmp = dir.join(format!(".{sha}.{}.tmp", uuid::Uuid::now_v7()));
     let written = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = crate::private_files::create_file(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
@@ -62,6 +62,29 @@ pub fn export_blob(dir: &Path, sha256: &str, dest: &Path) -> StoreResult<()> {
         let _ = std::fs::remove_file(&tmp);
         io(e)
     })
+}
+
+/// The order number and kind of the document stored under `sha256` (the first, when the
+/// same bytes were recorded twice), to name a copy of it after; `None` when no document
+/// has those bytes.
+pub fn order_and_kind(
+    conn: &Connection,
+    sha256: &str,
+) -> StoreResult<Option<(String, DocumentKind)>> {
+    let row: Option<(String, String)> = conn
+        .query_row(
+            "SELECT w.order_no, d.kind FROM document d JOIN work_order w ON w.id = d.work_order_id
+             WHERE d.sha256 = ?1 ORDER BY d.created_at LIMIT 1",
+            params![sha256.to_ascii_lowercase()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    row.map(|(order_no, kind)| {
+        DocumentKind::parse(&kind)
+            .map(|k| (order_no, k))
+            .ok_or_else(|| StoreError::Invalid("unknown document kind".into()))
+    })
+    .transpose()
 }
 
 /// Where a blob lives.
@@ -411,4 +434,18 @@ pub fn fill_paper(tx: &Transaction, blobs_dir: &Path) -> StoreResult<usize> {
         )?;
     }
     Ok(filled)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blobs_and_their_folder_are_owner_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let blobs = tmp.path().join("blobs");
+        let sha = put_blob(&blobs, b"%PDF-1.7 a signed sheet").unwrap();
+        assert!(blobs.join(&sha).exists());
+        assert_eq!(crate::private_files::too_open(&blobs), vec![]);
+    }
 }

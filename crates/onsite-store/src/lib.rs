@@ -14,6 +14,7 @@ pub mod documents;
 pub mod drafts;
 mod error;
 pub mod outbox;
+pub mod private_files;
 pub mod retention;
 pub mod search;
 pub mod settings;
