@@ -516,6 +516,29 @@ impl HeadOffice {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
     }
 
+    /// A technician at head office and a one-time enrolment code for them: (id, code).
+    pub async fn technician_with_code(&self, name: &str) -> (String, String) {
+        let tech = self
+            .admin(
+                reqwest::Method::POST,
+                "/v1/admin/technicians",
+                Some(serde_json::json!({ "name": name })),
+            )
+            .await;
+        let tech_id = tech["id"].as_str().unwrap().to_owned();
+        let code = self
+            .admin(
+                reqwest::Method::POST,
+                &format!("/v1/admin/technicians/{tech_id}/enrolment-codes"),
+                Some(serde_json::json!({})),
+            )
+            .await["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (tech_id, code)
+    }
+
     /// The bytes of a blob head office holds.
     pub async fn blob(&self, sha256: &str) -> Vec<u8> {
         let res = self

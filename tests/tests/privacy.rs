@@ -23,7 +23,7 @@ const ORDER_NO: &str = "HQ-PRIV-0001";
 async fn a_visit_and_a_sync_leave_private_files_and_logs_without_customer_data() {
     let hq = HeadOffice::start_logging("debug");
     let name = format!("{NAME_ZH} {NAME_LATIN}");
-    let (tech_id, code) = technician_with_code(&hq, "E2E Technician").await;
+    let (tech_id, code) = hq.technician_with_code("E2E Technician").await;
     // Head office's reference data for the appliance's category.
     hq.admin(
         Method::POST,
@@ -279,29 +279,6 @@ async fn a_visit_and_a_sync_leave_private_files_and_logs_without_customer_data()
         .unwrap();
     assert!(!left.exists(), "the earlier run's folder is gone");
     assert_eq!(view_folders(&runtime).len(), 1, "this run's own folder");
-}
-
-/// A technician at head office and a one-time enrolment code for them: (id, code).
-async fn technician_with_code(hq: &HeadOffice, name: &str) -> (String, String) {
-    let tech = hq
-        .admin(
-            Method::POST,
-            "/v1/admin/technicians",
-            Some(json!({ "name": name })),
-        )
-        .await;
-    let tech_id = tech["id"].as_str().unwrap().to_owned();
-    let code = hq
-        .admin(
-            Method::POST,
-            &format!("/v1/admin/technicians/{tech_id}/enrolment-codes"),
-            Some(json!({})),
-        )
-        .await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (tech_id, code)
 }
 
 /// An RFC 3339 UTC time `minutes` from now.

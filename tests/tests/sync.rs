@@ -21,7 +21,7 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
     let line = CutProxy::start(hq.port);
 
     // Head office: a technician, a one-time code, and a job for today.
-    let (tech_id, code) = technician_with_code(&hq, "李明").await;
+    let (tech_id, code) = hq.technician_with_code("李明").await;
     // Head office's reference data: what the device prices with once enrolled (the demo's
     // fee tables and van are set aside at enrolment).
     let cny = |minor: i64| json!({ "minor": minor, "currency": "CNY" });
@@ -336,7 +336,7 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_signature_lost_on_the_device_is_sent_without_its_file_from_the_sync_screen() {
     let hq = HeadOffice::start();
-    let (tech_id, code) = technician_with_code(&hq, "王芳").await;
+    let (tech_id, code) = hq.technician_with_code("王芳").await;
     let order = hq
         .admin(
             Method::POST,
@@ -447,29 +447,6 @@ async fn a_signature_lost_on_the_device_is_sent_without_its_file_from_the_sync_s
     assert_eq!(detail["work_order"]["status"], "on_site");
 }
 
-/// A technician at head office and a one-time enrolment code for them: (id, code).
-async fn technician_with_code(hq: &HeadOffice, name: &str) -> (String, String) {
-    let tech = hq
-        .admin(
-            Method::POST,
-            "/v1/admin/technicians",
-            Some(json!({ "name": name })),
-        )
-        .await;
-    let tech_id = tech["id"].as_str().unwrap().to_owned();
-    let code = hq
-        .admin(
-            Method::POST,
-            &format!("/v1/admin/technicians/{tech_id}/enrolment-codes"),
-            Some(json!({})),
-        )
-        .await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (tech_id, code)
-}
-
 /// When the sync screen's last run finished ('' before any).
 async fn last_run(c: &fantoccini::Client) -> String {
     c.find(css("[data-testid=sync-state]"))
@@ -502,7 +479,7 @@ fn now_plus_minutes(minutes: i64) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn enrolment_says_to_check_an_address_and_asks_before_setting_aside_work_in_progress() {
     let hq = HeadOffice::start();
-    let (_tech, code) = technician_with_code(&hq, "周明").await;
+    let (_tech, code) = hq.technician_with_code("周明").await;
     let fresh = Fresh::start_with("en_US.UTF-8", &[("ONSITE_SYNC_INTERVAL_SECS", "3600")]).await;
     let c = fresh.c.clone();
     c.wait()

@@ -41,26 +41,7 @@ struct World {
 
 impl World {
     fn new() -> World {
-        let db = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&db.path().join("onsite.db")).unwrap();
-        store
-            .write(|tx| {
-                workorders::insert_technician(
-                    tx,
-                    &workorders::NewTechnician {
-                        id: TECH,
-                        name: "Tech",
-                        phone: "",
-                        employee_no: "T-1",
-                    },
-                )
-            })
-            .unwrap();
-        let mut w = World {
-            store,
-            blobs: tempfile::tempdir().unwrap(),
-            _db: db,
-        };
+        let mut w = World::unenrolled();
         w.enrol();
         w
     }
