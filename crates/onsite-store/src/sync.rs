@@ -558,6 +558,17 @@ pub fn set_waiting(tx: &Transaction, waiting: &[Waiting], now: DateTime<Utc>) ->
     Ok(())
 }
 
+/// Pending records the last push did not find unsendable (made since it looked at the
+/// queue): a lost device pushes again before it erases.
+pub fn sendable_pending(conn: &Connection) -> StoreResult<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM outbox o WHERE o.state = 'pending'
+         AND NOT EXISTS (SELECT 1 FROM sync_waiting w WHERE w.op_id = o.op_id)",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 /// The records the last sync run could not send.
 pub fn waiting(conn: &Connection) -> StoreResult<Vec<Waiting>> {
     let mut stmt = conn.prepare_cached(
