@@ -232,6 +232,14 @@ async fn sync_once(service: &SyncService, state: &AppState) {
     i.running = None;
     match result {
         Ok(r) => {
+            if let Some(e) = &r.erased {
+                // Counts only: what went was customer data.
+                eprintln!(
+                    "onsite: head office marked this device lost: erased {} jobs, {} customers, \
+                     {} records ({} unsent), {} files",
+                    e.work_orders, e.customers, e.records, e.unsent, e.files
+                );
+            }
             i.failures = 0;
             i.health = Some(SyncHealth::Ok);
             i.last_error_code = None;

@@ -74,6 +74,11 @@ pub fn erase(tx: &Transaction, now: DateTime<Utc>) -> StoreResult<ErasedReport> 
         tx.execute(sql, [])?;
     }
     report.customers = tx.execute("DELETE FROM customer", [])? as u64;
+    // Nothing pulled is left: enrolled again, the device fetches its jobs from scratch.
+    tx.execute(
+        "UPDATE sync_state SET cursor = NULL, known_commit = NULL, refetching = 0",
+        [],
+    )?;
     record(tx, &report)?;
     Ok(report)
 }
@@ -97,6 +102,12 @@ pub fn reported(conn: &Connection) -> StoreResult<bool> {
 /// Notes that head office acknowledged the report.
 pub fn mark_reported(tx: &Transaction, now: DateTime<Utc>) -> StoreResult<()> {
     settings::set(tx, REPORTED_SETTING, &crate::ts(now))
+}
+
+/// Forgets the erase (the device was enrolled again).
+pub fn forget(tx: &Transaction) -> StoreResult<()> {
+    settings::unset(tx, ERASED_SETTING)?;
+    settings::unset(tx, REPORTED_SETTING)
 }
 
 /// Deletes every blob file (named by a SHA-256, directly in `dir`), whatever references

@@ -100,6 +100,8 @@ impl std::fmt::Debug for SyncState {
 /// so that the next pull still tells whether head office lost what it acknowledged; any
 /// other enrolment starts the sync state from scratch (no cursor).
 pub fn save_enrolment(tx: &Transaction, e: &Enrolment) -> StoreResult<()> {
+    // A device erased as lost and enrolled again is an ordinary device from now on.
+    crate::erase::forget(tx)?;
     if let Some(old) = state(tx)? {
         if same_head_office(&old, e) && old.technician_id == e.technician_id {
             tx.execute(

@@ -211,4 +211,21 @@ async fn an_erase_report_that_was_lost_is_sent_again() {
     assert_eq!(r.push_requests, 0);
     let err = dev.sync(&client).await.unwrap_err();
     assert_eq!(err.failure(), onsite_sync::plan::Failure::NeedsEnrolment);
+
+    // Found again, it is enrolled anew for the same technician: it fetches its jobs from
+    // scratch and no longer says it was erased.
+    let code = hq.code_for(dev.technician_id).await;
+    onsite_sync::enroll(
+        &dev.store,
+        &hq.base,
+        &code,
+        "van laptop",
+        Some(&hq.pki.ca_pem),
+        options(),
+    )
+    .await
+    .unwrap();
+    assert!(dev.with(|s| erase::erased(s.conn()).unwrap()).is_none());
+    dev.sync(&client).await.unwrap();
+    assert_eq!(dev.work_order_ids().len(), 1, "refetched");
 }
