@@ -241,9 +241,15 @@ async fn sync_once(service: &SyncService, state: &AppState) {
                 );
             }
             i.failures = 0;
-            i.health = Some(SyncHealth::Ok);
             i.last_error_code = None;
-            i.schedule(Some(service.interval), &SystemClock);
+            if r.erased.is_some() {
+                // Head office revoked this device on hearing of the erase: no more runs.
+                i.health = Some(SyncHealth::NeedsEnrolment);
+                i.schedule(None, &SystemClock);
+            } else {
+                i.health = Some(SyncHealth::Ok);
+                i.schedule(Some(service.interval), &SystemClock);
+            }
             i.last_run = Some(SyncRunView {
                 finished_at: onsite_store::ts(now),
                 ok: true,

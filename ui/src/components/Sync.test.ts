@@ -118,6 +118,9 @@ it('says plainly that head office marked the device lost and its customer data w
   expect(notice.textContent).toContain('Head office marked this device lost');
   expect(notice.textContent).toContain('customer data');
   expect(q('sync-erased-unsent')!.textContent).toContain('2 records could not be sent');
+  // The enrolment card does not promise that what was recorded here is kept.
+  expect(q('enrol-intro')!.textContent).toContain('fetches its jobs afresh');
+  expect(q('enrol-intro')!.textContent).not.toContain('kept');
   unmount(app);
   i18n.locale = 'zh-CN';
   app = mount(Sync, { target: document.body, props: { onBack: () => {}, onChange: () => {} } });
