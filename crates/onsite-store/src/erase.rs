@@ -3,7 +3,8 @@
 //! order with everything hanging off it (through retention's per-job removal), customers,
 //! appliances and their contracts, payments, outbox records and their results, pulled
 //! facts and orders, review flags, drafts, files not sent, search entries and every blob;
-//! the caller then deletes every blob file ([`remove_all_blob_files`]). What stays is the
+//! the caller then rewrites the database without the deleted content ([`scrub`]) and
+//! deletes every blob file ([`remove_all_blob_files`]). What stays is the
 //! technician's and the company's, not a customer's: van stock and its movements,
 //! stock-takes, expenses, fee tables, prices, the catalogue, the company profile, settings
 //! and the enrolment (its token is revoked by head office once told).
@@ -81,6 +82,16 @@ pub fn erase(tx: &Transaction, now: DateTime<Utc>) -> StoreResult<ErasedReport> 
     )?;
     record(tx, &report)?;
     Ok(report)
+}
+
+/// After [`erase`] committed: rewrites the database file without the free pages the
+/// deleted rows left (SQLite keeps deleted content in them) and empties the write-ahead
+/// log, so that a copy of the files no longer holds what was erased. Must run outside a
+/// transaction.
+pub fn scrub(conn: &Connection) -> StoreResult<()> {
+    conn.execute_batch("VACUUM;")?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
 }
 
 /// Records (or updates, once the files are counted) what was erased.

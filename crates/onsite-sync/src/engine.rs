@@ -341,6 +341,8 @@ async fn erase_when_lost(
                 }
             }
             let mut erased = erased.unwrap_or_default();
+            // Deleted rows linger in free pages and the log until the file is rewritten.
+            erase::scrub(lock(store).conn())?;
             erased.files = config
                 .blobs_dir
                 .as_deref()

@@ -139,6 +139,19 @@ async fn a_lost_device_sends_what_it_holds_then_erases_and_is_revoked() {
         assert_eq!(count(&lost, table), 0, "{table} emptied");
     }
     assert_eq!(blob_files(blobs.path()), 0, "no blob file left");
+    // Nor does a copy of the database files hold the customer (deleted rows are scrubbed
+    // from free pages and the write-ahead log).
+    for suffix in ["", "-wal"] {
+        let path = std::path::PathBuf::from(format!("{}{suffix}", lost.path.display()));
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        for needle in ["WO-LOST-1", "139-1234-5678", "99 Hidden Street"] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{} still holds {needle}",
+                path.display()
+            );
+        }
+    }
     assert_eq!(lost.integrity(), "ok");
     // It says so, for the sync screen.
     let noted = lost.with(|s| erase::erased(s.conn()).unwrap()).unwrap();
