@@ -322,7 +322,7 @@ async fn erase_when_lost(
 ) -> Result<(), SyncError> {
     use onsite_store::erase;
     let done = erase::erased(lock(store).conn())?;
-    let erased = match done {
+    let mut erased = match done {
         Some(erased) => erased,
         None => {
             let mut erased = None;
@@ -340,17 +340,22 @@ async fn erase_when_lost(
                     break;
                 }
             }
-            let mut erased = erased.unwrap_or_default();
-            // Deleted rows linger in free pages and the log until the file is rewritten.
-            erase::scrub(lock(store).conn())?;
-            erased.files = config
-                .blobs_dir
-                .as_deref()
-                .map_or(0, erase::remove_all_blob_files) as u64;
-            lock(store).write(|tx| erase::record(tx, &erased))?;
-            erased
+            erased.unwrap_or_default()
         }
     };
+    // The files, and the scrub, on every run until head office heard of the erase: a crash
+    // after the erase's commit must not leave them behind (both are idempotent).
+    let files = config
+        .blobs_dir
+        .as_deref()
+        .map_or(0, erase::remove_all_blob_files) as u64;
+    if files > 0 {
+        erased.files += files;
+        lock(store).write(|tx| erase::record(tx, &erased))?;
+    }
+    // Deleted rows linger in free pages and the log until the file is rewritten. Best
+    // effort: a failure (the disk full) must not stop the report; the next run tries again.
+    let _ = erase::scrub(lock(store).conn());
     client.erased(&st.token, &erased).await?;
     lock(store).write(|tx| erase::mark_reported(tx, Utc::now()))?;
     report.erased = Some(erased);

@@ -194,8 +194,9 @@ async fn a_lost_device_sends_what_it_holds_then_erases_and_is_revoked() {
     assert!(kept.with(|s| erase::erased(s.conn()).unwrap()).is_none());
 }
 
-/// The erase report did not reach head office: the device stays erased and sends only
-/// the report at its next sync; head office then revokes it.
+/// The erase report did not reach head office (the app stopped after the erase): the
+/// device stays erased, removes any blob file left, and sends only the report at its next
+/// sync; head office then revokes it.
 #[tokio::test]
 async fn an_erase_report_that_was_lost_is_sent_again() {
     let hq = start().await;
@@ -219,9 +220,27 @@ async fn an_erase_report_that_was_lost_is_sent_again() {
             None,
         )
         .await;
-    let r = dev.sync(&client).await.unwrap();
-    assert_eq!(r.erased, Some(report.clone()));
-    assert_eq!(r.push_requests, 0);
+    // A blob file the crash left behind goes at the next run.
+    let blobs = tempfile::tempdir().unwrap();
+    documents::put_blob(blobs.path(), b"left behind").unwrap();
+    let config = onsite_sync::SyncConfig {
+        blobs_dir: Some(blobs.path().to_path_buf()),
+        ..Default::default()
+    };
+    let r = onsite_sync::sync_once_with(&dev.store, &client, &config)
+        .await
+        .unwrap();
+    let sent = onsite_api::ErasedReport {
+        files: 1,
+        ..report.clone()
+    };
+    assert_eq!(r.erased, Some(sent.clone()));
+    assert_eq!(r.push_requests, 0, "only the report goes");
+    assert_eq!(blob_files(blobs.path()), 0);
+    let devices: Vec<onsite_api::Device> = hq
+        .admin::<(), _>(Method::GET, onsite_api::routes::ADMIN_DEVICES, None)
+        .await;
+    assert_eq!(devices[0].erased.as_ref().unwrap().report, sent);
     let err = dev.sync(&client).await.unwrap_err();
     assert_eq!(err.failure(), onsite_sync::plan::Failure::NeedsEnrolment);
 
