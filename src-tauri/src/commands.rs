@@ -340,7 +340,7 @@ pub async fn open_document(state: State<'_, AppState>, sha256: String) -> Reply<
         return Err(IpcError::new(ErrorCode::NotFound, "document file missing"));
     }
     // The viewer needs a .pdf name: give it a read-only copy beside the blobs.
-    let view_dir = state.blobs_dir.join("view");
+    let view_dir = state.blobs_dir.join(onsite_store::erase::VIEW_DIR);
     let view = view_dir.join(format!("{sha256}.pdf"));
     std::fs::create_dir_all(&view_dir)
         .and_then(|_| std::fs::copy(&path, &view))

@@ -121,20 +121,31 @@ pub fn forget(tx: &Transaction) -> StoreResult<()> {
     settings::unset(tx, REPORTED_SETTING)
 }
 
+/// The folder inside the blobs folder where the app puts copies of documents opened for
+/// viewing (`<sha256>.pdf`, for the system's viewer).
+pub const VIEW_DIR: &str = "view";
+
 /// Deletes every blob file (named by a SHA-256, directly in `dir`), whatever references
-/// it: signatures, photos, documents. Other files and folders stay. Returns how many.
+/// it: signatures, photos, documents; and every copy of a document opened for viewing
+/// ([`VIEW_DIR`]). Other files and folders stay. Returns how many files went.
 pub fn remove_all_blob_files(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
+    let is_blob = |name: &str| name.len() == 64 && name.chars().all(|c| c.is_ascii_hexdigit());
+    let remove = |dir: &Path, keep: &dyn Fn(&str) -> bool| -> usize {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return 0;
+        };
+        entries
+            .flatten()
+            .filter(|e| keep(&e.file_name().to_string_lossy()))
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter(|e| std::fs::remove_file(e.path()).is_ok())
+            .count()
     };
-    entries
-        .flatten()
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            name.len() == 64 && name.chars().all(|c| c.is_ascii_hexdigit())
-        })
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter(|e| std::fs::remove_file(e.path()).is_ok())
-        .count()
+    let view = dir.join(VIEW_DIR);
+    let copies = remove(&view, &|name: &str| {
+        name.strip_suffix(".pdf").is_some_and(is_blob) || is_blob(name)
+    });
+    // Gone when empty (a file of another kind keeps it).
+    let _ = std::fs::remove_dir(&view);
+    remove(dir, &is_blob) + copies
 }

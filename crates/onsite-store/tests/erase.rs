@@ -57,6 +57,13 @@ fn the_erase_leaves_no_customer_data_and_keeps_the_technicians_own() {
         .clone();
     let png = documents::put_blob(&blobs, b"\x89PNG erase").unwrap();
     std::fs::write(blobs.join("README.txt"), b"not a blob").unwrap();
+    // A document opened for viewing leaves a copy for the system's viewer.
+    std::fs::create_dir_all(blobs.join(erase::VIEW_DIR)).unwrap();
+    std::fs::write(
+        blobs.join(erase::VIEW_DIR).join(format!("{png}.pdf")),
+        b"%PDF copy",
+    )
+    .unwrap();
     store
         .write(|tx| {
             workorders::change_status(tx, &id, WorkOrderStatus::OnSite, None, day().now)?;
@@ -119,7 +126,12 @@ fn the_erase_leaves_no_customer_data_and_keeps_the_technicians_own() {
             );
         }
     }
-    assert_eq!(erase::remove_all_blob_files(&blobs), 1);
+    assert_eq!(
+        erase::remove_all_blob_files(&blobs),
+        2,
+        "the file and the viewing copy"
+    );
+    assert!(!blobs.join(erase::VIEW_DIR).exists());
     assert!(blobs.join("README.txt").exists(), "only blob files go");
 
     for table in [
