@@ -32,6 +32,7 @@ fn view(store: &Store, service: &SyncService) -> Result<SyncView, StoreError> {
         (Some(_), Some(h)) => h,
     };
     let enrolled = st.is_some();
+    let erased = onsite_store::erase::erased(conn)?;
     Ok(SyncView {
         enrolled,
         technician_name: if enrolled {
@@ -61,6 +62,8 @@ fn view(store: &Store, service: &SyncService) -> Result<SyncView, StoreError> {
         unsent: onsite_store::unsent::view(conn)?,
         rejected: store_sync::rejected_view(conn)?,
         review: store_sync::review_flags(conn)?,
+        erased_at: erased.as_ref().map(|e| onsite_store::ts(e.erased_at)),
+        erased_unsent: erased.map_or(0, |e| e.unsent),
     })
 }
 

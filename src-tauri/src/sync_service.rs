@@ -243,10 +243,31 @@ async fn sync_once(service: &SyncService, state: &AppState) {
                 blocked = r.blocked.is_some(),
                 "sync finished"
             );
+            if let Some(e) = &r.erased {
+                // Counts only: what went was customer data.
+                tracing::warn!(
+                    work_orders = e.work_orders,
+                    customers = e.customers,
+                    records = e.records,
+                    unsent = e.unsent,
+                    files = e.files,
+                    "head office marked this device lost: customer data erased"
+                );
+                // Copies of documents opened for viewing are customer data too.
+                if let Some(view) = &state.view {
+                    view.empty();
+                }
+            }
             i.failures = 0;
-            i.health = Some(SyncHealth::Ok);
             i.last_error_code = None;
-            i.schedule(Some(service.interval), &SystemClock);
+            if r.erased.is_some() {
+                // Head office revoked this device on hearing of the erase: no more runs.
+                i.health = Some(SyncHealth::NeedsEnrolment);
+                i.schedule(None, &SystemClock);
+            } else {
+                i.health = Some(SyncHealth::Ok);
+                i.schedule(Some(service.interval), &SystemClock);
+            }
             i.last_run = Some(SyncRunView {
                 finished_at: onsite_store::ts(now),
                 ok: true,

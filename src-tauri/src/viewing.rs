@@ -63,6 +63,19 @@ impl ViewFolder {
     pub fn remove(&self) -> io::Result<()> {
         std::fs::remove_dir_all(&self.dir)
     }
+
+    /// Removes the copies in it and keeps the folder (the device was erased: head office
+    /// marked it lost). Returns how many went.
+    pub fn empty(&self) -> usize {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return 0;
+        };
+        entries
+            .flatten()
+            .filter(|e| e.file_name() != IN_USE)
+            .filter(|e| std::fs::remove_file(e.path()).is_ok())
+            .count()
+    }
 }
 
 fn dir_permissions() -> std::fs::Permissions {
@@ -201,6 +214,18 @@ fn uuid_like() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn emptying_removes_the_copies_and_keeps_the_folder_in_use() {
+        let base = tempfile::tempdir().unwrap();
+        let folder = ViewFolder::create(base.path()).unwrap();
+        std::fs::write(folder.path().join("WO-1 sign-off.pdf"), b"%PDF").unwrap();
+        std::fs::write(folder.path().join("WO-2 quote.pdf"), b"%PDF").unwrap();
+        assert_eq!(folder.empty(), 2);
+        assert!(folder.path().is_dir());
+        assert!(folder.path().join(IN_USE).exists(), "still marked in use");
+        assert_eq!(folder.empty(), 0);
+    }
+
     use super::*;
 
     #[test]

@@ -447,6 +447,162 @@ async fn a_signature_lost_on_the_device_is_sent_without_its_file_from_the_sync_s
     assert_eq!(detail["work_order"]["status"], "on_site");
 }
 
+/// Issue 11, lost device, through the real app: the technician signs a job and does not
+/// sync; the office marks the laptop lost; "Sync now" sends the signed job first (head
+/// office has it, with its file), then the device erases its customer data and every blob
+/// file and the sync screen says so; head office revoked it, so the next sync is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_device_marked_lost_sends_what_it_holds_then_erases_and_says_so() {
+    let hq = HeadOffice::start();
+    let (tech_id, code) = hq.technician_with_code("赵磊").await;
+    let order = hq
+        .admin(
+            Method::POST,
+            "/v1/admin/work-orders",
+            Some(json!({
+                "order_no": "HQ-E2E-GONE",
+                "technician_id": tech_id,
+                "job_type": "repair",
+                "customer": { "name": "孙丽", "phone": "138-0000-3333", "address": "朝阳区 9 号",
+                              "language": "zh-CN" },
+                "appliance": { "category": "water_purifier", "brand": "Acme", "model": "RO-5" },
+                "reported_fault": "漏水",
+                "notes": "",
+                "appointment_start": now_plus_minutes(-10),
+                "appointment_end": now_plus_minutes(50),
+            })),
+        )
+        .await;
+    let order_id = order["id"].as_str().unwrap().to_owned();
+
+    let fresh = Fresh::start_with("en_US.UTF-8", &[("ONSITE_SYNC_INTERVAL_SECS", "3600")]).await;
+    let (c, sandbox) = (fresh.c.clone(), &fresh.sandbox);
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(css("[data-testid=order-card]"))
+        .await
+        .unwrap();
+    click(&c, "[data-testid=nav-sync]").await;
+    fill(&c, "[data-testid=enrol-url]", &hq.url()).await;
+    fill(&c, "[data-testid=enrol-code]", &code).await;
+    fill(&c, "[data-testid=enrol-ca]", &hq.ca_pem()).await;
+    click(&c, "[data-testid=enrol-submit]").await;
+    wait_text(&c, "[data-testid=sync-all-sent]", |t| !t.is_empty()).await;
+
+    // The job is signed on site; nothing of it is sent yet.
+    click(&c, "[data-testid=nav-today]").await;
+    search(&c, "孙丽").await;
+    click(&c, "[data-testid=results] [data-testid=order-card]").await;
+    click(&c, "[data-testid=to-on_site]").await;
+    wait_text(&c, "[data-testid=order-status]", |t| t == "On site").await;
+    click(&c, "[data-testid=open-signature]").await;
+    draw_signature(
+        &c,
+        "[data-testid=signature-section] [data-testid=signature-canvas]",
+    )
+    .await;
+    fill(&c, "[data-testid=signer]", "孙丽").await;
+    click(&c, "[data-testid=sign-submit]").await;
+    wait_text(&c, "[data-testid=signature-valid]", |t| t.contains("孙丽")).await;
+    let blobs = sandbox.data_dir().join("blobs");
+    assert!(
+        std::fs::read_dir(&blobs).unwrap().count() > 0,
+        "the signature's file is on the device"
+    );
+
+    // The office marks the laptop lost.
+    let devices = hq.admin(Method::GET, "/v1/admin/devices", None).await;
+    let device_id = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["technician_id"] == tech_id.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let lost = hq
+        .admin(
+            Method::POST,
+            &format!("/v1/admin/devices/{device_id}/lost"),
+            None,
+        )
+        .await;
+    assert!(lost["lost_at"].is_string(), "{lost}");
+
+    // Sync now: what was signed goes first, then the device erases and says so.
+    click(&c, "[data-testid=nav-sync]").await;
+    click(&c, "[data-testid=sync-now]").await;
+    let said = wait_text(&c, "[data-testid=sync-erased]", |t| !t.is_empty()).await;
+    assert!(
+        said.contains("Head office marked this device lost"),
+        "{said}"
+    );
+    assert!(said.contains("customer data"), "{said}");
+    let intro = wait_text(&c, "[data-testid=enrol-intro]", |t| !t.is_empty()).await;
+    assert!(intro.contains("fetches its jobs afresh"), "{intro}");
+    shot(&c, "sync-lost-erased").await;
+    let detail = hq
+        .admin(
+            Method::GET,
+            &format!("/v1/admin/work-orders/{order_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(detail["work_order"]["status"], "on_site", "{detail}");
+    let signature = detail["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "attach_signature")
+        .unwrap_or_else(|| panic!("the signature at head office: {detail}"));
+    assert!(signature["file_missing"].is_null(), "{signature}");
+    let remaining: Vec<_> = std::fs::read_dir(&blobs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(remaining.is_empty(), "blob files left: {remaining:?}");
+    let devices = hq.admin(Method::GET, "/v1/admin/devices", None).await;
+    let listed = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == device_id.as_str())
+        .unwrap();
+    assert!(listed["revoked_at"].is_string(), "{listed}");
+    assert!(
+        listed["erased"]["report"]["work_orders"].as_u64() >= Some(1),
+        "{listed}"
+    );
+
+    // The app works on with nothing of the customer's: the job is gone from Today.
+    click(&c, "[data-testid=nav-today]").await;
+    search(&c, "孙丽").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        c.find_all(css("[data-testid=results] [data-testid=order-card]"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the customer's job is gone"
+    );
+
+    // A further sync is refused: the device was revoked.
+    click(&c, "[data-testid=nav-sync]").await;
+    let before = last_run(&c).await;
+    click(&c, "[data-testid=sync-now]").await;
+    wait_for_run_after(&c, &before).await;
+    let health = c
+        .find(css("[data-testid=sync-state]"))
+        .await
+        .unwrap()
+        .attr("data-health")
+        .await
+        .unwrap();
+    assert_eq!(health.as_deref(), Some("needs_enrolment"));
+    wait_text(&c, "[data-testid=sync-erased]", |t| !t.is_empty()).await;
+}
+
 /// When the sync screen's last run finished ('' before any).
 async fn last_run(c: &fantoccini::Client) -> String {
     c.find(css("[data-testid=sync-state]"))

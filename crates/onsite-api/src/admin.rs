@@ -64,6 +64,23 @@ pub struct Device {
     pub enrolled_at: DateTime<Utc>,
     /// When revoked; a revoked device's token is refused (401 `device_revoked`).
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When the office marked it lost (`POST /v1/admin/devices/{id}/lost`): its next sync
+    /// sends what it holds, then erases its customer data. Absent from older head offices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_at: Option<DateTime<Utc>>,
+    /// When the device reported it erased its customer data (it was revoked then), with
+    /// what it erased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased: Option<ErasedRecord>,
+}
+
+/// What a lost device reported erasing, and when head office heard it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasedRecord {
+    /// When head office received the report.
+    pub at: DateTime<Utc>,
+    /// The device's counts.
+    pub report: crate::ErasedReport,
 }
 
 // ---------------------------------------------------------------------------------------

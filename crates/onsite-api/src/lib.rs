@@ -36,6 +36,10 @@ pub mod routes {
     /// `GET` → [`crate::Hello`]: what head office speaks (protocol 2 on; a 404 means a
     /// protocol-1 head office, [`crate::Hello::protocol1`]); device token.
     pub const SYNC_HELLO: &str = "/v1/sync/hello";
+    /// `POST` [`crate::ErasedReport`] → [`crate::Device`]: a device marked lost says it
+    /// erased its customer data; head office records it and revokes the device's token.
+    /// 409 `conflict` from a device not marked lost; device token.
+    pub const SYNC_ERASED: &str = "/v1/sync/erased";
     /// `HEAD` (200 if stored, 404 if not) and `PUT` (raw bytes) → [`crate::BlobPutReply`];
     /// device or admin token.
     pub const BLOB: &str = "/v1/blobs/{sha256}";
@@ -48,6 +52,10 @@ pub mod routes {
     pub const ADMIN_DEVICES: &str = "/v1/admin/devices";
     /// `POST` (no body) → [`crate::Device`]; the device's token stops working at once.
     pub const ADMIN_DEVICE_REVOKE: &str = "/v1/admin/devices/{id}/revoke";
+    /// `POST` (no body) → [`crate::Device`]: marks the device lost (idempotent). Its next
+    /// hello says [`crate::Hello::erase`]: it sends what it holds unsent, erases its
+    /// customer data and files, reports ([`SYNC_ERASED`]) and is revoked.
+    pub const ADMIN_DEVICE_LOST: &str = "/v1/admin/devices/{id}/lost";
     /// `GET ?status=&technician_id=` → `Vec<`[`crate::WorkOrder`]`>`,
     /// `POST` [`crate::NewWorkOrder`] → [`crate::WorkOrder`].
     pub const ADMIN_WORK_ORDERS: &str = "/v1/admin/work-orders";
@@ -131,6 +139,9 @@ pub mod codes {
     pub const UNAUTHORIZED: &str = "unauthorized";
     /// The device was revoked by head office: enrol again with a new code.
     pub const DEVICE_REVOKED: &str = "device_revoked";
+    /// 403: head office marked this device lost; it may send what it holds but is sent
+    /// nothing (no pull).
+    pub const DEVICE_LOST: &str = "device_lost";
     /// Authenticated, but not allowed to do this (e.g. a device token on an admin endpoint,
     /// or another technician's work order).
     pub const FORBIDDEN: &str = "forbidden";

@@ -116,6 +116,30 @@ pub struct Hello {
     /// head offices before retention: the device then uses [`retention::DEFAULT_DAYS`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_days: Option<u32>,
+    /// True when the office marked this device lost: it pushes what it holds unsent, then
+    /// erases its customer data and files and says so ([`ErasedReport`],
+    /// `POST /v1/sync/erased`). Omitted when false (older devices never see it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub erase: bool,
+}
+
+/// `POST /v1/sync/erased`: what a device marked lost erased (counts only, never customer
+/// data). Head office records it and revokes the device.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasedReport {
+    /// When the device erased (its clock).
+    pub erased_at: DateTime<Utc>,
+    /// Work orders removed.
+    pub work_orders: u64,
+    /// Customers removed.
+    pub customers: u64,
+    /// Outbox records removed (sent or not).
+    pub records: u64,
+    /// Records that were still unsent when it erased (they could not be sent: refused
+    /// for good, a file missing, held for a head-office upgrade). Lost with the device.
+    pub unsent: u64,
+    /// Blob files (signatures, photos, documents) deleted.
+    pub files: u64,
 }
 
 /// How long a device keeps closed jobs (issue 11). Head office sets the number of days
@@ -147,6 +171,7 @@ impl Hello {
             restore_horizon: None,
             history_lost: false,
             retention_days: None,
+            erase: false,
         }
     }
 
@@ -162,6 +187,7 @@ impl Hello {
             restore_horizon: None,
             history_lost: false,
             retention_days: None,
+            erase: false,
         }
     }
 

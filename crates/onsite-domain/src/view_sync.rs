@@ -178,6 +178,12 @@ pub struct SyncView {
     pub unsent: Vec<UnsentFileView>,
     pub rejected: Vec<RejectedOpView>,
     pub review: Vec<ReviewFlagView>,
+    /// When this device erased its customer data because head office marked it lost
+    /// (issue 11); none otherwise.
+    pub erased_at: Option<String>,
+    /// Records that could not be sent before the erase (lost with it).
+    #[ts(type = "number")]
+    pub erased_unsent: u64,
 }
 
 /// The check before closing the day: what has not reached head office.

@@ -395,6 +395,8 @@ fn routes() -> Vec<Route> {
         route(Method::POST, ADMIN_ENROLMENT_CODES, issue_enrolment_code),
         route(Method::GET, ADMIN_DEVICES, list_devices),
         route(Method::POST, ADMIN_DEVICE_REVOKE, revoke_device),
+        route(Method::POST, ADMIN_DEVICE_LOST, mark_device_lost),
+        route(Method::POST, SYNC_ERASED, device_erased),
         route(Method::GET, ADMIN_WORK_ORDERS, list_work_orders),
         route(Method::POST, ADMIN_WORK_ORDERS, create_work_order),
         route(Method::GET, ADMIN_WORK_ORDER, get_work_order),
@@ -600,7 +602,7 @@ struct HelloQuery {
 
 async fn hello(
     State(state): State<AppState>,
-    _device: DeviceToken,
+    DeviceToken(device): DeviceToken,
     QueryArgs(query): QueryArgs<HelloQuery>,
 ) -> ApiResult<Json<onsite_api::Hello>> {
     let checkpoint = query.checkpoint.filter(|c| !c.is_empty());
@@ -619,6 +621,7 @@ async fn hello(
         restore_horizon: horizon,
         history_lost,
         retention_days: Some(retention_days),
+        erase: device.lost,
         ..onsite_api::Hello::current()
     }))
 }
@@ -681,6 +684,14 @@ async fn pull(
     DeviceToken(device): DeviceToken,
     QueryArgs(query): QueryArgs<PullQuery>,
 ) -> ApiResult<Json<PullReply>> {
+    // A device marked lost may still send what it holds, but is sent nothing more.
+    if device.lost {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            codes::DEVICE_LOST,
+            "head office marked this device lost; it is sent nothing",
+        ));
+    }
     let limit = query
         .limit
         .unwrap_or(limits::DEFAULT_PULL_LIMIT)
@@ -901,6 +912,46 @@ async fn revoke_device(
     .await?;
     tracing::info!(device = %device.id, "device revoked");
     Ok(Json(device))
+}
+
+async fn mark_device_lost(
+    State(state): State<AppState>,
+    _: Admin,
+    PathId(id): PathId,
+) -> ApiResult<Json<onsite_api::Device>> {
+    let device = run(&state, move |s| {
+        s.mark_device_lost(id, Utc::now()).map_err(|e| match e {
+            StorageError::NotFound => ApiError::not_found("device"),
+            e => e.into(),
+        })
+    })
+    .await?;
+    tracing::info!(device = %device.id, "device marked lost");
+    Ok(Json(device))
+}
+
+async fn device_erased(
+    State(state): State<AppState>,
+    DeviceToken(device): DeviceToken,
+    JsonBody(report): JsonBody<onsite_api::ErasedReport>,
+) -> ApiResult<Json<onsite_api::Device>> {
+    let id = device.device_id;
+    let counts = report.clone();
+    let stored = run(&state, move |s| {
+        Ok(s.record_device_erased(id, &report, Utc::now())?)
+    })
+    .await?;
+    // Counts only: what the device erased is customer data.
+    tracing::info!(
+        device = %id,
+        work_orders = counts.work_orders,
+        customers = counts.customers,
+        records = counts.records,
+        unsent = counts.unsent,
+        files = counts.files,
+        "lost device erased its customer data; revoked"
+    );
+    Ok(Json(stored))
 }
 
 async fn list_work_orders(

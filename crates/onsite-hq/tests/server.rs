@@ -2543,3 +2543,183 @@ async fn the_office_sets_how_long_devices_keep_closed_jobs_within_a_sane_range()
         .await;
     assert_eq!(hello.retention_days, Some(30));
 }
+
+/// Issue 11, lost device: the office marks a device lost (admin only, 404 for an unknown
+/// device, idempotent); its hello then says erase, it may still push but is sent nothing;
+/// its erase report is recorded once and revokes it.
+#[tokio::test]
+async fn a_lost_device_is_told_to_erase_and_revoked_once_it_did() {
+    let hq = start().await;
+    let a = hq.enrolled("A").await;
+    let other = hq.enroll_code(&hq.code_for(a.technician_id).await).await;
+    let wo = hq.work_order("LOST-1", Some(a.technician_id)).await;
+    let lost_path = routes::ADMIN_DEVICE_LOST.replace("{id}", &a.device_id.to_string());
+    // Not lost: the hello says nothing of erasing (the field is omitted), and a report of
+    // erasing is refused.
+    let raw: serde_json::Value = hq
+        .expect(
+            Method::GET,
+            routes::SYNC_HELLO,
+            Some(&a.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert!(raw.get("erase").is_none(), "{raw}");
+    let report = ErasedReport {
+        erased_at: now(),
+        work_orders: 1,
+        customers: 1,
+        records: 3,
+        unsent: 0,
+        files: 2,
+    };
+    hq.expect_error(
+        Method::POST,
+        routes::SYNC_ERASED,
+        Some(&a.token),
+        Some(&report),
+        StatusCode::CONFLICT,
+        codes::CONFLICT,
+    )
+    .await;
+    // Only the admin marks a device lost: no token 401, a device's token 403.
+    hq.expect_error(
+        Method::POST,
+        &lost_path,
+        None,
+        NONE,
+        StatusCode::UNAUTHORIZED,
+        codes::UNAUTHORIZED,
+    )
+    .await;
+    hq.expect_error(
+        Method::POST,
+        &lost_path,
+        Some(&a.token),
+        NONE,
+        StatusCode::FORBIDDEN,
+        codes::FORBIDDEN,
+    )
+    .await;
+    let unknown = routes::ADMIN_DEVICE_LOST.replace("{id}", &Uuid::now_v7().to_string());
+    hq.expect_error(
+        Method::POST,
+        &unknown,
+        Some(ADMIN),
+        NONE,
+        StatusCode::NOT_FOUND,
+        codes::NOT_FOUND,
+    )
+    .await;
+    let lost: Device = hq
+        .admin(Method::POST, &lost_path, NONE, StatusCode::OK)
+        .await;
+    let lost_at = lost.lost_at.expect("marked lost");
+    assert!(lost.revoked_at.is_none() && lost.erased.is_none());
+    // Idempotent: marking it again keeps the first time.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let again: Device = hq
+        .admin(Method::POST, &lost_path, NONE, StatusCode::OK)
+        .await;
+    assert_eq!(again.lost_at, Some(lost_at));
+    let devices: Vec<Device> = hq
+        .admin(Method::GET, routes::ADMIN_DEVICES, NONE, StatusCode::OK)
+        .await;
+    let listed = devices.iter().find(|d| d.id == a.device_id).unwrap();
+    assert_eq!(listed.lost_at, Some(lost_at));
+    assert!(devices
+        .iter()
+        .find(|d| d.id == other.device_id)
+        .unwrap()
+        .lost_at
+        .is_none());
+
+    // The lost device's hello says erase; the technician's other device's does not.
+    let hello: Hello = hq
+        .expect(
+            Method::GET,
+            routes::SYNC_HELLO,
+            Some(&a.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert!(hello.erase);
+    let hello: Hello = hq
+        .expect(
+            Method::GET,
+            routes::SYNC_HELLO,
+            Some(&other.token),
+            NONE,
+            StatusCode::OK,
+        )
+        .await;
+    assert!(!hello.erase);
+    // It may still send what it holds...
+    let mut ops = OpMaker { seq: 0 };
+    let reply = hq
+        .push(&a.token, vec![ops.status(wo.id, WorkOrderStatus::EnRoute)])
+        .await;
+    assert!(applied(&reply.results[0]));
+    // ...but is sent nothing more.
+    hq.expect_error(
+        Method::GET,
+        routes::SYNC_PULL,
+        Some(&a.token),
+        NONE,
+        StatusCode::FORBIDDEN,
+        codes::DEVICE_LOST,
+    )
+    .await;
+
+    // It reports erasing: recorded with its counts, and revoked.
+    let erased: Device = hq
+        .expect(
+            Method::POST,
+            routes::SYNC_ERASED,
+            Some(&a.token),
+            Some(&report),
+            StatusCode::OK,
+        )
+        .await;
+    let record = erased.erased.clone().expect("erase recorded");
+    assert_eq!(record.report, report);
+    assert!(erased.revoked_at.is_some());
+    assert_eq!(erased.lost_at, Some(lost_at));
+    for (method, path) in [
+        (Method::GET, routes::SYNC_HELLO),
+        (Method::GET, routes::SYNC_PULL),
+    ] {
+        hq.expect_error(
+            method,
+            path,
+            Some(&a.token),
+            NONE,
+            StatusCode::UNAUTHORIZED,
+            codes::DEVICE_REVOKED,
+        )
+        .await;
+    }
+    // A repeat (its reply was lost) is refused as revoked; the first report stands.
+    hq.expect_error(
+        Method::POST,
+        routes::SYNC_ERASED,
+        Some(&a.token),
+        Some(&ErasedReport {
+            files: 99,
+            ..report.clone()
+        }),
+        StatusCode::UNAUTHORIZED,
+        codes::DEVICE_REVOKED,
+    )
+    .await;
+    let devices: Vec<Device> = hq
+        .admin(Method::GET, routes::ADMIN_DEVICES, NONE, StatusCode::OK)
+        .await;
+    let listed = devices.iter().find(|d| d.id == a.device_id).unwrap();
+    assert_eq!(listed.erased, Some(record));
+    // The other device syncs on.
+    let page = hq.pull(&other.token, None, None).await;
+    assert!(!page.changes.is_empty());
+}

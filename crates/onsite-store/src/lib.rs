@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod documents;
 pub mod drafts;
+pub mod erase;
 mod error;
 pub mod outbox;
 pub mod private_files;

@@ -193,7 +193,7 @@ const JOB_BLOBS: &str = "
 
 /// Removes one job; returns its customer and appliance ids (removed later if unused) and
 /// adds the blobs it named to `blobs`.
-fn remove_job(
+pub(crate) fn remove_job(
     tx: &Transaction,
     id: &str,
     blobs: &mut BTreeSet<String>,

@@ -100,6 +100,8 @@ impl std::fmt::Debug for SyncState {
 /// so that the next pull still tells whether head office lost what it acknowledged; any
 /// other enrolment starts the sync state from scratch (no cursor).
 pub fn save_enrolment(tx: &Transaction, e: &Enrolment) -> StoreResult<()> {
+    // A device erased as lost and enrolled again is an ordinary device from now on.
+    crate::erase::forget(tx)?;
     if let Some(old) = state(tx)? {
         if same_head_office(&old, e) && old.technician_id == e.technician_id {
             tx.execute(
@@ -556,6 +558,17 @@ pub fn set_waiting(tx: &Transaction, waiting: &[Waiting], now: DateTime<Utc>) ->
         stmt.execute(params![w.op_id, w.why, w.held, ts(now)])?;
     }
     Ok(())
+}
+
+/// Pending records the last push did not find unsendable (made since it looked at the
+/// queue): a lost device pushes again before it erases.
+pub fn sendable_pending(conn: &Connection) -> StoreResult<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM outbox o WHERE o.state = 'pending'
+         AND NOT EXISTS (SELECT 1 FROM sync_waiting w WHERE w.op_id = o.op_id)",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// The records the last sync run could not send.

@@ -343,6 +343,24 @@ impl HqClient {
         self.json(res).await
     }
 
+    /// `POST /v1/sync/erased`: tells head office this lost device erased its customer data
+    /// (counts only); head office revokes the device.
+    pub async fn erased(
+        &self,
+        token: &str,
+        report: &onsite_api::ErasedReport,
+    ) -> Result<onsite_api::Device, ClientError> {
+        let res = self
+            .send(
+                self.http
+                    .post(self.url(routes::SYNC_ERASED))
+                    .bearer_auth(token)
+                    .json(report),
+            )
+            .await?;
+        self.json(res).await
+    }
+
     /// `GET /v1/sync/hello`: what head office speaks; a head office of the first release
     /// has no such route (404) and speaks protocol 1.
     pub async fn hello(&self, token: &str, checkpoint: Option<&str>) -> Result<Hello, ClientError> {

@@ -59,6 +59,9 @@ pub struct SyncReport {
     pub held: Vec<Blocked>,
     /// Acknowledged records forgotten here: behind head office's restore horizon.
     pub forgotten: usize,
+    /// Head office marked this device lost: what was sent first is counted above, then
+    /// the customer data here was erased (counts only) and head office told.
+    pub erased: Option<onsite_api::ErasedReport>,
 }
 
 /// Why a sync run stopped. Texts carry no customer data.
@@ -261,6 +264,7 @@ async fn run(
         restore_horizon: None,
         history_lost: false,
         retention_days: None,
+        erase: false,
         ..hello.clone()
     })
     .unwrap_or_default();
@@ -273,6 +277,9 @@ async fn run(
             Ok(0)
         }
     })?;
+    if hello.erase {
+        return erase_when_lost(store, client, config, st, &hello, report).await;
+    }
     // What no restore of head office can lose need not be kept for re-sending.
     if let Some(h) = hello
         .restore_horizon
@@ -292,6 +299,66 @@ async fn run(
             return Ok(());
         }
     }
+    Ok(())
+}
+
+/// How many times a lost device pushes again when records were made while it pushed,
+/// before it erases anyway.
+const LOST_PUSH_ROUNDS: usize = 3;
+
+/// Head office marked this device lost (issue 11): push everything that can go (no pull:
+/// head office sends a lost device nothing), erase the customer data and every blob file,
+/// record that, and tell head office, which revokes the device. Records that cannot be
+/// sent (refused for good, a file missing, held for an upgrade) are erased too and counted
+/// as unsent in the report. Already erased (the report did not reach head office): only the
+/// report goes again.
+async fn erase_when_lost(
+    store: &Mutex<Store>,
+    client: &HqClient,
+    config: &SyncConfig,
+    st: &SyncState,
+    hello: &Hello,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    use onsite_store::erase;
+    let done = erase::erased(lock(store).conn())?;
+    let mut erased = match done {
+        Some(erased) => erased,
+        None => {
+            let mut erased = None;
+            for round in 1..=LOST_PUSH_ROUNDS {
+                push_all(store, client, config, &st.token, hello, report).await?;
+                // Erased in the same transaction that checks nothing sendable is left
+                // (a record made while pushing goes in another round).
+                erased = lock(store).write(|tx| {
+                    if round < LOST_PUSH_ROUNDS && store_sync::sendable_pending(tx)? > 0 {
+                        return Ok(None);
+                    }
+                    erase::erase(tx, Utc::now()).map(Some)
+                })?;
+                if erased.is_some() {
+                    break;
+                }
+            }
+            erased.unwrap_or_default()
+        }
+    };
+    // The files, and the scrub, on every run until head office heard of the erase: a crash
+    // after the erase's commit must not leave them behind (both are idempotent).
+    let files = config
+        .blobs_dir
+        .as_deref()
+        .map_or(0, erase::remove_all_blob_files) as u64;
+    if files > 0 {
+        erased.files += files;
+        lock(store).write(|tx| erase::record(tx, &erased))?;
+    }
+    // Deleted rows linger in free pages and the log until the file is rewritten. Best
+    // effort: a failure (the disk full) must not stop the report; the next run tries again.
+    let _ = erase::scrub(lock(store).conn());
+    client.erased(&st.token, &erased).await?;
+    lock(store).write(|tx| erase::mark_reported(tx, Utc::now()))?;
+    report.erased = Some(erased);
     Ok(())
 }
 

@@ -30,6 +30,8 @@ const notEnrolled = {
   unsent: [],
   rejected: [],
   review: [],
+  erased_at: null,
+  erased_unsent: 0,
 } as unknown as SyncView;
 const enrolled = { ...notEnrolled, enrolled: true, health: 'ok', server_url: 'https://hq', technician_name: '李明' } as SyncView;
 
@@ -98,4 +100,37 @@ it('an address that does not answer says to check it, without promising a retry'
   const text = q('sync-error')!.textContent!;
   expect(text).toContain('Check the head-office address');
   expect(text).not.toMatch(/tries again/);
+});
+
+it('says plainly that head office marked the device lost and its customer data was erased', async () => {
+  const erased = {
+    ...enrolled,
+    health: 'needs_enrolment',
+    last_error_code: 'sync_device_revoked',
+    erased_at: '2026-12-06T08:00:00Z',
+    erased_unsent: 2,
+  } as SyncView;
+  api.syncStatus.mockResolvedValue(erased);
+  app = mount(Sync, { target: document.body, props: { onBack: () => {}, onChange: () => {} } });
+  await settle();
+  const notice = q('sync-erased')!;
+  expect(notice.getAttribute('role')).toBe('alert');
+  expect(notice.textContent).toContain('Head office marked this device lost');
+  expect(notice.textContent).toContain('customer data');
+  expect(q('sync-erased-unsent')!.textContent).toContain('2 records could not be sent');
+  // The enrolment card does not promise that what was recorded here is kept.
+  expect(q('enrol-intro')!.textContent).toContain('fetches its jobs afresh');
+  expect(q('enrol-intro')!.textContent).not.toContain('kept');
+  unmount(app);
+  i18n.locale = 'zh-CN';
+  app = mount(Sync, { target: document.body, props: { onBack: () => {}, onChange: () => {} } });
+  await settle();
+  expect(q('sync-erased')!.textContent).toContain('总部已将此设备标记为丢失');
+});
+
+it('shows no erase notice on a device that was not lost', async () => {
+  api.syncStatus.mockResolvedValue(enrolled);
+  app = mount(Sync, { target: document.body, props: { onBack: () => {}, onChange: () => {} } });
+  await settle();
+  expect(q('sync-erased')).toBeNull();
 });

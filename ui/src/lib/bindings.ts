@@ -431,6 +431,15 @@ next_attempt_at: string | null, last_run: SyncRunView | null, pending: Array<Pen
  * Files that could not be sent and will not be by a later sync (counted in
  * `unsent_files` until dismissed).
  */
-unsent: Array<UnsentFileView>, rejected: Array<RejectedOpView>, review: Array<ReviewFlagView>, };
+unsent: Array<UnsentFileView>, rejected: Array<RejectedOpView>, review: Array<ReviewFlagView>, 
+/**
+ * When this device erased its customer data because head office marked it lost
+ * (issue 11); none otherwise.
+ */
+erased_at: string | null, 
+/**
+ * Records that could not be sent before the erase (lost with it).
+ */
+erased_unsent: number, };
 
 export type DayEndCheck = { enrolled: boolean, unsent_ops: number, unsent_files: number, rejected_ops: number, last_success_at: string | null, };

@@ -54,6 +54,8 @@ pub struct DeviceAuth {
     pub technician_id: Uuid,
     /// Revoked devices are refused.
     pub revoked: bool,
+    /// Marked lost by the office: told to erase in the hello, sent nothing.
+    pub lost: bool,
 }
 
 /// A new device to enrol.
@@ -123,6 +125,16 @@ pub trait Storage: Send + Sync + 'static {
     fn list_devices(&self) -> Result<Vec<Device>>;
     /// Revokes a device (idempotent).
     fn revoke_device(&self, id: Uuid, now: DateTime<Utc>) -> Result<Device>;
+    /// Marks a device lost (idempotent: the first time counts). `NotFound` when unknown.
+    fn mark_device_lost(&self, id: Uuid, now: DateTime<Utc>) -> Result<Device>;
+    /// Records that a lost device erased its customer data, and revokes it, in one
+    /// transaction. `Conflict` when the device was not marked lost.
+    fn record_device_erased(
+        &self,
+        id: Uuid,
+        report: &onsite_api::ErasedReport,
+        now: DateTime<Utc>,
+    ) -> Result<Device>;
 
     /// Applies one op from a device in one transaction with its processed-ops row; a
     /// replay returns the stored result with `duplicate: true`. `Transient` errors leave

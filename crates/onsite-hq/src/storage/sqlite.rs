@@ -46,7 +46,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../../migrations/0006_commit_tags.sql")),
     (7, include_str!("../../migrations/0007_refused_ops.sql")),
     (8, include_str!("../../migrations/0008_addenda.sql")),
+    (9, include_str!("../../migrations/0009_lost_devices.sql")),
 ];
+
+/// The columns [`device_from_row`] reads.
+const DEVICE_COLS: &str =
+    "id, technician_id, name, enrolled_at, revoked_at, lost_at, erased_at, erased_report";
 
 /// The fact kinds of a carry-back.
 const CARRY_BACK_KINDS: [&str; 3] = [
@@ -255,7 +260,23 @@ fn device_from_row(row: &Row) -> rusqlite::Result<Device> {
         name: row.get(2)?,
         enrolled_at: get_time(row, 3)?,
         revoked_at: get_opt_time(row, 4)?,
+        lost_at: get_opt_time(row, 5)?,
+        erased: match get_opt_time(row, 6)? {
+            Some(at) => Some(onsite_api::ErasedRecord {
+                at,
+                report: get_json(row, 7)?,
+            }),
+            None => None,
+        },
     })
+}
+
+fn device_by_id(conn: &Connection, id: Uuid) -> Result<Device> {
+    Ok(conn.query_row(
+        &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
+        [id.to_string()],
+        device_from_row,
+    )?)
 }
 
 fn technician_from_row(row: &Row) -> rusqlite::Result<Technician> {
@@ -1362,6 +1383,8 @@ impl Storage for SqliteStorage {
                 name: device.name.to_owned(),
                 enrolled_at: now,
                 revoked_at: None,
+                lost_at: None,
+                erased: None,
             },
             technician,
         ))
@@ -1371,13 +1394,15 @@ impl Storage for SqliteStorage {
         let conn = self.reader();
         Ok(conn
             .query_row(
-                "SELECT id, technician_id, revoked_at IS NOT NULL FROM devices WHERE token_hash = ?1",
+                "SELECT id, technician_id, revoked_at IS NOT NULL, lost_at IS NOT NULL \
+                 FROM devices WHERE token_hash = ?1",
                 [token_hash],
                 |r| {
                     Ok(DeviceAuth {
                         device_id: get_uuid(r, 0)?,
                         technician_id: get_uuid(r, 1)?,
                         revoked: r.get(2)?,
+                        lost: r.get(3)?,
                     })
                 },
             )
@@ -1386,9 +1411,9 @@ impl Storage for SqliteStorage {
 
     fn list_devices(&self) -> Result<Vec<Device>> {
         let conn = self.reader();
-        let mut stmt = conn.prepare(
-            "SELECT id, technician_id, name, enrolled_at, revoked_at FROM devices ORDER BY enrolled_at, id",
-        )?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {DEVICE_COLS} FROM devices ORDER BY enrolled_at, id"
+        ))?;
         let rows = stmt.query_map([], device_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -1399,11 +1424,48 @@ impl Storage for SqliteStorage {
             "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2",
             params![ts(now), id.to_string()],
         )?;
-        Ok(conn.query_row(
-            "SELECT id, technician_id, name, enrolled_at, revoked_at FROM devices WHERE id = ?1",
+        device_by_id(&conn, id)
+    }
+
+    fn mark_device_lost(&self, id: Uuid, now: DateTime<Utc>) -> Result<Device> {
+        let conn = self.writer();
+        conn.execute(
+            "UPDATE devices SET lost_at = COALESCE(lost_at, ?1) WHERE id = ?2",
+            params![ts(now), id.to_string()],
+        )?;
+        device_by_id(&conn, id)
+    }
+
+    fn record_device_erased(
+        &self,
+        id: Uuid,
+        report: &onsite_api::ErasedReport,
+        now: DateTime<Utc>,
+    ) -> Result<Device> {
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        let lost: bool = tx.query_row(
+            "SELECT lost_at IS NOT NULL FROM devices WHERE id = ?1",
             [id.to_string()],
-            device_from_row,
-        )?)
+            |r| r.get(0),
+        )?;
+        if !lost {
+            return Err(StorageError::Conflict(
+                "this device was not marked lost".into(),
+            ));
+        }
+        let body =
+            serde_json::to_string(report).map_err(|e| StorageError::Internal(e.to_string()))?;
+        // The first report counts (a repeat, after a lost reply, changes nothing).
+        tx.execute(
+            "UPDATE devices SET erased_at = COALESCE(erased_at, ?1), \
+                 erased_report = COALESCE(erased_report, ?2), \
+                 revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?3",
+            params![ts(now), body, id.to_string()],
+        )?;
+        let device = device_by_id(&tx, id)?;
+        tx.commit()?;
+        Ok(device)
     }
 
     fn apply_op(&self, device: &DeviceAuth, op: &Op, now: DateTime<Utc>) -> Result<OpResult> {
@@ -1461,6 +1523,7 @@ impl Storage for SqliteStorage {
             device_id: refused.device_id,
             technician_id: refused.technician_id,
             revoked: false,
+            lost: false,
         };
         self.apply_op_as(&device, &op, now, "applied_by_office")
     }
