@@ -372,7 +372,7 @@ fn no_pdf_viewer() -> IpcError {
 
 /// Runs `opener` on `file` and waits (up to [`OPENER_VERDICT`]) for it to fail.
 pub async fn open_with(opener: &str, file: &std::path::Path) -> Reply<()> {
-    let child = std::process::Command::new(opener)
+    let child = tokio::process::Command::new(opener)
         .arg(file)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -388,21 +388,14 @@ pub async fn open_with(opener: &str, file: &std::path::Path) -> Reply<()> {
             ))
         }
     };
-    let (done, exited) = tokio::sync::oneshot::channel();
-    std::thread::spawn(move || {
-        let _ = done.send(child.wait());
-    });
-    match tokio::time::timeout(OPENER_VERDICT, exited).await {
+    // Left running past the verdict, the child is reaped by tokio when it ends.
+    match tokio::time::timeout(OPENER_VERDICT, child.wait()).await {
         // Still running: a viewer is showing the document.
         Err(_) => Ok(()),
-        Ok(Ok(Ok(status))) => opener_verdict(status.code()),
-        Ok(Ok(Err(e))) => Err(IpcError::new(
+        Ok(Ok(status)) => opener_verdict(status.code()),
+        Ok(Err(e)) => Err(IpcError::new(
             ErrorCode::Internal,
             format!("the PDF viewer could not be followed: {e}"),
-        )),
-        Ok(Err(_)) => Err(IpcError::new(
-            ErrorCode::Internal,
-            "the PDF viewer could not be followed",
         )),
     }
 }

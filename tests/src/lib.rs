@@ -516,6 +516,17 @@ impl HeadOffice {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
     }
 
+    /// In the app `c`: the sync screen's enrolment form filled with this head office's
+    /// address, `code` and its CA certificate, and sent (what follows is the caller's to
+    /// wait for).
+    pub async fn enrol_app(&self, c: &Client, code: &str) {
+        click(c, "[data-testid=nav-sync]").await;
+        fill(c, "[data-testid=enrol-url]", &self.url()).await;
+        fill(c, "[data-testid=enrol-code]", code).await;
+        fill(c, "[data-testid=enrol-ca]", &self.ca_pem()).await;
+        click(c, "[data-testid=enrol-submit]").await;
+    }
+
     /// A technician at head office and a one-time enrolment code for them: (id, code).
     pub async fn technician_with_code(&self, name: &str) -> (String, String) {
         let tech = self

@@ -97,11 +97,7 @@ async fn a_visit_and_a_sync_leave_private_files_and_logs_without_customer_data()
         .unwrap();
 
     // Enrolled; the first sync brings the job.
-    click(&c, "[data-testid=nav-sync]").await;
-    fill(&c, "[data-testid=enrol-url]", &hq.url()).await;
-    fill(&c, "[data-testid=enrol-code]", &code).await;
-    fill(&c, "[data-testid=enrol-ca]", &hq.ca_pem()).await;
-    click(&c, "[data-testid=enrol-submit]").await;
+    hq.enrol_app(&c, &code).await;
     wait_text(&c, "[data-testid=sync-state]", |t| {
         t.contains("E2E Technician")
     })

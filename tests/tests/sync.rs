@@ -365,11 +365,7 @@ async fn a_signature_lost_on_the_device_is_sent_without_its_file_from_the_sync_s
         .for_element(css("[data-testid=order-card]"))
         .await
         .unwrap();
-    click(&c, "[data-testid=nav-sync]").await;
-    fill(&c, "[data-testid=enrol-url]", &hq.url()).await;
-    fill(&c, "[data-testid=enrol-code]", &code).await;
-    fill(&c, "[data-testid=enrol-ca]", &hq.ca_pem()).await;
-    click(&c, "[data-testid=enrol-submit]").await;
+    hq.enrol_app(&c, &code).await;
     wait_text(&c, "[data-testid=sync-all-sent]", |t| !t.is_empty()).await;
     let shown = wait_text(&c, "[data-testid=sync-certificate]", |t| !t.is_empty()).await;
     let fingerprint = shown.rsplit(": ").next().unwrap_or_default();
@@ -482,11 +478,7 @@ async fn a_device_marked_lost_sends_what_it_holds_then_erases_and_says_so() {
         .for_element(css("[data-testid=order-card]"))
         .await
         .unwrap();
-    click(&c, "[data-testid=nav-sync]").await;
-    fill(&c, "[data-testid=enrol-url]", &hq.url()).await;
-    fill(&c, "[data-testid=enrol-code]", &code).await;
-    fill(&c, "[data-testid=enrol-ca]", &hq.ca_pem()).await;
-    click(&c, "[data-testid=enrol-submit]").await;
+    hq.enrol_app(&c, &code).await;
     wait_text(&c, "[data-testid=sync-all-sent]", |t| !t.is_empty()).await;
 
     // The job is signed on site; nothing of it is sent yet.

@@ -413,8 +413,9 @@ pub fn paper_of_pdf(pdf: &[u8]) -> Option<Paper> {
 }
 
 /// Fills in the paper of documents recorded before it was kept, from their files in
-/// `blobs_dir` (a missing or unreadable file is left as it is). Returns how many were
-/// filled.
+/// `blobs_dir`. A document whose file is missing or says nothing readable gets A4, the
+/// paper its list already showed, so that no later start reads it again. Returns how many
+/// were filled from their files.
 pub fn fill_paper(tx: &Transaction, blobs_dir: &Path) -> StoreResult<usize> {
     let shas: Vec<String> = tx
         .prepare("SELECT DISTINCT sha256 FROM document WHERE paper IS NULL")?
@@ -433,6 +434,10 @@ pub fn fill_paper(tx: &Transaction, blobs_dir: &Path) -> StoreResult<usize> {
             params![sha, paper.as_str()],
         )?;
     }
+    tx.execute(
+        "UPDATE document SET paper = ?1 WHERE paper IS NULL",
+        [Paper::A4.as_str()],
+    )?;
     Ok(filled)
 }
 
