@@ -806,6 +806,16 @@ async fn a_paid_repair_from_arrival_to_the_sign_off_sheet_without_scrolling_back
     assert!(text.contains("PP filter clogged"), "the fault: {text}");
     assert!(!text.contains('👍') && !text.contains('□'), "{text}");
     assert!(text.contains("[…]"), "the emoji's place is marked: {text}");
+    // Defect 7: "work done" says what was done (the accepted quote's service and part, in
+    // the customer's language), and the diagnosis notes have their row.
+    assert!(
+        text.contains("更换滤芯或配件 × 1") && text.contains("PP棉滤芯 10寸 × 1"),
+        "work done: {text}"
+    );
+    assert!(
+        text.contains("检查备注"),
+        "the diagnosis notes' row: {text}"
+    );
     wait_text(&c, "[data-testid=diagnosis-fault]", |t| {
         t == "PP filter clogged 👍"
     })
