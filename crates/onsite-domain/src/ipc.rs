@@ -82,6 +82,16 @@ pub enum ErrorCode {
     /// The head-office address did not answer at enrolment (refused, unknown name,
     /// timeout): check the address.
     EnrolUnreachable,
+    /// The PIN or passphrase is too short or too long (see `view_keys::PIN_MIN_CHARS`).
+    PinTooShort,
+    /// The PIN entered does not open the data; the message says how many tries so far.
+    PinWrong,
+    /// Too many wrong tries: the next is allowed after a wait (see `KeyState::EnterPin`).
+    PinWait,
+    /// The key that opens the data cannot be had (see `view_keys::KeyProblem`).
+    KeyUnavailable,
+    /// The data is sealed and not yet opened: enter the PIN first.
+    Locked,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -10,6 +10,7 @@ pub mod rules;
 pub mod signoff;
 pub mod view;
 pub mod view_day;
+pub mod view_keys;
 pub mod view_sync;
 pub mod view_visit;
 pub mod workorder;

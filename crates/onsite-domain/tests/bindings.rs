@@ -10,6 +10,7 @@ use onsite_domain::rules::{
 };
 use onsite_domain::view::*;
 use onsite_domain::view_day::*;
+use onsite_domain::view_keys::*;
 use onsite_domain::view_sync::*;
 use onsite_domain::view_visit::*;
 use onsite_domain::{JobType, Lateness, WorkOrderStatus};
@@ -50,6 +51,10 @@ fn render() -> String {
         WorkOrderDetail::decl(&cfg),
         Settings::decl(&cfg),
         AppInfo::decl(&cfg),
+        KeyMethod::decl(&cfg),
+        KeyProblem::decl(&cfg),
+        KeyState::decl(&cfg),
+        ForgottenPin::decl(&cfg),
         Bilingual::decl(&cfg),
         ItemKind::decl(&cfg),
         FeeItem::decl(&cfg),

@@ -15,7 +15,7 @@ export type Money = {
  */
 minor: number, currency: Currency, };
 
-export type ErrorCode = "db_corrupt" | "db_locked" | "db_too_new" | "db_io" | "not_found" | "transition_not_allowed" | "reason_required" | "signature_required" | "document_failed" | "invalid_input" | "internal" | "invalid_quantity" | "invalid_amount" | "price_not_editable" | "payment_above_due" | "purchase_date_in_future" | "order_cancelled" | "order_closed" | "insufficient_stock" | "photo_too_large" | "quote_required" | "quote_not_accepted" | "no_fee_table" | "sync_not_enrolled" | "sync_offline" | "sync_bad_address" | "sync_bad_certificate" | "sync_code_refused" | "sync_device_revoked" | "sync_server_error" | "sync_unsent_elsewhere" | "job_closed" | "fault_required" | "quote_empty" | "no_pdf_viewer" | "demo_in_progress" | "enrol_unreachable";
+export type ErrorCode = "db_corrupt" | "db_locked" | "db_too_new" | "db_io" | "not_found" | "transition_not_allowed" | "reason_required" | "signature_required" | "document_failed" | "invalid_input" | "internal" | "invalid_quantity" | "invalid_amount" | "price_not_editable" | "payment_above_due" | "purchase_date_in_future" | "order_cancelled" | "order_closed" | "insufficient_stock" | "photo_too_large" | "quote_required" | "quote_not_accepted" | "no_fee_table" | "sync_not_enrolled" | "sync_offline" | "sync_bad_address" | "sync_bad_certificate" | "sync_code_refused" | "sync_device_revoked" | "sync_server_error" | "sync_unsent_elsewhere" | "job_closed" | "fault_required" | "quote_empty" | "no_pdf_viewer" | "demo_in_progress" | "enrol_unreachable" | "pin_too_short" | "pin_wrong" | "pin_wait" | "key_unavailable" | "locked";
 
 export type IpcError = { code: ErrorCode, message: string, file: string | null, };
 
@@ -138,6 +138,30 @@ addenda: Array<AddendumView>, };
 export type Settings = { locale: string | null, };
 
 export type AppInfo = { version: string, data_file: string, system_locale: string, settings: Settings, };
+
+export type KeyMethod = "credential_store" | "pin";
+
+export type KeyProblem = "credential_store_unavailable" | "key_missing" | "key_damaged" | "data_from_another_device";
+
+export type KeyState = { "state": "open", method: KeyMethod, } | { "state": "set_pin" } | { "state": "enter_pin", wrong_tries: number, wait_seconds: number, } | { "state": "problem", problem: KeyProblem, };
+
+export type ForgottenPin = { 
+/**
+ * Changes (ops) recorded here and not yet acknowledged by head office.
+ */
+unsent_changes: number, 
+/**
+ * Signatures, photos and documents not yet uploaded.
+ */
+unsent_files: number, 
+/**
+ * When these counts were taken (RFC 3339 UTC), `None` if never.
+ */
+counted_at: string | null, 
+/**
+ * Whether the device was enrolled with head office (otherwise it held the demo).
+ */
+enrolled: boolean, };
 
 export type Bilingual = { 
 /**
