@@ -259,11 +259,52 @@ describe('forgotten PIN', () => {
     expect(q('forgot-summary')!.textContent).toContain('only the demo data is lost');
   });
 
-  it('back returns to the PIN', async () => {
+  it('says it in Chinese, and a failed erase is shown', async () => {
+    i18n.locale = 'zh-CN';
     await openForgot(counted);
+    expect(q('forgot-summary')!.textContent).toContain('此电脑上记录的 4 项更改和 2 个照片、签名或文件尚未送达总部');
+    fill('forgot-confirm', 'ERASE');
+    api.eraseForgotten.mockRejectedValueOnce({ code: 'internal', message: '', file: null });
+    button('forgot-erase').click();
+    await settle();
+    expect(q('forgot-erase-error')!.dataset.code).toBe('internal');
+    expect(q('forgot-screen')).not.toBeNull();
+  });
+
+  it('back returns to the PIN as key_state has it now (the wait still running)', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+    await openForgot(counted);
+    expect(q('pin')).toBeNull();
+    api.keyState.mockResolvedValueOnce(enter(3, 20));
     button('forgot-back').click();
-    flushSync();
+    await settle();
+    expect(api.keyState).toHaveBeenCalledTimes(1);
     expect(q('pin')).not.toBeNull();
+    expect(q('pin-tries')!.textContent).toContain('3');
+    expect(q('pin-wait')!.textContent).toContain('Try again in 0:20');
+  });
+
+  it('back still returns to the PIN when key_state fails', async () => {
+    await openForgot(counted);
+    api.keyState.mockRejectedValueOnce({ code: 'internal', message: '', file: null });
+    button('forgot-back').click();
+    await settle();
+    expect(q('pin')).not.toBeNull();
+  });
+
+  it('a failed count still says what may be lost, and erasing stays possible', async () => {
+    api.forgottenPin.mockRejectedValueOnce({ code: 'internal', message: '', file: null });
+    open(enter(1, 0));
+    button('pin-forgot').click();
+    await settle();
+    expect(q('forgot-error')).not.toBeNull();
+    expect(q('forgot-summary')!.dataset.kind).toBe('never_counted');
+    fill('forgot-confirm', 'ERASE');
+    expect(button('forgot-erase').disabled).toBe(false);
+    api.forgottenPin.mockResolvedValueOnce(counted);
+    button('forgot-retry').click();
+    await settle();
+    expect(q('forgot-summary')!.dataset.kind).toBe('unsent');
   });
 });
 
@@ -296,6 +337,13 @@ describe('key problems', () => {
     button('key-retry').click();
     await settle();
     expect(q('pin')).not.toBeNull();
+  });
+
+  it('a state this UI does not know says the data cannot be opened, with Try again', () => {
+    open({ state: 'sealed_by_martians' } as unknown as KeyState);
+    expect(q('key-problem')!.dataset.problem).toBe('unknown');
+    expect(q('key-problem-heading')!.textContent).toBe('Onsite cannot open its data');
+    expect(q('key-retry')).not.toBeNull();
   });
 
   it('speaks Chinese', () => {
