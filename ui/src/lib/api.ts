@@ -13,6 +13,8 @@ import type {
   ExpenseForm,
   ExpenseRatesView,
   ExpensesDayView,
+  ForgottenPin,
+  KeyState,
   StockCountForm,
   StockTakeResult,
   PaymentForm,
@@ -125,4 +127,10 @@ export const api = {
     call<SyncView>('dismiss_unsent_file', { sha256, opId }),
   sendWithoutFile: (opId: string, reason: string) =>
     call<SyncView>('send_without_file', { opId, reason }),
+  // The key that opens the technician's data (issue 11). A PIN only ever goes in.
+  keyState: () => call<KeyState>('key_state'),
+  setPin: (pin: string) => call<KeyState>('set_pin', { pin }),
+  unlock: (pin: string) => call<KeyState>('unlock', { pin }),
+  forgottenPin: () => call<ForgottenPin>('forgotten_pin'),
+  eraseForgotten: (confirm: string) => call<KeyState>('erase_forgotten', { confirm }),
 };

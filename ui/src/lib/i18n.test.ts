@@ -28,6 +28,7 @@ describe('translations', () => {
       sync_not_enrolled: 1, sync_offline: 1, sync_bad_address: 1, sync_bad_certificate: 1,
       sync_code_refused: 1, sync_device_revoked: 1, sync_server_error: 1, sync_unsent_elsewhere: 1,
       job_closed: 1, fault_required: 1, quote_empty: 1, no_pdf_viewer: 1, demo_in_progress: 1, enrol_unreachable: 1,
+      pin_too_short: 1, pin_wrong: 1, pin_wait: 1, key_unavailable: 1, locked: 1,
     } satisfies Record<ErrorCode, 1>;
     const statuses = {
       assigned: 1, en_route: 1, on_site: 1, in_progress: 1, completed: 1,
