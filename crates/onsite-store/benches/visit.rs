@@ -1,8 +1,10 @@
 //! `cargo bench -p onsite-store --bench visit`: recording each visit step (its rows and its
 //! outbox operation, committed with synchronous=FULL) on a real file holding the demo data
 //! plus a few hundred copies of a repair order. Prints median and p99 per step; the
-//! issue's target is p99 under 5 ms (release).
+//! issue's target is p99 under 5 ms (release). Run twice in one go, on a plain file (as
+//! before issue 11) and on a sealed one (as the app keeps it), and printed side by side.
 
+use onsite_store::{Blobs, DataKey};
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as D, FixedOffset, NaiveDate, TimeZone, Utc};
@@ -16,15 +18,11 @@ use onsite_store::Store;
 const DEMO: &str = include_str!("../../../assets/demo/demo.json");
 const RUNS: usize = 300;
 
-fn stats(label: &str, mut samples: Vec<Duration>) {
+/// (median, p99) in ms.
+fn stats(mut samples: Vec<Duration>) -> (f64, f64) {
     samples.sort();
     let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    println!(
-        "{label:<34} median {:>7.3} ms   p99 {:>7.3} ms   ({} runs)",
-        at(0.5).as_secs_f64() * 1e3,
-        at(0.99).as_secs_f64() * 1e3,
-        samples.len()
-    );
+    (at(0.5).as_secs_f64() * 1e3, at(0.99).as_secs_f64() * 1e3)
 }
 
 fn line(code: &str) -> QuoteLine {
@@ -37,11 +35,35 @@ fn line(code: &str) -> QuoteLine {
 }
 
 fn main() {
-    let dir = std::env::temp_dir().join(format!("onsite-visit-bench-{}", std::process::id()));
+    let plain = steps(false);
+    let sealed = steps(true);
+    println!("visit steps (synchronous=FULL, WAL; {RUNS} runs; median / p99)");
+    for ((name, p), (_, s)) in plain.iter().zip(&sealed) {
+        println!(
+            "{name:<30} plain {:>7.3} / {:>7.3} ms   sealed {:>7.3} / {:>7.3} ms   p99 x{:.2}",
+            p.0,
+            p.1,
+            s.0,
+            s.1,
+            s.1 / p.1
+        );
+    }
+}
+
+/// Each step's (median, p99), on a plain or a sealed file.
+fn steps(sealed: bool) -> Vec<(&'static str, (f64, f64))> {
+    let dir = std::env::temp_dir().join(format!(
+        "onsite-visit-bench-{}-{sealed}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bench.db");
-    let mut store = Store::open(&path).unwrap();
+    let mut store = if sealed {
+        Store::open(&path, &test_key()).unwrap()
+    } else {
+        Store::open_unsealed(&path).unwrap()
+    };
     let tz = FixedOffset::east_opt(8 * 3600).unwrap();
     let now = tz
         .with_ymd_and_hms(2026, 11, 24, 10, 0, 0)
@@ -93,7 +115,12 @@ fn main() {
         .unwrap()
         .unwrap()
         .part_id;
-    let blob = visit::put_blob(&dir.join("blobs"), b"\xff\xd8 bench photo", "image/jpeg").unwrap();
+    let blob = visit::put_blob(
+        &Blobs::new(dir.join("blobs"), &test_key()),
+        b"\xff\xd8 bench photo",
+        "image/jpeg",
+    )
+    .unwrap();
 
     let names = [
         "RecordDiagnosis",
@@ -242,12 +269,16 @@ fn main() {
             .unwrap();
         });
     }
-    println!("visit steps on {} (synchronous=FULL, WAL)", path.display());
-    for (name, s) in names.iter().zip(samples) {
-        stats(name, s);
-    }
     let state = visit::state(store.conn(), &orders[0]).unwrap();
     assert_eq!(state.balance.outstanding_minor, 0);
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
+    names
+        .into_iter()
+        .zip(samples.into_iter().map(stats))
+        .collect()
+}
+
+fn test_key() -> DataKey {
+    DataKey::from_array([7; 32])
 }

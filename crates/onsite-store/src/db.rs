@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+use crate::crypto::DataKey;
 use crate::{StoreError, StoreResult};
 
 /// Numbered migrations, embedded in the binary. Each runs in its own transaction and sets
@@ -80,11 +81,24 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating if absent) the data file at `path` and brings its schema up to date.
-    /// Never deletes or overwrites an existing file: a file that is not an Onsite database,
-    /// is damaged, is in use, or comes from a newer version is refused with an error that
-    /// names it.
-    pub fn open(path: &Path) -> StoreResult<Store> {
+    /// Opens (creating if absent) the data file at `path`, sealed with `key` (SQLCipher),
+    /// and brings its schema up to date. A plain database from an earlier version is
+    /// sealed first ([`seal_plain`]). Never deletes or overwrites an existing file: a file
+    /// that is not an Onsite database, is damaged, does not open with this key, is in use,
+    /// or comes from a newer version is refused with an error that names it.
+    pub fn open(path: &Path, key: &DataKey) -> StoreResult<Store> {
+        Store::open_with(path, Some(key))
+    }
+
+    /// Opens a data file without sealing it, as versions before issue 11 did. Only for
+    /// the benchmarks that measure what sealing costs, and for tests that make an old
+    /// plain file: the app never calls it.
+    #[doc(hidden)]
+    pub fn open_unsealed(path: &Path) -> StoreResult<Store> {
+        Store::open_with(path, None)
+    }
+
+    fn open_with(path: &Path, key: Option<&DataKey>) -> StoreResult<Store> {
         let io = |source| StoreError::Io {
             path: path.to_path_buf(),
             source,
@@ -108,7 +122,11 @@ impl Store {
             }
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
-        check_header(path)?;
+        if let Some(key) = key {
+            if read_header(path)? == Header::Plain {
+                seal_plain(path, key)?;
+            }
+        }
         // A new file is made owner-only before SQLite opens it; SQLite gives its -wal and
         // -shm the mode of the database file.
         match crate::private_files::open_options()
@@ -120,20 +138,23 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(io(e)),
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| classify(e, path))?;
+        let conn = match key {
+            Some(key) => open_sealed(path, key)?,
+            None => Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|e| classify(e, path))?,
+        };
         let mut store = Store {
             conn,
             path: Some(path.to_path_buf()),
             _lock: Some(lock),
         };
         store.init().map_err(|e| match e {
-            StoreError::Sqlite(e) => classify(e, path),
+            StoreError::Sqlite(e) => sealed_verdict(e, path),
             other => other,
         })?;
         Ok(store)
@@ -189,11 +210,20 @@ fn sidecar(path: &Path, ext: &str) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// A non-empty file that does not start with SQLite's header is not ours to touch.
-fn check_header(path: &Path) -> StoreResult<()> {
+#[derive(Debug, PartialEq, Eq)]
+enum Header {
+    /// No file, or an empty one.
+    Empty,
+    /// A plain SQLite database (an earlier version's, or another program's).
+    Plain,
+    /// Anything else: sealed (SQLCipher has no plain header), or not a database at all.
+    Other,
+}
+
+fn read_header(path: &Path) -> StoreResult<Header> {
     let mut file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Header::Empty),
         Err(source) => {
             return Err(StoreError::Io {
                 path: path.to_path_buf(),
@@ -215,13 +245,191 @@ fn check_header(path: &Path) -> StoreResult<()> {
             }
         }
     }
-    if read == 0 || &head == SQLITE_HEADER {
-        Ok(())
+    Ok(if read == 0 {
+        Header::Empty
+    } else if &head == SQLITE_HEADER {
+        Header::Plain
     } else {
-        Err(StoreError::Corrupt {
-            path: path.to_path_buf(),
-        })
+        Header::Other
+    })
+}
+
+/// A connection to `path` with the key given first, as SQLCipher requires, and a page
+/// cache large enough that Today and search read each page (and decrypt it) once.
+fn open_sealed(path: &Path, key: &DataKey) -> StoreResult<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| classify(e, path))?;
+    let raw = key.sqlcipher_raw_key();
+    conn.execute_batch(&zeroize::Zeroizing::new(format!(
+        "PRAGMA key = \"{}\";",
+        raw.as_str()
+    )))
+    .map_err(|e| classify(e, path))?;
+    // SQLCipher checks the key at the first read: a file sealed with another key (or a
+    // damaged one) fails here.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|e| sealed_verdict(e, path))?;
+    conn.execute_batch(&format!(
+        "PRAGMA cache_size = -{CACHE_KIB}; PRAGMA temp_store = MEMORY;"
+    ))?;
+    Ok(conn)
+}
+
+/// Page cache of a sealed store, in KiB: each page read from the file is decrypted, so
+/// pages kept in memory are read for free (docs/data-at-rest.md, measured).
+const CACHE_KIB: i64 = 32 * 1024;
+
+/// SQLite's verdict on a sealed file: "not a database" there means the key does not open
+/// it (another device's file) or it is damaged; SQLCipher cannot tell the two apart.
+fn sealed_verdict(e: rusqlite::Error, path: &Path) -> StoreError {
+    match classify(e, path) {
+        StoreError::Corrupt { path } => StoreError::Sealed { path },
+        other => other,
     }
+}
+
+/// Seals a plain database of an earlier version in place: exported with
+/// `sqlcipher_export()` into `<file>.sealing`, which is opened with the key and checked
+/// (SQLCipher's integrity check, SQLite's, the schema version and every table's row
+/// count against the plain file) before it replaces the plain file by a rename. A crash
+/// at any point leaves either the plain file (sealed again at the next start) or the
+/// sealed one. A plain file that is not Onsite's or is too new is refused untouched.
+pub fn seal_plain(path: &Path, key: &DataKey) -> StoreResult<()> {
+    let verdict = |e: rusqlite::Error| classify(e, path);
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let sealing = sidecar(path, "sealing");
+    match std::fs::remove_file(&sealing) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    let counts = {
+        let plain = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(verdict)?;
+        plain
+            .busy_timeout(std::time::Duration::from_secs(2))
+            .map_err(verdict)?;
+        check_identity(&plain, path).map_err(|e| match e {
+            StoreError::Sqlite(e) => verdict(e),
+            other => other,
+        })?;
+        let version: i64 = plain
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(verdict)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        // Everything in the WAL into the main file, so the export sees it all.
+        plain
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(verdict)?;
+        crate::private_files::open_options()
+            .write(true)
+            .create_new(true)
+            .open(&sealing)
+            .map_err(io)?;
+        let raw = key.sqlcipher_raw_key();
+        let exported = (|| -> rusqlite::Result<()> {
+            plain.execute(
+                "ATTACH DATABASE ?1 AS sealed KEY ?2",
+                rusqlite::params![sealing.to_string_lossy(), raw.as_str()],
+            )?;
+            plain.query_row("SELECT sqlcipher_export('sealed')", [], |_| Ok(()))?;
+            plain.pragma_update(Some("sealed"), "user_version", version)?;
+            plain.pragma_update(Some("sealed"), "application_id", APPLICATION_ID)?;
+            plain.execute_batch("DETACH DATABASE sealed")?;
+            Ok(())
+        })();
+        if let Err(e) = exported {
+            let _ = std::fs::remove_file(&sealing);
+            return Err(verdict(e));
+        }
+        table_counts(&plain).map_err(verdict)?
+    };
+    let checked = (|| -> StoreResult<()> {
+        let sealed = open_sealed(&sealing, key)?;
+        let cipher: Vec<String> = sealed
+            .prepare("PRAGMA cipher_integrity_check")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let quick: String = sealed.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        let version: i64 = sealed.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let ok = cipher.is_empty()
+            && quick == "ok"
+            && table_counts(&sealed)? == counts
+            && version == counts.version;
+        if !ok {
+            return Err(StoreError::Invalid(
+                "the sealed copy of the data file did not match it; the plain file is kept".into(),
+            ));
+        }
+        sealed.pragma_update(None, "journal_mode", "WAL")?;
+        Ok(())
+    })();
+    if let Err(e) = checked {
+        let _ = std::fs::remove_file(&sealing);
+        return Err(e);
+    }
+    if let Ok(f) = File::open(&sealing) {
+        f.sync_all().map_err(io)?;
+    }
+    // The plain file's WAL and shared memory went with its last connection; any left
+    // (a crash before) is empty after the checkpoint above.
+    for ext in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(ext);
+        match std::fs::remove_file(PathBuf::from(name)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    std::fs::rename(&sealing, path).map_err(io)?;
+    if let Some(dir) = path.parent().and_then(|d| File::open(d).ok()) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Counts {
+    version: i64,
+    tables: Vec<(String, i64)>,
+}
+
+fn table_counts(conn: &Connection) -> rusqlite::Result<Counts> {
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut tables = Vec::with_capacity(names.len());
+    for name in names {
+        let n: i64 = conn.query_row(
+            &format!("SELECT count(*) FROM \"{}\"", name.replace('"', "\"\"")),
+            [],
+            |r| r.get(0),
+        )?;
+        tables.push((name, n));
+    }
+    let version = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    Ok(Counts { version, tables })
 }
 
 fn set_pragmas(conn: &Connection) -> StoreResult<()> {
@@ -301,13 +509,17 @@ pub fn classify(e: rusqlite::Error, path: &Path) -> StoreError {
 mod tests {
     use super::*;
 
+    fn key() -> DataKey {
+        DataKey::from_array([7; 32])
+    }
+
     #[cfg(unix)]
     #[test]
     fn a_new_data_file_its_wal_and_its_folder_are_owner_only() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("data");
         let path = dir.join("onsite.db");
-        let mut store = Store::open(&path).unwrap();
+        let mut store = Store::open(&path, &key()).unwrap();
         store
             .write(|tx| crate::settings::set(tx, "probe", "x"))
             .unwrap();
@@ -348,7 +560,7 @@ mod tests {
             )
             .unwrap();
         }
-        let upgraded = Store::open(&old).unwrap();
+        let upgraded = Store::open(&old, &key()).unwrap();
         let fresh = Store::open_in_memory().unwrap();
         assert_eq!(schema(upgraded.conn()), schema(fresh.conn()));
         assert!(schema(fresh.conn())
@@ -371,7 +583,7 @@ mod tests {
     #[test]
     fn pragmas_are_set() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("a.db")).unwrap();
+        let store = Store::open(&dir.path().join("a.db"), &key()).unwrap();
         let c = store.conn();
         let mode: String = c
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
@@ -391,8 +603,8 @@ mod tests {
         let path = dir.path().join("onsite.db");
         let garbage = b"this is a shopping list, not a database\n".repeat(100);
         std::fs::write(&path, &garbage).unwrap();
-        let err = Store::open(&path).unwrap_err();
-        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+        let err = Store::open(&path, &key()).unwrap_err();
+        assert!(matches!(err, StoreError::Sealed { .. }), "{err:?}");
         assert!(err.to_string().contains("onsite.db"));
         assert_eq!(std::fs::read(&path).unwrap(), garbage);
     }
@@ -401,16 +613,48 @@ mod tests {
     fn damaged_database_is_refused_and_left_alone() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("onsite.db");
-        drop(Store::open(&path).unwrap());
+        drop(Store::open(&path, &key()).unwrap());
         let mut bytes = std::fs::read(&path).unwrap();
-        // keep the header, wreck the rest of page 1 (the schema)
+        // wreck page 1 (the schema), past SQLCipher's salt
         for b in bytes.iter_mut().skip(100).take(3000) {
             *b = 0xA5;
         }
         std::fs::write(&path, &bytes).unwrap();
-        let err = Store::open(&path).unwrap_err();
-        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+        let err = Store::open(&path, &key()).unwrap_err();
+        assert!(matches!(err, StoreError::Sealed { .. }), "{err:?}");
         assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    }
+
+    #[test]
+    fn the_file_is_sealed_and_another_key_does_not_open_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("onsite.db");
+        {
+            let mut store = Store::open(&path, &key()).unwrap();
+            store
+                .write(|tx| crate::settings::set(tx, "probe", "张志强 13501234567"))
+                .unwrap();
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        assert_ne!(&bytes[..16], SQLITE_HEADER, "no plain header");
+        assert!(!bytes.windows(11).any(|w| w == b"13501234567"));
+        let err = Store::open(&path, &DataKey::random()).unwrap_err();
+        assert!(matches!(err, StoreError::Sealed { .. }), "{err:?}");
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "left alone");
+        // without any key, plain SQLite sees no database
+        let plain = Connection::open(&path).unwrap();
+        assert!(plain
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r
+                .get::<_, i64>(0))
+            .is_err());
+        drop(plain);
+        let store = Store::open(&path, &key()).unwrap();
+        assert_eq!(
+            crate::settings::get(store.conn(), "probe")
+                .unwrap()
+                .as_deref(),
+            Some("张志强 13501234567")
+        );
     }
 
     #[test]
@@ -422,7 +666,7 @@ mod tests {
             conn.execute_batch("CREATE TABLE recipes (name TEXT)")
                 .unwrap();
         }
-        let err = Store::open(&path).unwrap_err();
+        let err = Store::open(&path, &key()).unwrap_err();
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
         let conn = Connection::open(&path).unwrap();
         let n: i64 = conn
@@ -435,13 +679,15 @@ mod tests {
     fn newer_schema_is_refused_and_left_alone() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("onsite.db");
-        drop(Store::open(&path).unwrap());
         {
-            let conn = Connection::open(&path).unwrap();
+            // a plain file of a newer (unknown) plain version: not sealed, not touched
+            let mut conn = Connection::open(&path).unwrap();
+            migrate(&mut conn, &path, SCHEMA_VERSION).unwrap();
             conn.pragma_update(None, "user_version", SCHEMA_VERSION + 5)
                 .unwrap();
         }
-        let err = Store::open(&path).unwrap_err();
+        let before = std::fs::read(&path).unwrap();
+        let err = Store::open(&path, &key()).unwrap_err();
         match err {
             StoreError::TooNew {
                 found, supported, ..
@@ -450,21 +696,29 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let conn = Connection::open(&path).unwrap();
-        let v: i64 = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .unwrap();
-        assert_eq!(v, SCHEMA_VERSION + 5);
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert!(!sidecar(&path, "sealing").exists());
+
+        // and a sealed one of a newer version
+        let sealed = dir.path().join("sealed.db");
+        drop(Store::open(&sealed, &key()).unwrap());
+        {
+            let conn = open_sealed(&sealed, &key()).unwrap();
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+                .unwrap();
+        }
+        let err = Store::open(&sealed, &key()).unwrap_err();
+        assert!(matches!(err, StoreError::TooNew { .. }), "{err:?}");
     }
 
     #[test]
     fn second_open_of_the_same_file_is_locked() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("onsite.db");
-        let first = Store::open(&path).unwrap();
-        let err = Store::open(&path).unwrap_err();
+        let first = Store::open(&path, &key()).unwrap();
+        let err = Store::open(&path, &key()).unwrap_err();
         assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
         drop(first);
-        Store::open(&path).expect("free again once the first is closed");
+        Store::open(&path, &key()).expect("free again once the first is closed");
     }
 }

@@ -1,57 +1,30 @@
 //! Signatures and documents of a job, and the files behind them.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use onsite_domain::signoff::{sha256_hex, SignedContent, SignedLine};
+use onsite_domain::signoff::{SignedContent, SignedLine};
 use onsite_domain::view::{DocumentKind, DocumentView, Paper, SignatureView};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use crate::{outbox, parse_ts, ts, StoreError, StoreResult};
+use crate::{outbox, parse_ts, ts, Blobs, StoreError, StoreResult};
 
-/// Puts `bytes` in `dir` under their SHA-256 (written to a temporary file, synced, then
-/// renamed and the folder synced, so a crash never leaves half a file under a valid name).
-/// Returns the hash. Writing the same bytes twice keeps one file; a file of the wrong size
-/// under that name (a torn copy from elsewhere) is replaced.
-pub fn put_blob(dir: &Path, bytes: &[u8]) -> std::io::Result<String> {
-    let sha = sha256_hex(bytes);
-    let path = dir.join(&sha);
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64) {
-        return Ok(sha);
-    }
-    crate::private_files::create_dir(dir)?;
-    let tmp = dir.join(format!(".{sha}.{}.tmp", uuid::Uuid::now_v7()));
-    let written = (|| {
-        let mut f = crate::private_files::create_file(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, &path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written.map(|()| sha)
+/// Seals `bytes` into the blobs folder (see [`Blobs::put`]); returns their SHA-256.
+pub fn put_blob(blobs: &Blobs, bytes: &[u8]) -> std::io::Result<String> {
+    blobs.put(bytes)
 }
 
-/// Copies a blob to `dest` (a file the user chose), after checking that the stored bytes
-/// still match their hash. Written beside `dest` first and renamed, so a failed copy never
-/// leaves half a file under the chosen name.
-pub fn export_blob(dir: &Path, sha256: &str, dest: &Path) -> StoreResult<()> {
-    let bytes = std::fs::read(blob_path(dir, sha256)?).map_err(|source| StoreError::Io {
-        path: dir.join(sha256),
-        source,
-    })?;
-    if sha256_hex(&bytes) != sha256.to_ascii_lowercase() {
-        return Err(StoreError::Corrupt {
-            path: dir.join(sha256),
-        });
-    }
+/// The plain bytes of a blob, checked against their hash (see [`Blobs::read`]).
+pub fn read_blob(blobs: &Blobs, sha256: &str) -> StoreResult<Vec<u8>> {
+    blobs.read(sha256)
+}
+
+/// Writes a plain copy of a blob to `dest` (a file the user chose with "Save as…": the
+/// one place a document leaves the device's seal, because the user asked), after checking
+/// that the stored bytes still match their hash. Written beside `dest` first and renamed,
+/// so a failed copy never leaves half a file under the chosen name.
+pub fn export_blob(blobs: &Blobs, sha256: &str, dest: &Path) -> StoreResult<()> {
+    let bytes = blobs.read(sha256)?;
     let io = |source| StoreError::Io {
         path: dest.to_path_buf(),
         source,
@@ -87,12 +60,9 @@ pub fn order_and_kind(
     .transpose()
 }
 
-/// Where a blob lives.
-pub fn blob_path(dir: &Path, sha256: &str) -> StoreResult<PathBuf> {
-    if sha256.len() != 64 || !sha256.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(StoreError::Invalid("not a SHA-256".into()));
-    }
-    Ok(dir.join(sha256.to_ascii_lowercase()))
+/// Where a blob's sealed file lives (see [`Blobs::path`]).
+pub fn blob_path(blobs: &Blobs, sha256: &str) -> StoreResult<PathBuf> {
+    blobs.path(sha256)
 }
 
 /// The job's content as a signature vouches for it (see `onsite_domain::signoff`).
@@ -413,20 +383,17 @@ pub fn paper_of_pdf(pdf: &[u8]) -> Option<Paper> {
 }
 
 /// Fills in the paper of documents recorded before it was kept, from their files in
-/// `blobs_dir`. A document whose file is missing or says nothing readable gets A4, the
+/// the blobs folder. A document whose file is missing or says nothing readable gets A4, the
 /// paper its list already showed, so that no later start reads it again. Returns how many
 /// were filled from their files.
-pub fn fill_paper(tx: &Transaction, blobs_dir: &Path) -> StoreResult<usize> {
+pub fn fill_paper(tx: &Transaction, blobs: &Blobs) -> StoreResult<usize> {
     let shas: Vec<String> = tx
         .prepare("SELECT DISTINCT sha256 FROM document WHERE paper IS NULL")?
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     let mut filled = 0;
     for sha in shas {
-        let Ok(path) = blob_path(blobs_dir, &sha) else {
-            continue;
-        };
-        let Some(paper) = std::fs::read(path).ok().and_then(|b| paper_of_pdf(&b)) else {
+        let Some(paper) = blobs.read(&sha).ok().and_then(|b| paper_of_pdf(&b)) else {
             continue;
         };
         filled += tx.execute(
@@ -448,9 +415,9 @@ mod tests {
     #[test]
     fn blobs_and_their_folder_are_owner_only() {
         let tmp = tempfile::tempdir().unwrap();
-        let blobs = tmp.path().join("blobs");
+        let blobs = Blobs::new(tmp.path().join("blobs"), &crate::DataKey::random());
         let sha = put_blob(&blobs, b"%PDF-1.7 a signed sheet").unwrap();
-        assert!(blobs.join(&sha).exists());
-        assert_eq!(crate::private_files::too_open(&blobs), vec![]);
+        assert!(blobs.path(&sha).unwrap().exists());
+        assert_eq!(crate::private_files::too_open(blobs.dir()), vec![]);
     }
 }

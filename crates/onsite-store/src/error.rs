@@ -9,6 +9,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum StoreError {
     #[error("{} is not an Onsite database or is damaged", path.display())]
     Corrupt { path: PathBuf },
+    /// A sealed data file that does not open with this device's key: copied from another
+    /// device, or damaged (SQLCipher cannot tell which).
+    #[error("{} does not open with this device's key: it comes from another device or is damaged", path.display())]
+    Sealed { path: PathBuf },
     #[error("{} is in use by another Onsite window or program", path.display())]
     Locked { path: PathBuf },
     #[error("{} was written by a newer Onsite (schema {found}, this version knows {supported})", path.display())]
@@ -46,6 +50,7 @@ impl StoreError {
         let (code, file) = match self {
             StoreError::Corrupt { path } => (ErrorCode::DbCorrupt, Some(path)),
             StoreError::Locked { path } => (ErrorCode::DbLocked, Some(path)),
+            StoreError::Sealed { path } => (ErrorCode::KeyUnavailable, Some(path)),
             StoreError::TooNew { path, .. } => (ErrorCode::DbTooNew, Some(path)),
             StoreError::Io { path, .. } => (ErrorCode::DbIo, Some(path)),
             StoreError::NotFound(_) => (ErrorCode::NotFound, None),

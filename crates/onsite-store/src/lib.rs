@@ -1,4 +1,5 @@
-//! Onsite's local store: one SQLite file (rusqlite, bundled SQLite) holding the
+//! Onsite's local store: one SQLite file (rusqlite, bundled SQLCipher, sealed with the
+//! device's key: see [`crypto`]) holding the
 //! technician's work orders, customers, appliances, fee tables, van stock and the outbox.
 //!
 //! Habits: the database is opened once with its pragmas; writers take a `&Transaction`,
@@ -7,6 +8,7 @@
 
 pub mod carryback;
 pub mod contracts;
+pub mod crypto;
 pub mod dayend;
 pub mod db;
 pub mod demo;
@@ -24,6 +26,7 @@ pub mod unsent;
 pub mod visit;
 pub mod workorders;
 
+pub use crypto::{Blobs, DataKey};
 pub use db::Store;
 pub use error::{StoreError, StoreResult};
 

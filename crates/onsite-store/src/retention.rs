@@ -8,10 +8,9 @@
 //! [`sweep_orphan_files`] removes on a later run.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, OptionalExtension, Transaction};
 
 use crate::{settings, ts, StoreResult};
 
@@ -242,41 +241,39 @@ pub fn referenced(conn: &Connection, sha256: &str) -> StoreResult<bool> {
 
 /// Deletes the files of blobs a committed [`sweep`] released. A file already gone is fine;
 /// returns how many were deleted. Never fails: a file left behind is swept as an orphan.
-pub fn remove_blob_files(dir: &Path, shas: &[String]) -> usize {
+pub fn remove_blob_files(blobs: &crate::Blobs, shas: &[String]) -> usize {
     shas.iter()
-        .filter_map(|sha| crate::documents::blob_path(dir, sha).ok())
+        .filter_map(|sha| blobs.path(sha).ok())
         .filter(|path| std::fs::remove_file(path).is_ok())
         .count()
 }
 
-/// Deletes blob files (named by a SHA-256, directly in `dir`) that no row references and
-/// that are older than [`ORPHAN_GRACE`]: what a crash between a sweep's commit and its file
-/// deletions left behind. Other files and folders are left alone. Returns how many.
-pub fn sweep_orphan_files(conn: &Connection, dir: &Path, now: DateTime<Utc>) -> StoreResult<usize> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+/// Deletes blob files (sealed, named by their keyed name, directly in the blobs folder)
+/// that no row references and that are older than [`ORPHAN_GRACE`]: what a crash between
+/// a sweep's commit and its file deletions left behind. Other files and folders are left
+/// alone. Returns how many.
+pub fn sweep_orphan_files(
+    conn: &Connection,
+    blobs: &crate::Blobs,
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    let Ok(entries) = std::fs::read_dir(blobs.dir()) else {
         return Ok(0);
     };
+    let kept: BTreeSet<std::ffi::OsString> = known_shas(conn)?
+        .iter()
+        .filter_map(|sha| blobs.path(sha).ok()?.file_name().map(|n| n.to_owned()))
+        .collect();
     let before = std::time::SystemTime::from(now - ORPHAN_GRACE);
     let mut removed = 0;
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if name.len() != 64 || !name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        let Some(text) = name.to_str() else { continue };
+        if text.len() != 64 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             continue;
         }
         let Ok(meta) = entry.metadata() else { continue };
-        if !meta.is_file() || meta.modified().map_or(true, |m| m > before) {
-            continue;
-        }
-        let kept: bool = conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM blob WHERE sha256 = ?1)
-                     OR EXISTS (SELECT 1 FROM visit_attachment WHERE sha256 = ?1)",
-                params![name],
-                |r| r.get(0),
-            )
-            .unwrap_or(true);
-        if kept || referenced(conn, name)? {
+        if !meta.is_file() || meta.modified().map_or(true, |m| m > before) || kept.contains(&name) {
             continue;
         }
         if std::fs::remove_file(entry.path()).is_ok() {
@@ -284,4 +281,40 @@ pub fn sweep_orphan_files(conn: &Connection, dir: &Path, now: DateTime<Utc>) -> 
         }
     }
     Ok(removed)
+}
+
+/// Every content address a row names: the blob and attachment tables, what [`referenced`]
+/// looks at, and any SHA-256 written in a remaining outbox record's payload. (A file's
+/// name no longer tells its address, so the orphan sweep asks the other way round.)
+fn known_shas(conn: &Connection) -> StoreResult<BTreeSet<String>> {
+    let mut shas = BTreeSet::new();
+    let mut stmt = conn.prepare(
+        "SELECT sha256 FROM blob UNION SELECT sha256 FROM visit_attachment
+         UNION SELECT png_sha256 FROM signature UNION SELECT sha256 FROM document
+         UNION SELECT taken_png_sha256 FROM carry_back
+         UNION SELECT returned_png_sha256 FROM carry_back WHERE returned_png_sha256 IS NOT NULL
+         UNION SELECT sha256 FROM carry_back_photo UNION SELECT sha256 FROM visit_diagnosis_photo
+         UNION SELECT sha256 FROM unsent_file",
+    )?;
+    for sha in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        shas.insert(sha?.to_ascii_lowercase());
+    }
+    let mut stmt = conn.prepare("SELECT payload FROM outbox")?;
+    for payload in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        let payload = payload?;
+        let bytes = payload.as_bytes();
+        let mut run = 0;
+        for (i, b) in bytes.iter().enumerate() {
+            if b.is_ascii_hexdigit() {
+                run += 1;
+            } else {
+                run = 0;
+            }
+            let next_hex = bytes.get(i + 1).is_some_and(|n| n.is_ascii_hexdigit());
+            if run == 64 && !next_hex {
+                shas.insert(payload[i + 1 - 64..=i].to_ascii_lowercase());
+            }
+        }
+    }
+    Ok(shas)
 }

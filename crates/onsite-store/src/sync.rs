@@ -1798,7 +1798,8 @@ mod tests {
         use crate::visit::{self, QuoteLine, QuoteRequest};
         use onsite_domain::rules::{ContractCover, LineStatus};
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("onsite.db")).unwrap();
+        let mut store =
+            Store::open(&dir.path().join("onsite.db"), &crate::DataKey::random()).unwrap();
         enrol(&mut store);
         let proof = ProofOfPurchase {
             kind: ProofKind::Invoice,

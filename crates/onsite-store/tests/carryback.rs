@@ -5,6 +5,7 @@ use onsite_domain::carryback::{CarryBackOverdue, CarryBackState};
 use onsite_store::carryback::{self, NewCarryBack, Signed};
 use onsite_store::demo::{self, DemoData};
 use onsite_store::workorders::{self, Day};
+use onsite_store::DataKey;
 use onsite_store::{outbox, Store, StoreError};
 
 const PNG: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -28,7 +29,7 @@ fn today() -> NaiveDate {
 }
 
 fn seeded(path: &std::path::Path) -> (Store, String) {
-    let mut store = Store::open(path).unwrap();
+    let mut store = Store::open(path, &test_key()).unwrap();
     let data = DemoData::from_json(DEMO).unwrap();
     store
         .write(|tx| {
@@ -226,4 +227,8 @@ fn items_out_too_long_are_flagged_for_today() {
         Some(CarryBackOverdue::PastRepairLimit)
     );
     assert_eq!(flagged[0].id, cb.id);
+}
+
+fn test_key() -> DataKey {
+    DataKey::from_array([7; 32])
 }

@@ -5,6 +5,7 @@ use onsite_domain::WorkOrderStatus;
 use onsite_store::demo::{self, DemoData};
 use onsite_store::visit::{self, ExpenseInput};
 use onsite_store::workorders::{self, Day};
+use onsite_store::DataKey;
 use onsite_store::{dayend, Store};
 
 const DEMO: &str = include_str!("../../../assets/demo/demo.json");
@@ -26,7 +27,7 @@ fn day(offset_days: i64) -> Day {
 #[test]
 fn the_day_end_lists_the_days_closed_jobs_and_expenses() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("onsite.db")).unwrap();
+    let mut store = Store::open(&dir.path().join("onsite.db"), &test_key()).unwrap();
     let data = DemoData::from_json(DEMO).unwrap();
     let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
     store
@@ -81,4 +82,8 @@ fn the_day_end_lists_the_days_closed_jobs_and_expenses() {
     let tomorrow = dayend::collect(store.conn(), &day(1)).unwrap();
     assert!(tomorrow.jobs.is_empty());
     assert!(tomorrow.expense.is_none());
+}
+
+fn test_key() -> DataKey {
+    DataKey::from_array([7; 32])
 }

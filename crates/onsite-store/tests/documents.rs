@@ -7,6 +7,7 @@ use onsite_store::demo::{self, DemoData};
 use onsite_store::documents::{self, NewSignature};
 use onsite_store::workorders::{self, Day};
 use onsite_store::{outbox, Store, StoreError};
+use onsite_store::{Blobs, DataKey};
 
 const DEMO: &str = include_str!("../../../assets/demo/demo.json");
 
@@ -24,7 +25,7 @@ fn day() -> Day {
 }
 
 fn seeded(path: &std::path::Path) -> (Store, String) {
-    let mut store = Store::open(path).unwrap();
+    let mut store = Store::open(path, &test_key()).unwrap();
     let data = DemoData::from_json(DEMO).unwrap();
     store
         .write(|tx| {
@@ -66,7 +67,11 @@ fn completing_needs_a_signature_on_the_current_content() {
     let err = move_to(&mut store, &id, WorkOrderStatus::Completed, None).unwrap_err();
     assert!(matches!(err, StoreError::SignatureRequired), "{err:?}");
 
-    let png = documents::put_blob(&dir.path().join("blobs"), b"\x89PNG fake signature").unwrap();
+    let png = documents::put_blob(
+        &Blobs::new(dir.path().join("blobs"), &test_key()),
+        b"\x89PNG fake signature",
+    )
+    .unwrap();
     let before = outbox::pending_count(store.conn()).unwrap();
     let sig = store
         .write(|tx| {
@@ -187,15 +192,13 @@ fn empty_or_nameless_signatures_are_refused_and_write_nothing() {
 fn blobs_are_content_addressed_and_documents_recorded_once() {
     let dir = tempfile::tempdir().unwrap();
     let (mut store, id) = seeded(&dir.path().join("onsite.db"));
-    let blobs = dir.path().join("blobs");
+    let blobs = Blobs::new(dir.path().join("blobs"), &test_key());
     let a = documents::put_blob(&blobs, b"%PDF-1.7 one").unwrap();
     assert_eq!(documents::put_blob(&blobs, b"%PDF-1.7 one").unwrap(), a);
+    assert_eq!(documents::read_blob(&blobs, &a).unwrap(), b"%PDF-1.7 one");
+    assert!(documents::blob_path(&blobs, &a).unwrap().exists());
     assert_eq!(
-        std::fs::read(documents::blob_path(&blobs, &a).unwrap()).unwrap(),
-        b"%PDF-1.7 one"
-    );
-    assert_eq!(
-        std::fs::read_dir(&blobs).unwrap().count(),
+        std::fs::read_dir(blobs.dir()).unwrap().count(),
         1,
         "no temporary files left"
     );
@@ -282,7 +285,7 @@ fn the_signature_covers_the_quote_as_shown() {
 #[test]
 fn exporting_a_document_checks_its_hash() {
     let dir = tempfile::tempdir().unwrap();
-    let blobs = dir.path().join("blobs");
+    let blobs = Blobs::new(dir.path().join("blobs"), &test_key());
     let sha = documents::put_blob(&blobs, b"%PDF-1.7 signed sheet").unwrap();
     let dest = dir.path().join("out").join("WO-1 sign-off.pdf");
     std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
@@ -293,8 +296,8 @@ fn exporting_a_document_checks_its_hash() {
         1,
         "no temp file left"
     );
-    // a blob whose bytes no longer match its name is refused, and nothing is written
-    std::fs::write(blobs.join(&sha), b"tampered").unwrap();
+    // a blob whose file was tampered with is refused, and nothing is written
+    std::fs::write(documents::blob_path(&blobs, &sha).unwrap(), b"tampered").unwrap();
     let other = dir.path().join("out").join("copy.pdf");
     assert!(matches!(
         documents::export_blob(&blobs, &sha, &other),
@@ -308,7 +311,11 @@ fn signing_again_resolves_a_signature_whose_file_was_lost_here() {
     use onsite_store::sync as store_sync;
     let dir = tempfile::tempdir().unwrap();
     let (mut store, id) = seeded(&dir.path().join("onsite.db"));
-    let png = documents::put_blob(&dir.path().join("blobs"), b"\x89PNG first").unwrap();
+    let png = documents::put_blob(
+        &Blobs::new(dir.path().join("blobs"), &test_key()),
+        b"\x89PNG first",
+    )
+    .unwrap();
     let sign = |store: &mut Store, png: &str| {
         store
             .write(|tx| {
@@ -343,7 +350,11 @@ fn signing_again_resolves_a_signature_whose_file_was_lost_here() {
         .unwrap();
     // The customer signs again: the stuck record goes without its file, saying why; the
     // new one goes with its own.
-    let again = documents::put_blob(&dir.path().join("blobs"), b"\x89PNG second").unwrap();
+    let again = documents::put_blob(
+        &Blobs::new(dir.path().join("blobs"), &test_key()),
+        b"\x89PNG second",
+    )
+    .unwrap();
     sign(&mut store, &again);
     let pending = outbox::pending(store.conn(), 100).unwrap();
     let old = pending.iter().find(|p| p.op_id == first.op_id).unwrap();
@@ -351,4 +362,8 @@ fn signing_again_resolves_a_signature_whose_file_was_lost_here() {
     let new = pending.last().unwrap();
     assert_eq!(new.kind, outbox::kind::ATTACH_SIGNATURE);
     assert_eq!(new.blob_waiver, None);
+}
+
+fn test_key() -> DataKey {
+    DataKey::from_array([7; 32])
 }

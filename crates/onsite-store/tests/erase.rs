@@ -9,6 +9,7 @@ use onsite_store::documents::{self, NewSignature};
 use onsite_store::visit::{self, ExpenseInput};
 use onsite_store::workorders::{self, Day};
 use onsite_store::{dayend, erase, sync as store_sync, Store};
+use onsite_store::{Blobs, DataKey};
 use serde_json::json;
 
 const DEMO: &str = include_str!("../../../assets/demo/demo.json");
@@ -36,9 +37,9 @@ fn count(store: &Store, table: &str) -> i64 {
 #[test]
 fn the_erase_leaves_no_customer_data_and_keeps_the_technicians_own() {
     let dir = tempfile::tempdir().unwrap();
-    let blobs = dir.path().join("blobs");
-    std::fs::create_dir_all(&blobs).unwrap();
-    let mut store = Store::open(&dir.path().join("onsite.db")).unwrap();
+    let blobs = Blobs::new(dir.path().join("blobs"), &test_key());
+    std::fs::create_dir_all(blobs.dir()).unwrap();
+    let mut store = Store::open(&dir.path().join("onsite.db"), &test_key()).unwrap();
     let data = DemoData::from_json(DEMO).unwrap();
     let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
     store
@@ -56,11 +57,11 @@ fn the_erase_leaves_no_customer_data_and_keeps_the_technicians_own() {
         .id
         .clone();
     let png = documents::put_blob(&blobs, b"\x89PNG erase").unwrap();
-    std::fs::write(blobs.join("README.txt"), b"not a blob").unwrap();
+    std::fs::write(blobs.dir().join("README.txt"), b"not a blob").unwrap();
     // A document opened for viewing leaves a copy for the system's viewer.
-    std::fs::create_dir_all(blobs.join(erase::VIEW_DIR)).unwrap();
+    std::fs::create_dir_all(blobs.dir().join(erase::VIEW_DIR)).unwrap();
     std::fs::write(
-        blobs.join(erase::VIEW_DIR).join(format!("{png}.pdf")),
+        blobs.dir().join(erase::VIEW_DIR).join(format!("{png}.pdf")),
         b"%PDF copy",
     )
     .unwrap();
@@ -127,12 +128,15 @@ fn the_erase_leaves_no_customer_data_and_keeps_the_technicians_own() {
         }
     }
     assert_eq!(
-        erase::remove_all_blob_files(&blobs),
+        erase::remove_all_blob_files(blobs.dir()),
         2,
         "the file and the viewing copy"
     );
-    assert!(!blobs.join(erase::VIEW_DIR).exists());
-    assert!(blobs.join("README.txt").exists(), "only blob files go");
+    assert!(!blobs.dir().join(erase::VIEW_DIR).exists());
+    assert!(
+        blobs.dir().join("README.txt").exists(),
+        "only blob files go"
+    );
 
     for table in [
         "work_order",
@@ -179,4 +183,8 @@ fn the_erase_leaves_no_customer_data_and_keeps_the_technicians_own() {
     assert_eq!(erase::erased(store.conn()).unwrap(), Some(report));
     store.write(erase::forget).unwrap();
     assert_eq!(erase::erased(store.conn()).unwrap(), None);
+}
+
+fn test_key() -> DataKey {
+    DataKey::from_array([7; 32])
 }

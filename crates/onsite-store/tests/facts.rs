@@ -7,6 +7,7 @@ use onsite_domain::ipc::ErrorCode;
 use onsite_store::demo::{self, DemoData};
 use onsite_store::visit::{self, StockCount, VisitError};
 use onsite_store::{outbox, Store};
+use onsite_store::{Blobs, DataKey};
 
 const DEMO: &str = include_str!("../../../assets/demo/demo.json");
 
@@ -88,7 +89,7 @@ fn a_photo_head_office_could_never_take_is_refused_at_capture() {
     // One limit end to end: head office's.
     assert_eq!(visit::MAX_BLOB_BYTES, onsite_api::limits::MAX_BLOB_BYTES);
     let dir = tempfile::tempdir().unwrap();
-    let blobs = dir.path().join("blobs");
+    let blobs = Blobs::new(dir.path().join("blobs"), &test_key());
     let at_limit = vec![0xffu8; visit::MAX_BLOB_BYTES];
     let ok = visit::put_blob(&blobs, &at_limit, "image/jpeg").unwrap();
     assert_eq!(ok.size, visit::MAX_BLOB_BYTES as i64);
@@ -101,7 +102,7 @@ fn a_photo_head_office_could_never_take_is_refused_at_capture() {
     // A stable code the UI translates, and nothing written.
     let ipc = e.to_ipc();
     assert_eq!(ipc.code, ErrorCode::PhotoTooLarge);
-    assert_eq!(std::fs::read_dir(&blobs).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(blobs.dir()).unwrap().count(), 1);
     // An empty file is still invalid input, not "too large".
     let e = visit::put_blob(&blobs, b"", "image/jpeg").unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidInput);
@@ -123,4 +124,8 @@ fn the_ui_checks_the_same_photo_limit() {
         .map(|f| f.trim().parse::<usize>().expect("a product of integers"))
         .product();
     assert_eq!(value, onsite_api::limits::MAX_BLOB_BYTES, "{line}");
+}
+
+fn test_key() -> DataKey {
+    DataKey::from_array([7; 32])
 }

@@ -1,6 +1,7 @@
 //! Retention (issue 11): closed jobs whose records all reached head office leave the device
 //! N days after they closed, with their blobs and search entries; nothing else does.
 
+use onsite_store::{Blobs, DataKey};
 use std::path::Path;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -49,7 +50,7 @@ impl World {
     /// A device that never enrolled: only the demo, or nothing head office has.
     fn unenrolled() -> World {
         let db = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&db.path().join("onsite.db")).unwrap();
+        let mut store = Store::open(&db.path().join("onsite.db"), &test_key()).unwrap();
         store
             .write(|tx| {
                 workorders::insert_technician(
@@ -93,6 +94,10 @@ impl World {
 
     fn dir(&self) -> &Path {
         self.blobs.path()
+    }
+
+    fn blobs(&self) -> Blobs {
+        Blobs::new(self.blobs.path(), &test_key())
     }
 
     /// A customer with one appliance.
@@ -172,8 +177,8 @@ impl World {
         pdf: &[u8],
     ) -> String {
         let id = format!("w-{no}");
-        let png = documents::put_blob(self.dir(), format!("png of {no}").as_bytes()).unwrap();
-        let pdf_sha = documents::put_blob(self.dir(), pdf).unwrap();
+        let png = documents::put_blob(&self.blobs(), format!("png of {no}").as_bytes()).unwrap();
+        let pdf_sha = documents::put_blob(&self.blobs(), pdf).unwrap();
         let start = closed - Duration::hours(2);
         self.store
             .write(|tx| {
@@ -261,7 +266,7 @@ impl World {
             .store
             .write(|tx| retention::sweep(tx, DAYS, now))
             .unwrap();
-        retention::remove_blob_files(self.dir(), &report.blobs);
+        retention::remove_blob_files(&self.blobs(), &report.blobs);
         report
     }
 
@@ -283,7 +288,10 @@ impl World {
     }
 
     fn blob_file(&self, bytes: &[u8]) -> bool {
-        self.dir().join(onsite_store_sha(bytes)).exists()
+        self.blobs()
+            .path(&onsite_store_sha(bytes))
+            .unwrap()
+            .exists()
     }
 
     fn count(&self, sql: &str) -> i64 {
@@ -293,7 +301,7 @@ impl World {
 
 fn onsite_store_sha(bytes: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
-    documents::put_blob(dir.path(), bytes).unwrap()
+    documents::put_blob(&Blobs::new(dir.path(), &test_key()), bytes).unwrap()
 }
 
 #[test]
@@ -433,7 +441,7 @@ fn a_job_with_an_open_carry_back_or_a_draft_stays() {
     let now = t0() + Duration::days(400);
     let closed = now - Duration::days(100);
     let cb = w.completed_job("cb", "R-CB", closed, b"cb");
-    let png = documents::put_blob(w.dir(), b"carry-back signature").unwrap();
+    let png = documents::put_blob(&w.blobs(), b"carry-back signature").unwrap();
     let s = strokes();
     w.store
         .write(|tx| {
@@ -519,21 +527,21 @@ fn orphan_blob_files_are_swept_after_a_grace_period_and_other_files_stay() {
     assert_eq!(report.jobs, 1);
     assert!(!w.exists("work_order", "id", &job));
     assert!(w.blob_file(b"o"), "not deleted yet");
-    let fresh = documents::put_blob(w.dir(), b"written a moment ago").unwrap();
+    let fresh = documents::put_blob(&w.blobs(), b"written a moment ago").unwrap();
     std::fs::write(w.dir().join("notes.txt"), b"not a blob").unwrap();
 
     // Within the grace period nothing goes (a file may belong to a row being saved)…
     assert_eq!(
-        retention::sweep_orphan_files(w.store.conn(), w.dir(), now).unwrap(),
+        retention::sweep_orphan_files(w.store.conn(), &w.blobs(), now).unwrap(),
         0
     );
     // …after it, unreferenced blob files go, other files stay.
     let later = now + retention::ORPHAN_GRACE + Duration::minutes(1);
     assert_eq!(
-        retention::sweep_orphan_files(w.store.conn(), w.dir(), later).unwrap(),
+        retention::sweep_orphan_files(w.store.conn(), &w.blobs(), later).unwrap(),
         3
     );
-    assert!(!w.blob_file(b"o") && !w.dir().join(fresh).exists());
+    assert!(!w.blob_file(b"o") && !w.blobs().path(&fresh).unwrap().exists());
     assert!(w.dir().join("notes.txt").exists());
 }
 
@@ -643,4 +651,8 @@ fn a_device_that_never_enrolled_keeps_everything() {
     assert!(w.exists("work_order", "id", &job));
     w.enrol();
     assert_eq!(w.sweep(now).jobs, 1, "enrolled, head office's view holds");
+}
+
+fn test_key() -> DataKey {
+    DataKey::from_array([7; 32])
 }

@@ -13,6 +13,7 @@ use onsite_store::visit::{
     QuoteLine, QuoteRequest, Settlement, Stage, StockCount, TakePart, VisitError, VisitResult,
 };
 use onsite_store::{outbox, Store};
+use onsite_store::{Blobs, DataKey};
 use rusqlite::Transaction;
 
 const DEMO: &str = include_str!("../../../assets/demo/demo.json");
@@ -33,7 +34,7 @@ fn now() -> DateTime<Utc> {
 }
 
 fn seeded(path: &std::path::Path) -> Store {
-    let mut store = Store::open(path).unwrap();
+    let mut store = Store::open(path, &test_key()).unwrap();
     let data = DemoData::from_json(DEMO).unwrap();
     store
         .write(|tx| demo::seed(tx, &data, d("2026-11-24"), beijing(), now()))
@@ -203,16 +204,16 @@ fn paid_out_of_warranty_repair_with_bundle_part_and_cash_change() {
     let order = order_of(&store, "张志强", "repair");
     let t = now();
 
-    let blobs = dir.path().join("blobs");
+    let blobs = Blobs::new(dir.path().join("blobs"), &test_key());
     let photo = visit::put_blob(&blobs, b"\xff\xd8 fake jpeg bytes", "image/jpeg").unwrap();
     let again = visit::put_blob(&blobs, b"\xff\xd8 fake jpeg bytes", "image/jpeg").unwrap();
     assert_eq!(photo, again);
     assert_eq!(
-        std::fs::read(blobs.join(&photo.sha256)).unwrap(),
+        onsite_store::documents::read_blob(&blobs, &photo.sha256).unwrap(),
         b"\xff\xd8 fake jpeg bytes"
     );
     assert_eq!(
-        std::fs::read_dir(&blobs).unwrap().count(),
+        std::fs::read_dir(blobs.dir()).unwrap().count(),
         1,
         "no temp file, no duplicate"
     );
@@ -358,7 +359,7 @@ fn paid_out_of_warranty_repair_with_bundle_part_and_cash_change() {
 
     // Reopening the file shows exactly the same visit.
     drop(store);
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &test_key()).unwrap();
     assert_eq!(visit::state(store.conn(), &order).unwrap(), state);
 }
 
@@ -507,7 +508,7 @@ fn in_warranty_repair_with_consumable_charged_and_old_part_deposit_reversed() {
     assert_no_customer_data(&store);
 
     drop(store);
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &test_key()).unwrap();
     assert_eq!(visit::state(store.conn(), &order).unwrap(), state);
 }
 
@@ -1057,8 +1058,18 @@ fn bad_input_gets_typed_errors_and_writes_nothing() {
         .unwrap_err();
         assert_eq!(code(e), ErrorCode::InvalidInput);
     }
-    assert!(visit::put_blob(&dir.path().join("b"), b"", "image/png").is_err());
-    assert!(visit::put_blob(&dir.path().join("b"), b"x", "text/html").is_err());
+    assert!(visit::put_blob(
+        &Blobs::new(dir.path().join("b"), &test_key()),
+        b"",
+        "image/png"
+    )
+    .is_err());
+    assert!(visit::put_blob(
+        &Blobs::new(dir.path().join("b"), &test_key()),
+        b"x",
+        "text/html"
+    )
+    .is_err());
 
     // Feedback rating and expenses out of range.
     for rating in [0, 6] {
@@ -1225,7 +1236,7 @@ fn expenses_use_default_then_configured_rates() {
     .unwrap();
     assert_eq!(e.total_minor, 42 * 80 + 40_00 + 200_00);
     drop(store);
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &test_key()).unwrap();
     assert_eq!(
         visit::expense(store.conn(), d("2026-11-24"))
             .unwrap()
@@ -1279,8 +1290,12 @@ fn reopening_shows_where_an_unfinished_visit_stopped() {
         Exclusion::DroppedOrMovedImproperly
     );
     drop(store);
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &test_key()).unwrap();
     let reopened = visit::state(store.conn(), &order).unwrap();
     assert_eq!(reopened, state);
     assert_eq!(reopened.quote.unwrap().id, q.id);
+}
+
+fn test_key() -> DataKey {
+    DataKey::from_array([7; 32])
 }

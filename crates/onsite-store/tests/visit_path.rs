@@ -15,6 +15,7 @@ use onsite_store::visit::{
 };
 use onsite_store::workorders::{self, Day};
 use onsite_store::{drafts, outbox, Store, StoreError};
+use onsite_store::{Blobs, DataKey};
 
 const DEMO: &str = include_str!("../../../assets/demo/demo.json");
 
@@ -39,7 +40,7 @@ fn at(minutes: i64) -> DateTime<Utc> {
 }
 
 fn seeded(dir: &std::path::Path) -> Store {
-    let mut store = Store::open(&dir.join("onsite.db")).unwrap();
+    let mut store = Store::open(&dir.join("onsite.db"), &test_key()).unwrap();
     let data = DemoData::from_json(DEMO).unwrap();
     store
         .write(|tx| {
@@ -76,7 +77,11 @@ fn on_site(store: &mut Store, id: &str) {
 }
 
 fn sign(store: &mut Store, dir: &std::path::Path, id: &str) {
-    let png = documents::put_blob(&dir.join("blobs"), b"\x89PNG fake signature").unwrap();
+    let png = documents::put_blob(
+        &Blobs::new(dir.join("blobs"), &test_key()),
+        b"\x89PNG fake signature",
+    )
+    .unwrap();
     store
         .write(|tx| {
             documents::sign(
@@ -580,7 +585,7 @@ fn drafts_are_kept_until_the_real_thing_is_saved_and_never_synced() {
 
     // Reopening the data file keeps them.
     drop(store);
-    let mut store = Store::open(&dir.path().join("onsite.db")).unwrap();
+    let mut store = Store::open(&dir.path().join("onsite.db"), &test_key()).unwrap();
     let fields = |store: &Store| -> Vec<String> {
         drafts::for_job(store.conn(), &id)
             .unwrap()
@@ -697,7 +702,7 @@ fn documents_say_their_paper() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = seeded(dir.path());
     let id = order_of(&store, "张志强", "repair");
-    let blobs = dir.path().join("blobs");
+    let blobs = Blobs::new(dir.path().join("blobs"), &test_key());
     let a4_pdf = b"%PDF-1.3\n1 0 obj << /Type /Page /MediaBox [0 0 595.2756 841.8898] >>".to_vec();
     // As printpdf writes it (onsite-docs' 80 mm receipt).
     let roll_pdf = b"%PDF-1.3\n1 0 obj<</Type/Page/MediaBox[0 0 226.77168 546.31445]>>".to_vec();
@@ -884,4 +889,8 @@ fn a_draft_does_not_keep_a_job_head_office_took_away_but_an_addendum_does() {
             .len(),
         1
     );
+}
+
+fn test_key() -> DataKey {
+    DataKey::from_array([7; 32])
 }

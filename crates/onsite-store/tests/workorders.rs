@@ -4,6 +4,7 @@ use chrono::{Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use onsite_domain::{Lateness, WorkOrderStatus};
 use onsite_store::demo::{self, DemoData};
 use onsite_store::workorders::{self, Day};
+use onsite_store::DataKey;
 use onsite_store::{outbox, Store, StoreError};
 
 const DEMO: &str = include_str!("../../../assets/demo/demo.json");
@@ -27,7 +28,7 @@ fn day_at(hour: u32) -> Day {
 }
 
 fn seeded(path: &std::path::Path) -> Store {
-    let mut store = Store::open(path).unwrap();
+    let mut store = Store::open(path, &test_key()).unwrap();
     let data = DemoData::from_json(DEMO).unwrap();
     let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
     store
@@ -175,7 +176,7 @@ fn status_changes_are_stamped_written_to_the_outbox_and_survive_reopening() {
         // no customer data in the operation
         assert!(!op.payload.to_string().contains("张志强"));
     }
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &test_key()).unwrap();
     let d = workorders::detail(store.conn(), &id, &day).unwrap();
     assert_eq!(d.summary.status, WorkOrderStatus::OnSite);
     let last = d.status_history.last().unwrap();
@@ -290,4 +291,8 @@ fn demo_loads_fee_tables_and_van_stock() {
     );
     // seeding writes no outbox operations: it is not a user's change
     assert_eq!(outbox::pending_count(c).unwrap(), 0);
+}
+
+fn test_key() -> DataKey {
+    DataKey::from_array([7; 32])
 }

@@ -95,7 +95,10 @@ async fn scenario(one_way: Duration) -> Scenario {
     let dev = device(&hq, tech, seed_van).await;
     let proxy = Proxy::start(hq.addr, one_way).await;
     let config = onsite_sync::SyncConfig {
-        blobs_dir: Some(dev.blobs.clone()),
+        blobs: Some(onsite_store::Blobs::new(
+            &dev.blobs,
+            &onsite_store::DataKey::from_array([7; 32]),
+        )),
         ..Default::default()
     };
 
@@ -267,8 +270,16 @@ fn record_day(dev: &Device, ids: &[String]) -> u64 {
         let pdf_len = rng.range(20 * 1024, 65 * 1024);
         let pdf = rng.bytes(b"%PDF-1.7\n", pdf_len);
         blob_bytes += (png.len() + pdf.len()) as u64;
-        let png_sha = documents::put_blob(&dev.blobs, &png).unwrap();
-        let pdf_sha = documents::put_blob(&dev.blobs, &pdf).unwrap();
+        let png_sha = documents::put_blob(
+            &onsite_store::Blobs::new(&dev.blobs, &onsite_store::DataKey::from_array([7; 32])),
+            &png,
+        )
+        .unwrap();
+        let pdf_sha = documents::put_blob(
+            &onsite_store::Blobs::new(&dev.blobs, &onsite_store::DataKey::from_array([7; 32])),
+            &pdf,
+        )
+        .unwrap();
         dev.with(|s| {
             s.write(|tx| {
                 documents::sign(

@@ -5,14 +5,13 @@
 //! technician keeps working during a sync (a local edit made meanwhile is simply a new
 //! pending op, and a pulled work order never overwrites it).
 
-use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
 use onsite_api::{ChangeItem, Hello, OpPayload, PushRequest, WorkOrder};
 use onsite_store::sync::{self as store_sync, Enrolment, PulledOrder, SyncState};
-use onsite_store::{Store, StoreError};
+use onsite_store::{Blobs, Store, StoreError};
 use uuid::Uuid;
 
 use crate::client::{ClientError, ClientOptions, HqClient};
@@ -169,10 +168,9 @@ pub async fn sync_once(store: &Mutex<Store>, client: &HqClient) -> Result<SyncRe
 /// Where a sync finds what is not in the database, and who hears how it is going.
 #[derive(Debug, Clone, Default)]
 pub struct SyncConfig {
-    /// The folder of content-addressed files (`<dir>/<sha256>`, the visit's photos and
-    /// signatures, the documents): blob bytes not in the store's `blob` table are read
-    /// from here.
-    pub blobs_dir: Option<PathBuf>,
+    /// The sealed folder of content-addressed files (the visit's photos and signatures,
+    /// the documents): blob bytes not in the store's `blob` table are read from here.
+    pub blobs: Option<Blobs>,
     /// Told after every blob uploaded, every push batch recorded and every pull page
     /// applied (for a progress display). Called without the store locked.
     pub progress: Option<ProgressSink>,
@@ -346,9 +344,9 @@ async fn erase_when_lost(
     // The files, and the scrub, on every run until head office heard of the erase: a crash
     // after the erase's commit must not leave them behind (both are idempotent).
     let files = config
-        .blobs_dir
-        .as_deref()
-        .map_or(0, erase::remove_all_blob_files) as u64;
+        .blobs
+        .as_ref()
+        .map_or(0, |b| erase::remove_all_blob_files(b.dir())) as u64;
     if files > 0 {
         erased.files += files;
         lock(store).write(|tx| erase::record(tx, &erased))?;
@@ -658,7 +656,18 @@ fn read_blob(
 ) -> Result<Result<Vec<u8>, &'static str>, SyncError> {
     let bytes = match store_sync::blob(lock(store).conn(), sha)? {
         Some((bytes, _)) => Some(bytes),
-        None => read_blob_file(config, sha),
+        None => match read_blob_file(config, sha) {
+            FileBlob::Missing => None,
+            FileBlob::TooLarge => {
+                return Ok(Err(
+                    "the blob it references is larger than head office accepts",
+                ))
+            }
+            FileBlob::Damaged => {
+                return Ok(Err("the blob it references is damaged on this device"))
+            }
+            FileBlob::Bytes(b) => Some(b),
+        },
     };
     // Bytes that no longer hash to their id, or that head office would refuse as too
     // large, would fail the same way forever.
@@ -737,20 +746,33 @@ fn body_len(request: &PushRequest) -> usize {
     serde_json::to_vec(request).map_or(usize::MAX, |b| b.len())
 }
 
-/// A blob's bytes from the blobs folder (at most one byte over the server's limit, so that
-/// an oversized file is recognised without reading it all).
-fn read_blob_file(config: &SyncConfig, sha: &str) -> Option<Vec<u8>> {
-    use std::io::Read;
-    let dir = config.blobs_dir.as_ref()?;
+enum FileBlob {
+    Missing,
+    TooLarge,
+    /// Does not decrypt with this device's key, or its bytes do not hash to its address.
+    Damaged,
+    Bytes(Vec<u8>),
+}
+
+/// A blob's bytes from the sealed blobs folder (an oversized file is recognised by its
+/// size, without reading it).
+fn read_blob_file(config: &SyncConfig, sha: &str) -> FileBlob {
+    let Some(blobs) = config.blobs.as_ref() else {
+        return FileBlob::Missing;
+    };
     if !onsite_api::is_sha256_hex(sha) {
-        return None;
+        return FileBlob::Missing;
     }
-    let file = std::fs::File::open(dir.join(sha)).ok()?;
-    let mut bytes = Vec::new();
-    file.take(onsite_api::limits::MAX_BLOB_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .ok()?;
-    Some(bytes)
+    match blobs.size(sha) {
+        Ok(n) if n > onsite_api::limits::MAX_BLOB_BYTES as u64 => return FileBlob::TooLarge,
+        Ok(_) => {}
+        Err(_) => return FileBlob::Missing,
+    }
+    match blobs.read(sha) {
+        Ok(b) => FileBlob::Bytes(b),
+        Err(onsite_store::StoreError::Io { .. }) => FileBlob::Missing,
+        Err(_) => FileBlob::Damaged,
+    }
 }
 
 async fn pull_all(

@@ -51,9 +51,15 @@ async fn a_qr_payment_and_a_signature_arrive_as_recorded_and_the_signature_is_ch
     }
     let blobs = tempfile::tempdir().unwrap();
     // A photo of the fault that is gone from the device by the time of the sync.
-    let lost = visit::put_blob(blobs.path(), b"\xff\xd8\xff lost jpeg", "image/jpeg").unwrap();
-    std::fs::remove_file(blobs.path().join(&lost.sha256)).unwrap();
-    let png = documents::put_blob(blobs.path(), b"\x89PNG pretend signature").unwrap();
+    let lost = visit::put_blob(
+        &common::sealed(blobs.path()),
+        b"\xff\xd8\xff lost jpeg",
+        "image/jpeg",
+    )
+    .unwrap();
+    std::fs::remove_file(common::sealed(blobs.path()).path(&lost.sha256).unwrap()).unwrap();
+    let png =
+        documents::put_blob(&common::sealed(blobs.path()), b"\x89PNG pretend signature").unwrap();
     let filter = dev.with(|s| {
         visit::find_part_no(s.conn(), "F-PP-10")
             .unwrap()
@@ -131,7 +137,7 @@ async fn a_qr_payment_and_a_signature_arrive_as_recorded_and_the_signature_is_ch
         .unwrap()
     });
     let config = onsite_sync::SyncConfig {
-        blobs_dir: Some(blobs.path().to_path_buf()),
+        blobs: Some(common::sealed(blobs.path())),
         ..Default::default()
     };
     let r = onsite_sync::sync_once_with(&dev.store, &client, &config)

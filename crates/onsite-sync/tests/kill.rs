@@ -23,6 +23,7 @@ fn spawn(db: &Path, url: &str, pull_limit: u32) -> Child {
         .arg(db)
         .arg(url)
         .arg(pull_limit.to_string())
+        .env("ONSITE_DATA_KEY", hex::encode(common::KEY))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -39,7 +40,7 @@ async fn run_to_end(db: &Path, url: &str, pull_limit: u32) -> bool {
 
 fn with_store<T>(db: &Path, f: impl FnOnce(&mut Store) -> T) -> T {
     // Opened and closed each time: the child needs the file's lock.
-    let mut s = Store::open(db).unwrap();
+    let mut s = Store::open(db, &common::key()).unwrap();
     f(&mut s)
 }
 
@@ -62,7 +63,7 @@ async fn kill_9_in_the_middle_of_push_and_of_pull_then_restart_converges() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("onsite.db");
     {
-        let store = Mutex::new(Store::open(&db).unwrap());
+        let store = Mutex::new(Store::open(&db, &common::key()).unwrap());
         let code = hq.code_for(tech).await;
         onsite_sync::enroll(
             &store,

@@ -59,20 +59,26 @@ async fn a_lost_device_sends_what_it_holds_then_erases_and_is_revoked() {
     // Unsent work on the lost device: status changes and a signature whose file is here,
     // and on another job a signature whose file is gone (it can never be sent).
     let blobs = tempfile::tempdir().unwrap();
-    let png = documents::put_blob(blobs.path(), b"\x89PNG lost device").unwrap();
-    let gone = documents::put_blob(blobs.path(), b"\x89PNG file that goes missing").unwrap();
-    let _photo = documents::put_blob(blobs.path(), b"a photo nothing sent yet").unwrap();
+    let png = documents::put_blob(&common::sealed(blobs.path()), b"\x89PNG lost device").unwrap();
+    let gone = documents::put_blob(
+        &common::sealed(blobs.path()),
+        b"\x89PNG file that goes missing",
+    )
+    .unwrap();
+    let _photo =
+        documents::put_blob(&common::sealed(blobs.path()), b"a photo nothing sent yet").unwrap();
     for to in [EnRoute, OnSite] {
         lost.change_status(job.id, to);
     }
     sign(&lost, job.id, &png);
     sign(&lost, stuck.id, &gone);
-    std::fs::remove_file(blobs.path().join(&gone)).unwrap();
+    std::fs::remove_file(common::sealed(blobs.path()).path(&gone).unwrap()).unwrap();
     let unsent = lost.pending().len();
     assert!(unsent >= 4, "{unsent}");
     // The device that is not lost has work and a file too.
     let kept_blobs = tempfile::tempdir().unwrap();
-    let kept_png = documents::put_blob(kept_blobs.path(), b"\x89PNG kept device").unwrap();
+    let kept_png =
+        documents::put_blob(&common::sealed(kept_blobs.path()), b"\x89PNG kept device").unwrap();
     kept.change_status(other.id, EnRoute);
     sign(&kept, other.id, &kept_png);
 
@@ -93,7 +99,7 @@ async fn a_lost_device_sends_what_it_holds_then_erases_and_is_revoked() {
     assert!(marked.lost_at.is_some());
 
     let config = onsite_sync::SyncConfig {
-        blobs_dir: Some(blobs.path().to_path_buf()),
+        blobs: Some(common::sealed(blobs.path())),
         ..Default::default()
     };
     let r = onsite_sync::sync_once_with(&lost.store, &client, &config)
@@ -180,7 +186,7 @@ async fn a_lost_device_sends_what_it_holds_then_erases_and_is_revoked() {
 
     // The device that is not lost syncs on, untouched.
     let kept_config = onsite_sync::SyncConfig {
-        blobs_dir: Some(kept_blobs.path().to_path_buf()),
+        blobs: Some(common::sealed(kept_blobs.path())),
         ..Default::default()
     };
     let r = onsite_sync::sync_once_with(&kept.store, &client, &kept_config)
@@ -222,9 +228,9 @@ async fn an_erase_report_that_was_lost_is_sent_again() {
         .await;
     // A blob file the crash left behind goes at the next run.
     let blobs = tempfile::tempdir().unwrap();
-    documents::put_blob(blobs.path(), b"left behind").unwrap();
+    documents::put_blob(&common::sealed(blobs.path()), b"left behind").unwrap();
     let config = onsite_sync::SyncConfig {
-        blobs_dir: Some(blobs.path().to_path_buf()),
+        blobs: Some(common::sealed(blobs.path())),
         ..Default::default()
     };
     let r = onsite_sync::sync_once_with(&dev.store, &client, &config)

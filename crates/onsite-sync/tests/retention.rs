@@ -41,7 +41,9 @@ async fn head_offices_retention_reaches_the_device_and_an_old_acknowledged_job_l
     );
 
     let blobs = tempfile::tempdir().unwrap();
-    let png = onsite_store::documents::put_blob(blobs.path(), b"\x89PNG retention").unwrap();
+    let png =
+        onsite_store::documents::put_blob(&common::sealed(blobs.path()), b"\x89PNG retention")
+            .unwrap();
     let id = done.id.to_string();
     for to in [EnRoute, OnSite] {
         dev.change_status(done.id, to);
@@ -63,7 +65,7 @@ async fn head_offices_retention_reaches_the_device_and_an_old_acknowledged_job_l
         .unwrap()
     });
     let config = onsite_sync::SyncConfig {
-        blobs_dir: Some(blobs.path().to_path_buf()),
+        blobs: Some(common::sealed(blobs.path())),
         // Records behind the restore horizon are forgotten at once (no support grace).
         keep_acknowledged: Some(chrono::Duration::zero()),
         ..Default::default()
@@ -108,7 +110,10 @@ async fn head_offices_retention_reaches_the_device_and_an_old_acknowledged_job_l
     assert_eq!(kept.jobs, 0);
     let report = dev.with(|s| s.write(|tx| retention::sweep(tx, days, far)).unwrap());
     assert_eq!((report.jobs, report.blobs.clone()), (1, vec![png.clone()]));
-    assert_eq!(retention::remove_blob_files(blobs.path(), &report.blobs), 1);
+    assert_eq!(
+        retention::remove_blob_files(&common::sealed(blobs.path()), &report.blobs),
+        1
+    );
     let ids = dev.work_order_ids();
     assert!(!ids.contains(&id), "removed from the device");
     assert!(ids.contains(&open.id.to_string()), "the open job stays");

@@ -513,8 +513,8 @@ async fn a_job_signed_and_completed_with_the_visit_code_reaches_the_export_with_
     let blobs = tempfile::tempdir().unwrap();
     let png = b"\x89PNG pretend signature".to_vec();
     let pdf = b"%PDF-1.7 pretend sign-off sheet".to_vec();
-    let png_sha = onsite_store::documents::put_blob(blobs.path(), &png).unwrap();
-    let pdf_sha = onsite_store::documents::put_blob(blobs.path(), &pdf).unwrap();
+    let png_sha = onsite_store::documents::put_blob(&common::sealed(blobs.path()), &png).unwrap();
+    let pdf_sha = onsite_store::documents::put_blob(&common::sealed(blobs.path()), &pdf).unwrap();
     let id = wo.id.to_string();
     for to in [EnRoute, OnSite, InProgress] {
         dev.change_status(wo.id, to);
@@ -561,7 +561,7 @@ async fn a_job_signed_and_completed_with_the_visit_code_reaches_the_export_with_
         ))
     };
     let config = onsite_sync::SyncConfig {
-        blobs_dir: Some(blobs.path().to_path_buf()),
+        blobs: Some(common::sealed(blobs.path())),
         progress: Some(sink),
         ..Default::default()
     };
@@ -655,9 +655,19 @@ async fn a_whole_visit_syncs_with_nothing_blocked_and_every_fact_exported() {
     // Two photos of the fault; the second file is lost before the sync (a disk cleaned
     // up): the diagnosis must still go, with the first photo's bytes.
     let blobs = tempfile::tempdir().unwrap();
-    let photo = visit::put_blob(blobs.path(), b"\xff\xd8\xff pretend jpeg", "image/jpeg").unwrap();
-    let lost = visit::put_blob(blobs.path(), b"\xff\xd8\xff lost jpeg", "image/jpeg").unwrap();
-    std::fs::remove_file(blobs.path().join(&lost.sha256)).unwrap();
+    let photo = visit::put_blob(
+        &common::sealed(blobs.path()),
+        b"\xff\xd8\xff pretend jpeg",
+        "image/jpeg",
+    )
+    .unwrap();
+    let lost = visit::put_blob(
+        &common::sealed(blobs.path()),
+        b"\xff\xd8\xff lost jpeg",
+        "image/jpeg",
+    )
+    .unwrap();
+    std::fs::remove_file(common::sealed(blobs.path()).path(&lost.sha256).unwrap()).unwrap();
     let t = Utc::now();
     let (quote, pump_use) = dev.with(|s| {
         visit::write(s, |tx| {
@@ -745,8 +755,11 @@ async fn a_whole_visit_syncs_with_nothing_blocked_and_every_fact_exported() {
         .unwrap()
     });
     // The customer signs the job off; then it is completed.
-    let png_sha =
-        onsite_store::documents::put_blob(blobs.path(), b"\x89PNG pretend signature").unwrap();
+    let png_sha = onsite_store::documents::put_blob(
+        &common::sealed(blobs.path()),
+        b"\x89PNG pretend signature",
+    )
+    .unwrap();
     dev.with(|s| {
         s.write(|tx| {
             onsite_store::documents::sign(
@@ -782,7 +795,7 @@ async fn a_whole_visit_syncs_with_nothing_blocked_and_every_fact_exported() {
     }
     let pending = dev.pending().len();
     let config = onsite_sync::SyncConfig {
-        blobs_dir: Some(blobs.path().to_path_buf()),
+        blobs: Some(common::sealed(blobs.path())),
         ..Default::default()
     };
     let r = onsite_sync::sync_once_with(&dev.store, &client, &config)
@@ -921,10 +934,16 @@ async fn a_carry_back_taken_advanced_and_returned_syncs_and_head_office_shows_it
     }
     // Two signatures: the receipt's when it is taken, another when it comes back.
     let blobs = tempfile::tempdir().unwrap();
-    let taken_png =
-        onsite_store::documents::put_blob(blobs.path(), b"\x89PNG receipt signature").unwrap();
-    let returned_png =
-        onsite_store::documents::put_blob(blobs.path(), b"\x89PNG return signature").unwrap();
+    let taken_png = onsite_store::documents::put_blob(
+        &common::sealed(blobs.path()),
+        b"\x89PNG receipt signature",
+    )
+    .unwrap();
+    let returned_png = onsite_store::documents::put_blob(
+        &common::sealed(blobs.path()),
+        b"\x89PNG return signature",
+    )
+    .unwrap();
     let strokes = json!([{"points": [{"x": 1, "y": 2}, {"x": 30, "y": 12}]}]);
     let today = Utc::now().date_naive();
     let expected_return = today + chrono::Days::new(7);
@@ -961,7 +980,7 @@ async fn a_carry_back_taken_advanced_and_returned_syncs_and_head_office_shows_it
     assert_eq!(r.blocked.expect("blocked").kind, "TakeCarryBack");
     assert_eq!(dev.pending().len(), 2);
     let config = onsite_sync::SyncConfig {
-        blobs_dir: Some(blobs.path().to_path_buf()),
+        blobs: Some(common::sealed(blobs.path())),
         ..Default::default()
     };
     let r = onsite_sync::sync_once_with(&dev.store, &client, &config)
@@ -1018,8 +1037,11 @@ async fn a_carry_back_taken_advanced_and_returned_syncs_and_head_office_shows_it
         .unwrap()
     });
     // The job itself is signed off and completed.
-    let signoff_png =
-        onsite_store::documents::put_blob(blobs.path(), b"\x89PNG sign-off signature").unwrap();
+    let signoff_png = onsite_store::documents::put_blob(
+        &common::sealed(blobs.path()),
+        b"\x89PNG sign-off signature",
+    )
+    .unwrap();
     dev.change_status(wo.id, InProgress);
     dev.with(|s| {
         s.write(|tx| {
@@ -1221,8 +1243,11 @@ async fn a_note_after_completion_reaches_head_office_once_and_the_signature_hold
     let client = hq.client(options());
     dev.sync(&client).await.unwrap();
     let blobs = tempfile::tempdir().unwrap();
-    let png_sha =
-        onsite_store::documents::put_blob(blobs.path(), b"\x89PNG addendum signature").unwrap();
+    let png_sha = onsite_store::documents::put_blob(
+        &common::sealed(blobs.path()),
+        b"\x89PNG addendum signature",
+    )
+    .unwrap();
     let id = wo.id.to_string();
     for to in [EnRoute, OnSite] {
         dev.change_status(wo.id, to);
@@ -1259,7 +1284,7 @@ async fn a_note_after_completion_reaches_head_office_once_and_the_signature_hold
             .unwrap()
     });
     let config = onsite_sync::SyncConfig {
-        blobs_dir: Some(blobs.path().to_path_buf()),
+        blobs: Some(common::sealed(blobs.path())),
         ..Default::default()
     };
     let r = onsite_sync::sync_once_with(&dev.store, &client, &config)

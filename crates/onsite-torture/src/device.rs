@@ -119,7 +119,7 @@ fn point(pause: bool, name: &str) {
 }
 
 fn open(db: &Path) -> Result<Store, String> {
-    Store::open(db).map_err(|e| format!("open store: {e}"))
+    Store::open(db, &key()).map_err(|e| format!("open store: {e}"))
 }
 
 /// The demo's fee tables, components and van stock (what the visit prices and takes
@@ -207,7 +207,7 @@ fn sync(a: &Args) -> ExitCode {
         point(pause, &format!("{phase:?}").to_lowercase());
     }));
     let config = SyncConfig {
-        blobs_dir: Some(a.blobs.clone()),
+        blobs: Some(onsite_store::Blobs::new(&a.blobs, &key())),
         progress: Some(sink),
         ..Default::default()
     };
@@ -513,7 +513,8 @@ fn code_of(e: &VisitError) -> String {
 
 fn signature_png(blobs: &Path, tag: &str, what: &str) -> Result<String, String> {
     let bytes = format!("\u{89}PNG torture {what} {tag}").into_bytes();
-    documents::put_blob(blobs, &bytes).map_err(|e| format!("blob: {e}"))
+    documents::put_blob(&onsite_store::Blobs::new(blobs, &key()), &bytes)
+        .map_err(|e| format!("blob: {e}"))
 }
 
 fn strokes() -> serde_json::Value {
@@ -545,7 +546,7 @@ fn visit_step<'a>(
     let step: Step = match state.stage {
         Stage::NotStarted => {
             let photo = visit::put_blob(
-                blobs,
+                &onsite_store::Blobs::new(blobs, &key()),
                 format!("\u{ff}\u{d8}\u{ff} torture photo {tag}").as_bytes(),
                 "image/jpeg",
             )
@@ -706,7 +707,8 @@ fn sign_off<'a>(
 ) -> Result<Step<'a>, String> {
     let png = signature_png(blobs, tag, "sign-off")?;
     let pdf = format!("%PDF-1.7 torture sign-off {tag}").into_bytes();
-    let pdf_sha = documents::put_blob(blobs, &pdf).map_err(|e| format!("blob: {e}"))?;
+    let pdf_sha = documents::put_blob(&onsite_store::Blobs::new(blobs, &key()), &pdf)
+        .map_err(|e| format!("blob: {e}"))?;
     let size = pdf.len() as i64;
     Ok(Box::new(move |tx: &Transaction| {
         let strokes = strokes();
@@ -806,4 +808,10 @@ fn carry_back_step<'a>(
         }
     };
     Ok(Some(step))
+}
+
+/// The data key of the torture device's store and blobs: fixed, because each step is a
+/// new process of this binary opening the same files.
+fn key() -> onsite_store::DataKey {
+    onsite_store::DataKey::from_array([0x5a; 32])
 }

@@ -2,8 +2,6 @@
 //! Photos are content-addressed files: [`put_blob`] writes `<blobs_dir>/<sha256>` (temp +
 //! rename, once per content) before the transaction that records them.
 
-use std::path::Path;
-
 use chrono::{DateTime, Utc};
 use onsite_domain::rules::RecordedExclusion;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -61,10 +59,9 @@ fn check_media_type(media_type: &str) -> VisitResult<()> {
     }
 }
 
-/// Writes `bytes` to `<blobs_dir>/<sha256>` atomically (a temporary file in the same
-/// folder, synced, then renamed) unless that file is already there with the same size.
+/// Seals `bytes` into the blobs folder (see [`crate::Blobs::put`]) unless already there.
 /// Call it before the transaction that records the blob.
-pub fn put_blob(blobs_dir: &Path, bytes: &[u8], media_type: &str) -> VisitResult<Blob> {
+pub fn put_blob(blobs: &crate::Blobs, bytes: &[u8], media_type: &str) -> VisitResult<Blob> {
     check_media_type(media_type)?;
     if bytes.len() > MAX_BLOB_BYTES {
         return Err(VisitError::PhotoTooLarge {
@@ -75,8 +72,8 @@ pub fn put_blob(blobs_dir: &Path, bytes: &[u8], media_type: &str) -> VisitResult
     if bytes.is_empty() {
         return Err(VisitError::Invalid("a photo must not be empty".into()));
     }
-    let sha256 = crate::documents::put_blob(blobs_dir, bytes).map_err(|source| StoreError::Io {
-        path: blobs_dir.to_path_buf(),
+    let sha256 = crate::documents::put_blob(blobs, bytes).map_err(|source| StoreError::Io {
+        path: blobs.dir().to_path_buf(),
         source,
     })?;
     let size = bytes.len() as i64;

@@ -250,7 +250,7 @@ pub async fn device(hq: &Hq, technician: Uuid, seed: impl FnOnce(&mut Store)) ->
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("onsite.db");
     let blobs = dir.path().join("blobs");
-    let mut opened = Store::open(&path).unwrap();
+    let mut opened = Store::open(&path, &onsite_store::DataKey::from_array([7; 32])).unwrap();
     seed(&mut opened);
     let store = Arc::new(Mutex::new(opened));
     let code = hq.code_for(technician).await;

@@ -1,12 +1,13 @@
 //! `onsite-sync-once <db file> [server url] [pull limit]`: one sync run of an enrolled
 //! Onsite database, for tests (kill -9 in the middle) and for support. Prints a summary
 //! (no customer data); exit code 0 on success, 1 on a sync failure, 2 on bad arguments.
+//! The database is sealed: its data key (64 hex digits) comes in `ONSITE_DATA_KEY`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 
-use onsite_store::Store;
+use onsite_store::{DataKey, Store};
 use onsite_sync::{ClientOptions, HqClient};
 
 fn main() -> ExitCode {
@@ -15,7 +16,17 @@ fn main() -> ExitCode {
         eprintln!("usage: onsite-sync-once <db file> [server url] [pull limit]");
         return ExitCode::from(2);
     };
-    let store = match Store::open(&db) {
+    let key = match std::env::var("ONSITE_DATA_KEY")
+        .ok()
+        .and_then(|h| <[u8; 32]>::try_from(hex::decode(h.trim()).ok()?).ok())
+    {
+        Some(k) => DataKey::from_array(k),
+        None => {
+            eprintln!("set ONSITE_DATA_KEY to the data key (64 hex digits)");
+            return ExitCode::from(2);
+        }
+    };
+    let store = match Store::open(&db, &key) {
         Ok(s) => Mutex::new(s),
         Err(e) => {
             eprintln!("{e}");

@@ -358,7 +358,7 @@ pub async fn device_for(hq: &Hq, technician_id: Uuid) -> Device {
 pub async fn device_seeded(hq: &Hq, technician_id: Uuid, seed: impl FnOnce(&mut Store)) -> Device {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("onsite.db");
-    let mut opened = Store::open(&path).unwrap();
+    let mut opened = Store::open(&path, &key()).unwrap();
     seed(&mut opened);
     let store = Arc::new(Mutex::new(opened));
     let code = hq.code_for(technician_id).await;
@@ -741,4 +741,18 @@ pub fn append(dev: &Device, kind: &str, entity: Uuid, payload: serde_json::Value
         })
         .unwrap()
     })
+}
+
+/// The data key every test device's store and blobs are sealed with (fixed, so that a
+/// second process, like the kill test's, can open the same file).
+pub const KEY: [u8; 32] = [7; 32];
+
+pub fn key() -> onsite_store::DataKey {
+    onsite_store::DataKey::from_array(KEY)
+}
+
+/// The sealed blobs folder at `dir`.
+#[allow(dead_code)]
+pub fn sealed(dir: &std::path::Path) -> onsite_store::Blobs {
+    onsite_store::Blobs::new(dir, &key())
 }
