@@ -3,6 +3,11 @@
 /// called at all.
 const COMMANDS: &[&str] = &[
     "app_info",
+    "key_state",
+    "set_pin",
+    "unlock",
+    "forgotten_pin",
+    "erase_forgotten",
     "today",
     "search",
     "work_order",

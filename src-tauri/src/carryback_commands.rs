@@ -56,14 +56,12 @@ pub fn take_carry_back(
             letterhead(s)?,
         ))
     })?;
-    let png =
-        std::fs::read(documents::blob_path(&state.blobs_dir, &png_sha).map_err(|e| e.to_ipc())?)
-            .map_err(|e| {
-                IpcError::new(
-                    ErrorCode::DocumentFailed,
-                    format!("signature image missing: {e}"),
-                )
-            })?;
+    let png = documents::read_blob(&state.blobs()?, &png_sha).map_err(|e| {
+        IpcError::new(
+            ErrorCode::DocumentFailed,
+            format!("signature image missing: {e}"),
+        )
+    })?;
     let lang_code = job.customer.language.clone();
     let by = crate::sign_off::Issuer {
         company,

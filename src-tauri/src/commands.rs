@@ -16,8 +16,8 @@ use crate::viewing;
 type Reply<T> = Result<T, IpcError>;
 
 #[tauri::command]
-pub fn app_info(app: tauri::AppHandle, state: State<AppState>) -> Reply<AppInfo> {
-    state.reopen_if_needed(&app);
+pub fn app_info(state: State<AppState>) -> Reply<AppInfo> {
+    state.reopen_if_needed();
     let settings = state.with_store(|s| settings::current(s.conn()))?;
     Ok(AppInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -183,7 +183,7 @@ pub fn store_signature_png(state: &AppState, png_base64: &str) -> Reply<String> 
     if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
         return Err(invalid("signature image is not a PNG"));
     }
-    documents::put_blob(&state.blobs_dir, &png)
+    documents::put_blob(&state.blobs()?, &png)
         .map_err(|e| IpcError::new(ErrorCode::DbIo, format!("cannot store the signature: {e}")))
 }
 
@@ -220,7 +220,7 @@ pub fn keep_document(
     pdf: Reply<Vec<u8>>,
 ) -> Reply<DocumentView> {
     let pdf = pdf?;
-    let sha = documents::put_blob(&state.blobs_dir, &pdf)
+    let sha = documents::put_blob(&state.blobs()?, &pdf)
         .map_err(|e| IpcError::new(ErrorCode::DbIo, format!("cannot store the document: {e}")))?;
     let now = local_day().now;
     state.with_store(|s| {
@@ -291,9 +291,7 @@ pub fn make_sign_off(state: &AppState, id: &str, lang: Option<String>) -> Reply<
     let doc_lang = crate::sign_off::lang(&lang_code);
     let signature = match &signature {
         Some(sig) => {
-            let path =
-                documents::blob_path(&state.blobs_dir, &sig.png_sha256).map_err(|e| e.to_ipc())?;
-            let png = std::fs::read(path).map_err(|e| {
+            let png = documents::read_blob(&state.blobs()?, &sig.png_sha256).map_err(|e| {
                 IpcError::new(
                     ErrorCode::DocumentFailed,
                     format!("signature image missing: {e}"),
@@ -333,7 +331,8 @@ pub fn make_sign_off(state: &AppState, id: &str, lang: Option<String>) -> Reply<
 /// program can show PDFs, says so (`no_pdf_viewer`): the technician saves it instead.
 #[tauri::command]
 pub async fn open_document(state: State<'_, AppState>, sha256: String) -> Reply<()> {
-    let path = documents::blob_path(&state.blobs_dir, &sha256).map_err(|e| e.to_ipc())?;
+    let blobs = state.blobs()?;
+    let path = documents::blob_path(&blobs, &sha256).map_err(|e| e.to_ipc())?;
     if !path.exists() {
         return Err(IpcError::new(ErrorCode::NotFound, "document file missing"));
     }
@@ -349,7 +348,7 @@ pub async fn open_document(state: State<'_, AppState>, sha256: String) -> Reply<
         )
     })?;
     let view = viewing::copy_for_viewing(
-        &state.blobs_dir,
+        &blobs,
         &sha256,
         folder.path(),
         &viewing::file_name(&order_no, kind),
@@ -512,7 +511,7 @@ pub fn create_day_end(state: State<AppState>, lang: String) -> Reply<DocumentVie
     let input = crate::sign_off::day_end_input(&summary, &issuer(company, technician, &lang));
     let pdf = onsite_docs::render_day_end(&input)
         .map_err(|e| IpcError::new(ErrorCode::DocumentFailed, e.to_string()))?;
-    let sha = documents::put_blob(&state.blobs_dir, &pdf)
+    let sha = documents::put_blob(&state.blobs()?, &pdf)
         .map_err(|e| IpcError::new(ErrorCode::DbIo, format!("cannot store the document: {e}")))?;
     Ok(DocumentView {
         sha256: sha,
@@ -533,7 +532,8 @@ pub async fn save_document_as(
     file_name: String,
 ) -> Reply<Option<String>> {
     use tauri_plugin_dialog::DialogExt;
-    documents::blob_path(&state.blobs_dir, &sha256).map_err(|e| e.to_ipc())?;
+    let blobs = state.blobs()?;
+    documents::blob_path(&blobs, &sha256).map_err(|e| e.to_ipc())?;
     let picked = app
         .dialog()
         .file()
@@ -546,7 +546,7 @@ pub async fn save_document_as(
     let dest = picked
         .into_path()
         .map_err(|_| invalid("the chosen place is not a file on this computer"))?;
-    documents::export_blob(&state.blobs_dir, &sha256, &dest).map_err(|e| e.to_ipc())?;
+    documents::export_blob(&blobs, &sha256, &dest).map_err(|e| e.to_ipc())?;
     Ok(Some(dest.display().to_string()))
 }
 
@@ -585,7 +585,7 @@ mod tests {
 
     fn sign(state: &AppState, id: &str, png: &[u8], keep_png: bool) {
         let sha = if keep_png {
-            documents::put_blob(&state.blobs_dir, png).unwrap()
+            documents::put_blob(&state.blobs().unwrap(), png).unwrap()
         } else {
             onsite_domain::signoff::sha256_hex(png)
         };
@@ -627,7 +627,7 @@ mod tests {
         assert_eq!(sheets.len(), 1, "{:?}", job.documents);
         assert_eq!(sheets[0].lang, job.customer.language);
         assert_eq!(sheets[0].paper, Paper::A4);
-        let pdf = std::fs::read(state.blobs_dir.join(&sheets[0].sha256)).unwrap();
+        let pdf = documents::read_blob(&state.blobs().unwrap(), &sheets[0].sha256).unwrap();
         assert!(pdf.starts_with(b"%PDF"));
     }
 

@@ -8,6 +8,8 @@ mod carryback_commands;
 mod commands;
 mod day_commands;
 mod instance;
+mod key_commands;
+mod keys;
 mod logging;
 mod retention;
 mod sign_off;

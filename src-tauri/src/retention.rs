@@ -3,11 +3,10 @@
 //! leave the device with their blobs. One transaction per run; the blob files go after the
 //! commit, and files a crash left behind are swept on a later run. Logs counts only.
 
-use std::path::Path;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use onsite_store::{retention, Store, StoreResult};
+use onsite_store::{retention, Blobs, Store, StoreResult};
 
 use crate::state::lock;
 
@@ -20,15 +19,15 @@ pub struct Swept {
 }
 
 /// Runs a sweep with the days head office last told (else the default).
-pub fn run(store: &Mutex<Store>, blobs_dir: &Path, now: DateTime<Utc>) -> StoreResult<Swept> {
+pub fn run(store: &Mutex<Store>, blobs: &Blobs, now: DateTime<Utc>) -> StoreResult<Swept> {
     let report = {
         let mut s = lock(store);
         let days = retention::days(s.conn())?;
         s.write(|tx| retention::sweep(tx, days, now))?
     };
     // After the commit: a crash here leaves orphan files, swept below on a later run.
-    let mut files = retention::remove_blob_files(blobs_dir, &report.blobs);
-    files += retention::sweep_orphan_files(lock(store).conn(), blobs_dir, now)?;
+    let mut files = retention::remove_blob_files(blobs, &report.blobs);
+    files += retention::sweep_orphan_files(lock(store).conn(), blobs, now)?;
     Ok(Swept {
         jobs: report.jobs,
         customers: report.customers,
@@ -39,13 +38,13 @@ pub fn run(store: &Mutex<Store>, blobs_dir: &Path, now: DateTime<Utc>) -> StoreR
 /// Runs a sweep when none ran in the last day (at start).
 pub fn run_if_due(
     store: &Mutex<Store>,
-    blobs_dir: &Path,
+    blobs: &Blobs,
     now: DateTime<Utc>,
 ) -> StoreResult<Option<Swept>> {
     if !retention::due(lock(store).conn(), now)? {
         return Ok(None);
     }
-    run(store, blobs_dir, now).map(Some)
+    run(store, blobs, now).map(Some)
 }
 
 /// Logs a run's outcome: counts only, never customer data.
@@ -71,8 +70,9 @@ mod tests {
     #[test]
     fn a_run_is_due_once_a_day_and_sweeps_orphan_files() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Mutex::new(Store::open(&dir.path().join("onsite.db")).unwrap());
-        let blobs = dir.path().join("blobs");
+        let key = onsite_store::DataKey::random();
+        let store = Mutex::new(Store::open(&dir.path().join("onsite.db"), &key).unwrap());
+        let blobs = Blobs::new(dir.path().join("blobs"), &key);
         let orphan = onsite_store::documents::put_blob(&blobs, b"left by a crash").unwrap();
         let now = Utc::now() + retention::ORPHAN_GRACE + Duration::minutes(1);
 
@@ -85,7 +85,7 @@ mod tests {
                 files: 1
             })
         );
-        assert!(!blobs.join(orphan).exists());
+        assert!(!blobs.path(&orphan).unwrap().exists());
         assert_eq!(
             run_if_due(&store, &blobs, now + Duration::hours(23)).unwrap(),
             None

@@ -8,16 +8,17 @@ use std::time::Instant;
 
 use chrono::{Duration, Local, NaiveTime, TimeZone, Utc};
 use onsite_domain::ipc::{ErrorCode, IpcError};
+use onsite_domain::view_keys::KeyMethod;
 use onsite_store::visit::VisitError;
 use onsite_store::workorders::Day;
-use onsite_store::{demo, Store, StoreError};
+use onsite_store::{demo, Blobs, DataKey, Store, StoreError};
 use tauri::{Manager, WebviewUrl, WebviewWindowBuilder};
 
 use crate::sync_service::SyncService;
 use crate::viewing::{self, ViewFolder};
 use crate::{
-    carryback_commands, commands, day_commands, instance, sync_commands, sync_service,
-    visit_commands,
+    carryback_commands, commands, day_commands, instance, key_commands, sync_commands,
+    sync_service, visit_commands,
 };
 
 pub const DATA_FILE: &str = "onsite.db";
@@ -31,8 +32,17 @@ const DEMO: &str = include_str!("../../assets/demo/demo.json");
 pub struct AppState {
     store: Mutex<Result<Arc<Mutex<Store>>, IpcError>>,
     pub data_file: PathBuf,
-    /// Signatures, photos and documents, each under its SHA-256.
-    pub blobs_dir: PathBuf,
+    /// Where the data key is kept (issue 11, `keys.rs`).
+    pub vault: onsite_keys::Vault,
+    /// The data key once had, and where it came from.
+    pub key: Mutex<Option<(DataKey, KeyMethod)>>,
+    /// Signatures, photos and documents, sealed, each found by its SHA-256 (once the key
+    /// is had).
+    pub blobs: Mutex<Option<Blobs>>,
+    /// The unsent counts last written to the key file.
+    pub last_unsent: Mutex<Option<(u32, u32, bool)>>,
+    /// The running app, for the single-instance listener once the store opens.
+    pub app: std::sync::OnceLock<tauri::AppHandle>,
     /// This run's private folder for documents opened for viewing (`None` when it could
     /// not be made: opening a document then says so).
     pub view: Option<ViewFolder>,
@@ -46,19 +56,85 @@ pub fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
 }
 
 impl AppState {
-    /// When the data file could not be opened (say, another program held it), tries again;
-    /// the UI's "Try again" comes here.
-    pub fn reopen_if_needed(&self, app: &tauri::AppHandle) {
-        let Ok(mut guard) = self.store.lock() else {
-            return;
-        };
-        if guard.is_err() {
-            if let Ok(store) = open_store(&self.data_file) {
-                if let Some(dir) = self.data_file.parent() {
-                    instance::listen(dir, app.clone());
-                }
-                *guard = Ok(Arc::new(Mutex::new(store)));
+    /// When the data file could not be opened (say, another program held it), tries again
+    /// with the key already had; the UI's "Try again" comes here.
+    pub fn reopen_if_needed(&self) {
+        let had = self.key.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let (Some((key, _)), Err(_)) = (had, self.store()) {
+            if let Err(e) = self.open_store_with(&key) {
+                tracing::warn!(error = %e, "the data file still does not open");
             }
+        }
+    }
+
+    /// Opens the store with `key` (creating it with the demo day on a first start, sealing
+    /// a plain one of an earlier version), and the sealed blobs with it: the plain blobs
+    /// of an earlier version sealed, the paper of older documents read.
+    pub fn open_store_with(&self, key: &DataKey) -> Result<(), StoreError> {
+        let mut slot = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_ok() {
+            return Ok(());
+        }
+        let mut store = match open_store(&self.data_file, key) {
+            Ok(store) => store,
+            Err(e) => {
+                *slot = Err(e.to_ipc());
+                return Err(e);
+            }
+        };
+        let dir = self.data_dir();
+        let blobs = Blobs::new(dir.join("blobs"), key);
+        match blobs.seal_plain_leftovers() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(files = n, "plain files of an earlier version sealed"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot seal the plain files of an earlier version")
+            }
+        }
+        // Documents made before their paper was kept: read it from their files.
+        if let Err(e) = store.write(|tx| onsite_store::documents::fill_paper(tx, &blobs)) {
+            tracing::warn!(error = %e, "could not read the paper of older documents");
+        }
+        *self.blobs.lock().unwrap_or_else(|p| p.into_inner()) = Some(blobs);
+        if let Some(app) = self.app.get() {
+            instance::listen(&dir, app.clone());
+        }
+        *slot = Ok(Arc::new(Mutex::new(store)));
+        Ok(())
+    }
+
+    /// The data folder.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
+    /// A state over `data_file` with nothing opened yet: the store slot says `locked`
+    /// until [`AppState::key_state`] finds the key.
+    pub fn new(
+        data_file: PathBuf,
+        vault: onsite_keys::Vault,
+        view: Option<ViewFolder>,
+        started: Instant,
+    ) -> AppState {
+        // Made private before anything (the key file) is written in it.
+        if let Some(dir) = data_file.parent() {
+            if let Err(e) = onsite_store::private_files::create_dir(dir) {
+                tracing::warn!(error = %e, "cannot make the data folder");
+            }
+        }
+        AppState {
+            store: Mutex::new(Err(crate::keys::locked())),
+            data_file,
+            vault,
+            key: Mutex::new(None),
+            blobs: Mutex::new(None),
+            last_unsent: Mutex::new(None),
+            app: std::sync::OnceLock::new(),
+            view,
+            started,
         }
     }
 
@@ -66,18 +142,27 @@ impl AppState {
     /// it, for tests.
     #[cfg(test)]
     pub fn open_for_test(dir: &std::path::Path) -> AppState {
-        let data_file = dir.join(DATA_FILE);
-        AppState {
-            store: Mutex::new(
-                open_store(&data_file)
-                    .map(|s| Arc::new(Mutex::new(s)))
-                    .map_err(|e| e.to_ipc()),
-            ),
-            blobs_dir: dir.join("blobs"),
-            view: ViewFolder::create(dir).ok(),
-            data_file,
-            started: Instant::now(),
-        }
+        AppState::open_for_test_with(dir, onsite_keys::MemoryCredentialStore::new())
+    }
+
+    /// The same with a credential store the test keeps (a restart uses the same).
+    #[cfg(test)]
+    pub fn open_for_test_with(
+        dir: &std::path::Path,
+        creds: onsite_keys::MemoryCredentialStore,
+    ) -> AppState {
+        let vault = onsite_keys::Vault::new(dir, Box::new(creds));
+        let state = AppState::new(
+            dir.join(DATA_FILE),
+            vault,
+            ViewFolder::create(dir).ok(),
+            Instant::now(),
+        );
+        assert!(matches!(
+            state.key_state(),
+            onsite_domain::view_keys::KeyState::Open { .. }
+        ));
+        state
     }
 
     /// The open store, shared.
@@ -153,8 +238,15 @@ impl AppState {
         let aside = self
             .data_file
             .with_file_name(format!("{prefix}-{}.db", now.format("%Y%m%d-%H%M%S")));
+        let key = self
+            .key
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .map(|(k, _)| k)
+            .ok_or_else(crate::keys::locked)?;
         let reopen_old = |slot: &mut Result<Arc<Mutex<Store>>, IpcError>| {
-            *slot = Store::open(&self.data_file)
+            *slot = Store::open(&self.data_file, &key)
                 .map(|s| Arc::new(Mutex::new(s)))
                 .map_err(|e| e.to_ipc());
         };
@@ -165,7 +257,7 @@ impl AppState {
                 format!("cannot set the earlier data aside: {e}"),
             ));
         }
-        let fresh = Store::open(&self.data_file).and_then(|mut s| {
+        let fresh = Store::open(&self.data_file, &key).and_then(|mut s| {
             s.write(|tx| {
                 if let Some(locale) = &locale {
                     onsite_store::settings::set(tx, onsite_store::settings::LOCALE, locale)?;
@@ -243,10 +335,38 @@ pub fn local_day() -> Day {
     }
 }
 
+/// Erases the sealed data after a forgotten PIN (the technician confirmed): the data file
+/// and its WAL, the demo data set aside beside it, every blob file and copy for viewing.
+/// Other files in the folder (the key file, the log) stay. Returns how many files went.
+pub fn erase_sealed_data(dir: &Path, data_file: &Path) -> std::io::Result<usize> {
+    let mut n = 0;
+    for f in db_files(data_file) {
+        match std::fs::remove_file(&f) {
+            Ok(()) => n += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with("onsite-demo-")
+                && (name.ends_with(".db") || name.ends_with(".db-wal") || name.ends_with(".db-shm"))
+            {
+                std::fs::remove_file(entry.path())?;
+                n += 1;
+            }
+        }
+    }
+    n += onsite_store::erase::remove_all_blob_files(&dir.join("blobs"));
+    Ok(n)
+}
+
 /// Opens the data file; a file that did not exist is created with the demo day.
-fn open_store(path: &std::path::Path) -> Result<Store, StoreError> {
+fn open_store(path: &std::path::Path, key: &DataKey) -> Result<Store, StoreError> {
     let fresh = !path.exists();
-    let mut store = Store::open(path)?;
+    let mut store = Store::open(path, key)?;
     if fresh {
         let data = demo::DemoData::from_json(DEMO)?;
         let now = Local::now();
@@ -322,29 +442,10 @@ pub fn run() {
             let dir = data_dir(app);
             prepare_data_dir(&dir);
             let data_file = dir.join(DATA_FILE);
-            let store = match open_store(&data_file) {
-                Ok(mut store) => {
-                    instance::listen(&dir, app.handle().clone());
-                    // Documents made before their paper was kept: read it from their files.
-                    let blobs = dir.join("blobs");
-                    if let Err(e) =
-                        store.write(|tx| onsite_store::documents::fill_paper(tx, &blobs))
-                    {
-                        tracing::warn!(error = %e, "could not read the paper of older documents");
-                    }
-                    Ok(store)
-                }
-                Err(StoreError::Locked { .. }) if instance::hand_over(&dir) => {
-                    tracing::info!(
-                        "Onsite is already running on this data file; focused its window"
-                    );
-                    std::process::exit(0);
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot open the data file");
-                    Err(e.to_ipc())
-                }
-            };
+            let vault = onsite_keys::Vault::new(
+                &dir,
+                Box::new(onsite_keys::SystemCredentialStore::for_data_dir(&dir)),
+            );
             let base = viewing::base_dir();
             let view = match ViewFolder::create(&base) {
                 Ok(view) => {
@@ -357,13 +458,25 @@ pub fn run() {
                     None
                 }
             };
-            app.manage(AppState {
-                store: Mutex::new(store.map(|s| Arc::new(Mutex::new(s)))),
-                blobs_dir: dir.join("blobs"),
-                view,
-                data_file,
-                started,
-            });
+            let state = AppState::new(data_file, vault, view, started);
+            let _ = state.app.set(app.handle().clone());
+            // The key: from the credential store the store opens now; a PIN waits for the
+            // unlock screen (the UI asks key_state first).
+            match state.key_state() {
+                onsite_domain::view_keys::KeyState::Open { method } => {
+                    tracing::info!(?method, "data opened");
+                    if let Err(e) = state.store() {
+                        if e.code == ErrorCode::DbLocked && instance::hand_over(&dir) {
+                            tracing::info!(
+                                "Onsite is already running on this data file; focused its window"
+                            );
+                            std::process::exit(0);
+                        }
+                    }
+                }
+                other => tracing::info!(state = ?other, "data not open yet"),
+            }
+            app.manage(state);
             let window =
                 WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
                     .title("Onsite")
@@ -379,6 +492,11 @@ pub fn run() {
         })
         .invoke_handler(logged(tauri::generate_handler![
             commands::app_info,
+            key_commands::key_state,
+            key_commands::set_pin,
+            key_commands::unlock,
+            key_commands::forgotten_pin,
+            key_commands::erase_forgotten,
             commands::today,
             commands::search,
             commands::work_order,
@@ -449,9 +567,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("data");
         // As an older version left it: world-readable, with copies for viewing.
+        let creds = onsite_keys::MemoryCredentialStore::new();
         {
-            let state = AppState::open_for_test(&dir);
-            onsite_store::documents::put_blob(&state.blobs_dir, b"%PDF-1.7").unwrap();
+            let state = AppState::open_for_test_with(&dir, creds.clone());
+            onsite_store::documents::put_blob(&state.blobs().unwrap(), b"%PDF-1.7").unwrap();
         }
         std::fs::create_dir_all(dir.join("blobs").join("view")).unwrap();
         std::fs::write(dir.join("blobs").join("view").join("x.pdf"), b"%PDF").unwrap();
@@ -476,8 +595,8 @@ mod tests {
         assert!(!dir.join("blobs").join("view").exists());
 
         // And what the app writes afterwards is private from the start.
-        let state = AppState::open_for_test(&dir);
-        onsite_store::documents::put_blob(&state.blobs_dir, b"%PDF-1.7 more").unwrap();
+        let state = AppState::open_for_test_with(&dir, creds);
+        onsite_store::documents::put_blob(&state.blobs().unwrap(), b"%PDF-1.7 more").unwrap();
         state
             .with_store(|s| s.write(|tx| onsite_store::settings::set(tx, "probe", "x")))
             .unwrap();
@@ -489,7 +608,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("new").join("data");
         let state = AppState::open_for_test(&dir);
-        onsite_store::documents::put_blob(&state.blobs_dir, b"%PDF-1.7").unwrap();
+        onsite_store::documents::put_blob(&state.blobs().unwrap(), b"%PDF-1.7").unwrap();
         assert_eq!(onsite_store::private_files::too_open(&dir), vec![]);
         assert_eq!(
             std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,

@@ -70,7 +70,15 @@ fn view(store: &Store, service: &SyncService) -> Result<SyncView, StoreError> {
 /// The sync screen.
 #[tauri::command]
 pub fn sync_status(state: State<AppState>, service: State<SyncService>) -> Reply<SyncView> {
-    state.with_store(|s| view(s, &service))
+    let (view, counts) =
+        state.with_store(|s| Ok((view(s, &service)?, store_sync::day_end(s.conn())?)))?;
+    // Counts only, for a forgotten PIN to say what erasing would lose.
+    state.record_unsent(
+        counts.unsent_ops + counts.rejected_ops,
+        counts.unsent_blobs,
+        counts.enrolled,
+    );
+    Ok(view)
 }
 
 /// Syncs now (whatever the backoff schedule says) and returns the screen afterwards; a

@@ -150,12 +150,8 @@ pub async fn run(app: AppHandle) {
     let state = app.state::<AppState>();
     loop {
         // Retention: once a day (at start, and on a later wake when the app stays open).
-        if let Ok(store) = state.store() {
-            crate::retention::log(crate::retention::run_if_due(
-                &store,
-                &state.blobs_dir,
-                Utc::now(),
-            ));
+        if let (Ok(store), Ok(blobs)) = (state.store(), state.blobs()) {
+            crate::retention::log(crate::retention::run_if_due(&store, &blobs, Utc::now()));
         }
         let due = service.shared().next_due;
         match due {
@@ -216,7 +212,7 @@ async fn sync_once(service: &SyncService, state: &AppState) {
         }
     }));
     let config = SyncConfig {
-        blobs_dir: Some(state.blobs_dir.clone()),
+        blobs: state.blobs().ok(),
         progress: Some(sink),
         ..Default::default()
     };
@@ -318,8 +314,8 @@ async fn sync_once(service: &SyncService, state: &AppState) {
     }
     drop(i);
     // Retention after each good sync: what was just acknowledged may now leave.
-    if synced {
-        crate::retention::log(crate::retention::run(&store, &state.blobs_dir, now).map(Some));
+    if let (true, Ok(blobs)) = (synced, state.blobs()) {
+        crate::retention::log(crate::retention::run(&store, &blobs, now).map(Some));
     }
 }
 

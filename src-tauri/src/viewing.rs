@@ -12,7 +12,6 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use onsite_domain::signoff::sha256_hex;
 use onsite_domain::view::DocumentKind;
 use onsite_store::private_files;
 
@@ -170,22 +169,19 @@ pub fn file_name(order_no: &str, kind: DocumentKind) -> String {
 }
 
 /// The one place a stored document becomes a readable file for viewing: reads the blob
-/// `sha256` from `blobs_dir`, checks it against its hash, and writes it as `name` in
+/// `sha256` from the sealed `blobs` (decrypted and checked against its hash there), and writes it as `name` in
 /// `folder` (0600; written beside and renamed, so a viewer never sees half a file). When
 /// blobs are encrypted, this is where they are decrypted.
 pub fn copy_for_viewing(
-    blobs_dir: &Path,
+    blobs: &onsite_store::Blobs,
     sha256: &str,
     folder: &Path,
     name: &str,
 ) -> io::Result<PathBuf> {
-    let bytes = std::fs::read(blobs_dir.join(sha256.to_ascii_lowercase()))?;
-    if sha256_hex(&bytes) != sha256.to_ascii_lowercase() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "the stored document is damaged",
-        ));
-    }
+    let bytes = blobs.read(sha256).map_err(|e| match e {
+        onsite_store::StoreError::Io { source, .. } => source,
+        _ => io::Error::new(io::ErrorKind::InvalidData, "the stored document is damaged"),
+    })?;
     let dest = folder.join(name);
     let tmp = folder.join(format!(".{}.tmp", uuid_like()));
     let written = (|| {
@@ -237,7 +233,8 @@ mod tests {
         let name = a.path().file_name().unwrap().to_str().unwrap().to_owned();
         assert!(name.starts_with(PREFIX), "{name}");
         assert!(name.len() >= PREFIX.len() + 16, "{name}");
-        let blobs = base.path().join("blobs");
+        let blobs =
+            onsite_store::Blobs::new(base.path().join("blobs"), &onsite_store::DataKey::random());
         let sha = onsite_store::documents::put_blob(&blobs, b"%PDF-1.7 sheet").unwrap();
         let copy = copy_for_viewing(
             &blobs,
@@ -264,9 +261,10 @@ mod tests {
     fn a_damaged_blob_is_not_shown() {
         let base = tempfile::tempdir().unwrap();
         let folder = ViewFolder::create(base.path()).unwrap();
-        let blobs = base.path().join("blobs");
+        let blobs =
+            onsite_store::Blobs::new(base.path().join("blobs"), &onsite_store::DataKey::random());
         let sha = onsite_store::documents::put_blob(&blobs, b"%PDF-1.7 sheet").unwrap();
-        std::fs::write(blobs.join(&sha), b"%PDF-1.7 other").unwrap();
+        std::fs::write(blobs.path(&sha).unwrap(), b"%PDF-1.7 other").unwrap();
         let err = copy_for_viewing(&blobs, &sha, folder.path(), "x.pdf").unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(!folder.path().join("x.pdf").exists());

@@ -122,7 +122,7 @@ pub fn add_photo(
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(data_base64)
         .map_err(|_| IpcError::new(ErrorCode::InvalidInput, "photo is not base64"))?;
-    visit::put_blob(&state.blobs_dir, &bytes, &media_type)
+    visit::put_blob(&state.blobs()?, &bytes, &media_type)
         .and_then(|blob| convert(&blob))
         .map_err(|e| e.to_ipc())
 }
