@@ -43,6 +43,10 @@ pub const SERVICE: &str = "onsite";
 #[derive(Debug, Clone)]
 pub struct SystemCredentialStore {
     account: String,
+    #[cfg_attr(
+        not(any(target_os = "linux", target_os = "windows", target_os = "macos")),
+        allow(dead_code)
+    )]
     timeout: Duration,
 }
 
@@ -72,21 +76,14 @@ impl SystemCredentialStore {
     pub fn account(&self) -> &str {
         &self.account
     }
-
-    fn call<T: Send + 'static>(
-        &self,
-        what: &'static str,
-        f: impl FnOnce(keyring::Entry) -> Result<T, keyring::Error> + Send + 'static,
-    ) -> Result<Result<T, keyring::Error>, Unavailable> {
-        let account = self.account.clone();
-        off_thread(self.timeout, what, move || {
-            keyring::Entry::new(SERVICE, &account).and_then(f)
-        })
-    }
 }
 
 /// Runs `f` on a fresh thread and waits for it at most `timeout`. A thread that does not
 /// answer in time is left to finish on its own (it holds no lock of ours).
+#[cfg_attr(
+    not(any(target_os = "linux", target_os = "windows", target_os = "macos")),
+    allow(dead_code)
+)]
 fn off_thread<T: Send + 'static>(
     timeout: Duration,
     what: &'static str,
@@ -111,31 +108,73 @@ fn off_thread<T: Send + 'static>(
     }
 }
 
-fn unavailable(what: &str, e: keyring::Error) -> Unavailable {
-    // keyring's errors name the platform failure; none carries the secret.
-    Unavailable(format!("{what}: {e}"))
+/// The keyring-backed calls, on the three systems `keyring` is built for here.
+#[cfg(any(target_os = "linux", target_os = "windows", target_os = "macos"))]
+mod system {
+    use zeroize::Zeroizing;
+
+    use super::{off_thread, CredentialStore, SystemCredentialStore, Unavailable, SERVICE};
+
+    impl SystemCredentialStore {
+        fn call<T: Send + 'static>(
+            &self,
+            what: &'static str,
+            f: impl FnOnce(keyring::Entry) -> Result<T, keyring::Error> + Send + 'static,
+        ) -> Result<Result<T, keyring::Error>, Unavailable> {
+            let account = self.account.clone();
+            off_thread(self.timeout, what, move || {
+                keyring::Entry::new(SERVICE, &account).and_then(f)
+            })
+        }
+    }
+
+    fn unavailable(what: &str, e: keyring::Error) -> Unavailable {
+        // keyring's errors name the platform failure; none carries the secret.
+        Unavailable(format!("{what}: {e}"))
+    }
+
+    impl CredentialStore for SystemCredentialStore {
+        fn get(&self) -> Result<Option<Vec<u8>>, Unavailable> {
+            match self.call("get", |e| e.get_secret())? {
+                Ok(secret) => Ok(Some(secret)),
+                Err(keyring::Error::NoEntry) => Ok(None),
+                Err(e) => Err(unavailable("get", e)),
+            }
+        }
+
+        fn set(&self, secret: &[u8]) -> Result<(), Unavailable> {
+            let secret = Zeroizing::new(secret.to_vec());
+            self.call("set", move |e| e.set_secret(&secret))?
+                .map_err(|e| unavailable("set", e))
+        }
+
+        fn delete(&self) -> Result<(), Unavailable> {
+            match self.call("delete", |e| e.delete_credential())? {
+                Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                Err(e) => Err(unavailable("delete", e)),
+            }
+        }
+    }
 }
 
+/// Other systems have no credential store here: every call is unavailable, so the app
+/// falls back to a PIN.
+#[cfg(not(any(target_os = "linux", target_os = "windows", target_os = "macos")))]
 impl CredentialStore for SystemCredentialStore {
     fn get(&self) -> Result<Option<Vec<u8>>, Unavailable> {
-        match self.call("get", |e| e.get_secret())? {
-            Ok(secret) => Ok(Some(secret)),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(unavailable("get", e)),
-        }
+        Err(Unavailable(
+            "no credential store on this operating system".into(),
+        ))
     }
-
-    fn set(&self, secret: &[u8]) -> Result<(), Unavailable> {
-        let secret = Zeroizing::new(secret.to_vec());
-        self.call("set", move |e| e.set_secret(&secret))?
-            .map_err(|e| unavailable("set", e))
+    fn set(&self, _secret: &[u8]) -> Result<(), Unavailable> {
+        Err(Unavailable(
+            "no credential store on this operating system".into(),
+        ))
     }
-
     fn delete(&self) -> Result<(), Unavailable> {
-        match self.call("delete", |e| e.delete_credential())? {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(unavailable("delete", e)),
-        }
+        Err(Unavailable(
+            "no credential store on this operating system".into(),
+        ))
     }
 }
 
