@@ -1,7 +1,7 @@
 //! Credential stores: the operating system's (through `keyring`), and one in memory for
 //! tests.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
@@ -55,9 +55,11 @@ impl SystemCredentialStore {
     /// a desktop to show its "unlock your keyring" prompt and the technician to answer.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
-    /// The entry for the data folder `dir` (canonicalised when it exists).
+    /// The entry for the data folder `dir`, named by its canonical path. A folder that
+    /// does not exist yet is named by its nearest existing ancestor's canonical path and
+    /// the rest, so creating it later does not change the entry.
     pub fn for_data_dir(dir: &Path) -> Self {
-        let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let canonical = canonical(dir);
         let digest = Sha256::digest(canonical.as_os_str().as_encoded_bytes());
         SystemCredentialStore {
             account: format!("data-key {}", hex::encode(&digest[..8])),
@@ -75,6 +77,30 @@ impl SystemCredentialStore {
     /// `secret-tool search service onsite username '<account>'`.
     pub fn account(&self) -> &str {
         &self.account
+    }
+}
+
+/// `dir` canonicalised, or, where it does not exist yet, its nearest existing ancestor
+/// canonicalised with the missing components appended.
+fn canonical(dir: &Path) -> PathBuf {
+    if let Ok(c) = std::fs::canonicalize(dir) {
+        return c;
+    }
+    let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut missing = Vec::new();
+    let mut at = abs.as_path();
+    loop {
+        if let Ok(mut c) = std::fs::canonicalize(at) {
+            c.extend(missing.iter().rev());
+            return c;
+        }
+        match (at.parent(), at.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name.to_os_string());
+                at = parent;
+            }
+            _ => return abs,
+        }
     }
 }
 
@@ -284,6 +310,24 @@ mod tests {
             SystemCredentialStore::for_data_dir(&dotted).account(),
             sa.account()
         );
+    }
+
+    #[test]
+    fn a_folder_made_later_keeps_its_entry() {
+        let root = tempfile::tempdir().unwrap();
+        let later = root.path().join("not").join("yet");
+        let before = SystemCredentialStore::for_data_dir(&later);
+        std::fs::create_dir_all(&later).unwrap();
+        let after = SystemCredentialStore::for_data_dir(&later);
+        assert_eq!(before.account(), after.account());
+        // Through a symlinked parent, the same entry.
+        #[cfg(unix)]
+        {
+            let link = root.path().join("link");
+            std::os::unix::fs::symlink(root.path().join("not"), &link).unwrap();
+            let linked = SystemCredentialStore::for_data_dir(&link.join("yet"));
+            assert_eq!(linked.account(), after.account());
+        }
     }
 
     #[test]
