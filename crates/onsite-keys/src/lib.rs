@@ -30,7 +30,9 @@ mod wait;
 
 pub use error::KeyError;
 pub use seal::KdfParams;
-pub use store::{CredentialStore, MemoryCredentialStore, SystemCredentialStore, Unavailable};
+pub use store::{
+    CredentialStore, MemoryCredentialStore, SystemCredentialStore, Unavailable, SERVICE,
+};
 pub use vault::{Opening, Vault, KEY_FILE_NAME};
 pub use wait::wait_after;
 

@@ -326,6 +326,29 @@ fn private_dir(d: &PathBuf) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// The PIDs whose parent is `pid` (from /proc/<pid>/stat, field 4).
+    fn children_of(pid: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // "pid (comm) state ppid ...": comm may hold spaces, so split after the ')'.
+            let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+            let ppid = after
+                .split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u32>().ok());
+            if ppid == Some(pid) {
+                out.push(child);
+            }
+        }
+        out
+    }
+
     #[test]
     fn addresses_are_escaped() {
         assert_eq!(dbus_escape("/tmp/a b,c"), "/tmp/a%20b%2cc");
@@ -357,6 +380,23 @@ mod tests {
             .output()
             .expect("secret-tool lookup");
         assert_eq!(out.stdout, b"probe-secret");
+        // The helper sees a child when there is one...
+        let mut cat = Command::new("cat").stdin(Stdio::piped()).spawn().unwrap();
+        assert!(children_of(std::process::id()).contains(&cat.id()));
+        drop(cat.stdin.take());
+        cat.wait().unwrap();
+        // ...and neither daemon started a process of its own (no activation, no helper), so
+        // killing the two PIDs leaves nothing behind.
+        assert_eq!(
+            children_of(dbus),
+            Vec::<u32>::new(),
+            "dbus-daemon's children"
+        );
+        assert_eq!(
+            children_of(keyring),
+            Vec::<u32>::new(),
+            "gnome-keyring's children"
+        );
         drop(s);
         // Reaped (no zombie left behind either) and the folder is gone.
         assert!(!Path::new(&format!("/proc/{dbus}")).exists());

@@ -1,7 +1,7 @@
 //! Credential stores: the operating system's (through `keyring`), and one in memory for
 //! tests.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
@@ -43,6 +43,10 @@ pub const SERVICE: &str = "onsite";
 #[derive(Debug, Clone)]
 pub struct SystemCredentialStore {
     account: String,
+    #[cfg_attr(
+        not(any(target_os = "linux", target_os = "windows", target_os = "macos")),
+        allow(dead_code)
+    )]
     timeout: Duration,
 }
 
@@ -51,9 +55,11 @@ impl SystemCredentialStore {
     /// a desktop to show its "unlock your keyring" prompt and the technician to answer.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
-    /// The entry for the data folder `dir` (canonicalised when it exists).
+    /// The entry for the data folder `dir`, named by its canonical path. A folder that
+    /// does not exist yet is named by its nearest existing ancestor's canonical path and
+    /// the rest, so creating it later does not change the entry.
     pub fn for_data_dir(dir: &Path) -> Self {
-        let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let canonical = canonical(dir);
         let digest = Sha256::digest(canonical.as_os_str().as_encoded_bytes());
         SystemCredentialStore {
             account: format!("data-key {}", hex::encode(&digest[..8])),
@@ -72,21 +78,38 @@ impl SystemCredentialStore {
     pub fn account(&self) -> &str {
         &self.account
     }
+}
 
-    fn call<T: Send + 'static>(
-        &self,
-        what: &'static str,
-        f: impl FnOnce(keyring::Entry) -> Result<T, keyring::Error> + Send + 'static,
-    ) -> Result<Result<T, keyring::Error>, Unavailable> {
-        let account = self.account.clone();
-        off_thread(self.timeout, what, move || {
-            keyring::Entry::new(SERVICE, &account).and_then(f)
-        })
+/// `dir` canonicalised, or, where it does not exist yet, its nearest existing ancestor
+/// canonicalised with the missing components appended.
+fn canonical(dir: &Path) -> PathBuf {
+    if let Ok(c) = std::fs::canonicalize(dir) {
+        return c;
+    }
+    let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut missing = Vec::new();
+    let mut at = abs.as_path();
+    loop {
+        if let Ok(mut c) = std::fs::canonicalize(at) {
+            c.extend(missing.iter().rev());
+            return c;
+        }
+        match (at.parent(), at.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name.to_os_string());
+                at = parent;
+            }
+            _ => return abs,
+        }
     }
 }
 
 /// Runs `f` on a fresh thread and waits for it at most `timeout`. A thread that does not
 /// answer in time is left to finish on its own (it holds no lock of ours).
+#[cfg_attr(
+    not(any(target_os = "linux", target_os = "windows", target_os = "macos")),
+    allow(dead_code)
+)]
 fn off_thread<T: Send + 'static>(
     timeout: Duration,
     what: &'static str,
@@ -111,31 +134,73 @@ fn off_thread<T: Send + 'static>(
     }
 }
 
-fn unavailable(what: &str, e: keyring::Error) -> Unavailable {
-    // keyring's errors name the platform failure; none carries the secret.
-    Unavailable(format!("{what}: {e}"))
+/// The keyring-backed calls, on the three systems `keyring` is built for here.
+#[cfg(any(target_os = "linux", target_os = "windows", target_os = "macos"))]
+mod system {
+    use zeroize::Zeroizing;
+
+    use super::{off_thread, CredentialStore, SystemCredentialStore, Unavailable, SERVICE};
+
+    impl SystemCredentialStore {
+        fn call<T: Send + 'static>(
+            &self,
+            what: &'static str,
+            f: impl FnOnce(keyring::Entry) -> Result<T, keyring::Error> + Send + 'static,
+        ) -> Result<Result<T, keyring::Error>, Unavailable> {
+            let account = self.account.clone();
+            off_thread(self.timeout, what, move || {
+                keyring::Entry::new(SERVICE, &account).and_then(f)
+            })
+        }
+    }
+
+    fn unavailable(what: &str, e: keyring::Error) -> Unavailable {
+        // keyring's errors name the platform failure; none carries the secret.
+        Unavailable(format!("{what}: {e}"))
+    }
+
+    impl CredentialStore for SystemCredentialStore {
+        fn get(&self) -> Result<Option<Vec<u8>>, Unavailable> {
+            match self.call("get", |e| e.get_secret())? {
+                Ok(secret) => Ok(Some(secret)),
+                Err(keyring::Error::NoEntry) => Ok(None),
+                Err(e) => Err(unavailable("get", e)),
+            }
+        }
+
+        fn set(&self, secret: &[u8]) -> Result<(), Unavailable> {
+            let secret = Zeroizing::new(secret.to_vec());
+            self.call("set", move |e| e.set_secret(&secret))?
+                .map_err(|e| unavailable("set", e))
+        }
+
+        fn delete(&self) -> Result<(), Unavailable> {
+            match self.call("delete", |e| e.delete_credential())? {
+                Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                Err(e) => Err(unavailable("delete", e)),
+            }
+        }
+    }
 }
 
+/// Other systems have no credential store here: every call is unavailable, so the app
+/// falls back to a PIN.
+#[cfg(not(any(target_os = "linux", target_os = "windows", target_os = "macos")))]
 impl CredentialStore for SystemCredentialStore {
     fn get(&self) -> Result<Option<Vec<u8>>, Unavailable> {
-        match self.call("get", |e| e.get_secret())? {
-            Ok(secret) => Ok(Some(secret)),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(unavailable("get", e)),
-        }
+        Err(Unavailable(
+            "no credential store on this operating system".into(),
+        ))
     }
-
-    fn set(&self, secret: &[u8]) -> Result<(), Unavailable> {
-        let secret = Zeroizing::new(secret.to_vec());
-        self.call("set", move |e| e.set_secret(&secret))?
-            .map_err(|e| unavailable("set", e))
+    fn set(&self, _secret: &[u8]) -> Result<(), Unavailable> {
+        Err(Unavailable(
+            "no credential store on this operating system".into(),
+        ))
     }
-
     fn delete(&self) -> Result<(), Unavailable> {
-        match self.call("delete", |e| e.delete_credential())? {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(unavailable("delete", e)),
-        }
+        Err(Unavailable(
+            "no credential store on this operating system".into(),
+        ))
     }
 }
 
@@ -245,6 +310,24 @@ mod tests {
             SystemCredentialStore::for_data_dir(&dotted).account(),
             sa.account()
         );
+    }
+
+    #[test]
+    fn a_folder_made_later_keeps_its_entry() {
+        let root = tempfile::tempdir().unwrap();
+        let later = root.path().join("not").join("yet");
+        let before = SystemCredentialStore::for_data_dir(&later);
+        std::fs::create_dir_all(&later).unwrap();
+        let after = SystemCredentialStore::for_data_dir(&later);
+        assert_eq!(before.account(), after.account());
+        // Through a symlinked parent, the same entry.
+        #[cfg(unix)]
+        {
+            let link = root.path().join("link");
+            std::os::unix::fs::symlink(root.path().join("not"), &link).unwrap();
+            let linked = SystemCredentialStore::for_data_dir(&link.join("yet"));
+            assert_eq!(linked.account(), after.account());
+        }
     }
 
     #[test]

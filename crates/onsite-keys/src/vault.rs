@@ -136,6 +136,11 @@ impl Vault {
             Read::Damaged => return Ok(Opening::Problem(KeyProblem::KeyDamaged)),
             Read::Found(f) => f,
         };
+        let mut found = found;
+        if clock_went_back(&mut found, now) {
+            // Best effort: if it cannot be written, the whole wait is simply asked again.
+            let _ = file::write(&self.key_file(), &found);
+        }
         match found.body {
             Body::CredentialStore { check } => {
                 let Some(check) = hex_array::<16>(&check) else {
@@ -261,6 +266,9 @@ impl Vault {
             Read::Absent => return Err(KeyError::NotExpected("unlock: no key file")),
             Read::Damaged => return Err(KeyError::Problem(KeyProblem::KeyDamaged)),
         };
+        if clock_went_back(&mut f, now) {
+            file::write(&path, &f)?;
+        }
         let Body::Pin {
             wrong_tries,
             last_wrong_at,
@@ -365,6 +373,23 @@ impl Vault {
         self.may_set_pin.store(false, Ordering::SeqCst);
         Ok(())
     }
+}
+
+/// A last wrong try later than `now` means the clock went back: no time has passed, and
+/// the wait starts again from `now` (written back), so that a clock set back by a year
+/// costs one whole wait, not a year.
+fn clock_went_back(f: &mut KeyFile, now: DateTime<Utc>) -> bool {
+    if let Body::Pin {
+        last_wrong_at: Some(at),
+        ..
+    } = &mut f.body
+    {
+        if *at > now {
+            *at = now;
+            return true;
+        }
+    }
+    false
 }
 
 /// The checked length rule: characters (not bytes), used exactly as typed.

@@ -17,11 +17,15 @@ use onsite_keys::{CredentialStore, KeyMethod, KeyProblem, Opening, SystemCredent
 
 static LOCK: Mutex<()> = Mutex::new(());
 
-/// One test at a time, with the process's bus address pointing at `address`.
-fn on_bus(address: &str) -> MutexGuard<'static, ()> {
-    let guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+/// One test at a time: taken first thing in each test, before any process is started
+/// or the environment is read or changed.
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Points this process's session bus at `address` (with the lock held).
+fn use_bus(address: &str) {
     std::env::set_var("DBUS_SESSION_BUS_ADDRESS", address);
-    guard
 }
 
 fn session() -> KeyringSession {
@@ -43,8 +47,9 @@ fn secret_tool(address: &str, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn the_key_is_kept_in_the_secret_service_across_restarts() {
+    let _one = one_at_a_time();
     let s = session();
-    let _bus = on_bus(s.address());
+    use_bus(s.address());
     let dir = tempfile::tempdir().unwrap();
     let store = SystemCredentialStore::for_data_dir(dir.path());
 
@@ -98,8 +103,9 @@ fn the_key_is_kept_in_the_secret_service_across_restarts() {
 
 #[test]
 fn the_entry_deleted_behind_its_back_is_key_missing() {
+    let _one = one_at_a_time();
     let s = session();
-    let _bus = on_bus(s.address());
+    use_bus(s.address());
     let dir = tempfile::tempdir().unwrap();
     let store = SystemCredentialStore::for_data_dir(dir.path());
     assert!(matches!(
@@ -126,9 +132,10 @@ fn the_entry_deleted_behind_its_back_is_key_missing() {
 
 #[test]
 fn a_bus_that_points_nowhere_asks_for_a_pin_or_says_unavailable() {
+    let _one = one_at_a_time();
     let nowhere = tempfile::tempdir().unwrap();
     let address = format!("unix:path={}/no-bus", nowhere.path().display());
-    let _bus = on_bus(&address);
+    use_bus(&address);
     let dir = tempfile::tempdir().unwrap();
 
     let started = Instant::now();
@@ -143,18 +150,18 @@ fn a_bus_that_points_nowhere_asks_for_a_pin_or_says_unavailable() {
 
     // A key file that says the key is in the credential store.
     let s = session();
-    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", s.address());
+    use_bus(s.address());
     assert!(matches!(
         vault(dir.path()).open(false, Utc::now()).unwrap(),
         Opening::Ready { .. }
     ));
-    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &address);
+    use_bus(&address);
     match vault(dir.path()).open(true, Utc::now()).unwrap() {
         Opening::Problem(p) => assert_eq!(p, KeyProblem::CredentialStoreUnavailable),
         other => panic!("expected CredentialStoreUnavailable, got {other:?}"),
     }
     // The bus is killed under it: unavailable too.
-    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", s.address());
+    use_bus(s.address());
     drop(s);
     match vault(dir.path()).open(true, Utc::now()).unwrap() {
         Opening::Problem(p) => assert_eq!(p, KeyProblem::CredentialStoreUnavailable),
@@ -164,7 +171,7 @@ fn a_bus_that_points_nowhere_asks_for_a_pin_or_says_unavailable() {
 
 #[test]
 fn no_bus_address_at_all_asks_for_a_pin() {
-    let _bus = on_bus("");
+    let _one = one_at_a_time();
     std::env::remove_var("DBUS_SESSION_BUS_ADDRESS");
     let run = tempfile::tempdir().unwrap();
     // zbus falls back to $XDG_RUNTIME_DIR/bus: an empty folder here.
@@ -181,8 +188,9 @@ fn no_bus_address_at_all_asks_for_a_pin() {
 
 #[test]
 fn safe_to_call_from_inside_tokio_runtimes() {
+    let _one = one_at_a_time();
     let s = session();
-    let _bus = on_bus(s.address());
+    use_bus(s.address());
     for multi in [false, true] {
         let rt = if multi {
             tokio::runtime::Builder::new_multi_thread()
@@ -226,8 +234,9 @@ fn the_backend_called_directly_inside_a_runtime_panics() {
     // Why SystemCredentialStore runs every call on a thread of its own: keyring's Secret
     // Service backend blocks on a tokio runtime of its own, which tokio refuses inside
     // another runtime.
+    let _one = one_at_a_time();
     let s = session();
-    let _bus = on_bus(s.address());
+    use_bus(s.address());
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();

@@ -494,22 +494,41 @@ fn wrong_pins_wait_longer_and_waits_survive_a_restart() {
         }
         other => panic!("{other:?}"),
     }
-    // A clock set back counts as no time passed.
+    // A clock set back counts as no time passed: the whole wait, from the new now.
     match v.unlock(PIN, now - secs(3600)) {
         Err(KeyError::Wait { wait }) => assert_eq!(wait, Duration::from_secs(30)),
         other => panic!("{other:?}"),
     }
     assert_eq!(v.kdf_runs(), 0);
-
-    // After the wait a fifth wrong try doubles it.
-    now += secs(30);
-    match v.unlock("wrong pin", now) {
-        Err(KeyError::Wrong { tries, wait }) => {
-            assert_eq!((tries, wait), (5, Duration::from_secs(60)))
+    match v.open(true, now - secs(3590)).unwrap() {
+        Opening::EnterPin { wrong_tries, wait } => {
+            assert_eq!((wrong_tries, wait), (4, Duration::from_secs(20)))
         }
         other => panic!("{other:?}"),
     }
+    // ...and not a year: once the wait has passed on the clock as it is now, a try runs.
+    assert!(matches!(
+        v.unlock("wrong pin", now - secs(3600) + secs(30)),
+        Err(KeyError::Wrong { tries: 5, .. })
+    ));
+    // Back to the clock as it was: after the 60 s of the fifth wrong try.
+    match fx.vault().open(true, now - secs(3600) + secs(30)).unwrap() {
+        Opening::EnterPin { wrong_tries, wait } => {
+            assert_eq!((wrong_tries, wait), (5, Duration::from_secs(60)))
+        }
+        other => panic!("{other:?}"),
+    }
+    now = now - secs(3600) + secs(30);
+
+    // After the wait a sixth wrong try doubles it again.
     now += secs(60);
+    match v.unlock("wrong pin", now) {
+        Err(KeyError::Wrong { tries, wait }) => {
+            assert_eq!((tries, wait), (6, Duration::from_secs(120)))
+        }
+        other => panic!("{other:?}"),
+    }
+    now += secs(120);
     // The right PIN after the wait opens and resets the count.
     assert_eq!(*v.unlock(PIN, now).unwrap(), *key);
     match fx.vault().open(true, now).unwrap() {
@@ -685,6 +704,13 @@ fn the_real_argon2_parameters() {
         waited * 10 < unlock,
         "a refused try during a wait ({waited:?}) must not run Argon2 ({unlock:?})"
     );
+}
+
+#[test]
+fn a_vault_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<Vault>();
+    shareable::<KeyError>();
 }
 
 #[test]
