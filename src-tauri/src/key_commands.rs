@@ -1,34 +1,43 @@
-//! The unlock screens' commands (issue 11); the logic is in `keys.rs`. They run off the
-//! main thread (`async`): the credential store answers over D-Bus, and Argon2id over a
-//! PIN takes a moment.
+//! The unlock screens' commands (issue 11); the logic is in `keys.rs`. Each runs on a
+//! blocking thread: the credential store answers over D-Bus (and may wait for its own
+//! unlock prompt), and Argon2id over a PIN takes a moment.
 
-use onsite_domain::ipc::IpcError;
+use onsite_domain::ipc::{ErrorCode, IpcError};
 use onsite_domain::view_keys::{ForgottenPin, KeyState};
-use tauri::State;
+use tauri::{AppHandle, Manager};
 
 use crate::state::AppState;
 
-#[tauri::command(async)]
-pub fn key_state(state: State<AppState>) -> KeyState {
-    state.key_state()
+async fn blocking<T: Send + 'static>(
+    app: AppHandle,
+    f: impl FnOnce(&AppState) -> T + Send + 'static,
+) -> Result<T, IpcError> {
+    tauri::async_runtime::spawn_blocking(move || f(&app.state::<AppState>()))
+        .await
+        .map_err(|_| IpcError::new(ErrorCode::Internal, "the key task stopped"))
 }
 
-#[tauri::command(async)]
-pub fn set_pin(state: State<AppState>, pin: String) -> Result<KeyState, IpcError> {
-    state.set_pin(&pin)
+#[tauri::command]
+pub async fn key_state(app: AppHandle) -> Result<KeyState, IpcError> {
+    blocking(app, |s| s.key_state()).await
 }
 
-#[tauri::command(async)]
-pub fn unlock(state: State<AppState>, pin: String) -> Result<KeyState, IpcError> {
-    state.unlock(&pin)
+#[tauri::command]
+pub async fn set_pin(app: AppHandle, pin: String) -> Result<KeyState, IpcError> {
+    blocking(app, move |s| s.set_pin(&pin)).await?
 }
 
-#[tauri::command(async)]
-pub fn forgotten_pin(state: State<AppState>) -> ForgottenPin {
-    state.forgotten_pin()
+#[tauri::command]
+pub async fn unlock(app: AppHandle, pin: String) -> Result<KeyState, IpcError> {
+    blocking(app, move |s| s.unlock(&pin)).await?
 }
 
-#[tauri::command(async)]
-pub fn erase_forgotten(state: State<AppState>, confirm: String) -> Result<KeyState, IpcError> {
-    state.erase_forgotten(&confirm)
+#[tauri::command]
+pub async fn forgotten_pin(app: AppHandle) -> Result<ForgottenPin, IpcError> {
+    blocking(app, |s| s.forgotten_pin()).await
+}
+
+#[tauri::command]
+pub async fn erase_forgotten(app: AppHandle, confirm: String) -> Result<KeyState, IpcError> {
+    blocking(app, move |s| s.erase_forgotten(&confirm)).await?
 }

@@ -27,6 +27,13 @@ const TEST_PACKAGES: &[&str] = &[
     "xauth",
     "qpdf",
     "poppler-utils",
+    // Issue 11: a real Secret Service for the key (its own D-Bus session per test), the
+    // Secret Service's command-line client, and the sqlite3 shell the thief test opens the
+    // sealed database with.
+    "dbus",
+    "gnome-keyring",
+    "libsecret-tools",
+    "sqlite3",
 ];
 
 fn installed(package: &str) -> bool {
