@@ -62,16 +62,26 @@ pub enum CarryBackOverdue {
 }
 
 /// Monday to Friday between `from` (exclusive) and `to` (inclusive). No public-holiday
-/// calendar yet: a known simplification.
+/// calendar yet: a known simplification. Counted by arithmetic (five per whole week, then
+/// at most six days one by one), so any two dates chrono can hold take the same time: a
+/// date from a device in the year -200000 must not make a listing count for minutes
+/// (issue 12).
 pub fn working_days_between(from: NaiveDate, to: NaiveDate) -> u32 {
     if to <= from {
         return 0;
     }
-    from.iter_days()
-        .skip(1)
-        .take_while(|d| *d <= to)
-        .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
-        .count() as u32
+    let days = (to - from).num_days();
+    let (weeks, rest) = (days / 7, days % 7);
+    // The `rest` days after the whole weeks start on the weekday after `from`.
+    let mut weekday = from.weekday().succ();
+    let mut count = weeks * 5;
+    for _ in 0..rest {
+        if !matches!(weekday, Weekday::Sat | Weekday::Sun) {
+            count += 1;
+        }
+        weekday = weekday.succ();
+    }
+    u32::try_from(count).unwrap_or(u32::MAX)
 }
 
 /// The flag for an item still out, on `today`.
@@ -109,6 +119,37 @@ mod tests {
         assert_eq!(working_days_between(d(11, 20), d(11, 23)), 1, "Monday");
         assert_eq!(working_days_between(d(11, 20), d(12, 11)), 15);
         assert_eq!(working_days_between(d(11, 23), d(11, 20)), 0);
+    }
+
+    /// The definition, one day at a time, for short ranges.
+    fn counted(from: NaiveDate, to: NaiveDate) -> u32 {
+        from.iter_days()
+            .skip(1)
+            .take_while(|d| *d <= to)
+            .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
+            .count() as u32
+    }
+
+    #[test]
+    fn working_days_by_arithmetic_match_counting_day_by_day() {
+        let start = d(1, 1);
+        for a in 0..21 {
+            for len in 0..60 {
+                let from = start + chrono::Duration::days(a);
+                let to = from + chrono::Duration::days(len);
+                assert_eq!(working_days_between(from, to), counted(from, to), "{from} {to}");
+            }
+        }
+    }
+
+    #[test]
+    fn working_days_across_the_whole_calendar_do_not_overflow() {
+        let n = working_days_between(NaiveDate::MIN, NaiveDate::MAX);
+        // 2 × 262,143 years ≈ 191 million days, five in seven
+        assert!(n > 130_000_000 && n < 140_000_000, "{n}");
+        assert_eq!(working_days_between(NaiveDate::MAX, NaiveDate::MIN), 0);
+        let far = NaiveDate::from_ymd_opt(-200_000, 1, 1).unwrap();
+        assert!(working_days_between(far, d(11, 20)) > 50_000_000);
     }
 
     #[test]
