@@ -137,7 +137,11 @@ mod tests {
             for len in 0..60 {
                 let from = start + chrono::Duration::days(a);
                 let to = from + chrono::Duration::days(len);
-                assert_eq!(working_days_between(from, to), counted(from, to), "{from} {to}");
+                assert_eq!(
+                    working_days_between(from, to),
+                    counted(from, to),
+                    "{from} {to}"
+                );
             }
         }
     }

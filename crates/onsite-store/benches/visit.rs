@@ -35,23 +35,62 @@ fn line(code: &str) -> QuoteLine {
 }
 
 fn main() {
-    let plain = steps(false);
-    let sealed = steps(true);
-    println!("visit steps (synchronous=FULL, WAL; {RUNS} runs; median / p99)");
+    // Both files are set up, then each round runs every step on both, alternating which
+    // goes first: whatever else the machine does at that moment weighs on both alike.
+    let mut plain = rig(false);
+    let mut sealed = rig(true);
+    for i in 0..RUNS {
+        if i % 2 == 0 {
+            round(&mut plain, i);
+            round(&mut sealed, i);
+        } else {
+            round(&mut sealed, i);
+            round(&mut plain, i);
+        }
+    }
+    let (plain, sealed) = (finish(plain), finish(sealed));
+    println!("visit steps (synchronous=FULL, WAL; {RUNS} runs, interleaved; median / p99)");
     for ((name, p), (_, s)) in plain.iter().zip(&sealed) {
         println!(
-            "{name:<30} plain {:>7.3} / {:>7.3} ms   sealed {:>7.3} / {:>7.3} ms   p99 x{:.2}",
+            "{name:<30} plain {:>7.3} / {:>7.3} ms   sealed {:>7.3} / {:>7.3} ms   median x{:.2}  p99 x{:.2}",
             p.0,
             p.1,
             s.0,
             s.1,
+            s.0 / p.0,
             s.1 / p.1
         );
     }
 }
 
-/// Each step's (median, p99), on a plain or a sealed file.
-fn steps(sealed: bool) -> Vec<(&'static str, (f64, f64))> {
+const NAMES: [&str; 10] = [
+    "RecordDiagnosis",
+    "IssueQuote (4 lines, bundle)",
+    "RecordQuoteDecision (accept)",
+    "ConsumePart (serialized)",
+    "TakePayment (cash, change)",
+    "RecordFeedback",
+    "ReturnPart (old part)",
+    "ReturnPart (unused)",
+    "StockTake (2 parts)",
+    "RecordExpense",
+];
+
+/// One file with the demo and RUNS copies of a repair, and the samples taken on it.
+struct Rig {
+    store: Store,
+    dir: std::path::PathBuf,
+    orders: Vec<String>,
+    now: chrono::DateTime<Utc>,
+    today: NaiveDate,
+    pump: String,
+    filter: String,
+    blob: visit::Blob,
+    samples: Vec<Vec<Duration>>,
+}
+
+/// A plain or a sealed file set up for the rounds.
+fn rig(sealed: bool) -> Rig {
     let dir = std::env::temp_dir().join(format!(
         "onsite-visit-bench-{}-{sealed}",
         std::process::id()
@@ -122,24 +161,40 @@ fn steps(sealed: bool) -> Vec<(&'static str, (f64, f64))> {
     )
     .unwrap();
 
-    let names = [
-        "RecordDiagnosis",
-        "IssueQuote (4 lines, bundle)",
-        "RecordQuoteDecision (accept)",
-        "ConsumePart (serialized)",
-        "TakePayment (cash, change)",
-        "RecordFeedback",
-        "ReturnPart (old part)",
-        "ReturnPart (unused)",
-        "StockTake (2 parts)",
-        "RecordExpense",
-    ];
-    let mut samples: Vec<Vec<Duration>> = vec![Vec::with_capacity(RUNS); names.len()];
-    for (i, order) in orders.iter().enumerate() {
+    Rig {
+        store,
+        dir,
+        orders,
+        now,
+        today,
+        pump,
+        filter,
+        blob,
+        samples: vec![Vec::with_capacity(RUNS); NAMES.len()],
+    }
+}
+
+/// Every step once on the rig's `i`th order, each timed.
+fn round(rig: &mut Rig, i: usize) {
+    let Rig {
+        store,
+        orders,
+        now,
+        today,
+        pump,
+        filter,
+        blob,
+        samples,
+        ..
+    } = rig;
+    let (now, today) = (*now, *today);
+    let (pump, filter) = (pump.clone(), filter.clone());
+    let order = &orders[i];
+    {
         let t = now + D::seconds(i as i64);
         let mut timed = |k: usize, f: &mut dyn FnMut(&mut Store)| {
             let start = Instant::now();
-            f(&mut store);
+            f(store);
             samples[k].push(start.elapsed());
         };
         timed(0, &mut |s| {
@@ -269,13 +324,17 @@ fn steps(sealed: bool) -> Vec<(&'static str, (f64, f64))> {
             .unwrap();
         });
     }
-    let state = visit::state(store.conn(), &orders[0]).unwrap();
+}
+
+/// The rig's figures per step; its file removed.
+fn finish(rig: Rig) -> Vec<(&'static str, (f64, f64))> {
+    let state = visit::state(rig.store.conn(), &rig.orders[0]).unwrap();
     assert_eq!(state.balance.outstanding_minor, 0);
-    drop(store);
-    let _ = std::fs::remove_dir_all(&dir);
-    names
+    drop(rig.store);
+    let _ = std::fs::remove_dir_all(&rig.dir);
+    NAMES
         .into_iter()
-        .zip(samples.into_iter().map(stats))
+        .zip(rig.samples.into_iter().map(stats))
         .collect()
 }
 

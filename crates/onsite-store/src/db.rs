@@ -282,6 +282,31 @@ fn open_sealed(path: &Path, key: &DataKey) -> StoreResult<Connection> {
     Ok(conn)
 }
 
+/// A connection to a sealed data file with no lock and no migration: for checkers and
+/// support tools that read a device's file (the torture test's invariant checker), or
+/// tests that make a sealed file by hand. `read_only` opens it so.
+pub fn connect_sealed(path: &Path, key: &DataKey, read_only: bool) -> StoreResult<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(e, path))?;
+    let raw = key.sqlcipher_raw_key();
+    conn.execute_batch(&zeroize::Zeroizing::new(format!(
+        "PRAGMA key = \"{}\";",
+        raw.as_str()
+    )))
+    .map_err(|e| classify(e, path))?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|e| sealed_verdict(e, path))?;
+    Ok(conn)
+}
+
 /// Page cache of a sealed store, in KiB: each page read from the file is decrypted, so
 /// pages kept in memory are read for free (docs/data-at-rest.md, measured).
 const CACHE_KIB: i64 = 32 * 1024;

@@ -22,8 +22,26 @@ fn open(path: &Path) -> Result<Connection, String> {
     Ok(c)
 }
 
+/// The device's file, sealed with the torture device's key.
+fn open_device(path: &Path) -> Result<Connection, String> {
+    let c = onsite_store::db::connect_sealed(path, &crate::device::key(), true)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    c.busy_timeout(Duration::from_secs(30))
+        .map_err(|e| e.to_string())?;
+    Ok(c)
+}
+
+/// `PRAGMA integrity_check` of head office's file.
 pub fn integrity(path: &Path) -> Result<String, String> {
-    let c = open(path)?;
+    integrity_of(&open(path)?)
+}
+
+/// `PRAGMA integrity_check` of the device's sealed file.
+pub fn device_integrity(path: &Path) -> Result<String, String> {
+    integrity_of(&open_device(path)?)
+}
+
+fn integrity_of(c: &Connection) -> Result<String, String> {
     let rows: Vec<String> = {
         let mut stmt = c
             .prepare("PRAGMA integrity_check")
@@ -44,7 +62,7 @@ pub struct DeviceJob {
 
 /// The jobs on the device that came from head office.
 pub fn device_jobs(db: &Path) -> Result<Vec<DeviceJob>, String> {
-    let c = open(db)?;
+    let c = open_device(db)?;
     let mut stmt = c
         .prepare(
             "SELECT w.id, w.status,
@@ -129,11 +147,11 @@ pub fn check(
     refused: &HashMap<String, onsite_api::RefusedOp>,
 ) -> Result<Report, String> {
     let mut report = Report {
-        device_integrity: integrity(device_db)?,
+        device_integrity: device_integrity(device_db)?,
         hq_integrity: integrity(hq_db)?,
         ..Report::default()
     };
-    let dev = open(device_db)?;
+    let dev = open_device(device_db)?;
     let ops: Vec<DeviceOp> = {
         let mut stmt = dev
             .prepare(
@@ -354,7 +372,7 @@ mod tests {
 
     fn device(dir: &Path) -> PathBuf {
         let p = dir.join("device.db");
-        let c = Connection::open(&p).unwrap();
+        let c = onsite_store::db::connect_sealed(&p, &crate::device::key(), false).unwrap();
         c.execute_batch(
             "CREATE TABLE outbox (device_seq INTEGER PRIMARY KEY, op_id TEXT, kind TEXT,
                                   state TEXT, payload TEXT);

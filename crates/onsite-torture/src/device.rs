@@ -812,6 +812,6 @@ fn carry_back_step<'a>(
 
 /// The data key of the torture device's store and blobs: fixed, because each step is a
 /// new process of this binary opening the same files.
-fn key() -> onsite_store::DataKey {
+pub fn key() -> onsite_store::DataKey {
     onsite_store::DataKey::from_array([0x5a; 32])
 }

@@ -385,7 +385,7 @@ impl Torture {
     }
 
     fn device_integrity(&self) -> Result<(), String> {
-        let got = check::integrity(&self.db)?;
+        let got = check::device_integrity(&self.db)?;
         if got != "ok" {
             return Err(format!("device database integrity_check: {got}"));
         }
