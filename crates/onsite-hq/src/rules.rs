@@ -2,7 +2,7 @@
 //! with a technician's op given the work order as head office has it now, and the checks on
 //! head-office input. Tested by tables of cases below.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use onsite_api::{
     is_sha256_hex, Appliance, CompanyProfile, Customer, FeeTablePublish, NewPartsIssue,
     NewWorkOrder, OpPayload, PartsCataloguePublish, PayloadError, PriceListPublish, QuoteAnswer,
@@ -445,11 +445,60 @@ pub fn signature_review(signature: &onsite_api::Signature, expected: &str) -> Op
     (!sent.eq_ignore_ascii_case(expected)).then_some(ReviewReason::SignatureMismatch)
 }
 
+/// How far before head office receives it a fact may say it happened: a device offline
+/// for years is not a device in service (issue 12: dates in a sane window).
+pub const FACT_PAST_DAYS: i64 = 5 * 366;
+/// How far after: a device's clock may run ahead, not by more than a week.
+pub const FACT_FUTURE_DAYS: i64 = 7;
+/// How far ahead a carry-back's promised return date may be.
+pub const RETURN_FUTURE_DAYS: i64 = 2 * 366;
+
+/// Checks the dates a fact carries against `received`, the time head office received it:
+/// when it happened (`at`) and the calendar days it names (visit, work, filing day,
+/// expenses' day) within [`FACT_PAST_DAYS`] before and [`FACT_FUTURE_DAYS`] after; a
+/// carry-back's promised return up to [`RETURN_FUTURE_DAYS`] ahead. Nothing here can
+/// overflow: the bounds are computed with checked arithmetic, and a bound that cannot be
+/// represented refuses the fact. Messages name fields, never values.
+pub fn check_dates(payload: &OpPayload, received: DateTime<Utc>) -> Result<(), String> {
+    let bound = |days: i64| received.checked_add_signed(chrono::Duration::days(days));
+    let (Some(earliest), Some(latest), Some(latest_return)) = (
+        bound(-FACT_PAST_DAYS),
+        bound(FACT_FUTURE_DAYS),
+        bound(RETURN_FUTURE_DAYS),
+    ) else {
+        return Err("head office's clock is out of range".into());
+    };
+    let at = payload.at();
+    if at < earliest || at > latest {
+        return Err(format!(
+            "at is more than {FACT_PAST_DAYS} days before or {FACT_FUTURE_DAYS} days after head office received it"
+        ));
+    }
+    let day = |name: &str, d: NaiveDate, latest: DateTime<Utc>| {
+        if d < earliest.date_naive() || d > latest.date_naive() {
+            Err(format!("{name} is outside the dates head office accepts"))
+        } else {
+            Ok(())
+        }
+    };
+    match payload {
+        OpPayload::IssueQuote(p) => {
+            day("visit_date", p.visit_date, latest)?;
+            day("work_date", p.work_date, latest)
+        }
+        OpPayload::ReturnPart(p) => p.day.map_or(Ok(()), |d| day("day", d, latest)),
+        OpPayload::StockTake(p) => p.day.map_or(Ok(()), |d| day("day", d, latest)),
+        OpPayload::RecordExpense(p) => day("day", p.day, latest),
+        OpPayload::TakeCarryBack(p) => day("expected_return", p.expected_return, latest_return),
+        _ => Ok(()),
+    }
+}
+
 /// Decides what to do with a technician-day fact ([`technician_day`]): stored for the
-/// device's own technician (the token says who), after the payload checks. There is no
-/// work order to conflict with, so nothing is flagged.
-pub fn decide_technician_day(payload: &OpPayload) -> Decision {
-    if let Err(why) = check_payload(payload) {
+/// device's own technician (the token says who), after the payload and date checks. There
+/// is no work order to conflict with, so nothing is flagged.
+pub fn decide_technician_day(payload: &OpPayload, received: DateTime<Utc>) -> Decision {
+    if let Err(why) = check_payload(payload).and_then(|()| check_dates(payload, received)) {
         return reject(RejectCode::BadPayload, why);
     }
     Decision::Store {
@@ -470,6 +519,7 @@ pub fn decide(
     order: Option<&WorkOrderState>,
     technician: Uuid,
     blob_present: bool,
+    received: DateTime<Utc>,
 ) -> Decision {
     let payload = match payload {
         Ok(p) => p,
@@ -481,7 +531,7 @@ pub fn decide(
         }
         Err(PayloadError::Shape(why)) => return reject(RejectCode::BadPayload, why.clone()),
     };
-    if let Err(why) = check_payload(payload) {
+    if let Err(why) = check_payload(payload).and_then(|()| check_dates(payload, received)) {
         return reject(RejectCode::BadPayload, why);
     }
     let Some(order) = order else {
@@ -794,6 +844,16 @@ pub fn check_company(c: &CompanyProfile) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// When head office received the facts below (their `at` is a little before).
+    fn received() -> DateTime<Utc> {
+        "2026-11-24T03:00:00Z".parse().unwrap()
+    }
+
+    /// When the facts below happened.
+    fn happened() -> DateTime<Utc> {
+        "2026-11-24T02:00:00Z".parse().unwrap()
+    }
     use onsite_api::{Payment, PaymentMethod, Signature, Signer, StatusChange};
     use onsite_domain::Money;
     use WorkOrderStatus::*;
@@ -804,7 +864,7 @@ mod tests {
             fact_id: Uuid::nil(),
             to,
             reason: reason.map(str::to_owned),
-            at: chrono::Utc::now(),
+            at: happened(),
         }))
     }
 
@@ -817,7 +877,7 @@ mod tests {
             amount: Money::cny(minor),
             method: PaymentMethod::Cash,
             receipt_no: None,
-            at: chrono::Utc::now(),
+            at: happened(),
         }))
     }
 
@@ -829,7 +889,7 @@ mod tests {
             fact_id: Uuid::nil(),
             blob_sha256: "ab".repeat(32),
             signer: Signer::Customer,
-            at: chrono::Utc::now(),
+            at: happened(),
         }))
     }
 
@@ -846,7 +906,7 @@ mod tests {
             status_to,
             reason: reason.map(str::to_owned),
             callout: Money::cny(0),
-            at: chrono::Utc::now(),
+            at: happened(),
         }))
     }
 
@@ -856,7 +916,7 @@ mod tests {
             rating,
             comment: "ok".into(),
             callback_allowed: false,
-            at: chrono::Utc::now(),
+            at: happened(),
         }))
     }
 
@@ -949,12 +1009,12 @@ mod tests {
             new_status: None,
             flag: None,
         };
-        assert_eq!(decide_technician_day(&expense(6000)), stored);
-        assert_eq!(decide_technician_day(&take(2, -1)), stored);
+        assert_eq!(decide_technician_day(&expense(6000), received()), stored);
+        assert_eq!(decide_technician_day(&take(2, -1), received()), stored);
         for bad in [expense(5999), take(2, 1), take(-1, -4)] {
             assert!(
                 matches!(
-                    decide_technician_day(&bad),
+                    decide_technician_day(&bad, received()),
                     Decision::Reject(RejectCode::BadPayload, _)
                 ),
                 "{bad:?}"
@@ -974,12 +1034,20 @@ mod tests {
                 Uuid::from_u128(8),
                 Some(&order),
                 me,
-                true
+                true,
+                received(),
             ),
             Decision::Reject(RejectCode::BadPayload, _)
         ));
         assert_eq!(
-            decide(&Ok(unused(Some(wo))), wo, Some(&order), me, true),
+            decide(
+                &Ok(unused(Some(wo))),
+                wo,
+                Some(&order),
+                me,
+                true,
+                received()
+            ),
             stored
         );
     }
@@ -1203,7 +1271,7 @@ mod tests {
             ),
         ];
         for (name, payload, order, blob, want) in cases {
-            let got = decide(&payload, Uuid::nil(), order.as_ref(), me, blob);
+            let got = decide(&payload, Uuid::nil(), order.as_ref(), me, blob, received());
             match (want, got) {
                 (Err(code), Decision::Reject(got, _)) => assert_eq!(code, got, "{name}"),
                 (Ok(want), got) => assert_eq!(want, got, "{name}"),
@@ -1295,11 +1363,25 @@ mod tests {
         // The signature PNG goes first; then the fact is stored, flagged on a job that
         // head office cancelled or gave to someone else meanwhile.
         assert!(matches!(
-            decide(&t, wo, Some(&state(WorkOrderStatus::OnSite, me)), me, false),
+            decide(
+                &t,
+                wo,
+                Some(&state(WorkOrderStatus::OnSite, me)),
+                me,
+                false,
+                received()
+            ),
             Decision::Reject(RejectCode::BlobMissing, _)
         ));
         assert_eq!(
-            decide(&t, wo, Some(&state(WorkOrderStatus::OnSite, me)), me, true),
+            decide(
+                &t,
+                wo,
+                Some(&state(WorkOrderStatus::OnSite, me)),
+                me,
+                true,
+                received()
+            ),
             store(None)
         );
         assert_eq!(
@@ -1308,7 +1390,8 @@ mod tests {
                 wo,
                 Some(&state(WorkOrderStatus::Cancelled, me)),
                 me,
-                true
+                true,
+                received(),
             ),
             store(Some(ReviewReason::CancelledBeforeSync))
         );
@@ -1318,7 +1401,8 @@ mod tests {
                 wo,
                 Some(&state(WorkOrderStatus::Completed, Uuid::from_u128(2))),
                 me,
-                true
+                true,
+                received(),
             ),
             store(Some(ReviewReason::ReassignedBeforeSync))
         );
@@ -1790,5 +1874,67 @@ mod tests {
             Some("edited after signing")
         );
         assert_eq!(technician_notes(&[]), None);
+    }
+
+    #[test]
+    fn dates_far_from_when_head_office_received_them_are_refused_without_overflow() {
+        let day = |y: i32, m: u32, d: u32| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let expense = |at: DateTime<Utc>, d: NaiveDate| {
+            OpPayload::RecordExpense(onsite_api::Expense {
+                fact_id: Uuid::nil(),
+                day: d,
+                km: 10,
+                meal_days: 1,
+                nights: 0,
+                per_km: Money::cny(100),
+                meal_per_day: Money::cny(5000),
+                lodging_per_night: Money::cny(20000),
+                mileage: Money::cny(1000),
+                meals: Money::cny(5000),
+                lodging: Money::cny(0),
+                total: Money::cny(6000),
+                at,
+            })
+        };
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let ok = [
+            (happened(), day(2026, 11, 24)),
+            (t("2021-12-01T00:00:00Z"), day(2021, 12, 1)),
+            (t("2026-11-30T00:00:00Z"), day(2026, 11, 30)),
+        ];
+        for (at, d) in ok {
+            assert_eq!(check_dates(&expense(at, d), received()), Ok(()), "{at} {d}");
+        }
+        let far = NaiveDate::from_ymd_opt(-200_000, 1, 1).unwrap();
+        let bad = [
+            (happened(), far),
+            (happened(), NaiveDate::MAX),
+            (happened(), NaiveDate::MIN),
+            (
+                far.and_hms_opt(0, 0, 0).unwrap().and_utc(),
+                day(2026, 11, 24),
+            ),
+            (DateTime::<Utc>::MAX_UTC, day(2026, 11, 24)),
+            (DateTime::<Utc>::MIN_UTC, day(2026, 11, 24)),
+            (t("2020-01-01T00:00:00Z"), day(2026, 11, 24)),
+            (t("2026-12-02T00:00:00Z"), day(2026, 11, 24)),
+        ];
+        for (at, d) in bad {
+            let e = check_dates(&expense(at, d), received()).unwrap_err();
+            assert!(
+                !e.contains("200000") && !e.contains("2020"),
+                "names fields, not values: {e}"
+            );
+            assert!(matches!(
+                decide_technician_day(&expense(at, d), received()),
+                Decision::Reject(RejectCode::BadPayload, _)
+            ));
+        }
+        // Head office's own clock at the edge of what chrono holds: refused, no panic.
+        assert!(check_dates(
+            &expense(happened(), day(2026, 11, 24)),
+            DateTime::<Utc>::MAX_UTC
+        )
+        .is_err());
     }
 }

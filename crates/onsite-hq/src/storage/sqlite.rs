@@ -551,7 +551,7 @@ fn store_technician_day_fact(
     day: chrono::NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<OpOutcome> {
-    if let Decision::Reject(code, reason) = rules::decide_technician_day(parsed) {
+    if let Decision::Reject(code, reason) = rules::decide_technician_day(parsed, now) {
         return Ok(OpOutcome::Rejected { code, reason });
     }
     let fact_id = parsed.fact_id().to_string();
@@ -992,6 +992,7 @@ impl SqliteStorage {
             state.as_ref(),
             device.technician_id,
             blob_present || waived,
+            now,
         ) {
             Decision::Store { new_status, flag } if waived => Decision::Store {
                 new_status,
