@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use onsite_keys::CredentialStore;
 
 /// The app binary under test: $ONSITE_BIN, else target/debug/onsite.
 pub fn app_binary() -> PathBuf {
@@ -168,18 +169,76 @@ impl Drop for Driver {
     }
 }
 
-/// A fresh user: data folder and XDG folders in a temporary directory.
+/// A fresh user: data folder and XDG folders in a temporary directory, and the user's own
+/// Secret Service (a private D-Bus session with an unlocked gnome-keyring, stopped when
+/// the sandbox is dropped) where the app keeps its data key; or, made with
+/// [`Sandbox::without_keyring`], no credential store at all (the PIN path).
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
+    /// Decrypted copies of blobs for tools (pdftotext, pdftoppm): outside the data folder.
+    outside: tempfile::TempDir,
+    /// The value the app gets as `DBUS_SESSION_BUS_ADDRESS`.
+    bus: String,
+    /// The private keyring session (none on the PIN path). Dropped after the app stopped:
+    /// the sandbox outlives the driver in every test.
+    keyring: Option<onsite_keys::session::KeyringSession>,
+    /// The PIN the test chose at the app's "set a PIN" screen (PIN path only).
+    pin: std::sync::Mutex<Option<String>>,
 }
 
 impl Sandbox {
+    /// A sandbox with a Secret Service of its own: the app keeps its key there (the
+    /// common path, no PIN screen).
     pub fn new() -> Sandbox {
+        let keyring = onsite_keys::session::KeyringSession::start()
+            .unwrap_or_else(|e| panic!("the test's keyring session did not start: {e}"));
+        Sandbox::make(Some(keyring))
+    }
+
+    /// A sandbox where no credential store answers: the app's bus address points at a
+    /// socket that does not exist (the real "no keyring" path), so the app asks for a PIN.
+    pub fn without_keyring() -> Sandbox {
+        Sandbox::make(None)
+    }
+
+    fn make(keyring: Option<onsite_keys::session::KeyringSession>) -> Sandbox {
         let dir = tempfile::tempdir().unwrap();
         for sub in ["data", "xdg-data", "xdg-cache", "xdg-config", "home"] {
             std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         }
-        Sandbox { dir }
+        let bus = match &keyring {
+            Some(k) => k.address().to_string(),
+            None => {
+                let nowhere = dir.path().join("no-bus-here");
+                assert!(!nowhere.exists());
+                format!("unix:path={}", nowhere.display())
+            }
+        };
+        let sandbox = Sandbox {
+            dir,
+            outside: tempfile::tempdir().unwrap(),
+            bus,
+            keyring,
+            pin: std::sync::Mutex::new(None),
+        };
+        // The harness reads the key through the same bus (keyring reads it from this
+        // process's environment; the tests run one at a time).
+        sandbox.point_process_at_bus();
+        sandbox
+    }
+
+    fn point_process_at_bus(&self) {
+        std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &self.bus);
+    }
+
+    /// Whether this sandbox has a Secret Service.
+    pub fn has_keyring(&self) -> bool {
+        self.keyring.is_some()
+    }
+
+    /// The bus address the app is given.
+    pub fn bus_address(&self) -> &str {
+        &self.bus
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -193,7 +252,149 @@ impl Sandbox {
             ("XDG_CACHE_HOME", self.dir.path().join("xdg-cache")),
             ("XDG_CONFIG_HOME", self.dir.path().join("xdg-config")),
             ("HOME", self.dir.path().join("home")),
+            ("DBUS_SESSION_BUS_ADDRESS", PathBuf::from(&self.bus)),
         ]
+    }
+
+    /// Records the PIN the test set (or set again after an erase) at the app's screen, so
+    /// that [`Sandbox::key`] can unseal the key with it.
+    pub fn remember_pin(&self, pin: &str) {
+        *self.pin.lock().unwrap() = Some(pin.to_string());
+    }
+
+    /// The device's data key: from this sandbox's Secret Service, or unsealed from the
+    /// key file with the PIN the test set. Panics (saying why) when it cannot be had.
+    pub fn key(&self) -> onsite_keys::Key {
+        let pin = self.pin.lock().unwrap().clone();
+        if let Some(pin) = pin {
+            let vault = onsite_keys::Vault::new(
+                &self.data_dir(),
+                Box::new(onsite_keys::MemoryCredentialStore::new()),
+            );
+            return vault
+                .unlock(&pin, chrono::Utc::now())
+                .unwrap_or_else(|e| panic!("the key file does not open with the PIN set: {e}"));
+        }
+        assert!(
+            self.has_keyring(),
+            "no keyring and no PIN set: call remember_pin (or choose_pin) first"
+        );
+        self.point_process_at_bus();
+        let secret = onsite_keys::SystemCredentialStore::for_data_dir(&self.data_dir())
+            .get()
+            .unwrap_or_else(|e| panic!("the test's Secret Service: {e}"))
+            .expect("the app's data key is in the Secret Service");
+        let secret = zeroize::Zeroizing::new(secret);
+        let bytes: [u8; 32] = secret
+            .as_slice()
+            .try_into()
+            .unwrap_or_else(|_| panic!("the stored key has {} bytes, not 32", secret.len()));
+        zeroize::Zeroizing::new(bytes)
+    }
+
+    /// The sealed blobs folder, opened with the device's key.
+    pub fn blobs(&self) -> onsite_store::Blobs {
+        let key = onsite_store::DataKey::from_bytes(self.key());
+        onsite_store::Blobs::new(self.data_dir().join("blobs"), &key)
+    }
+
+    /// The plain bytes of the blob `sha256` (decrypted with the device's key; the store
+    /// checks they hash to `sha256`).
+    pub fn blob(&self, sha256: &str) -> Vec<u8> {
+        let blobs = self.blobs();
+        let sealed = blobs.path(sha256).unwrap();
+        let sealed = std::fs::read(&sealed)
+            .unwrap_or_else(|e| panic!("no sealed file for {sha256}: {}: {e}", sealed.display()));
+        let plain = onsite_store::documents::read_blob(&blobs, sha256)
+            .unwrap_or_else(|e| panic!("blob {sha256}: {e}"));
+        assert!(
+            !sealed.ends_with(&plain) && !sealed.starts_with(&plain),
+            "blob {sha256} is stored in clear"
+        );
+        plain
+    }
+
+    /// A decrypted copy of the blob `sha256`, written outside the data folder (for
+    /// pdftotext, pdftoppm), removed with the sandbox.
+    pub fn blob_file(&self, sha256: &str) -> PathBuf {
+        let path = self.outside.path().join(sha256);
+        std::fs::write(&path, self.blob(sha256)).unwrap();
+        path
+    }
+
+    /// A connection of the test's own to the sealed database, opened with the device's
+    /// key (the app may be running: the database is in WAL mode).
+    pub fn db(&self) -> rusqlite::Connection {
+        let key = self.key();
+        let path = self.data_dir().join("onsite.db");
+        let conn = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // The database key is derived from the data key as the store derives it
+        // (HKDF-SHA256, info "onsite database v1"; crates/onsite-store/src/crypto.rs).
+        let mut db_key = zeroize::Zeroizing::new([0u8; 32]);
+        hkdf::Hkdf::<sha2::Sha256>::new(None, &key[..])
+            .expand(b"onsite database v1", &mut db_key[..])
+            .unwrap();
+        let hex: String = db_key.iter().map(|b| format!("{b:02x}")).collect();
+        let pragma = zeroize::Zeroizing::new(format!(
+            "PRAGMA key = \"x'{hex}'\"; PRAGMA busy_timeout = 5000;"
+        ));
+        drop(zeroize::Zeroizing::new(hex));
+        conn.execute_batch(&pragma).unwrap();
+        conn
+    }
+
+    /// The first column of each row `sql` returns, as text, read from the sealed database
+    /// with the device's key.
+    pub fn sql(&self, sql: &str) -> Vec<String> {
+        let conn = self.db();
+        let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let rows = stmt
+            .query_map([], |r| {
+                let v: rusqlite::types::Value = r.get(0)?;
+                Ok(match v {
+                    rusqlite::types::Value::Null => String::new(),
+                    rusqlite::types::Value::Integer(i) => i.to_string(),
+                    rusqlite::types::Value::Real(f) => f.to_string(),
+                    rusqlite::types::Value::Text(t) => t,
+                    rusqlite::types::Value::Blob(b) => String::from_utf8_lossy(&b).into_owned(),
+                })
+            })
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.map(|r| r.unwrap()).collect()
+    }
+
+    /// A plain (unencrypted) copy of the database at `dest` (outside the data folder),
+    /// what the data would look like without the seal: for tests that show a search of
+    /// the sealed files would have found what it looks for.
+    pub fn export_plain_db(&self, dest: &Path) {
+        let conn = self.db();
+        // The connection may not create files (it must not make a new onsite.db): an empty
+        // file is an empty database to attach.
+        std::fs::write(dest, b"").unwrap();
+        conn.execute(
+            "ATTACH DATABASE ?1 AS plain KEY ''",
+            [dest.to_str().unwrap()],
+        )
+        .unwrap();
+        conn.query_row("SELECT sqlcipher_export('plain')", [], |_| Ok(()))
+            .unwrap();
+        conn.execute_batch("DETACH DATABASE plain").unwrap();
+    }
+
+    /// The files in the blobs folder (sealed; named by keyed hash, not by content hash).
+    pub fn blob_files(&self) -> Vec<PathBuf> {
+        match std::fs::read_dir(self.data_dir().join("blobs")) {
+            Ok(entries) => entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect(),
+            Err(_) => Vec::new(),
+        }
     }
 }
 
@@ -674,8 +875,18 @@ impl Fresh {
 
     /// [`Fresh::start`] with extra environment variables for the app.
     pub async fn start_with(lang: &str, extra: &[(&'static str, &str)]) -> Fresh {
+        Fresh::start_in(Sandbox::new(), lang, extra).await
+    }
+
+    /// The app on a new data folder where no credential store answers: it shows the
+    /// "set a PIN" screen.
+    pub async fn start_pin(lang: &str) -> Fresh {
+        Fresh::start_in(Sandbox::without_keyring(), lang, &[]).await
+    }
+
+    /// The app on `sandbox`, with extra environment variables.
+    pub async fn start_in(sandbox: Sandbox, lang: &str, extra: &[(&'static str, &str)]) -> Fresh {
         let x = Xvfb::start();
-        let sandbox = Sandbox::new();
         let mut env = sandbox.env();
         env.extend(extra.iter().map(|(k, v)| (*k, PathBuf::from(v))));
         let driver = Driver::start(&x.display, &refs(&env), lang);
@@ -729,17 +940,35 @@ fn stop_apps_of(data_dir: &Path) {
     }
 }
 
-/// Waits until no app this harness started on `data_dir` runs (a previous session's app
-/// closing); after `within`, stops them. They are not this process's children, so they
-/// cannot be waited on: /proc is looked at every 50 ms.
+/// Whether the data file's lock (`onsite.db.lock`, an flock the running app holds) is
+/// free: taken and let go at once. An app whose main thread has exited but whose other
+/// threads are still dying (a write to disk under load) no longer shows in /proc as the
+/// app binary, yet still holds the lock and its single-instance socket: a new app started
+/// then would hand over to it and exit.
+pub fn data_lock_free(data_dir: &Path) -> bool {
+    let Ok(file) = std::fs::OpenOptions::new()
+        .write(true)
+        .open(data_dir.join("onsite.db.lock"))
+    else {
+        return true;
+    };
+    file.try_lock().is_ok()
+}
+
+/// Waits until no app this harness started on `data_dir` runs and the data file's lock
+/// is free (a previous session's app closing); after `within`, stops them. They are not
+/// this process's children, so they cannot be waited on: /proc and the lock are looked at
+/// every 50 ms.
 fn wait_apps_gone(data_dir: &Path, within: Duration) {
     let deadline = Instant::now() + within;
-    while !apps_of(data_dir).is_empty() {
+    while !apps_of(data_dir).is_empty() || !data_lock_free(data_dir) {
         if Instant::now() > deadline {
             eprintln!("e2e: the previous app on this data folder did not exit; stopping it");
             stop_apps_of(data_dir);
             let stopped = Instant::now() + Duration::from_secs(5);
-            while !apps_of(data_dir).is_empty() && Instant::now() < stopped {
+            while (!apps_of(data_dir).is_empty() || !data_lock_free(data_dir))
+                && Instant::now() < stopped
+            {
                 std::thread::sleep(Duration::from_millis(50));
             }
             return;
@@ -856,4 +1085,112 @@ pub async fn small_targets(c: &Client) -> Vec<String> {
         .await
         .unwrap();
     serde_json::from_value(found).unwrap()
+}
+
+/// At the app's "set a PIN" screen (first start without a credential store): types `pin`
+/// twice and saves; the sandbox remembers it for [`Sandbox::key`]. What follows (Today)
+/// is the caller's to wait for.
+pub async fn choose_pin(c: &Client, sandbox: &Sandbox, pin: &str) {
+    element(c, "[data-testid=unlock-screen][data-state=set_pin]").await;
+    fill(c, "[data-testid=set-pin]", pin).await;
+    fill(c, "[data-testid=set-pin-repeat]", pin).await;
+    click(c, "[data-testid=set-pin-save]").await;
+    sandbox.remember_pin(pin);
+}
+
+/// At the app's "enter the PIN" screen: types `pin` and taps Unlock. What follows (Today,
+/// or the error) is the caller's to wait for.
+pub async fn unlock_with_pin(c: &Client, pin: &str) {
+    element(c, "[data-testid=unlock-screen][data-state=enter_pin]").await;
+    fill(c, "[data-testid=pin]", pin).await;
+    click(c, "[data-testid=pin-unlock]").await;
+}
+
+/// Waits (up to 20 s) for Today's work orders: the data is open.
+pub async fn wait_today(c: &Client) {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(css("[data-testid=order-card]"))
+        .await
+        .unwrap_or_else(|e| panic!("Today's work orders: {e}"));
+}
+
+/// Every regular file under `dir` (recursively, symlinks not followed).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let Ok(t) = e.file_type() else { continue };
+        if t.is_dir() {
+            out.extend(files_under(&e.path()));
+        } else if t.is_file() {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+/// Waits (bounded, 15 s) until the control `selector` is enabled or, with `enabled`
+/// false, disabled; returns it.
+pub async fn wait_enabled(
+    c: &Client,
+    selector: &str,
+    enabled: bool,
+) -> fantoccini::elements::Element {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let el = element(c, selector).await;
+        if el.is_enabled().await.unwrap_or(!enabled) == enabled {
+            return el;
+        }
+        if Instant::now() >= deadline {
+            shot(c, "timeout").await;
+            panic!(
+                "{selector} did not become {}",
+                if enabled { "enabled" } else { "disabled" }
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Ends the WebDriver session `c` and the driver, and waits (bounded, 20 s) until the
+/// app on `data_dir` has really exited (it is not this process's child: /proc is looked
+/// at). A test that restarts the app calls this between runs.
+pub async fn end_session(c: Client, driver: Driver, data_dir: &Path) {
+    c.close().await.unwrap();
+    // The driver stays up until the app has gone: stopping it at once can cut the close
+    // on its way to the app, which then stays open with nobody driving it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = app_pids(data_dir);
+        if left.is_empty() && data_lock_free(data_dir) {
+            drop(driver);
+            return;
+        }
+        if Instant::now() >= deadline {
+            // What its threads were doing, for whoever reads the failure.
+            let mut threads = Vec::new();
+            for pid in &left {
+                let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+                    continue;
+                };
+                for t in tasks.flatten() {
+                    let read = |f: &str| {
+                        std::fs::read_to_string(t.path().join(f))
+                            .unwrap_or_default()
+                            .trim()
+                            .to_string()
+                    };
+                    threads.push(format!("{} in {}", read("comm"), read("wchan")));
+                }
+            }
+            // Nothing left running behind the failure.
+            stop_apps_of(data_dir);
+            panic!("the app did not exit when its session ended: {left:?}; threads: {threads:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -147,6 +147,8 @@ async fn today_search_status_change_survive_restart() {
     }
 }
 
+/// A data file of the earlier plain version (SQLite's header), damaged: the app cannot
+/// seal it, says so naming the file, and leaves it as it was.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_damaged_data_file_is_explained_and_left_alone() {
     let app = app_binary();
@@ -154,7 +156,8 @@ async fn a_damaged_data_file_is_explained_and_left_alone() {
     let sandbox = Sandbox::new();
     let env = sandbox.env();
     let file = sandbox.data_dir().join("onsite.db");
-    let garbage = b"not a database, but the only copy of someone's data\n".repeat(200);
+    let mut garbage = b"SQLite format 3\0".to_vec();
+    garbage.extend(b"not a database, but the only copy of someone's data\n".repeat(200));
     std::fs::write(&file, &garbage).unwrap();
 
     let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
@@ -178,6 +181,49 @@ async fn a_damaged_data_file_is_explained_and_left_alone() {
         std::fs::read(&file).unwrap(),
         garbage,
         "the file is untouched"
+    );
+}
+
+/// A data file that is not plain SQLite and no key for it: it may be sealed data whose key
+/// is lost, so the app never makes a new key over it. It says the key is missing, writes
+/// no key file and leaves the file as it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_data_file_without_its_key_is_left_alone() {
+    let app = app_binary();
+    let x = Xvfb::start();
+    let sandbox = Sandbox::new();
+    let env = sandbox.env();
+    let file = sandbox.data_dir().join("onsite.db");
+    let garbage = b"not a database, but the only copy of someone's data\n".repeat(200);
+    std::fs::write(&file, &garbage).unwrap();
+
+    let driver = Driver::start(&x.display, &refs(&env), "en_US.UTF-8");
+    let c = driver.session(&app).await;
+    let problem = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(css("[data-testid=key-problem]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        problem.attr("data-problem").await.unwrap().as_deref(),
+        Some("key_missing")
+    );
+    let text = problem.text().await.unwrap();
+    shot(&c, "key-missing").await;
+    assert!(text.contains("Nothing has been deleted"), "{text}");
+    // "Try again" asks again and finds the same: still nothing touched.
+    click(&c, "[data-testid=key-retry]").await;
+    wait_text(&c, "[data-testid=key-retry-checked]", |t| !t.is_empty()).await;
+    c.close().await.unwrap();
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        garbage,
+        "the file is untouched"
+    );
+    assert!(
+        !sandbox.data_dir().join(onsite_keys::KEY_FILE_NAME).exists(),
+        "no new key over data that may be sealed"
     );
 }
 
@@ -235,16 +281,15 @@ async fn the_customer_signs_and_the_signed_sheet_is_a_real_pdf() {
         .await
         .unwrap();
     let sha = doc.attr("data-sha256").await.unwrap().unwrap();
-    let pdf = sandbox.data_dir().join("blobs").join(&sha);
-    let bytes = std::fs::read(&pdf).unwrap();
+    let bytes = sandbox.blob(&sha);
     assert!(bytes.starts_with(b"%PDF-"));
     keep(&bytes, "sign-off.pdf");
-    let text = pdf_text(&pdf).replace(char::is_whitespace, "");
+    let text = pdf_text(&sandbox.blob_file(&sha)).replace(char::is_whitespace, "");
     assert!(text.contains("张志强"), "{text}");
     assert!(text.contains(&hash), "content hash on the sheet: {text}");
-    let png = sandbox.data_dir().join("blobs");
+    // The signature PNG and the PDF, both sealed (the files are named by a keyed hash).
     assert!(
-        std::fs::read_dir(&png).unwrap().count() >= 2,
+        sandbox.blob_files().len() >= 2,
         "signature PNG and PDF stored"
     );
 

@@ -70,12 +70,8 @@ async fn an_appliance_goes_to_the_workshop_and_comes_back() {
     assert_eq!(docs.len(), 2, "A4 and roll");
     for (i, doc) in docs.iter().enumerate() {
         let sha = doc.attr("data-sha256").await.unwrap().unwrap();
-        let pdf = sandbox.data_dir().join("blobs").join(&sha);
-        keep(
-            &std::fs::read(&pdf).unwrap(),
-            &format!("carry-back-{i}.pdf"),
-        );
-        let text = pdf_text(&pdf);
+        keep(&sandbox.blob(&sha), &format!("carry-back-{i}.pdf"));
+        let text = pdf_text(&sandbox.blob_file(&sha));
         for want in [
             receipt.as_str(),
             "Sophie Müller",

@@ -204,7 +204,7 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
         .unwrap();
     let pdf_sha = doc.attr("data-sha256").await.unwrap().unwrap();
     // The sheet carries head office's letterhead.
-    let sheet = pdf_text(&sandbox.data_dir().join("blobs").join(&pdf_sha));
+    let sheet = pdf_text(&sandbox.blob_file(&pdf_sha));
     assert!(sheet.contains("清源净水服务 E2E"), "letterhead: {sheet}");
     // A note after completion: an addendum, outside what the customer signed.
     fill(&c, "[data-testid=addendum-text]", "客户要求一个月后回访").await;
@@ -313,7 +313,7 @@ async fn a_job_from_head_office_is_done_offline_and_reaches_the_export() {
         .filter_map(Value::as_str)
         .collect();
     assert!(blobs.contains(&pdf_sha.as_str()), "{pdf_sha} in {blobs:?}");
-    let local = std::fs::read(sandbox.data_dir().join("blobs").join(&pdf_sha)).unwrap();
+    let local = sandbox.blob(&pdf_sha);
     assert_eq!(hq.blob(&pdf_sha).await, local, "the same PDF bytes");
     // Each fact arrived once.
     let mut ids: Vec<&str> = job["facts"]
@@ -391,8 +391,12 @@ async fn a_signature_lost_on_the_device_is_sent_without_its_file_from_the_sync_s
     fill(&c, "[data-testid=signer]", "钱芳").await;
     click(&c, "[data-testid=sign-submit]").await;
     wait_text(&c, "[data-testid=signature-valid]", |t| t.contains("钱芳")).await;
-    for file in std::fs::read_dir(sandbox.data_dir().join("blobs")).unwrap() {
-        std::fs::remove_file(file.unwrap().path()).unwrap();
+    // The signature's sealed file goes (the store names files by a keyed hash: all of
+    // them, as a disk failure would).
+    let files = sandbox.blob_files();
+    assert!(!files.is_empty(), "the signature's sealed file");
+    for file in files {
+        std::fs::remove_file(file).unwrap();
     }
 
     // The sync sends the status changes and stops at the signature, saying why.
@@ -498,8 +502,8 @@ async fn a_device_marked_lost_sends_what_it_holds_then_erases_and_says_so() {
     wait_text(&c, "[data-testid=signature-valid]", |t| t.contains("孙丽")).await;
     let blobs = sandbox.data_dir().join("blobs");
     assert!(
-        std::fs::read_dir(&blobs).unwrap().count() > 0,
-        "the signature's file is on the device"
+        !sandbox.blob_files().is_empty(),
+        "the signature's sealed file is on the device"
     );
 
     // The office marks the laptop lost.

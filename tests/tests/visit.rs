@@ -208,12 +208,11 @@ async fn paid_out_of_warranty_repair_with_bundle_part_and_cash_change() {
     for doc in c.find_all(css("[data-testid=document]")).await.unwrap() {
         let kind = doc.attr("data-kind").await.unwrap().unwrap();
         let sha = doc.attr("data-sha256").await.unwrap().unwrap();
-        let pdf = sandbox.data_dir().join("blobs").join(&sha);
         keep(
-            &std::fs::read(&pdf).unwrap(),
+            &sandbox.blob(&sha),
             &format!("visit-{kind}-{}.pdf", kinds.len()),
         );
-        let text = pdf_text(&pdf).replace(char::is_whitespace, "");
+        let text = pdf_text(&sandbox.blob_file(&sha)).replace(char::is_whitespace, "");
         assert!(text.contains("张志强"), "{kind}: {text}");
         assert!(text.contains("¥88.00"), "{kind} shows the total: {text}");
         if kind == "payment_receipt" {
@@ -247,9 +246,8 @@ async fn paid_out_of_warranty_repair_with_bundle_part_and_cash_change() {
         .await
         .unwrap();
     let sha = doc.attr("data-sha256").await.unwrap().unwrap();
-    let pdf = sandbox.data_dir().join("blobs").join(&sha);
-    keep(&std::fs::read(&pdf).unwrap(), "day-end.pdf");
-    let text = pdf_text(&pdf).replace(char::is_whitespace, "");
+    keep(&sandbox.blob(&sha), "day-end.pdf");
+    let text = pdf_text(&sandbox.blob_file(&sha)).replace(char::is_whitespace, "");
     assert!(
         text.contains(&order_no),
         "{order_no} in the day-end: {text}"
@@ -411,7 +409,7 @@ async fn english_quote_photo_stock_override_card_and_invoice_later() {
     click(&c, "[data-testid=to-on_site]").await;
     wait_text(&c, "[data-testid=visit-stage]", |t| t.contains("未开始")).await;
 
-    // A photo from disk: stored under its SHA-256 in the blobs folder.
+    // A photo from disk: stored, sealed, under its SHA-256.
     let photo = sandbox.dir.path().join("leak.png");
     let png: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82";
     std::fs::write(&photo, png).unwrap();
@@ -433,11 +431,15 @@ async fn english_quote_photo_stock_override_card_and_invoice_later() {
         t.contains("1 张照片")
     })
     .await;
-    let blobs: Vec<_> = std::fs::read_dir(sandbox.data_dir().join("blobs"))
-        .unwrap()
-        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
-        .collect();
-    assert_eq!(blobs, [png.to_vec()]);
+    let files = sandbox.blob_files();
+    assert_eq!(files.len(), 1, "one sealed photo: {files:?}");
+    assert_ne!(std::fs::read(&files[0]).unwrap(), png, "sealed, not plain");
+    let sha = {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(png);
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    assert_eq!(sandbox.blob(&sha), png);
 
     // Two tanks quoted; the van holds one.
     click(&c, "[data-testid=service-REPLACE]").await;
@@ -648,15 +650,22 @@ async fn a_diagnosis_photo_taken_with_the_webcam() {
     })
     .await;
 
-    // The photo is a real JPEG, stored under its hash.
-    let blobs = sandbox.data_dir().join("blobs");
-    let jpegs: Vec<_> = std::fs::read_dir(&blobs)
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| std::fs::read(e.path()).unwrap())
+    // The photo is a real JPEG, stored (sealed) under its hash, which the diagnosis holds.
+    let shas = sandbox.sql("SELECT sha256 FROM visit_diagnosis_photo");
+    assert_eq!(shas.len(), 1, "one photo recorded: {shas:?}");
+    let jpegs: Vec<_> = shas
+        .iter()
+        .map(|sha| sandbox.blob(sha))
         .filter(|b| b.starts_with(&[0xff, 0xd8, 0xff]))
         .collect();
-    assert_eq!(jpegs.len(), 1, "one JPEG in {}", blobs.display());
+    assert_eq!(jpegs.len(), 1, "one JPEG");
+    assert!(
+        sandbox
+            .blob_files()
+            .iter()
+            .all(|f| !std::fs::read(f).unwrap().starts_with(&[0xff, 0xd8, 0xff])),
+        "no plain JPEG in the blobs folder"
+    );
     assert!(jpegs[0].len() > 1000, "{} bytes", jpegs[0].len());
 }
 
@@ -800,9 +809,8 @@ async fn a_paid_repair_from_arrival_to_the_sign_off_sheet_without_scrolling_back
         .unwrap();
     assert!(label.contains("A4") && label.contains("Chinese"), "{label}");
     let sha = doc.attr("data-sha256").await.unwrap().unwrap();
-    let pdf = sandbox.data_dir().join("blobs").join(&sha);
-    keep(&std::fs::read(&pdf).unwrap(), "path-sign-off.pdf");
-    let text = pdf_text(&pdf);
+    keep(&sandbox.blob(&sha), "path-sign-off.pdf");
+    let text = pdf_text(&sandbox.blob_file(&sha));
     assert!(text.contains("PP filter clogged"), "the fault: {text}");
     assert!(!text.contains('👍') && !text.contains('□'), "{text}");
     assert!(text.contains("[…]"), "the emoji's place is marked: {text}");
