@@ -7,6 +7,7 @@
 //! - `samples <dir>`  render every document into <dir> (once onsite-docs is in the workspace)
 //! - `torture [--seed N] [--actions N] [--syncs N] [--skip FAULT,...]`  the seeded sync
 //!   torture test against the real head office (docs/torture.md)
+//! - `fuzz [SECONDS]`  head office's op handling under libFuzzer (default 60 s, as in CI)
 
 mod bench;
 mod setup;
@@ -25,8 +26,15 @@ fn main() -> ExitCode {
         Some("bench") => bench::all(),
         Some("samples") => samples(&args[1..]),
         Some("torture") => torture(&args[1..]),
+        Some("fuzz") => match args.get(1).map(|s| s.parse::<u32>()) {
+            None => fuzz(FUZZ_SECONDS_IN_CI),
+            Some(Ok(seconds)) => fuzz(seconds),
+            Some(Err(_)) => Err("usage: cargo xtask fuzz [SECONDS]".into()),
+        },
         _ => {
-            eprintln!("usage: cargo xtask <run|test|setup|bench|samples DIR|torture [ARGS]>");
+            eprintln!(
+                "usage: cargo xtask <run|test|setup|bench|samples DIR|torture [ARGS]|fuzz [SECONDS]>"
+            );
             return ExitCode::from(2);
         }
     };
@@ -82,11 +90,57 @@ fn test() -> Result<(), String> {
     .run()?;
     // The seeded sync torture test at CI size (a full run: `cargo xtask torture`).
     torture(&ci_torture_args())?;
+    // Head office's op handling under libFuzzer for a fixed time (`cargo xtask fuzz SECONDS`
+    // for longer).
+    fuzz(FUZZ_SECONDS_IN_CI)?;
     cargo(&["test", "--package", "onsite"]).run()?;
     cargo(&["build", "--package", "onsite"]).run()?;
     // The sync E2E runs the real head office next to the app.
     cargo(&["build", "--package", "onsite-hq", "--bin", "onsite-hq"]).run()?;
     cargo(&["test", "--package", "onsite-e2e", "--", "--test-threads=1"]).run()
+}
+
+/// How long CI fuzzes head office's op handling.
+const FUZZ_SECONDS_IN_CI: u32 = 60;
+
+/// `cargo xtask fuzz [seconds]`: runs the `ops` fuzz target of onsite-hq
+/// (crates/onsite-hq/fuzz) for that long, from the seed batches in its `seeds/ops`, with a
+/// fresh corpus in a temporary folder. Any panic fails it and leaves the input in
+/// crates/onsite-hq/fuzz/artifacts. cargo fuzz needs unstable compiler flags for its
+/// instrumentation: this machine has only the stable toolchain, so RUSTC_BOOTSTRAP=1 lets
+/// it pass them (the sanitizer is off: the code has no unsafe; what is looked for is a
+/// panic).
+fn fuzz(seconds: u32) -> Result<(), String> {
+    let dir = root().join("crates/onsite-hq/fuzz");
+    let corpus = std::env::temp_dir().join(format!("onsite-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&corpus).map_err(|e| e.to_string())?;
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+        .join("fuzz");
+    let limit = format!("-max_total_time={seconds}");
+    let result = Step::new(
+        "cargo",
+        &[
+            "fuzz",
+            "run",
+            "--fuzz-dir",
+            &dir.to_string_lossy(),
+            "--target-dir",
+            &target_dir.to_string_lossy(),
+            "--sanitizer",
+            "none",
+            "ops",
+            &corpus.to_string_lossy(),
+            &dir.join("seeds/ops").to_string_lossy(),
+            "--",
+            &limit,
+        ],
+    )
+    .env("RUSTC_BOOTSTRAP", "1")
+    .run();
+    let _ = std::fs::remove_dir_all(&corpus);
+    result
 }
 
 /// CI's torture run: a fixed seed, at least 200 actions and 20 syncs, every fault kind.

@@ -134,6 +134,18 @@ fn tauri_driver() -> Result<(), String> {
     Ok(())
 }
 
+/// cargo-fuzz, for the fuzz run of head office's op handling (issue 12).
+fn cargo_fuzz() -> Result<(), String> {
+    if have("cargo-fuzz") {
+        return Ok(());
+    }
+    cargo(&["install", "cargo-fuzz", "--version", "^0.13", "--locked"]).run()?;
+    if !have("cargo-fuzz") {
+        return Err("cargo-fuzz was installed but is not on PATH: add ~/.cargo/bin to PATH".into());
+    }
+    Ok(())
+}
+
 pub fn ensure(need: Need) -> Result<(), String> {
     let mut packages = RUN_PACKAGES.to_vec();
     if need == Need::Test {
@@ -143,6 +155,7 @@ pub fn ensure(need: Need) -> Result<(), String> {
     node_modules()?;
     if need == Need::Test {
         tauri_driver()?;
+        cargo_fuzz()?;
     }
     Ok(())
 }
