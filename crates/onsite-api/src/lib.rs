@@ -13,6 +13,8 @@
 //!   and a human message that never contains customer data.
 
 pub mod admin;
+#[cfg(feature = "openapi")]
+pub mod schema;
 pub mod sync;
 
 pub use admin::*;
@@ -163,6 +165,7 @@ pub mod codes {
 
 /// The body of every 4xx/5xx reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// One of [`codes`]; stable, for programs.
     pub code: String,
@@ -172,6 +175,7 @@ pub struct ErrorBody {
 
 /// `GET /v1/health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// Always `"ok"` when the server answers.
     pub status: String,
