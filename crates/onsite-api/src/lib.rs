@@ -3,7 +3,9 @@
 //!
 //! Serde types only: no I/O, no HTTP library, no runtime. Every JSON body of every endpoint
 //! is one of the types below; the endpoints themselves are listed in [`routes`] and
-//! described by the server's OpenAPI document (`GET /openapi.json`).
+//! described by the server's OpenAPI document (`GET /openapi.json`), which head office
+//! generates from these types: with the `openapi` feature (off for the device) each of
+//! them derives `utoipa::ToSchema` (docs/openapi.md).
 //!
 //! Conventions:
 //! - ids are UUIDs (v7 when born on a device or at head office), as strings on the wire;
