@@ -16,6 +16,7 @@ use crate::sync::FactRecord;
 
 /// `POST /v1/admin/technicians`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewTechnician {
     /// Display name, 1–100 chars.
     pub name: String,
@@ -23,6 +24,7 @@ pub struct NewTechnician {
 
 /// A technician known to head office.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Technician {
     /// Head office's id.
     pub id: Uuid,
@@ -34,6 +36,7 @@ pub struct Technician {
 
 /// `POST /v1/admin/technicians/{id}/enrolment-codes`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewEnrolmentCode {
     /// How long the code stays valid, in hours (default 24, at most 720).
     pub valid_hours: Option<u32>,
@@ -42,6 +45,7 @@ pub struct NewEnrolmentCode {
 /// A one-time enrolment code: give it to the technician, who types it into the app. It
 /// works once, until `expires_at`. Shown once; the server keeps only its hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrolmentCode {
     /// The code, e.g. `K7QM-3XPD-9WRT`.
     pub code: String,
@@ -53,6 +57,7 @@ pub struct EnrolmentCode {
 
 /// An enrolled device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Device {
     /// The device's id.
     pub id: Uuid,
@@ -76,6 +81,7 @@ pub struct Device {
 
 /// What a lost device reported erasing, and when head office heard it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErasedRecord {
     /// When head office received the report.
     pub at: DateTime<Utc>,
@@ -88,6 +94,7 @@ pub struct ErasedRecord {
 
 /// The customer of a work order. Confidential: never logged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Customer {
     /// Name.
     pub name: String,
@@ -111,10 +118,12 @@ fn yes() -> bool {
 /// A maintenance contract on the appliance (DOMAIN.md: *contract* service): within its
 /// dates, what it covers is free whatever the warranty says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceContract {
     /// Head office's contract number, shown to the technician and the customer.
     pub reference: String,
     /// Labour, parts or both.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::ContractCover))]
     pub covers: ContractCover,
     /// First day covered.
     pub valid_from: NaiveDate,
@@ -124,6 +133,7 @@ pub struct ServiceContract {
 
 /// The appliance to work on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Appliance {
     /// The fee-table category, e.g. `water_purifier` (a job is priced with the fee table
     /// of its appliance's category).
@@ -139,6 +149,7 @@ pub struct Appliance {
     /// The proof of purchase on file (free service needs one with a date and a seal);
     /// none when head office has not seen one (the technician records it on site).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::ProofOfPurchase>))]
     pub proof: Option<ProofOfPurchase>,
     /// Maintenance contracts on the appliance.
     #[serde(default)]
@@ -147,12 +158,14 @@ pub struct Appliance {
 
 /// `POST /v1/admin/work-orders`: dispatch a job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewWorkOrder {
     /// Head office's order number (unique; 409 if taken).
     pub order_no: String,
     /// The technician to assign it to, or none for "not dispatched yet".
     pub technician_id: Option<Uuid>,
     /// What kind of job.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::JobType))]
     pub job_type: JobType,
     /// The customer.
     pub customer: Customer,
@@ -173,10 +186,12 @@ pub struct NewWorkOrder {
 /// and appliance details, notes). Absent fields stay as they are. Head office wins: the
 /// change goes to the technician's device on its next pull.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkOrderUpdate {
     /// When set, the update is refused with 409 unless the order is at this version.
     pub expected_version: Option<i64>,
     /// New job type.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::JobType>))]
     pub job_type: Option<JobType>,
     /// New customer details.
     pub customer: Option<Customer>,
@@ -194,6 +209,7 @@ pub struct WorkOrderUpdate {
 
 /// `POST /v1/admin/work-orders/{id}/reassign`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReassignRequest {
     /// The new technician.
     pub technician_id: Uuid,
@@ -203,6 +219,7 @@ pub struct ReassignRequest {
 
 /// `POST /v1/admin/work-orders/{id}/cancel`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CancelRequest {
     /// Why (for the office; shown to the technician). No customer data please.
     pub reason: String,
@@ -210,6 +227,7 @@ pub struct CancelRequest {
 
 /// A work order as head office holds it (and as a device pulls it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkOrder {
     /// Head office's id (UUIDv7).
     pub id: Uuid,
@@ -220,8 +238,10 @@ pub struct WorkOrder {
     /// The assigned technician.
     pub technician_id: Option<Uuid>,
     /// The current status.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::WorkOrderStatus))]
     pub status: WorkOrderStatus,
     /// Job type.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::JobType))]
     pub job_type: JobType,
     /// The customer.
     pub customer: Customer,
@@ -248,6 +268,7 @@ pub struct WorkOrder {
 /// A note the technician added after the job was closed ([`crate::Addendum`]), as head
 /// office stored it. Not part of what the customer signed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobAddendum {
     /// The device's id of the addendum.
     pub id: Uuid,
@@ -263,6 +284,7 @@ pub struct JobAddendum {
 
 /// `GET /v1/admin/work-orders/{id}`: the order with everything recorded on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkOrderDetail {
     /// The order.
     pub work_order: WorkOrder,
@@ -286,12 +308,14 @@ pub struct WorkOrderDetail {
 /// One line of a fee table (DOMAIN.md, water purifiers). The fields after `plus_parts`
 /// are what the device's pricing rules need; older publishers may leave them out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeeItem {
     /// Stable code, e.g. `RELOCATE_MAINT`.
     pub code: String,
     /// What the service is (used for a name left empty).
     pub description: String,
     /// The fee for the service itself.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub fee: Money,
     /// True when parts are charged on top ("20 + parts").
     pub plus_parts: bool,
@@ -303,6 +327,7 @@ pub struct FeeItem {
     pub name_en: String,
     /// Service (once per job, may be bundled), labour, travel or part. Default: service.
     #[serde(default = "service")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::ItemKind))]
     pub kind: ItemKind,
     /// The technician sets the price on site (a quoted repair); every other item's price
     /// is fixed.
@@ -327,6 +352,7 @@ fn service() -> ItemKind {
 /// published; a device uses, per category, the version in force on the work date
 /// (docs/hq-reference-data.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeeTablePublish {
     /// The appliance category it prices, e.g. `water_purifier` (default `hq`, for older
     /// publishers: such a table prices no appliance until republished with a category).
@@ -344,6 +370,7 @@ fn default_category() -> String {
 
 /// A published fee-table version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeeTable {
     /// The appliance category it prices.
     #[serde(default = "default_category")]
@@ -360,6 +387,7 @@ pub struct FeeTable {
 
 /// A catalogue part.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Part {
     /// Part number, unique.
     pub part_no: String,
@@ -383,6 +411,7 @@ pub struct Part {
 
 /// `PUT /v1/admin/parts-catalogue`: replace the catalogue (a new version).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartsCataloguePublish {
     /// Every part; part numbers unique.
     pub parts: Vec<Part>,
@@ -390,6 +419,7 @@ pub struct PartsCataloguePublish {
 
 /// The parts catalogue in force.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartsCatalogue {
     /// The version number.
     pub version: i64,
@@ -401,15 +431,18 @@ pub struct PartsCatalogue {
 
 /// One price.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartPrice {
     /// Part number.
     pub part_no: String,
     /// Unit price.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub price: Money,
 }
 
 /// `POST /v1/admin/price-lists`: publish a parts price-list version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PriceListPublish {
     /// From when it applies.
     pub effective_from: DateTime<Utc>,
@@ -419,6 +452,7 @@ pub struct PriceListPublish {
 
 /// A published price-list version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PriceList {
     /// The version number.
     pub version: i64,
@@ -435,6 +469,7 @@ pub struct PriceList {
 
 /// One line of a parts issue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartsIssueLine {
     /// Part number, in the catalogue in force when issued.
     pub part_no: String,
@@ -445,6 +480,7 @@ pub struct PartsIssueLine {
 /// `POST /v1/admin/technicians/{id}/parts-issues`: parts handed to a technician (their
 /// van stock grows by these quantities once the device pulls it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewPartsIssue {
     /// 1–200 lines.
     pub lines: Vec<PartsIssueLine>,
@@ -458,6 +494,7 @@ pub struct NewPartsIssue {
 
 /// Parts issued to a technician, as stored (never changed afterwards).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartsIssue {
     /// Head office's id (UUIDv7): a device applies an issue once by this id.
     pub id: Uuid,
@@ -477,6 +514,7 @@ pub struct PartsIssue {
 
 /// `PUT /v1/admin/company`: the letterhead the devices print on their documents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompanyProfile {
     /// Company name, 1–200 characters.
     pub name: String,
@@ -493,6 +531,7 @@ pub struct CompanyProfile {
 
 /// Why a job needs an office look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewReason {
     /// A technician's fact arrived for a job head office had cancelled.
@@ -539,6 +578,7 @@ impl ReviewReason {
 
 /// A job flagged for review.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewFlag {
     /// The flag's id.
     pub id: Uuid,
@@ -564,6 +604,7 @@ pub struct ReviewFlag {
 /// it ([`crate::routes::ADMIN_REFUSED_OP_APPLY`]); the device sends it again when the cause
 /// may have gone ([`crate::RejectCode::may_clear`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefusedOp {
     /// The device that sent it.
     pub device_id: Uuid,
@@ -603,6 +644,7 @@ pub struct RefusedOp {
 /// `PUT /v1/admin/restore-horizon`: the oldest backup of head office's database that is
 /// still kept (and so could be restored). It may only move forward.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RestoreHorizonRequest {
     /// When the oldest kept backup was taken.
     pub oldest_backup_at: DateTime<Utc>,
@@ -610,6 +652,7 @@ pub struct RestoreHorizonRequest {
 
 /// What head office may forget: everything committed before its oldest kept backup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RestoreHorizon {
     /// When the oldest kept backup was taken (none: never declared, nothing is forgotten).
     pub oldest_backup_at: Option<DateTime<Utc>>,
@@ -624,12 +667,15 @@ pub struct RestoreHorizon {
 /// days ago once every record of it reached head office (its history stays here).
 /// `days` is within [`crate::retention::MIN_DAYS`]..=[`crate::retention::MAX_DAYS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetentionSetting {
     pub days: u32,
 }
 
 /// Query of `GET /v1/admin/refused-ops`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct RefusedQuery {
     /// Include those applied since (default false).
     pub include_resolved: Option<bool>,
@@ -639,6 +685,8 @@ pub struct RefusedQuery {
 
 /// Query of `GET /v1/admin/review`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ReviewQuery {
     /// Include resolved flags too (default false).
     pub include_resolved: Option<bool>,
@@ -646,8 +694,11 @@ pub struct ReviewQuery {
 
 /// Query of `GET /v1/admin/work-orders`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct WorkOrderQuery {
     /// Only this status.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<crate::schema::WorkOrderStatus>, inline))]
     pub status: Option<WorkOrderStatus>,
     /// Only this technician's.
     pub technician_id: Option<Uuid>,
@@ -655,6 +706,7 @@ pub struct WorkOrderQuery {
 
 /// Export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ExportFormat {
     /// `application/json`: `Vec<ExportJob>`.
@@ -666,8 +718,11 @@ pub enum ExportFormat {
 
 /// Query of `GET /v1/admin/export`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ExportQuery {
     /// JSON (default) or CSV.
+    #[cfg_attr(feature = "openapi", param(inline))]
     pub format: Option<ExportFormat>,
     /// Only jobs completed (last changed) at or after this time.
     pub since: Option<DateTime<Utc>>,
@@ -675,6 +730,7 @@ pub struct ExportQuery {
 
 /// A completed job with everything recorded on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExportJob {
     /// The order.
     pub work_order: WorkOrder,
@@ -699,14 +755,17 @@ pub struct ExportJob {
 /// One CSV line of the export: one fact of one completed job. Customer details are not in
 /// the CSV (use the JSON export or the order number).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExportRow {
     /// Order number.
     pub order_no: String,
     /// Work order id.
     pub work_order_id: Uuid,
     /// Job type.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::JobType))]
     pub job_type: JobType,
     /// Current status.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::WorkOrderStatus))]
     pub status: WorkOrderStatus,
     /// Technician who recorded the fact.
     pub technician_id: Uuid,
@@ -755,8 +814,11 @@ impl ExportRow {
 
 /// Query of `GET /v1/admin/export/technician-days`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct TechnicianDayQuery {
     /// JSON (default) or CSV.
+    #[cfg_attr(feature = "openapi", param(inline))]
     pub format: Option<ExportFormat>,
     /// Only days on or after this one.
     pub from: Option<chrono::NaiveDate>,
@@ -770,6 +832,7 @@ pub struct TechnicianDayQuery {
 /// van stock-take, the day's expenses, unused stock returned without a job. The JSON
 /// export of `GET /v1/admin/export/technician-days`, ordered by day, technician, receipt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TechnicianDayFact {
     /// The day it counts for (expenses: the day recorded; stock-takes and returns: the UTC
     /// date of their time).
@@ -785,6 +848,7 @@ pub struct TechnicianDayFact {
     /// Its kind (`stock_take`, `record_expense`, `return_part`).
     pub kind: crate::OpKind,
     /// The payload as pushed (parse with [`crate::OpPayload::parse`]).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::OpPayload))]
     pub payload: serde_json::Value,
     /// True when a later fact of the same kind replaces it for that technician and day
     /// (expenses recorded again); kept, never deleted.
@@ -796,6 +860,7 @@ pub struct TechnicianDayFact {
 /// One CSV line of the technician-day export: one expense, one counted part of a
 /// stock-take, or one unused return.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TechnicianDayRow {
     /// The day.
     pub day: chrono::NaiveDate,
@@ -840,6 +905,8 @@ impl TechnicianDayRow {
 
 /// Query of `GET /v1/admin/carry-backs`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct CarryBackQuery {
     /// Include items already returned (default false: only those still out).
     pub include_returned: Option<bool>,
@@ -851,6 +918,7 @@ pub struct CarryBackQuery {
 /// technician's facts (`take_carry_back`, `advance_carry_back`, `return_carry_back`).
 /// `GET /v1/admin/carry-backs` lists them oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CarryBack {
     /// The device's id of the carry-back.
     pub carry_back_id: Uuid,
@@ -865,6 +933,7 @@ pub struct CarryBack {
     /// What was taken.
     pub item: String,
     /// Where it is in the goods in/out log (the furthest step recorded).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::CarryBackState))]
     pub state: onsite_domain::carryback::CarryBackState,
     /// When it was taken (device clock).
     pub taken_at: DateTime<Utc>,
@@ -874,6 +943,7 @@ pub struct CarryBack {
     pub working_days_out: u32,
     /// Set while it is out and late: past the promised date, or past the 15 working days a
     /// repair may take (`onsite_domain::carryback::overdue`, on the server's UTC date).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::CarryBackOverdue>))]
     pub overdue: Option<onsite_domain::carryback::CarryBackOverdue>,
     /// When it was handed back.
     pub returned_at: Option<DateTime<Utc>>,
@@ -885,6 +955,7 @@ pub struct CarryBack {
 
 /// Reply of `POST /v1/admin/epoch/rotate`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EpochReply {
     /// The new epoch.
     pub epoch: String,

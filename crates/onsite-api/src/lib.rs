@@ -3,7 +3,9 @@
 //!
 //! Serde types only: no I/O, no HTTP library, no runtime. Every JSON body of every endpoint
 //! is one of the types below; the endpoints themselves are listed in [`routes`] and
-//! described by the server's OpenAPI document (`GET /openapi.json`).
+//! described by the server's OpenAPI document (`GET /openapi.json`), which head office
+//! generates from these types: with the `openapi` feature (off for the device) each of
+//! them derives `utoipa::ToSchema` (docs/openapi.md).
 //!
 //! Conventions:
 //! - ids are UUIDs (v7 when born on a device or at head office), as strings on the wire;
@@ -13,6 +15,8 @@
 //!   and a human message that never contains customer data.
 
 pub mod admin;
+#[cfg(feature = "openapi")]
+pub mod schema;
 pub mod sync;
 
 pub use admin::*;
@@ -163,6 +167,7 @@ pub mod codes {
 
 /// The body of every 4xx/5xx reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// One of [`codes`]; stable, for programs.
     pub code: String,
@@ -172,6 +177,7 @@ pub struct ErrorBody {
 
 /// `GET /v1/health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// Always `"ok"` when the server answers.
     pub status: String,

@@ -33,6 +33,7 @@ use crate::admin::{CompanyProfile, FeeTable, PartsCatalogue, PartsIssue, PriceLi
 
 /// `POST /v1/enroll`: trade a one-time enrolment code for a device token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollRequest {
     /// The one-time code head office issued for this technician (case-insensitive,
     /// dashes and spaces ignored).
@@ -43,6 +44,7 @@ pub struct EnrollRequest {
 
 /// Reply to [`EnrollRequest`]. The code is spent; keep the token secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollReply {
     /// The id head office gave this device.
     pub device_id: Uuid,
@@ -90,6 +92,7 @@ pub mod features {
 
 /// `GET /v1/sync/hello`: what head office speaks. Asked at the start of every sync run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hello {
     /// Its protocol version ([`PROTOCOL`]).
     pub protocol: u32,
@@ -126,6 +129,7 @@ pub struct Hello {
 /// `POST /v1/sync/erased`: what a device marked lost erased (counts only, never customer
 /// data). Head office records it and revokes the device.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErasedReport {
     /// When the device erased (its clock).
     pub erased_at: DateTime<Utc>,
@@ -246,6 +250,7 @@ pub fn op_needs(kind: &str, payload: &Value) -> Vec<&'static str> {
 /// `POST /v1/sync/push`: a batch of outbox ops, in strictly increasing `device_seq` order
 /// (400 otherwise), at most [`crate::limits::MAX_OPS_PER_PUSH`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushRequest {
     /// The ops, oldest first.
     pub ops: Vec<Op>,
@@ -253,6 +258,7 @@ pub struct PushRequest {
 
 /// One outbox row: a technician's fact about a work order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Op {
     /// Born on the device (UUIDv7); the idempotency key: the server stores the result per
     /// (device, op_id) and returns it for every replay.
@@ -268,6 +274,7 @@ pub struct Op {
     /// technician's facts are append-only and never conflict; stored for review).
     pub base_version: Option<i64>,
     /// The kind's payload ([`OpPayload`] gives the typed forms).
+    #[cfg_attr(feature = "openapi", schema(value_type = OpPayload))]
     pub payload: Value,
     /// Set when the technician chose to send the fact without the file it references (a
     /// signature or document lost or damaged on the device): their reason. Head office
@@ -301,6 +308,7 @@ impl Op {
 /// The kinds of op a device may push. All are technician facts: append-only, each with a
 /// client-generated `fact_id`, never dropped by the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OpKind {
     /// [`StatusChange`].
@@ -410,14 +418,17 @@ impl OpKind {
 /// completed, unable to complete). Recorded even when head office cancelled or reassigned
 /// the job meanwhile (then the job is flagged for review and its status left as is).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusChange {
     /// Client id of the fact.
     pub fact_id: Uuid,
     /// The status the device left (as the technician saw it); absent from older devices.
     /// Informational: head office applies `to` against its own status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::WorkOrderStatus>))]
     pub from: Option<WorkOrderStatus>,
     /// The new status.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::WorkOrderStatus))]
     pub to: WorkOrderStatus,
     /// Required (non-blank) for `unable_to_complete`.
     pub reason: Option<String>,
@@ -427,6 +438,7 @@ pub struct StatusChange {
 
 /// Work done, priced by the fee table in force when it was done.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkDone {
     /// Client id of the fact.
     pub fact_id: Uuid,
@@ -437,6 +449,7 @@ pub struct WorkDone {
     /// The fee-table version the price was taken from.
     pub fee_table_version: i64,
     /// What the customer is charged for this work (zero under warranty or contract).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub charge: Money,
     /// True when the work is free under warranty.
     pub warranty: bool,
@@ -446,6 +459,7 @@ pub struct WorkDone {
 
 /// A part taken from the van and fitted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartUsed {
     /// Client id of the fact.
     pub fact_id: Uuid,
@@ -458,6 +472,7 @@ pub struct PartUsed {
     /// Unit price charged (zero under warranty). Absent when the device could not tell it
     /// (the part was taken against a quote that was superseded before the sync): the price
     /// is then the line for `part_no` of the quote `quote_id` ([`QuoteIssued`]).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Money>))]
     pub unit_price: Option<Money>,
     /// The price-list version the price was taken from.
     pub price_list_version: Option<i64>,
@@ -490,6 +505,7 @@ pub struct PartUsed {
 
 /// Who signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Signer {
     /// The customer signing the work order off.
@@ -500,6 +516,7 @@ pub enum Signer {
 
 /// A signature image, uploaded before as a blob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Signature {
     /// Client id of the fact.
     pub fact_id: Uuid,
@@ -525,6 +542,7 @@ pub struct Signature {
 
 /// A document or photo (work-order PDF, quote, receipt, photo), uploaded before as a blob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Document {
     /// Client id of the fact.
     pub fact_id: Uuid,
@@ -546,6 +564,7 @@ pub struct Document {
 
 /// How the customer paid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     /// Cash taken on the spot, handed to finance later.
@@ -564,10 +583,12 @@ pub enum PaymentMethod {
 
 /// Money taken (or invoiced) on site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Payment {
     /// Client id of the fact.
     pub fact_id: Uuid,
     /// The amount (positive).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub amount: Money,
     /// How.
     pub method: PaymentMethod,
@@ -578,9 +599,11 @@ pub struct Payment {
     pub payment_id: Option<Uuid>,
     /// Cash: what the customer handed over (absent from older devices and for other methods).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Money>))]
     pub tendered: Option<Money>,
     /// Cash: the change given back (absent from older devices and for other methods).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Money>))]
     pub change: Option<Money>,
     /// When.
     pub at: DateTime<Utc>,
@@ -590,6 +613,7 @@ pub struct Payment {
 /// technician fact like the others (kept, never conflicting); head office's notes for the
 /// technician ([`crate::WorkOrder::notes`]) are separate and not changed by it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotesEdit {
     /// Client id of the fact.
     pub fact_id: Uuid,
@@ -603,6 +627,7 @@ pub struct NotesEdit {
 /// complete). Not part of the content the customer signed: it changes neither the notes
 /// nor the signature's validity. Append-only, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Addendum {
     /// Client id of the fact.
     pub fact_id: Uuid,
@@ -616,6 +641,7 @@ pub struct Addendum {
 
 /// The technician's diagnosis (the latest one is the job's current diagnosis).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Diagnosis {
     /// Client id of the fact.
     pub fact_id: Uuid,
@@ -627,6 +653,7 @@ pub struct Diagnosis {
     pub components: Vec<String>,
     /// Warranty exclusions the technician recorded (misuse, force majeure, …), on one
     /// component or the whole appliance.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::schema::RecordedExclusion>))]
     pub exclusions: Vec<RecordedExclusion>,
     /// The technician's notes.
     pub notes: String,
@@ -640,6 +667,7 @@ pub struct Diagnosis {
 
 /// A photo by content hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhotoRef {
     /// SHA-256 (lowercase hex).
     pub sha256: String,
@@ -652,6 +680,7 @@ pub struct PhotoRef {
 /// A quote issued to the customer: the priced snapshot as shown, stamped with the
 /// fee-table version it was priced with. A later quote on the same job supersedes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuoteIssued {
     /// Client id of the fact.
     pub fact_id: Uuid,
@@ -668,14 +697,19 @@ pub struct QuoteIssued {
     /// The priced lines (1 to 200).
     pub lines: Vec<QuotedLine>,
     /// Sum of the lines' amounts, whoever pays.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub gross: Money,
     /// Covered by warranty or contract.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub covered: Money,
     /// Held as deposits until old parts come back.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub deposit: Money,
     /// Charged to the customer.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub charged: Money,
     /// Due from the customer.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub due: Money,
     /// When it was issued.
     pub at: DateTime<Utc>,
@@ -683,21 +717,26 @@ pub struct QuoteIssued {
 
 /// One priced line of a [`QuoteIssued`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuotedLine {
     /// Fee-table item code or part number.
     pub code: String,
     /// How many (at least 1).
     pub quantity: u32,
     /// Unit price from the fee table (or set by the technician for open-priced items).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub unit_price: Money,
     /// Covered, charged, or held as a deposit.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::LineStatus))]
     pub status: LineStatus,
     /// What the customer pays for this line (zero when covered).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub charged: Money,
 }
 
 /// The customer's answer to a quote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum QuoteAnswer {
     /// Go ahead.
@@ -708,6 +747,7 @@ pub enum QuoteAnswer {
 
 /// The customer accepted or declined a quote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuoteDecision {
     /// Client id of the fact.
     pub fact_id: Uuid,
@@ -718,13 +758,16 @@ pub struct QuoteDecision {
     /// Declined: the status the job had on the device before this decision (absent from
     /// older devices; informational).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::WorkOrderStatus>))]
     pub status_from: Option<WorkOrderStatus>,
     /// Declined: the status the device moved the job to with this decision
     /// (`unable_to_complete`); head office applies it like a [`StatusChange`].
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::WorkOrderStatus>))]
     pub status_to: Option<WorkOrderStatus>,
     /// Declined: the reason (`quote_declined`).
     pub reason: Option<String>,
     /// Declined: the call-out fee due (zero otherwise).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub callout: Money,
     /// When.
     pub at: DateTime<Utc>,
@@ -732,6 +775,7 @@ pub struct QuoteDecision {
 
 /// What kind of part goes back to the warehouse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReturnKind {
     /// Unused stock leaving the van.
@@ -743,6 +787,7 @@ pub enum ReturnKind {
 /// Parts marked to go back to the warehouse. An unused return need not concern a job:
 /// then `work_order_id` is absent and the fact belongs to the technician's day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartReturn {
     /// Client id of the fact.
     pub fact_id: Uuid,
@@ -765,6 +810,7 @@ pub struct PartReturn {
     /// Old part: the index of the reversed line in that quote.
     pub reversed_line: Option<u32>,
     /// Old part: the deposit given back to the customer (zero if none).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub reversed: Money,
     /// The technician's local calendar day when it was recorded (what they saw on the
     /// device). An unused return without a job is filed under it; absent from older
@@ -777,6 +823,7 @@ pub struct PartReturn {
 
 /// A count of the van's stock. Per technician and day, not per work order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StockTake {
     /// Client id of the fact.
     pub fact_id: Uuid,
@@ -795,6 +842,7 @@ pub struct StockTake {
 
 /// One part of a [`StockTake`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StockTakeLine {
     /// The part's id in the device's catalogue.
     pub part_id: String,
@@ -808,10 +856,12 @@ pub struct StockTakeLine {
 
 /// The job's outstanding balance is to be invoiced and collected later.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvoiceLater {
     /// Client id of the fact.
     pub fact_id: Uuid,
     /// The amount to invoice (positive).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub amount: Money,
     /// When.
     pub at: DateTime<Utc>,
@@ -819,6 +869,7 @@ pub struct InvoiceLater {
 
 /// The customer's feedback after the work (the latest recorded counts).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Feedback {
     /// Client id of the fact.
     pub fact_id: Uuid,
@@ -836,6 +887,7 @@ pub struct Feedback {
 /// day, not per work order; recording the same day again replaces it (the latest `at`
 /// counts, earlier ones are kept).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Expense {
     /// Client id of the fact.
     pub fact_id: Uuid,
@@ -848,18 +900,25 @@ pub struct Expense {
     /// Room-nights of lodging.
     pub nights: i64,
     /// Rate per kilometre.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub per_km: Money,
     /// Rate per meal day.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub meal_per_day: Money,
     /// Rate per night.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub lodging_per_night: Money,
     /// `km × per_km`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub mileage: Money,
     /// `meal_days × meal_per_day`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub meals: Money,
     /// `nights × lodging_per_night`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub lodging: Money,
     /// The day's total.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Money))]
     pub total: Money,
     /// When it was recorded.
     pub at: DateTime<Utc>,
@@ -870,6 +929,7 @@ pub struct Expense {
 /// signature PNG is uploaded before as a blob (`png_sha256`); the photos are uploaded
 /// before it too when the device has them (as the diagnosis' are).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CarryBackTaken {
     /// Client id of the fact.
     pub fact_id: Uuid,
@@ -903,14 +963,17 @@ pub struct CarryBackTaken {
 /// A carry-back moved one step along its goods in/out log: `taken` → `at_workshop` →
 /// `repaired` (the return is [`CarryBackReturned`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CarryBackAdvanced {
     /// Client id of the fact.
     pub fact_id: Uuid,
     /// The carry-back ([`CarryBackTaken::carry_back_id`]).
     pub carry_back_id: Uuid,
     /// The state it left.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::CarryBackState))]
     pub from: CarryBackState,
     /// The state it reached (the step after `from`, never `returned`).
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::CarryBackState))]
     pub to: CarryBackState,
     /// When.
     pub at: DateTime<Utc>,
@@ -919,6 +982,7 @@ pub struct CarryBackAdvanced {
 /// A repaired carry-back handed back to the customer: the receipt collected, or its loss
 /// recorded with a note; the customer signs again. Closes the log (`returned`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CarryBackReturned {
     /// Client id of the fact.
     pub fact_id: Uuid,
@@ -978,6 +1042,103 @@ pub enum OpPayload {
     ReturnCarryBack(CarryBackReturned),
     /// `add_addendum`.
     AddAddendum(Addendum),
+}
+
+/// `OpPayload` is not a serde type: [`Op::kind`] says which payload [`Op::payload`]
+/// holds, so utoipa cannot derive its schema. Written by hand: any one of the kinds'
+/// payloads (`anyOf`; a schema cannot look at the sibling `kind`), each of them derived.
+/// [`OpKind::payload_schema_name`] names the one a kind takes.
+#[cfg(feature = "openapi")]
+mod payload_schema {
+    use super::*;
+    use utoipa::openapi::schema::{AnyOfBuilder, Schema};
+    use utoipa::openapi::{Ref, RefOr};
+    use utoipa::{PartialSchema, ToSchema};
+
+    /// Calls `$f::<T>` for each payload type, in [`OpKind::ALL`] order.
+    macro_rules! each_payload {
+        ($f:ident, $arg:expr) => {{
+            $f::<StatusChange>($arg);
+            $f::<WorkDone>($arg);
+            $f::<PartUsed>($arg);
+            $f::<Signature>($arg);
+            $f::<Document>($arg);
+            $f::<Payment>($arg);
+            $f::<NotesEdit>($arg);
+            $f::<Diagnosis>($arg);
+            $f::<QuoteIssued>($arg);
+            $f::<QuoteDecision>($arg);
+            $f::<PartReturn>($arg);
+            $f::<StockTake>($arg);
+            $f::<InvoiceLater>($arg);
+            $f::<Feedback>($arg);
+            $f::<Expense>($arg);
+            $f::<CarryBackTaken>($arg);
+            $f::<CarryBackAdvanced>($arg);
+            $f::<CarryBackReturned>($arg);
+            $f::<Addendum>($arg);
+        }};
+    }
+
+    impl OpKind {
+        /// The name of the component schema of this kind's payload.
+        pub fn payload_schema_name(self) -> String {
+            match self {
+                OpKind::ChangeStatus => StatusChange::name(),
+                OpKind::RecordWork => WorkDone::name(),
+                OpKind::ConsumePart => PartUsed::name(),
+                OpKind::AttachSignature => Signature::name(),
+                OpKind::AttachDocument => Document::name(),
+                OpKind::TakePayment => Payment::name(),
+                OpKind::EditNotes => NotesEdit::name(),
+                OpKind::RecordDiagnosis => Diagnosis::name(),
+                OpKind::IssueQuote => QuoteIssued::name(),
+                OpKind::RecordQuoteDecision => QuoteDecision::name(),
+                OpKind::ReturnPart => PartReturn::name(),
+                OpKind::StockTake => StockTake::name(),
+                OpKind::InvoiceLater => InvoiceLater::name(),
+                OpKind::RecordFeedback => Feedback::name(),
+                OpKind::RecordExpense => Expense::name(),
+                OpKind::TakeCarryBack => CarryBackTaken::name(),
+                OpKind::AdvanceCarryBack => CarryBackAdvanced::name(),
+                OpKind::ReturnCarryBack => CarryBackReturned::name(),
+                OpKind::AddAddendum => Addendum::name(),
+            }
+            .into_owned()
+        }
+    }
+
+    impl PartialSchema for OpPayload {
+        fn schema() -> RefOr<Schema> {
+            fn push<T: ToSchema>(builder: &mut Option<AnyOfBuilder>) {
+                let b = builder.take().unwrap_or_default();
+                *builder = Some(b.item(Ref::from_schema_name(T::name())));
+            }
+            let mut builder = None;
+            each_payload!(push, &mut builder);
+            let description = OpKind::ALL
+                .iter()
+                .map(|k| format!("{}: {}", k.as_str(), k.payload_schema_name()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            builder
+                .unwrap_or_default()
+                .description(Some(format!(
+                    "The payload of the op's kind (Op.kind, FactRecord.kind): {description}"
+                )))
+                .into()
+        }
+    }
+
+    impl ToSchema for OpPayload {
+        fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+            fn add<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+                schemas.push((T::name().into_owned(), T::schema()));
+                T::schemas(schemas);
+            }
+            each_payload!(add, schemas);
+        }
+    }
 }
 
 /// Why a payload could not be read. Carries no payload content.
@@ -1183,6 +1344,7 @@ pub fn scrub_error_text(text: &str) -> String {
 
 /// Reply to [`PushRequest`]: one result per op, in the request's order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushReply {
     /// One per op, same order.
     pub results: Vec<OpResult>,
@@ -1198,6 +1360,7 @@ pub struct PushReply {
 
 /// What became of one op.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpResult {
     /// The op's id.
     pub op_id: Uuid,
@@ -1210,6 +1373,7 @@ pub struct OpResult {
 
 /// The outcome of an op. Both are final: do not send the op again except as a replay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum OpOutcome {
     /// Stored.
@@ -1232,6 +1396,7 @@ pub enum OpOutcome {
 
 /// Why an op was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RejectCode {
     /// [`Op::kind`] is not known to this server.
@@ -1277,6 +1442,8 @@ impl RejectCode {
 
 /// Query of `GET /v1/sync/pull`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct PullQuery {
     /// The `cursor` of the last saved page; absent (or empty) for a first pull.
     pub cursor: Option<String>,
@@ -1301,6 +1468,7 @@ pub struct PullQuery {
 /// Changes are the latest state of each entity that changed after the cursor, ordered by
 /// the server commit (`seq`) that last changed it; a page always holds whole commits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullReply {
     /// The server's epoch: a new value means the server's history was replaced (restore
     /// from backup); `reset` is then true for any older cursor.
@@ -1324,6 +1492,7 @@ pub struct PullReply {
 
 /// One changed entity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Change {
     /// The server commit that last changed it.
     pub seq: i64,
@@ -1347,6 +1516,7 @@ fn item_or_unknown<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ChangeItem,
 
 /// What changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum ChangeItem {
     /// A work order of this technician, created or changed (a cancelled one comes with
@@ -1409,6 +1579,7 @@ impl ChangeItem {
 
 /// A technician fact as the server stored it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FactRecord {
     /// The client id of the fact.
     pub fact_id: Uuid,
@@ -1423,6 +1594,7 @@ pub struct FactRecord {
     /// Its kind.
     pub kind: OpKind,
     /// The payload as pushed (parse with [`OpPayload::parse`]).
+    #[cfg_attr(feature = "openapi", schema(value_type = OpPayload))]
     pub payload: Value,
     /// The work-order version the device had ([`Op::base_version`]).
     pub base_version: Option<i64>,
@@ -1435,6 +1607,7 @@ pub struct FactRecord {
 
 /// Reply to a blob `PUT`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlobPutReply {
     /// The verified SHA-256.
     pub sha256: String,

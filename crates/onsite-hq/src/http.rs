@@ -594,9 +594,12 @@ async fn push(
     Ok(Json(reply))
 }
 
-/// Query of `GET /v1/sync/hello`.
-#[derive(serde::Deserialize)]
-struct HelloQuery {
+/// Query of `GET /v1/sync/hello` (its OpenAPI parameters are derived from it).
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct HelloQuery {
+    /// `<seq>:<tag>` of the newest commit the device knows of: `history_lost` when this
+    /// database does not hold it.
     checkpoint: Option<String>,
 }
 

@@ -1,15 +1,48 @@
-//! The OpenAPI 3 document served at `/openapi.json`, written by hand from one table of
-//! operations. A test (`tests/server.rs`, `openapi_lists_exactly_the_routes_the_server_has`)
-//! checks that it lists exactly the routes the router serves
-//! ([`crate::http::route_table`]), so it cannot go stale silently.
+//! The OpenAPI document served at `/openapi.json`, generated from the wire types of
+//! `onsite-api` by utoipa (docs/openapi.md).
 //!
-//! Some body schemas are summaries; the Rust types in `onsite-api` are the reference. The
-//! work orders' and the reference data's are field by field, and a unit test below checks
-//! real serialised values against them.
+//! - Schemas: derived (`utoipa::ToSchema`, `IntoParams`) on the types themselves, behind
+//!   onsite-api's `openapi` feature, so they follow the serde attributes exactly. What is
+//!   written by hand is named there: the mirrors of the `onsite-domain` types
+//!   (`onsite_api::schema`) and the op payload's `anyOf`.
+//! - Operations: built here with utoipa's builder from one table, [`operations`], which
+//!   names each route's method, path, auth, body types, query type and status codes. A
+//!   test (`tests/server.rs`, `openapi_lists_exactly_the_routes_the_server_has`) checks
+//!   that it lists exactly the routes the router serves ([`crate::http::route_table`]);
+//!   `tests/openapi.rs` checks real responses against the schemas.
+//! - The server's limits that no type carries (body sizes, batch sizes, the rules'
+//!   lengths and ranges) are added to the generated schemas by [`limits_and_defaults`],
+//!   from the constants the server enforces.
+//! - utoipa 5 writes OpenAPI 3.1; the document is served as OpenAPI 3.0.3 (what more
+//!   tools read, and what clients of this server were given so far): [`to_openapi_3_0`]
+//!   turns 3.1's `null` types into 3.0's `nullable`. [`json_schema`] turns a 3.0 schema
+//!   back into JSON Schema for validators.
 
-use onsite_api::{limits, routes::*};
+use onsite_api::{limits, retention, routes::*};
+use onsite_api::{
+    BlobPutReply, CancelRequest, CarryBack, CarryBackQuery, CompanyProfile, EnrollReply,
+    EnrollRequest, EnrolmentCode, EpochReply, ErasedReport, ErrorBody, ExportJob, ExportQuery,
+    FeeTable, FeeTablePublish, Health, Hello, NewEnrolmentCode, NewPartsIssue, NewTechnician,
+    NewWorkOrder, OpResult, PartsCatalogue, PartsCataloguePublish, PartsIssue, PriceList,
+    PriceListPublish, PullQuery, PullReply, PushReply, PushRequest, ReassignRequest, RefusedOp,
+    RefusedQuery, RestoreHorizon, RestoreHorizonRequest, RetentionSetting, ReviewFlag, ReviewQuery,
+    TechnicianDayFact, TechnicianDayQuery, WorkOrder, WorkOrderDetail, WorkOrderQuery,
+    WorkOrderUpdate,
+};
 use serde_json::{json, Map, Value};
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn, PathItem, PathsBuilder,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Ref, RefOr, Required,
+};
+use utoipa::{IntoParams, ToSchema};
 
+/// Who may call an operation.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Auth {
     None,
@@ -18,1003 +51,789 @@ enum Auth {
     DeviceOrAdmin,
 }
 
-struct Operation {
-    method: &'static str,
-    path: &'static str,
-    summary: &'static str,
-    auth: Auth,
-    request: Option<&'static str>,
-    query: &'static [(&'static str, &'static str)],
-    ok: u16,
-    response: Option<&'static str>,
+/// The component schemas the operations refer to, collected as they are named.
+type Schemas = Vec<(String, RefOr<Schema>)>;
+
+/// A `$ref` to `T`'s schema; `T` and every schema it refers to go into `schemas`.
+fn json<T: ToSchema>(schemas: &mut Schemas) -> RefOr<Schema> {
+    schemas.push((T::name().into_owned(), T::schema()));
+    T::schemas(schemas);
+    Ref::from_schema_name(T::name()).into()
 }
 
-const fn op(
-    method: &'static str,
+/// An array of `T`.
+fn list<T: ToSchema>(schemas: &mut Schemas) -> RefOr<Schema> {
+    ArrayBuilder::new().items(json::<T>(schemas)).into()
+}
+
+fn bytes() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Binary,
+        )))
+        .into()
+}
+
+fn text() -> RefOr<Schema> {
+    ObjectBuilder::new().schema_type(Type::String).into()
+}
+
+/// The query parameters of `T`.
+fn query<T: IntoParams>() -> Vec<Parameter> {
+    T::into_params(|| Some(ParameterIn::Query))
+}
+
+/// One operation of the API.
+struct Operation {
+    method: HttpMethod,
     path: &'static str,
     summary: &'static str,
     auth: Auth,
-    request: Option<&'static str>,
-    ok: u16,
-    response: Option<&'static str>,
-) -> Operation {
+    /// Media type and schema of the request body, and whether it is required.
+    request: Option<(&'static str, RefOr<Schema>, bool)>,
+    params: Vec<Parameter>,
+    /// Status, media type and schema of each form of the success body (none: 200 without
+    /// a body).
+    response: Vec<(u16, &'static str, RefOr<Schema>)>,
+    /// Error statuses particular to this operation (the common ones are added by rule).
+    errors: Vec<(u16, &'static str)>,
+}
+
+const JSON: &str = "application/json";
+const OCTETS: &str = "application/octet-stream";
+
+fn op(method: HttpMethod, path: &'static str, auth: Auth, summary: &'static str) -> Operation {
     Operation {
         method,
         path,
         summary,
         auth,
-        request,
-        query: &[],
-        ok,
-        response,
+        request: None,
+        params: Vec::new(),
+        response: Vec::new(),
+        errors: Vec::new(),
     }
 }
 
-fn operations() -> Vec<Operation> {
+impl Operation {
+    fn body(mut self, schema: RefOr<Schema>) -> Self {
+        self.request = Some((JSON, schema, true));
+        self
+    }
+    fn optional_body(mut self, schema: RefOr<Schema>) -> Self {
+        self.request = Some((JSON, schema, false));
+        self
+    }
+    fn raw_body(mut self) -> Self {
+        self.request = Some((OCTETS, bytes(), true));
+        self
+    }
+    fn query(mut self, params: Vec<Parameter>) -> Self {
+        self.params = params;
+        self
+    }
+    fn ok(mut self, status: u16, media: &'static str, schema: RefOr<Schema>) -> Self {
+        self.response.push((status, media, schema));
+        self
+    }
+    fn error(mut self, status: u16, description: &'static str) -> Self {
+        self.errors.push((status, description));
+        self
+    }
+    fn reply(self, schema: RefOr<Schema>) -> Self {
+        self.ok(200, JSON, schema)
+    }
+    fn created(self, schema: RefOr<Schema>) -> Self {
+        self.ok(201, JSON, schema)
+    }
+}
+
+/// Every operation, in the order of the router's table.
+fn operations(s: &mut Schemas) -> Vec<Operation> {
     use Auth::*;
+    use HttpMethod::{Get, Head, Patch, Post, Put};
     vec![
-        op(
-            "get",
-            HEALTH,
-            "Liveness",
-            None,
-            Option::None,
+        op(Get, HEALTH, None, "Liveness").reply(json::<Health>(s)),
+        op(Get, OPENAPI, None, "This document (OpenAPI 3.0.3)").ok(
             200,
-            Some("Health"),
+            JSON,
+            ObjectBuilder::new().schema_type(Type::Object).into(),
         ),
         op(
-            "get",
-            OPENAPI,
-            "This document",
-            None,
-            Option::None,
-            200,
-            Option::None,
-        ),
-        op(
-            "post",
+            Post,
             ENROLL,
-            "Trade a one-time enrolment code for a device token",
             None,
-            Some("EnrollRequest"),
-            200,
-            Some("EnrollReply"),
-        ),
+            "Trade a one-time enrolment code for a device token",
+        )
+        .body(json::<EnrollRequest>(s))
+        .reply(json::<EnrollReply>(s))
+        .error(401, "the code is unknown, used or expired (invalid_code)"),
         op(
-            "post",
+            Post,
             SYNC_PUSH,
+            Device,
             "Push outbox ops; one result per op; 503 + Retry-After on a transient failure",
+        )
+        .body(json::<PushRequest>(s))
+        .reply(json::<PushReply>(s)),
+        op(
+            Get,
+            SYNC_HELLO,
             Device,
-            Some("PushRequest"),
-            200,
-            Some("PushReply"),
-        ),
-        Operation {
-            query: &[
-                (
-                    "cursor",
-                    "The cursor of the last saved page; absent for a first pull",
-                ),
-                ("limit", "Changes per page wanted"),
-                (
-                    "accept",
-                    "Opt-in item types the client reads, comma-separated: parts_issued,company (absent: neither is sent)",
-                ),
-                (
-                    "checkpoint",
-                    "<seq>:<tag> of the newest commit the device knows of; a commit this database does not hold answers reset",
-                ),
-            ],
-            ..op(
-                "get",
-                SYNC_PULL,
-                "Pull changes after a cursor, in pages of whole commits",
-                Device,
-                Option::None,
-                200,
-                Some("PullReply"),
-            )
-        },
-        Operation {
-            query: &[(
-                "checkpoint",
-                "<seq>:<tag> of the newest commit the device knows of: history_lost when this database does not hold it",
-            )],
-            ..op(
-                "get",
-                SYNC_HELLO,
-                "What this head office speaks: protocol, op kinds, change items, features (404 on protocol 1)",
-                Device,
-                Option::None,
-                200,
-                Some("Hello"),
-            )
-        },
+            "What this head office speaks: protocol, op kinds, change items, features (404 on protocol 1)",
+        )
+        .query(query::<crate::http::HelloQuery>())
+        .reply(json::<Hello>(s)),
         op(
-            "post",
-            SYNC_ERASED,
-            "A device marked lost reports it erased its customer data (counts only); head office records it and revokes the device (409 conflict when not marked lost)",
+            Get,
+            SYNC_PULL,
             Device,
-            Some("ErasedReport"),
-            200,
-            Some("Device"),
-        ),
+            "Pull changes after a cursor, in pages of whole commits",
+        )
+        .query(query::<PullQuery>())
+        .reply(json::<PullReply>(s))
+        .error(403, "head office marked this device lost: it is sent nothing (device_lost)"),
+        op(Head, BLOB, DeviceOrAdmin, "Is the blob stored? 200 yes, 404 no"),
+        op(Get, ADMIN_TECHNICIANS, Admin, "List technicians")
+            .reply(list::<onsite_api::Technician>(s)),
+        op(Post, ADMIN_TECHNICIANS, Admin, "Register a technician")
+            .body(json::<NewTechnician>(s))
+            .created(json::<onsite_api::Technician>(s)),
         op(
-            "head",
-            BLOB,
-            "Is the blob stored? 200 yes, 404 no",
-            DeviceOrAdmin,
-            Option::None,
-            200,
-            Option::None,
-        ),
-        op(
-            "put",
-            BLOB,
-            "Upload a blob (raw bytes) verified against its SHA-256; 201 stored, 200 already there",
-            DeviceOrAdmin,
-            Some("binary"),
-            201,
-            Some("BlobPutReply"),
-        ),
-        op(
-            "get",
-            ADMIN_TECHNICIANS,
-            "List technicians",
-            Admin,
-            Option::None,
-            200,
-            Some("Technician[]"),
-        ),
-        op(
-            "post",
-            ADMIN_TECHNICIANS,
-            "Register a technician",
-            Admin,
-            Some("NewTechnician"),
-            201,
-            Some("Technician"),
-        ),
-        op(
-            "post",
+            Post,
             ADMIN_ENROLMENT_CODES,
+            Admin,
             "Issue a one-time enrolment code (body optional)",
-            Admin,
-            Some("NewEnrolmentCode"),
-            201,
-            Some("EnrolmentCode"),
-        ),
+        )
+        .optional_body(json::<NewEnrolmentCode>(s))
+        .created(json::<EnrolmentCode>(s)),
+        op(Get, ADMIN_DEVICES, Admin, "List devices").reply(list::<onsite_api::Device>(s)),
+        op(Post, ADMIN_DEVICE_REVOKE, Admin, "Revoke a device").reply(json::<onsite_api::Device>(s)),
         op(
-            "get",
-            ADMIN_DEVICES,
-            "List devices",
-            Admin,
-            Option::None,
-            200,
-            Some("Device[]"),
-        ),
-        op(
-            "post",
-            ADMIN_DEVICE_REVOKE,
-            "Revoke a device",
-            Admin,
-            Option::None,
-            200,
-            Some("Device"),
-        ),
-        op(
-            "post",
+            Post,
             ADMIN_DEVICE_LOST,
+            Admin,
             "Mark a device lost (idempotent; 404 unknown device): its next hello says erase; it sends what it holds unsent, is sent nothing (pull: 403 device_lost), erases its customer data and files, reports at /v1/sync/erased and is revoked",
-            Admin,
-            Option::None,
-            200,
-            Some("Device"),
-        ),
-        Operation {
-            query: &[
-                ("status", "Only this status"),
-                ("technician_id", "Only this technician's"),
-            ],
-            ..op(
-                "get",
-                ADMIN_WORK_ORDERS,
-                "List work orders",
-                Admin,
-                Option::None,
-                200,
-                Some("WorkOrder[]"),
-            )
-        },
+        )
+        .reply(json::<onsite_api::Device>(s)),
         op(
-            "post",
-            ADMIN_WORK_ORDERS,
-            "Create (dispatch) a work order",
-            Admin,
-            Some("NewWorkOrder"),
-            201,
-            Some("WorkOrder"),
-        ),
+            Post,
+            SYNC_ERASED,
+            Device,
+            "A device marked lost reports it erased its customer data (counts only); head office records it and revokes the device (409 conflict when not marked lost)",
+        )
+        .body(json::<ErasedReport>(s))
+        .reply(json::<onsite_api::Device>(s))
+        .error(409, "the device is not marked lost (conflict)"),
+        op(Get, ADMIN_WORK_ORDERS, Admin, "List work orders")
+            .query(query::<WorkOrderQuery>())
+            .reply(list::<WorkOrder>(s)),
+        op(Post, ADMIN_WORK_ORDERS, Admin, "Create (dispatch) a work order")
+            .body(json::<NewWorkOrder>(s))
+            .created(json::<WorkOrder>(s))
+            .error(409, "order_no is already used (conflict)"),
         op(
-            "get",
+            Get,
             ADMIN_WORK_ORDER,
+            Admin,
             "A work order with its facts and review flags",
-            Admin,
-            Option::None,
-            200,
-            Some("WorkOrderDetail"),
-        ),
+        )
+        .reply(json::<WorkOrderDetail>(s)),
         op(
-            "patch",
+            Patch,
             ADMIN_WORK_ORDER,
+            Admin,
             "Update head office's fields of a work order",
-            Admin,
-            Some("WorkOrderUpdate"),
-            200,
-            Some("WorkOrder"),
-        ),
+        )
+        .body(json::<WorkOrderUpdate>(s))
+        .reply(json::<WorkOrder>(s))
+        .error(409, "expected_version does not match (conflict)"),
+        op(Post, ADMIN_WORK_ORDER_REASSIGN, Admin, "Reassign a work order")
+            .body(json::<ReassignRequest>(s))
+            .reply(json::<WorkOrder>(s))
+            .error(409, "expected_version does not match, or the order is completed, unable to complete or cancelled (conflict)"),
+        op(Post, ADMIN_WORK_ORDER_CANCEL, Admin, "Cancel a work order")
+            .body(json::<CancelRequest>(s))
+            .reply(json::<WorkOrder>(s))
+            .error(409, "the order is completed or unable to complete (conflict)"),
+        op(Get, ADMIN_FEE_TABLES, Admin, "List fee-table versions").reply(list::<FeeTable>(s)),
+        op(Post, ADMIN_FEE_TABLES, Admin, "Publish a fee-table version")
+            .body(json::<FeeTablePublish>(s))
+            .created(json::<FeeTable>(s)),
+        op(Put, ADMIN_PARTS_CATALOGUE, Admin, "Replace the parts catalogue")
+            .body(json::<PartsCataloguePublish>(s))
+            .reply(json::<PartsCatalogue>(s)),
         op(
-            "post",
-            ADMIN_WORK_ORDER_REASSIGN,
-            "Reassign a work order",
-            Admin,
-            Some("ReassignRequest"),
-            200,
-            Some("WorkOrder"),
-        ),
-        op(
-            "post",
-            ADMIN_WORK_ORDER_CANCEL,
-            "Cancel a work order",
-            Admin,
-            Some("CancelRequest"),
-            200,
-            Some("WorkOrder"),
-        ),
-        op(
-            "get",
-            ADMIN_FEE_TABLES,
-            "List fee-table versions",
-            Admin,
-            Option::None,
-            200,
-            Some("FeeTable[]"),
-        ),
-        op(
-            "post",
-            ADMIN_FEE_TABLES,
-            "Publish a fee-table version",
-            Admin,
-            Some("FeeTablePublish"),
-            201,
-            Some("FeeTable"),
-        ),
-        op(
-            "put",
-            ADMIN_PARTS_CATALOGUE,
-            "Replace the parts catalogue",
-            Admin,
-            Some("PartsCataloguePublish"),
-            200,
-            Some("PartsCatalogue"),
-        ),
-        op(
-            "post",
+            Post,
             ADMIN_PARTS_ISSUES,
+            Admin,
             "Issue parts to a technician (their van stock); 400 names a part not in the catalogue in force",
-            Admin,
-            Some("NewPartsIssue"),
-            201,
-            Some("PartsIssue"),
-        ),
+        )
+        .body(json::<NewPartsIssue>(s))
+        .created(json::<PartsIssue>(s)),
         op(
-            "get",
+            Get,
             ADMIN_PARTS_ISSUES,
+            Admin,
             "A technician's parts issues, oldest first",
-            Admin,
-            Option::None,
-            200,
-            Some("PartsIssue[]"),
-        ),
+        )
+        .reply(list::<PartsIssue>(s)),
         op(
-            "put",
+            Put,
             ADMIN_COMPANY,
+            Admin,
             "Set the company profile every device prints on its documents",
-            Admin,
-            Some("CompanyProfile"),
-            200,
-            Some("CompanyProfile"),
-        ),
+        )
+        .body(json::<CompanyProfile>(s))
+        .reply(json::<CompanyProfile>(s)),
         op(
-            "post",
+            Post,
             ADMIN_PRICE_LISTS,
+            Admin,
             "Publish a parts price-list version",
-            Admin,
-            Some("PriceListPublish"),
-            201,
-            Some("PriceList"),
-        ),
-        Operation {
-            query: &[("include_resolved", "Include resolved flags (true/false)")],
-            ..op(
-                "get",
-                ADMIN_REVIEW,
-                "Jobs flagged for office review",
-                Admin,
-                Option::None,
-                200,
-                Some("ReviewFlag[]"),
-            )
-        },
+        )
+        .body(json::<PriceListPublish>(s))
+        .created(json::<PriceList>(s)),
+        op(Get, ADMIN_REVIEW, Admin, "Jobs flagged for office review")
+            .query(query::<ReviewQuery>())
+            .reply(list::<ReviewFlag>(s)),
         op(
-            "post",
+            Post,
             ADMIN_REVIEW_RESOLVE,
+            Admin,
             "Mark a review flag dealt with",
-            Admin,
-            Option::None,
-            200,
-            Some("ReviewFlag"),
-        ),
-        Operation {
-            query: &[
-                ("include_resolved", "Include ops applied since (true/false)"),
-                ("technician_id", "Only this technician's"),
-            ],
-            ..op(
-                "get",
-                ADMIN_REFUSED_OPS,
-                "Ops head office refused, kept whole with their reason",
-                Admin,
-                Option::None,
-                200,
-                Some("RefusedOp[]"),
-            )
-        },
+        )
+        .reply(json::<ReviewFlag>(s)),
         op(
-            "get",
+            Get,
+            ADMIN_REFUSED_OPS,
+            Admin,
+            "Ops head office refused, kept whole with their reason",
+        )
+        .query(query::<RefusedQuery>())
+        .reply(list::<RefusedOp>(s)),
+        op(
+            Get,
             ADMIN_RESTORE_HORIZON,
+            Admin,
             "The oldest kept backup, as declared, and the newest commit before it",
-            Admin,
-            Option::None,
-            200,
-            Some("RestoreHorizon"),
-        ),
+        )
+        .reply(json::<RestoreHorizon>(s)),
         op(
-            "get",
-            ADMIN_SETTINGS_RETENTION,
-            "How many days devices keep closed jobs (default 90)",
-            Admin,
-            Option::None,
-            200,
-            Some("RetentionSetting"),
-        ),
-        op(
-            "put",
-            ADMIN_SETTINGS_RETENTION,
-            "Set how many days devices keep closed jobs (7..=3650; otherwise 400); told to devices in the hello",
-            Admin,
-            Some("RetentionSetting"),
-            200,
-            Some("RetentionSetting"),
-        ),
-        op(
-            "put",
+            Put,
             ADMIN_RESTORE_HORIZON,
+            Admin,
             "Declare the oldest backup still kept: devices may forget records acknowledged before it",
-            Admin,
-            Some("RestoreHorizonRequest"),
-            200,
-            Some("RestoreHorizon"),
-        ),
+        )
+        .body(json::<RestoreHorizonRequest>(s))
+        .reply(json::<RestoreHorizon>(s)),
         op(
-            "post",
+            Get,
+            ADMIN_SETTINGS_RETENTION,
+            Admin,
+            "How many days devices keep closed jobs (default 90)",
+        )
+        .reply(json::<RetentionSetting>(s)),
+        op(
+            Put,
+            ADMIN_SETTINGS_RETENTION,
+            Admin,
+            "Set how many days devices keep closed jobs (7..=3650; otherwise 400); told to devices in the hello",
+        )
+        .body(json::<RetentionSetting>(s))
+        .reply(json::<RetentionSetting>(s)),
+        op(
+            Post,
             ADMIN_REFUSED_OP_APPLY,
+            Admin,
             "Decide a refused op again once its cause is fixed",
-            Admin,
-            Option::None,
-            200,
-            Some("OpResult"),
-        ),
-        Operation {
-            query: &[
-                ("format", "json (default) or csv"),
-                ("since", "RFC 3339: only jobs finished from then on"),
-            ],
-            ..op(
-                "get",
-                ADMIN_EXPORT,
-                "Export completed jobs with their facts, signatures and documents",
-                Admin,
-                Option::None,
-                200,
-                Some("ExportJob[]"),
-            )
-        },
-        Operation {
-            query: &[
-                ("format", "json (default) or csv"),
-                ("from", "YYYY-MM-DD: only days on or after it"),
-                ("to", "YYYY-MM-DD: only days on or before it"),
-                ("technician_id", "only this technician's"),
-            ],
-            ..op(
-                "get",
-                ADMIN_EXPORT_TECHNICIAN_DAYS,
-                "Export technicians' day facts: van stock-takes, expenses, unused returns without a job",
-                Admin,
-                Option::None,
-                200,
-                Some("TechnicianDayFact[]"),
-            )
-        },
-        Operation {
-            query: &[
-                ("include_returned", "true: also items already returned (default false)"),
-                ("technician_id", "only those taken by this technician"),
-            ],
-            ..op(
-                "get",
-                ADMIN_CARRY_BACKS,
-                "List appliances taken to the workshop (carry-backs): receipt, job, state, expected return, overdue",
-                Admin,
-                Option::None,
-                200,
-                Some("CarryBack[]"),
-            )
-        },
+        )
+        .reply(json::<OpResult>(s)),
         op(
-            "get",
-            ADMIN_BLOB,
-            "Download a blob",
+            Get,
+            ADMIN_EXPORT,
             Admin,
-            Option::None,
-            200,
-            Some("binary"),
-        ),
+            "Export completed jobs with their facts, signatures and documents (JSON, or CSV of ExportRow with format=csv)",
+        )
+        .query(query::<ExportQuery>())
+        .reply(list::<ExportJob>(s))
+        .ok(200, "text/csv", text()),
         op(
-            "post",
+            Get,
+            ADMIN_EXPORT_TECHNICIAN_DAYS,
+            Admin,
+            "Export technicians' day facts: van stock-takes, expenses, unused returns without a job (JSON, or CSV of TechnicianDayRow with format=csv)",
+        )
+        .query(query::<TechnicianDayQuery>())
+        .reply(list::<TechnicianDayFact>(s))
+        .ok(200, "text/csv", text()),
+        op(
+            Get,
+            ADMIN_CARRY_BACKS,
+            Admin,
+            "List appliances taken to the workshop (carry-backs): receipt, job, state, expected return, overdue",
+        )
+        .query(query::<CarryBackQuery>())
+        .reply(list::<CarryBack>(s)),
+        op(Get, ADMIN_BLOB, Admin, "Download a blob").ok(200, OCTETS, bytes()),
+        op(
+            Post,
             ADMIN_EPOCH_ROTATE,
-            "Start a new server epoch (after a restore from backup)",
             Admin,
-            Option::None,
-            200,
-            Some("EpochReply"),
-        ),
+            "Start a new server epoch (after a restore from backup)",
+        )
+        .reply(json::<EpochReply>(s)),
+        op(
+            Put,
+            BLOB,
+            DeviceOrAdmin,
+            "Upload a blob (raw bytes) verified against its SHA-256; 201 stored, 200 already there",
+        )
+        .raw_body()
+        .ok(201, JSON, json::<BlobPutReply>(s))
+        .ok(200, JSON, json::<BlobPutReply>(s)),
     ]
 }
 
-fn schema_ref(name: &str) -> Value {
-    if name == "binary" {
-        return json!({"type": "string", "format": "binary"});
-    }
-    match name.strip_suffix("[]") {
-        Some(item) => {
-            json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}})
-        }
-        None => json!({"$ref": format!("#/components/schemas/{name}")}),
-    }
-}
-
-fn content(name: &str) -> Value {
-    let media = if name == "binary" {
-        "application/octet-stream"
-    } else {
-        "application/json"
-    };
-    json!({ media: { "schema": schema_ref(name) } })
-}
-
-fn error_response(description: &str) -> Value {
-    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}})
-}
-
-fn path_params(path: &str) -> Vec<Value> {
+/// The path parameters of a path template: `{sha256}` is 64 lowercase hex digits, every
+/// other one (`{id}`, `{device_id}`, `{op_id}`) a UUID (the handlers answer 400 otherwise).
+fn path_params(path: &str) -> Vec<Parameter> {
     path.split('/')
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
         .map(|name| {
-            json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}})
+            let schema = if name == "sha256" {
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[0-9a-f]{64}$"))
+            } else {
+                ObjectBuilder::new().schema_type(Type::String).format(Some(
+                    utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Uuid),
+                ))
+            };
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .schema(Some(schema))
+                .build()
         })
         .collect()
 }
 
-fn obj(props: &[(&str, Value)], required: &[&str]) -> Value {
-    let mut p = Map::new();
-    for (k, v) in props {
-        p.insert((*k).to_owned(), v.clone());
-    }
-    json!({"type": "object", "properties": p, "required": required})
+fn error(description: impl Into<String>) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
 }
 
-fn s() -> Value {
-    json!({"type": "string"})
-}
-fn uuid() -> Value {
-    json!({"type": "string", "format": "uuid"})
-}
-fn int() -> Value {
-    json!({"type": "integer", "format": "int64"})
-}
-fn time() -> Value {
-    json!({"type": "string", "format": "date-time"})
-}
-fn date() -> Value {
-    json!({"type": "string", "format": "date"})
-}
-fn strings() -> Value {
-    json!({"type": "array", "items": {"type": "string"}})
-}
-fn boolean() -> Value {
-    json!({"type": "boolean"})
-}
-fn r(name: &str) -> Value {
-    schema_ref(name)
-}
-fn described_date(description: &str) -> Value {
-    json!({"type": "string", "format": "date", "description": description})
-}
-fn described_string(description: &str) -> Value {
-    json!({"type": "string", "description": description})
-}
-fn described_int(description: &str) -> Value {
-    json!({"type": "integer", "format": "int64", "description": description})
-}
-fn described_boolean(description: &str) -> Value {
-    json!({"type": "boolean", "description": description})
-}
-fn described_ref(name: &str, description: &str) -> Value {
-    json!({"allOf": [r(name)], "description": description})
-}
-fn nullable(mut schema: Value) -> Value {
-    if let Value::Object(m) = &mut schema {
-        m.insert("nullable".into(), Value::Bool(true));
-    }
-    schema
-}
-fn category() -> Value {
-    json!({"type": "string", "pattern": "^[a-z0-9_]{1,64}$", "default": "hq",
-        "description": "the appliance category the table prices, e.g. water_purifier; versions are numbered across all categories, and a device uses, per category, the version in force on the work date"})
-}
-fn described(description: &str) -> Value {
-    json!({"type": "object", "description": description})
-}
-
-/// The payloads of the visit's ops (`Op.payload` by `Op.kind`; onsite_api::OpPayload).
-fn payload_schemas() -> Value {
-    let state = json!({"type": "string", "enum": ["taken", "at_workshop", "repaired", "returned"]});
-    json!({
-        "Diagnosis": obj(&[("fact_id", uuid()), ("diagnosis_id", uuid()), ("fault_found", s()), ("components", strings()),
-            ("exclusions", json!({"type": "array", "items": obj(&[("kind", s()), ("component", s())], &["kind"])})),
-            ("notes", s()), ("photos", json!({"type": "array", "items": obj(&[("sha256", s()), ("media_type", s()), ("size", int())], &["sha256", "media_type", "size"])})), ("at", time())],
-            &["fact_id", "diagnosis_id", "fault_found", "components", "exclusions", "notes", "photos", "at"]),
-        "QuoteIssued": obj(&[("fact_id", uuid()), ("quote_id", uuid()), ("fee_table_id", s()), ("fee_table_version", int()), ("visit_date", date()), ("work_date", date()),
-            ("lines", json!({"type": "array", "items": obj(&[("code", s()), ("quantity", int()), ("unit_price", r("Money")),
-                ("status", json!({"type": "string", "enum": ["covered", "charged", "deposit"]})), ("charged", r("Money"))], &["code", "quantity", "unit_price", "status", "charged"])})),
-            ("gross", r("Money")), ("covered", r("Money")), ("deposit", r("Money")), ("charged", r("Money")), ("due", r("Money")), ("at", time())],
-            &["fact_id", "quote_id", "fee_table_version", "visit_date", "work_date", "lines", "gross", "covered", "deposit", "charged", "due", "at"]),
-        "QuoteDecision": obj(&[("fact_id", uuid()), ("quote_id", uuid()), ("decision", json!({"type": "string", "enum": ["accepted", "declined"]})),
-            ("status_from", s()), ("status_to", s()), ("reason", s()), ("callout", r("Money")), ("at", time())], &["fact_id", "quote_id", "decision", "callout", "at"]),
-        "PartReturn": obj(&[("fact_id", uuid()), ("return_id", uuid()), ("return_kind", json!({"type": "string", "enum": ["unused", "old"]})), ("part_id", s()),
-            ("quantity", int()), ("work_order_id", uuid()), ("part_use_id", uuid()), ("serial", s()), ("quote_id", uuid()), ("reversed_line", int()), ("reversed", r("Money")),
-            ("day", described_date("the technician's local calendar day when recorded (an unused return without a job is filed under it); absent from older devices: the UTC date of at")), ("at", time())],
-            &["fact_id", "return_id", "return_kind", "part_id", "quantity", "reversed", "at"]),
-        "StockTake": obj(&[("fact_id", uuid()), ("stock_take_id", uuid()),
-            ("lines", json!({"type": "array", "items": obj(&[("part_id", s()), ("expected", int()), ("counted", int()), ("difference", int())], &["part_id", "expected", "counted", "difference"])})),
-            ("day", described_date("the technician's local calendar day of the count, which it is filed under; absent from older devices: the UTC date of at")), ("at", time())],
-            &["fact_id", "stock_take_id", "lines", "at"]),
-        "CarryBackTaken": obj(&[("fact_id", uuid()), ("carry_back_id", uuid()), ("receipt_no", s()), ("item", s()), ("serial_no", s()), ("accessories", strings()),
-            ("condition", s()), ("fault", s()), ("expected_return", date()), ("photos", strings()), ("signer_name", s()),
-            ("png_sha256", described_string("SHA-256 of the signature PNG, uploaded as a blob first")), ("at", time())],
-            &["fact_id", "carry_back_id", "receipt_no", "item", "accessories", "condition", "fault", "expected_return", "photos", "signer_name", "png_sha256", "at"]),
-        "CarryBackAdvanced": obj(&[("fact_id", uuid()), ("carry_back_id", uuid()), ("from", state.clone()), ("to", state.clone()), ("at", time())],
-            &["fact_id", "carry_back_id", "from", "to", "at"]),
-        "CarryBackReturned": obj(&[("fact_id", uuid()), ("carry_back_id", uuid()), ("receipt_collected", boolean()), ("receipt_lost_note", s()), ("signer_name", s()),
-            ("png_sha256", described_string("SHA-256 of the signature PNG, uploaded as a blob first")), ("at", time())],
-            &["fact_id", "carry_back_id", "receipt_collected", "signer_name", "png_sha256", "at"]),
-        "InvoiceLater": obj(&[("fact_id", uuid()), ("amount", r("Money")), ("at", time())], &["fact_id", "amount", "at"]),
-        "Addendum": obj(&[("fact_id", uuid()), ("addendum_id", uuid()),
-            ("text", described_string("a note added after the job was closed (1 to 2,000 characters); not part of the signed content")), ("at", time())],
-            &["fact_id", "addendum_id", "text", "at"]),
-        "Feedback": obj(&[("fact_id", uuid()), ("rating", json!({"type": "integer", "minimum": 1, "maximum": 5})), ("comment", s()), ("callback_allowed", boolean()), ("at", time())],
-            &["fact_id", "rating", "comment", "callback_allowed", "at"]),
-        "Expense": obj(&[("fact_id", uuid()), ("day", date()), ("km", int()), ("meal_days", int()), ("nights", int()), ("per_km", r("Money")), ("meal_per_day", r("Money")),
-            ("lodging_per_night", r("Money")), ("mileage", r("Money")), ("meals", r("Money")), ("lodging", r("Money")), ("total", r("Money")), ("at", time())],
-            &["fact_id", "day", "km", "meal_days", "nights", "per_km", "meal_per_day", "lodging_per_night", "mileage", "meals", "lodging", "total", "at"]),
-    })
-}
-
-fn schemas() -> Value {
-    let money = obj(
-        &[
-            ("minor", int()),
-            ("currency", json!({"type": "string", "enum": ["CNY"]})),
-        ],
-        &["minor", "currency"],
-    );
-    let op_kinds: Vec<&str> = onsite_api::OpKind::ALL.iter().map(|k| k.as_str()).collect();
-    let carry_back_state =
-        json!({"type": "string", "enum": ["taken", "at_workshop", "repaired", "returned"]});
-    let job_type = json!({"type": "string", "enum": onsite_domain::JobType::ALL.iter().map(|j| j.as_str()).collect::<Vec<_>>()});
-    let status = json!({"type": "string", "enum": onsite_domain::WorkOrderStatus::ALL.iter().map(|j| j.as_str()).collect::<Vec<_>>()});
-    let customer = obj(
-        &[
-            ("name", s()),
-            ("phone", s()),
-            ("address", s()),
-            (
-                "language",
-                json!({"type": "string", "enum": crate::rules::LANGUAGES, "default": "zh-CN",
-                    "description": "the language the customer's documents and quote are in"}),
-            ),
-        ],
-        &["name", "phone", "address"],
-    );
-    let proof = obj(
-        &[
-            (
-                "kind",
-                json!({"type": "string", "enum": ["none", "receipt", "invoice"]}),
-            ),
-            (
-                "date",
-                json!({"type": "string", "format": "date", "nullable": true,
-                "description": "the date on the proof; absent for kind none. A receipt or invoice without one is accepted (the device then charges: free service needs a dated, sealed proof)"}),
-            ),
-            (
-                "sealed",
-                json!({"type": "boolean", "description": "the proof bears the seller's seal; false for kind none"}),
-            ),
-        ],
-        &["kind", "sealed"],
-    );
-    let contract = obj(
-        &[
-            (
-                "reference",
-                json!({"type": "string", "minLength": 1, "maxLength": 64, "description": "head office's contract number"}),
-            ),
-            (
-                "covers",
-                json!({"type": "string", "enum": ["labour", "parts", "both"],
-                "description": "labour: services, labour and travel; parts: parts; both"}),
-            ),
-            (
-                "valid_from",
-                json!({"type": "string", "format": "date", "description": "first day covered"}),
-            ),
-            (
-                "valid_to",
-                json!({"type": "string", "format": "date", "description": "last day covered (inclusive), not before valid_from"}),
-            ),
-        ],
-        &["reference", "covers", "valid_from", "valid_to"],
-    );
-    let appliance = obj(
-        &[
-            (
-                "category",
-                described_string(
-                    "the fee-table category that prices its jobs, e.g. water_purifier",
-                ),
-            ),
-            ("brand", s()),
-            ("model", s()),
-            ("serial_no", nullable(s())),
-            ("purchase_date", nullable(date())),
-            (
-                "proof",
-                json!({"allOf": [r("ProofOfPurchase")], "nullable": true,
-                "description": "the proof of purchase head office has seen; null or absent: none on file (the technician records it on site)"}),
-            ),
-            (
-                "contracts",
-                json!({"type": "array", "maxItems": crate::rules::MAX_CONTRACTS, "items": r("ServiceContract"), "default": [],
-                "description": "maintenance contracts: within its dates, what one covers is free"}),
-            ),
-        ],
-        &["category", "brand", "model"],
-    );
-    let fee_item = obj(
-        &[
-            ("code", described_string("unique in the table")),
-            (
-                "description",
-                described_string("what the service is; shown when a name is empty"),
-            ),
-            (
-                "fee",
-                json!({"allOf": [r("Money")], "description": "the price of one unit, not negative; for an open-priced item a default the technician replaces"}),
-            ),
-            (
-                "plus_parts",
-                described_boolean("parts are charged on top (\"20 + parts\")"),
-            ),
-            (
-                "name_zh",
-                json!({"type": "string", "default": "", "description": "name in Chinese"}),
-            ),
-            (
-                "name_en",
-                json!({"type": "string", "default": "", "description": "name in English"}),
-            ),
-            (
-                "kind",
-                json!({"type": "string", "enum": ["service", "labour", "travel", "part"], "default": "service",
-                "description": "service: once per job, may be bundled; labour and travel: by quantity; part: a part fitted"}),
-            ),
-            (
-                "open_priced",
-                json!({"type": "boolean", "default": false, "description": "the technician sets the price on site (a quoted repair); never a bundle"}),
-            ),
-            (
-                "coverable",
-                json!({"type": "boolean", "default": true,
-                "description": "warranty and contracts may make it free; false: charged whatever (relocation)"}),
-            ),
-            (
-                "includes",
-                json!({"type": "array", "items": {"type": "string"}, "default": [],
-                "description": "a bundle: two or more distinct codes of this table (its own code may be one) that it replaces when all are on one job; only on a fixed-price service"}),
-            ),
-        ],
-        &["code", "description", "fee", "plus_parts"],
-    );
-    let part = obj(
-        &[
-            ("part_no", described_string("unique")),
-            (
-                "name",
-                described_string("name (in Chinese when name_en is given)"),
-            ),
-            (
-                "serialised",
-                described_boolean("carries a serial number to record when fitted"),
-            ),
-            (
-                "consumable",
-                described_boolean("a consumable (a filter): never covered by warranty"),
-            ),
-            (
-                "name_en",
-                json!({"type": "string", "nullable": true, "description": "name in English"}),
-            ),
-            (
-                "component",
-                json!({"type": "string", "nullable": true, "pattern": "^[a-z0-9_]{1,64}$",
-                "description": "the appliance component it is (filter, pump, valve, …): decides its warranty term"}),
-            ),
-            (
-                "return_required",
-                json!({"type": "boolean", "default": false,
-                "description": "the old part has a recovery value and must come back even when cheap"}),
-            ),
-        ],
-        &["part_no", "name", "serialised", "consumable"],
-    );
-    let mut all = json!({
-        "ErrorBody": obj(&[("code", s()), ("message", s())], &["code", "message"]),
-        "Health": obj(&[("status", s())], &["status"]),
-        "Money": money,
-        "EnrollRequest": obj(&[("code", s()), ("device_name", s())], &["code", "device_name"]),
-        "EnrollReply": obj(&[("device_id", uuid()), ("technician_id", uuid()), ("technician_name", s()), ("token", s()), ("epoch", s()),
-            ("server_id", described("head office's lasting identity, kept through restores and address changes"))],
-            &["device_id", "technician_id", "technician_name", "token", "epoch"]),
-        "Op": obj(&[("op_id", uuid()), ("device_seq", int()), ("kind", json!({"type": "string", "description": format!("one of {}", op_kinds.join(", "))})),
-            ("entity_id", uuid()), ("base_version", int()), ("payload", described("the kind's payload (onsite_api::OpPayload)"))],
-            &["op_id", "device_seq", "kind", "entity_id", "payload"]),
-        "PushRequest": obj(&[("ops", json!({"type": "array", "maxItems": limits::MAX_OPS_PER_PUSH, "items": r("Op")}))], &["ops"]),
-        "OpResult": obj(&[("op_id", uuid()), ("duplicate", boolean()), ("outcome", obj(&[
-            ("status", json!({"type": "string", "enum": ["applied", "rejected"]})),
-            ("server_seq", int()), ("flagged_for_review", boolean()), ("code", s()), ("reason", s())], &["status"]))],
-            &["op_id", "duplicate", "outcome"]),
-        "PushReply": obj(&[("results", json!({"type": "array", "items": r("OpResult")})), ("epoch", s()),
-            ("checkpoint", described("<seq>:<tag> of the newest commit among the results; send it back as the pull's checkpoint"))], &["results", "epoch"]),
-        "Change": obj(&[("seq", int()), ("item", obj(&[
-            ("type", json!({"type": "string", "enum": ["work_order", "work_order_removed", "fee_table", "parts_catalogue", "price_list", "fact", "parts_issued", "company"],
-                "description": "parts_issued (data: PartsIssue, the device's technician only) and company (data: CompanyProfile, everyone) are sent only when the pull names them in `accept`; a client ignores a type it does not know"})),
-            ("data", described("the entity: WorkOrder, {id}, FeeTable, PartsCatalogue, PriceList, FactRecord, PartsIssue or CompanyProfile"))], &["type", "data"]))], &["seq", "item"]),
-        "PullReply": obj(&[("epoch", s()), ("reset", boolean()), ("changes", json!({"type": "array", "items": r("Change")})), ("cursor", s()), ("has_more", boolean()),
-            ("checkpoint", described("<seq>:<tag> of the page's last commit; keep the newest one known and send it as the next pull's checkpoint"))],
-            &["epoch", "reset", "changes", "cursor", "has_more"]),
-        "BlobPutReply": obj(&[("sha256", s()), ("size", int()), ("created", boolean())], &["sha256", "size", "created"]),
-        "NewTechnician": obj(&[("name", s())], &["name"]),
-        "Technician": obj(&[("id", uuid()), ("name", s()), ("created_at", time())], &["id", "name", "created_at"]),
-        "NewEnrolmentCode": obj(&[("valid_hours", json!({"type": "integer", "minimum": 1, "maximum": 720}))], &[]),
-        "EnrolmentCode": obj(&[("code", s()), ("technician_id", uuid()), ("expires_at", time())], &["code", "technician_id", "expires_at"]),
-        "Device": obj(&[("id", uuid()), ("technician_id", uuid()), ("name", s()), ("enrolled_at", time()), ("revoked_at", time()),
-            ("lost_at", json!({"type": "string", "format": "date-time", "description": "when the office marked the device lost; absent when not"})),
-            ("erased", described_ref("ErasedRecord", "when the lost device reported erasing its customer data, with its counts; absent until then"))], &["id", "technician_id", "name", "enrolled_at"]),
-        "ReassignRequest": obj(&[("technician_id", uuid()), ("expected_version", int())], &["technician_id"]),
-        "CancelRequest": obj(&[("reason", s())], &["reason"]),
-        "WorkOrderDetail": obj(&[("work_order", r("WorkOrder")),
-            ("technician_notes", nullable(described_string("the technician's own notes as they last left them (their latest edit_notes); null when never edited"))),
-            ("addenda", json!({"type": "array", "items": r("JobAddendum")})),
-            ("facts", json!({"type": "array", "items": described("onsite_api::FactRecord")})), ("review_flags", json!({"type": "array", "items": r("ReviewFlag")}))],
-            &["work_order", "facts", "review_flags"]),
-        "JobAddendum": obj(&[("id", uuid()), ("text", s()), ("at", time()), ("technician_id", uuid()), ("received_at", time())],
-            &["id", "text", "at", "technician_id", "received_at"]),
-        "ReviewFlag": obj(&[("id", uuid()), ("work_order_id", uuid()), ("order_no", s()),
-            ("reason", json!({"type": "string", "enum": ["cancelled_before_sync", "reassigned_before_sync", "status_conflict", "signature_mismatch"]})),
-            ("op_id", uuid()), ("technician_id", uuid()), ("device_id", uuid()), ("created_at", time()), ("resolved_at", time())],
-            &["id", "work_order_id", "order_no", "reason", "op_id", "technician_id", "device_id", "created_at"]),
-        "ExportJob": obj(&[("work_order", r("WorkOrder")), ("facts", json!({"type": "array", "items": described("onsite_api::FactRecord")})), ("blobs", json!({"type": "array", "items": s()})),
-            ("carry_backs", json!({"type": "array", "items": r("CarryBack")})),
-            ("technician_notes", nullable(s())), ("addenda", json!({"type": "array", "items": r("JobAddendum")}))],
-            &["work_order", "facts", "blobs", "carry_backs"]),
-        "CarryBack": obj(&[("carry_back_id", uuid()), ("receipt_no", s()), ("work_order_id", uuid()), ("order_no", s()), ("technician_id", uuid()), ("item", s()),
-            ("state", carry_back_state.clone()), ("taken_at", time()), ("expected_return", date()),
-            ("working_days_out", json!({"type": "integer", "minimum": 0})),
-            ("overdue", json!({"type": "string", "nullable": true, "enum": ["past_expected_return", "past_repair_limit", null],
-                "description": "set while out and late: past the promised date, or more than 15 working days since taken"})),
-            ("returned_at", time()), ("receipt_collected", boolean()), ("flagged_for_review", boolean())],
-            &["carry_back_id", "receipt_no", "work_order_id", "order_no", "technician_id", "item", "state", "taken_at", "expected_return", "working_days_out", "flagged_for_review"]),
-        "EpochReply": obj(&[("epoch", s())], &["epoch"]),
-        "Hello": obj(&[("protocol", int()), ("epoch", s()), ("history_lost", boolean()), ("op_kinds", json!({"type": "array", "items": s()})), ("change_items", json!({"type": "array", "items": s()})),
-            ("features", json!({"type": "array", "items": s()})),
-            ("restore_horizon", described("<seq>:<tag> of the newest commit every kept backup holds, when declared")),
-            ("retention_days", described("days a device keeps a closed job whose records all reached head office; absent: the device's default (90)")),
-            ("erase", described_boolean("the office marked this device lost: send what is unsent, then erase customer data and files and POST /v1/sync/erased; omitted when false"))], &["protocol", "op_kinds", "change_items", "features"]),
-        "ErasedReport": obj(&[("erased_at", time()), ("work_orders", int()), ("customers", int()), ("records", int()),
-            ("unsent", described_int("records still unsent when the device erased (refused for good, a file missing, held): lost with the device")), ("files", int())],
-            &["erased_at", "work_orders", "customers", "records", "unsent", "files"]),
-        "ErasedRecord": obj(&[("at", time()), ("report", r("ErasedReport"))], &["at", "report"]),
-        "RetentionSetting": json!({"type": "object", "properties": {"days": {"type": "integer", "minimum": 7, "maximum": 3650}}, "required": ["days"]}),
-        "RestoreHorizonRequest": obj(&[("oldest_backup_at", time())], &["oldest_backup_at"]),
-        "RestoreHorizon": obj(&[("oldest_backup_at", time()), ("checkpoint", s()), ("forgotten_results", int())], &["forgotten_results"]),
-        "RefusedOp": obj(&[("device_id", uuid()), ("technician_id", uuid()), ("op_id", uuid()), ("device_seq", int()), ("kind", s()), ("entity_id", uuid()),
-            ("base_version", int()), ("payload", described("the op's payload as sent")), ("code", s()), ("reason", s()),
-            ("first_refused_at", time()), ("last_refused_at", time()), ("attempts", int()), ("resolved_at", time()),
-            ("resolution", json!({"type": "string", "nullable": true, "enum": ["applied_on_resend", "applied_by_office", null]}))],
-            &["device_id", "technician_id", "op_id", "device_seq", "kind", "entity_id", "payload", "code", "reason", "first_refused_at", "last_refused_at", "attempts"]),
-        "TechnicianDayFact": obj(&[("day", date()), ("fact_id", uuid()), ("op_id", uuid()), ("technician_id", uuid()), ("device_id", uuid()),
-            ("kind", json!({"type": "string", "enum": ["stock_take", "record_expense", "return_part"]})),
-            ("payload", described("the kind's payload: StockTake, Expense or PartReturn")), ("superseded", boolean()), ("received_at", time())],
-            &["day", "fact_id", "op_id", "technician_id", "device_id", "kind", "payload", "superseded", "received_at"]),
-    });
-    // Work orders and reference data (a second map: one json! this size hits the macro
-    // recursion limit).
-    let reference = json!({
-        "Customer": customer,
-        "Appliance": appliance,
-        "ProofOfPurchase": proof,
-        "ServiceContract": contract,
-        "NewWorkOrder": obj(&[("order_no", described_string("unique, 1 to 64 characters; 409 if taken")), ("technician_id", nullable(uuid())),
-            ("job_type", job_type.clone()), ("customer", r("Customer")), ("appliance", r("Appliance")), ("reported_fault", s()),
-            ("notes", described_string("notes for the technician (default empty)")), ("appointment_start", time()), ("appointment_end", time())],
-            &["order_no", "job_type", "customer", "appliance", "reported_fault", "appointment_start", "appointment_end"]),
-        "WorkOrderUpdate": obj(&[("expected_version", nullable(described_int("when set, 409 unless the order is at this version"))), ("job_type", nullable(job_type.clone())),
-            ("customer", nullable(described_ref("Customer", "replaces the whole customer, language included"))),
-            ("appliance", nullable(described_ref("Appliance", "replaces the whole appliance, its proof of purchase and contracts included"))),
-            ("reported_fault", nullable(s())), ("notes", nullable(s())), ("appointment_start", nullable(time())), ("appointment_end", nullable(time()))], &[]),
-        "WorkOrder": obj(&[("id", uuid()), ("order_no", s()), ("version", int()), ("technician_id", nullable(uuid())), ("status", status),
-            ("job_type", job_type), ("customer", r("Customer")), ("appliance", r("Appliance")), ("reported_fault", s()), ("notes", s()),
-            ("appointment_start", time()), ("appointment_end", time()), ("cancel_reason", nullable(s())), ("flagged_for_review", boolean()),
-            ("created_at", time()), ("updated_at", time())],
-            &["id", "order_no", "version", "technician_id", "status", "job_type", "customer", "appliance", "reported_fault", "notes",
-              "appointment_start", "appointment_end", "cancel_reason", "flagged_for_review", "created_at", "updated_at"]),
-        "FeeTablePublish": obj(&[("category", category()), ("effective_from", time()), ("items", json!({"type": "array", "minItems": 1, "items": r("FeeItem")}))],
-            &["effective_from", "items"]),
-        "FeeItem": fee_item,
-        "FeeTable": obj(&[("category", category()), ("version", described_int("one counter for every category: versions are unique")), ("effective_from", time()),
-            ("published_at", time()), ("items", json!({"type": "array", "items": r("FeeItem")}))],
-            &["category", "version", "effective_from", "published_at", "items"]),
-        "Part": part,
-        "PartsCataloguePublish": obj(&[("parts", json!({"type": "array", "items": r("Part"), "description": "part numbers unique"}))], &["parts"]),
-        "PartsCatalogue": obj(&[("version", int()), ("published_at", time()), ("parts", json!({"type": "array", "items": r("Part")}))],
-            &["version", "published_at", "parts"]),
-        "PartPrice": obj(&[("part_no", s()), ("price", r("Money"))], &["part_no", "price"]),
-        "PriceListPublish": obj(&[("effective_from", time()), ("prices", json!({"type": "array", "items": r("PartPrice"), "description": "part numbers unique"}))],
-            &["effective_from", "prices"]),
-        "PriceList": obj(&[("version", int()), ("effective_from", time()), ("published_at", time()), ("prices", json!({"type": "array", "items": r("PartPrice")}))],
-            &["version", "effective_from", "published_at", "prices"]),
-        "PartsIssueLine": obj(&[("part_no", described_string("in the parts catalogue in force")),
-            ("quantity", json!({"type": "integer", "minimum": 1, "maximum": 999}))], &["part_no", "quantity"]),
-        "NewPartsIssue": obj(&[("lines", json!({"type": "array", "minItems": 1, "maxItems": 200, "items": r("PartsIssueLine")})),
-            ("note", nullable(json!({"type": "string", "maxLength": 500}))),
-            ("work_order_id", nullable(json!({"type": "string", "format": "uuid", "description": "the repair order the parts are issued against"})))], &["lines"]),
-        "PartsIssue": obj(&[("id", json!({"type": "string", "format": "uuid", "description": "UUIDv7; a device adds the stock once per id"})), ("technician_id", uuid()), ("issued_at", time()),
-            ("lines", json!({"type": "array", "items": r("PartsIssueLine")})), ("note", nullable(s())), ("work_order_id", nullable(uuid()))],
-            &["id", "technician_id", "issued_at", "lines"]),
-        "CompanyProfile": obj(&[("name", json!({"type": "string", "minLength": 1, "maxLength": 200})),
-            ("phone", json!({"type": "string", "maxLength": 200})), ("address", json!({"type": "string", "maxLength": 200}))], &["name"]),
-    });
-    for extra in [payload_schemas(), reference] {
-        if let (Value::Object(all), Value::Object(extra)) = (&mut all, extra) {
-            all.extend(extra);
+/// The document as utoipa builds it (OpenAPI 3.1).
+pub fn generated() -> OpenApi {
+    let mut schemas = Schemas::new();
+    json::<ErrorBody>(&mut schemas);
+    let mut paths = PathsBuilder::new();
+    for o in operations(&mut schemas) {
+        let mut responses = ResponsesBuilder::new();
+        let mut statuses: Vec<u16> = o.response.iter().map(|(status, _, _)| *status).collect();
+        statuses.dedup();
+        if statuses.is_empty() {
+            responses =
+                responses.response("200", ResponseBuilder::new().description("success").build());
         }
-    }
-    all
-}
-
-/// The OpenAPI document.
-pub fn document() -> Value {
-    let mut paths = Map::new();
-    for o in operations() {
-        let mut operation = Map::new();
-        operation.insert("summary".into(), json!(o.summary));
-        operation.insert(
-            "operationId".into(),
-            json!(format!(
-                "{}{}",
-                o.method,
-                o.path.replace(['/', '{', '}', '-', '.'], "_")
-            )),
-        );
-        let mut params = path_params(o.path);
-        for (name, description) in o.query {
-            params.push(json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": "string"}}));
+        for status in statuses {
+            let mut r = ResponseBuilder::new().description("success");
+            for (_, media, schema) in o.response.iter().filter(|(s, _, _)| *s == status) {
+                r = r.content(
+                    *media,
+                    ContentBuilder::new().schema(Some(schema.clone())).build(),
+                );
+            }
+            responses = responses.response(status.to_string(), r.build());
         }
-        if !params.is_empty() {
-            operation.insert("parameters".into(), Value::Array(params));
-        }
-        if let Some(req) = o.request {
-            operation.insert(
-                "requestBody".into(),
-                json!({"required": req != "NewEnrolmentCode", "content": content(req)}),
-            );
-        }
-        let mut responses = Map::new();
-        let ok = match o.response {
-            Some(name) => json!({"description": "success", "content": content(name)}),
-            None => json!({"description": "success"}),
-        };
-        responses.insert(o.ok.to_string(), ok);
-        if o.request.is_some() || !o.query.is_empty() || o.path.contains('{') {
-            responses.insert(
-                "400".into(),
-                error_response("bad, malformed or oversized request"),
+        if o.request.is_some() || !o.params.is_empty() || o.path.contains('{') {
+            responses = responses.response(
+                "400",
+                error("bad or malformed request (codes bad_request, malformed)"),
             );
         }
         match o.auth {
             Auth::None => {}
             Auth::Device | Auth::DeviceOrAdmin => {
-                responses.insert(
-                    "401".into(),
-                    error_response("no valid token, or the device was revoked"),
+                responses = responses.response(
+                    "401",
+                    error(
+                        "no valid token (unauthorized), or the device was revoked (device_revoked)",
+                    ),
                 );
             }
             Auth::Admin => {
-                responses.insert("401".into(), error_response("no token"));
-                responses.insert("403".into(), error_response("not the admin token"));
+                responses = responses
+                    .response("401", error("no token (unauthorized)"))
+                    .response("403", error("not the admin token (forbidden)"));
             }
         }
-        if o.request.is_some() {
-            responses.insert("413".into(), error_response("body too large"));
+        if o.method == HttpMethod::Head {
+            // A HEAD reply has no body.
+            responses = responses.response(
+                "404",
+                ResponseBuilder::new().description("not stored").build(),
+            );
+        } else if o.path.contains('{') {
+            responses = responses.response("404", error("no such resource (not_found)"));
         }
-        responses.insert(
-            "503".into(),
-            error_response("transient failure; see Retry-After"),
+        for (status, description) in &o.errors {
+            responses = responses.response(status.to_string(), error(*description));
+        }
+        match &o.request {
+            Some((media, _, _)) if *media == OCTETS => {
+                responses = responses.response(
+                    "413",
+                    error(format!(
+                        "body larger than {} bytes (payload_too_large)",
+                        limits::MAX_BLOB_BYTES
+                    )),
+                );
+            }
+            Some(_) => {
+                responses = responses
+                    .response(
+                        "413",
+                        error(format!(
+                            "body larger than {} bytes (payload_too_large)",
+                            limits::MAX_JSON_BODY_BYTES
+                        )),
+                    )
+                    .response(
+                        "415",
+                        error("the body is not application/json (unsupported_media_type)"),
+                    );
+            }
+            None => {}
+        }
+        responses = responses.response(
+            "503",
+            error("transient failure (unavailable); retry after the Retry-After header's seconds"),
         );
-        operation.insert("responses".into(), Value::Object(responses));
-        let security = match o.auth {
-            Auth::None => json!([]),
-            Auth::Device => json!([{"deviceToken": []}]),
-            Auth::Admin => json!([{"adminToken": []}]),
-            Auth::DeviceOrAdmin => json!([{"deviceToken": []}, {"adminToken": []}]),
+        let security: Vec<SecurityRequirement> = match o.auth {
+            Auth::None => vec![],
+            Auth::Device => vec![SecurityRequirement::new(
+                "deviceToken",
+                Vec::<String>::new(),
+            )],
+            Auth::Admin => vec![SecurityRequirement::new("adminToken", Vec::<String>::new())],
+            Auth::DeviceOrAdmin => vec![
+                SecurityRequirement::new("deviceToken", Vec::<String>::new()),
+                SecurityRequirement::new("adminToken", Vec::<String>::new()),
+            ],
         };
-        operation.insert("security".into(), security);
-        let entry = paths
-            .entry(o.path.to_owned())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Value::Object(map) = entry {
-            map.insert(o.method.into(), Value::Object(operation));
+        let mut params = path_params(o.path);
+        params.extend(o.params);
+        let mut operation = OperationBuilder::new()
+            .summary(Some(o.summary))
+            .operation_id(Some(format!(
+                "{}{}",
+                method_name(&o.method),
+                o.path.replace(['/', '{', '}', '-', '.'], "_")
+            )))
+            .responses(responses.build())
+            .securities(Some(security));
+        if !params.is_empty() {
+            operation = operation.parameters(Some(params));
+        }
+        if let Some((media, schema, required)) = o.request {
+            operation = operation.request_body(Some(
+                RequestBodyBuilder::new()
+                    .content(media, ContentBuilder::new().schema(Some(schema)).build())
+                    .required(Some(if required {
+                        Required::True
+                    } else {
+                        Required::False
+                    }))
+                    .build(),
+            ));
+        }
+        paths = paths.path(o.path, PathItem::new(o.method, operation.build()));
+    }
+    let bearer = |description: &str| {
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(description))
+                .build(),
+        )
+    };
+    let mut components = ComponentsBuilder::new()
+        .security_scheme(
+            "deviceToken",
+            bearer("A device's token from POST /v1/enroll"),
+        )
+        .security_scheme("adminToken", bearer("The head office's admin token"));
+    for (name, schema) in schemas {
+        components = components.schema(name, schema);
+    }
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("Onsite head office (onsite-hq)")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Sync endpoints for technicians' devices and the head-office API. Every error body is an ErrorBody. Generated from the wire types of the onsite-api crate (docs/openapi.md).",
+                ))
+                .build(),
+        )
+        .paths(paths.build())
+        .components(Some(components.build()))
+        .build()
+}
+
+fn method_name(method: &HttpMethod) -> &'static str {
+    match method {
+        HttpMethod::Get => "get",
+        HttpMethod::Post => "post",
+        HttpMethod::Put => "put",
+        HttpMethod::Delete => "delete",
+        HttpMethod::Options => "options",
+        HttpMethod::Head => "head",
+        HttpMethod::Patch => "patch",
+        HttpMethod::Trace => "trace",
+    }
+}
+
+/// The OpenAPI document, as served: OpenAPI 3.0.3, with the server's limits.
+pub fn document() -> Value {
+    let generated = serde_json::to_value(generated()).unwrap_or(Value::Null);
+    let mut doc = to_openapi_3_0(generated);
+    limits_and_defaults(&mut doc);
+    doc
+}
+
+/// Merges `extra` into the schema of `schema.property` (panics when it does not exist:
+/// the unit tests build the document, so a renamed field fails there).
+fn set(doc: &mut Value, at: &str, extra: Value) {
+    let (schema, property) = at.split_once('.').unwrap_or((at, ""));
+    let mut target = &mut doc["components"]["schemas"][schema];
+    if !property.is_empty() {
+        target = &mut target["properties"][property];
+    }
+    match (target, extra) {
+        (Value::Object(target), Value::Object(extra)) => target.extend(extra),
+        _ => panic!("the OpenAPI document has no schema {at}"),
+    }
+}
+
+/// The limits the server enforces and the defaults serde fills in, which no Rust type
+/// carries: added to the generated schemas from the constants the server checks against.
+fn limits_and_defaults(doc: &mut Value) {
+    let category = json!({"pattern": "^[a-z0-9_]{1,64}$", "default": "hq"});
+    let entries: Vec<(&str, Value)> = vec![
+        (
+            "PushRequest.ops",
+            json!({"maxItems": limits::MAX_OPS_PER_PUSH}),
+        ),
+        (
+            "RetentionSetting.days",
+            json!({"minimum": retention::MIN_DAYS, "maximum": retention::MAX_DAYS}),
+        ),
+        (
+            "NewEnrolmentCode.valid_hours",
+            json!({"minimum": 1, "maximum": 720, "default": 24}),
+        ),
+        ("Feedback.rating", json!({"minimum": 1, "maximum": 5})),
+        (
+            "Customer.language",
+            json!({"enum": crate::rules::LANGUAGES, "default": "zh-CN"}),
+        ),
+        (
+            "Appliance.contracts",
+            json!({"maxItems": crate::rules::MAX_CONTRACTS, "default": []}),
+        ),
+        (
+            "ServiceContract.reference",
+            json!({"minLength": 1, "maxLength": 64}),
+        ),
+        ("FeeTablePublish.category", category.clone()),
+        ("FeeTablePublish.items", json!({"minItems": 1})),
+        ("FeeTable.category", category),
+        ("FeeItem.name_zh", json!({"default": ""})),
+        ("FeeItem.name_en", json!({"default": ""})),
+        ("FeeItem.kind", json!({"default": "service"})),
+        ("FeeItem.open_priced", json!({"default": false})),
+        ("FeeItem.coverable", json!({"default": true})),
+        ("FeeItem.includes", json!({"default": []})),
+        ("Part.component", json!({"pattern": "^[a-z0-9_]{1,64}$"})),
+        ("Part.return_required", json!({"default": false})),
+        (
+            "PartsIssueLine.quantity",
+            json!({"minimum": 1, "maximum": 999}),
+        ),
+        (
+            "NewPartsIssue.lines",
+            json!({"minItems": 1, "maxItems": 200}),
+        ),
+        ("NewPartsIssue.note", json!({"maxLength": 500})),
+        (
+            "CompanyProfile.name",
+            json!({"minLength": 1, "maxLength": 200}),
+        ),
+        (
+            "CompanyProfile.phone",
+            json!({"maxLength": 200, "default": ""}),
+        ),
+        (
+            "CompanyProfile.address",
+            json!({"maxLength": 200, "default": ""}),
+        ),
+        ("NewWorkOrder.notes", json!({"default": ""})),
+    ];
+    for (at, extra) in entries {
+        set(doc, at, extra);
+    }
+    // The pull's page size: clamped to 1..=MAX_PULL_LIMIT, DEFAULT_PULL_LIMIT when absent.
+    let pull = &mut doc["paths"][SYNC_PULL]["get"]["parameters"];
+    if let Some(limit) = pull
+        .as_array_mut()
+        .and_then(|ps| ps.iter_mut().find(|p| p["name"] == "limit"))
+    {
+        if let Value::Object(schema) = &mut limit["schema"] {
+            schema.insert("default".into(), json!(limits::DEFAULT_PULL_LIMIT));
+            schema.insert("maximum".into(), json!(limits::MAX_PULL_LIMIT));
+        }
+    } else {
+        panic!("the pull has no limit parameter");
+    }
+}
+
+/// OpenAPI 3.1 (JSON Schema 2020-12, as utoipa writes it) to OpenAPI 3.0.3: a `null` in a
+/// `type` list becomes `nullable: true`; a `oneOf`/`anyOf` of `{"type": "null"}` and one
+/// schema becomes that schema (under `allOf` when it is a `$ref`) with `nullable: true`.
+pub fn to_openapi_3_0(mut doc: Value) -> Value {
+    tidy_for_3_0(&mut doc);
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            Value::Object(map) => {
+                map.values_mut().for_each(walk);
+                if let Some(Value::Array(types)) = map.get("type") {
+                    let rest: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+                    if rest.len() < types.len() {
+                        map.insert("nullable".into(), Value::Bool(true));
+                    }
+                    match rest.len() {
+                        0 => {
+                            map.remove("type");
+                        }
+                        1 => {
+                            map.insert("type".into(), rest[0].clone());
+                        }
+                        _ => {
+                            map.insert("type".into(), Value::Array(rest));
+                        }
+                    }
+                }
+                for key in ["oneOf", "anyOf"] {
+                    let Some(Value::Array(options)) = map.get(key) else {
+                        continue;
+                    };
+                    let null = json!({"type": "null"});
+                    if !options.contains(&null) {
+                        continue;
+                    }
+                    let rest: Vec<Value> =
+                        options.iter().filter(|o| **o != null).cloned().collect();
+                    map.remove(key);
+                    map.insert("nullable".into(), Value::Bool(true));
+                    if rest.len() == 1 {
+                        match &rest[0] {
+                            Value::Object(only) if !only.contains_key("$ref") => {
+                                for (k, v) in only {
+                                    map.entry(k.clone()).or_insert_with(|| v.clone());
+                                }
+                            }
+                            only => {
+                                map.insert("allOf".into(), Value::Array(vec![only.clone()]));
+                            }
+                        }
+                    } else {
+                        map.insert(key.into(), Value::Array(rest));
+                    }
+                }
+            }
+            _ => {}
         }
     }
-    json!({
-        "openapi": "3.0.3",
-        "info": {
-            "title": "Onsite head office (onsite-hq)",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "Sync endpoints for technicians' devices and the head-office API. Every error body is an ErrorBody. Wire types: the onsite-api crate."
-        },
-        "paths": paths,
-        "components": {
-            "securitySchemes": {
-                "deviceToken": {"type": "http", "scheme": "bearer", "description": "A device's token from POST /v1/enroll"},
-                "adminToken": {"type": "http", "scheme": "bearer", "description": "The head office's admin token"}
-            },
-            "schemas": schemas()
+    walk(&mut doc);
+    doc["openapi"] = json!("3.0.3");
+    doc
+}
+
+/// OpenAPI 3.0 ignores the siblings of a `$ref`: a reference with a description (a
+/// field's doc comment) becomes `allOf: [$ref]` beside the description. And rustdoc's
+/// link brackets (``[`Op::kind`]``) are dropped from the descriptions.
+fn tidy_for_3_0(value: &mut Value) {
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(tidy_for_3_0),
+        Value::Object(map) => {
+            map.values_mut().for_each(tidy_for_3_0);
+            if map.len() > 1 {
+                if let Some(reference) = map.remove("$ref") {
+                    map.insert("allOf".into(), json!([{ "$ref": reference }]));
+                }
+            }
+            if let Some(Value::String(text)) = map.get_mut("description") {
+                *text = text.replace("[`", "`").replace("`]", "`");
+            }
         }
-    })
+        _ => {}
+    }
+}
+
+/// A JSON Schema (2020-12) for a schema of the served (3.0.3) document, for validators:
+/// `nullable: true` becomes a `null` alternative, and the document's component schemas
+/// ride along so that its `#/components/schemas/…` references resolve.
+pub fn json_schema(doc: &Value, schema: &Value) -> Value {
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            Value::Object(map) => {
+                map.values_mut().for_each(walk);
+                if map.remove("nullable") == Some(Value::Bool(true)) {
+                    match map.get_mut("type") {
+                        Some(Value::String(t)) => {
+                            let t = t.clone();
+                            map.insert("type".into(), json!([t, "null"]));
+                            if let Some(Value::Array(options)) = map.get_mut("enum") {
+                                options.push(Value::Null);
+                            }
+                        }
+                        _ => {
+                            let inner = Value::Object(std::mem::take(map));
+                            map.insert("anyOf".into(), json!([{"type": "null"}, inner]));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut components = doc["components"].clone();
+    walk(&mut components);
+    let mut root = schema.clone();
+    walk(&mut root);
+    let mut out = Map::new();
+    out.insert(
+        "$schema".into(),
+        json!("https://json-schema.org/draft/2020-12/schema"),
+    );
+    // The schema is wrapped so that it may be a bare `$ref`.
+    out.insert("allOf".into(), json!([root]));
+    out.insert("components".into(), components);
+    Value::Object(out)
 }
 
 /// Every (METHOD, path) the document lists, sorted, in the form of
@@ -1038,214 +857,59 @@ pub fn listed_routes() -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{NaiveDate, Utc};
-    use onsite_api::{
-        Appliance, Customer, FeeTable, NewWorkOrder, PartsCatalogue, PriceList, ServiceContract,
-        WorkOrder, WorkOrderUpdate,
-    };
-    use onsite_domain::rules::ContractCover;
-    use onsite_domain::view::{ProofKind, ProofOfPurchase};
-    use onsite_domain::{JobType, WorkOrderStatus};
-    use uuid::Uuid;
 
-    /// Checks `value` against `schema` as far as the document describes it: every field
-    /// sent is documented, every required one is sent, enums and basic types hold, nulls
-    /// only where nullable.
-    fn check(schemas: &Map<String, Value>, schema: &Value, value: &Value, at: &str) -> Vec<String> {
-        let mut errors = Vec::new();
-        if let Some(name) = schema["$ref"].as_str() {
-            let name = name.trim_start_matches("#/components/schemas/");
-            return check(schemas, &schemas[name], value, at);
-        }
-        if value.is_null() {
-            if schema["nullable"] != true {
-                errors.push(format!("{at}: null but not nullable"));
-            }
-            return errors;
-        }
-        if let Some(all) = schema["allOf"].as_array() {
-            for s in all {
-                errors.extend(check(schemas, s, value, at));
-            }
-        }
-        if let Some(options) = schema["enum"].as_array() {
-            if !options.contains(value) {
-                errors.push(format!("{at}: {value} not in the enum"));
-            }
-        }
-        match schema["type"].as_str() {
-            Some("object") => match (value.as_object(), schema["properties"].as_object()) {
-                (Some(fields), Some(props)) => {
-                    for (k, v) in fields {
-                        match props.get(k) {
-                            Some(s) => errors.extend(check(schemas, s, v, &format!("{at}.{k}"))),
-                            None => errors.push(format!("{at}.{k}: not documented")),
-                        }
-                    }
-                    for k in schema["required"].as_array().into_iter().flatten() {
-                        if !fields.contains_key(k.as_str().unwrap_or_default()) {
-                            errors.push(format!("{at}.{k}: required but not sent"));
-                        }
-                    }
-                }
-                (Some(_), None) => errors.push(format!("{at}: only described, no properties")),
-                (None, _) => errors.push(format!("{at}: not an object")),
-            },
-            Some("array") => match value.as_array() {
-                Some(items) => {
-                    for (i, v) in items.iter().enumerate() {
-                        errors.extend(check(schemas, &schema["items"], v, &format!("{at}[{i}]")));
-                    }
-                }
-                None => errors.push(format!("{at}: not an array")),
-            },
-            Some("string") if !value.is_string() => errors.push(format!("{at}: not a string")),
-            Some("integer") if !value.is_i64() => errors.push(format!("{at}: not an integer")),
-            Some("boolean") if !value.is_boolean() => errors.push(format!("{at}: not a boolean")),
-            _ => {}
-        }
-        errors
+    fn valid(schema: &Value, value: &Value) -> bool {
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(schema)
+            .unwrap()
+            .is_valid(value)
     }
 
-    fn order(proof: Option<ProofOfPurchase>) -> WorkOrder {
-        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
-        WorkOrder {
-            id: Uuid::now_v7(),
-            order_no: "WO-1".into(),
-            version: 1,
-            technician_id: None,
-            status: WorkOrderStatus::Assigned,
-            job_type: JobType::Maintain,
-            customer: Customer {
-                name: "N".into(),
-                phone: "P".into(),
-                address: "A".into(),
-                language: "en".into(),
-            },
-            appliance: Appliance {
-                category: "water_purifier".into(),
-                brand: "B".into(),
-                model: "M".into(),
-                serial_no: None,
-                purchase_date: Some(day("2026-01-02")),
-                proof,
-                contracts: vec![ServiceContract {
-                    reference: "MC-1".into(),
-                    covers: ContractCover::Both,
-                    valid_from: day("2026-01-01"),
-                    valid_to: day("2026-12-31"),
-                }],
-            },
-            reported_fault: String::new(),
-            notes: String::new(),
-            appointment_start: Utc::now(),
-            appointment_end: Utc::now(),
-            cancel_reason: None,
-            flagged_for_review: false,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-        }
-    }
-
-    /// The schemas of the work orders and the reference data describe exactly what the
-    /// server sends and takes, the new fields (language, proof, contracts, category, the fee
-    /// items' and parts' fields) included.
+    /// The served 3.0.3 document, read back as JSON Schema, accepts and refuses what
+    /// utoipa's own 3.1 (JSON Schema 2020-12) document does: the conversion loses nothing.
     #[test]
-    fn the_schemas_describe_the_wire_types() {
-        let doc = document();
-        let schemas = doc["components"]["schemas"].as_object().unwrap();
-        let now = Utc::now();
-        let invoice = ProofOfPurchase {
-            kind: ProofKind::Invoice,
-            date: NaiveDate::from_ymd_opt(2026, 1, 2),
-            sealed: true,
-        };
-        let with_proof = order(Some(invoice));
-        let without = order(None);
-        let published = crate::demo::water_purifier_fee_table(now);
-        let table = FeeTable {
-            category: published.category.clone(),
-            version: 3,
-            effective_from: now,
-            published_at: now,
-            items: published.items.clone(),
-        };
-        let catalogue = crate::demo::parts_catalogue();
-        let prices = crate::demo::price_list(now);
-        let new = NewWorkOrder {
-            order_no: "WO-2".into(),
-            technician_id: Some(Uuid::now_v7()),
-            job_type: JobType::Repair,
-            customer: with_proof.customer.clone(),
-            appliance: with_proof.appliance.clone(),
-            reported_fault: String::new(),
-            notes: String::new(),
-            appointment_start: now,
-            appointment_end: now,
-        };
-        let update = WorkOrderUpdate {
-            appliance: Some(without.appliance.clone()),
-            ..WorkOrderUpdate::default()
-        };
-        let samples: Vec<(&str, Value)> = vec![
-            ("WorkOrder", serde_json::to_value(&with_proof).unwrap()),
-            ("WorkOrder", serde_json::to_value(&without).unwrap()),
-            ("NewWorkOrder", serde_json::to_value(&new).unwrap()),
-            ("WorkOrderUpdate", serde_json::to_value(&update).unwrap()),
-            ("FeeTablePublish", serde_json::to_value(&published).unwrap()),
-            ("FeeTable", serde_json::to_value(&table).unwrap()),
-            (
-                "PartsCataloguePublish",
-                serde_json::to_value(&catalogue).unwrap(),
-            ),
-            (
-                "PartsCatalogue",
-                serde_json::to_value(PartsCatalogue {
-                    version: 1,
-                    published_at: now,
-                    parts: catalogue.parts.clone(),
-                })
-                .unwrap(),
-            ),
-            ("PriceListPublish", serde_json::to_value(&prices).unwrap()),
-            (
-                "PriceList",
-                serde_json::to_value(PriceList {
-                    version: 1,
-                    effective_from: now,
-                    published_at: now,
-                    prices: prices.prices.clone(),
-                })
-                .unwrap(),
-            ),
-            (
-                "NewPartsIssue",
-                serde_json::to_value(crate::demo::van_load(Some(Uuid::now_v7()))).unwrap(),
-            ),
-            (
-                "PartsIssue",
-                serde_json::to_value(onsite_api::PartsIssue {
-                    id: Uuid::now_v7(),
-                    technician_id: Uuid::now_v7(),
-                    issued_at: now,
-                    lines: crate::demo::van_load(None).lines,
-                    note: None,
-                    work_order_id: None,
-                })
-                .unwrap(),
-            ),
-            (
-                "CompanyProfile",
-                serde_json::to_value(crate::demo::company()).unwrap(),
-            ),
-        ];
-        for (name, value) in samples {
-            let errors = check(schemas, &schema_ref(name), &value, name);
-            assert!(errors.is_empty(), "{errors:#?}");
+    fn the_3_0_document_means_what_utoipa_generated() {
+        let generated = serde_json::to_value(generated()).unwrap();
+        let served = document();
+        assert_eq!(served["openapi"], "3.0.3");
+        assert!(
+            !served.to_string().contains("\"null\""),
+            "3.1 null types left"
+        );
+        let order = serde_json::to_value(crate::demo::van_load(None)).unwrap();
+        let mut samples = vec![("NewPartsIssue", order.clone())];
+        let mut renamed = order.clone();
+        renamed["Lines"] = renamed["lines"].take();
+        samples.push(("NewPartsIssue", renamed));
+        let mut nulled = order;
+        nulled["note"] = Value::Null;
+        nulled["work_order_id"] = Value::Null;
+        samples.push(("NewPartsIssue", nulled.clone()));
+        nulled["lines"] = Value::Null;
+        samples.push(("NewPartsIssue", nulled));
+        let hello = serde_json::to_value(onsite_api::Hello::current()).unwrap();
+        samples.push(("Hello", hello.clone()));
+        let mut bad = hello;
+        bad["protocol"] = json!(-1);
+        samples.push(("Hello", bad));
+        let status = json!({"fact_id": uuid::Uuid::now_v7(), "to": "en_route", "from": null,
+            "reason": null, "at": "2026-01-02T03:04:05Z"});
+        samples.push(("StatusChange", status.clone()));
+        let mut wrong = status;
+        wrong["to"] = Value::Null;
+        samples.push(("StatusChange", wrong));
+        let mut verdicts = Vec::new();
+        for (name, value) in &samples {
+            let reference = json!({ "$ref": format!("#/components/schemas/{name}") });
+            let mut utoipa_31 = reference.clone();
+            utoipa_31["components"] = generated["components"].clone();
+            let ours = json_schema(&served, &reference);
+            let expected = valid(&utoipa_31, value);
+            assert_eq!(valid(&ours, value), expected, "{name}: {value}");
+            verdicts.push(expected);
         }
-        // The checker does catch an undocumented field.
-        let mut extra = serde_json::to_value(&with_proof).unwrap();
-        extra["appliance"]["warranty_months"] = json!(12);
-        assert!(!check(schemas, &schema_ref("WorkOrder"), &extra, "WorkOrder").is_empty());
+        // Both kinds of sample were there.
+        assert!(verdicts.contains(&true) && verdicts.contains(&false));
     }
 }
