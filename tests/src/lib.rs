@@ -236,6 +236,15 @@ impl Sandbox {
         self.keyring.is_some()
     }
 
+    /// The PIDs of the keyring session's `dbus-daemon` and `gnome-keyring-daemon` (none on
+    /// the PIN path): both are stopped when the sandbox is dropped.
+    pub fn keyring_pids(&self) -> Vec<u32> {
+        self.keyring
+            .as_ref()
+            .map(|k| vec![k.dbus_pid(), k.keyring_pid()])
+            .unwrap_or_default()
+    }
+
     /// The bus address the app is given.
     pub fn bus_address(&self) -> &str {
         &self.bus

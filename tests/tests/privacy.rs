@@ -482,6 +482,15 @@ fn thief_finds_nothing(
             .iter()
             .map(|f| f.strip_prefix(copy).unwrap().display().to_string())
             .collect();
+        if *copy == copies[0] {
+            // Copied while the app ran: its write-ahead log and shared memory too.
+            for want in ["onsite.db-wal", "onsite.db-shm"] {
+                assert!(
+                    names.iter().any(|n| n == want),
+                    "{want} in the copy: {names:?}"
+                );
+            }
+        }
         for want in ["onsite.db", onsite_keys::KEY_FILE_NAME] {
             assert!(
                 names.iter().any(|n| n == want),

@@ -330,4 +330,18 @@ async fn with_a_keyring_every_start_opens_without_a_pin() {
     let statuses = sandbox.sql("SELECT status FROM work_order");
     assert!(statuses.iter().any(|s| s == "on_site"), "{statuses:?}");
     end_session(c, driver, &data).await;
+
+    // The test's keyring goes with its sandbox: nothing left running.
+    let pids = sandbox.keyring_pids();
+    assert_eq!(pids.len(), 2);
+    for pid in &pids {
+        assert!(Path::new(&format!("/proc/{pid}")).exists(), "{pid} runs");
+    }
+    drop(sandbox);
+    for pid in &pids {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "{pid} outlived the sandbox"
+        );
+    }
 }
