@@ -161,6 +161,14 @@ pub mod codes {
     pub const HASH_MISMATCH: &str = "hash_mismatch";
     /// A transient failure: retry after the `Retry-After` header's seconds.
     pub const UNAVAILABLE: &str = "unavailable";
+    /// 503: this instance has as many requests in flight as it takes; retry after
+    /// `Retry-After` seconds.
+    pub const BUSY: &str = "busy";
+    /// 503: the request took longer than the server allows (a stalled upload); retry.
+    pub const TIMEOUT: &str = "timeout";
+    /// 429: this address tried too often (enrolment codes, or wrong tokens); retry after
+    /// `Retry-After` seconds.
+    pub const RATE_LIMITED: &str = "rate_limited";
     /// A bug on the server; details are in its log (never customer data).
     pub const INTERNAL: &str = "internal";
 }

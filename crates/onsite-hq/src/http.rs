@@ -29,6 +29,7 @@ use uuid::Uuid;
 
 use crate::auth;
 use crate::export;
+use crate::guard::{client_ip, Guard, Limits};
 use crate::rules;
 use crate::storage::{DeviceAuth, NewDevice, Storage, StorageError};
 
@@ -40,15 +41,30 @@ pub const RETRY_AFTER_SECS: u64 = 5;
 pub struct AppState {
     storage: Arc<dyn Storage>,
     admin_token_hash: Arc<str>,
+    guard: Arc<Guard>,
 }
 
 impl AppState {
-    /// State over `storage`, accepting `admin_token` on the head-office endpoints.
+    /// State over `storage`, accepting `admin_token` on the head-office endpoints, with
+    /// the default [`Limits`].
     pub fn new(storage: Arc<dyn Storage>, admin_token: &str) -> AppState {
+        AppState::with_limits(storage, admin_token, Limits::default())
+    }
+
+    /// The same with other limits.
+    pub fn with_limits(storage: Arc<dyn Storage>, admin_token: &str, limits: Limits) -> AppState {
         AppState {
             storage,
             admin_token_hash: auth::token_hash(admin_token).into(),
+            guard: Arc::new(Guard::new(limits)),
         }
+    }
+
+    fn is_admin(&self, token: &str) -> bool {
+        auth::constant_time_eq(
+            auth::token_hash(token).as_bytes(),
+            self.admin_token_hash.as_bytes(),
+        )
     }
 }
 
@@ -90,6 +106,38 @@ impl ApiError {
         ApiError {
             retry_after: Some(RETRY_AFTER_SECS),
             ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, codes::UNAVAILABLE, message)
+        }
+    }
+
+    /// 429: the client's address tried too often; retry after `wait`.
+    pub(crate) fn rate_limited(wait: std::time::Duration) -> ApiError {
+        ApiError {
+            retry_after: Some(crate::guard::retry_secs(wait)),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                codes::RATE_LIMITED,
+                "too many attempts from this address; retry later",
+            )
+        }
+    }
+
+    /// 503: the instance has all the requests in flight it takes.
+    pub(crate) fn busy(message: impl Into<String>) -> ApiError {
+        ApiError {
+            retry_after: Some(1),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, codes::BUSY, message)
+        }
+    }
+
+    /// 503: the request took longer than `within`.
+    pub(crate) fn timeout(within: std::time::Duration) -> ApiError {
+        ApiError {
+            retry_after: Some(RETRY_AFTER_SECS),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                codes::TIMEOUT,
+                format!("the request took longer than {} s", within.as_secs()),
+            )
         }
     }
 
@@ -301,11 +349,16 @@ impl FromRequestParts<AppState> for DeviceToken {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ip = client_ip(parts);
+        state.guard.auth_allowed(ip)?;
         let token = bearer(parts).ok_or_else(unauthorized)?;
         let hash = auth::token_hash(token);
         let device = run(state, move |s| Ok(s.device_for_token(&hash)?)).await?;
         match device {
-            None => Err(unauthorized()),
+            None => {
+                state.guard.auth_failed(ip);
+                Err(unauthorized())
+            }
             Some(d) if d.revoked => Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 codes::DEVICE_REVOKED,
@@ -323,13 +376,13 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ip = client_ip(parts);
+        state.guard.auth_allowed(ip)?;
         let token = bearer(parts).ok_or_else(unauthorized)?;
-        if auth::constant_time_eq(
-            auth::token_hash(token).as_bytes(),
-            state.admin_token_hash.as_bytes(),
-        ) {
+        if state.is_admin(token) {
             Ok(Admin)
         } else {
+            state.guard.auth_failed(ip);
             Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 codes::FORBIDDEN,
@@ -346,7 +399,10 @@ impl FromRequestParts<AppState> for DeviceOrAdmin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if Admin::from_request_parts(parts, state).await.is_ok() {
+        // The admin token is tried without counting a miss: a device's token is not a
+        // failed admin login.
+        if bearer(parts).is_some_and(|t| state.is_admin(t)) {
+            state.guard.auth_allowed(client_ip(parts))?;
             return Ok(DeviceOrAdmin);
         }
         DeviceToken::from_request_parts(parts, state).await?;
@@ -468,6 +524,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits::MAX_JSON_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.guard.clone(),
+            crate::guard::limit,
+        ))
         .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
 }
@@ -507,10 +567,23 @@ async fn openapi_json() -> Json<serde_json::Value> {
     Json(crate::openapi::document())
 }
 
+/// The client's address (see [`client_ip`]).
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        Ok(ClientIp(client_ip(parts)))
+    }
+}
+
 async fn enroll(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     JsonBody(req): JsonBody<EnrollRequest>,
 ) -> ApiResult<Json<EnrollReply>> {
+    state.guard.enrol_allowed(ip)?;
     rules::check_name("device_name", &req.device_name).map_err(ApiError::bad_request)?;
     if req.code.len() > 64 {
         return Err(ApiError::bad_request("code is too long"));
@@ -519,7 +592,7 @@ async fn enroll(
     let token = auth::new_token();
     let token_hash = auth::token_hash(&token);
     let device_id = Uuid::now_v7();
-    let (device, technician, epoch, server_id) = run(&state, move |s| {
+    let enrolled = run(&state, move |s| {
         let (device, technician) = s.enroll_device(
             &code_hash,
             NewDevice {
@@ -531,7 +604,14 @@ async fn enroll(
         )?;
         Ok((device, technician, s.epoch()?, s.server_id()?))
     })
-    .await?;
+    .await;
+    if enrolled
+        .as_ref()
+        .is_err_and(|e| e.code == codes::INVALID_CODE)
+    {
+        state.guard.enrol_failed(ip);
+    }
+    let (device, technician, epoch, server_id) = enrolled?;
     tracing::info!(device = %device.id, technician = %technician.id, "device enrolled");
     Ok(Json(EnrollReply {
         device_id: device.id,

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod carryback;
 pub mod demo;
 pub mod export;
+pub mod guard;
 pub mod http;
 pub mod openapi;
 pub mod rules;
@@ -74,6 +75,10 @@ pub fn serve_tls(
         .http2()
         .initial_stream_window_size(1 << 20)
         .initial_connection_window_size(8 << 20);
-    let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
+    let task = tokio::spawn(async move {
+        server
+            .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+    });
     Ok(RunningServer { addr, handle, task })
 }

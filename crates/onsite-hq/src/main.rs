@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use onsite_hq::guard::Limits;
 use onsite_hq::http::{router, AppState};
 use onsite_hq::storage::sqlite::SqliteStorage;
 use onsite_hq::storage::Storage;
@@ -63,6 +64,51 @@ struct ServeArgs {
     /// from a backup, so that every device refetches and re-sends what it holds.
     #[arg(long)]
     new_epoch: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// The limits of this instance (docs/hq-limits.md).
+#[derive(Args)]
+struct LimitArgs {
+    /// Seconds a request may take, its body included; a slower one gets 503 `timeout`.
+    #[arg(long, env = "ONSITE_HQ_REQUEST_TIMEOUT", value_name = "SECS",
+          default_value_t = Limits::default().request_timeout.as_secs())]
+    request_timeout: u64,
+    /// Seconds a blob upload may take.
+    #[arg(long, env = "ONSITE_HQ_BLOB_TIMEOUT", value_name = "SECS",
+          default_value_t = Limits::default().blob_timeout.as_secs())]
+    blob_timeout: u64,
+    /// Requests handled at once; more get 503 `busy` with Retry-After.
+    #[arg(long, env = "ONSITE_HQ_MAX_IN_FLIGHT", value_name = "N",
+          default_value_t = Limits::default().max_in_flight)]
+    max_in_flight: usize,
+    /// Wrong enrolment codes per client address per minute before it is refused for a
+    /// minute (429).
+    #[arg(long, env = "ONSITE_HQ_FAILED_ENROL_PER_MINUTE", value_name = "N",
+          default_value_t = Limits::default().failed_enrol_per_minute)]
+    failed_enrol_per_minute: u32,
+    /// Wrong tokens per client address per minute before it is refused for a minute (429).
+    #[arg(long, env = "ONSITE_HQ_FAILED_AUTH_PER_MINUTE", value_name = "N",
+          default_value_t = Limits::default().failed_auth_per_minute)]
+    failed_auth_per_minute: u32,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Result<Limits, AnyError> {
+        if self.request_timeout == 0 || self.blob_timeout == 0 || self.max_in_flight == 0 {
+            return Err(
+                "--request-timeout, --blob-timeout and --max-in-flight must be at least 1".into(),
+            );
+        }
+        Ok(Limits {
+            request_timeout: Duration::from_secs(self.request_timeout),
+            blob_timeout: Duration::from_secs(self.blob_timeout),
+            max_in_flight: self.max_in_flight,
+            failed_enrol_per_minute: self.failed_enrol_per_minute.max(1),
+            failed_auth_per_minute: self.failed_auth_per_minute.max(1),
+        })
+    }
 }
 
 #[derive(Args)]
@@ -144,6 +190,7 @@ struct Started {
 
 async fn start(
     storage: Arc<dyn Storage>,
+    limits: Limits,
     admin: &str,
     data: &Path,
     listen: SocketAddr,
@@ -167,7 +214,7 @@ async fn start(
     };
     let listener = std::net::TcpListener::bind(listen)
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let app = router(AppState::new(storage, admin));
+    let app = router(AppState::with_limits(storage, admin, limits));
     let server = onsite_hq::serve_tls(listener, config, app)?;
     Ok(Started { server, ca })
 }
@@ -193,8 +240,10 @@ async fn run_server(args: ServeArgs) -> Result<(), AnyError> {
     }
     let (admin, admin_path) = admin_token(&args.data, args.admin_token)?;
     let cert = args.cert.zip(args.key);
+    let limits = args.limits.limits()?;
     let started = start(
         Arc::new(storage),
+        limits,
         &admin,
         &args.data,
         args.listen,
@@ -223,6 +272,7 @@ async fn run_demo(args: DemoArgs) -> Result<(), AnyError> {
     let (admin, _) = admin_token(&data, None)?;
     let started = start(
         Arc::new(storage),
+        Limits::default(),
         &admin,
         &data,
         args.listen,

@@ -462,6 +462,15 @@ pub fn generated() -> OpenApi {
                 error("bad or malformed request (codes bad_request, malformed)"),
             );
         }
+        if o.auth != Auth::None || o.path == ENROLL {
+            responses = responses.response(
+                "429",
+                error(
+                    "this address sent too many wrong tokens or enrolment codes and is refused \
+                     for a minute (rate_limited); retry after the Retry-After header's seconds",
+                ),
+            );
+        }
         match o.auth {
             Auth::None => {}
             Auth::Device | Auth::DeviceOrAdmin => {
@@ -518,7 +527,10 @@ pub fn generated() -> OpenApi {
         }
         responses = responses.response(
             "503",
-            error("transient failure (unavailable); retry after the Retry-After header's seconds"),
+            error(
+                "transient failure (unavailable), too many requests in flight (busy), or the \
+                 request took too long (timeout); retry after the Retry-After header's seconds",
+            ),
         );
         let security: Vec<SecurityRequirement> = match o.auth {
             Auth::None => vec![],
