@@ -3,6 +3,7 @@
 /// called at all.
 const COMMANDS: &[&str] = &[
     "app_info",
+    "system_locale",
     "key_state",
     "set_pin",
     "unlock",

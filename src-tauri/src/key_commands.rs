@@ -17,6 +17,14 @@ async fn blocking<T: Send + 'static>(
         .map_err(|_| IpcError::new(ErrorCode::Internal, "the key task stopped"))
 }
 
+/// The system's language, for the screens shown before the data (and its language
+/// setting) is open: the webview's own may differ (it falls back to English where the
+/// system's locale is not installed).
+#[tauri::command]
+pub fn system_locale() -> String {
+    sys_locale::get_locale().unwrap_or_else(|| "en".into())
+}
+
 #[tauri::command]
 pub async fn key_state(app: AppHandle) -> Result<KeyState, IpcError> {
     blocking(app, |s| s.key_state()).await

@@ -492,6 +492,7 @@ pub fn run() {
         })
         .invoke_handler(logged(tauri::generate_handler![
             commands::app_info,
+            key_commands::system_locale,
             key_commands::key_state,
             key_commands::set_pin,
             key_commands::unlock,

@@ -5,6 +5,7 @@ import { i18n } from './lib/i18n.svelte';
 
 const api = vi.hoisted(() => ({
   keyState: vi.fn(),
+  systemLocale: vi.fn(),
   unlock: vi.fn(),
   appInfo: vi.fn(),
   syncStatus: vi.fn(),
@@ -24,6 +25,7 @@ let app: Record<string, unknown> | undefined;
 beforeEach(() => {
   vi.clearAllMocks();
   api.appInfo.mockResolvedValue(info);
+  api.systemLocale.mockResolvedValue('en-US');
   api.syncStatus.mockResolvedValue(null);
   api.today.mockResolvedValue(todayView);
   api.uiReady.mockResolvedValue(undefined);
@@ -91,4 +93,14 @@ it('the unlock screens speak the language last used with the data open', async (
   await settle();
   expect(q('set-pin-save')!.textContent).toBe('保存PIN码');
   localStorage.removeItem('onsite.locale');
+});
+
+it('at first start the unlock screens speak the system language, asked of the system', async () => {
+  // The webview says en-US (its fallback where zh_CN is not installed); the system says zh-CN.
+  localStorage.removeItem('onsite.locale');
+  api.systemLocale.mockResolvedValueOnce('zh-CN');
+  api.keyState.mockResolvedValueOnce({ state: 'set_pin' });
+  app = mount(App, { target: document.body });
+  await settle();
+  expect(q('set-pin-save')!.textContent).toBe('保存PIN码');
 });

@@ -128,6 +128,7 @@ export const api = {
   sendWithoutFile: (opId: string, reason: string) =>
     call<SyncView>('send_without_file', { opId, reason }),
   // The key that opens the technician's data (issue 11). A PIN only ever goes in.
+  systemLocale: () => call<string>('system_locale'),
   keyState: () => call<KeyState>('key_state'),
   setPin: (pin: string) => call<KeyState>('set_pin', { pin }),
   unlock: (pin: string) => call<KeyState>('unlock', { pin }),
