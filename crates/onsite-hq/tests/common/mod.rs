@@ -182,6 +182,6 @@ pub fn work_order_ids(changes: &[Change]) -> Vec<Uuid> {
         .collect()
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    onsite_hq::auth::sha256_hex(bytes)
-}
+// The one definition (onsite-domain); not every test file hashes.
+#[allow(unused_imports)]
+pub use onsite_domain::signoff::sha256_hex;
