@@ -52,7 +52,11 @@ pub fn render_day_end(input: &DayEndInput) -> Result<Vec<u8>, DocsError> {
     docs::dayend::render(input)
 }
 
-/// Lower-case hex SHA-256 of `bytes`, for storing documents content-addressed.
+/// Lower-case hex SHA-256 of `bytes`, for storing documents content-addressed. The same as
+/// `onsite_domain::signoff::sha256_hex` (the one definition the other crates re-export);
+/// kept here because this crate does not depend on onsite-domain, and adding it would pull
+/// ts-rs, uuid and serde_json into the PDF renderer for six lines. The known-vector test
+/// below and onsite-domain's hold both to the same digest.
 pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
     let digest = Sha256::digest(bytes.as_ref());
     let mut s = String::with_capacity(64);

@@ -50,7 +50,10 @@ impl SignedContent {
     }
 }
 
-/// Lowercase hex SHA-256 of any bytes (content addresses of PNGs and PDFs).
+/// Lowercase hex SHA-256 of any bytes (content addresses of PNGs and PDFs, blob ids, token
+/// and enrolment-code hashes). The one definition: onsite-hq (`auth::sha256_hex`) and
+/// onsite-sync (`sha256_hex`) re-export it; onsite-docs, which does not depend on this
+/// crate, keeps a copy tested against the same known vector.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }

@@ -25,42 +25,16 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use onsite_api::*;
 use onsite_domain::{JobType, Money};
-use onsite_hq::http::{router, AppState};
 use onsite_hq::storage::sqlite::SqliteStorage;
 use onsite_hq::storage::Storage;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
-};
 use reqwest::StatusCode;
 use uuid::Uuid;
-
-const ADMIN: &str = "bench-admin-token-0123456789abcdef";
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// (CA PEM, server certificate PEM, key PEM) for 127.0.0.1.
-fn pki() -> (String, String, String) {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "onsite-hq bench CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let params =
-        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
-    let cert = params.signed_by(&key, &ca).unwrap();
-    (ca.pem(), cert.pem(), key.serialize_pem())
 }
 
 /// A tiny PRNG (xorshift64*).
@@ -162,12 +136,10 @@ fn main() {
         .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let storage = Arc::new(SqliteStorage::open_in_dir(tmp.path()).unwrap());
-    let (ca_pem, cert_pem, key_pem) = pki();
-    let tls = onsite_hq::tls::server_config(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let pki = onsite_testkit::pki();
     let server = {
         let _guard = server_rt.enter();
-        onsite_hq::serve_tls(listener, tls, router(AppState::new(storage.clone(), ADMIN))).unwrap()
+        onsite_testkit::serve(storage.clone(), &pki, |app| app)
     };
     let base = format!("https://127.0.0.1:{}", server.addr.port());
 
@@ -190,7 +162,7 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
 
-    let ca = Arc::new(ca_pem);
+    let ca = Arc::new(pki.ca_pem);
     let (stats, elapsed) = client_rt.block_on(async move {
         let t = Instant::now();
         let devices = enrol_all(&base, &ca, codes).await;
@@ -247,15 +219,7 @@ fn seed(storage: &dyn Storage, n: usize) -> Vec<(Uuid, Uuid, String)> {
 }
 
 fn client_for(ca: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .use_rustls_tls()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).unwrap())
-        .https_only(true)
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
+    onsite_testkit::client_trusting(ca, Duration::from_secs(30))
 }
 
 /// Enrols every device (16 at a time) and pulls once for each: its own client, own token.

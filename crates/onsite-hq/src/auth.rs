@@ -1,17 +1,8 @@
 //! Secrets: device tokens, enrolment codes and the admin token. Only SHA-256 hashes of
 //! device tokens and enrolment codes are stored.
 
-use sha2::{Digest, Sha256};
-
-/// Lowercase hex of the SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
-}
+/// Lowercase hex of the SHA-256 of `bytes`: onsite-domain's, the one definition.
+pub use onsite_domain::signoff::sha256_hex;
 
 fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];

@@ -1,5 +1,7 @@
 //! The export of completed jobs as CSV: one line per fact ([`ExportRow`]).
 
+use std::borrow::Cow;
+
 use onsite_api::{
     ExportJob, ExportRow, FactRecord, OpPayload, TechnicianDayFact, TechnicianDayRow, WorkOrder,
 };
@@ -172,11 +174,10 @@ pub fn day_rows(fact: &TechnicianDayFact) -> Vec<TechnicianDayRow> {
 
 /// The technician-day CSV: a header line, then [`day_rows`] of each fact, `\r\n` ends.
 pub fn day_csv(facts: &[TechnicianDayFact]) -> String {
-    let mut out = TechnicianDayRow::COLUMNS.join(",");
-    out.push_str("\r\n");
-    for fact in facts {
-        for r in day_rows(fact) {
-            let fields = [
+    csv_text(
+        TechnicianDayRow::COLUMNS,
+        facts.iter().flat_map(day_rows).map(|r| {
+            [
                 r.day.to_string(),
                 r.technician_id.to_string(),
                 r.fact_id.to_string(),
@@ -188,30 +189,42 @@ pub fn day_csv(facts: &[TechnicianDayFact]) -> String {
                 opt(r.amount_minor),
                 opt(r.currency),
                 r.superseded.to_string(),
-            ];
-            let line: Vec<String> = fields.iter().map(|f| field(f)).collect();
-            out.push_str(&line.join(","));
-            out.push_str("\r\n");
-        }
-    }
-    out
+            ]
+        }),
+    )
 }
 
-/// Quotes a CSV field when it needs it (RFC 4180). A field that a spreadsheet would read
-/// as a formula (`=`, `+`, `-`, `@` first) gets a leading `'` so that opening the export
-/// runs nothing.
-pub fn field(value: &str) -> String {
-    let guarded =
-        if value.starts_with(['=', '+', '-', '@', '\t', '\r']) && value.parse::<f64>().is_err() {
-            format!("'{value}")
-        } else {
-            value.to_owned()
-        };
-    if guarded.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
+/// A field that a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, a tab or a
+/// carriage return first, and not a number) gets a leading `'`, so that opening the
+/// export runs nothing.
+pub fn defuse(value: &str) -> Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) && value.parse::<f64>().is_err() {
+        Cow::Owned(format!("'{value}"))
     } else {
-        guarded
+        Cow::Borrowed(value)
     }
+}
+
+/// CSV text by the `csv` crate (RFC 4180: a field is quoted when it holds a comma, a quote
+/// or a line break, quotes doubled; `\r\n` line ends): the header, then each row with every
+/// field [`defuse`]d.
+fn csv_text<const N: usize>(
+    header: &[&str],
+    rows: impl IntoIterator<Item = [String; N]>,
+) -> String {
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(Vec::new());
+    // Writing to memory fails only if the process is out of memory.
+    out.write_record(header).expect("CSV to memory");
+    for row in rows {
+        out.write_record(row.iter().map(|f| defuse(f).into_owned()))
+            .expect("CSV to memory");
+    }
+    let bytes = out.into_inner().expect("CSV to memory");
+    // Every field is a &str: the text is UTF-8.
+    String::from_utf8(bytes).expect("CSV of UTF-8 fields is UTF-8")
 }
 
 fn opt<T: ToString>(v: Option<T>) -> String {
@@ -220,48 +233,85 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 
 /// The CSV text: a header line, then one line per fact of each job, `\r\n` line ends.
 pub fn to_csv(jobs: &[ExportJob]) -> String {
-    let mut out = ExportRow::COLUMNS.join(",");
-    out.push_str("\r\n");
-    for job in jobs {
-        for fact in &job.facts {
-            let r = row(&job.work_order, fact);
-            let fields = [
-                r.order_no,
-                r.work_order_id.to_string(),
-                r.job_type.as_str().to_owned(),
-                r.status.as_str().to_owned(),
-                r.technician_id.to_string(),
-                r.fact_id.to_string(),
-                r.fact_kind,
-                r.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                r.code,
-                opt(r.quantity),
-                opt(r.amount_minor),
-                opt(r.currency),
-                opt(r.price_version),
-                opt(r.blob_sha256),
-                r.flagged_for_review.to_string(),
-            ];
-            let line: Vec<String> = fields.iter().map(|f| field(f)).collect();
-            out.push_str(&line.join(","));
-            out.push_str("\r\n");
-        }
-    }
-    out
+    csv_text(
+        ExportRow::COLUMNS,
+        jobs.iter()
+            .flat_map(|job| job.facts.iter().map(|fact| row(&job.work_order, fact)))
+            .map(|r| {
+                [
+                    r.order_no,
+                    r.work_order_id.to_string(),
+                    r.job_type.as_str().to_owned(),
+                    r.status.as_str().to_owned(),
+                    r.technician_id.to_string(),
+                    r.fact_id.to_string(),
+                    r.fact_kind,
+                    r.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    r.code,
+                    opt(r.quantity),
+                    opt(r.amount_minor),
+                    opt(r.currency),
+                    opt(r.price_version),
+                    opt(r.blob_sha256),
+                    r.flagged_for_review.to_string(),
+                ]
+            }),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// One record of the given fields, as [`csv_text`] writes it (without the header).
+    fn line(fields: [&str; 3]) -> String {
+        let text = csv_text(&["a", "b", "c"], [fields.map(str::to_owned)]);
+        text.strip_prefix("a,b,c\r\n").unwrap().to_owned()
+    }
+
     #[test]
     fn csv_fields_are_quoted_and_defused() {
-        assert_eq!(field("plain"), "plain");
-        assert_eq!(field("a,b"), "\"a,b\"");
-        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(field("line\nbreak"), "\"line\nbreak\"");
-        assert_eq!(field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-        assert_eq!(field("-5"), "-5");
+        assert_eq!(line(["plain", "", "x"]), "plain,,x\r\n");
+        assert_eq!(line(["a,b", "", ""]), "\"a,b\",,\r\n");
+        assert_eq!(line(["say \"hi\"", "", ""]), "\"say \"\"hi\"\"\",,\r\n");
+        assert_eq!(line(["line\nbreak", "", ""]), "\"line\nbreak\",,\r\n");
+        assert_eq!(line(["cr\rhere", "", ""]), "\"cr\rhere\",,\r\n");
+        assert_eq!(line(["=HYPERLINK(1)", "", ""]), "'=HYPERLINK(1),,\r\n");
+        assert_eq!(line(["=a,b", "", ""]), "\"'=a,b\",,\r\n");
+        assert_eq!(line(["-5", "+1.5", "@x"]), "-5,+1.5,'@x\r\n");
+        assert_eq!(line(["王伟", "", ""]), "王伟,,\r\n");
+    }
+
+    /// The quoting head office wrote by hand before the csv crate, kept to show the crate
+    /// writes the same bytes.
+    fn hand_written(value: &str) -> String {
+        let guarded = defuse(value);
+        if guarded.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", guarded.replace('"', "\"\""))
+        } else {
+            guarded.into_owned()
+        }
+    }
+
+    #[test]
+    fn the_csv_crate_writes_what_the_hand_written_export_wrote() {
+        let alphabet = [
+            "", ",", "\"", "\n", "\r", "=", "-", "+", "@", "\t", " ", "a", "1", ".", "'", "王",
+        ];
+        let mut n = 0;
+        for a in alphabet {
+            for b in alphabet {
+                for c in alphabet {
+                    let field = format!("{a}{b}{c}");
+                    let fields = [field.as_str(), "x", field.as_str()];
+                    let expected =
+                        format!("{},x,{}\r\n", hand_written(&field), hand_written(&field));
+                    assert_eq!(line(fields), expected, "{field:?}");
+                    n += 1;
+                }
+            }
+        }
+        assert_eq!(n, 16 * 16 * 16);
     }
 
     #[test]

@@ -47,7 +47,7 @@ async fn enrol_push_replay_and_pull() {
             _ => None,
         })
         .unwrap();
-    assert_eq!(pulled.customer.name, "Customer Secretname");
+    assert_eq!(pulled.customer.name, "王伟 Secretname WO-1");
 
     let mut ops = OpMaker { seq: 0 };
     let batch = ops.visit(wo.id);
@@ -1190,7 +1190,7 @@ async fn the_server_shuts_down_and_its_data_survives_a_restart() {
         .shutdown(Duration::from_secs(5))
         .await
         .unwrap();
-    let dir = hq.dir;
+    let dir = hq.tmp.take().unwrap();
     drop(hq.storage);
     let storage = std::sync::Arc::new(
         onsite_hq::storage::sqlite::SqliteStorage::open_in_dir(dir.path()).unwrap(),

@@ -85,7 +85,7 @@ async fn scenario(one_way: Duration) -> Scenario {
     let tech = hq.technician("Bench Technician").await;
     for i in 0..JOBS {
         let _: onsite_api::WorkOrder = hq
-            .admin(
+            .admin_ok(
                 reqwest::Method::POST,
                 onsite_api::routes::ADMIN_WORK_ORDERS,
                 Some(&new_work_order(&format!("WO-DAY-{i:03}"), Some(tech))),

@@ -460,10 +460,7 @@ mod tests {
 
     #[test]
     fn a_pasted_ca_that_lost_its_line_breaks_still_works() {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        let pem = params.self_signed(&key).unwrap().pem();
+        let pem = onsite_testkit::pki().ca_pem;
         assert_eq!(normalise_pem(&pem), pem, "a proper PEM is unchanged");
         let flat = pem.replace('\n', "");
         assert_eq!(normalise_pem(&flat), pem);

@@ -25,13 +25,5 @@ pub use engine::{
     SyncPhase, SyncReport,
 };
 
-/// Lowercase hex SHA-256 of `bytes` (blob ids).
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
-}
+/// Lowercase hex SHA-256 of `bytes` (blob ids): onsite-domain's, the one definition.
+pub use onsite_domain::signoff::sha256_hex;

@@ -28,7 +28,7 @@ async fn a_qr_payment_and_a_signature_arrive_as_recorded_and_the_signature_is_ch
     let mut new = new_work_order("WO-FACTS", Some(tech));
     new.appliance.category = "water_purifier".into();
     let wo: onsite_api::WorkOrder = hq
-        .admin(
+        .admin_ok(
             reqwest::Method::POST,
             onsite_api::routes::ADMIN_WORK_ORDERS,
             Some(&new),
@@ -186,7 +186,9 @@ async fn a_qr_payment_and_a_signature_arrive_as_recorded_and_the_signature_is_ch
         "{}?technician_id={tech}&from={local_day}&to={local_day}",
         onsite_api::routes::ADMIN_EXPORT_TECHNICIAN_DAYS
     );
-    let days: Vec<TechnicianDayFact> = hq.admin::<(), _>(reqwest::Method::GET, &path, None).await;
+    let days: Vec<TechnicianDayFact> = hq
+        .admin_ok::<(), _>(reqwest::Method::GET, &path, None)
+        .await;
     assert!(
         days.iter()
             .any(|f| f.kind == OpKind::StockTake && f.day == local_day),
@@ -217,7 +219,7 @@ async fn a_qr_payment_and_a_signature_arrive_as_recorded_and_the_signature_is_ch
     let mut customer = wo.customer.clone();
     customer.phone = "139-0000-0000".into();
     let _: onsite_api::WorkOrder = hq
-        .admin(
+        .admin_ok(
             reqwest::Method::PATCH,
             &onsite_api::routes::ADMIN_WORK_ORDER.replace("{id}", &id),
             Some(&onsite_api::WorkOrderUpdate {

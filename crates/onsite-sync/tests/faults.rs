@@ -123,7 +123,7 @@ async fn resets_and_truncation_mid_body_never_corrupt_and_a_later_sync_converges
         for o in &orders {
             let path = routes::ADMIN_WORK_ORDER.replace("{id}", &o.to_string());
             let _: onsite_api::WorkOrder = hq
-                .admin(
+                .admin_ok(
                     reqwest::Method::PATCH,
                     &path,
                     Some(&onsite_api::WorkOrderUpdate {

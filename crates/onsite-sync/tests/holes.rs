@@ -241,7 +241,8 @@ async fn refused(hq: &Hq, include_resolved: bool) -> Vec<onsite_api::RefusedOp> 
         "{}?include_resolved={include_resolved}",
         onsite_api::routes::ADMIN_REFUSED_OPS
     );
-    hq.admin::<(), _>(reqwest::Method::GET, &path, None).await
+    hq.admin_ok::<(), _>(reqwest::Method::GET, &path, None)
+        .await
 }
 
 #[tokio::test]
@@ -284,7 +285,9 @@ async fn refused_records_are_kept_whole_at_head_office_and_taken_once_the_cause_
     let path = onsite_api::routes::ADMIN_REFUSED_OP_APPLY
         .replace("{device_id}", &status.device_id.to_string())
         .replace("{op_id}", &status.op_id.to_string());
-    let result: onsite_api::OpResult = hq.admin::<(), _>(reqwest::Method::POST, &path, None).await;
+    let result: onsite_api::OpResult = hq
+        .admin_ok::<(), _>(reqwest::Method::POST, &path, None)
+        .await;
     assert!(matches!(
         result.outcome,
         onsite_api::OpOutcome::Applied { .. }
@@ -510,7 +513,7 @@ async fn a_part_taken_on_one_device_leaves_the_van_on_the_technicians_other_devi
     let b = device_for(&hq, tech).await;
     let wo = hq.work_order("WO-1", Some(tech)).await;
     let _: onsite_api::PartsCatalogue = hq
-        .admin(
+        .admin_ok(
             reqwest::Method::PUT,
             routes::ADMIN_PARTS_CATALOGUE,
             Some(&onsite_hq::demo::parts_catalogue()),
@@ -525,7 +528,9 @@ async fn a_part_taken_on_one_device_leaves_the_van_on_the_technicians_other_devi
         work_order_id: None,
     };
     let path = routes::ADMIN_PARTS_ISSUES.replace("{id}", &tech.to_string());
-    let _: PartsIssue = hq.admin(reqwest::Method::POST, &path, Some(&issue)).await;
+    let _: PartsIssue = hq
+        .admin_ok(reqwest::Method::POST, &path, Some(&issue))
+        .await;
     let stock = |d: &Device| {
         d.with(|s| onsite_store::visit::van_stock(s.conn()).unwrap())
             .into_iter()
@@ -608,7 +613,7 @@ async fn records_behind_the_restore_horizon_are_forgotten_and_a_later_restore_st
     // The operator keeps backups from now on, and says so: both records are behind it.
     let (hq, backup) = backup_of(hq).await;
     let declared: onsite_api::RestoreHorizon = hq
-        .admin(
+        .admin_ok(
             reqwest::Method::PUT,
             onsite_api::routes::ADMIN_RESTORE_HORIZON,
             Some(&onsite_api::RestoreHorizonRequest {

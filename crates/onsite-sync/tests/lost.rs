@@ -90,7 +90,7 @@ async fn a_lost_device_sends_what_it_holds_then_erases_and_is_revoked() {
             .device_id
     });
     let marked: onsite_api::Device = hq
-        .admin::<(), _>(
+        .admin_ok::<(), _>(
             Method::POST,
             &onsite_api::routes::ADMIN_DEVICE_LOST.replace("{id}", &device_id),
             None,
@@ -169,7 +169,7 @@ async fn a_lost_device_sends_what_it_holds_then_erases_and_is_revoked() {
 
     // Head office recorded it and revoked the device.
     let devices: Vec<onsite_api::Device> = hq
-        .admin::<(), _>(Method::GET, onsite_api::routes::ADMIN_DEVICES, None)
+        .admin_ok::<(), _>(Method::GET, onsite_api::routes::ADMIN_DEVICES, None)
         .await;
     let listed = devices
         .iter()
@@ -220,7 +220,7 @@ async fn an_erase_report_that_was_lost_is_sent_again() {
             .device_id
     });
     let _: onsite_api::Device = hq
-        .admin::<(), _>(
+        .admin_ok::<(), _>(
             Method::POST,
             &onsite_api::routes::ADMIN_DEVICE_LOST.replace("{id}", &device_id),
             None,
@@ -244,7 +244,7 @@ async fn an_erase_report_that_was_lost_is_sent_again() {
     assert_eq!(r.push_requests, 0, "only the report goes");
     assert_eq!(blob_files(blobs.path()), 0);
     let devices: Vec<onsite_api::Device> = hq
-        .admin::<(), _>(Method::GET, onsite_api::routes::ADMIN_DEVICES, None)
+        .admin_ok::<(), _>(Method::GET, onsite_api::routes::ADMIN_DEVICES, None)
         .await;
     assert_eq!(devices[0].erased.as_ref().unwrap().report, sent);
     let err = dev.sync(&client).await.unwrap_err();

@@ -23,7 +23,7 @@ async fn head_offices_retention_reaches_the_device_and_an_old_acknowledged_job_l
         "head office's default"
     );
     let set: onsite_api::RetentionSetting = hq
-        .admin(
+        .admin_ok(
             Method::PUT,
             onsite_api::routes::ADMIN_SETTINGS_RETENTION,
             Some(&onsite_api::RetentionSetting { days: 30 }),
@@ -90,7 +90,7 @@ async fn head_offices_retention_reaches_the_device_and_an_old_acknowledged_job_l
     );
     // The office declares its oldest backup: the next sync forgets the records behind it.
     let _: onsite_api::RestoreHorizon = hq
-        .admin(
+        .admin_ok(
             Method::PUT,
             onsite_api::routes::ADMIN_RESTORE_HORIZON,
             Some(&onsite_api::RestoreHorizonRequest {

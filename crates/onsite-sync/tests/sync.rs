@@ -397,7 +397,7 @@ async fn reference_data_and_facts_from_other_devices_arrive() {
     let second = device_for(&hq, dev.technician_id).await;
     let client = hq.client(options());
     let _: onsite_api::FeeTable = hq
-        .admin(
+        .admin_ok(
             reqwest::Method::POST,
             onsite_api::routes::ADMIN_FEE_TABLES,
             Some(&onsite_api::FeeTablePublish {
@@ -419,7 +419,7 @@ async fn reference_data_and_facts_from_other_devices_arrive() {
         )
         .await;
     let _: onsite_api::PartsCatalogue = hq
-        .admin(
+        .admin_ok(
             reqwest::Method::PUT,
             onsite_api::routes::ADMIN_PARTS_CATALOGUE,
             Some(&onsite_api::PartsCataloguePublish {
@@ -436,7 +436,7 @@ async fn reference_data_and_facts_from_other_devices_arrive() {
         )
         .await;
     let _: onsite_api::PriceList = hq
-        .admin(
+        .admin_ok(
             reqwest::Method::POST,
             onsite_api::routes::ADMIN_PRICE_LISTS,
             Some(&onsite_api::PriceListPublish {
@@ -626,7 +626,7 @@ async fn a_whole_visit_syncs_with_nothing_blocked_and_every_fact_exported() {
     let mut new = new_work_order("WO-VISIT", Some(tech));
     new.appliance.category = "water_purifier".into();
     let wo: onsite_api::WorkOrder = hq
-        .admin(
+        .admin_ok(
             reqwest::Method::POST,
             onsite_api::routes::ADMIN_WORK_ORDERS,
             Some(&new),
@@ -893,7 +893,9 @@ async fn a_whole_visit_syncs_with_nothing_blocked_and_every_fact_exported() {
         "{}?technician_id={tech}&from={today}&to={today}",
         onsite_api::routes::ADMIN_EXPORT_TECHNICIAN_DAYS
     );
-    let days: Vec<TechnicianDayFact> = hq.admin::<(), _>(reqwest::Method::GET, &path, None).await;
+    let days: Vec<TechnicianDayFact> = hq
+        .admin_ok::<(), _>(reqwest::Method::GET, &path, None)
+        .await;
     let day_kinds: Vec<OpKind> = days.iter().map(|f| f.kind).collect();
     assert_eq!(day_kinds.len(), 3, "{day_kinds:?}");
     for k in [OpKind::ReturnPart, OpKind::StockTake, OpKind::RecordExpense] {
@@ -996,7 +998,7 @@ async fn a_carry_back_taken_advanced_and_returned_syncs_and_head_office_shows_it
 
     // Head office's list of items out: this one, at the workshop, not overdue.
     let open: Vec<CarryBack> = hq
-        .admin::<(), _>(
+        .admin_ok::<(), _>(
             reqwest::Method::GET,
             onsite_api::routes::ADMIN_CARRY_BACKS,
             None,
@@ -1073,7 +1075,7 @@ async fn a_carry_back_taken_advanced_and_returned_syncs_and_head_office_shows_it
 
     // No longer out; listed as returned when asked for.
     let open: Vec<CarryBack> = hq
-        .admin::<(), _>(
+        .admin_ok::<(), _>(
             reqwest::Method::GET,
             onsite_api::routes::ADMIN_CARRY_BACKS,
             None,
@@ -1085,7 +1087,9 @@ async fn a_carry_back_taken_advanced_and_returned_syncs_and_head_office_shows_it
         onsite_api::routes::ADMIN_CARRY_BACKS,
         dev.technician_id
     );
-    let all: Vec<CarryBack> = hq.admin::<(), _>(reqwest::Method::GET, &path, None).await;
+    let all: Vec<CarryBack> = hq
+        .admin_ok::<(), _>(reqwest::Method::GET, &path, None)
+        .await;
     assert_eq!(all.len(), 1, "{all:?}");
     assert_eq!(all[0].state, CarryBackState::Returned);
     assert_eq!(all[0].receipt_collected, Some(false));
@@ -1162,7 +1166,7 @@ async fn parts_issued_and_the_company_profile_reach_the_device_once() {
     };
     let before = stock(&dev);
     let _: onsite_api::PartsCatalogue = hq
-        .admin(
+        .admin_ok(
             reqwest::Method::PUT,
             routes::ADMIN_PARTS_CATALOGUE,
             Some(&onsite_hq::demo::parts_catalogue()),
@@ -1183,14 +1187,16 @@ async fn parts_issued_and_the_company_profile_reach_the_device_once() {
         work_order_id: None,
     };
     let path = routes::ADMIN_PARTS_ISSUES.replace("{id}", &dev.technician_id.to_string());
-    let _: PartsIssue = hq.admin(reqwest::Method::POST, &path, Some(&issue)).await;
+    let _: PartsIssue = hq
+        .admin_ok(reqwest::Method::POST, &path, Some(&issue))
+        .await;
     let company = CompanyProfile {
         name: "清源净水服务有限公司".into(),
         phone: "400 000 0000".into(),
         address: "88 Fictional Road".into(),
     };
     let _: CompanyProfile = hq
-        .admin(reqwest::Method::PUT, routes::ADMIN_COMPANY, Some(&company))
+        .admin_ok(reqwest::Method::PUT, routes::ADMIN_COMPANY, Some(&company))
         .await;
 
     dev.sync(&client).await.unwrap();

@@ -6,6 +6,9 @@
 //! sequence number** (`seq`), and records which technician (or everyone) sees each changed
 //! entity at that `seq`; [`Storage::pull`] reads that feed. The rules for technicians' ops
 //! are the pure [`crate::rules::decide`]; a backend only loads state, calls it, and writes.
+//!
+//! The trait's methods are grouped by aggregate, in the order of the SQLite backend's
+//! modules; docs/hq-storage.md has the map and the rules every backend keeps.
 
 pub mod sqlite;
 
@@ -82,6 +85,7 @@ pub struct FeedPage {
 
 /// Everything head office stores.
 pub trait Storage: Send + Sync + 'static {
+    // Head office's identity and its commits (SQLite: facts.rs).
     /// The current epoch (made when the database was created).
     fn epoch(&self) -> Result<String>;
     /// This head office's lasting identity (made with the database, kept by backups).
@@ -99,6 +103,7 @@ pub trait Storage: Send + Sync + 'static {
         Ok(self.commit_tag(checkpoint.seq)?.as_deref() == Some(checkpoint.tag.as_str()))
     }
 
+    // Devices and enrolment: technicians, enrolment codes, devices and their tokens (devices.rs).
     /// Registers a technician.
     fn create_technician(&self, id: Uuid, name: &str, now: DateTime<Utc>) -> Result<Technician>;
     /// All technicians, by name.
@@ -136,6 +141,8 @@ pub trait Storage: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Device>;
 
+    // Facts and the feed: technicians' ops, refused ops, the restore horizon, retention, the
+    // pull feed, and the carry-back facts read from them (facts.rs).
     /// Applies one op from a device in one transaction with its processed-ops row; a
     /// replay returns the stored result with `duplicate: true`. `Transient` errors leave
     /// nothing behind.
@@ -170,14 +177,12 @@ pub trait Storage: Send + Sync + 'static {
     /// The changes visible to `technician_id` after commit `after`, at least `limit` unless
     /// fewer remain, never splitting a commit.
     fn pull(&self, technician_id: Uuid, after: i64, limit: u32) -> Result<FeedPage>;
+    /// Every stored carry-back fact (`take_carry_back`, `advance_carry_back`,
+    /// `return_carry_back`) with its job's order number and open-flag state, in the order
+    /// stored; [`crate::carryback::fold`] makes the list of carry-backs.
+    fn carry_back_facts(&self) -> Result<Vec<crate::carryback::CarryBackFact>>;
 
-    /// Whether a blob is stored.
-    fn has_blob(&self, sha256: &str) -> Result<bool>;
-    /// Stores a blob whose hash the caller verified; `true` if newly stored.
-    fn put_blob(&self, sha256: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<bool>;
-    /// A blob's bytes.
-    fn get_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>>;
-
+    // Work orders and their review flags (work_orders.rs).
     /// Creates a work order. `Conflict` when the order number is taken, `NotFound` for an
     /// unknown technician.
     fn create_work_order(
@@ -207,7 +212,13 @@ pub trait Storage: Send + Sync + 'static {
     fn get_work_order(&self, id: Uuid) -> Result<Option<WorkOrderDetail>>;
     /// Work orders, newest first.
     fn list_work_orders(&self, query: &WorkOrderQuery) -> Result<Vec<WorkOrder>>;
+    /// Review flags, oldest first.
+    fn list_review_flags(&self, include_resolved: bool) -> Result<Vec<ReviewFlag>>;
+    /// Marks a flag resolved (idempotent).
+    fn resolve_review_flag(&self, id: Uuid, now: DateTime<Utc>) -> Result<ReviewFlag>;
 
+    // Reference data: fee tables, parts catalogue, price lists, parts issues, the company
+    // profile (reference.rs).
     /// Publishes the next fee-table version.
     fn publish_fee_table(&self, table: &FeeTablePublish, now: DateTime<Utc>) -> Result<FeeTable>;
     /// Every fee-table version, oldest first.
@@ -220,7 +231,6 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<PartsCatalogue>;
     /// Publishes the next price-list version.
     fn publish_price_list(&self, list: &PriceListPublish, now: DateTime<Utc>) -> Result<PriceList>;
-
     /// Records parts issued to a technician (id made by the caller) and feeds the issue
     /// to them. `NotFound` for an unknown technician; `Invalid` (naming the part number)
     /// for a part not in the catalogue in force, or an unknown work order.
@@ -236,15 +246,15 @@ pub trait Storage: Send + Sync + 'static {
     /// Replaces the company profile and feeds it to every device.
     fn put_company(&self, company: &CompanyProfile, now: DateTime<Utc>) -> Result<CompanyProfile>;
 
-    /// Every stored carry-back fact (`take_carry_back`, `advance_carry_back`,
-    /// `return_carry_back`) with its job's order number and open-flag state, in the order
-    /// stored; [`crate::carryback::fold`] makes the list of carry-backs.
-    fn carry_back_facts(&self) -> Result<Vec<crate::carryback::CarryBackFact>>;
-    /// Review flags, oldest first.
-    fn list_review_flags(&self, include_resolved: bool) -> Result<Vec<ReviewFlag>>;
-    /// Marks a flag resolved (idempotent).
-    fn resolve_review_flag(&self, id: Uuid, now: DateTime<Utc>) -> Result<ReviewFlag>;
+    // Blobs: photos, signatures and documents by SHA-256 (blobs.rs).
+    /// Whether a blob is stored.
+    fn has_blob(&self, sha256: &str) -> Result<bool>;
+    /// Stores a blob whose hash the caller verified; `true` if newly stored.
+    fn put_blob(&self, sha256: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<bool>;
+    /// A blob's bytes.
+    fn get_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>>;
 
+    // Exports, read only (export.rs).
     /// Completed (and unable-to-complete) jobs finished at or after `since`, with facts.
     fn export_completed(&self, since: Option<DateTime<Utc>>) -> Result<Vec<ExportJob>>;
     /// Technician-day facts (stock-takes, expenses, unused returns without a job) by day,

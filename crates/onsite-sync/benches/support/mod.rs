@@ -1,6 +1,5 @@
-//! Shared by the sync benchmarks (copied in spirit from `tests/common`, which a bench may
-//! not import): a real onsite-hq on 127.0.0.1 over real TLS with a CA made here (rcgen),
-//! with a request counter in front of its router; devices with real temp-file stores; and
+//! Shared by the sync benchmarks: head office from the test kit (onsite-testkit: a real
+//! onsite-hq on 127.0.0.1 over real TLS), with a request counter in front of its router; devices with real temp-file stores; and
 //! a byte-counting, optionally delaying TCP proxy between the device and head office.
 
 #![allow(dead_code)]
@@ -13,49 +12,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use onsite_api::*;
-use onsite_hq::http::{router, AppState};
 use onsite_hq::storage::sqlite::SqliteStorage;
-use onsite_hq::RunningServer;
 use onsite_store::Store;
 use onsite_sync::{ClientOptions, HqClient};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
-};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-pub const ADMIN: &str = "bench-admin-token-0123456789abcdef";
-
-pub struct Pki {
-    pub ca_pem: String,
-    pub cert_pem: String,
-    pub key_pem: String,
-}
-
-pub fn pki() -> Pki {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "onsite-sync bench CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let params =
-        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
-    let cert = params.signed_by(&key, &ca).unwrap();
-    Pki {
-        ca_pem: ca.pem(),
-        cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
-    }
-}
+use onsite_testkit::pki;
 
 /// HTTP requests head office received, by kind ("POST /v1/sync/push", "HEAD blob", ...).
 #[derive(Clone, Default)]
@@ -90,100 +55,48 @@ fn kind_of(method: &str, path: &str) -> String {
     format!("{method} {p}")
 }
 
+/// Head office from the test kit, with a request counter in front of its router.
 pub struct Hq {
-    pub base: String,
-    pub addr: SocketAddr,
-    pub pki: Arc<Pki>,
-    pub admin: reqwest::Client,
-    pub storage: Arc<SqliteStorage>,
+    kit: onsite_testkit::Hq,
     pub requests: RequestCounter,
-    server: Option<RunningServer>,
-    _tmp: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Hq {
+    type Target = onsite_testkit::Hq;
+
+    fn deref(&self) -> &onsite_testkit::Hq {
+        &self.kit
+    }
 }
 
 /// Starts onsite-hq (SQLite in a temp dir) over TLS on 127.0.0.1, counting requests.
 pub async fn start() -> Hq {
     let tmp = tempfile::tempdir().unwrap();
-    let pki = Arc::new(pki());
-    let storage = Arc::new(SqliteStorage::open_in_dir(tmp.path()).unwrap());
-    let tls =
-        onsite_hq::tls::server_config(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()).unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tmp.path().to_path_buf();
+    let storage = Arc::new(SqliteStorage::open_in_dir(&dir).unwrap());
     let requests = RequestCounter::default();
     let counter = requests.clone();
-    let app = router(AppState::new(storage.clone(), ADMIN)).layer(axum::middleware::from_fn(
-        move |req: axum::extract::Request, next: axum::middleware::Next| {
-            let kind = kind_of(req.method().as_str(), req.uri().path());
-            *counter.0.lock().unwrap().entry(kind).or_default() += 1;
-            next.run(req)
-        },
-    ));
-    let server = onsite_hq::serve_tls(listener, tls, app).unwrap();
-    let addr = server.addr;
-    let admin = reqwest::Client::builder()
-        .use_rustls_tls()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
-        .no_proxy()
-        .timeout(Duration::from_secs(120))
-        .build()
-        .unwrap();
-    Hq {
-        base: format!("https://127.0.0.1:{}", addr.port()),
-        addr,
-        pki,
-        admin,
+    let kit = onsite_testkit::start_with(
         storage,
-        requests,
-        server: Some(server),
-        _tmp: tmp,
-    }
+        &dir,
+        Arc::new(pki()),
+        Some(tmp),
+        Duration::from_secs(120),
+        move |app| {
+            app.layer(axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    let kind = kind_of(req.method().as_str(), req.uri().path());
+                    *counter.0.lock().unwrap().entry(kind).or_default() += 1;
+                    next.run(req)
+                },
+            ))
+        },
+    )
+    .await;
+    Hq { kit, requests }
 }
 
 impl Hq {
-    pub async fn admin<B: serde::Serialize, R: serde::de::DeserializeOwned>(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&B>,
-    ) -> R {
-        let mut req = self
-            .admin
-            .request(method.clone(), format!("{}{}", self.base, path))
-            .bearer_auth(ADMIN);
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        assert!(status.is_success(), "{method} {path}: {status}");
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
-
-    pub async fn technician(&self, name: &str) -> Uuid {
-        let t: Technician = self
-            .admin(
-                reqwest::Method::POST,
-                routes::ADMIN_TECHNICIANS,
-                Some(&NewTechnician { name: name.into() }),
-            )
-            .await;
-        t.id
-    }
-
-    pub async fn code_for(&self, technician: Uuid) -> String {
-        let path = routes::ADMIN_ENROLMENT_CODES.replace("{id}", &technician.to_string());
-        let c: EnrolmentCode = self
-            .admin(
-                reqwest::Method::POST,
-                &path,
-                Some(&NewEnrolmentCode::default()),
-            )
-            .await;
-        c.code
-    }
-
     /// A client for head office through `addr` (a proxy in front of it).
     pub fn client_via(&self, addr: SocketAddr, options: ClientOptions) -> HqClient {
         HqClient::new(
@@ -194,10 +107,8 @@ impl Hq {
         .unwrap()
     }
 
-    pub async fn stop(mut self) {
-        if let Some(s) = self.server.take() {
-            s.shutdown(Duration::from_secs(5)).await.unwrap();
-        }
+    pub async fn stop(self) {
+        self.kit.stop().await;
     }
 }
 

@@ -1,329 +1,51 @@
-//! A real onsite-hq on 127.0.0.1 over real TLS (a CA made here with rcgen), devices with
-//! real temp-file stores, and two fault injectors: a TCP proxy (resets, truncation,
-//! delays, below TLS) and an HTTPS forwarder (500s, 503s, hostile replies, a gate that
-//! holds a request until the test lets it go).
+//! Head office from the test kit (onsite-testkit: a real onsite-hq over real TLS, its own
+//! CA), and what only the sync tests use: devices with real temp-file stores, and two fault
+//! injectors: a TCP proxy (resets, truncation, delays, below TLS) and an HTTPS forwarder
+//! (500s, 503s, hostile replies, a gate that holds a request until the test lets it go).
 
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
+#[allow(unused_imports)]
 use onsite_api::*;
-use onsite_domain::JobType;
-use onsite_hq::http::{router, AppState};
-use onsite_hq::storage::sqlite::SqliteStorage;
 use onsite_hq::RunningServer;
 use onsite_store::workorders::Day;
 use onsite_store::Store;
 use onsite_sync::{ClientOptions, HqClient};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
-};
-use reqwest::Method;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+// Not every test uses every item of the kit.
+#[allow(unused_imports)]
+pub use onsite_testkit::{new_work_order, pki, start, start_in, urlencode, Hq, Pki, ADMIN};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, Notify};
 use uuid::Uuid;
 
-pub const ADMIN: &str = "sync-test-admin-token-0123456789";
-
-/// A test CA and a certificate for 127.0.0.1 / localhost signed by it.
-pub struct Pki {
-    pub ca_pem: String,
-    pub cert_pem: String,
-    pub key_pem: String,
-    /// Another certificate for the same names from the same CA (valid, but not the one a
-    /// device pinned).
-    pub other_cert_pem: String,
-    pub other_key_pem: String,
+/// Sync clients for the kit's head office.
+pub trait HqClients {
+    /// A client for head office, trusting its test CA.
+    fn client(&self, options: ClientOptions) -> HqClient;
+    /// A client for head office reached through `addr` (a proxy or forwarder).
+    fn client_to(&self, addr: SocketAddr, options: ClientOptions) -> HqClient;
 }
 
-impl Pki {
-    /// The same CA, serving the other certificate.
-    pub fn with_other_certificate(&self) -> Pki {
-        Pki {
-            ca_pem: self.ca_pem.clone(),
-            cert_pem: self.other_cert_pem.clone(),
-            key_pem: self.other_key_pem.clone(),
-            other_cert_pem: self.cert_pem.clone(),
-            other_key_pem: self.key_pem.clone(),
-        }
-    }
-}
-
-pub fn pki() -> Pki {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "onsite-sync test CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
-    let leaf = || {
-        let key = KeyPair::generate().unwrap();
-        let params =
-            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
-        let cert = params.signed_by(&key, &ca).unwrap();
-        (cert.pem(), key.serialize_pem())
-    };
-    let (cert_pem, key_pem) = leaf();
-    let (other_cert_pem, other_key_pem) = leaf();
-    Pki {
-        ca_pem: ca.pem(),
-        cert_pem,
-        key_pem,
-        other_cert_pem,
-        other_key_pem,
-    }
-}
-
-pub struct Hq {
-    pub base: String,
-    pub addr: SocketAddr,
-    pub pki: Arc<Pki>,
-    pub admin: reqwest::Client,
-    pub storage: Arc<SqliteStorage>,
-    pub server: Option<RunningServer>,
-    pub dir: PathBuf,
-    _tmp: Option<tempfile::TempDir>,
-}
-
-fn admin_client(pki: &Pki) -> reqwest::Client {
-    reqwest::Client::builder()
-        .use_rustls_tls()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
-
-pub async fn start() -> Hq {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_path_buf();
-    start_in(&dir, Arc::new(pki()), Some(tmp)).await
-}
-
-/// Starts a server on the data in `dir` (e.g. a restored backup).
-pub async fn start_in(dir: &Path, pki: Arc<Pki>, tmp: Option<tempfile::TempDir>) -> Hq {
-    let storage = Arc::new(SqliteStorage::open_in_dir(dir).unwrap());
-    let tls =
-        onsite_hq::tls::server_config(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()).unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let app = router(AppState::new(storage.clone(), ADMIN));
-    let server = onsite_hq::serve_tls(listener, tls, app).unwrap();
-    let addr = server.addr;
-    Hq {
-        base: format!("https://127.0.0.1:{}", addr.port()),
-        addr,
-        admin: admin_client(&pki),
-        pki,
-        storage,
-        server: Some(server),
-        dir: dir.to_path_buf(),
-        _tmp: tmp,
-    }
-}
-
-impl Hq {
-    pub async fn admin<B: Serialize, R: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&B>,
-    ) -> R {
-        let mut req = self
-            .admin
-            .request(method.clone(), format!("{}{}", self.base, path))
-            .bearer_auth(ADMIN);
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        assert!(status.is_success(), "{method} {path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
-    }
-
-    /// An admin GET whose reply is not JSON (a blob, a CSV export): status and bytes.
-    pub async fn admin_raw(&self, path: &str) -> (u16, Vec<u8>) {
-        let res = self
-            .admin
-            .get(format!("{}{}", self.base, path))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .unwrap();
-        (res.status().as_u16(), res.bytes().await.unwrap().to_vec())
-    }
-
-    /// A PUT as the office, whatever the answer: status and body.
-    pub async fn admin_raw_put<B: Serialize>(&self, path: &str, body: &B) -> (u16, Vec<u8>) {
-        let res = self
-            .admin
-            .put(format!("{}{}", self.base, path))
-            .bearer_auth(ADMIN)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        (res.status().as_u16(), res.bytes().await.unwrap().to_vec())
-    }
-
-    /// A blob head office holds, by hash: status and bytes.
-    pub async fn blob(&self, sha256: &str) -> (u16, Vec<u8>) {
-        self.admin_raw(&routes::ADMIN_BLOB.replace("{sha256}", sha256))
-            .await
-    }
-
-    /// The completed jobs' export as CSV.
-    pub async fn export_csv(&self) -> String {
-        let (status, bytes) = self
-            .admin_raw(&format!("{}?format=csv", routes::ADMIN_EXPORT))
-            .await;
-        assert_eq!(status, 200);
-        String::from_utf8(bytes).unwrap()
-    }
-
-    pub async fn technician(&self, name: &str) -> Uuid {
-        let t: Technician = self
-            .admin(
-                Method::POST,
-                routes::ADMIN_TECHNICIANS,
-                Some(&NewTechnician { name: name.into() }),
-            )
-            .await;
-        t.id
-    }
-
-    pub async fn code_for(&self, technician: Uuid) -> String {
-        let path = routes::ADMIN_ENROLMENT_CODES.replace("{id}", &technician.to_string());
-        let c: EnrolmentCode = self
-            .admin(Method::POST, &path, Some(&NewEnrolmentCode::default()))
-            .await;
-        c.code
-    }
-
-    pub async fn work_order(&self, order_no: &str, technician: Option<Uuid>) -> WorkOrder {
-        self.admin(
-            Method::POST,
-            routes::ADMIN_WORK_ORDERS,
-            Some(&new_work_order(order_no, technician)),
-        )
-        .await
-    }
-
-    pub async fn detail(&self, id: Uuid) -> WorkOrderDetail {
-        let path = routes::ADMIN_WORK_ORDER.replace("{id}", &id.to_string());
-        self.admin::<(), _>(Method::GET, &path, None).await
-    }
-
-    pub async fn export(&self) -> Vec<ExportJob> {
-        self.admin::<(), _>(Method::GET, routes::ADMIN_EXPORT, None)
-            .await
-    }
-
-    pub async fn cancel(&self, id: Uuid) -> WorkOrder {
-        let path = routes::ADMIN_WORK_ORDER_CANCEL.replace("{id}", &id.to_string());
-        self.admin(
-            Method::POST,
-            &path,
-            Some(&CancelRequest {
-                reason: "customer cancelled".into(),
-            }),
-        )
-        .await
-    }
-
-    pub async fn reassign(&self, id: Uuid, to: Uuid) -> WorkOrder {
-        let path = routes::ADMIN_WORK_ORDER_REASSIGN.replace("{id}", &id.to_string());
-        self.admin(
-            Method::POST,
-            &path,
-            Some(&ReassignRequest {
-                technician_id: to,
-                expected_version: None,
-            }),
-        )
-        .await
-    }
-
-    pub async fn rotate_epoch(&self) -> String {
-        let r: EpochReply = self
-            .admin::<(), _>(Method::POST, routes::ADMIN_EPOCH_ROTATE, None)
-            .await;
-        r.epoch
-    }
-
-    /// Stops the server (requests in flight finish) and closes its database.
-    /// Copies the (stopped) server's data files to `to`: a backup.
-    pub fn backup(dir: &Path, to: &Path) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_file() {
-                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-            }
-        }
-    }
-
-    pub async fn stop(mut self) -> (PathBuf, Arc<Pki>, Option<tempfile::TempDir>) {
-        if let Some(s) = self.server.take() {
-            s.shutdown(Duration::from_secs(5)).await.unwrap();
-        }
-        (self.dir, self.pki, self._tmp)
-    }
-
-    pub fn client(&self, options: ClientOptions) -> HqClient {
+impl HqClients for Hq {
+    fn client(&self, options: ClientOptions) -> HqClient {
         HqClient::new(&self.base, Some(&self.pki.ca_pem), options).unwrap()
     }
 
-    pub fn client_to(&self, addr: SocketAddr, options: ClientOptions) -> HqClient {
+    fn client_to(&self, addr: SocketAddr, options: ClientOptions) -> HqClient {
         HqClient::new(
             &format!("https://127.0.0.1:{}", addr.port()),
             Some(&self.pki.ca_pem),
             options,
         )
         .unwrap()
-    }
-}
-
-pub fn new_work_order(order_no: &str, technician: Option<Uuid>) -> NewWorkOrder {
-    let start = Utc::now();
-    NewWorkOrder {
-        order_no: order_no.into(),
-        technician_id: technician,
-        job_type: JobType::Repair,
-        customer: Customer {
-            name: format!("王伟 {order_no}"),
-            phone: "139-1234-5678".into(),
-            address: "99 Hidden Street".into(),
-            language: "zh-CN".into(),
-        },
-        appliance: Appliance {
-            category: "water purifier".into(),
-            brand: "Acme".into(),
-            model: "RO-1".into(),
-            serial_no: Some(format!("SN-{order_no}")),
-            purchase_date: None,
-            proof: None,
-            contracts: Vec::new(),
-        },
-        reported_fault: "leaks".into(),
-        notes: "gate code 1234".into(),
-        appointment_start: start,
-        appointment_end: start + chrono::Duration::hours(1),
     }
 }
 
@@ -619,7 +341,7 @@ impl Forwarder {
         let faults: Arc<Mutex<Vec<(String, HttpFault)>>> = Arc::default();
         let state = FwdState {
             upstream: hq.base.clone(),
-            client: admin_client(&hq.pki),
+            client: onsite_testkit::client_trusting(&hq.pki.ca_pem, Duration::from_secs(30)),
             faults: faults.clone(),
         };
         let app = axum::Router::new().fallback(forward).with_state(state);
