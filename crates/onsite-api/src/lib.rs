@@ -29,6 +29,8 @@ use serde::{Deserialize, Serialize};
 pub mod routes {
     /// `GET`: liveness, no authentication; replies `{"status":"ok"}`.
     pub const HEALTH: &str = "/v1/health";
+    /// Readiness: the instance's storage answers (for a load balancer; 503 when not).
+    pub const READY: &str = "/v1/ready";
     /// `GET`: the OpenAPI 3 document of this API, no authentication.
     pub const OPENAPI: &str = "/openapi.json";
     /// `POST` [`crate::EnrollRequest`] → [`crate::EnrollReply`], no authentication.

@@ -440,6 +440,7 @@ fn routes() -> Vec<Route> {
     use routes::*;
     let mut list = vec![
         route(Method::GET, HEALTH, health),
+        route(Method::GET, READY, ready),
         route(Method::GET, OPENAPI, openapi_json),
         route(Method::POST, ENROLL, enroll),
         route(Method::POST, SYNC_PUSH, push),
@@ -561,6 +562,21 @@ async fn health() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
     })
+}
+
+/// Ready when the storage answers a read: a load balancer sends no traffic to an instance
+/// whose database is away.
+async fn ready(State(state): State<AppState>) -> ApiResult<Json<Health>> {
+    run(&state, |s| {
+        s.epoch().map_err(|e| {
+            tracing::warn!(error = %e, "not ready: the storage does not answer");
+            ApiError::unavailable("the storage does not answer")
+        })
+    })
+    .await?;
+    Ok(Json(Health {
+        status: "ready".into(),
+    }))
 }
 
 async fn openapi_json() -> Json<serde_json::Value> {

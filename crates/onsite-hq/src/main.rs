@@ -20,8 +20,23 @@ use onsite_hq::{auth, demo, tls};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// How log lines are written to stderr: text, or one JSON object per line.
+    #[arg(
+        long,
+        env = "ONSITE_HQ_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    log_format: LogFormat,
     #[command(flatten)]
     serve: ServeArgs,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -124,13 +139,16 @@ struct DemoArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        // One JSON object per line, for a log collector.
+        LogFormat::Json => logs.json().init(),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -232,6 +250,8 @@ async fn until_stopped(server: onsite_hq::RunningServer) -> Result<(), AnyError>
 }
 
 async fn run_server(args: ServeArgs) -> Result<(), AnyError> {
+    // Flags first: a mistake is reported before anything is made or opened.
+    let limits = args.limits.limits()?;
     std::fs::create_dir_all(&args.data)?;
     let storage = SqliteStorage::open_in_dir(&args.data)?;
     if args.new_epoch {
@@ -240,7 +260,6 @@ async fn run_server(args: ServeArgs) -> Result<(), AnyError> {
     }
     let (admin, admin_path) = admin_token(&args.data, args.admin_token)?;
     let cert = args.cert.zip(args.key);
-    let limits = args.limits.limits()?;
     let started = start(
         Arc::new(storage),
         limits,

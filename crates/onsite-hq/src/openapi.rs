@@ -155,6 +155,13 @@ fn operations(s: &mut Schemas) -> Vec<Operation> {
     use HttpMethod::{Get, Head, Patch, Post, Put};
     vec![
         op(Get, HEALTH, None, "Liveness").reply(json::<Health>(s)),
+        op(
+            Get,
+            READY,
+            None,
+            "Readiness: the storage answers (503 unavailable when not)",
+        )
+        .reply(json::<Health>(s)),
         op(Get, OPENAPI, None, "This document (OpenAPI 3.0.3)").ok(
             200,
             JSON,

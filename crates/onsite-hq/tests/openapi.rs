@@ -266,6 +266,17 @@ async fn real_responses_validate_against_the_generated_schemas() {
         StatusCode::OK,
     )
     .await;
+    let ready = c
+        .call(
+            Method::GET,
+            routes::READY,
+            routes::READY,
+            None,
+            none,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(ready["status"], "ready");
 
     // Technicians, enrolment codes, enrolment.
     let tech: Technician = at(c
