@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod carryback;
+pub mod config;
 pub mod demo;
 pub mod export;
 pub mod guard;

@@ -29,8 +29,73 @@ struct Cli {
         global = true
     )]
     log_format: LogFormat,
+    /// A configuration file (TOML; docs/hq-operations.md). A flag or an environment
+    /// variable wins over the file, the file over the defaults.
+    #[arg(long, env = "ONSITE_HQ_CONFIG", value_name = "FILE", global = true)]
+    config: Option<PathBuf>,
     #[command(flatten)]
     serve: ServeArgs,
+}
+
+/// Takes `from_file` for the setting `id` unless it came from a flag or the environment.
+fn file_wins<T>(m: &clap::ArgMatches, id: &str, value: &mut T, from_file: Option<T>) {
+    let given = matches!(
+        m.value_source(id),
+        Some(clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable)
+    );
+    if let (false, Some(v)) = (given, from_file) {
+        *value = v;
+    }
+}
+
+/// The command line with the configuration file folded in.
+fn parse_cli() -> Result<Cli, String> {
+    use clap::{CommandFactory, FromArgMatches};
+    let m = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&m).map_err(|e| e.to_string())?;
+    let Some(path) = cli.config.clone() else {
+        return Ok(cli);
+    };
+    let f = onsite_hq::config::read(&path)?;
+    let s = &mut cli.serve;
+    file_wins(&m, "data", &mut s.data, f.data);
+    file_wins(&m, "listen", &mut s.listen, f.listen);
+    file_wins(&m, "cert", &mut s.cert, f.cert.map(Some));
+    file_wins(&m, "key", &mut s.key, f.key.map(Some));
+    file_wins(&m, "cert_names", &mut s.cert_names, f.cert_names);
+    let format = f.log_format.map(|t| {
+        if t == "json" {
+            LogFormat::Json
+        } else {
+            LogFormat::Text
+        }
+    });
+    file_wins(&m, "log_format", &mut cli.log_format, format);
+    let (l, fl) = (&mut s.limits, f.limits);
+    file_wins(
+        &m,
+        "request_timeout",
+        &mut l.request_timeout,
+        fl.request_timeout,
+    );
+    file_wins(&m, "blob_timeout", &mut l.blob_timeout, fl.blob_timeout);
+    file_wins(&m, "max_in_flight", &mut l.max_in_flight, fl.max_in_flight);
+    file_wins(
+        &m,
+        "failed_enrol_per_minute",
+        &mut l.failed_enrol_per_minute,
+        fl.failed_enrol_per_minute,
+    );
+    file_wins(
+        &m,
+        "failed_auth_per_minute",
+        &mut l.failed_auth_per_minute,
+        fl.failed_auth_per_minute,
+    );
+    if s.cert.is_some() != s.key.is_some() {
+        return Err("cert and key go together (flags or configuration file)".into());
+    }
+    Ok(cli)
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -113,7 +178,10 @@ impl LimitArgs {
     fn limits(&self) -> Result<Limits, AnyError> {
         if self.request_timeout == 0 || self.blob_timeout == 0 || self.max_in_flight == 0 {
             return Err(
-                "--request-timeout, --blob-timeout and --max-in-flight must be at least 1".into(),
+                "request_timeout, blob_timeout and max_in_flight must be at least 1 \
+                        (--request-timeout, --blob-timeout, --max-in-flight, or [limits] in \
+                        the configuration file)"
+                    .into(),
             );
         }
         Ok(Limits {
@@ -138,7 +206,13 @@ struct DemoArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_cli() {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("onsite-hq: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt()

@@ -51,9 +51,73 @@ fn a_limit_of_zero_is_refused_before_anything_starts() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--max-in-flight"), "{err}");
+    assert!(err.contains("max_in_flight"), "{err}");
     assert!(
         !data.path().join("tls").exists(),
         "nothing made before the flags were checked"
     );
+}
+
+/// The first line the server writes to stderr with `args`, its environment `env` and the
+/// configuration file `config`; the server is stopped (by its PID) once it is read.
+fn first_log_line(args: &[&str], env: &[(&str, &str)], config: &str) -> String {
+    let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("onsite-hq.toml");
+    std::fs::write(&file, config).unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--listen", "127.0.0.1:0", "--new-epoch"])
+        .arg("--data")
+        .arg(data.path().join("data"))
+        .arg("--config")
+        .arg(&file)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("ONSITE_HQ_LOG_FORMAT")
+        .env_remove("ONSITE_HQ_MAX_IN_FLIGHT")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut line = lines.next().and_then(Result::ok).unwrap_or_default();
+    let _ = child.kill();
+    // A refusal is several lines (TOML's error shows where): keep them all.
+    for more in lines.map_while(Result::ok) {
+        line.push('\n');
+        line.push_str(&more);
+    }
+    child.wait().unwrap();
+    line
+}
+
+#[test]
+fn the_configuration_file_is_read_and_flags_and_environment_win_over_it() {
+    let config = "log_format = \"json\"\n[limits]\nmax_in_flight = 0\n";
+    // The file's max_in_flight = 0 is refused, naming it.
+    let line = first_log_line(&[], &[], config);
+    assert!(line.contains("max_in_flight"), "{line}");
+    // The environment wins over the file: it starts, and logs as JSON (from the file).
+    let line = first_log_line(&[], &[("ONSITE_HQ_MAX_IN_FLIGHT", "5")], config);
+    let v: serde_json::Value = serde_json::from_str(line.trim()).expect(&line);
+    assert_eq!(v["level"], "WARN");
+    // A flag wins over the file too.
+    let line = first_log_line(
+        &["--max-in-flight", "5", "--log-format", "text"],
+        &[],
+        config,
+    );
+    assert!(
+        serde_json::from_str::<serde_json::Value>(line.trim()).is_err(),
+        "{line}"
+    );
+    assert!(line.contains("new server epoch"), "{line}");
+}
+
+#[test]
+fn a_misspelt_setting_in_the_configuration_file_is_refused_naming_it() {
+    let line = first_log_line(&[], &[], "max_inflight = 5\n");
+    assert!(line.contains("max_inflight"), "{line}");
+    assert!(line.contains("onsite-hq.toml"), "{line}");
 }
