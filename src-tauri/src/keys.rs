@@ -13,18 +13,9 @@ use onsite_store::{Blobs, DataKey, StoreError};
 
 use crate::state::AppState;
 
-/// Whether the data file holds sealed data (not absent, not empty, not the plain file of
-/// an earlier version, which is sealed under a new key at its first open).
+/// Whether the data file holds sealed data (see [`onsite_store::db::holds_sealed_data`]).
 pub fn sealed_data_exists(data_file: &std::path::Path) -> bool {
-    use std::io::Read;
-    let Ok(mut f) = std::fs::File::open(data_file) else {
-        return false;
-    };
-    let mut head = [0u8; 16];
-    match f.read_exact(&mut head) {
-        Ok(()) => &head != b"SQLite format 3\0",
-        Err(_) => false,
-    }
+    onsite_store::db::holds_sealed_data(data_file)
 }
 
 /// A key error as the unlock screen receives it; never the PIN.
@@ -138,21 +129,18 @@ impl AppState {
     /// Opens the store with `key`; the state says whether it opened.
     fn open_with(&self, key: DataKey, method: KeyMethod) -> KeyState {
         match self.open_store_with(&key) {
-            Ok(()) => {
-                *self.key.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, method));
-                KeyState::Open { method }
+            Ok(()) => {}
+            Err(StoreError::Sealed { .. }) => {
+                return KeyState::Problem {
+                    problem: KeyProblem::DataFromAnotherDevice,
+                }
             }
-            Err(StoreError::Sealed { .. }) => KeyState::Problem {
-                problem: KeyProblem::DataFromAnotherDevice,
-            },
-            Err(e) => {
-                // Locked, damaged, too new: the app's error screen explains (app_info),
-                // and its "Try again" opens it with the key already had.
-                tracing::error!(error = %e, "cannot open the data file");
-                *self.key.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, method));
-                KeyState::Open { method }
-            }
+            // Locked, damaged, too new: the app's error screen explains (app_info), and
+            // its "Try again" opens it with the key already had.
+            Err(e) => tracing::error!(error = %e, "cannot open the data file"),
         }
+        *self.key.lock().unwrap_or_else(|p| p.into_inner()) = Some((key, method));
+        KeyState::Open { method }
     }
 
     /// Counts what has not reached head office into the key file (counts only), for a

@@ -334,25 +334,12 @@ impl Sandbox {
     /// A connection of the test's own to the sealed database, opened with the device's
     /// key (the app may be running: the database is in WAL mode).
     pub fn db(&self) -> rusqlite::Connection {
-        let key = self.key();
+        let key = onsite_store::DataKey::from_bytes(self.key());
         let path = self.data_dir().join("onsite.db");
-        let conn = rusqlite::Connection::open_with_flags(
-            &path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        // The database key is derived from the data key as the store derives it
-        // (HKDF-SHA256, info "onsite database v1"; crates/onsite-store/src/crypto.rs).
-        let mut db_key = zeroize::Zeroizing::new([0u8; 32]);
-        hkdf::Hkdf::<sha2::Sha256>::new(None, &key[..])
-            .expand(b"onsite database v1", &mut db_key[..])
+        let conn = onsite_store::db::connect_sealed(&path, &key, false)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        conn.busy_timeout(std::time::Duration::from_secs(5))
             .unwrap();
-        let hex: String = db_key.iter().map(|b| format!("{b:02x}")).collect();
-        let pragma = zeroize::Zeroizing::new(format!(
-            "PRAGMA key = \"x'{hex}'\"; PRAGMA busy_timeout = 5000;"
-        ));
-        drop(zeroize::Zeroizing::new(hex));
-        conn.execute_batch(&pragma).unwrap();
         conn
     }
 

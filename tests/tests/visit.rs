@@ -434,11 +434,7 @@ async fn english_quote_photo_stock_override_card_and_invoice_later() {
     let files = sandbox.blob_files();
     assert_eq!(files.len(), 1, "one sealed photo: {files:?}");
     assert_ne!(std::fs::read(&files[0]).unwrap(), png, "sealed, not plain");
-    let sha = {
-        use sha2::Digest;
-        let d = sha2::Sha256::digest(png);
-        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    };
+    let sha = onsite_domain::signoff::sha256_hex(png);
     assert_eq!(sandbox.blob(&sha), png);
 
     // Two tanks quoted; the van holds one.

@@ -257,34 +257,19 @@ fn read_header(path: &Path) -> StoreResult<Header> {
 /// A connection to `path` with the key given first, as SQLCipher requires, and a page
 /// cache large enough that Today and search read each page (and decrypt it) once.
 fn open_sealed(path: &Path, key: &DataKey) -> StoreResult<Connection> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| classify(e, path))?;
-    let raw = key.sqlcipher_raw_key();
-    conn.execute_batch(&zeroize::Zeroizing::new(format!(
-        "PRAGMA key = \"{}\";",
-        raw.as_str()
-    )))
-    .map_err(|e| classify(e, path))?;
-    // SQLCipher checks the key at the first read: a file sealed with another key (or a
-    // damaged one) fails here.
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-        r.get::<_, i64>(0)
-    })
-    .map_err(|e| sealed_verdict(e, path))?;
+    let conn = connect_sealed(path, key, false)?;
     conn.execute_batch(&format!(
         "PRAGMA cache_size = -{CACHE_KIB}; PRAGMA temp_store = MEMORY;"
     ))?;
     Ok(conn)
 }
 
-/// A connection to a sealed data file with no lock and no migration: for checkers and
-/// support tools that read a device's file (the torture test's invariant checker), or
-/// tests that make a sealed file by hand. `read_only` opens it so.
+/// A connection to a sealed data file with the key given first, as SQLCipher requires, and
+/// checked (SQLCipher checks the key at the first read: a file sealed with another key, or
+/// a damaged one, fails here). No lock and no migration: the store's own opening adds
+/// those; checkers and support tools that read a device's file (the torture test's
+/// invariant checker, the E2E harness), and tests that make a sealed file by hand, use it
+/// as it is. `read_only` opens it so.
 pub fn connect_sealed(path: &Path, key: &DataKey, read_only: bool) -> StoreResult<Connection> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -305,6 +290,12 @@ pub fn connect_sealed(path: &Path, key: &DataKey, read_only: bool) -> StoreResul
     })
     .map_err(|e| sealed_verdict(e, path))?;
     Ok(conn)
+}
+
+/// Whether the file at `path` holds data that only opens with a key: present, not empty,
+/// and not a plain SQLite file (an earlier version's, which is sealed at its first open).
+pub fn holds_sealed_data(path: &Path) -> bool {
+    matches!(read_header(path), Ok(Header::Other))
 }
 
 /// Page cache of a sealed store, in KiB: each page read from the file is decrypted, so
