@@ -15,6 +15,14 @@ use crate::sync_service::{self, SyncService};
 type Reply<T> = Result<T, IpcError>;
 
 fn view(store: &Store, service: &SyncService) -> Result<SyncView, StoreError> {
+    view_counted(store, service).map(|(view, _)| view)
+}
+
+/// The sync screen and the day-end counts it was made from (read once).
+fn view_counted(
+    store: &Store,
+    service: &SyncService,
+) -> Result<(SyncView, store_sync::DayEnd), StoreError> {
     let conn = store.conn();
     let st = store_sync::state(conn)?;
     let day_end = store_sync::day_end(conn)?;
@@ -33,7 +41,7 @@ fn view(store: &Store, service: &SyncService) -> Result<SyncView, StoreError> {
     };
     let enrolled = st.is_some();
     let erased = onsite_store::erase::erased(conn)?;
-    Ok(SyncView {
+    let view = SyncView {
         enrolled,
         technician_name: if enrolled {
             workorders::technician(conn)?.map(|(_, name)| name)
@@ -64,14 +72,14 @@ fn view(store: &Store, service: &SyncService) -> Result<SyncView, StoreError> {
         review: store_sync::review_flags(conn)?,
         erased_at: erased.as_ref().map(|e| onsite_store::ts(e.erased_at)),
         erased_unsent: erased.map_or(0, |e| e.unsent),
-    })
+    };
+    Ok((view, day_end))
 }
 
 /// The sync screen.
 #[tauri::command]
 pub fn sync_status(state: State<AppState>, service: State<SyncService>) -> Reply<SyncView> {
-    let (view, counts) =
-        state.with_store(|s| Ok((view(s, &service)?, store_sync::day_end(s.conn())?)))?;
+    let (view, counts) = state.with_store(|s| view_counted(s, &service))?;
     // Counts only, for a forgotten PIN to say what erasing would lose.
     state.record_unsent(
         counts.unsent_ops + counts.rejected_ops,

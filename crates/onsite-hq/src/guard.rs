@@ -133,10 +133,6 @@ impl Guard {
         }
     }
 
-    pub fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
     /// Before an enrolment from `ip`: refused while the address is blocked.
     pub fn enrol_allowed(&self, ip: IpAddr) -> Result<(), ApiError> {
         self.enrol.allowed(ip)
