@@ -9,6 +9,7 @@ const COMMANDS: &[&str] = &[
     "unlock",
     "forgotten_pin",
     "erase_forgotten",
+    "set_data_aside",
     "today",
     "search",
     "work_order",

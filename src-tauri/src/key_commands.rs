@@ -3,7 +3,7 @@
 //! unlock prompt), and Argon2id over a PIN takes a moment.
 
 use onsite_domain::ipc::{ErrorCode, IpcError};
-use onsite_domain::view_keys::{ForgottenPin, KeyState};
+use onsite_domain::view_keys::{DataSetAside, ForgottenPin, KeyState};
 use tauri::{AppHandle, Manager};
 
 use crate::state::AppState;
@@ -48,4 +48,9 @@ pub async fn forgotten_pin(app: AppHandle) -> Result<ForgottenPin, IpcError> {
 #[tauri::command]
 pub async fn erase_forgotten(app: AppHandle, confirm: String) -> Result<KeyState, IpcError> {
     blocking(app, move |s| s.erase_forgotten(&confirm)).await?
+}
+
+#[tauri::command]
+pub async fn set_data_aside(app: AppHandle) -> Result<DataSetAside, IpcError> {
+    blocking(app, |s| s.set_data_aside()).await?
 }

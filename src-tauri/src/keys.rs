@@ -7,7 +7,9 @@
 
 use chrono::Utc;
 use onsite_domain::ipc::{ErrorCode, IpcError};
-use onsite_domain::view_keys::{ForgottenPin, KeyMethod, KeyProblem, KeyState, ERASE_CONFIRM_WORD};
+use onsite_domain::view_keys::{
+    DataSetAside, ForgottenPin, KeyMethod, KeyProblem, KeyState, ERASE_CONFIRM_WORD, SET_ASIDE_DIR,
+};
 use onsite_keys::{KeyError, Opening};
 use onsite_store::{Blobs, DataKey, StoreError};
 
@@ -124,6 +126,41 @@ impl AppState {
         self.vault.forget().map_err(key_error)?;
         tracing::warn!(files, "data erased after a forgotten PIN");
         Ok(self.key_state())
+    }
+
+    /// On a key problem that allows it ([`KeyProblem::may_set_aside`]) and after the
+    /// technician confirmed on screen: moves the data (database, files, the demo) and its
+    /// key to `set-aside/<UTC time>/` in the data folder, where it still opens with its key
+    /// if it is ever needed, and starts afresh. Nothing is deleted.
+    pub fn set_data_aside(&self) -> Result<DataSetAside, IpcError> {
+        match self.key_state() {
+            KeyState::Problem { problem } if problem.may_set_aside() => {}
+            _ => {
+                return Err(IpcError::new(
+                    ErrorCode::InvalidInput,
+                    "the data is set aside only when its key cannot be had",
+                ))
+            }
+        }
+        let dir = self
+            .data_file
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        let stamp = Utc::now().format("%Y-%m-%dT%H-%M-%SZ").to_string();
+        let to = crate::state::private_dir(&dir.join(SET_ASIDE_DIR).join(&stamp))
+            .map_err(|e| IpcError::new(ErrorCode::DbIo, format!("cannot make the folder: {e}")))?;
+        // The key first: if it cannot go with the data, nothing moves.
+        self.vault.set_aside(&to).map_err(key_error)?;
+        let moved = crate::state::move_data_aside(&dir, &self.data_file, &to)
+            .map_err(|e| IpcError::new(ErrorCode::DbIo, format!("cannot move the data: {e}")))?;
+        *self.key.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        tracing::warn!(moved, folder = %stamp, "data set aside after a key problem");
+        Ok(DataSetAside {
+            folder: to.display().to_string(),
+            moved,
+            next: self.key_state(),
+        })
     }
 
     /// Opens the store with `key`; the state says whether it opened.
@@ -332,6 +369,78 @@ mod tests {
             }
         );
         assert_eq!(std::fs::read(tmp.path().join("onsite.db")).unwrap(), bytes);
+    }
+
+    #[test]
+    fn data_whose_key_is_missing_is_set_aside_on_request_and_the_app_starts_afresh() {
+        let tmp = tempfile::tempdir().unwrap();
+        let creds = MemoryCredentialStore::new();
+        {
+            let s = state(tmp.path(), &creds);
+            assert!(matches!(s.key_state(), KeyState::Open { .. }));
+            s.with_store(|st| st.write(|tx| onsite_store::settings::set(tx, "probe", "kept")))
+                .unwrap();
+        }
+        let db = std::fs::read(tmp.path().join("onsite.db")).unwrap();
+        let key = creds.peek().unwrap();
+        // The keyring lost the key: a problem, and nothing moves without the request.
+        creds.put(None);
+        let s = state(tmp.path(), &creds);
+        assert_eq!(
+            s.key_state(),
+            KeyState::Problem {
+                problem: KeyProblem::KeyMissing
+            }
+        );
+        // While the keyring merely does not answer, setting aside is refused.
+        creds.set_unavailable(true);
+        assert_eq!(
+            s.set_data_aside().unwrap_err().code,
+            ErrorCode::InvalidInput
+        );
+        assert_eq!(std::fs::read(tmp.path().join("onsite.db")).unwrap(), db);
+        creds.set_unavailable(false);
+
+        let done = s.set_data_aside().unwrap();
+        assert!(
+            matches!(done.next, KeyState::Open { .. }),
+            "{:?}",
+            done.next
+        );
+        assert!(done.moved >= 1, "the database at least: {}", done.moved);
+        let folder = std::path::PathBuf::from(&done.folder);
+        assert!(folder.starts_with(tmp.path().join(SET_ASIDE_DIR)));
+        assert_eq!(std::fs::read(folder.join("onsite.db")).unwrap(), db);
+        assert!(folder.join(onsite_keys::KEY_FILE_NAME).exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&folder).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700);
+        }
+        // A fresh start: new key, the demo, not the old data.
+        assert_ne!(creds.peek().unwrap(), key);
+        assert_eq!(
+            s.with_store(|st| onsite_store::settings::get(st.conn(), "probe"))
+                .unwrap(),
+            None
+        );
+        // The set-aside folder still opens, with the key it kept (restored by support).
+        creds.at(&folder).put(Some(&key));
+        let there = state(&folder, &creds.at(&folder));
+        assert!(matches!(there.key_state(), KeyState::Open { .. }));
+        assert_eq!(
+            there
+                .with_store(|st| onsite_store::settings::get(st.conn(), "probe"))
+                .unwrap()
+                .as_deref(),
+            Some("kept")
+        );
+        // With the data open, nothing more is set aside.
+        assert_eq!(
+            s.set_data_aside().unwrap_err().code,
+            ErrorCode::InvalidInput
+        );
     }
 
     #[test]

@@ -335,6 +335,48 @@ pub fn local_day() -> Day {
     }
 }
 
+/// `dir` made (with its parents) and private (0700): where data is set aside.
+pub fn private_dir(dir: &Path) -> std::io::Result<PathBuf> {
+    onsite_store::private_files::create_dir(dir)?;
+    Ok(dir.to_path_buf())
+}
+
+/// Moves the sealed data into `to` (a key problem, the technician confirmed): the data
+/// file and its WAL, the demo data beside it, the blobs folder (with any copies for
+/// viewing). Renames only, in the same file system: nothing is copied or deleted. Returns
+/// how many files and folders moved.
+pub fn move_data_aside(dir: &Path, data_file: &Path, to: &Path) -> std::io::Result<u32> {
+    let mut n = 0;
+    let mut moves: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let name = data_file.file_name().unwrap_or_default();
+    for (a, b) in db_files(data_file)
+        .iter()
+        .zip(db_files(&to.join(name)).iter())
+    {
+        moves.push((a.clone(), b.clone()));
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let text = name.to_string_lossy();
+            if text.starts_with("onsite-demo-")
+                && (text.ends_with(".db") || text.ends_with(".db-wal") || text.ends_with(".db-shm"))
+            {
+                moves.push((entry.path(), to.join(&name)));
+            }
+        }
+    }
+    moves.push((dir.join("blobs"), to.join("blobs")));
+    for (a, b) in moves {
+        match std::fs::rename(&a, &b) {
+            Ok(()) => n += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 /// Erases the sealed data after a forgotten PIN (the technician confirmed): the data file
 /// and its WAL, the demo data set aside beside it, every blob file and copy for viewing.
 /// Other files in the folder (the key file, the log) stay. Returns how many files went.
@@ -498,6 +540,7 @@ pub fn run() {
             key_commands::unlock,
             key_commands::forgotten_pin,
             key_commands::erase_forgotten,
+            key_commands::set_data_aside,
             commands::today,
             commands::search,
             commands::work_order,

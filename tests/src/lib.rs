@@ -288,17 +288,23 @@ impl Sandbox {
             self.has_keyring(),
             "no keyring and no PIN set: call remember_pin (or choose_pin) first"
         );
+        self.keyring_key(&self.data_dir())
+            .expect("the app's data key is in the Secret Service")
+    }
+
+    /// The key the test's Secret Service keeps for the data folder `dir` (the app's, or
+    /// one where data was set aside), `None` when it keeps none.
+    pub fn keyring_key(&self, dir: &Path) -> Option<onsite_keys::Key> {
         self.point_process_at_bus();
-        let secret = onsite_keys::SystemCredentialStore::for_data_dir(&self.data_dir())
+        let secret = onsite_keys::SystemCredentialStore::for_data_dir(dir)
             .get()
-            .unwrap_or_else(|e| panic!("the test's Secret Service: {e}"))
-            .expect("the app's data key is in the Secret Service");
+            .unwrap_or_else(|e| panic!("the test's Secret Service: {e}"))?;
         let secret = zeroize::Zeroizing::new(secret);
         let bytes: [u8; 32] = secret
             .as_slice()
             .try_into()
             .unwrap_or_else(|_| panic!("the stored key has {} bytes, not 32", secret.len()));
-        zeroize::Zeroizing::new(bytes)
+        Some(zeroize::Zeroizing::new(bytes))
     }
 
     /// The sealed blobs folder, opened with the device's key.

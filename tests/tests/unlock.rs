@@ -6,6 +6,9 @@
 //!   word ERASE) and starts afresh. In Chinese (the whole walk) and English (the screens).
 //! - A Secret Service answers (the test's own gnome-keyring): no PIN screen at any start,
 //!   the key is in the keyring and in no file of the data folder.
+//! - The key file lost (a key problem): the screen names it; setting the data aside is
+//!   asked first, then moves the data with its key to a folder of its own (nothing deleted)
+//!   and the app starts afresh.
 
 use std::path::Path;
 
@@ -331,4 +334,85 @@ async fn with_a_keyring_every_start_opens_without_a_pin() {
             "{pid} outlived the sandbox"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_key_lets_the_data_be_set_aside_after_asking_and_nothing_is_deleted() {
+    let x = Xvfb::start();
+    let sandbox = Sandbox::new();
+    let data = sandbox.data_dir();
+    let lang = "en_US.UTF-8";
+
+    let (driver, c) = start(&x, &sandbox, lang).await;
+    wait_today(&c).await;
+    assert_eq!(status_of(&c, "王伟").await, "Assigned");
+    click(&c, "[data-testid=to-on_site]").await;
+    wait_text(&c, "[data-testid=order-status]", |t| t == "On site").await;
+    end_session(c, driver, &data).await;
+    let old_key = sandbox.key();
+
+    // The key file is lost: the next start names the problem and deletes nothing.
+    std::fs::remove_file(data.join(onsite_keys::KEY_FILE_NAME)).unwrap();
+    let db_before = std::fs::read(data.join("onsite.db")).unwrap();
+    let (driver, c) = start(&x, &sandbox, lang).await;
+    wait_state(&c, "problem").await;
+    let problem = element(&c, "[data-testid=key-problem]").await;
+    assert_eq!(
+        problem.attr("data-problem").await.unwrap().as_deref(),
+        Some("key_missing")
+    );
+    // Asked first, with what has not reached head office; Cancel does nothing.
+    click(&c, "[data-testid=aside-offer]").await;
+    let summary = wait_text(&c, "[data-testid=aside-summary]", |t| !t.is_empty()).await;
+    assert!(!summary.is_empty());
+    shot(&c, "unlock-set-aside-ask").await;
+    click(&c, "[data-testid=aside-cancel]").await;
+    element(&c, "[data-testid=aside-offer]").await;
+    assert_eq!(std::fs::read(data.join("onsite.db")).unwrap(), db_before);
+    assert_eq!(screen_state(&c).await, "problem");
+
+    // Confirmed: moved, the folder named, then a fresh start on Today.
+    click(&c, "[data-testid=aside-offer]").await;
+    wait_enabled(&c, "[data-testid=aside-confirm]", true).await;
+    click(&c, "[data-testid=aside-confirm]").await;
+    let said = wait_text(&c, "[data-testid=aside-folder]", |t| {
+        t.contains("set-aside")
+    })
+    .await;
+    shot(&c, "unlock-set-aside-done").await;
+    click(&c, "[data-testid=aside-continue]").await;
+    wait_today(&c).await;
+    assert_eq!(status_of(&c, "王伟").await, "Assigned", "a fresh start");
+
+    // The set-aside folder holds the old data, unchanged, and its key went with it.
+    let aside: Vec<_> = std::fs::read_dir(data.join("set-aside"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    let folder = &aside[0];
+    assert!(said.contains(&folder.display().to_string()), "{said}");
+    assert_eq!(std::fs::read(folder.join("onsite.db")).unwrap(), db_before);
+    let kept = sandbox
+        .keyring_key(folder)
+        .expect("the set-aside data's key is in the keyring");
+    assert_eq!(kept.as_slice(), old_key.as_slice());
+    let conn = onsite_store::db::connect_sealed(
+        &folder.join("onsite.db"),
+        &onsite_store::DataKey::from_bytes(kept),
+        false,
+    )
+    .unwrap();
+    let on_site: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM work_order WHERE status = 'on_site'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(on_site, 1, "what was recorded is in the set-aside data");
+    // The fresh data has a new key.
+    assert_ne!(sandbox.key().as_slice(), old_key.as_slice());
+    end_session(c, driver, &data).await;
 }

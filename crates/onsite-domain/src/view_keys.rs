@@ -64,6 +64,29 @@ pub struct ForgottenPin {
     pub enrolled: bool,
 }
 
+impl KeyProblem {
+    /// Whether the technician may set the data aside and start again: when the key is
+    /// missing or damaged, or the data does not open with it. Not when the credential
+    /// store merely does not answer: unlocking it opens the data again.
+    pub fn may_set_aside(self) -> bool {
+        !matches!(self, KeyProblem::CredentialStoreUnavailable)
+    }
+}
+
+/// The data set aside after a key problem (moved, not deleted) and the state after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct DataSetAside {
+    /// The folder the data (database, files and key file) was moved to.
+    pub folder: String,
+    /// How many files and folders were moved.
+    pub moved: u32,
+    /// The key's state now (a fresh start).
+    pub next: KeyState,
+}
+
+/// Where data set aside goes, inside the data folder: `set-aside/<UTC time>/`.
+pub const SET_ASIDE_DIR: &str = "set-aside";
+
 /// The least a PIN or passphrase may be: six characters (digits or anything else).
 pub const PIN_MIN_CHARS: usize = 6;
 /// The most: a passphrase, not a novel.

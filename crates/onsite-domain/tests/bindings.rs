@@ -55,6 +55,7 @@ fn render() -> String {
         KeyProblem::decl(&cfg),
         KeyState::decl(&cfg),
         ForgottenPin::decl(&cfg),
+        DataSetAside::decl(&cfg),
         Bilingual::decl(&cfg),
         ItemKind::decl(&cfg),
         FeeItem::decl(&cfg),

@@ -22,6 +22,9 @@ pub trait CredentialStore: Send + Sync {
     fn set(&self, secret: &[u8]) -> Result<(), Unavailable>;
     /// Removes the entry; no entry is not an error.
     fn delete(&self) -> Result<(), Unavailable>;
+    /// The same kind of store's entry for another data folder (where data set aside
+    /// keeps its key, so it can still be opened there).
+    fn elsewhere(&self, dir: &Path) -> Box<dyn CredentialStore>;
 }
 
 /// The service name of Onsite's entries in the OS credential store.
@@ -180,6 +183,10 @@ mod system {
                 Err(e) => Err(unavailable("delete", e)),
             }
         }
+
+        fn elsewhere(&self, dir: &std::path::Path) -> Box<dyn CredentialStore> {
+            Box::new(SystemCredentialStore::for_data_dir(dir).with_timeout(self.timeout))
+        }
     }
 }
 
@@ -205,10 +212,12 @@ impl CredentialStore for SystemCredentialStore {
 }
 
 /// A credential store in memory, for tests (here and in the app's). Clones share the
-/// same entry, so a test can look at or change it behind a [`crate::Vault`]'s back.
+/// same entry, so a test can look at or change it behind a [`crate::Vault`]'s back; the
+/// entries of other folders ([`MemoryCredentialStore::at`]) are shared by all clones too.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryCredentialStore {
     inner: Arc<Mutex<Memory>>,
+    others: Arc<Mutex<std::collections::HashMap<PathBuf, MemoryCredentialStore>>>,
 }
 
 #[derive(Debug, Default)]
@@ -253,6 +262,19 @@ impl MemoryCredentialStore {
     pub fn calls(&self) -> u32 {
         self.lock().calls
     }
+
+    /// The entry of another data folder (made empty on first use), as
+    /// [`CredentialStore::elsewhere`] gives it.
+    pub fn at(&self, dir: &Path) -> MemoryCredentialStore {
+        let mut others = self.others.lock().unwrap_or_else(|p| p.into_inner());
+        others
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| MemoryCredentialStore {
+                inner: Arc::default(),
+                others: Arc::clone(&self.others),
+            })
+            .clone()
+    }
 }
 
 impl CredentialStore for MemoryCredentialStore {
@@ -288,6 +310,10 @@ impl CredentialStore for MemoryCredentialStore {
         }
         m.secret = None;
         Ok(())
+    }
+
+    fn elsewhere(&self, dir: &Path) -> Box<dyn CredentialStore> {
+        Box::new(self.at(dir))
     }
 }
 

@@ -375,6 +375,44 @@ impl Vault {
     }
 }
 
+impl Vault {
+    /// Hands the key to data being set aside in the folder `to` (the technician confirmed
+    /// "set this data aside and start again" on a key problem): the key file moves there,
+    /// and the credential store entry, if one answers, is copied to `to`'s own entry before
+    /// this folder's is removed. The set-aside folder is then a data folder of its own that
+    /// opens with its key wherever it is put back; this folder starts afresh at the next
+    /// [`Vault::open`].
+    ///
+    /// `Err` (and nothing moved) when the store holds an entry that cannot be copied, or the
+    /// key file cannot be moved. `to` must exist and be on the same file system.
+    pub fn set_aside(&self, to: &Path) -> Result<(), KeyError> {
+        // No entry, or no store at all (a PIN keeps the key in the key file): nothing to copy.
+        if let Ok(Some(secret)) = self.store.get() {
+            let secret = Zeroizing::new(secret);
+            let there = self.store.elsewhere(to);
+            let kept = there.set(&secret).is_ok()
+                && match there.get() {
+                    Ok(Some(back)) => Zeroizing::new(back).as_slice() == secret.as_slice(),
+                    _ => false,
+                };
+            if !kept {
+                return Err(KeyError::Problem(KeyProblem::CredentialStoreUnavailable));
+            }
+        }
+        let from = self.key_file();
+        match std::fs::rename(&from, to.join(KEY_FILE_NAME)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(KeyError::Io(e)),
+        }
+        file::sync_dir(&self.dir)?;
+        // Best effort, as in `forget`: a first start replaces what stays.
+        let _ = self.store.delete();
+        self.may_set_pin.store(false, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
 /// A last wrong try later than `now` means the clock went back: no time has passed, and
 /// the wait starts again from `now` (written back), so that a clock set back by a year
 /// costs one whole wait, not a year.

@@ -9,6 +9,7 @@ const api = vi.hoisted(() => ({
   unlock: vi.fn(),
   forgottenPin: vi.fn(),
   eraseForgotten: vi.fn(),
+  setDataAside: vi.fn(),
 }));
 vi.mock('../lib/api', () => ({ api, asIpcError: (e: unknown) => e }));
 
@@ -311,7 +312,7 @@ describe('forgotten PIN', () => {
 describe('key problems', () => {
   const cases: [KeyProblem, string][] = [
     ['credential_store_unavailable', 'Unlock the keyring'],
-    ['key_missing', 're-enrol this device'],
+    ['key_missing', 'set this data aside'],
     ['key_damaged', 'damaged'],
     ['data_from_another_device', 'copied from another computer'],
   ];
@@ -328,6 +329,59 @@ describe('key problems', () => {
     api.keyState.mockResolvedValueOnce({ state: 'open', method: 'credential_store' });
     button('key-retry').click();
     await settle();
+    expect(onOpened).toHaveBeenCalledTimes(1);
+  });
+
+  it('offers setting the data aside only where the key is gone, and asks before moving it', async () => {
+    open({ state: 'problem', problem: 'credential_store_unavailable' });
+    expect(q('aside-offer')).toBeNull();
+    unmount(app!);
+    app = undefined;
+    document.body.innerHTML = '';
+
+    open({ state: 'problem', problem: 'key_missing' });
+    api.forgottenPin.mockResolvedValueOnce({
+      unsent_changes: 3,
+      unsent_files: 1,
+      counted_at: '2026-12-05T16:00:00Z',
+      enrolled: true,
+    } satisfies ForgottenPin);
+    button('aside-offer').click();
+    await settle();
+    // Asked first: what has not reached head office, and nothing moved yet.
+    expect(q('aside-ask')).not.toBeNull();
+    expect(q('aside-summary')!.dataset.kind).toBe('unsent');
+    expect(q('aside-summary')!.textContent).toContain('3 changes');
+    expect(api.setDataAside).not.toHaveBeenCalled();
+    // Cancel goes back with nothing done.
+    button('aside-cancel').click();
+    flushSync();
+    expect(q('aside-ask')).toBeNull();
+    expect(api.setDataAside).not.toHaveBeenCalled();
+
+    // A refusal is shown and the screen stays.
+    api.forgottenPin.mockResolvedValueOnce({ unsent_changes: 0, unsent_files: 0, counted_at: null, enrolled: true });
+    button('aside-offer').click();
+    await settle();
+    expect(q('aside-summary')!.dataset.kind).toBe('never_counted');
+    api.setDataAside.mockRejectedValueOnce({ code: 'db_io', message: 'cannot move', file: null });
+    button('aside-confirm').click();
+    await settle();
+    expect(q('key-retry-error')!.dataset.code).toBe('db_io');
+    expect(onOpened).not.toHaveBeenCalled();
+
+    // Confirmed: where it went, then Continue opens the fresh data.
+    api.setDataAside.mockResolvedValueOnce({
+      folder: '/home/tech/.local/share/onsite/set-aside/2026-12-06T10-00-00Z',
+      moved: 3,
+      next: { state: 'open', method: 'credential_store' },
+    });
+    button('aside-confirm').click();
+    await settle();
+    expect(q('aside-folder')!.textContent).toContain('set-aside/2026-12-06T10-00-00Z');
+    expect(onOpened).not.toHaveBeenCalled();
+    button('aside-continue').click();
+    flushSync();
     expect(onOpened).toHaveBeenCalledTimes(1);
   });
 

@@ -14,6 +14,7 @@ import type {
   ExpenseRatesView,
   ExpensesDayView,
   ForgottenPin,
+  DataSetAside,
   KeyState,
   StockCountForm,
   StockTakeResult,
@@ -134,4 +135,5 @@ export const api = {
   unlock: (pin: string) => call<KeyState>('unlock', { pin }),
   forgottenPin: () => call<ForgottenPin>('forgotten_pin'),
   eraseForgotten: (confirm: string) => call<KeyState>('erase_forgotten', { confirm }),
+  setDataAside: () => call<DataSetAside>('set_data_aside'),
 };

@@ -163,6 +163,20 @@ counted_at: string | null,
  */
 enrolled: boolean, };
 
+export type DataSetAside = { 
+/**
+ * The folder the data (database, files and key file) was moved to.
+ */
+folder: string, 
+/**
+ * How many files and folders were moved.
+ */
+moved: number, 
+/**
+ * The key's state now (a fresh start).
+ */
+next: KeyState, };
+
 export type Bilingual = { 
 /**
  * Simplified Chinese (zh-CN).

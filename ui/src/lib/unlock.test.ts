@@ -8,6 +8,8 @@ import {
   isWrongOrWait,
   pinChars,
   pinRules,
+  asideSummary,
+  maySetAside,
   problemKeys,
   secondsLeft,
 } from './unlock';
@@ -120,5 +122,33 @@ describe('problemKeys', () => {
       expect(dictionaries['zh-CN'][k.text]).toBeTruthy();
     }
     expect(problemKeys('martian')).toEqual({ heading: 'unlock.problem.other.heading', text: 'unlock.problem.other.text' });
+  });
+});
+
+describe('maySetAside', () => {
+  it('is offered where the key cannot be had, not where the keyring only needs unlocking', () => {
+    expect(maySetAside('key_missing')).toBe(true);
+    expect(maySetAside('key_damaged')).toBe(true);
+    expect(maySetAside('data_from_another_device')).toBe(true);
+    expect(maySetAside('credential_store_unavailable')).toBe(false);
+    expect(maySetAside('unknown')).toBe(false);
+    expect(maySetAside('something_newer')).toBe(false);
+  });
+});
+
+describe('asideSummary', () => {
+  it('counts as the forgotten PIN does but says nothing is lost', () => {
+    const when = (iso: string) => iso.slice(0, 10);
+    const unsent = asideSummary({ unsent_changes: 2, unsent_files: 1, counted_at: '2026-12-05T10:00:00Z', enrolled: true }, when);
+    expect(unsent).toEqual({ kind: 'unsent', key: 'unlock.aside.unsent', params: { changes: 2, files: 1, at: '2026-12-05' } });
+    expect(dictionaries.en[unsent.key]).not.toContain('lose');
+    expect(asideSummary({ unsent_changes: 0, unsent_files: 0, counted_at: null, enrolled: false }, when).key).toBe(
+      'unlock.aside.demo_only',
+    );
+    for (const lang of ['en', 'zh-CN'] as const) {
+      for (const k of ['demo_only', 'never_counted', 'all_sent', 'unsent']) {
+        expect(dictionaries[lang][`unlock.aside.${k}` as keyof typeof dictionaries.en]).toBeTruthy();
+      }
+    }
   });
 });

@@ -82,6 +82,21 @@ export function forgotSummary(f: ForgottenPin, when: (iso: string) => string): F
   return { kind: 'unsent', key: 'unlock.forgot.unsent', params: { changes, files, at } };
 }
 
+/**
+ * The same count said before setting data aside, where nothing is lost: what head office
+ * lacks stays in the set-aside folder.
+ */
+export function asideSummary(f: ForgottenPin, when: (iso: string) => string): ForgotSummary {
+  const said = forgotSummary(f, when);
+  const keys: Record<ForgotSummary['kind'], Key> = {
+    demo_only: 'unlock.aside.demo_only',
+    never_counted: 'unlock.aside.never_counted',
+    all_sent: 'unlock.aside.all_sent',
+    unsent: 'unlock.aside.unsent',
+  };
+  return { ...said, key: keys[said.kind] };
+}
+
 /** The heading and the text for a key problem (an unknown one gets the general pair). */
 export function problemKeys(p: KeyProblem | string): { heading: Key; text: Key } {
   switch (p) {
@@ -93,6 +108,15 @@ export function problemKeys(p: KeyProblem | string): { heading: Key; text: Key }
     default:
       return { heading: 'unlock.problem.other.heading', text: 'unlock.problem.other.text' };
   }
+}
+
+/**
+ * Whether a problem's screen offers "set this data aside and start again" (mirrors
+ * KeyProblem::may_set_aside): not while the keyring merely does not answer (unlocking it
+ * opens the data), nor for a problem this UI does not know.
+ */
+export function maySetAside(p: KeyProblem | string): boolean {
+  return p === 'key_missing' || p === 'key_damaged' || p === 'data_from_another_device';
 }
 
 /** A time for the forgotten-PIN summary; a value that is no time is shown as it is. */

@@ -723,3 +723,73 @@ fn works_inside_a_tokio_runtime() {
         ready(fx.vault().open(false, t0()).unwrap());
     });
 }
+
+#[test]
+fn set_aside_hands_the_key_to_the_folder_and_this_one_starts_afresh() {
+    let f = Fixture::new();
+    let v = f.vault();
+    let (key, _, _) = ready(v.open(false, t0()).unwrap());
+    // The data cannot be opened (say it came from elsewhere): set aside.
+    let aside = f.dir.path().join("set-aside").join("one");
+    std::fs::create_dir_all(&aside).unwrap();
+    let file = f.file_bytes().unwrap();
+    v.set_aside(&aside).unwrap();
+    assert!(f.file_bytes().is_none(), "the key file moved");
+    assert_eq!(std::fs::read(aside.join(KEY_FILE_NAME)).unwrap(), file);
+    assert_eq!(f.store.peek(), None, "this folder's entry removed");
+    assert_eq!(
+        f.store.at(&aside).peek().as_deref(),
+        Some(key.as_slice()),
+        "the set-aside folder's entry holds the key"
+    );
+    // The set-aside folder opens with its key as a data folder of its own.
+    let there = Vault::with_kdf_params(&aside, Box::new(f.store.at(&aside)), CHEAP);
+    let (back, _, fresh) = ready(there.open(true, t0()).unwrap());
+    assert!(!fresh);
+    assert_eq!(back.as_slice(), key.as_slice());
+    // Here: a first start with a new key.
+    let (new, _, fresh) = ready(f.vault().open(false, t0()).unwrap());
+    assert!(fresh);
+    assert_ne!(new.as_slice(), key.as_slice());
+}
+
+#[test]
+fn set_aside_with_a_pin_moves_the_sealed_key_and_needs_no_store() {
+    let f = Fixture::new();
+    let (v, key) = f.with_pin();
+    let aside = f.dir.path().join("aside");
+    std::fs::create_dir_all(&aside).unwrap();
+    v.set_aside(&aside).unwrap();
+    assert!(f.file_bytes().is_none());
+    let there = Vault::with_kdf_params(&aside, Box::new(f.store.at(&aside)), CHEAP);
+    assert!(matches!(
+        there.open(true, t0()).unwrap(),
+        Opening::EnterPin { .. }
+    ));
+    assert_eq!(there.unlock(PIN, t0()).unwrap().as_slice(), key.as_slice());
+    assert!(matches!(
+        f.vault().open(false, t0()).unwrap(),
+        Opening::SetPin
+    ));
+}
+
+#[test]
+fn set_aside_moves_nothing_when_the_key_cannot_be_kept_there() {
+    let f = Fixture::new();
+    let v = f.vault();
+    let (key, _, _) = ready(v.open(false, t0()).unwrap());
+    let aside = f.dir.path().join("aside");
+    std::fs::create_dir_all(&aside).unwrap();
+    f.store.at(&aside).set_unavailable(true);
+    let file = f.file_bytes().unwrap();
+    assert!(matches!(
+        v.set_aside(&aside),
+        Err(KeyError::Problem(KeyProblem::CredentialStoreUnavailable))
+    ));
+    assert_eq!(f.file_bytes().unwrap(), file, "key file kept");
+    assert_eq!(
+        f.store.peek().as_deref(),
+        Some(key.as_slice()),
+        "entry kept"
+    );
+}
