@@ -24,6 +24,10 @@ pub struct FileConfig {
     pub cert_names: Option<Vec<String>>,
     /// `text` or `json`.
     pub log_format: Option<String>,
+    /// Address and port for Prometheus metrics (plain HTTP).
+    pub metrics_listen: Option<SocketAddr>,
+    /// Seconds a stop waits for requests in flight.
+    pub shutdown_grace: Option<u64>,
     /// The limits (docs/hq-limits.md).
     #[serde(default)]
     pub limits: FileLimits,
@@ -75,6 +79,8 @@ mod tests {
             key = "/etc/onsite-hq/key.pem"
             cert_names = ["hq.example.com"]
             log_format = "json"
+            metrics_listen = "127.0.0.1:9464"
+            shutdown_grace = 45
             [limits]
             request_timeout = 20
             blob_timeout = 90
@@ -87,6 +93,8 @@ mod tests {
         assert_eq!(c.data.as_deref(), Some(Path::new("/var/lib/onsite-hq")));
         assert_eq!(c.listen, Some("0.0.0.0:8443".parse().unwrap()));
         assert_eq!(c.cert_names, Some(vec!["hq.example.com".to_string()]));
+        assert_eq!(c.metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(c.shutdown_grace, Some(45));
         assert_eq!(c.limits.max_in_flight, Some(256));
         assert_eq!(c.limits.failed_auth_per_minute, Some(20));
     }

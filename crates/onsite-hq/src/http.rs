@@ -42,6 +42,7 @@ pub struct AppState {
     storage: Arc<dyn Storage>,
     admin_token_hash: Arc<str>,
     guard: Arc<Guard>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -57,7 +58,13 @@ impl AppState {
             storage,
             admin_token_hash: auth::token_hash(admin_token).into(),
             guard: Arc::new(Guard::new(limits)),
+            metrics: Arc::default(),
         }
+    }
+
+    /// This instance's metrics (served on their own address by `onsite-hq`).
+    pub fn metrics(&self) -> Arc<crate::metrics::Metrics> {
+        self.metrics.clone()
     }
 
     fn is_admin(&self, token: &str) -> bool {
@@ -198,7 +205,13 @@ where
     F: FnOnce(&dyn Storage) -> Result<T, ApiError> + Send + 'static,
 {
     let storage = state.storage.clone();
-    match tokio::task::spawn_blocking(move || f(&*storage)).await {
+    let busy = state.metrics.storage_call();
+    match tokio::task::spawn_blocking(move || {
+        let _busy = busy;
+        f(&*storage)
+    })
+    .await
+    {
         Ok(result) => result,
         Err(e) => {
             tracing::error!(error = %e, "storage task failed");
@@ -530,6 +543,10 @@ pub fn router(state: AppState) -> Router {
             crate::guard::limit,
         ))
         .layer(axum::middleware::from_fn(log_request))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            crate::metrics::track,
+        ))
         .with_state(state)
 }
 
@@ -686,6 +703,17 @@ async fn push(
         .iter()
         .filter(|r| matches!(r.outcome, onsite_api::OpOutcome::Rejected { .. }))
         .count();
+    let duplicates = reply.results.iter().filter(|r| r.duplicate).count();
+    let new_rejected = reply
+        .results
+        .iter()
+        .filter(|r| !r.duplicate && matches!(r.outcome, onsite_api::OpOutcome::Rejected { .. }))
+        .count();
+    state.metrics.ops(
+        (reply.results.len() - duplicates - new_rejected) as u64,
+        duplicates as u64,
+        new_rejected as u64,
+    );
     tracing::info!(device = %device_id, ops = reply.results.len(), rejected, "push");
     Ok(Json(reply))
 }
@@ -798,17 +826,20 @@ async fn pull(
     let cursor = query.cursor.filter(|c| !c.is_empty());
     let accept = query.accept;
     let checkpoint = query.checkpoint.filter(|c| !c.is_empty());
+    let metrics = state.metrics.clone();
     run(&state, move |s| {
         let epoch = s.epoch()?;
         let history_lost = history_lost(s, checkpoint.as_deref())?;
+        let head = s.max_seq()?;
         let (after, reset) = match cursor {
             None => (0, history_lost),
             Some(_) if history_lost => (0, true),
             Some(text) => match Cursor::parse(&text) {
-                Some(c) if c.epoch == epoch && c.seq <= s.max_seq()? => (c.seq, false),
+                Some(c) if c.epoch == epoch && c.seq <= head => (c.seq, false),
                 _ => (0, true),
             },
         };
+        metrics.pulled(after, head);
         let accepted: Vec<&str> = accept
             .as_deref()
             .unwrap_or("")

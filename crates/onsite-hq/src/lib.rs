@@ -6,7 +6,8 @@
 //! - [`rules`]: the sync rules as pure functions;
 //! - [`tls`]: rustls configuration and a self-made CA for first start;
 //! - [`openapi`]: the OpenAPI document served at `/openapi.json`;
-//! - [`demo`]: sample data for `onsite-hq demo`.
+//! - [`demo`]: sample data for `onsite-hq demo`;
+//! - [`metrics`]: Prometheus metrics, served on their own address.
 
 pub mod auth;
 pub mod carryback;
@@ -15,6 +16,7 @@ pub mod demo;
 pub mod export;
 pub mod guard;
 pub mod http;
+pub mod metrics;
 pub mod openapi;
 pub mod rules;
 pub mod storage;
@@ -81,5 +83,18 @@ pub fn serve_tls(
             .serve(app.into_make_service_with_connect_info::<SocketAddr>())
             .await
     });
+    Ok(RunningServer { addr, handle, task })
+}
+
+/// Serves `app` over plain HTTP on an already bound listener (the metrics address: a
+/// scraper on the internal network). Must be called inside a tokio runtime.
+pub fn serve_plain(
+    listener: std::net::TcpListener,
+    app: axum::Router,
+) -> std::io::Result<RunningServer> {
+    let addr = listener.local_addr()?;
+    let handle = Handle::new();
+    let server = axum_server::from_tcp(listener)?.handle(handle.clone());
+    let task = tokio::spawn(async move { server.serve(app.into_make_service()).await });
     Ok(RunningServer { addr, handle, task })
 }

@@ -63,6 +63,18 @@ fn parse_cli() -> Result<Cli, String> {
     file_wins(&m, "cert", &mut s.cert, f.cert.map(Some));
     file_wins(&m, "key", &mut s.key, f.key.map(Some));
     file_wins(&m, "cert_names", &mut s.cert_names, f.cert_names);
+    file_wins(
+        &m,
+        "metrics_listen",
+        &mut s.metrics_listen,
+        f.metrics_listen.map(Some),
+    );
+    file_wins(
+        &m,
+        "shutdown_grace",
+        &mut s.shutdown_grace,
+        f.shutdown_grace,
+    );
     let format = f.log_format.map(|t| {
         if t == "json" {
             LogFormat::Json
@@ -144,6 +156,19 @@ struct ServeArgs {
     /// from a backup, so that every device refetches and re-sends what it holds.
     #[arg(long)]
     new_epoch: bool,
+    /// Address and port for Prometheus metrics (plain HTTP, GET /metrics); none by
+    /// default. Keep it on an internal network.
+    #[arg(long, env = "ONSITE_HQ_METRICS_LISTEN", value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
+    /// Seconds a stop (SIGTERM or Ctrl-C) waits for requests in flight, pushes included,
+    /// to finish before closing their connections.
+    #[arg(
+        long,
+        env = "ONSITE_HQ_SHUTDOWN_GRACE",
+        value_name = "SECS",
+        default_value_t = 30
+    )]
+    shutdown_grace: u64,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -278,6 +303,7 @@ fn default_names() -> Vec<String> {
 struct Started {
     server: onsite_hq::RunningServer,
     ca: Option<PathBuf>,
+    metrics: Arc<onsite_hq::metrics::Metrics>,
 }
 
 async fn start(
@@ -306,20 +332,75 @@ async fn start(
     };
     let listener = std::net::TcpListener::bind(listen)
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let app = router(AppState::with_limits(storage, admin, limits));
-    let server = onsite_hq::serve_tls(listener, config, app)?;
-    Ok(Started { server, ca })
+    let state = AppState::with_limits(storage, admin, limits);
+    let metrics = state.metrics();
+    let server = onsite_hq::serve_tls(listener, config, router(state))?;
+    Ok(Started {
+        server,
+        ca,
+        metrics,
+    })
 }
 
-async fn until_stopped(server: onsite_hq::RunningServer) -> Result<(), AnyError> {
+/// Serves the metrics on their own address, plain HTTP.
+fn serve_metrics(
+    listen: SocketAddr,
+    metrics: Arc<onsite_hq::metrics::Metrics>,
+) -> Result<onsite_hq::RunningServer, AnyError> {
+    let listener = std::net::TcpListener::bind(listen)
+        .map_err(|e| format!("cannot listen for metrics on {listen}: {e}"))?;
+    Ok(onsite_hq::serve_plain(
+        listener,
+        onsite_hq::metrics::router(metrics),
+    )?)
+}
+
+/// Waits for SIGTERM (systemd, a container runtime) or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+                return;
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot wait for SIGTERM; Ctrl-C only"),
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Runs until a stop signal, then stops accepting connections and lets requests in flight
+/// (a push half received, say) finish within `grace` before closing: what a device sent
+/// whole is applied and answered, and a device cut off at the grace retries its push,
+/// which head office recognises by its op ids.
+async fn until_stopped(
+    server: onsite_hq::RunningServer,
+    metrics: Option<onsite_hq::RunningServer>,
+    grace: Duration,
+) -> Result<(), AnyError> {
     let handle = server.handle();
+    let metrics_handle = metrics.as_ref().map(|m| m.handle());
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            tracing::info!("stopping");
-            handle.graceful_shutdown(Some(Duration::from_secs(10)));
+        stop_signal().await;
+        tracing::info!(
+            grace_secs = grace.as_secs(),
+            "stopping: no new connections; finishing requests in flight"
+        );
+        handle.graceful_shutdown(Some(grace));
+        if let Some(m) = metrics_handle {
+            m.graceful_shutdown(Some(Duration::from_secs(1)));
         }
     });
     server.wait().await?;
+    if let Some(m) = metrics {
+        m.wait().await?;
+    }
+    tracing::info!("stopped");
     Ok(())
 }
 
@@ -351,7 +432,20 @@ async fn run_server(args: ServeArgs) -> Result<(), AnyError> {
     if let Some(path) = admin_path {
         println!("admin token: in {}", path.display());
     }
-    until_stopped(started.server).await
+    let metrics = match args.metrics_listen {
+        Some(addr) => {
+            let m = serve_metrics(addr, started.metrics.clone())?;
+            println!("metrics on http://{}/metrics", m.addr);
+            Some(m)
+        }
+        None => None,
+    };
+    until_stopped(
+        started.server,
+        metrics,
+        Duration::from_secs(args.shutdown_grace),
+    )
+    .await
 }
 
 async fn run_demo(args: DemoArgs) -> Result<(), AnyError> {
@@ -388,5 +482,5 @@ async fn run_demo(args: DemoArgs) -> Result<(), AnyError> {
     println!("  data directory:  {}", data.display());
     println!("  API description: https://{addr}/openapi.json");
     println!("Press Ctrl-C to stop.");
-    until_stopped(started.server).await
+    until_stopped(started.server, None, Duration::from_secs(10)).await
 }
