@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::{Json, Router};
@@ -30,6 +30,7 @@ use uuid::Uuid;
 use crate::auth;
 use crate::export;
 use crate::guard::{client_ip, Guard, Limits};
+use crate::paging::{self, Page, PageArgs};
 use crate::rules;
 use crate::storage::{DeviceAuth, NewDevice, Storage, StorageError};
 
@@ -954,11 +955,41 @@ async fn blob_put(
 // ---------------------------------------------------------------------------------------
 // Handlers: head office
 
+/// One page of a whole list (crate::paging), with the next page's headers.
+fn page_of<T: serde::Serialize>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> String,
+    page: &PageArgs,
+    uri: &Uri,
+) -> ApiResult<Response> {
+    let limit = page
+        .limit(paging::DEFAULT_LIMIT, paging::MAX_LIMIT)
+        .map_err(ApiError::bad_request)?;
+    let p = paging::cut(items, key, page.cursor(), limit)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(paging::respond(Json(p.items), p.next, uri))
+}
+
+/// A keyset page's start (the cursor is the last item's id) and size.
+fn keyset(page: &PageArgs, default: usize, max: usize) -> ApiResult<(Option<Uuid>, usize)> {
+    let limit = page.limit(default, max).map_err(ApiError::bad_request)?;
+    let after = page
+        .cursor()
+        .map(|c| {
+            Uuid::parse_str(c).map_err(|_| ApiError::bad_request(paging::BadCursor.to_string()))
+        })
+        .transpose()?;
+    Ok((after, limit))
+}
+
 async fn list_technicians(
     State(state): State<AppState>,
     _: Admin,
-) -> ApiResult<Json<Vec<onsite_api::Technician>>> {
-    run(&state, |s| Ok(Json(s.list_technicians()?))).await
+    QueryArgs(page): QueryArgs<PageArgs>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let all = run(&state, |s| Ok(s.list_technicians()?)).await?;
+    page_of(all, |t| t.id.to_string(), &page, &uri)
 }
 
 async fn create_technician(
@@ -1024,8 +1055,11 @@ async fn issue_enrolment_code(
 async fn list_devices(
     State(state): State<AppState>,
     _: Admin,
-) -> ApiResult<Json<Vec<onsite_api::Device>>> {
-    run(&state, |s| Ok(Json(s.list_devices()?))).await
+    QueryArgs(page): QueryArgs<PageArgs>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let all = run(&state, |s| Ok(s.list_devices()?)).await?;
+    page_of(all, |d| d.id.to_string(), &page, &uri)
 }
 
 async fn revoke_device(
@@ -1088,8 +1122,16 @@ async fn list_work_orders(
     State(state): State<AppState>,
     _: Admin,
     QueryArgs(query): QueryArgs<WorkOrderQuery>,
-) -> ApiResult<Json<Vec<onsite_api::WorkOrder>>> {
-    run(&state, move |s| Ok(Json(s.list_work_orders(&query)?))).await
+    QueryArgs(page): QueryArgs<PageArgs>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let (after, limit) = keyset(&page, paging::DEFAULT_LIMIT, paging::MAX_LIMIT)?;
+    let items = run(&state, move |s| {
+        Ok(s.list_work_orders_page(&query, after, limit + 1)?)
+    })
+    .await?;
+    let p = Page::from_probe(items, limit, |w| w.id.to_string());
+    Ok(paging::respond(Json(p.items), p.next, &uri))
 }
 
 async fn create_work_order(
@@ -1177,8 +1219,11 @@ async fn cancel_work_order(
 async fn list_fee_tables(
     State(state): State<AppState>,
     _: Admin,
-) -> ApiResult<Json<Vec<onsite_api::FeeTable>>> {
-    run(&state, |s| Ok(Json(s.list_fee_tables()?))).await
+    QueryArgs(page): QueryArgs<PageArgs>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let all = run(&state, |s| Ok(s.list_fee_tables()?)).await?;
+    page_of(all, |t| t.version.to_string(), &page, &uri)
 }
 
 async fn publish_fee_table(
@@ -1226,16 +1271,17 @@ async fn list_parts_issues(
     State(state): State<AppState>,
     _: Admin,
     PathId(technician_id): PathId,
-) -> ApiResult<Json<Vec<onsite_api::PartsIssue>>> {
-    run(&state, move |s| {
-        s.list_parts_issues(technician_id)
-            .map(Json)
-            .map_err(|e| match e {
-                StorageError::NotFound => ApiError::not_found("technician"),
-                e => e.into(),
-            })
+    QueryArgs(page): QueryArgs<PageArgs>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let all = run(&state, move |s| {
+        s.list_parts_issues(technician_id).map_err(|e| match e {
+            StorageError::NotFound => ApiError::not_found("technician"),
+            e => e.into(),
+        })
     })
-    .await
+    .await?;
+    page_of(all, |i| i.id.to_string(), &page, &uri)
 }
 
 async fn put_company(
@@ -1262,9 +1308,12 @@ async fn list_review_flags(
     State(state): State<AppState>,
     _: Admin,
     QueryArgs(query): QueryArgs<ReviewQuery>,
-) -> ApiResult<Json<Vec<onsite_api::ReviewFlag>>> {
-    let all = query.include_resolved.unwrap_or(false);
-    run(&state, move |s| Ok(Json(s.list_review_flags(all)?))).await
+    QueryArgs(page): QueryArgs<PageArgs>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let resolved = query.include_resolved.unwrap_or(false);
+    let all = run(&state, move |s| Ok(s.list_review_flags(resolved)?)).await?;
+    page_of(all, |f| f.id.to_string(), &page, &uri)
 }
 
 async fn resolve_review_flag(
@@ -1287,8 +1336,11 @@ async fn list_refused_ops(
     State(state): State<AppState>,
     _: Admin,
     QueryArgs(query): QueryArgs<onsite_api::RefusedQuery>,
-) -> ApiResult<Json<Vec<onsite_api::RefusedOp>>> {
-    run(&state, move |s| Ok(Json(s.list_refused_ops(&query)?))).await
+    QueryArgs(page): QueryArgs<PageArgs>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let all = run(&state, move |s| Ok(s.list_refused_ops(&query)?)).await?;
+    page_of(all, |o| format!("{}.{}", o.device_id, o.op_id), &page, &uri)
 }
 
 async fn apply_refused_op(
@@ -1316,47 +1368,67 @@ async fn export(
     State(state): State<AppState>,
     _: Admin,
     QueryArgs(query): QueryArgs<ExportQuery>,
+    QueryArgs(page): QueryArgs<PageArgs>,
+    uri: Uri,
 ) -> ApiResult<Response> {
-    let jobs = run(&state, move |s| Ok(s.export_completed(query.since)?)).await?;
-    Ok(match query.format.unwrap_or_default() {
-        ExportFormat::Json => Json(jobs).into_response(),
+    let (after, limit) = keyset(
+        &page,
+        paging::DEFAULT_EXPORT_LIMIT,
+        paging::MAX_EXPORT_LIMIT,
+    )?;
+    let since = query.since;
+    let jobs = run(&state, move |s| {
+        Ok(s.export_completed_page(since, after, limit + 1)?)
+    })
+    .await?;
+    let p = Page::from_probe(jobs, limit, |j| j.work_order.id.to_string());
+    let body = match query.format.unwrap_or_default() {
+        ExportFormat::Json => Json(p.items).into_response(),
         ExportFormat::Csv => (
             [(CONTENT_TYPE, "text/csv; charset=utf-8")],
-            export::to_csv(&jobs),
+            export::to_csv(&p.items),
         )
             .into_response(),
-    })
+    };
+    Ok(paging::respond(body, p.next, &uri))
 }
 
 async fn export_technician_days(
     State(state): State<AppState>,
     _: Admin,
     QueryArgs(query): QueryArgs<TechnicianDayQuery>,
+    QueryArgs(page): QueryArgs<PageArgs>,
+    uri: Uri,
 ) -> ApiResult<Response> {
     let format = query.format.unwrap_or_default();
+    let limit = page
+        .limit(paging::DEFAULT_LIMIT, paging::MAX_LIMIT)
+        .map_err(ApiError::bad_request)?;
     let facts = run(&state, move |s| Ok(s.export_technician_days(&query)?)).await?;
-    Ok(match format {
-        ExportFormat::Json => Json(facts).into_response(),
+    let p = paging::cut(facts, |f| f.fact_id.to_string(), page.cursor(), limit)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let body = match format {
+        ExportFormat::Json => Json(p.items).into_response(),
         ExportFormat::Csv => (
             [(CONTENT_TYPE, "text/csv; charset=utf-8")],
-            export::day_csv(&facts),
+            export::day_csv(&p.items),
         )
             .into_response(),
-    })
+    };
+    Ok(paging::respond(body, p.next, &uri))
 }
 
 async fn list_carry_backs(
     State(state): State<AppState>,
     _: Admin,
     QueryArgs(query): QueryArgs<CarryBackQuery>,
-) -> ApiResult<Json<Vec<onsite_api::CarryBack>>> {
+    QueryArgs(page): QueryArgs<PageArgs>,
+    uri: Uri,
+) -> ApiResult<Response> {
     let facts = run(&state, |s| Ok(s.carry_back_facts()?)).await?;
     // Overdue is judged on head office's (UTC) date, as the device judges it on its own.
-    Ok(Json(crate::carryback::fold(
-        &facts,
-        Utc::now().date_naive(),
-        &query,
-    )))
+    let all = crate::carryback::fold(&facts, Utc::now().date_naive(), &query);
+    page_of(all, |c| c.receipt_no.clone(), &page, &uri)
 }
 
 async fn admin_get_blob(

@@ -18,6 +18,7 @@ pub mod guard;
 pub mod http;
 pub mod metrics;
 pub mod openapi;
+pub mod paging;
 pub mod rules;
 pub mod storage;
 pub mod tls;

@@ -445,7 +445,13 @@ pub fn generated() -> OpenApi {
     let mut schemas = Schemas::new();
     json::<ErrorBody>(&mut schemas);
     let mut paths = PathsBuilder::new();
-    for o in operations(&mut schemas) {
+    for mut o in operations(&mut schemas) {
+        // Paged lists and exports (crate::paging): `limit` and `cursor`, and the next page
+        // in the Link and X-Next-Cursor headers.
+        let paged = o.method == HttpMethod::Get && crate::paging::PAGED.contains(&o.path);
+        if paged {
+            o.params.extend(query::<crate::paging::PageArgs>());
+        }
         let mut responses = ResponsesBuilder::new();
         let mut statuses: Vec<u16> = o.response.iter().map(|(status, _, _)| *status).collect();
         statuses.dedup();
@@ -455,6 +461,25 @@ pub fn generated() -> OpenApi {
         }
         for status in statuses {
             let mut r = ResponseBuilder::new().description("success");
+            if paged {
+                r = r
+                    .header(
+                        "Link",
+                        utoipa::openapi::HeaderBuilder::new()
+                            .schema(text())
+                            .description(Some(
+                                "the next page, `<path?…&cursor=…>; rel=\"next\"`; absent on the last page",
+                            ))
+                            .build(),
+                    )
+                    .header(
+                        "X-Next-Cursor",
+                        utoipa::openapi::HeaderBuilder::new()
+                            .schema(text())
+                            .description(Some("the next page's `cursor`; absent on the last page"))
+                            .build(),
+                    );
+            }
             for (_, media, schema) in o.response.iter().filter(|(s, _, _)| *s == status) {
                 r = r.content(
                     *media,

@@ -212,6 +212,17 @@ pub trait Storage: Send + Sync + 'static {
     fn get_work_order(&self, id: Uuid) -> Result<Option<WorkOrderDetail>>;
     /// Work orders, newest first.
     fn list_work_orders(&self, query: &WorkOrderQuery) -> Result<Vec<WorkOrder>>;
+    /// At most `limit` work orders in [`Storage::list_work_orders`]'s order, starting
+    /// after the one with id `after`; `Invalid` when `after` names none of them. The
+    /// default cuts the whole list; a backend reads only the page (keyset).
+    fn list_work_orders_page(
+        &self,
+        query: &WorkOrderQuery,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<WorkOrder>> {
+        cut_after(self.list_work_orders(query)?, |w| w.id, after, limit)
+    }
     /// Review flags, oldest first.
     fn list_review_flags(&self, include_resolved: bool) -> Result<Vec<ReviewFlag>>;
     /// Marks a flag resolved (idempotent).
@@ -257,10 +268,44 @@ pub trait Storage: Send + Sync + 'static {
     // Exports, read only (export.rs).
     /// Completed (and unable-to-complete) jobs finished at or after `since`, with facts.
     fn export_completed(&self, since: Option<DateTime<Utc>>) -> Result<Vec<ExportJob>>;
+    /// At most `limit` of them in the same order, after the job of work order `after`;
+    /// `Invalid` when `after` names none. The default cuts the whole export; a backend
+    /// reads only the page.
+    fn export_completed_page(
+        &self,
+        since: Option<DateTime<Utc>>,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<ExportJob>> {
+        cut_after(
+            self.export_completed(since)?,
+            |j| j.work_order.id,
+            after,
+            limit,
+        )
+    }
     /// Technician-day facts (stock-takes, expenses, unused returns without a job) by day,
     /// technician, then receipt.
     fn export_technician_days(
         &self,
         query: &onsite_api::TechnicianDayQuery,
     ) -> Result<Vec<onsite_api::TechnicianDayFact>>;
+}
+
+/// The items after the one whose id is `after` (all when none), at most `limit`.
+fn cut_after<T>(
+    items: Vec<T>,
+    id: impl Fn(&T) -> Uuid,
+    after: Option<Uuid>,
+    limit: usize,
+) -> Result<Vec<T>> {
+    let start = match after {
+        None => 0,
+        Some(a) => {
+            items.iter().position(|i| id(i) == a).ok_or_else(|| {
+                StorageError::Invalid("the cursor names no item of this list".into())
+            })? + 1
+        }
+    };
+    Ok(items.into_iter().skip(start).take(limit).collect())
 }

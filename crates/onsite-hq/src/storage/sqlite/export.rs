@@ -8,21 +8,53 @@ use super::facts::{load_facts, CARRY_BACK_KINDS};
 use super::work_orders::{load_addenda, technician_notes, work_order_from_row, WO_COLS};
 use super::{conv, get_json, get_time, get_uuid, ts, SqliteStorage};
 use crate::carryback::CarryBackFact;
-use crate::storage::Result;
+use crate::storage::{Result, StorageError};
+use uuid::Uuid;
 
 pub(super) fn export_completed(
     db: &SqliteStorage,
     since: Option<DateTime<Utc>>,
 ) -> Result<Vec<ExportJob>> {
+    export_completed_page(db, since, None, None)
+}
+
+/// The export from after the job of work order `after` (keyset on completion time and id:
+/// only the page is read), at most `limit` jobs (all when none).
+pub(super) fn export_completed_page(
+    db: &SqliteStorage,
+    since: Option<DateTime<Utc>>,
+    after: Option<Uuid>,
+    limit: Option<usize>,
+) -> Result<Vec<ExportJob>> {
     let mut conn = db.reader();
     let tx = conn.transaction()?;
+    if let Some(a) = after {
+        let known: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM work_orders WHERE id = ?1 \
+             AND status IN ('completed', 'unable_to_complete'))",
+            [a.to_string()],
+            |r| r.get(0),
+        )?;
+        if !known {
+            return Err(StorageError::Invalid(
+                "the cursor names no job of this export".into(),
+            ));
+        }
+    }
     let orders: Vec<WorkOrder> = {
         let mut stmt = tx.prepare(&format!(
             "SELECT {WO_COLS} FROM work_orders w \
              WHERE w.status IN ('completed', 'unable_to_complete') \
-             AND (?1 IS NULL OR w.completed_at >= ?1) ORDER BY w.completed_at, w.id"
+             AND (?1 IS NULL OR w.completed_at >= ?1) \
+             AND (?2 IS NULL OR (w.completed_at, w.id) > \
+                  (SELECT a.completed_at, a.id FROM work_orders a WHERE a.id = ?2)) \
+             ORDER BY w.completed_at, w.id LIMIT ?3"
         ))?;
-        let rows = stmt.query_map([since.map(ts)], work_order_from_row)?;
+        let limit = limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        let rows = stmt.query_map(
+            rusqlite::params![since.map(ts), after.map(|a| a.to_string()), limit],
+            work_order_from_row,
+        )?;
         rows.collect::<rusqlite::Result<_>>()?
     };
     let mut jobs = Vec::with_capacity(orders.len());

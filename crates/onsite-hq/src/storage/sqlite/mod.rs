@@ -402,6 +402,15 @@ impl Storage for SqliteStorage {
         work_orders::list_work_orders(self, query)
     }
 
+    fn list_work_orders_page(
+        &self,
+        query: &WorkOrderQuery,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<WorkOrder>> {
+        work_orders::list_work_orders_page(self, query, after, Some(limit))
+    }
+
     fn list_review_flags(&self, include_resolved: bool) -> Result<Vec<ReviewFlag>> {
         work_orders::list_review_flags(self, include_resolved)
     }
@@ -465,6 +474,15 @@ impl Storage for SqliteStorage {
     // export.rs
     fn export_completed(&self, since: Option<DateTime<Utc>>) -> Result<Vec<ExportJob>> {
         export::export_completed(self, since)
+    }
+
+    fn export_completed_page(
+        &self,
+        since: Option<DateTime<Utc>>,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<ExportJob>> {
+        export::export_completed_page(self, since, after, Some(limit))
     }
 
     fn export_technician_days(

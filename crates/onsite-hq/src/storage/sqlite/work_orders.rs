@@ -391,16 +391,46 @@ pub(super) fn list_work_orders(
     db: &SqliteStorage,
     query: &WorkOrderQuery,
 ) -> Result<Vec<WorkOrder>> {
+    list_work_orders_page(db, query, None, None)
+}
+
+/// The list from after work order `after` (keyset on the appointment and the id: only the
+/// page is read, and the page starts in the right place even if `after` has since left
+/// the filter), at most `limit` (all when none).
+pub(super) fn list_work_orders_page(
+    db: &SqliteStorage,
+    query: &WorkOrderQuery,
+    after: Option<Uuid>,
+    limit: Option<usize>,
+) -> Result<Vec<WorkOrder>> {
     let conn = db.reader();
+    if let Some(a) = after {
+        let known: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM work_orders WHERE id = ?1)",
+            [a.to_string()],
+            |r| r.get(0),
+        )?;
+        if !known {
+            return Err(StorageError::Invalid(
+                "the cursor names no work order".into(),
+            ));
+        }
+    }
     let mut stmt = conn.prepare(&format!(
         "SELECT {WO_COLS} FROM work_orders w \
          WHERE (?1 IS NULL OR w.status = ?1) AND (?2 IS NULL OR w.technician_id = ?2) \
-         ORDER BY w.appointment_start DESC, w.id"
+         AND (?3 IS NULL OR EXISTS (SELECT 1 FROM work_orders a WHERE a.id = ?3 \
+              AND (w.appointment_start < a.appointment_start \
+                   OR (w.appointment_start = a.appointment_start AND w.id > a.id)))) \
+         ORDER BY w.appointment_start DESC, w.id LIMIT ?4"
     ))?;
+    let limit = limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
     let rows = stmt.query_map(
         params![
             query.status.map(|s| s.as_str()),
-            query.technician_id.map(|t| t.to_string())
+            query.technician_id.map(|t| t.to_string()),
+            after.map(|a| a.to_string()),
+            limit
         ],
         work_order_from_row,
     )?;
