@@ -1,5 +1,6 @@
 //! The `onsite-hq` command as systemd runs it (issue 12, operations): Prometheus metrics
-//! on their own address, and a stop (SIGTERM) that finishes a push in flight.
+//! on their own address, a stop (SIGTERM) that finishes a push in flight, and a backup
+//! taken while it runs, restored, and noticed by a device.
 
 mod common;
 
@@ -24,12 +25,20 @@ struct Server {
     metrics: String,
     client: reqwest::Client,
     plain: reqwest::Client,
-    _data: tempfile::TempDir,
+    data: std::path::PathBuf,
+    _tmp: Option<tempfile::TempDir>,
 }
 
 impl Server {
     fn start() -> Server {
-        let data = tempfile::tempdir().unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let mut s = Server::start_in(tmp.path());
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// On the data directory `data` (kept: a restart finds its database and certificate).
+    fn start_in(data: &std::path::Path) -> Server {
         let mut child = Command::new(BIN)
             .args([
                 "--listen",
@@ -42,7 +51,7 @@ impl Server {
                 ADMIN,
             ])
             .arg("--data")
-            .arg(data.path())
+            .arg(data)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -71,7 +80,8 @@ impl Server {
             metrics: metrics.unwrap(),
             client: client_trusting(&ca.unwrap(), Duration::from_secs(30)),
             plain: reqwest::Client::builder().no_proxy().build().unwrap(),
-            _data: data,
+            data: data.to_path_buf(),
+            _tmp: None,
         }
     }
 
@@ -134,6 +144,55 @@ impl Server {
             assert!(Instant::now() < deadline, "{what} never showed:\n{text}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Stops it with SIGTERM and waits for it to exit successfully.
+    async fn stop(mut self) {
+        self.terminate();
+        self.exited().await;
+    }
+
+    /// Waits (bounded) for the process to exit by itself, successfully.
+    async fn exited(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "still running after SIGTERM");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert!(status.success(), "{status:?}");
+    }
+
+    /// Pushes `ops` as the device: the checkpoint of the reply.
+    async fn push(&self, token: &str, ops: Vec<onsite_api::Op>) -> String {
+        let r = self
+            .client
+            .post(self.url(routes::SYNC_PUSH))
+            .bearer_auth(token)
+            .json(&PushRequest { ops })
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let reply: PushReply = r.json().await.unwrap();
+        assert!(reply.results.iter().all(applied), "{:?}", reply.results);
+        reply.checkpoint.expect("a checkpoint")
+    }
+
+    /// The hello a device gets when it names `checkpoint`.
+    async fn hello(&self, token: &str, checkpoint: &str) -> onsite_api::Hello {
+        let r = self
+            .client
+            .get(self.url(routes::SYNC_HELLO))
+            .query(&[("checkpoint", checkpoint)])
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.unwrap()
     }
 
     fn terminate(&self) {
@@ -331,13 +390,75 @@ async fn sigterm_finishes_a_push_in_flight_then_stops() {
     assert!(reply.results.iter().all(applied), "{:?}", reply.results);
 
     // Then the process ends by itself, successfully, within the grace.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(s) = hq.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "still running after the push");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    assert!(status.success(), "{status:?}");
+    hq.exited().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_taken_while_running_restores_and_devices_notice_what_it_lacks() {
+    let data = tempfile::tempdir().unwrap();
+    let hq = Server::start_in(data.path());
+    let (token, technician) = hq.device().await;
+    let wo = hq
+        .admin_post(
+            routes::ADMIN_WORK_ORDERS,
+            serde_json::to_value(new_work_order("BK-1", Some(technician))).unwrap(),
+        )
+        .await;
+    let wo: uuid::Uuid = wo["id"].as_str().unwrap().parse().unwrap();
+    let mut ops = OpMaker { seq: 0 };
+    let before = hq
+        .push(
+            &token,
+            vec![ops.status(wo, onsite_domain::WorkOrderStatus::EnRoute)],
+        )
+        .await;
+
+    // The backup, while head office runs.
+    let backups = tempfile::tempdir().unwrap();
+    let file = backups.path().join("onsite-hq-backup.sqlite3");
+    let out = Command::new(BIN)
+        .arg("backup")
+        .arg("--data")
+        .arg(&hq.data)
+        .arg("--to")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout);
+    let seq: &str = before.split(':').next().unwrap();
+    assert!(said.contains(&format!("newest commit {seq}")), "{said}");
+    // A second backup never replaces the first.
+    let again = Command::new(BIN)
+        .arg("backup")
+        .arg("--data")
+        .arg(&hq.data)
+        .arg("--to")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+
+    // More work after the backup, then head office is stopped and the backup restored.
+    let after = hq
+        .push(
+            &token,
+            vec![ops.status(wo, onsite_domain::WorkOrderStatus::OnSite)],
+        )
+        .await;
+    assert!(!hq.hello(&token, &after).await.history_lost);
+    hq.stop().await;
+    let db = data.path().join("onsite-hq.sqlite3");
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    std::fs::copy(&file, &db).unwrap();
+
+    // The device that knows the lost commit is told; one that knew only what the backup
+    // holds is not.
+    let hq = Server::start_in(data.path());
+    assert!(hq.hello(&token, &after).await.history_lost);
+    assert!(!hq.hello(&token, &before).await.history_lost);
+    hq.stop().await;
 }

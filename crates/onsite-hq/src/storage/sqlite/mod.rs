@@ -11,6 +11,7 @@
 //! database (pragmas, migrations), maps errors, reads rows, and implements [`Storage`]
 //! by delegating each method to its module.
 
+pub mod backup;
 mod blobs;
 mod devices;
 mod export;
