@@ -9,6 +9,7 @@
 //! - [`demo`]: sample data for `onsite-hq demo`;
 //! - [`metrics`]: Prometheus metrics, served on their own address.
 
+pub mod accounts;
 pub mod auth;
 pub mod carryback;
 pub mod config;
