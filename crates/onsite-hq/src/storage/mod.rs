@@ -10,6 +10,7 @@
 //! The trait's methods are grouped by aggregate, in the order of the SQLite backend's
 //! modules; docs/hq-storage.md has the map and the rules every backend keeps.
 
+pub mod accounts;
 pub mod sqlite;
 
 use chrono::{DateTime, Utc};
@@ -85,6 +86,11 @@ pub struct FeedPage {
 
 /// Everything head office stores.
 pub trait Storage: Send + Sync + 'static {
+    /// The office's accounts (issue 13), where this backend keeps them.
+    fn accounts(&self) -> Option<&dyn accounts::AccountStore> {
+        None
+    }
+
     // Head office's identity and its commits (SQLite: facts.rs).
     /// The current epoch (made when the database was created).
     fn epoch(&self) -> Result<String>;

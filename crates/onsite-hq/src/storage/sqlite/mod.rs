@@ -11,6 +11,7 @@
 //! database (pragmas, migrations), maps errors, reads rows, and implements [`Storage`]
 //! by delegating each method to its module.
 
+mod accounts;
 pub mod backup;
 mod blobs;
 mod devices;
@@ -59,6 +60,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../../../migrations/0007_refused_ops.sql")),
     (8, include_str!("../../../migrations/0008_addenda.sql")),
     (9, include_str!("../../../migrations/0009_lost_devices.sql")),
+    (10, include_str!("../../../migrations/0010_accounts.sql")),
 ];
 
 /// The database file's name inside the data directory.
@@ -241,6 +243,10 @@ impl SqliteStorage {
 }
 
 impl Storage for SqliteStorage {
+    fn accounts(&self) -> Option<&dyn crate::storage::accounts::AccountStore> {
+        Some(self)
+    }
+
     // facts.rs: head office's identity and its commits
     fn epoch(&self) -> Result<String> {
         facts::epoch(self)
