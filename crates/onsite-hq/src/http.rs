@@ -63,12 +63,17 @@ impl AppState {
         }
     }
 
+    /// The limits (failed-authentication counting).
+    pub(crate) fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
     /// This instance's metrics (served on their own address by `onsite-hq`).
     pub fn metrics(&self) -> Arc<crate::metrics::Metrics> {
         self.metrics.clone()
     }
 
-    fn is_admin(&self, token: &str) -> bool {
+    pub(crate) fn is_admin(&self, token: &str) -> bool {
         auth::constant_time_eq(
             auth::token_hash(token).as_bytes(),
             self.admin_token_hash.as_bytes(),
@@ -89,7 +94,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> ApiError {
         ApiError {
             status,
             code,
@@ -98,11 +107,11 @@ impl ApiError {
         }
     }
 
-    fn bad_request(message: impl Into<String>) -> ApiError {
+    pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, codes::BAD_REQUEST, message)
     }
 
-    fn not_found(what: &str) -> ApiError {
+    pub(crate) fn not_found(what: &str) -> ApiError {
         ApiError::new(
             StatusCode::NOT_FOUND,
             codes::NOT_FOUND,
@@ -197,10 +206,10 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// Runs a storage call on the blocking pool.
-async fn run<T, F>(state: &AppState, f: F) -> ApiResult<T>
+pub(crate) async fn run<T, F>(state: &AppState, f: F) -> ApiResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&dyn Storage) -> Result<T, ApiError> + Send + 'static,
@@ -339,7 +348,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PathSha {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
+pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
@@ -383,26 +392,18 @@ impl FromRequestParts<AppState> for DeviceToken {
     }
 }
 
-/// The head office's admin token. Any other token (a device's) gets 403.
+/// Someone of the office allowed this route: the admin token, an integration's API token
+/// with the route's permission, or a signed-in person whose role has it (with the CSRF
+/// token on a change); see [`crate::office::authorize`]. Any other token (a device's)
+/// gets 403.
 pub struct Admin;
 
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let ip = client_ip(parts);
-        state.guard.auth_allowed(ip)?;
-        let token = bearer(parts).ok_or_else(unauthorized)?;
-        if state.is_admin(token) {
-            Ok(Admin)
-        } else {
-            state.guard.auth_failed(ip);
-            Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                codes::FORBIDDEN,
-                "this endpoint needs the head-office admin token",
-            ))
-        }
+        crate::office::authorize(parts, state).await?;
+        Ok(Admin)
     }
 }
 
@@ -436,7 +437,7 @@ pub struct Route {
     handler: MethodRouter<AppState>,
 }
 
-fn route<H, T>(method: Method, path: &'static str, handler: H) -> Route
+pub(crate) fn route<H, T>(method: Method, path: &'static str, handler: H) -> Route
 where
     H: axum::handler::Handler<T, AppState>,
     T: 'static,
@@ -505,6 +506,7 @@ fn routes() -> Vec<Route> {
         .handler
         .layer(DefaultBodyLimit::max(limits::MAX_BLOB_BYTES));
     list.push(put);
+    list.extend(crate::office::routes());
     list
 }
 

@@ -18,6 +18,7 @@ pub mod export;
 pub mod guard;
 pub mod http;
 pub mod metrics;
+pub mod office;
 pub mod openapi;
 pub mod paging;
 pub mod rules;

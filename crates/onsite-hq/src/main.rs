@@ -125,6 +125,32 @@ enum Command {
     /// snapshot, checked); restore by putting it in place of the database while head
     /// office is stopped (docs/hq-operations.md).
     Backup(BackupArgs),
+    /// The office's people: add one (the first administrator comes from here).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a person who signs in to the console. The password is asked for on the
+    /// terminal (not shown), or read as one line from standard input when it is not a
+    /// terminal; never an argument, so it stays out of the shell's history.
+    Add(UserAddArgs),
+}
+
+#[derive(Args)]
+struct UserAddArgs {
+    /// Head office's data directory (as given to the server).
+    #[arg(long, value_name = "DIR", default_value = "onsite-hq-data")]
+    data: PathBuf,
+    /// administrator, dispatcher or finance.
+    #[arg(long, value_parser = ["administrator", "dispatcher", "finance"])]
+    role: String,
+    /// The name shown in the console (default: the user name).
+    #[arg(long, value_name = "NAME")]
+    display_name: Option<String>,
+    /// What they sign in with.
+    username: String,
 }
 
 #[derive(Args)]
@@ -273,6 +299,7 @@ fn main() -> ExitCode {
         match cli.command {
             Some(Command::Demo(args)) => run_demo(args).await,
             Some(Command::Backup(args)) => run_backup(args),
+            Some(Command::User(UserCommand::Add(args))) => run_user_add(args),
             None => run_server(cli.serve).await,
         }
     });
@@ -463,6 +490,56 @@ async fn run_server(args: ServeArgs) -> Result<(), AnyError> {
     .await
 }
 
+fn read_password() -> Result<String, AnyError> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Repeat it: ")?;
+        if first != again {
+            return Err("the two passwords differ".into());
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+fn run_user_add(args: UserAddArgs) -> Result<(), AnyError> {
+    use onsite_hq::accounts;
+    let username = args.username.trim().to_owned();
+    accounts::check_username(&username)?;
+    let role = accounts::Role::parse(&args.role).ok_or("unknown role")?;
+    let display = args.display_name.unwrap_or_else(|| username.clone());
+    onsite_hq::rules::check_name("display_name", &display)?;
+    let password = read_password()?;
+    accounts::check_new_password(&password, &username)?;
+    let storage = SqliteStorage::open_in_dir(&args.data)?;
+    let store = storage
+        .accounts()
+        .ok_or("this database does not keep accounts")?;
+    let user = store
+        .create_user(
+            &onsite_hq::storage::accounts::NewUser {
+                id: uuid::Uuid::now_v7(),
+                username: &username,
+                display_name: display.trim(),
+                role,
+                password_hash: &accounts::hash_password(&password),
+            },
+            chrono::Utc::now(),
+        )
+        .map_err(|e| match e {
+            onsite_hq::storage::StorageError::Conflict(_) => {
+                format!("a user named {username} exists already")
+            }
+            e => e.to_string(),
+        })?;
+    println!("added {} ({})", user.username, user.role.as_str());
+    Ok(())
+}
+
 fn run_backup(args: BackupArgs) -> Result<(), AnyError> {
     use onsite_hq::storage::sqlite::backup;
     let b = backup::backup(&args.data, &args.to).map_err(|e| match e {
@@ -490,6 +567,23 @@ async fn run_demo(args: DemoArgs) -> Result<(), AnyError> {
     std::fs::create_dir_all(&data)?;
     let storage = SqliteStorage::open_in_dir(&data)?;
     let seeded = demo::seed(&storage, chrono::Utc::now())?;
+    // A demo login for the console: an administrator with a password made now.
+    let demo_password = onsite_hq::auth::new_token();
+    if let Some(a) = storage.accounts() {
+        let made = a.create_user(
+            &onsite_hq::storage::accounts::NewUser {
+                id: uuid::Uuid::now_v7(),
+                username: "demo.admin",
+                display_name: "Demo administrator",
+                role: onsite_hq::accounts::Role::Administrator,
+                password_hash: &onsite_hq::accounts::hash_password(&demo_password),
+            },
+            chrono::Utc::now(),
+        );
+        if let Err(e) = made {
+            tracing::warn!(error = %e, "no demo login");
+        }
+    }
     let (admin, _) = admin_token(&data, None)?;
     let started = start(
         Arc::new(storage),
@@ -513,6 +607,7 @@ async fn run_demo(args: DemoArgs) -> Result<(), AnyError> {
         seeded.enrolment_code, seeded.technician_name
     );
     println!("  work orders:     {}", seeded.work_orders.len());
+    println!("  console login:   demo.admin / {demo_password}");
     println!("  data directory:  {}", data.display());
     println!("  API description: https://{addr}/openapi.json");
     println!("Press Ctrl-C to stop.");

@@ -49,6 +49,8 @@ enum Auth {
     Device,
     Admin,
     DeviceOrAdmin,
+    /// A signed-in person of the office (the console's session cookie).
+    Session,
 }
 
 /// The component schemas the operations refer to, collected as they are named.
@@ -400,6 +402,34 @@ fn operations(s: &mut Schemas) -> Vec<Operation> {
         .raw_body()
         .ok(201, JSON, json::<BlobPutReply>(s))
         .ok(200, JSON, json::<BlobPutReply>(s)),
+        // The office's people and integrations (crate::office, docs/hq-accounts.md).
+        op(Post, crate::office::CONSOLE_LOGIN, None, "Sign in: sets the session cookie; the reply has the CSRF token for changes (401 bad_login; 429 while a wait after failed logins runs)")
+            .body(json::<crate::office::LoginRequest>(s))
+            .reply(json::<crate::office::Me>(s)),
+        op(Post, crate::office::CONSOLE_LOGOUT, Session, "Sign out: the session ends and its cookie is cleared"),
+        op(Get, crate::office::CONSOLE_ME, Session, "The signed-in person, their permissions and the session's CSRF token")
+            .reply(json::<crate::office::Me>(s)),
+        op(Post, crate::office::CONSOLE_PASSWORD, Session, "Change one's password: every session of the person ends and a new one is set (403 bad_login when the current password is wrong)")
+            .body(json::<crate::office::PasswordChange>(s))
+            .reply(json::<crate::office::Me>(s)),
+        op(Get, crate::office::ADMIN_USERS, Admin, "The office's people").reply(list::<crate::storage::accounts::User>(s)),
+        op(Post, crate::office::ADMIN_USERS, Admin, "Add a person with a role and a first password (409 when the name is taken)")
+            .body(json::<crate::office::NewUserRequest>(s))
+            .created(json::<crate::storage::accounts::User>(s)),
+        op(Post, crate::office::ADMIN_USER_DISABLE, Admin, "Disable a person: they cannot sign in and their sessions end")
+            .reply(json::<crate::storage::accounts::User>(s)),
+        op(Post, crate::office::ADMIN_USER_ENABLE, Admin, "Enable a person again")
+            .reply(json::<crate::storage::accounts::User>(s)),
+        op(Get, crate::office::ADMIN_API_TOKENS, Admin, "Integrations' API tokens (never the tokens themselves)")
+            .reply(list::<crate::storage::accounts::ApiToken>(s)),
+        op(Post, crate::office::ADMIN_API_TOKENS, Admin, "Make an API token with scopes: the token is in this reply only")
+            .body(json::<crate::office::NewApiTokenRequest>(s))
+            .created(json::<crate::office::NewApiTokenReply>(s)),
+        op(Post, crate::office::ADMIN_API_TOKEN_REVOKE, Admin, "Revoke an API token (idempotent)")
+            .reply(json::<crate::storage::accounts::ApiToken>(s)),
+        op(Get, crate::office::ADMIN_AUDIT, Admin, "The audit log, newest first: who viewed or exported customer data and who changed what")
+            .query(query::<crate::office::AuditQuery>())
+            .reply(list::<crate::storage::accounts::AuditRecord>(s)),
     ]
 }
 
@@ -513,10 +543,24 @@ pub fn generated() -> OpenApi {
                     ),
                 );
             }
+            Auth::Session => {
+                responses = responses
+                    .response(
+                        "401",
+                        error("not signed in, or the session ended (unauthorized)"),
+                    )
+                    .response(
+                        "403",
+                        error("a change without the session's X-CSRF-Token (forbidden)"),
+                    );
+            }
             Auth::Admin => {
                 responses = responses
-                    .response("401", error("no token (unauthorized)"))
-                    .response("403", error("not the admin token (forbidden)"));
+                    .response("401", error("no token or session (unauthorized)"))
+                    .response(
+                        "403",
+                        error("not a token or person of the office, or without this route's permission, or a change without the session's X-CSRF-Token (forbidden)"),
+                    );
             }
         }
         if o.method == HttpMethod::Head {
@@ -570,7 +614,14 @@ pub fn generated() -> OpenApi {
                 "deviceToken",
                 Vec::<String>::new(),
             )],
-            Auth::Admin => vec![SecurityRequirement::new("adminToken", Vec::<String>::new())],
+            Auth::Admin => vec![
+                SecurityRequirement::new("adminToken", Vec::<String>::new()),
+                SecurityRequirement::new("consoleSession", Vec::<String>::new()),
+            ],
+            Auth::Session => vec![SecurityRequirement::new(
+                "consoleSession",
+                Vec::<String>::new(),
+            )],
             Auth::DeviceOrAdmin => vec![
                 SecurityRequirement::new("deviceToken", Vec::<String>::new()),
                 SecurityRequirement::new("adminToken", Vec::<String>::new()),
@@ -617,7 +668,19 @@ pub fn generated() -> OpenApi {
             "deviceToken",
             bearer("A device's token from POST /v1/enroll"),
         )
-        .security_scheme("adminToken", bearer("The head office's admin token"));
+        .security_scheme(
+            "adminToken",
+            bearer("The head office's admin token, or an integration's API token (its scopes are the permissions it has; docs/hq-accounts.md)"),
+        )
+        .security_scheme(
+            "consoleSession",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    crate::accounts::SESSION_COOKIE,
+                    "A signed-in person's session (POST /v1/console/login); changes also need the X-CSRF-Token header",
+                ),
+            )),
+        );
     for (name, schema) in schemas {
         components = components.schema(name, schema);
     }

@@ -125,6 +125,63 @@ impl Checked {
         value
     }
 
+    /// The same as [`Checked::call`] with a session's cookie (and CSRF token) instead of a
+    /// bearer token; also returns the reply's `Set-Cookie` session, if any.
+    #[allow(clippy::too_many_arguments)]
+    async fn call_session<B: Serialize>(
+        &mut self,
+        method: Method,
+        template: &str,
+        cookie: Option<&str>,
+        csrf: Option<&str>,
+        body: Option<&B>,
+        expected: StatusCode,
+    ) -> (Value, Option<String>) {
+        if let Some(b) = body {
+            let sent = serde_json::to_value(b).unwrap();
+            let schema = self.spec.request_schema(&method, template).clone();
+            self.spec
+                .assert_valid(&schema, &sent, &format!("request {method} {template}"));
+        }
+        let mut req = self
+            .hq
+            .client
+            .request(method.clone(), self.hq.url(template));
+        if let Some(c) = cookie {
+            req = req.header(
+                "cookie",
+                format!("{}={c}", onsite_hq::accounts::SESSION_COOKIE),
+            );
+        }
+        if let Some(t) = csrf {
+            req = req.header(onsite_hq::accounts::CSRF_HEADER, t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let session = res
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| onsite_hq::accounts::session_from_cookies(v.split(';').next()?))
+            .map(str::to_owned);
+        let text = res.text().await.unwrap();
+        assert_eq!(status, expected, "{method} {template}: {text}");
+        let value: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{method} {template}: not JSON ({e}): {text}"));
+        let schema = self.spec.response_schema(&method, template, status).clone();
+        self.spec.assert_valid(
+            &schema,
+            &value,
+            &format!("reply to {method} {template} ({status})"),
+        );
+        self.checked
+            .insert((method.to_string(), template.to_owned(), status.as_u16()));
+        (value, session)
+    }
+
     async fn admin<B: Serialize>(
         &mut self,
         method: Method,
@@ -174,7 +231,9 @@ async fn every_route_is_in_the_document_with_its_method_and_auth() {
         // either; health, the document and enrolment none.
         let security = op["security"].clone();
         let expected = if path.starts_with("/v1/admin/") {
-            json!([{"adminToken": []}])
+            json!([{"adminToken": []}, {"consoleSession": []}])
+        } else if path.starts_with("/v1/console/") && path != onsite_hq::office::CONSOLE_LOGIN {
+            json!([{"consoleSession": []}])
         } else if path == routes::BLOB {
             json!([{"deviceToken": []}, {"adminToken": []}])
         } else if path.starts_with("/v1/sync/") {
@@ -937,6 +996,106 @@ async fn real_responses_validate_against_the_generated_schemas() {
         StatusCode::OK,
     )
     .await;
+    // The office's people and integrations.
+    use onsite_hq::office as o;
+    let user = c
+        .admin(
+            Method::POST,
+            o::ADMIN_USERS,
+            o::ADMIN_USERS,
+            Some(
+                &json!({"username": "li.na", "display_name": "李娜", "role": "dispatcher",
+                         "password": "a long enough password"}),
+            ),
+            StatusCode::CREATED,
+        )
+        .await;
+    let user_id = user["id"].as_str().unwrap().to_owned();
+    c.admin(
+        Method::GET,
+        o::ADMIN_USERS,
+        o::ADMIN_USERS,
+        none,
+        StatusCode::OK,
+    )
+    .await;
+    let (me, cookie) = c
+        .call_session(
+            Method::POST,
+            o::CONSOLE_LOGIN,
+            None,
+            None,
+            Some(&json!({"username": "li.na", "password": "a long enough password"})),
+            StatusCode::OK,
+        )
+        .await;
+    let cookie = cookie.expect("a session cookie");
+    let csrf = me["csrf"].as_str().unwrap().to_owned();
+    c.call_session(
+        Method::GET,
+        o::CONSOLE_ME,
+        Some(&cookie),
+        None,
+        none,
+        StatusCode::OK,
+    )
+    .await;
+    let (me, cookie) = c
+        .call_session(
+            Method::POST,
+            o::CONSOLE_PASSWORD,
+            Some(&cookie),
+            Some(&csrf),
+            Some(&json!({"current": "a long enough password", "new": "another long password"})),
+            StatusCode::OK,
+        )
+        .await;
+    assert!(cookie.is_some() && me["csrf"].is_string());
+    let token = c
+        .admin(
+            Method::POST,
+            o::ADMIN_API_TOKENS,
+            o::ADMIN_API_TOKENS,
+            Some(&json!({"name": "ERP", "scopes": ["export", "read_jobs"]})),
+            StatusCode::CREATED,
+        )
+        .await;
+    let token_id = token["api_token"]["id"].as_str().unwrap().to_owned();
+    c.admin(
+        Method::GET,
+        o::ADMIN_API_TOKENS,
+        o::ADMIN_API_TOKENS,
+        none,
+        StatusCode::OK,
+    )
+    .await;
+    c.admin(
+        Method::POST,
+        o::ADMIN_API_TOKEN_REVOKE,
+        &o::ADMIN_API_TOKEN_REVOKE.replace("{id}", &token_id),
+        none,
+        StatusCode::OK,
+    )
+    .await;
+    for template in [o::ADMIN_USER_DISABLE, o::ADMIN_USER_ENABLE] {
+        c.admin(
+            Method::POST,
+            template,
+            &template.replace("{id}", &user_id),
+            none,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    c.admin(
+        Method::GET,
+        o::ADMIN_AUDIT,
+        o::ADMIN_AUDIT,
+        none,
+        StatusCode::OK,
+    )
+    .await;
+
     // Every operation with a JSON body was exercised except the document itself.
     let json_ops: BTreeSet<(String, String)> = onsite_hq::http::route_table()
         .into_iter()

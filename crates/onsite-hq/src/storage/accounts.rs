@@ -11,7 +11,7 @@ use super::Result;
 use crate::accounts::{Permission, Role};
 
 /// A person who signs in to the console.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct User {
     pub id: Uuid,
     /// What they sign in with (unique, case aside).
@@ -56,7 +56,7 @@ pub struct Session {
 }
 
 /// An integration's token (never the token itself).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApiToken {
     pub id: Uuid,
     pub name: String,
@@ -68,7 +68,7 @@ pub struct ApiToken {
 }
 
 /// Who did something.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Actor {
     /// A person, signed in.
@@ -80,7 +80,7 @@ pub enum Actor {
 }
 
 /// One audited act: never customer data, only what was done to which record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub actor: Actor,
     /// What was done (`view_work_order`, `export`, `reassign_work_order`, `sign_in`, …).
@@ -91,7 +91,7 @@ pub struct AuditEntry {
 }
 
 /// An audit entry as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditRecord {
     /// Its place in the log (increasing).
     pub seq: i64,
