@@ -167,8 +167,10 @@ pub(crate) async fn identify(parts: &Parts, state: &AppState) -> ApiResult<Offic
         None => Ok(None),
     })
     .await?;
+    // An ended session is not counted as a failed authentication: a console left open
+    // past its session keeps asking, and an office behind one address must not be locked
+    // out for it (a session id has 256 random bits: guessing one is not a threat).
     let Some(session) = session else {
-        state.guard().auth_failed(ip);
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             codes::UNAUTHORIZED,
