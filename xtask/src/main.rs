@@ -51,6 +51,19 @@ pub fn build_ui() -> Result<(), String> {
     npm(&["run", "build"]).run()
 }
 
+/// Head office's console (a Svelte app embedded into onsite-hq by its build.rs).
+pub fn console_dir() -> std::path::PathBuf {
+    root().join("crates/onsite-hq/console")
+}
+
+/// Checks, tests and builds the console, before onsite-hq is compiled.
+fn console() -> Result<(), String> {
+    let dir = console_dir();
+    Step::new("npm", &["run", "check"]).dir(&dir).run()?;
+    Step::new("npm", &["test"]).dir(&dir).run()?;
+    Step::new("npm", &["run", "build"]).dir(&dir).run()
+}
+
 fn run(extra: &[String]) -> Result<(), String> {
     setup::ensure(setup::Need::Run)?;
     build_ui()?;
@@ -67,6 +80,7 @@ fn test() -> Result<(), String> {
     Step::new("npm", &["run", "check"]).dir(&ui).run()?;
     Step::new("npm", &["test"]).dir(&ui).run()?;
     build_ui()?;
+    console()?;
     cargo(&["fmt", "--all", "--", "--check"]).run()?;
     util::check_libraries_are_tauri_free()?;
     cargo(&[

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::util::{cargo, have, npm, root, Step};
+use crate::util::{cargo, have, root, Step};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Need {
@@ -105,20 +105,25 @@ fn node_modules() -> Result<(), String> {
             version.trim()
         ));
     }
-    let ui = root().join("ui");
-    let lock = ui.join("package-lock.json");
-    let stamp = ui.join("node_modules/.package-lock.json");
-    let fresh = match (std::fs::metadata(&lock), std::fs::metadata(&stamp)) {
-        (Ok(l), Ok(s)) => s.modified().ok() >= l.modified().ok(),
-        _ => false,
-    };
-    if fresh {
-        return Ok(());
+    // The app's UI and head office's console.
+    for dir in [root().join("ui"), crate::console_dir()] {
+        let lock = dir.join("package-lock.json");
+        let stamp = dir.join("node_modules/.package-lock.json");
+        let fresh = match (std::fs::metadata(&lock), std::fs::metadata(&stamp)) {
+            (Ok(l), Ok(s)) => s.modified().ok() >= l.modified().ok(),
+            _ => false,
+        };
+        if fresh {
+            continue;
+        }
+        // Not `npm ci`: the lock file lists only the optional platform packages the
+        // registry here serves (rollup's Linux builds), and `npm ci` refuses such a lock as
+        // out of sync. `npm install` still installs exactly the locked versions.
+        Step::new("npm", &["install", "--no-audit", "--no-fund"])
+            .dir(&dir)
+            .run()?;
     }
-    // Not `npm ci`: the lock file lists only the optional platform packages the registry
-    // here serves (rollup's Linux builds), and `npm ci` refuses such a lock as out of sync.
-    // `npm install` still installs exactly the locked versions.
-    npm(&["install", "--no-audit", "--no-fund"]).run()
+    Ok(())
 }
 
 fn tauri_driver() -> Result<(), String> {

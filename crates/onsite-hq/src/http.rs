@@ -538,6 +538,7 @@ pub fn router(state: AppState) -> Router {
         router = router.route(path, handler);
     }
     router
+        .merge(crate::console::router())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits::MAX_JSON_BODY_BYTES))

@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod auth;
 pub mod carryback;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod export;
 pub mod guard;

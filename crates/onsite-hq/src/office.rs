@@ -275,14 +275,14 @@ fn accounts_of(s: &dyn crate::storage::Storage) -> ApiResult<&dyn AccountStore> 
 }
 
 /// `POST /v1/console/login`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
 }
 
 /// A signed-in person as the console sees itself.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct Me {
     pub user: User,
     pub permissions: Vec<Permission>,
@@ -401,7 +401,7 @@ async fn me(State(state): State<AppState>, parts: Parts) -> ApiResult<Json<Me>> 
 }
 
 /// `POST /v1/console/password`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct PasswordChange {
     pub current: String,
     pub new: String,
@@ -468,7 +468,7 @@ async fn change_password(
 }
 
 /// `POST /v1/admin/users`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct NewUserRequest {
     pub username: String,
     pub display_name: String,
@@ -537,14 +537,14 @@ async fn enable_user(
 }
 
 /// `POST /v1/admin/api-tokens`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct NewApiTokenRequest {
     pub name: String,
     pub scopes: Vec<Permission>,
 }
 
 /// A new token: shown this once.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct NewApiTokenReply {
     pub token: String,
     pub api_token: ApiToken,

@@ -11,7 +11,7 @@ use super::Result;
 use crate::accounts::{Permission, Role};
 
 /// A person who signs in to the console.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct User {
     pub id: Uuid,
     /// What they sign in with (unique, case aside).
@@ -56,7 +56,7 @@ pub struct Session {
 }
 
 /// An integration's token (never the token itself).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct ApiToken {
     pub id: Uuid,
     pub name: String,
@@ -68,7 +68,7 @@ pub struct ApiToken {
 }
 
 /// Who did something.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Actor {
     /// A person, signed in.
@@ -80,20 +80,22 @@ pub enum Actor {
 }
 
 /// One audited act: never customer data, only what was done to which record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct AuditEntry {
     pub actor: Actor,
-    /// What was done (`view_work_order`, `export`, `reassign_work_order`, `sign_in`, …).
+    /// What was done: the method and route pattern of a request
+    /// (`POST /v1/admin/work-orders/{id}/reassign`), or `sign_in`, `change_password`.
     pub action: String,
-    /// The kind and id of what it was done to, if one record.
+    /// The kind and id of what it was done to, if one record (the id in the path).
     pub target_kind: Option<String>,
     pub target_id: Option<String>,
 }
 
 /// An audit entry as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, ts_rs::TS)]
 pub struct AuditRecord {
     /// Its place in the log (increasing).
+    #[ts(type = "number")]
     pub seq: i64,
     pub at: DateTime<Utc>,
     #[serde(flatten)]
