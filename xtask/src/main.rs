@@ -111,6 +111,12 @@ fn test() -> Result<(), String> {
     cargo(&["build", "--package", "onsite"]).run()?;
     // The sync E2E runs the real head office next to the app.
     cargo(&["build", "--package", "onsite-hq", "--bin", "onsite-hq"]).run()?;
+    // The office's console in chromium against that head office (playwright-core).
+    let hq = root().join("target/debug/onsite-hq");
+    Step::new("node", &["--test", "e2e/"])
+        .dir(&console_dir())
+        .env("ONSITE_HQ_BIN", hq.to_str().unwrap_or("onsite-hq"))
+        .run()?;
     cargo(&["test", "--package", "onsite-e2e", "--", "--test-threads=1"]).run()
 }
 

@@ -34,6 +34,8 @@ const TEST_PACKAGES: &[&str] = &[
     "gnome-keyring",
     "libsecret-tools",
     "sqlite3",
+    // Issue 13: the office's console tested in a real browser (playwright-core drives it).
+    "chromium",
 ];
 
 fn installed(package: &str) -> bool {
