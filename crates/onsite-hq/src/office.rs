@@ -522,9 +522,34 @@ async fn set_disabled(state: &AppState, id: Uuid, disabled: bool) -> ApiResult<J
 
 async fn disable_user(
     State(state): State<AppState>,
-    _: Admin,
+    parts: Parts,
     PathId(id): PathId,
 ) -> ApiResult<Json<User>> {
+    let office = authorize(&parts, &state).await?;
+    if matches!(&office.actor, Actor::User { id: me, .. } if *me == id) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            codes::CONFLICT,
+            "you cannot disable your own account",
+        ));
+    }
+    // Never the last administrator who can still sign in: nobody could manage people.
+    let last_admin = run(&state, move |s| {
+        let users = accounts_of(s)?.list_users()?;
+        let active_admins: Vec<&User> = users
+            .iter()
+            .filter(|u| u.role == Role::Administrator && u.disabled_at.is_none())
+            .collect();
+        Ok(active_admins.len() == 1 && active_admins[0].id == id)
+    })
+    .await?;
+    if last_admin {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            codes::CONFLICT,
+            "this is the last administrator who can sign in",
+        ));
+    }
     set_disabled(&state, id, true).await
 }
 

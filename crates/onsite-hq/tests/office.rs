@@ -340,9 +340,20 @@ async fn the_first_administrator_is_added_from_the_command_line_and_signs_in() {
         .unwrap();
     assert_eq!(me["user"]["role"], "administrator");
     assert_eq!(me["user"]["display_name"], "王经理");
+    // The only administrator cannot be disabled, by themself or by the admin token.
+    let id = me["user"]["id"].as_str().unwrap().to_owned();
+    let disable = o::ADMIN_USER_DISABLE.replace("{id}", &id);
+    let (status, _) = code(as_person(&hq, &boss, Method::POST, &disable, None, true).await).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let res = hq
+        .send::<()>(Method::POST, &disable, Some(ADMIN), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
     // An administrator reads the audit log, where the sign-in is.
     let res = as_person(&hq, &boss, Method::GET, o::ADMIN_AUDIT, None, false).await;
     assert_eq!(res.status(), StatusCode::OK);
     let log: Vec<Value> = res.json().await.unwrap();
-    assert_eq!(log[0]["action"], "sign_in");
+    // Newest first: the refused attempts (recorded when authorised), then the sign-in.
+    assert_eq!(log[0]["action"], "POST /v1/admin/users/{id}/disable");
+    assert!(log.iter().any(|e| e["action"] == "sign_in"));
 }

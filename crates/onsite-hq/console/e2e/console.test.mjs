@@ -149,3 +149,55 @@ test('a dispatcher does not see the audit log, and a request without the CSRF to
   await p.screenshot({ path: join(SHOTS, 'console-dispatcher-zh.png'), fullPage: true });
   await context.close();
 });
+
+test('an administrator adds a person and makes, uses and revokes an API token', async () => {
+  const { p, context } = await page('en-US');
+  await signIn(p, 'boss.wang');
+  await p.getByTestId('nav-people').click();
+  await p.getByTestId('people').waitFor();
+
+  // A form left short says what is missing, and sends nothing.
+  await p.getByTestId('person-username').fill('finance.wu');
+  await p.getByTestId('person-save').click();
+  assert.match(await p.getByTestId('person-error').textContent(), /Fill in Name shown/);
+  await p.getByTestId('person-name').fill('吴会计');
+  await p.getByTestId('person-role').selectOption('finance');
+  await p.getByTestId('person-password').fill('finance.wu has a long password');
+  await p.getByTestId('person-save').click();
+  await p.getByTestId('person-added').waitFor();
+  await p.locator('[data-testid=person-row][data-username="finance.wu"]').waitFor();
+  // The same name again is refused with a clear message.
+  await p.getByTestId('person-username').fill('FINANCE.WU');
+  await p.getByTestId('person-name').fill('x');
+  await p.getByTestId('person-password').fill('another long password');
+  await p.getByTestId('person-save').click();
+  assert.match(await p.getByTestId('person-error').textContent(), /taken/);
+
+  // A token that may export, shown once, used, then revoked.
+  await p.getByTestId('token-name').fill('ERP');
+  await p.getByTestId('token-save').click();
+  assert.match(await p.getByTestId('token-error').textContent(), /at least one/);
+  await p.getByTestId('scope-export').check();
+  await p.getByTestId('token-save').click();
+  const secret = (await p.getByTestId('token-secret').textContent()).trim();
+  assert.match(secret, /^onsite_[0-9a-f]{64}$/);
+  await p.screenshot({ path: join(SHOTS, 'console-people-en.png'), fullPage: true });
+  const use = (path) =>
+    p.evaluate(
+      async ([path, secret]) => (await fetch(path, { headers: { Authorization: `Bearer ${secret}` }, credentials: 'omit' })).status,
+      [path, secret],
+    );
+  assert.equal(await use('/v1/admin/export'), 200);
+  assert.equal(await use('/v1/admin/users'), 403);
+  await p.locator('[data-testid=token-row][data-name="ERP"] [data-testid=token-revoke]').click();
+  await p.locator('[data-testid=token-row][data-name="ERP"]', { hasText: 'Revoked' }).waitFor();
+  assert.equal(await use('/v1/admin/export'), 403);
+  await context.close();
+
+  // The new person signs in with the first password.
+  const other = await page('zh-CN');
+  await signIn(other.p, 'finance.wu');
+  assert.match(await other.p.getByTestId('signed-in').textContent(), /吴会计 · 财务/);
+  assert.equal(await other.p.getByTestId('nav-people').count(), 0);
+  await other.context.close();
+});

@@ -1,6 +1,14 @@
 // The console's calls to head office: same origin, the session cookie sent by the browser,
 // the CSRF token on every change. Errors come back as ApiError with head office's code.
-import type { AuditRecord, Me, User } from './bindings';
+import type {
+  ApiToken,
+  AuditRecord,
+  Me,
+  NewApiTokenReply,
+  NewApiTokenRequest,
+  NewUserRequest,
+  User,
+} from './bindings';
 
 export class ApiError extends Error {
   constructor(
@@ -60,6 +68,12 @@ export const api = {
   me: () => call<Me>('GET', '/v1/console/me'),
   logout: () => call<null>('POST', '/v1/console/logout'),
   users: () => call<User[]>('GET', '/v1/admin/users'),
+  addUser: (u: NewUserRequest) => call<User>('POST', '/v1/admin/users', u),
+  setDisabled: (id: string, disabled: boolean) =>
+    call<User>('POST', `/v1/admin/users/${encodeURIComponent(id)}/${disabled ? 'disable' : 'enable'}`),
+  tokens: () => call<ApiToken[]>('GET', '/v1/admin/api-tokens'),
+  addToken: (t: NewApiTokenRequest) => call<NewApiTokenReply>('POST', '/v1/admin/api-tokens', t),
+  revokeToken: (id: string) => call<ApiToken>('POST', `/v1/admin/api-tokens/${encodeURIComponent(id)}/revoke`),
   audit: (before?: number) =>
     call<AuditRecord[]>('GET', `/v1/admin/audit?limit=50${before === undefined ? '' : `&before=${before}`}`),
 };

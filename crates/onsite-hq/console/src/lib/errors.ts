@@ -17,6 +17,10 @@ export function errorText(e: unknown): string {
       return t('error.accounts_unavailable');
     case 'network':
       return t('error.network');
+    case 'conflict':
+      return t('error.conflict');
+    case 'bad_request':
+      return t('error.bad_request', { message: e.message });
     default:
       return t('error.other', { code: e.code });
   }

@@ -49,3 +49,16 @@ describe('the console in two languages', () => {
     expect(actorName({ kind: 'admin_token' }, t)).toBe('Admin token');
   });
 });
+
+describe('a new person', () => {
+  it('needs a user name, a name and a password of ten characters before it is sent', async () => {
+    const { personProblem } = await import('./people');
+    const label = (k: Key) => dictionaries.en[k];
+    expect(personProblem({ username: ' ', display_name: 'x', password: '0123456789' }, label)?.params.field).toBe(
+      'User name',
+    );
+    expect(personProblem({ username: 'li', display_name: '', password: '0123456789' }, label)?.key).toBe('form.required');
+    expect(personProblem({ username: 'li', display_name: '李', password: '十个字的密码短语好' }, label)).not.toBeNull();
+    expect(personProblem({ username: 'li', display_name: '李', password: '十个汉字的密码短语好' }, label)).toBeNull();
+  });
+});
