@@ -46,6 +46,10 @@ pub mod routes {
     /// erased its customer data; head office records it and revokes the device's token.
     /// 409 `conflict` from a device not marked lost; device token.
     pub const SYNC_ERASED: &str = "/v1/sync/erased";
+    /// `POST` [`crate::BlobCheck`] → [`crate::BlobCheckReply`]: which of many blobs head
+    /// office lacks, in one request (feature [`crate::features::BLOBS_MISSING`]); device
+    /// token.
+    pub const SYNC_BLOBS_MISSING: &str = "/v1/sync/blobs/missing";
     /// `HEAD` (200 if stored, 404 if not) and `PUT` (raw bytes) → [`crate::BlobPutReply`];
     /// device or admin token.
     pub const BLOB: &str = "/v1/blobs/{sha256}";
@@ -118,10 +122,14 @@ pub mod routes {
 
 /// Size limits the server enforces; a client should respect them before sending.
 pub mod limits {
-    /// Largest JSON request body, in bytes (413 beyond it).
+    /// Largest JSON request body, in bytes (413 beyond it). A compressed body
+    /// (`Content-Encoding`, [`crate::Hello::request_encodings`]) is held to it once
+    /// decompressed.
     pub const MAX_JSON_BODY_BYTES: usize = 4 * 1024 * 1024;
     /// Most ops in one push (400 beyond it).
     pub const MAX_OPS_PER_PUSH: usize = 500;
+    /// Most blobs named in one [`crate::BlobCheck`] (400 beyond it).
+    pub const MAX_BLOBS_PER_CHECK: usize = 1000;
     /// Largest blob (signature, photo, PDF), in bytes (413 beyond it).
     pub const MAX_BLOB_BYTES: usize = 16 * 1024 * 1024;
     /// Changes per pull page when the client does not ask for a number.

@@ -86,8 +86,29 @@ pub mod features {
     /// The `qr` payment method ([`super::PaymentMethod::Qr`]); a head office without it
     /// gets QR payments as `card`, as before (issue 9, hole 14).
     pub const PAYMENT_QR: &str = "payment_qr";
+    /// `POST /v1/sync/blobs/missing` ([`super::BlobCheck`]): one request asks which of many
+    /// blobs head office lacks, instead of a `HEAD` per blob. A device whose head office
+    /// does not name it asks with `HEAD` as before.
+    pub const BLOBS_MISSING: &str = "blobs_missing";
     /// Every feature this build speaks.
-    pub const ALL: &[&str] = &[PULL_CHECKPOINT, REFUSED_KEPT, FILE_MISSING, PAYMENT_QR];
+    pub const ALL: &[&str] = &[
+        PULL_CHECKPOINT,
+        REFUSED_KEPT,
+        FILE_MISSING,
+        PAYMENT_QR,
+        BLOBS_MISSING,
+    ];
+}
+
+/// The `Content-Encoding`s of request bodies (and, through `Accept-Encoding`, of replies)
+/// head office takes besides plain bytes.
+pub mod encodings {
+    /// Zstandard (RFC 8878): what a device compresses its pushes with.
+    pub const ZSTD: &str = "zstd";
+    /// gzip (RFC 1952), for other clients.
+    pub const GZIP: &str = "gzip";
+    /// Every encoding this build's head office decompresses, preferred first.
+    pub const ALL: &[&str] = &[ZSTD, GZIP];
 }
 
 /// `GET /v1/sync/hello`: what head office speaks. Asked at the start of every sync run.
@@ -124,6 +145,12 @@ pub struct Hello {
     /// `POST /v1/sync/erased`). Omitted when false (older devices never see it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub erase: bool,
+    /// The `Content-Encoding`s head office decompresses on request bodies ([`encodings`]),
+    /// preferred first: a device compresses its pushes with one of them. Absent from head
+    /// offices before compression: the device then sends every body plain. (Replies are
+    /// compressed when the request's `Accept-Encoding` allows, whatever this says.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_encodings: Vec<String>,
 }
 
 /// `POST /v1/sync/erased`: what a device marked lost erased (counts only, never customer
@@ -176,6 +203,7 @@ impl Hello {
             history_lost: false,
             retention_days: None,
             erase: false,
+            request_encodings: encodings::ALL.iter().map(|e| (*e).to_owned()).collect(),
         }
     }
 
@@ -192,7 +220,13 @@ impl Hello {
             history_lost: false,
             retention_days: None,
             erase: false,
+            request_encodings: Vec::new(),
         }
+    }
+
+    /// Whether head office names `feature` ([`features`]).
+    pub fn has(&self, feature: &str) -> bool {
+        self.features.iter().any(|f| f == feature)
     }
 
     /// Why head office cannot take `op` as it is (it does not know its kind, or a part of
@@ -1603,6 +1637,24 @@ pub struct FactRecord {
     /// Set when the fact came without the file it references: the technician's reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_missing: Option<String>,
+}
+
+/// `POST /v1/sync/blobs/missing`: which of these blobs head office does not hold (the
+/// device uploads those). At most [`crate::limits::MAX_BLOBS_PER_CHECK`] names (400
+/// otherwise), each a SHA-256 as 64 lowercase hex digits (400 otherwise).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlobCheck {
+    /// The blobs' SHA-256s.
+    pub sha256: Vec<String>,
+}
+
+/// Reply to [`BlobCheck`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlobCheckReply {
+    /// The asked-for blobs head office does not hold, in the request's order, each once.
+    pub missing: Vec<String>,
 }
 
 /// Reply to a blob `PUT`.

@@ -17,14 +17,16 @@ use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use chrono::{Duration, Utc};
 use onsite_api::{
-    codes, is_sha256_hex, limits, routes, BlobPutReply, CancelRequest, CarryBackQuery, ChangeItem,
-    Checkpoint, CompanyProfile, Cursor, EnrollReply, EnrollRequest, EnrolmentCode, EpochReply,
-    ErrorBody, ExportFormat, ExportQuery, FeeTablePublish, Health, NewEnrolmentCode, NewPartsIssue,
-    NewTechnician, NewWorkOrder, PartsCataloguePublish, PriceListPublish, PullQuery, PullReply,
-    PushReply, PushRequest, ReassignRequest, ReviewQuery, TechnicianDayQuery, WorkOrderQuery,
-    WorkOrderUpdate,
+    codes, is_sha256_hex, limits, routes, BlobCheck, BlobCheckReply, BlobPutReply, CancelRequest,
+    CarryBackQuery, ChangeItem, Checkpoint, CompanyProfile, Cursor, EnrollReply, EnrollRequest,
+    EnrolmentCode, EpochReply, ErrorBody, ExportFormat, ExportQuery, FeeTablePublish, Health,
+    NewEnrolmentCode, NewPartsIssue, NewTechnician, NewWorkOrder, PartsCataloguePublish,
+    PriceListPublish, PullQuery, PullReply, PushReply, PushRequest, ReassignRequest, ReviewQuery,
+    TechnicianDayQuery, WorkOrderQuery, WorkOrderUpdate,
 };
 use serde::de::DeserializeOwned;
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
 use uuid::Uuid;
 
 use crate::auth;
@@ -462,6 +464,7 @@ fn routes() -> Vec<Route> {
         route(Method::GET, SYNC_HELLO, hello),
         route(Method::GET, SYNC_PULL, pull),
         route(Method::HEAD, BLOB, blob_head),
+        route(Method::POST, SYNC_BLOBS_MISSING, blobs_missing),
         route(Method::GET, ADMIN_TECHNICIANS, list_technicians),
         route(Method::POST, ADMIN_TECHNICIANS, create_technician),
         route(Method::POST, ADMIN_ENROLMENT_CODES, issue_enrolment_code),
@@ -542,16 +545,73 @@ pub fn router(state: AppState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits::MAX_JSON_BODY_BYTES))
+        // A compressed request body is decompressed as the handler reads it, so the body
+        // limits above hold for the decompressed bytes: a decompression bomb is cut off at
+        // the limit (413), never inflated in memory.
+        .layer(RequestDecompressionLayer::new().gzip(true).zstd(true))
+        .layer(axum::middleware::from_fn(known_encoding))
         .layer(axum::middleware::from_fn_with_state(
             state.guard.clone(),
             crate::guard::limit,
         ))
+        .layer(compression())
         .layer(axum::middleware::from_fn(log_request))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             crate::metrics::track,
         ))
         .with_state(state)
+}
+
+/// Replies compressed (zstd or gzip) when the request's `Accept-Encoding` allows: JSON and
+/// CSV (pull pages, exports), not blobs (`application/octet-stream`: photos and PDFs are
+/// compressed already) nor bodies too small to gain.
+fn compression() -> CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+    use tower_http::compression::CompressionLevel;
+    CompressionLayer::new()
+        .gzip(true)
+        .zstd(true)
+        // zstd's and gzip's fast levels: a pull page of 2,000 jobs (2 MB of JSON) shrinks
+        // about tenfold either way, in milliseconds rather than gzip's default tens.
+        .quality(CompressionLevel::Fastest)
+        .compress_when(
+            SizeAbove::new(256)
+                .and(NotForContentType::const_new("application/octet-stream"))
+                .and(NotForContentType::GRPC)
+                .and(NotForContentType::IMAGES)
+                .and(NotForContentType::SSE),
+        )
+}
+
+/// A request body in an encoding head office does not decompress is refused with 415 and
+/// an [`ErrorBody`] (naming the encodings it takes), before anything reads it.
+async fn known_encoding(req: Request, next: axum::middleware::Next) -> Response {
+    let known = req
+        .headers()
+        .get_all(axum::http::header::CONTENT_ENCODING)
+        .iter()
+        .all(|v| {
+            v.to_str()
+                .is_ok_and(|e| e == "identity" || onsite_api::encodings::ALL.contains(&e))
+        });
+    if known {
+        return next.run(req).await;
+    }
+    let mut res = ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        codes::UNSUPPORTED_MEDIA_TYPE,
+        format!(
+            "the body's Content-Encoding must be one of: identity, {}",
+            onsite_api::encodings::ALL.join(", ")
+        ),
+    )
+    .into_response();
+    res.headers_mut().insert(
+        axum::http::header::ACCEPT_ENCODING,
+        HeaderValue::from_static("zstd, gzip"),
+    );
+    res
 }
 
 /// One debug line per request: method, path and status. Paths hold ids and hashes only;
@@ -919,6 +979,40 @@ async fn blob_head(
     } else {
         StatusCode::NOT_FOUND
     })
+}
+
+/// Which of the named blobs head office lacks: one request for a whole push instead of a
+/// `HEAD` per blob. Device token only (a device marked lost may still send what it holds).
+async fn blobs_missing(
+    State(state): State<AppState>,
+    DeviceToken(_device): DeviceToken,
+    JsonBody(req): JsonBody<BlobCheck>,
+) -> ApiResult<Json<BlobCheckReply>> {
+    if req.sha256.len() > limits::MAX_BLOBS_PER_CHECK {
+        return Err(ApiError::bad_request(format!(
+            "at most {} blobs per check",
+            limits::MAX_BLOBS_PER_CHECK
+        )));
+    }
+    if !req.sha256.iter().all(|s| is_sha256_hex(s)) {
+        return Err(ApiError::bad_request(
+            "each blob name must be its SHA-256 as 64 lowercase hex digits",
+        ));
+    }
+    let mut asked = req.sha256;
+    let mut seen = std::collections::HashSet::with_capacity(asked.len());
+    asked.retain(|s| seen.insert(s.clone()));
+    let missing = run(&state, move |s| {
+        let mut missing = Vec::new();
+        for sha in asked {
+            if !s.has_blob(&sha)? {
+                missing.push(sha);
+            }
+        }
+        Ok(missing)
+    })
+    .await?;
+    Ok(Json(BlobCheckReply { missing }))
 }
 
 async fn blob_put(

@@ -20,14 +20,14 @@
 
 use onsite_api::{limits, retention, routes::*};
 use onsite_api::{
-    BlobPutReply, CancelRequest, CarryBack, CarryBackQuery, CompanyProfile, EnrollReply,
-    EnrollRequest, EnrolmentCode, EpochReply, ErasedReport, ErrorBody, ExportJob, ExportQuery,
-    FeeTable, FeeTablePublish, Health, Hello, NewEnrolmentCode, NewPartsIssue, NewTechnician,
-    NewWorkOrder, OpResult, PartsCatalogue, PartsCataloguePublish, PartsIssue, PriceList,
-    PriceListPublish, PullQuery, PullReply, PushReply, PushRequest, ReassignRequest, RefusedOp,
-    RefusedQuery, RestoreHorizon, RestoreHorizonRequest, RetentionSetting, ReviewFlag, ReviewQuery,
-    TechnicianDayFact, TechnicianDayQuery, WorkOrder, WorkOrderDetail, WorkOrderQuery,
-    WorkOrderUpdate,
+    BlobCheck, BlobCheckReply, BlobPutReply, CancelRequest, CarryBack, CarryBackQuery,
+    CompanyProfile, EnrollReply, EnrollRequest, EnrolmentCode, EpochReply, ErasedReport, ErrorBody,
+    ExportJob, ExportQuery, FeeTable, FeeTablePublish, Health, Hello, NewEnrolmentCode,
+    NewPartsIssue, NewTechnician, NewWorkOrder, OpResult, PartsCatalogue, PartsCataloguePublish,
+    PartsIssue, PriceList, PriceListPublish, PullQuery, PullReply, PushReply, PushRequest,
+    ReassignRequest, RefusedOp, RefusedQuery, RestoreHorizon, RestoreHorizonRequest,
+    RetentionSetting, ReviewFlag, ReviewQuery, TechnicianDayFact, TechnicianDayQuery, WorkOrder,
+    WorkOrderDetail, WorkOrderQuery, WorkOrderUpdate,
 };
 use serde_json::{json, Map, Value};
 use utoipa::openapi::path::{
@@ -204,6 +204,14 @@ fn operations(s: &mut Schemas) -> Vec<Operation> {
         .reply(json::<PullReply>(s))
         .error(403, "head office marked this device lost: it is sent nothing (device_lost)"),
         op(Head, BLOB, DeviceOrAdmin, "Is the blob stored? 200 yes, 404 no"),
+        op(
+            Post,
+            SYNC_BLOBS_MISSING,
+            Device,
+            "Which of these blobs head office lacks (one request for a whole push instead of a HEAD per blob; feature blobs_missing)",
+        )
+        .body(json::<BlobCheck>(s))
+        .reply(json::<BlobCheckReply>(s)),
         op(Get, ADMIN_TECHNICIANS, Admin, "List technicians")
             .reply(list::<onsite_api::Technician>(s)),
         op(Post, ADMIN_TECHNICIANS, Admin, "Register a technician")
@@ -590,13 +598,13 @@ pub fn generated() -> OpenApi {
                     .response(
                         "413",
                         error(format!(
-                            "body larger than {} bytes (payload_too_large)",
+                            "body larger than {} bytes, once decompressed (payload_too_large)",
                             limits::MAX_JSON_BODY_BYTES
                         )),
                     )
                     .response(
                         "415",
-                        error("the body is not application/json (unsupported_media_type)"),
+                        error("the body is not application/json, or is in a Content-Encoding head office does not take (unsupported_media_type)"),
                     );
             }
             None => {}
@@ -690,7 +698,7 @@ pub fn generated() -> OpenApi {
                 .title("Onsite head office (onsite-hq)")
                 .version(env!("CARGO_PKG_VERSION"))
                 .description(Some(
-                    "Sync endpoints for technicians' devices and the head-office API. Every error body is an ErrorBody. Generated from the wire types of the onsite-api crate (docs/openapi.md).",
+                    "Sync endpoints for technicians' devices and the head-office API. Every error body is an ErrorBody. Replies are compressed (Content-Encoding zstd or gzip) when the request's Accept-Encoding allows, except blobs; request bodies may be sent compressed with a Content-Encoding named in the hello's request_encodings (zstd, gzip; 415 unsupported_media_type for any other), and are held to the same size limits once decompressed (413). Generated from the wire types of the onsite-api crate (docs/openapi.md).",
                 ))
                 .build(),
         )
@@ -742,6 +750,10 @@ fn limits_and_defaults(doc: &mut Value) {
         (
             "PushRequest.ops",
             json!({"maxItems": limits::MAX_OPS_PER_PUSH}),
+        ),
+        (
+            "BlobCheck.sha256",
+            json!({"maxItems": limits::MAX_BLOBS_PER_CHECK, "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}),
         ),
         (
             "RetentionSetting.days",

@@ -576,6 +576,20 @@ async fn real_responses_validate_against_the_generated_schemas() {
             .clone();
         c.spec.assert_valid(&schema, &body, "blob upload reply");
     }
+    let asked = BlobCheck {
+        sha256: vec![sha.clone(), sha256_hex(b"not uploaded")],
+    };
+    let missing: BlobCheckReply = at(c
+        .call(
+            Method::POST,
+            routes::SYNC_BLOBS_MISSING,
+            routes::SYNC_BLOBS_MISSING,
+            Some(&token),
+            Some(&asked),
+            StatusCode::OK,
+        )
+        .await);
+    assert_eq!(missing.missing, asked.sha256[1..]);
     let mut ops = OpMaker { seq: 0 };
     let day: chrono::NaiveDate = now.date_naive();
     let m = onsite_domain::Money::cny;

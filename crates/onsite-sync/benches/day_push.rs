@@ -52,6 +52,8 @@ const PARTS: &[&str] = &[
 struct Phase {
     name: &'static str,
     requests: BTreeMap<String, u64>,
+    /// Head office's router time per kind of request.
+    busy: String,
     wire: Wire,
     wall: Duration,
     report: onsite_sync::SyncReport,
@@ -149,6 +151,7 @@ async fn measure(
     // A new client: a new connection and TLS handshake, as a device waking up has.
     let client = hq.client_via(proxy.addr, options());
     let requests = hq.requests.snapshot();
+    let busy = hq.requests.busy();
     let wire = proxy.wire();
     let t = Instant::now();
     let report = onsite_sync::sync_once_with(&dev.store, &client, config)
@@ -159,6 +162,7 @@ async fn measure(
     Phase {
         name,
         requests: hq.requests.since(&requests),
+        busy: hq.requests.busy_since(&busy),
         wire: proxy.wire().since(wire),
         wall,
         report,
@@ -337,6 +341,17 @@ fn print_table(scenarios: &[Scenario]) {
                 p.wire.connections,
                 p.wall.as_secs_f64() * 1000.0,
                 kinds
+            );
+        }
+    }
+    println!();
+    for s in scenarios {
+        for p in [&s.pull, &s.push] {
+            println!(
+                "head office busy, {} ms each way, {}: {}",
+                s.one_way.as_millis(),
+                p.name,
+                p.busy
             );
         }
     }

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use onsite_api::{
-    routes, BlobPutReply, ChangeItem, EnrollReply, EnrollRequest, ErrorBody, Hello, PullReply,
-    PushReply, PushRequest,
+    routes, BlobCheck, BlobCheckReply, BlobPutReply, ChangeItem, EnrollReply, EnrollRequest,
+    ErrorBody, Hello, PullReply, PushReply, PushRequest,
 };
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -41,7 +41,8 @@ impl Default for ClientOptions {
             // Fewer, larger pages: a first pull of 5,000 jobs on a slow link is bound by
             // round trips (docs/sync-benchmarks.md); a page stays around 1 MB.
             pull_limit: 2_000,
-            max_ops_per_push: 200,
+            // As many as head office takes: each push is a round trip.
+            max_ops_per_push: onsite_api::limits::MAX_OPS_PER_PUSH,
             max_push_bytes: onsite_api::limits::MAX_JSON_BODY_BYTES,
         }
     }
@@ -166,7 +167,25 @@ pub struct HqClient {
     /// The fingerprint (SHA-256 hex of the DER) of the certificate head office last
     /// presented.
     seen: Arc<Mutex<Option<String>>>,
+    /// How push bodies are sent: plain until a hello names an encoding head office
+    /// decompresses, and for good once a compressed push came back unreadable.
+    push_encoding: Arc<Mutex<PushEncoding>>,
 }
+
+#[derive(Debug, Default)]
+struct PushEncoding {
+    /// What the last hello offered that this build compresses with.
+    offered: Option<&'static str>,
+    /// A compressed push was refused as unreadable on the way: plain from then on.
+    refused: bool,
+}
+
+/// Push bodies smaller than this go plain (compressing them gains nothing worth the work).
+const COMPRESS_ABOVE: usize = 1024;
+
+/// zstd's level for push bodies: its default, fast (hundreds of MB/s) and about eightfold
+/// on a day's records.
+const ZSTD_LEVEL: i32 = 3;
 
 impl HqClient {
     /// A client for `base_url` (`https://host[:port]`), trusting the system's roots and,
@@ -214,6 +233,7 @@ impl HqClient {
             base,
             options,
             seen,
+            push_encoding: Arc::default(),
         })
     }
 
@@ -225,6 +245,17 @@ impl HqClient {
 
     pub fn options(&self) -> &ClientOptions {
         &self.options
+    }
+
+    /// The `Content-Encoding` pushes are sent in (`None`: plain), as the last hello
+    /// negotiated.
+    pub fn push_encoding(&self) -> Option<&'static str> {
+        let e = self.push_encoding.lock().unwrap_or_else(|p| p.into_inner());
+        e.offered.filter(|_| !e.refused)
+    }
+
+    fn with_push_encoding(&self, f: impl FnOnce(&mut PushEncoding)) {
+        f(&mut self.push_encoding.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
     /// The base URL.
@@ -303,6 +334,34 @@ impl HqClient {
         Ok(res.status() != StatusCode::NOT_FOUND)
     }
 
+    /// `POST /v1/sync/blobs/missing`: which of `shas` (at most
+    /// [`onsite_api::limits::MAX_BLOBS_PER_CHECK`]) head office lacks. Only for a head
+    /// office whose hello names [`onsite_api::features::BLOBS_MISSING`].
+    pub async fn blobs_missing(
+        &self,
+        token: &str,
+        shas: &[String],
+    ) -> Result<Vec<String>, ClientError> {
+        let res = self
+            .send(
+                self.http
+                    .post(self.url(routes::SYNC_BLOBS_MISSING))
+                    .bearer_auth(token)
+                    .json(&BlobCheck {
+                        sha256: shas.to_vec(),
+                    }),
+            )
+            .await?;
+        let reply: BlobCheckReply = self.json(res).await?;
+        // Only what was asked: a blob it names that was not asked about is a broken reply.
+        if reply.missing.iter().any(|m| !shas.contains(m)) {
+            return Err(ClientError::Malformed(
+                "blob check reply names a blob not asked about".into(),
+            ));
+        }
+        Ok(reply.missing)
+    }
+
     /// `PUT /v1/blobs/{sha256}`; checks head office acknowledged this very blob.
     pub async fn put_blob(
         &self,
@@ -330,16 +389,49 @@ impl HqClient {
         Ok(reply)
     }
 
-    /// `POST /v1/sync/push`.
+    /// `POST /v1/sync/push`, compressed when the hello said head office takes it. A
+    /// compressed body refused as unreadable (a proxy on the way that drops the
+    /// `Content-Encoding` header, say) is sent again plain, and pushes stay plain on this
+    /// client. (A push refused as unreadable applied nothing: sending it again is safe.)
     pub async fn push(&self, token: &str, request: &PushRequest) -> Result<PushReply, ClientError> {
-        let res = self
-            .send(
-                self.http
-                    .post(self.url(routes::SYNC_PUSH))
-                    .bearer_auth(token)
-                    .json(request),
-            )
-            .await?;
+        let json = serde_json::to_vec(request)
+            .map_err(|e| ClientError::Malformed(onsite_api::describe_serde_error(&e)))?;
+        let encoding = self.push_encoding().filter(|_| json.len() > COMPRESS_ABOVE);
+        if let Some(encoding) = encoding {
+            let body = match encoding {
+                onsite_api::encodings::ZSTD => zstd::bulk::compress(&json, ZSTD_LEVEL).ok(),
+                _ => None,
+            };
+            if let Some(body) = body {
+                match self.post_push(token, body, Some(encoding)).await {
+                    Err(ClientError::Status { status, code, .. })
+                        if (status == 400 && code == onsite_api::codes::MALFORMED)
+                            || status == 415 =>
+                    {
+                        self.with_push_encoding(|e| e.refused = true);
+                    }
+                    other => return other,
+                }
+            }
+        }
+        self.post_push(token, json, None).await
+    }
+
+    async fn post_push(
+        &self,
+        token: &str,
+        body: Vec<u8>,
+        encoding: Option<&'static str>,
+    ) -> Result<PushReply, ClientError> {
+        let mut req = self
+            .http
+            .post(self.url(routes::SYNC_PUSH))
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        if let Some(e) = encoding {
+            req = req.header(reqwest::header::CONTENT_ENCODING, e);
+        }
+        let res = self.send(req.body(body)).await?;
         self.json(res).await
     }
 
@@ -373,9 +465,15 @@ impl HqClient {
         }
         let res = self.send(req).await?;
         if res.status() == StatusCode::NOT_FOUND {
+            self.with_push_encoding(|e| e.offered = None);
             return Ok(Hello::protocol1());
         }
-        self.json(res).await
+        let hello: Hello = self.json(res).await?;
+        // The one encoding this build compresses with, when head office takes it.
+        let zstd = onsite_api::encodings::ZSTD;
+        let offered = hello.request_encodings.iter().any(|e| e == zstd);
+        self.with_push_encoding(|e| e.offered = offered.then_some(zstd));
+        Ok(hello)
     }
 
     /// `GET /v1/sync/pull?cursor=&limit=&accept=&checkpoint=`: `checkpoint` is the newest

@@ -5,6 +5,7 @@
 //! technician keeps working during a sync (a local edit made meanwhile is simply a new
 //! pending op, and a pulled work order never overwrites it).
 
+use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -376,6 +377,10 @@ async fn push_all(
         .options()
         .max_push_bytes
         .min(onsite_api::limits::MAX_JSON_BODY_BYTES);
+    // Blobs head office holds, as learnt in this run (a blob kept only in the blobs folder
+    // has no row in the store to mark).
+    let mut at_hq: HashSet<String> = HashSet::new();
+    upload_ahead(store, client, config, token, hello, &mut at_hq, report).await?;
     // Jobs whose queue stopped at a record that cannot be sent: their later records wait
     // behind it (their order may matter); every other job's records keep flowing.
     let mut stuck: Vec<(String, Blocked)> = Vec::new();
@@ -400,7 +405,7 @@ async fn push_all(
             let mut acked = Vec::new();
             for op in queue.iter().filter_map(|q| q.mapped.as_ref().ok()) {
                 for sha in map::blob_of(op).into_iter().chain(map::photos_of(op)) {
-                    if store_sync::blob_uploaded(s.conn(), &sha)? {
+                    if at_hq.contains(&sha) || store_sync::blob_uploaded(s.conn(), &sha)? {
                         acked.push(sha);
                     }
                 }
@@ -457,7 +462,11 @@ async fn push_all(
             .cloned()
             .collect();
         let (usable, unusable) = read_blobs(store, config, &needed)?;
-        upload(store, client, config, token, &usable, false, report).await?;
+        let check = Check::for_hello(hello);
+        upload(
+            store, client, config, token, check, &usable, false, &mut at_hq, report,
+        )
+        .await?;
         for (sha, why) in unusable {
             if let Some(op) = batch.ops.iter().find(|o| {
                 o.file_missing.is_none() && map::blob_of(o).as_deref() == Some(sha.as_str())
@@ -491,7 +500,18 @@ async fn push_all(
                     }
                 }
             }
-            upload(store, client, config, token, &ready_photos, true, report).await?;
+            upload(
+                store,
+                client,
+                config,
+                token,
+                check,
+                &ready_photos,
+                true,
+                &mut at_hq,
+                report,
+            )
+            .await?;
         }
         let entity_of = |seq: i64| {
             ready
@@ -648,6 +668,12 @@ fn block_too_large(
 /// the round trips of HEAD and PUT overlap instead of adding up.
 const UPLOADS_AT_ONCE: usize = 8;
 
+/// The same when head office said at once which blobs it lacks (no `HEAD` before each).
+const UPLOADS_AT_ONCE_CHECKED: usize = 100;
+
+/// The most blob bytes read into memory for one wave of [`upload_ahead`].
+const AHEAD_WAVE_BYTES: usize = 16 * 1024 * 1024;
+
 /// A blob's bytes (from the store, else the blobs folder), or why it cannot be sent.
 fn read_blob(
     store: &Mutex<Store>,
@@ -703,21 +729,79 @@ fn read_blobs(
     Ok((ready, unusable))
 }
 
-/// Uploads blobs, [`UPLOADS_AT_ONCE`] at a time (HEAD, then PUT when head office lacks
-/// it), and marks each chunk acknowledged in one transaction.
+/// How [`upload`] learns which blobs head office lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// A `HEAD` per blob (a head office without [`onsite_api::features::BLOBS_MISSING`]).
+    Head,
+    /// One `POST /v1/sync/blobs/missing` for them all.
+    Batch,
+    /// Asked already: every blob given is missing there.
+    KnownMissing,
+}
+
+impl Check {
+    fn for_hello(hello: &Hello) -> Check {
+        if hello.has(onsite_api::features::BLOBS_MISSING) {
+            Check::Batch
+        } else {
+            Check::Head
+        }
+    }
+}
+
+/// Which of `shas` head office lacks, asked in as few requests as its limit allows.
+async fn missing_at_hq(
+    client: &HqClient,
+    token: &str,
+    shas: &[String],
+) -> Result<HashSet<String>, ClientError> {
+    let mut missing = HashSet::new();
+    for chunk in shas.chunks(onsite_api::limits::MAX_BLOBS_PER_CHECK) {
+        missing.extend(client.blobs_missing(token, chunk).await?);
+    }
+    Ok(missing)
+}
+
+/// Uploads the blobs head office lacks ([`Check`] says how that is learnt), several at a
+/// time as HTTP/2 streams on one connection ([`UPLOADS_AT_ONCE`], more when no `HEAD`
+/// precedes each), and marks each chunk acknowledged in one transaction.
+#[allow(clippy::too_many_arguments)]
 async fn upload(
     store: &Mutex<Store>,
     client: &HqClient,
     config: &SyncConfig,
     token: &str,
+    check: Check,
     blobs: &[(String, Vec<u8>)],
     photos: bool,
+    at_hq: &mut HashSet<String>,
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
-    for chunk in blobs.chunks(UPLOADS_AT_ONCE) {
+    if blobs.is_empty() {
+        return Ok(());
+    }
+    let missing = match check {
+        Check::Batch => {
+            let shas: Vec<String> = blobs.iter().map(|(sha, _)| sha.clone()).collect();
+            Some(missing_at_hq(client, token, &shas).await?)
+        }
+        Check::Head | Check::KnownMissing => None,
+    };
+    let at_once = match check {
+        Check::Head => UPLOADS_AT_ONCE,
+        Check::Batch | Check::KnownMissing => UPLOADS_AT_ONCE_CHECKED,
+    };
+    for chunk in blobs.chunks(at_once) {
+        let missing = &missing;
         let sent =
             futures_util::future::try_join_all(chunk.iter().map(|(sha, bytes)| async move {
-                if client.blob_exists(token, sha).await? {
+                let lacks = match (check, missing) {
+                    (Check::Head, _) => !client.blob_exists(token, sha).await?,
+                    (_, Some(m)) => m.contains(sha),
+                    (_, None) => true,
+                };
+                if !lacks {
                     return Ok::<bool, ClientError>(false);
                 }
                 client.put_blob(token, sha, bytes.clone()).await?;
@@ -736,7 +820,100 @@ async fn upload(
             }
             Ok(())
         })?;
+        at_hq.extend(chunk.iter().map(|(sha, _)| sha.clone()));
         config.tell(SyncPhase::Uploading, report);
+    }
+    Ok(())
+}
+
+/// Before the pushes, for a head office that answers [`Check::Batch`]: every blob the
+/// pending records reference (signatures and documents, and photos) is asked about in one
+/// request, and what head office lacks is uploaded in a few waves of concurrent uploads,
+/// instead of a `HEAD` and a `PUT` per blob batch by batch. A blob that cannot be read
+/// here (missing, damaged, too large) is left to the pushes, which record why; so are
+/// the records head office would not take (held).
+async fn upload_ahead(
+    store: &Mutex<Store>,
+    client: &HqClient,
+    config: &SyncConfig,
+    token: &str,
+    hello: &Hello,
+    at_hq: &mut HashSet<String>,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    if Check::for_hello(hello) != Check::Batch {
+        return Ok(());
+    }
+    let (files, photos) = {
+        let s = lock(store);
+        let mut files: Vec<String> = Vec::new();
+        let mut photos: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
+        let mut after = 0;
+        loop {
+            let rows = store_sync::next_pending_after(s.conn(), after, 500)?;
+            let Some(last) = rows.last() else { break };
+            after = last.device_seq;
+            for row in &rows {
+                let Ok(op) = map::to_wire_in(&s, row) else {
+                    continue;
+                };
+                if hello.cannot_take(&op).is_some() {
+                    continue;
+                }
+                // A record sent without its file (the technician's choice) needs none.
+                let file = map::blob_of(&op).filter(|_| op.file_missing.is_none());
+                for sha in file.iter() {
+                    if seen.insert(sha.clone()) && !store_sync::blob_uploaded(s.conn(), sha)? {
+                        files.push(sha.clone());
+                    }
+                }
+                for sha in map::photos_of(&op) {
+                    if seen.insert(sha.clone()) && !store_sync::blob_uploaded(s.conn(), &sha)? {
+                        photos.push(sha);
+                    }
+                }
+            }
+        }
+        (files, photos)
+    };
+    if files.is_empty() && photos.is_empty() {
+        return Ok(());
+    }
+    let asked: Vec<String> = files.iter().chain(&photos).cloned().collect();
+    let missing = missing_at_hq(client, token, &asked).await?;
+    let there: Vec<&String> = asked.iter().filter(|s| !missing.contains(*s)).collect();
+    if !there.is_empty() {
+        lock(store).write(|tx| {
+            let now = Utc::now();
+            for sha in &there {
+                store_sync::mark_blob_uploaded(tx, sha, now)?;
+            }
+            Ok(())
+        })?;
+        at_hq.extend(there.into_iter().cloned());
+    }
+    for (list, is_photo) in [(files, false), (photos, true)] {
+        // Read in waves of bounded size: photos can be large.
+        let mut wave: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut wave_bytes = 0;
+        let mut todo = list.into_iter().filter(|s| missing.contains(s)).peekable();
+        while let Some(sha) = todo.next() {
+            if let Ok(bytes) = read_blob(store, config, &sha)? {
+                wave_bytes += bytes.len();
+                wave.push((sha, bytes));
+            }
+            let full = wave.len() >= UPLOADS_AT_ONCE_CHECKED || wave_bytes >= AHEAD_WAVE_BYTES;
+            if full || todo.peek().is_none() {
+                let check = Check::KnownMissing;
+                upload(
+                    store, client, config, token, check, &wave, is_photo, at_hq, report,
+                )
+                .await?;
+                wave.clear();
+                wave_bytes = 0;
+            }
+        }
     }
     Ok(())
 }
@@ -784,11 +961,38 @@ async fn pull_all(
     report: &mut SyncReport,
 ) -> Result<usize, SyncError> {
     let mut requeued = 0;
+    // The next page, asked for while this one is applied (a first pull of thousands of
+    // jobs spends as long writing a page here as it waits for the next on a slow link).
+    let mut ahead: Option<Prefetch> = None;
     for _ in 0..MAX_PAGES {
         let st = store_sync::state(lock(store).conn())?.ok_or(SyncError::NotEnrolled)?;
-        let page = client
-            .pull(token, st.cursor.as_deref(), st.known_commit.as_deref())
-            .await?;
+        let page = match ahead.take() {
+            // Asked with exactly what the store now says: the same request as made now.
+            Some(next) if next.cursor == st.cursor && next.checkpoint == st.known_commit => {
+                next.reply().await?
+            }
+            // (Dropped: aborted.)
+            _ => {
+                client
+                    .pull(token, st.cursor.as_deref(), st.known_commit.as_deref())
+                    .await?
+            }
+        };
+        if page.has_more {
+            // What the store will say once this page is saved (its cursor; the newer of the
+            // commits), unless the page starts a refetch, which the check above catches.
+            let checkpoint = match (&page.checkpoint, &st.known_commit) {
+                (Some(c), Some(k)) if commit_seq(k) >= commit_seq(c) => Some(k.clone()),
+                (Some(c), _) => Some(c.clone()),
+                (None, k) => k.clone(),
+            };
+            ahead = Some(Prefetch::start(
+                client,
+                token,
+                Some(page.cursor.clone()),
+                checkpoint,
+            ));
+        }
         let p = plan::plan_page(&st.epoch, st.cursor.as_deref(), st.refetching, &page)
             .map_err(SyncError::Protocol)?;
         let applied = lock(store).write(|tx| {
@@ -843,6 +1047,51 @@ async fn pull_all(
         }
     }
     Err(SyncError::Protocol("pull never ends".into()))
+}
+
+/// The sequence number of a commit as a device names it (`<seq>:<tag>`).
+fn commit_seq(checkpoint: &str) -> Option<i64> {
+    checkpoint.split_once(':')?.0.parse().ok()
+}
+
+/// A pull page asked for ahead of need, on its own task (so that it travels while the
+/// current page is written to the store); aborted when dropped unused.
+struct Prefetch {
+    cursor: Option<String>,
+    checkpoint: Option<String>,
+    task: tokio::task::JoinHandle<Result<onsite_api::PullReply, ClientError>>,
+}
+
+impl Prefetch {
+    fn start(
+        client: &HqClient,
+        token: &str,
+        cursor: Option<String>,
+        checkpoint: Option<String>,
+    ) -> Prefetch {
+        let (client, token) = (client.clone(), token.to_owned());
+        let (c, k) = (cursor.clone(), checkpoint.clone());
+        let task =
+            tokio::spawn(async move { client.pull(&token, c.as_deref(), k.as_deref()).await });
+        Prefetch {
+            cursor,
+            checkpoint,
+            task,
+        }
+    }
+
+    async fn reply(mut self) -> Result<onsite_api::PullReply, SyncError> {
+        match (&mut self.task).await {
+            Ok(reply) => Ok(reply?),
+            Err(_) => Err(SyncError::Protocol("the pull task stopped".into())),
+        }
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 fn apply_gone(

@@ -97,6 +97,20 @@ async fn an_interrupted_pull_resumes_from_its_last_saved_page() {
     assert_converged(&hq, &dev, &orders).await;
 }
 
+/// `len` CJK characters that vary (a linear congruential walk over the unified block):
+/// text that compresses about as little as real notes do.
+fn scrawl(seed: usize, len: usize) -> String {
+    let mut x = seed as u64 * 2_654_435_761 + 1;
+    (0..len)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            char::from_u32(0x4E00 + ((x >> 33) % 0x5000) as u32).unwrap_or('修')
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn resets_and_truncation_mid_body_never_corrupt_and_a_later_sync_converges() {
     let hq = start().await;
@@ -119,7 +133,8 @@ async fn resets_and_truncation_mid_body_never_corrupt_and_a_later_sync_converges
     {
         set_notes(&dev, orders[i % 3], &format!("note {i}"));
         // Head office changes every job meanwhile, so that the pull reply is long enough
-        // for the deep cuts to land inside it (a device's own facts are not echoed).
+        // for the deep cuts to land inside it (a device's own facts are not echoed), even
+        // compressed: the notes are varied text, not one character repeated.
         for o in &orders {
             let path = routes::ADMIN_WORK_ORDER.replace("{id}", &o.to_string());
             let _: onsite_api::WorkOrder = hq
@@ -127,7 +142,7 @@ async fn resets_and_truncation_mid_body_never_corrupt_and_a_later_sync_converges
                     reqwest::Method::PATCH,
                     &path,
                     Some(&onsite_api::WorkOrderUpdate {
-                        notes: Some(format!("office note {i} {}", "修".repeat(2_000))),
+                        notes: Some(format!("office note {i} {}", scrawl(i, 2_000))),
                         ..Default::default()
                     }),
                 )

@@ -22,13 +22,36 @@ use uuid::Uuid;
 
 use onsite_testkit::pki;
 
-/// HTTP requests head office received, by kind ("POST /v1/sync/push", "HEAD blob", ...).
+/// HTTP requests head office received, by kind ("POST /v1/sync/push", "HEAD blob", ...),
+/// and the time its router spent on them (request in to reply headers out), by kind.
 #[derive(Clone, Default)]
-pub struct RequestCounter(Arc<Mutex<BTreeMap<String, u64>>>);
+pub struct RequestCounter(
+    Arc<Mutex<BTreeMap<String, u64>>>,
+    Arc<Mutex<BTreeMap<String, Duration>>>,
+);
 
 impl RequestCounter {
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
         self.0.lock().unwrap().clone()
+    }
+
+    /// Router time per kind so far.
+    pub fn busy(&self) -> BTreeMap<String, Duration> {
+        self.1.lock().unwrap().clone()
+    }
+
+    /// Router time per kind since `before`, as "kind: n ms, ...".
+    pub fn busy_since(&self, before: &BTreeMap<String, Duration>) -> String {
+        self.busy()
+            .into_iter()
+            .map(|(k, v)| {
+                let b = before.get(&k).copied().unwrap_or_default();
+                (k, v.saturating_sub(b))
+            })
+            .filter(|(_, v)| !v.is_zero())
+            .map(|(k, v)| format!("{k}: {:.0} ms", v.as_secs_f64() * 1000.0))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Requests per kind since `before`.
@@ -86,8 +109,14 @@ pub async fn start() -> Hq {
             app.layer(axum::middleware::from_fn(
                 move |req: axum::extract::Request, next: axum::middleware::Next| {
                     let kind = kind_of(req.method().as_str(), req.uri().path());
-                    *counter.0.lock().unwrap().entry(kind).or_default() += 1;
-                    next.run(req)
+                    *counter.0.lock().unwrap().entry(kind.clone()).or_default() += 1;
+                    let busy = counter.1.clone();
+                    async move {
+                        let t = std::time::Instant::now();
+                        let res = next.run(req).await;
+                        *busy.lock().unwrap().entry(kind).or_default() += t.elapsed();
+                        res
+                    }
                 },
             ))
         },

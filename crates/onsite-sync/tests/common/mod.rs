@@ -334,15 +334,27 @@ struct FwdState {
     upstream: String,
     client: reqwest::Client,
     faults: Arc<Mutex<Vec<(String, HttpFault)>>>,
+    /// Request headers passed on (a proxy that drops `content-encoding` is a fault too).
+    headers: &'static [&'static str],
 }
 
 impl Forwarder {
     pub async fn start(hq: &Hq) -> Forwarder {
+        Forwarder::start_passing(hq, &["authorization", "content-type", "content-encoding"]).await
+    }
+
+    /// A forwarder that drops the request's `Content-Encoding` (the body goes on as it came).
+    pub async fn start_dropping_encoding(hq: &Hq) -> Forwarder {
+        Forwarder::start_passing(hq, &["authorization", "content-type"]).await
+    }
+
+    async fn start_passing(hq: &Hq, headers: &'static [&'static str]) -> Forwarder {
         let faults: Arc<Mutex<Vec<(String, HttpFault)>>> = Arc::default();
         let state = FwdState {
             upstream: hq.base.clone(),
             client: onsite_testkit::client_trusting(&hq.pki.ca_pem, Duration::from_secs(30)),
             faults: faults.clone(),
+            headers,
         };
         let app = axum::Router::new().fallback(forward).with_state(state);
         let tls =
@@ -413,9 +425,9 @@ async fn forward(
     let mut out = s
         .client
         .request(parts.method.clone(), format!("{}{}", s.upstream, pq));
-    for h in ["authorization", "content-type"] {
-        if let Some(v) = parts.headers.get(h) {
-            out = out.header(h, v.as_bytes());
+    for h in s.headers {
+        if let Some(v) = parts.headers.get(*h) {
+            out = out.header(*h, v.as_bytes());
         }
     }
     let res = match out.body(bytes.to_vec()).send().await {
