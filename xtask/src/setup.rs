@@ -34,6 +34,9 @@ const TEST_PACKAGES: &[&str] = &[
     "gnome-keyring",
     "libsecret-tools",
     "sqlite3",
+    // Issue 12: head office's tests run on PostgreSQL too (a throwaway cluster per run:
+    // crates/onsite-testkit/src/pg_cluster.rs).
+    "postgresql",
 ];
 
 fn installed(package: &str) -> bool {

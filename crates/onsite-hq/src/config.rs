@@ -15,6 +15,8 @@ use serde::Deserialize;
 pub struct FileConfig {
     /// The data directory.
     pub data: Option<PathBuf>,
+    /// The database URL (postgres://…); SQLite in `data` without it.
+    pub database: Option<String>,
     /// Address and port to listen on.
     pub listen: Option<SocketAddr>,
     /// PEM certificate chain and its key.
@@ -70,6 +72,7 @@ mod tests {
         let c = parse(
             r#"
             data = "/var/lib/onsite-hq"
+            database = "postgres://onsite@db.example.com/onsite"
             listen = "0.0.0.0:8443"
             cert = "/etc/onsite-hq/cert.pem"
             key = "/etc/onsite-hq/key.pem"
@@ -85,6 +88,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.data.as_deref(), Some(Path::new("/var/lib/onsite-hq")));
+        assert_eq!(
+            c.database.as_deref(),
+            Some("postgres://onsite@db.example.com/onsite")
+        );
         assert_eq!(c.listen, Some("0.0.0.0:8443".parse().unwrap()));
         assert_eq!(c.cert_names, Some(vec!["hq.example.com".to_string()]));
         assert_eq!(c.limits.max_in_flight, Some(256));
