@@ -391,3 +391,71 @@ fn connections_the_server_closed_are_replaced() {
     assert_eq!(storage.epoch().unwrap(), epoch);
     assert_eq!(storage.schema_version().unwrap(), 1);
 }
+
+/// Rule 1 at the storage, where a puller can look often enough to catch a commit number
+/// that became visible before a smaller one: six writers on two instances (two pools)
+/// create work orders for one technician while two pullers, one per instance, pull in a
+/// loop. Every commit is one new work order, so a puller that took every change has seen
+/// every commit number from 1 to the last, each once; a number that appeared behind its
+/// cursor would be missing.
+#[test]
+fn commit_numbers_become_visible_in_commit_order_under_concurrent_writers() {
+    let url = pg::fresh_database();
+    let instances: Vec<Arc<PostgresStorage>> = (0..2)
+        .map(|_| Arc::new(PostgresStorage::connect_with(&url, 8).unwrap()))
+        .collect();
+    let tech = Uuid::now_v7();
+    instances[0]
+        .create_technician(tech, "T", chrono::Utc::now())
+        .unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let pullers: Vec<_> = instances
+        .iter()
+        .cloned()
+        .map(|s| {
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let (mut cursor, mut seen) = (0i64, Vec::new());
+                loop {
+                    let finished = done.load(Ordering::SeqCst);
+                    let page = s.pull(tech, cursor, 100_000).unwrap();
+                    for change in &page.changes {
+                        assert!(change.seq > cursor);
+                        seen.push(change.seq);
+                    }
+                    cursor = page.last_seq;
+                    if finished && page.changes.is_empty() {
+                        return seen;
+                    }
+                }
+            })
+        })
+        .collect();
+    let writers: Vec<_> = (0..6)
+        .map(|w| {
+            let s = instances[w % 2].clone();
+            std::thread::spawn(move || {
+                for j in 0..60 {
+                    let wo = new_work_order(&format!("WO-{w}-{j}"), Some(tech));
+                    s.create_work_order(Uuid::now_v7(), &wo, chrono::Utc::now())
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    done.store(true, Ordering::SeqCst);
+    let last = instances[0].max_seq().unwrap();
+    assert_eq!(last, 360);
+    for p in pullers {
+        let seen = p.join().unwrap();
+        let missing: Vec<i64> = (1..=last).filter(|s| !seen.contains(s)).collect();
+        assert!(
+            missing.is_empty(),
+            "commits never pulled (visible after a larger one): {missing:?}"
+        );
+        assert_eq!(seen.len() as i64, last, "each commit once");
+    }
+}
