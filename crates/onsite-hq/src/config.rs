@@ -17,6 +17,8 @@ pub struct FileConfig {
     pub data: Option<PathBuf>,
     /// The database URL (postgres://…); SQLite in `data` without it.
     pub database: Option<String>,
+    /// At most this many connections to PostgreSQL.
+    pub database_pool: Option<u32>,
     /// Address and port to listen on.
     pub listen: Option<SocketAddr>,
     /// PEM certificate chain and its key.
@@ -73,6 +75,7 @@ mod tests {
             r#"
             data = "/var/lib/onsite-hq"
             database = "postgres://onsite@db.example.com/onsite"
+            database_pool = 8
             listen = "0.0.0.0:8443"
             cert = "/etc/onsite-hq/cert.pem"
             key = "/etc/onsite-hq/key.pem"
@@ -92,6 +95,7 @@ mod tests {
             c.database.as_deref(),
             Some("postgres://onsite@db.example.com/onsite")
         );
+        assert_eq!(c.database_pool, Some(8));
         assert_eq!(c.listen, Some("0.0.0.0:8443".parse().unwrap()));
         assert_eq!(c.cert_names, Some(vec!["hq.example.com".to_string()]));
         assert_eq!(c.limits.max_in_flight, Some(256));

@@ -61,6 +61,7 @@ fn parse_cli() -> Result<Cli, String> {
     let s = &mut cli.serve;
     file_wins(&m, "data", &mut s.data, f.data);
     file_wins(&m, "database", &mut s.database, f.database.map(Some));
+    file_wins(&m, "database_pool", &mut s.database_pool, f.database_pool);
     file_wins(&m, "listen", &mut s.listen, f.listen);
     file_wins(&m, "cert", &mut s.cert, f.cert.map(Some));
     file_wins(&m, "key", &mut s.key, f.key.map(Some));

@@ -121,3 +121,130 @@ fn a_misspelt_setting_in_the_configuration_file_is_refused_naming_it() {
     assert!(line.contains("max_inflight"), "{line}");
     assert!(line.contains("onsite-hq.toml"), "{line}");
 }
+
+/// Starts the server with `args`, `env` and the configuration file `config` (JSON logs),
+/// waits until it listens, stops it; its log lines.
+fn run_until_listening(args: &[&str], env: &[(&str, &str)], config: &str) -> String {
+    use std::io::Read;
+    let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("onsite-hq.toml");
+    std::fs::write(&file, config).unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+        .arg("--data")
+        .arg(data.path().join("data"))
+        .arg("--config")
+        .arg(&file)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("ONSITE_HQ_DATABASE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let _ = child.kill();
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    child.wait().unwrap();
+    assert!(
+        first.starts_with("onsite-hq listening on"),
+        "{first}\n{logs}"
+    );
+    logs
+}
+
+/// Whether head office made its schema in the database at `url`.
+fn migrated(url: &str) -> bool {
+    let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    c.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+        .unwrap()
+        .get(0)
+}
+
+/// `--database postgres://…` from the file, the environment or a flag (that order of
+/// precedence, each winning over the one before): head office starts on that database and
+/// makes its schema there; the URL's password appears in no log line.
+#[test]
+fn the_database_comes_from_flag_environment_or_file_and_its_password_is_never_logged() {
+    use onsite_testkit::pg;
+    let secret = "Pw-NeverLogged-7361";
+    let with_password = |url: String| url.replacen("onsite@", &format!("onsite:{secret}@"), 1);
+    let (file_db, env_db, flag_db) = (
+        with_password(pg::fresh_database()),
+        with_password(pg::fresh_database()),
+        with_password(pg::fresh_database()),
+    );
+    let config = format!("database = \"{file_db}\"\n");
+    let name = |url: &str| url.rsplit_once('/').unwrap().1.to_owned();
+
+    let logs = run_until_listening(
+        &["--database", &flag_db],
+        &[("ONSITE_HQ_DATABASE", &env_db)],
+        &config,
+    );
+    assert!(logs.contains(&name(&flag_db)), "{logs}");
+    assert!(migrated(&flag_db) && !migrated(&env_db) && !migrated(&file_db));
+    assert!(!logs.contains(secret), "{logs}");
+
+    let logs = run_until_listening(&[], &[("ONSITE_HQ_DATABASE", &env_db)], &config);
+    assert!(logs.contains(&name(&env_db)), "{logs}");
+    assert!(migrated(&env_db) && !migrated(&file_db));
+    assert!(!logs.contains(secret), "{logs}");
+
+    let logs = run_until_listening(&[], &[], &config);
+    assert!(logs.contains(&name(&file_db)), "{logs}");
+    assert!(migrated(&file_db));
+    assert!(!logs.contains(secret), "{logs}");
+    // The line that names it says which backend, without the password.
+    let line = logs
+        .lines()
+        .find(|l| l.contains("PostgreSQL"))
+        .expect("a log line naming the database");
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(
+        v["fields"]["database"].as_str().unwrap(),
+        format!(
+            "postgres://onsite@127.0.0.1:{}/{}",
+            file_db
+                .rsplit_once(':')
+                .unwrap()
+                .1
+                .split('/')
+                .next()
+                .unwrap(),
+            name(&file_db)
+        )
+    );
+}
+
+#[test]
+fn a_database_that_is_not_postgres_is_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            "mysql://root:Pw-NeverLogged-7361@db/onsite",
+        ])
+        .arg("--data")
+        .arg(data.path())
+        .env_remove("ONSITE_HQ_DATABASE")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("postgres://"), "{err}");
+    assert!(!err.contains("Pw-NeverLogged"), "{err}");
+}
