@@ -2,11 +2,13 @@
 -- table for table and column for column (docs/hq-postgres.md). Never edit once shipped: add
 -- 0002_*.sql instead. Ids are UUID text, times RFC 3339 UTC text with microseconds and 'Z'
 -- (so that text order is time order, as in SQLite), JSON as text; integers are BIGINT
--- (SQLite's INTEGER), flags BOOLEAN, blob bytes BYTEA.
+-- (SQLite's INTEGER), flags BOOLEAN, blob bytes BYTEA. Every text column compares byte by
+-- byte (COLLATE "C", SQLite's BINARY), whatever the database's locale: lists sort and
+-- ranges compare as on SQLite.
 
 CREATE TABLE meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
+    key   TEXT COLLATE "C" PRIMARY KEY,
+    value TEXT COLLATE "C" NOT NULL
 );
 
 -- The commit counter: one row. A write that devices can see takes the next number with
@@ -22,79 +24,79 @@ INSERT INTO commit_counter (id, seq) VALUES (1, 0);
 -- One row per write transaction that devices can see.
 CREATE TABLE commits (
     seq BIGINT PRIMARY KEY,
-    at  TEXT NOT NULL,
-    tag TEXT
+    at  TEXT COLLATE "C" NOT NULL,
+    tag TEXT COLLATE "C"
 );
 
 CREATE TABLE technicians (
-    id         TEXT PRIMARY KEY,
-    name       TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    id         TEXT COLLATE "C" PRIMARY KEY,
+    name       TEXT COLLATE "C" NOT NULL,
+    created_at TEXT COLLATE "C" NOT NULL
 );
 
 CREATE TABLE enrolment_codes (
-    code_hash     TEXT PRIMARY KEY,
-    technician_id TEXT NOT NULL REFERENCES technicians(id),
-    created_at    TEXT NOT NULL,
-    expires_at    TEXT NOT NULL,
-    used_at       TEXT,
-    device_id     TEXT
+    code_hash     TEXT COLLATE "C" PRIMARY KEY,
+    technician_id TEXT COLLATE "C" NOT NULL REFERENCES technicians(id),
+    created_at    TEXT COLLATE "C" NOT NULL,
+    expires_at    TEXT COLLATE "C" NOT NULL,
+    used_at       TEXT COLLATE "C",
+    device_id     TEXT COLLATE "C"
 );
 
 CREATE TABLE devices (
-    id            TEXT PRIMARY KEY,
-    technician_id TEXT NOT NULL REFERENCES technicians(id),
-    name          TEXT NOT NULL,
-    token_hash    TEXT NOT NULL UNIQUE,
-    enrolled_at   TEXT NOT NULL,
-    revoked_at    TEXT,
-    lost_at       TEXT,
-    erased_at     TEXT,
-    erased_report TEXT
+    id            TEXT COLLATE "C" PRIMARY KEY,
+    technician_id TEXT COLLATE "C" NOT NULL REFERENCES technicians(id),
+    name          TEXT COLLATE "C" NOT NULL,
+    token_hash    TEXT COLLATE "C" NOT NULL UNIQUE,
+    enrolled_at   TEXT COLLATE "C" NOT NULL,
+    revoked_at    TEXT COLLATE "C",
+    lost_at       TEXT COLLATE "C",
+    erased_at     TEXT COLLATE "C",
+    erased_report TEXT COLLATE "C"
 );
 
 CREATE TABLE work_orders (
-    id                TEXT PRIMARY KEY,
-    order_no          TEXT NOT NULL UNIQUE,
+    id                TEXT COLLATE "C" PRIMARY KEY,
+    order_no          TEXT COLLATE "C" NOT NULL UNIQUE,
     version           BIGINT NOT NULL,
-    technician_id     TEXT REFERENCES technicians(id),
-    status            TEXT NOT NULL,
-    job_type          TEXT NOT NULL,
-    customer_name     TEXT NOT NULL,
-    customer_phone    TEXT NOT NULL,
-    customer_address  TEXT NOT NULL,
-    appliance         TEXT NOT NULL,
-    reported_fault    TEXT NOT NULL,
-    notes             TEXT NOT NULL,
-    appointment_start TEXT NOT NULL,
-    appointment_end   TEXT NOT NULL,
-    cancel_reason     TEXT,
-    created_at        TEXT NOT NULL,
-    updated_at        TEXT NOT NULL,
-    completed_at      TEXT,
-    customer_language TEXT NOT NULL DEFAULT 'zh-CN'
+    technician_id     TEXT COLLATE "C" REFERENCES technicians(id),
+    status            TEXT COLLATE "C" NOT NULL,
+    job_type          TEXT COLLATE "C" NOT NULL,
+    customer_name     TEXT COLLATE "C" NOT NULL,
+    customer_phone    TEXT COLLATE "C" NOT NULL,
+    customer_address  TEXT COLLATE "C" NOT NULL,
+    appliance         TEXT COLLATE "C" NOT NULL,
+    reported_fault    TEXT COLLATE "C" NOT NULL,
+    notes             TEXT COLLATE "C" NOT NULL,
+    appointment_start TEXT COLLATE "C" NOT NULL,
+    appointment_end   TEXT COLLATE "C" NOT NULL,
+    cancel_reason     TEXT COLLATE "C",
+    created_at        TEXT COLLATE "C" NOT NULL,
+    updated_at        TEXT COLLATE "C" NOT NULL,
+    completed_at      TEXT COLLATE "C",
+    customer_language TEXT COLLATE "C" NOT NULL DEFAULT 'zh-CN'
 );
 CREATE INDEX work_orders_status ON work_orders(status, completed_at);
 
 CREATE TABLE assignments (
-    work_order_id TEXT NOT NULL REFERENCES work_orders(id),
-    technician_id TEXT NOT NULL REFERENCES technicians(id),
-    assigned_at   TEXT NOT NULL,
+    work_order_id TEXT COLLATE "C" NOT NULL REFERENCES work_orders(id),
+    technician_id TEXT COLLATE "C" NOT NULL REFERENCES technicians(id),
+    assigned_at   TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (work_order_id, technician_id)
 );
 
 CREATE TABLE facts (
-    fact_id       TEXT PRIMARY KEY,
-    op_id         TEXT NOT NULL,
-    work_order_id TEXT NOT NULL REFERENCES work_orders(id),
-    technician_id TEXT NOT NULL REFERENCES technicians(id),
-    device_id     TEXT NOT NULL REFERENCES devices(id),
-    kind          TEXT NOT NULL,
-    payload       TEXT NOT NULL,
+    fact_id       TEXT COLLATE "C" PRIMARY KEY,
+    op_id         TEXT COLLATE "C" NOT NULL,
+    work_order_id TEXT COLLATE "C" NOT NULL REFERENCES work_orders(id),
+    technician_id TEXT COLLATE "C" NOT NULL REFERENCES technicians(id),
+    device_id     TEXT COLLATE "C" NOT NULL REFERENCES devices(id),
+    kind          TEXT COLLATE "C" NOT NULL,
+    payload       TEXT COLLATE "C" NOT NULL,
     base_version  BIGINT,
-    received_at   TEXT NOT NULL,
+    received_at   TEXT COLLATE "C" NOT NULL,
     seq           BIGINT NOT NULL,
-    file_missing  TEXT
+    file_missing  TEXT COLLATE "C"
 );
 CREATE INDEX facts_work_order ON facts(work_order_id, seq);
 CREATE INDEX facts_kind ON facts(kind, seq);
@@ -102,53 +104,53 @@ CREATE INDEX facts_kind ON facts(kind, seq);
 -- The stored result of every op a device pushed, for idempotent replays: the primary key
 -- is what makes the same op pushed to two instances at once apply once.
 CREATE TABLE processed_ops (
-    device_id    TEXT NOT NULL REFERENCES devices(id),
-    op_id        TEXT NOT NULL,
+    device_id    TEXT COLLATE "C" NOT NULL REFERENCES devices(id),
+    op_id        TEXT COLLATE "C" NOT NULL,
     device_seq   BIGINT NOT NULL,
-    result       TEXT NOT NULL,
-    processed_at TEXT NOT NULL,
+    result       TEXT COLLATE "C" NOT NULL,
+    processed_at TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (device_id, op_id)
 );
 
 CREATE TABLE review_flags (
-    id            TEXT PRIMARY KEY,
-    work_order_id TEXT NOT NULL REFERENCES work_orders(id),
-    reason        TEXT NOT NULL,
-    op_id         TEXT NOT NULL,
-    technician_id TEXT NOT NULL REFERENCES technicians(id),
-    device_id     TEXT NOT NULL REFERENCES devices(id),
-    created_at    TEXT NOT NULL,
-    resolved_at   TEXT
+    id            TEXT COLLATE "C" PRIMARY KEY,
+    work_order_id TEXT COLLATE "C" NOT NULL REFERENCES work_orders(id),
+    reason        TEXT COLLATE "C" NOT NULL,
+    op_id         TEXT COLLATE "C" NOT NULL,
+    technician_id TEXT COLLATE "C" NOT NULL REFERENCES technicians(id),
+    device_id     TEXT COLLATE "C" NOT NULL REFERENCES devices(id),
+    created_at    TEXT COLLATE "C" NOT NULL,
+    resolved_at   TEXT COLLATE "C"
 );
 CREATE INDEX review_flags_open ON review_flags(work_order_id, reason, resolved_at);
 
 CREATE TABLE fee_tables (
     version        BIGINT PRIMARY KEY,
-    effective_from TEXT NOT NULL,
-    published_at   TEXT NOT NULL,
-    items          TEXT NOT NULL,
-    category       TEXT NOT NULL DEFAULT 'hq'
+    effective_from TEXT COLLATE "C" NOT NULL,
+    published_at   TEXT COLLATE "C" NOT NULL,
+    items          TEXT COLLATE "C" NOT NULL,
+    category       TEXT COLLATE "C" NOT NULL DEFAULT 'hq'
 );
 CREATE INDEX fee_tables_category ON fee_tables(category, effective_from);
 
 CREATE TABLE parts_catalogues (
     version      BIGINT PRIMARY KEY,
-    published_at TEXT NOT NULL,
-    parts        TEXT NOT NULL
+    published_at TEXT COLLATE "C" NOT NULL,
+    parts        TEXT COLLATE "C" NOT NULL
 );
 
 CREATE TABLE price_lists (
     version        BIGINT PRIMARY KEY,
-    effective_from TEXT NOT NULL,
-    published_at   TEXT NOT NULL,
-    prices         TEXT NOT NULL
+    effective_from TEXT COLLATE "C" NOT NULL,
+    published_at   TEXT COLLATE "C" NOT NULL,
+    prices         TEXT COLLATE "C" NOT NULL
 );
 
 -- What each technician ('*' = everyone) sees: the latest commit that changed an entity.
 CREATE TABLE feed (
-    audience    TEXT NOT NULL,
-    entity_type TEXT NOT NULL,
-    entity_id   TEXT NOT NULL,
+    audience    TEXT COLLATE "C" NOT NULL,
+    entity_type TEXT COLLATE "C" NOT NULL,
+    entity_id   TEXT COLLATE "C" NOT NULL,
     seq         BIGINT NOT NULL,
     removed     BOOLEAN NOT NULL DEFAULT FALSE,
     PRIMARY KEY (audience, entity_type, entity_id)
@@ -157,74 +159,74 @@ CREATE INDEX feed_by_seq ON feed(audience, seq);
 
 -- Blobs live in the database, so that every instance serves every blob (docs/hq-postgres.md).
 CREATE TABLE blobs (
-    sha256    TEXT PRIMARY KEY,
+    sha256    TEXT COLLATE "C" PRIMARY KEY,
     size      BIGINT NOT NULL,
     data      BYTEA NOT NULL,
-    stored_at TEXT NOT NULL
+    stored_at TEXT COLLATE "C" NOT NULL
 );
 
 CREATE TABLE technician_day_facts (
-    fact_id       TEXT PRIMARY KEY,
-    op_id         TEXT NOT NULL,
-    technician_id TEXT NOT NULL REFERENCES technicians(id),
-    device_id     TEXT NOT NULL REFERENCES devices(id),
-    day           TEXT NOT NULL,
-    kind          TEXT NOT NULL,
-    payload       TEXT NOT NULL,
-    entity_id     TEXT NOT NULL,
-    received_at   TEXT NOT NULL,
+    fact_id       TEXT COLLATE "C" PRIMARY KEY,
+    op_id         TEXT COLLATE "C" NOT NULL,
+    technician_id TEXT COLLATE "C" NOT NULL REFERENCES technicians(id),
+    device_id     TEXT COLLATE "C" NOT NULL REFERENCES devices(id),
+    day           TEXT COLLATE "C" NOT NULL,
+    kind          TEXT COLLATE "C" NOT NULL,
+    payload       TEXT COLLATE "C" NOT NULL,
+    entity_id     TEXT COLLATE "C" NOT NULL,
+    received_at   TEXT COLLATE "C" NOT NULL,
     seq           BIGINT NOT NULL
 );
 CREATE INDEX technician_day_facts_day ON technician_day_facts(day, technician_id, seq);
 
 CREATE TABLE parts_issues (
-    id            TEXT PRIMARY KEY,
-    technician_id TEXT NOT NULL REFERENCES technicians(id),
-    issued_at     TEXT NOT NULL,
-    lines         TEXT NOT NULL,
-    note          TEXT,
-    work_order_id TEXT REFERENCES work_orders(id)
+    id            TEXT COLLATE "C" PRIMARY KEY,
+    technician_id TEXT COLLATE "C" NOT NULL REFERENCES technicians(id),
+    issued_at     TEXT COLLATE "C" NOT NULL,
+    lines         TEXT COLLATE "C" NOT NULL,
+    note          TEXT COLLATE "C",
+    work_order_id TEXT COLLATE "C" REFERENCES work_orders(id)
 );
 CREATE INDEX parts_issues_by_technician ON parts_issues(technician_id, issued_at);
 
 CREATE TABLE company (
     id         INTEGER PRIMARY KEY CHECK (id = 1),
-    name       TEXT NOT NULL,
-    phone      TEXT NOT NULL,
-    address    TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    name       TEXT COLLATE "C" NOT NULL,
+    phone      TEXT COLLATE "C" NOT NULL,
+    address    TEXT COLLATE "C" NOT NULL,
+    updated_at TEXT COLLATE "C" NOT NULL
 );
 
 CREATE TABLE refused_ops (
-    device_id        TEXT NOT NULL REFERENCES devices(id),
-    op_id            TEXT NOT NULL,
-    technician_id    TEXT NOT NULL REFERENCES technicians(id),
+    device_id        TEXT COLLATE "C" NOT NULL REFERENCES devices(id),
+    op_id            TEXT COLLATE "C" NOT NULL,
+    technician_id    TEXT COLLATE "C" NOT NULL REFERENCES technicians(id),
     device_seq       BIGINT NOT NULL,
-    kind             TEXT NOT NULL,
-    entity_id        TEXT NOT NULL,
+    kind             TEXT COLLATE "C" NOT NULL,
+    entity_id        TEXT COLLATE "C" NOT NULL,
     base_version     BIGINT,
-    payload          TEXT NOT NULL,
-    file_missing     TEXT,
-    code             TEXT NOT NULL,
-    reason           TEXT NOT NULL,
-    first_refused_at TEXT NOT NULL,
-    last_refused_at  TEXT NOT NULL,
+    payload          TEXT COLLATE "C" NOT NULL,
+    file_missing     TEXT COLLATE "C",
+    code             TEXT COLLATE "C" NOT NULL,
+    reason           TEXT COLLATE "C" NOT NULL,
+    first_refused_at TEXT COLLATE "C" NOT NULL,
+    last_refused_at  TEXT COLLATE "C" NOT NULL,
     attempts         BIGINT NOT NULL DEFAULT 1,
-    resolved_at      TEXT,
-    resolution       TEXT,
+    resolved_at      TEXT COLLATE "C",
+    resolution       TEXT COLLATE "C",
     PRIMARY KEY (device_id, op_id)
 );
 CREATE INDEX refused_ops_open ON refused_ops(resolved_at, first_refused_at);
 
 CREATE TABLE addenda (
-    fact_id       TEXT PRIMARY KEY REFERENCES facts(fact_id),
-    addendum_id   TEXT NOT NULL,
-    work_order_id TEXT NOT NULL REFERENCES work_orders(id),
-    technician_id TEXT NOT NULL REFERENCES technicians(id),
-    device_id     TEXT NOT NULL,
-    text          TEXT NOT NULL,
-    at            TEXT NOT NULL,
-    received_at   TEXT NOT NULL
+    fact_id       TEXT COLLATE "C" PRIMARY KEY REFERENCES facts(fact_id),
+    addendum_id   TEXT COLLATE "C" NOT NULL,
+    work_order_id TEXT COLLATE "C" NOT NULL REFERENCES work_orders(id),
+    technician_id TEXT COLLATE "C" NOT NULL REFERENCES technicians(id),
+    device_id     TEXT COLLATE "C" NOT NULL,
+    text          TEXT COLLATE "C" NOT NULL,
+    at            TEXT COLLATE "C" NOT NULL,
+    received_at   TEXT COLLATE "C" NOT NULL
 );
 CREATE INDEX addenda_order ON addenda(work_order_id, at);
 

@@ -459,7 +459,7 @@ pub(super) fn apply_op_as(
     now: DateTime<Utc>,
     resolution: &str,
 ) -> Result<OpResult> {
-    let mut conn = db.conn()?;
+    let mut conn = db.writer()?;
     let mut tx = db.write(&mut conn)?;
     let device_id = device.device_id.to_string();
     let op_id = op.op_id.to_string();
@@ -747,7 +747,7 @@ pub(super) fn set_restore_horizon(
     db: &PostgresStorage,
     oldest_backup_at: DateTime<Utc>,
 ) -> Result<onsite_api::RestoreHorizon> {
-    let mut conn = db.conn()?;
+    let mut conn = db.writer()?;
     let mut tx = db.write(&mut conn)?;
     let before = meta(&mut tx, "oldest_backup_at")?;
     if before

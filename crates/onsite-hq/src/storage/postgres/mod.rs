@@ -59,8 +59,10 @@ type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 
 /// The PostgreSQL storage.
 pub struct PostgresStorage {
+    /// The readers' pool and the writers' (writes wait for one another on the write lock:
+    /// with their own few connections, a pile of them never leaves reads without one).
     /// Always `Some` but while dropping (see [`Drop`]).
-    pool: Option<Pool>,
+    pools: Option<(Pool, Pool)>,
     /// How long a write waits for the write lock, in milliseconds.
     lock_timeout_ms: AtomicU64,
 }
@@ -70,9 +72,9 @@ impl Drop for PostgresStorage {
     /// tokio forbids inside an async task: dropped there (the last `Arc` of a server's
     /// state, at the end of an async test), the pool is closed on a thread of its own.
     fn drop(&mut self) {
-        if let Some(pool) = self.pool.take() {
+        if let Some(pools) = self.pools.take() {
             if tokio::runtime::Handle::try_current().is_ok() {
-                let _ = std::thread::spawn(move || drop(pool)).join();
+                let _ = std::thread::spawn(move || drop(pools)).join();
             }
         }
     }
@@ -255,39 +257,49 @@ fn begin_read(client: &mut Client) -> Result<Transaction<'_>> {
 }
 
 impl PostgresStorage {
-    /// Connects to the database at `url` (a `postgres://` URL) with a pool of at most
+    /// Connects to the database at `url` (a `postgres://` URL) with at most
     /// [`DEFAULT_POOL_SIZE`] connections and brings its schema up to date.
     pub fn connect(url: &str) -> Result<PostgresStorage> {
         PostgresStorage::connect_with(url, DEFAULT_POOL_SIZE)
     }
 
-    /// As [`PostgresStorage::connect`], with at most `pool_size` connections.
+    /// As [`PostgresStorage::connect`], with at most `pool_size` connections: a quarter of
+    /// them (at least one) for writes, the rest (at least one) for reads.
     pub fn connect_with(url: &str, pool_size: u32) -> Result<PostgresStorage> {
         let config: postgres::Config = url
             .parse()
             .map_err(|_| StorageError::Invalid("the database URL cannot be read".into()))?;
-        let manager = PostgresConnectionManager::new(config, NoTls);
-        let pool = r2d2::Pool::builder()
-            .max_size(pool_size.max(1))
-            .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(10))
-            .build(manager)
-            .map_err(|_| StorageError::Transient("cannot connect to the database".into()))?;
+        let writers = (pool_size / 4).max(1);
+        let readers = pool_size.saturating_sub(writers).max(1);
+        let pool = |size: u32| {
+            r2d2::Pool::builder()
+                .max_size(size)
+                .min_idle(Some(1))
+                .connection_timeout(Duration::from_secs(10))
+                .build(PostgresConnectionManager::new(config.clone(), NoTls))
+                .map_err(|_| StorageError::Transient("cannot connect to the database".into()))
+        };
         let storage = PostgresStorage {
-            pool: Some(pool),
+            pools: Some((pool(readers)?, pool(writers)?)),
             lock_timeout_ms: AtomicU64::new(5_000),
         };
         migrate(&mut *storage.conn()?)?;
         Ok(storage)
     }
 
-    /// A pooled connection.
+    /// A connection from the readers' pool (reads, and single-statement writes that take
+    /// no commit number).
     fn conn(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>> {
-        Ok(self.pool()?.get()?)
+        Ok(self.pools()?.0.get()?)
     }
 
-    fn pool(&self) -> Result<&Pool> {
-        self.pool
+    /// A connection from the writers' pool, for [`PostgresStorage::write`].
+    fn writer(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>> {
+        Ok(self.pools()?.1.get()?)
+    }
+
+    fn pools(&self) -> Result<&(Pool, Pool)> {
+        self.pools
             .as_ref()
             .ok_or_else(|| StorageError::Internal("storage closed".into()))
     }
@@ -315,12 +327,15 @@ impl PostgresStorage {
             .get(0))
     }
 
-    /// Pool use: (connections open, of which idle).
+    /// Pool use, readers' and writers' pools together: (connections open, of which idle).
     pub fn pool_state(&self) -> (u32, u32) {
-        match &self.pool {
-            Some(pool) => {
-                let s = pool.state();
-                (s.connections, s.idle_connections)
+        match &self.pools {
+            Some((r, w)) => {
+                let (r, w) = (r.state(), w.state());
+                (
+                    r.connections + w.connections,
+                    r.idle_connections + w.idle_connections,
+                )
             }
             None => (0, 0),
         }

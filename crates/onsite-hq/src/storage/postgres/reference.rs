@@ -117,7 +117,7 @@ pub(super) fn publish_fee_table(
     table: &FeeTablePublish,
     now: DateTime<Utc>,
 ) -> Result<FeeTable> {
-    let mut conn = db.conn()?;
+    let mut conn = db.writer()?;
     let mut tx = db.write(&mut conn)?;
     let version = next_version(&mut tx, "fee_tables")?;
     tx.execute(
@@ -166,7 +166,7 @@ pub(super) fn publish_parts_catalogue(
     catalogue: &PartsCataloguePublish,
     now: DateTime<Utc>,
 ) -> Result<PartsCatalogue> {
-    let mut conn = db.conn()?;
+    let mut conn = db.writer()?;
     let mut tx = db.write(&mut conn)?;
     let version = next_version(&mut tx, "parts_catalogues")?;
     tx.execute(
@@ -192,7 +192,7 @@ pub(super) fn publish_price_list(
     list: &PriceListPublish,
     now: DateTime<Utc>,
 ) -> Result<PriceList> {
-    let mut conn = db.conn()?;
+    let mut conn = db.writer()?;
     let mut tx = db.write(&mut conn)?;
     let version = next_version(&mut tx, "price_lists")?;
     tx.execute(
@@ -230,7 +230,7 @@ pub(super) fn issue_parts(
     issue: &NewPartsIssue,
     now: DateTime<Utc>,
 ) -> Result<PartsIssue> {
-    let mut conn = db.conn()?;
+    let mut conn = db.writer()?;
     let mut tx = db.write(&mut conn)?;
     if !technician_exists(&mut tx, technician_id)? {
         return Err(StorageError::NotFound);
@@ -311,7 +311,7 @@ pub(super) fn put_company(
     company: &CompanyProfile,
     now: DateTime<Utc>,
 ) -> Result<CompanyProfile> {
-    let mut conn = db.conn()?;
+    let mut conn = db.writer()?;
     let mut tx = db.write(&mut conn)?;
     tx.execute(
         "INSERT INTO company (id, name, phone, address, updated_at) \

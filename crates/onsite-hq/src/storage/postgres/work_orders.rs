@@ -166,7 +166,7 @@ pub(super) fn create_work_order(
     new: &NewWorkOrder,
     now: DateTime<Utc>,
 ) -> Result<WorkOrder> {
-    let mut conn = db.conn()?;
+    let mut conn = db.writer()?;
     let mut tx = db.write(&mut conn)?;
     if let Some(t) = new.technician_id {
         if !technician_exists(&mut tx, t)? {
@@ -224,7 +224,7 @@ pub(super) fn update_work_order(
     update: &WorkOrderUpdate,
     now: DateTime<Utc>,
 ) -> Result<WorkOrder> {
-    let mut conn = db.conn()?;
+    let mut conn = db.writer()?;
     let mut tx = db.write(&mut conn)?;
     let mut order = load_work_order(&mut tx, id)?.ok_or(StorageError::NotFound)?;
     if update.expected_version.is_some_and(|v| v != order.version) {
@@ -291,7 +291,7 @@ pub(super) fn reassign_work_order(
     request: &ReassignRequest,
     now: DateTime<Utc>,
 ) -> Result<WorkOrder> {
-    let mut conn = db.conn()?;
+    let mut conn = db.writer()?;
     let mut tx = db.write(&mut conn)?;
     let order = load_work_order(&mut tx, id)?.ok_or(StorageError::NotFound)?;
     if request.expected_version.is_some_and(|v| v != order.version) {
@@ -345,7 +345,7 @@ pub(super) fn cancel_work_order(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<WorkOrder> {
-    let mut conn = db.conn()?;
+    let mut conn = db.writer()?;
     let mut tx = db.write(&mut conn)?;
     let order = load_work_order(&mut tx, id)?.ok_or(StorageError::NotFound)?;
     match order.status {
@@ -443,7 +443,7 @@ pub(super) fn resolve_review_flag(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<ReviewFlag> {
-    let mut conn = db.conn()?;
+    let mut conn = db.writer()?;
     let mut tx = db.write(&mut conn)?;
     let changed = tx.execute(
         "UPDATE review_flags SET resolved_at = $1 WHERE id = $2 AND resolved_at IS NULL",
