@@ -248,3 +248,139 @@ fn a_database_that_is_not_postgres_is_refused() {
     assert!(err.contains("postgres://"), "{err}");
     assert!(!err.contains("Pw-NeverLogged"), "{err}");
 }
+
+/// A head-office process started by a test, stopped (by its PID) when dropped.
+struct Process(std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `onsite-hq` on the PostgreSQL database `url` with the given certificate and the
+/// test kit's admin token; returns it once it listens, with its address.
+fn start_process(url: &str, data: &std::path::Path, cert: &str, key: &str) -> (Process, String) {
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--database", url])
+        .args(["--admin-token", onsite_testkit::ADMIN])
+        .args(["--cert", cert, "--key", key])
+        .arg("--data")
+        .arg(data)
+        .env_remove("ONSITE_HQ_DATABASE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let base = first
+        .trim()
+        .strip_prefix("onsite-hq listening on ")
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_owned();
+    (Process(child), base)
+}
+
+/// Two `onsite-hq` processes on one PostgreSQL database, as behind a load balancer: a
+/// device enrolled on one syncs with the other; what one instance stores (work orders,
+/// facts, blobs, the epoch) the other serves; an op pushed to both is applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_head_office_processes_share_one_postgres_database() {
+    use onsite_api::*;
+    use onsite_testkit::{client_trusting, new_work_order, pg, pki, Hq};
+    use std::sync::Arc;
+
+    let url = pg::fresh_database();
+    let pki = Arc::new(pki());
+    let tmp = tempfile::tempdir().unwrap();
+    let (cert, key) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
+    std::fs::write(&cert, &pki.cert_pem).unwrap();
+    std::fs::write(&key, &pki.key_pem).unwrap();
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let storage = pg::connect(&url).await;
+    let mut running = Vec::new();
+    let mut hqs = Vec::new();
+    for name in ["a", "b"] {
+        let data = tmp.path().join(name);
+        let (process, base) = start_process(&url, &data, cert, key);
+        running.push(process);
+        hqs.push(Hq {
+            addr: base.trim_start_matches("https://").parse().unwrap(),
+            base,
+            client: client_trusting(&pki.ca_pem, std::time::Duration::from_secs(30)),
+            pki: pki.clone(),
+            storage: storage.clone(),
+            sqlite: None,
+            database: Some(url.clone()),
+            server: None,
+            dir: data,
+            tmp: None,
+        });
+    }
+    let (a, b) = (&hqs[0], &hqs[1]);
+
+    let dev = a.enrolled("Tech").await;
+    let wo: WorkOrder = b
+        .admin_ok(
+            reqwest::Method::POST,
+            routes::ADMIN_WORK_ORDERS,
+            Some(&new_work_order("WO-P", Some(dev.technician_id))),
+        )
+        .await;
+    let (changes, cursor) = a.pull_all(&dev.token, None, None).await;
+    assert!(changes
+        .iter()
+        .any(|c| matches!(&c.item, ChangeItem::WorkOrder(w) if w.id == wo.id)));
+
+    // A photo uploaded to one is there on the other.
+    let photo = b"not really a jpeg".to_vec();
+    let sha = onsite_domain::signoff::sha256_hex(&photo);
+    let res = b
+        .client
+        .put(b.url(&routes::BLOB.replace("{sha256}", &sha)))
+        .bearer_auth(&dev.token)
+        .body(photo.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+    assert_eq!(a.blob(&sha).await, (200, photo));
+
+    // The same status change pushed to both: one applies it, the other says duplicate.
+    let op = Op::new(
+        uuid::Uuid::now_v7(),
+        1,
+        wo.id,
+        Some(wo.version),
+        &OpPayload::ChangeStatus(StatusChange {
+            from: None,
+            fact_id: uuid::Uuid::now_v7(),
+            to: onsite_domain::WorkOrderStatus::EnRoute,
+            reason: None,
+            at: chrono::Utc::now(),
+        }),
+    );
+    let (ra, rb) = tokio::join!(
+        a.push(&dev.token, vec![op.clone()]),
+        b.push(&dev.token, vec![op])
+    );
+    assert_ne!(ra.results[0].duplicate, rb.results[0].duplicate);
+    assert_eq!(ra.epoch, rb.epoch, "one epoch for every instance");
+    let detail = b.detail(wo.id).await;
+    assert_eq!(detail.facts.len(), 1);
+    assert_eq!(
+        detail.work_order.status,
+        onsite_domain::WorkOrderStatus::EnRoute
+    );
+    // The other instance carries the device's cursor on.
+    let page = b.pull(&dev.token, Some(&cursor), None).await;
+    assert!(!page.reset);
+    assert!(page.changes.iter().any(
+        |c| matches!(&c.item, ChangeItem::WorkOrder(w) if w.id == wo.id
+            && w.status == onsite_domain::WorkOrderStatus::EnRoute)
+    ));
+}
