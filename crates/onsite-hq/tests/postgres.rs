@@ -459,3 +459,86 @@ fn commit_numbers_become_visible_in_commit_order_under_concurrent_writers() {
         assert_eq!(seen.len() as i64, last, "each commit once");
     }
 }
+
+/// Point-in-time recovery: a cluster that archives its write-ahead log, a base backup,
+/// commits before and after a moment T (a device takes them all), the cluster lost, a new
+/// one recovered from the base backup and the archive up to T. Head office on it: the
+/// checkpoint a device had at T is held, the one it had after is not (history lost, a
+/// pull naming it starts again from scratch), also once the numbers are in use again.
+#[tokio::test]
+async fn a_point_in_time_recovery_is_detected_by_devices() {
+    use onsite_testkit::pg_cluster::Cluster;
+    let cluster = tokio::task::spawn_blocking(|| Cluster::start_archiving().unwrap())
+        .await
+        .unwrap();
+    let admin = cluster.url("postgres");
+    let url = cluster.url("onsite");
+    tokio::task::spawn_blocking(move || {
+        let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        c.batch_execute("CREATE DATABASE onsite").unwrap();
+    })
+    .await
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = Arc::new(pki());
+    let hq = start_postgres(&url, tmp.path(), pki.clone(), None).await;
+    let dev = hq.enrolled("Tech").await;
+    hq.work_order("WO-1", Some(dev.technician_id)).await;
+    let (cluster, base) = tokio::task::spawn_blocking(move || {
+        let base = cluster.base_backup().unwrap();
+        (cluster, base)
+    })
+    .await
+    .unwrap();
+    let kept = hq.work_order("WO-2", Some(dev.technician_id)).await;
+    let (_, at_t) = hq.pull_all(&dev.token, None, None).await;
+    let cp_t = checkpoint_at(&hq, &dev.token, &at_t).await;
+    let target = chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S%.6f+00")
+        .to_string();
+    let lost = hq.work_order("WO-3", Some(dev.technician_id)).await;
+    let (taken, after_t) = hq.pull_all(&dev.token, Some(&at_t), None).await;
+    assert_eq!(work_order_ids(&taken), vec![lost.id]);
+    let cp_after = checkpoint_at(&hq, &dev.token, &after_t).await;
+    hq.stop().await;
+    // The segment holding the last commits goes to the archive; the cluster is lost.
+    let archive = cluster.archive_dir();
+    let recovered = tokio::task::spawn_blocking(move || {
+        let mut c = postgres::Client::connect(&cluster.url("postgres"), postgres::NoTls).unwrap();
+        c.batch_execute("SELECT pg_switch_wal()").unwrap();
+        drop(c);
+        cluster.halt().unwrap();
+        let recovered = Cluster::recover(&base, &archive, &target).unwrap();
+        drop(cluster);
+        recovered
+    })
+    .await
+    .unwrap();
+
+    let dir = tmp.path().to_path_buf();
+    let hq = start_postgres(&recovered.url("onsite"), &dir, pki, Some(tmp)).await;
+    assert!(!history_lost(&hq, &dev.token, &cp_t).await, "up to T: held");
+    assert!(
+        history_lost(&hq, &dev.token, &cp_after).await,
+        "after T: lost"
+    );
+    let path = format!(
+        "{}?cursor={}&checkpoint={}",
+        routes::SYNC_PULL,
+        urlencode(&after_t),
+        urlencode(&cp_after)
+    );
+    let page: PullReply = hq
+        .expect::<(), _>(Method::GET, &path, Some(&dev.token), None, StatusCode::OK)
+        .await;
+    assert!(page.reset);
+    let ids: HashSet<Uuid> = work_order_ids(&page.changes).into_iter().collect();
+    assert!(ids.contains(&kept.id) && !ids.contains(&lost.id));
+    // New commits reuse the lost number; the tag tells them apart.
+    hq.work_order("WO-4", Some(dev.technician_id)).await;
+    assert!(history_lost(&hq, &dev.token, &cp_after).await);
+    hq.stop().await;
+    tokio::task::spawn_blocking(move || drop(recovered))
+        .await
+        .unwrap();
+}

@@ -68,6 +68,95 @@ fn quote(s: &str) -> String {
 impl Cluster {
     /// Makes and starts a new cluster (about 2 s).
     pub fn start() -> Result<Cluster, String> {
+        let mut cluster = Cluster::empty()?;
+        cluster.init()?;
+        cluster.serve()?;
+        Ok(cluster)
+    }
+
+    /// Makes and starts a new cluster that archives its write-ahead log into
+    /// [`Cluster::archive_dir`], for point-in-time recovery.
+    pub fn start_archiving() -> Result<Cluster, String> {
+        let mut cluster = Cluster::empty()?;
+        cluster.init()?;
+        let archive = cluster.archive_dir();
+        cluster.run(&format!("mkdir -p {}", quote(&archive.to_string_lossy())))?;
+        cluster.append_conf(
+            "postgresql.conf",
+            &format!(
+                "archive_mode = on\narchive_command = 'cp %p {}/%f'\n",
+                archive.to_string_lossy()
+            ),
+        )?;
+        cluster.serve()?;
+        Ok(cluster)
+    }
+
+    /// A new cluster made from `base` (a base backup of another) and the write-ahead log in
+    /// `archive`, recovered up to `target` (a time as PostgreSQL reads it, `2026-01-05 08:00:00.000000+00`) and
+    /// promoted: a
+    /// point-in-time recovery. Returns once it accepts writes.
+    pub fn recover(base: &Path, archive: &Path, target: &str) -> Result<Cluster, String> {
+        let mut cluster = Cluster::empty()?;
+        let data = cluster.data();
+        cluster.run(&format!(
+            "cp -a {} {} && touch {}",
+            quote(&base.to_string_lossy()),
+            quote(&data.to_string_lossy()),
+            quote(&data.join("recovery.signal").to_string_lossy())
+        ))?;
+        // hot_standby off: the server takes connections only once recovery ended and it
+        // was promoted, which is what `pg_ctl -w start` waits for.
+        cluster.append_conf(
+            "postgresql.auto.conf",
+            &format!(
+                "restore_command = 'cp {}/%f %p'\nrecovery_target_time = '{target}'\n\
+                 recovery_target_action = 'promote'\nhot_standby = off\narchive_mode = off\n",
+                archive.to_string_lossy()
+            ),
+        )?;
+        cluster.serve()?;
+        Ok(cluster)
+    }
+
+    /// Where [`Cluster::start_archiving`] archives the write-ahead log.
+    pub fn archive_dir(&self) -> PathBuf {
+        self.dir.join("archive")
+    }
+
+    /// A base backup (pg_basebackup, with the log it needs) into a new folder; its path.
+    pub fn base_backup(&self) -> Result<PathBuf, String> {
+        let to = self.dir.join(format!("base-{}", self.backups_made()));
+        self.run(&format!(
+            "{} -D {} -h 127.0.0.1 -p {} -U onsite -X stream --checkpoint=fast --no-sync",
+            quote(&self.bin.join("pg_basebackup").to_string_lossy()),
+            quote(&to.to_string_lossy()),
+            self.port
+        ))?;
+        Ok(to)
+    }
+
+    fn backups_made(&self) -> usize {
+        std::fs::read_dir(&self.dir).map_or(0, |d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().starts_with("base-"))
+                .count()
+        })
+    }
+
+    /// Stops the server (fast shutdown; what is ready to archive is archived), keeping
+    /// the folder (its backups and archive) until the cluster is dropped.
+    pub fn halt(&self) -> Result<(), String> {
+        self.run(&format!(
+            "{} -D {} -m fast -w stop",
+            quote(&self.bin.join("pg_ctl").to_string_lossy()),
+            quote(&self.data().to_string_lossy())
+        ))
+    }
+
+    /// A folder for a cluster, owned by the postgres user when running as root, with the
+    /// watcher that removes it.
+    fn empty() -> Result<Cluster, String> {
         let bin = bin_dir()?;
         let as_postgres = running_as_root();
         let nanos = std::time::SystemTime::now()
@@ -86,6 +175,7 @@ impl Cluster {
             as_postgres,
             watcher: None,
         };
+        cluster.watch()?;
         if as_postgres {
             let status = Command::new("chown")
                 .arg("postgres")
@@ -96,31 +186,45 @@ impl Cluster {
                 return Err("chown postgres failed (is there a postgres user?)".into());
             }
         }
-        cluster.watch()?;
-        let data = cluster.data();
-        cluster.run(&format!(
+        Ok(cluster)
+    }
+
+    fn init(&self) -> Result<(), String> {
+        self.run(&format!(
             "{} -D {} -A trust -U onsite --no-sync -E UTF8 --no-locale",
-            quote(&cluster.bin.join("initdb").to_string_lossy()),
-            quote(&data.to_string_lossy())
-        ))?;
+            quote(&self.bin.join("initdb").to_string_lossy()),
+            quote(&self.data().to_string_lossy())
+        ))
+    }
+
+    fn append_conf(&self, file: &str, lines: &str) -> Result<(), String> {
+        let path = self.data().join(file);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(lines.as_bytes()))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+
+    fn serve(&mut self) -> Result<(), String> {
         // A port can be taken between our probe and the server's bind: try a few.
         let mut last = String::new();
         for _ in 0..5 {
-            cluster.port = free_port()?;
+            self.port = free_port()?;
             let options = format!(
                 "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
                  -c full_page_writes=off -c max_connections=300",
-                cluster.port,
-                cluster.dir.to_string_lossy()
+                self.port,
+                self.dir.to_string_lossy()
             );
-            match cluster.run(&format!(
+            match self.run(&format!(
                 "{} -D {} -o {} -l {} -w -t 60 start",
-                quote(&cluster.bin.join("pg_ctl").to_string_lossy()),
-                quote(&data.to_string_lossy()),
+                quote(&self.bin.join("pg_ctl").to_string_lossy()),
+                quote(&self.data().to_string_lossy()),
                 quote(&options),
-                quote(&cluster.dir.join("server.log").to_string_lossy())
+                quote(&self.dir.join("server.log").to_string_lossy())
             )) {
-                Ok(()) => return Ok(cluster),
+                Ok(()) => return Ok(()),
                 Err(e) => last = e,
             }
         }
