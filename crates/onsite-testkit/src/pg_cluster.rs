@@ -10,6 +10,7 @@
 
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 
@@ -303,8 +304,18 @@ impl Cluster {
     /// test binary's statics are never dropped; a panic or a kill): it reads a pipe only
     /// this process writes to, and reaches its end when the process is gone.
     fn watch(&mut self) -> Result<(), String> {
+        // In a process group of its own and deaf to the signals a terminal's Ctrl-C or a
+        // CI's cancel sends to the test's group (the server runs in its own session
+        // already): it outlives the test, stops the cluster, then ends.
         let mut child = Command::new("/bin/sh")
-            .args(["-c", &format!("read _ignored; {}", self.stop_command())])
+            .args([
+                "-c",
+                &format!(
+                    "trap '' INT TERM HUP QUIT; read _ignored; {}",
+                    self.stop_command()
+                ),
+            ])
+            .process_group(0)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
