@@ -16,7 +16,7 @@ use std::time::Duration;
 use common::*;
 use onsite_api::*;
 use onsite_hq::storage::postgres::{PostgresStorage, WRITE_LOCK};
-use onsite_hq::storage::Storage;
+use onsite_hq::storage::{Storage, StorageError};
 use reqwest::{Method, StatusCode};
 use uuid::Uuid;
 
@@ -541,4 +541,27 @@ async fn a_point_in_time_recovery_is_detected_by_devices() {
     tokio::task::spawn_blocking(move || drop(recovered))
         .await
         .unwrap();
+}
+
+/// TLS to the database is not supported yet (docs/hq-postgres.md): a URL that requires it
+/// is refused, never used in plain text; a refused login is reported without the password.
+#[test]
+fn a_database_url_that_requires_tls_is_refused_not_used_in_plain_text() {
+    let url = format!("{}?sslmode=require", pg::fresh_database());
+    match PostgresStorage::connect(&url) {
+        Err(StorageError::Transient(why)) => {
+            assert!(why.contains("TLS"), "{why}");
+            assert!(!why.contains("127.0.0.1"), "{why}");
+        }
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("connected without TLS"),
+    }
+    // Nor can a wrong password be mistaken for success, and the reason names no password.
+    let wrong = pg::fresh_database().replacen("onsite@", "onsite:Pw-7361@", 1);
+    let nobody = wrong.replacen("onsite:", "nobody:", 1);
+    match PostgresStorage::connect(&nobody) {
+        Err(StorageError::Transient(why)) => assert!(!why.contains("Pw-7361"), "{why}"),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("connected as an unknown role"),
+    }
 }

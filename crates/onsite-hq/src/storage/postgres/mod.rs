@@ -266,9 +266,20 @@ impl PostgresStorage {
     /// As [`PostgresStorage::connect`], with at most `pool_size` connections: a quarter of
     /// them (at least one) for writes, the rest (at least one) for reads.
     pub fn connect_with(url: &str, pool_size: u32) -> Result<PostgresStorage> {
-        let config: postgres::Config = url
+        let mut config: postgres::Config = url
             .parse()
             .map_err(|_| StorageError::Invalid("the database URL cannot be read".into()))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        // One connection first, for the migrations: a database that cannot be reached (or
+        // a URL this client cannot honour, such as sslmode=require) fails at once with
+        // the client's reason, which names no password.
+        let mut first = config
+            .connect(NoTls)
+            .map_err(|e| StorageError::Transient(format!("cannot connect to the database: {e}")))?;
+        migrate(&mut first)?;
+        drop(first);
         let writers = (pool_size / 4).max(1);
         let readers = pool_size.saturating_sub(writers).max(1);
         let pool = |size: u32| {
@@ -283,7 +294,6 @@ impl PostgresStorage {
             pools: Some((pool(readers)?, pool(writers)?)),
             lock_timeout_ms: AtomicU64::new(5_000),
         };
-        migrate(&mut *storage.conn()?)?;
         Ok(storage)
     }
 
