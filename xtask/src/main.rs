@@ -10,6 +10,11 @@
 //! - `fuzz [SECONDS]`  head office's op handling under libFuzzer (default 60 s, as in CI)
 
 mod bench;
+// The test kit's throwaway PostgreSQL cluster (standard library only), shared by file so
+// that xtask does not depend on the test kit.
+#[path = "../../crates/onsite-testkit/src/pg_cluster.rs"]
+#[allow(dead_code)]
+mod pg_cluster;
 mod setup;
 mod util;
 
@@ -76,6 +81,15 @@ fn run(extra: &[String]) -> Result<(), String> {
 
 fn test() -> Result<(), String> {
     setup::ensure(setup::Need::Test)?;
+    // One PostgreSQL cluster for the whole run (head office's tests make a database each
+    // on it), stopped and removed when this returns, or when xtask ends in any other way.
+    let cluster = pg_cluster::Cluster::start()?;
+    std::env::set_var(pg_cluster::URL_VAR, cluster.url("postgres"));
+    println!(
+        "xtask: PostgreSQL for the tests on 127.0.0.1:{} ({})",
+        cluster.port(),
+        cluster.dir().display()
+    );
     let ui = root().join("ui");
     Step::new("npm", &["run", "check"]).dir(&ui).run()?;
     Step::new("npm", &["test"]).dir(&ui).run()?;

@@ -36,6 +36,9 @@ const TEST_PACKAGES: &[&str] = &[
     "sqlite3",
     // Issue 13: the office's console tested in a real browser (playwright-core drives it).
     "chromium",
+    // Issue 12: head office's tests run on PostgreSQL too (a throwaway cluster per run:
+    // crates/onsite-testkit/src/pg_cluster.rs).
+    "postgresql",
 ];
 
 fn installed(package: &str) -> bool {

@@ -15,6 +15,11 @@
 //! and parsed the whole reply. Server and load generator run in the same process on
 //! separate tokio runtimes (2 worker threads each).
 //!
+//! Backend: SQLite by default; `ONSITE_LOAD_BACKEND=postgres` puts head office on a fresh
+//! PostgreSQL database (on the test kit's throwaway cluster, or `ONSITE_TEST_PG_URL`'s),
+//! and `ONSITE_LOAD_INSTANCES=N` runs N head offices (own pools, own servers) on it,
+//! device i syncing with instance i mod N.
+//!
 //! `cargo bench -p onsite-hq --bench load`
 //! (short run: `ONSITE_LOAD_SECS=10 ONSITE_LOAD_DEVICES=100 cargo bench -p onsite-hq --bench load`)
 
@@ -25,6 +30,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use onsite_api::*;
 use onsite_domain::{JobType, Money};
+use onsite_hq::storage::postgres::PostgresStorage;
 use onsite_hq::storage::sqlite::SqliteStorage;
 use onsite_hq::storage::Storage;
 use reqwest::StatusCode;
@@ -135,13 +141,33 @@ fn main() {
         .build()
         .unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let storage = Arc::new(SqliteStorage::open_in_dir(tmp.path()).unwrap());
-    let pki = onsite_testkit::pki();
-    let server = {
-        let _guard = server_rt.enter();
-        onsite_testkit::serve(storage.clone(), &pki, |app| app)
+    let postgres = std::env::var("ONSITE_LOAD_BACKEND").is_ok_and(|b| b == "postgres");
+    let instances: usize = env_or("ONSITE_LOAD_INSTANCES", 1usize).max(1);
+    let storages: Vec<Arc<dyn Storage>> = if postgres {
+        let url = onsite_testkit::pg::fresh_database();
+        (0..instances)
+            .map(|_| Arc::new(PostgresStorage::connect(&url).unwrap()) as Arc<dyn Storage>)
+            .collect()
+    } else {
+        assert_eq!(
+            instances, 1,
+            "several instances need ONSITE_LOAD_BACKEND=postgres"
+        );
+        vec![Arc::new(SqliteStorage::open_in_dir(tmp.path()).unwrap())]
     };
-    let base = format!("https://127.0.0.1:{}", server.addr.port());
+    let pki = onsite_testkit::pki();
+    let servers: Vec<onsite_hq::RunningServer> = storages
+        .iter()
+        .map(|storage| {
+            let _guard = server_rt.enter();
+            onsite_testkit::serve(storage.clone(), &pki, |app| app)
+        })
+        .collect();
+    let bases: Vec<String> = servers
+        .iter()
+        .map(|s| format!("https://127.0.0.1:{}", s.addr.port()))
+        .collect();
+    let storage = storages[0].clone();
 
     // The load generator: another runtime.
     let client_rt = tokio::runtime::Builder::new_multi_thread()
@@ -152,8 +178,13 @@ fn main() {
         .unwrap();
 
     println!(
-        "load: {n} devices, {secs} s, think {} ms mean (uniform ±50%), 1–{max_ops} ops per push; onsite-hq over TLS on 127.0.0.1",
-        think.as_millis()
+        "load: {n} devices, {secs} s, think {} ms mean (uniform ±50%), 1–{max_ops} ops per push; onsite-hq over TLS on 127.0.0.1, {}",
+        think.as_millis(),
+        if postgres {
+            format!("PostgreSQL, {instances} instance(s)")
+        } else {
+            "SQLite".to_owned()
+        }
     );
     let t = Instant::now();
     let codes = seed(&*storage, n);
@@ -165,7 +196,7 @@ fn main() {
     let ca = Arc::new(pki.ca_pem);
     let (stats, elapsed) = client_rt.block_on(async move {
         let t = Instant::now();
-        let devices = enrol_all(&base, &ca, codes).await;
+        let devices = enrol_all(&bases[0], &ca, codes).await;
         println!(
             "enrolled {} devices over HTTPS and pulled once each in {:.1} s (not measured)",
             devices.len(),
@@ -175,7 +206,7 @@ fn main() {
         let deadline = start + Duration::from_secs(secs);
         let mut tasks = Vec::new();
         for (i, (dev, client, cursor)) in devices.into_iter().enumerate() {
-            let base = base.clone();
+            let base = bases[i % bases.len()].clone();
             tasks.push(tokio::spawn(device_loop(
                 i as u64, dev, client, cursor, base, deadline, think, max_ops,
             )));
@@ -188,7 +219,9 @@ fn main() {
     });
     report(&stats, elapsed, n);
     server_rt.block_on(async {
-        let _ = server.shutdown(Duration::from_secs(5)).await;
+        for server in servers {
+            let _ = server.shutdown(Duration::from_secs(5)).await;
+        }
     });
 }
 

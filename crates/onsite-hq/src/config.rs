@@ -15,6 +15,10 @@ use serde::Deserialize;
 pub struct FileConfig {
     /// The data directory.
     pub data: Option<PathBuf>,
+    /// The database URL (postgres://…); SQLite in `data` without it.
+    pub database: Option<String>,
+    /// At most this many connections to PostgreSQL.
+    pub database_pool: Option<u32>,
     /// Address and port to listen on.
     pub listen: Option<SocketAddr>,
     /// PEM certificate chain and its key.
@@ -74,6 +78,8 @@ mod tests {
         let c = parse(
             r#"
             data = "/var/lib/onsite-hq"
+            database = "postgres://onsite@db.example.com/onsite"
+            database_pool = 8
             listen = "0.0.0.0:8443"
             cert = "/etc/onsite-hq/cert.pem"
             key = "/etc/onsite-hq/key.pem"
@@ -91,6 +97,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.data.as_deref(), Some(Path::new("/var/lib/onsite-hq")));
+        assert_eq!(
+            c.database.as_deref(),
+            Some("postgres://onsite@db.example.com/onsite")
+        );
+        assert_eq!(c.database_pool, Some(8));
         assert_eq!(c.listen, Some("0.0.0.0:8443".parse().unwrap()));
         assert_eq!(c.cert_names, Some(vec!["hq.example.com".to_string()]));
         assert_eq!(c.metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));

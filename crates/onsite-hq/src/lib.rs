@@ -2,7 +2,8 @@
 //!
 //! - [`http`]: the axum router: sync endpoints for devices (`/v1/enroll`, `/v1/sync/*`,
 //!   `/v1/blobs/*`) and the head-office API (`/v1/admin/*`), wire types from `onsite-api`;
-//! - [`storage`]: the [`storage::Storage`] trait and its SQLite implementation;
+//! - [`storage`]: the [`storage::Storage`] trait and its SQLite and PostgreSQL
+//!   implementations;
 //! - [`rules`]: the sync rules as pure functions;
 //! - [`tls`]: rustls configuration and a self-made CA for first start;
 //! - [`openapi`]: the OpenAPI document served at `/openapi.json`;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use onsite_hq::guard::Limits;
 use onsite_hq::http::{router, AppState};
+use onsite_hq::storage::postgres::{self, PostgresStorage};
 use onsite_hq::storage::sqlite::SqliteStorage;
 use onsite_hq::storage::Storage;
 use onsite_hq::{auth, demo, tls};
@@ -59,6 +60,8 @@ fn parse_cli() -> Result<Cli, String> {
     let f = onsite_hq::config::read(&path)?;
     let s = &mut cli.serve;
     file_wins(&m, "data", &mut s.data, f.data);
+    file_wins(&m, "database", &mut s.database, f.database.map(Some));
+    file_wins(&m, "database_pool", &mut s.database_pool, f.database_pool);
     file_wins(&m, "listen", &mut s.listen, f.listen);
     file_wins(&m, "cert", &mut s.cert, f.cert.map(Some));
     file_wins(&m, "key", &mut s.key, f.key.map(Some));
@@ -169,6 +172,19 @@ struct ServeArgs {
     /// --cert/--key, the self-made TLS CA and certificate (tls/ca.pem, cert.pem, key.pem).
     #[arg(long, value_name = "DIR", default_value = "onsite-hq-data")]
     data: PathBuf,
+    /// The database: a postgres:// URL puts head office on PostgreSQL (several instances
+    /// may share it; docs/hq-postgres.md). Without it, SQLite in the data directory.
+    #[arg(
+        long,
+        env = "ONSITE_HQ_DATABASE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    database: Option<String>,
+    /// At most this many connections to PostgreSQL from this instance.
+    #[arg(long, env = "ONSITE_HQ_DATABASE_POOL", value_name = "N",
+          default_value_t = postgres::DEFAULT_POOL_SIZE)]
+    database_pool: u32,
     /// Address and port to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
     listen: SocketAddr,
@@ -446,19 +462,40 @@ async fn until_stopped(
     Ok(())
 }
 
+/// SQLite in `data`, or PostgreSQL when `database` is a postgres:// URL (opened on the
+/// blocking pool: the PostgreSQL client blocks). The URL's password is never logged.
+async fn open_storage(
+    data: &Path,
+    database: Option<String>,
+    pool: u32,
+) -> Result<Arc<dyn Storage>, AnyError> {
+    match database {
+        None => Ok(Arc::new(SqliteStorage::open_in_dir(data)?)),
+        Some(url) if postgres::is_postgres_url(&url) => {
+            tracing::info!(database = %postgres::redacted(&url), pool, "PostgreSQL");
+            let storage =
+                tokio::task::spawn_blocking(move || PostgresStorage::connect_with(&url, pool))
+                    .await??;
+            Ok(Arc::new(storage))
+        }
+        Some(_) => Err("--database takes a postgres:// URL (without it: SQLite in --data)".into()),
+    }
+}
+
 async fn run_server(args: ServeArgs) -> Result<(), AnyError> {
     // Flags first: a mistake is reported before anything is made or opened.
     let limits = args.limits.limits()?;
     std::fs::create_dir_all(&args.data)?;
-    let storage = SqliteStorage::open_in_dir(&args.data)?;
+    let storage = open_storage(&args.data, args.database.clone(), args.database_pool).await?;
     if args.new_epoch {
-        let epoch = storage.rotate_epoch()?;
+        let s = storage.clone();
+        let epoch = tokio::task::spawn_blocking(move || s.rotate_epoch()).await??;
         tracing::warn!(%epoch, "new server epoch: every device will refetch");
     }
     let (admin, admin_path) = admin_token(&args.data, args.admin_token)?;
     let cert = args.cert.zip(args.key);
     let started = start(
-        Arc::new(storage),
+        storage,
         limits,
         &admin,
         &args.data,

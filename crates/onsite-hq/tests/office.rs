@@ -87,7 +87,6 @@ fn work_order_body(order_no: &str, technician: uuid::Uuid) -> Value {
     serde_json::to_value(new_work_order(order_no, Some(technician))).unwrap()
 }
 
-#[tokio::test]
 async fn each_role_does_what_it_may_and_changes_need_the_csrf_token() {
     let hq = start().await;
     let tech = hq.technician("张师傅").await;
@@ -207,7 +206,6 @@ async fn each_role_does_what_it_may_and_changes_need_the_csrf_token() {
     );
 }
 
-#[tokio::test]
 async fn failed_logins_wait_and_disabled_people_are_out() {
     let hq = start().await;
     let user = add_user(&hq, "guess.me", "dispatcher").await;
@@ -247,7 +245,6 @@ async fn failed_logins_wait_and_disabled_people_are_out() {
     let _ = user;
 }
 
-#[tokio::test]
 async fn api_tokens_act_within_their_scopes_until_revoked() {
     let hq = start().await;
     let made: Value = hq
@@ -357,3 +354,9 @@ async fn the_first_administrator_is_added_from_the_command_line_and_signs_in() {
     assert_eq!(log[0]["action"], "POST /v1/admin/users/{id}/disable");
     assert!(log.iter().any(|e| e["action"] == "sign_in"));
 }
+
+both_backends!(
+    each_role_does_what_it_may_and_changes_need_the_csrf_token,
+    failed_logins_wait_and_disabled_people_are_out,
+    api_tokens_act_within_their_scopes_until_revoked,
+);

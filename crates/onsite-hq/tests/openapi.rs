@@ -307,7 +307,6 @@ async fn every_route_is_in_the_document_with_its_method_and_auth() {
     assert_eq!(schemes["adminToken"]["scheme"], "bearer");
 }
 
-#[tokio::test]
 async fn real_responses_validate_against_the_generated_schemas() {
     use onsite_domain::carryback::CarryBackState;
     let mut c = Checked {
@@ -1360,3 +1359,6 @@ fn domain_mirrors_have_the_serde_form_of_the_domain_types() {
     );
     let _ = JobType::Install;
 }
+
+// The responses of both backends validate.
+both_backends!(real_responses_validate_against_the_generated_schemas);

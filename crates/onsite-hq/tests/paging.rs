@@ -1,7 +1,7 @@
 //! Pages of the admin lists and exports (issue 12, limits; docs/hq-pagination.md), over
 //! HTTPS against a real head office: following `Link` and `X-Next-Cursor` to the end gives
 //! the whole list once, in order, even when items are added between pages; bad cursors
-//! and limits are refused.
+//! and limits are refused. On SQLite and on PostgreSQL.
 
 mod common;
 
@@ -49,7 +49,6 @@ async fn follow<T: serde::de::DeserializeOwned>(hq: &Hq, first: &str) -> (Vec<T>
     (all, pages)
 }
 
-#[tokio::test]
 async fn work_orders_page_by_keyset_and_keep_their_place_when_orders_are_added() {
     let hq = start().await;
     let tech = hq.technician("分页师傅").await;
@@ -90,7 +89,6 @@ async fn work_orders_page_by_keyset_and_keep_their_place_when_orders_are_added()
     assert_eq!(seen, expected);
 }
 
-#[tokio::test]
 async fn short_lists_and_exports_page_the_same_way() {
     let hq = start().await;
     let mut techs = Vec::new();
@@ -145,7 +143,6 @@ async fn short_lists_and_exports_page_the_same_way() {
     assert_eq!(orders.len(), 2, "two jobs on the first CSV page: {csv}");
 }
 
-#[tokio::test]
 async fn bad_cursors_and_limits_are_refused_with_a_clear_error() {
     let hq = start().await;
     let tech = hq.technician("X").await;
@@ -179,3 +176,9 @@ async fn bad_cursors_and_limits_are_refused_with_a_clear_error() {
         );
     }
 }
+
+both_backends!(
+    work_orders_page_by_keyset_and_keep_their_place_when_orders_are_added,
+    short_lists_and_exports_page_the_same_way,
+    bad_cursors_and_limits_are_refused_with_a_clear_error,
+);

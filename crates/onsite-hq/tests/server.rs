@@ -14,7 +14,6 @@ use uuid::Uuid;
 
 const NONE: Option<&()> = None;
 
-#[tokio::test]
 async fn enrol_push_replay_and_pull() {
     let hq = start().await;
     let tech = hq.technician("Tech One").await;
@@ -75,7 +74,6 @@ async fn enrol_push_replay_and_pull() {
     assert!(detail.facts.iter().all(|f| f.device_id == dev.device_id));
 }
 
-#[tokio::test]
 async fn poison_op_is_rejected_and_the_queue_moves_on() {
     let hq = start().await;
     let dev = hq.enrolled("Tech").await;
@@ -139,14 +137,13 @@ async fn a_transient_failure_is_a_503_with_retry_after_and_a_retry_converges() {
     let hq = start().await;
     let dev = hq.enrolled("Tech").await;
     let wo = hq.work_order("WO-T", Some(dev.technician_id)).await;
-    hq.storage
-        .set_busy_timeout(Duration::from_millis(50))
-        .unwrap();
+    let sqlite = hq.sqlite.clone().unwrap();
+    sqlite.set_busy_timeout(Duration::from_millis(50)).unwrap();
     let mut ops = OpMaker { seq: 0 };
     let batch = ops.visit(wo.id);
 
     // Another process holds the database's write lock: the server cannot write.
-    let blocker = rusqlite::Connection::open(hq.storage.path()).unwrap();
+    let blocker = rusqlite::Connection::open(sqlite.path()).unwrap();
     blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
     let res = hq
         .send(
@@ -171,10 +168,9 @@ async fn a_transient_failure_is_a_503_with_retry_after_and_a_retry_converges() {
     let reply = hq.push(&dev.token, batch.clone()).await;
     assert!(reply.results.iter().all(|r| applied(r) && !r.duplicate));
     assert_eq!(hq.detail(wo.id).await.facts.len(), batch.len());
-    assert_eq!(hq.storage.integrity_check().unwrap(), "ok");
+    assert_eq!(sqlite.integrity_check().unwrap(), "ok");
 }
 
-#[tokio::test]
 async fn pull_pages_hold_whole_commits_and_the_cursor_resumes() {
     let hq = start().await;
     let dev = hq.enrolled("Tech").await;
@@ -274,7 +270,6 @@ async fn pull_pages_hold_whole_commits_and_the_cursor_resumes() {
     .await;
 }
 
-#[tokio::test]
 async fn a_new_epoch_or_a_foreign_cursor_means_refetch_from_scratch() {
     let hq = start().await;
     let dev = hq.enrolled("Tech").await;
@@ -315,7 +310,6 @@ async fn a_new_epoch_or_a_foreign_cursor_means_refetch_from_scratch() {
     assert_eq!(reply.epoch, rotated.epoch);
 }
 
-#[tokio::test]
 async fn blobs_are_verified_against_their_hash_and_size_limited() {
     let hq = start().await;
     let dev = hq.enrolled("Tech").await;
@@ -419,7 +413,6 @@ async fn blobs_are_verified_against_their_hash_and_size_limited() {
     assert_eq!(got.bytes().await.unwrap().to_vec(), bytes);
 }
 
-#[tokio::test]
 async fn two_technicians_cannot_see_or_change_each_others_work() {
     let hq = start().await;
     let a = hq.enrolled("A").await;
@@ -475,7 +468,6 @@ async fn two_technicians_cannot_see_or_change_each_others_work() {
     .await;
 }
 
-#[tokio::test]
 async fn a_revoked_device_is_refused() {
     let hq = start().await;
     let a = hq.enrolled("A").await;
@@ -524,7 +516,6 @@ async fn a_revoked_device_is_refused() {
     .await;
 }
 
-#[tokio::test]
 async fn admin_endpoints_refuse_device_tokens_and_sync_refuses_bad_tokens() {
     let hq = start().await;
     let dev = hq.enrolled("Tech").await;
@@ -605,7 +596,6 @@ async fn admin_endpoints_refuse_device_tokens_and_sync_refuses_bad_tokens() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
 async fn malformed_and_oversized_requests_get_clear_json_errors() {
     let hq = start().await;
     let dev = hq.enrolled("Tech").await;
@@ -808,10 +798,11 @@ async fn malformed_and_oversized_requests_get_clear_json_errors() {
         .expect(Method::GET, routes::HEALTH, None, NONE, StatusCode::OK)
         .await;
     assert_eq!(h.status, "ok");
-    assert_eq!(hq.storage.integrity_check().unwrap(), "ok");
+    if let Some(sqlite) = &hq.sqlite {
+        assert_eq!(sqlite.integrity_check().unwrap(), "ok");
+    }
 }
 
-#[tokio::test]
 async fn facts_on_a_cancelled_or_reassigned_job_are_kept_and_flagged() {
     let hq = start().await;
     let a = hq.enrolled("A").await;
@@ -918,7 +909,6 @@ async fn facts_on_a_cancelled_or_reassigned_job_are_kept_and_flagged() {
     assert_eq!(all.len(), 2);
 }
 
-#[tokio::test]
 async fn export_holds_the_pushed_facts_signatures_and_documents() {
     let hq = start().await;
     let dev = hq.enrolled("Tech").await;
@@ -1029,7 +1019,6 @@ async fn export_holds_the_pushed_facts_signatures_and_documents() {
     );
 }
 
-#[tokio::test]
 async fn openapi_lists_exactly_the_routes_the_server_has() {
     let hq = start().await;
     let doc: serde_json::Value = hq
@@ -1192,6 +1181,7 @@ async fn the_server_shuts_down_and_its_data_survives_a_restart() {
         .unwrap();
     let dir = hq.tmp.take().unwrap();
     drop(hq.storage);
+    drop(hq.sqlite.take());
     let storage = std::sync::Arc::new(
         onsite_hq::storage::sqlite::SqliteStorage::open_in_dir(dir.path()).unwrap(),
     );
@@ -1248,7 +1238,6 @@ fn help_documents_every_flag() {
     assert!(!bad.status.success(), "--cert needs --key");
 }
 
-#[tokio::test]
 async fn a_fact_re_sent_under_a_new_op_id_is_stored_once_and_a_reused_fact_id_is_refused() {
     let hq = start().await;
     let dev = hq.enrolled("Tech").await;
@@ -1280,7 +1269,6 @@ async fn a_fact_re_sent_under_a_new_op_id_is_stored_once_and_a_reused_fact_id_is
     assert_eq!(hq.detail(wo.id).await.facts.len(), 1);
 }
 
-#[tokio::test]
 async fn a_technicians_notes_are_a_fact_kept_apart_from_head_office_notes() {
     let hq = start().await;
     let dev = hq.enrolled("Tech").await;
@@ -1329,7 +1317,6 @@ async fn a_technicians_notes_are_a_fact_kept_apart_from_head_office_notes() {
     );
 }
 
-#[tokio::test]
 async fn technician_day_facts_belong_to_the_devices_technician_and_export_by_day() {
     let hq = start().await;
     let a = hq.enrolled("Tech A").await;
@@ -1467,7 +1454,6 @@ async fn technician_day_facts_belong_to_the_devices_technician_and_export_by_day
     );
 }
 
-#[tokio::test]
 async fn a_declined_quote_ends_the_job_at_head_office_and_a_visit_fact_on_a_cancelled_job_is_flagged(
 ) {
     let hq = start().await;
@@ -1531,7 +1517,6 @@ async fn a_declined_quote_ends_the_job_at_head_office_and_a_visit_fact_on_a_canc
     assert_eq!(detail.work_order.status, WorkOrderStatus::Cancelled);
 }
 
-#[tokio::test]
 async fn carry_backs_are_stored_checked_flagged_on_a_cancelled_job_and_listed() {
     use onsite_domain::carryback::{CarryBackOverdue, CarryBackState};
     let hq = start().await;
@@ -1695,7 +1680,6 @@ fn pulled_order(changes: &[Change], id: Uuid) -> WorkOrder {
         .expect("the order was pulled")
 }
 
-#[tokio::test]
 async fn proof_contracts_and_language_round_trip_through_create_pull_patch_and_export() {
     use onsite_domain::rules::ContractCover;
     use onsite_domain::view::{ProofKind, ProofOfPurchase};
@@ -1804,7 +1788,6 @@ async fn proof_contracts_and_language_round_trip_through_create_pull_patch_and_e
     );
 }
 
-#[tokio::test]
 async fn fee_tables_with_categories_bundles_and_flags_round_trip_with_one_version_counter() {
     let hq = start().await;
     let dev = hq.enrolled("Tech").await;
@@ -1893,7 +1876,6 @@ async fn fee_tables_with_categories_bundles_and_flags_round_trip_with_one_versio
     assert_eq!(pulled.parts, catalogue.parts);
 }
 
-#[tokio::test]
 async fn each_new_rule_is_a_400_naming_the_field_and_never_the_customer() {
     let hq = start().await;
     let tech = hq.technician("Tech").await;
@@ -2114,7 +2096,6 @@ async fn each_new_rule_is_a_400_naming_the_field_and_never_the_customer() {
     assert!(!e.message.contains("Secretname"), "{}", e.message);
 }
 
-#[tokio::test]
 async fn old_style_json_without_the_new_fields_gets_the_defaults() {
     let hq = start().await;
     let dev = hq.enrolled("Tech").await;
@@ -2238,7 +2219,6 @@ fn companies(changes: &[Change]) -> Vec<CompanyProfile> {
         .collect()
 }
 
-#[tokio::test]
 async fn parts_issued_reach_only_their_technician_and_are_listed() {
     let hq = start().await;
     let a = hq.enrolled("A").await;
@@ -2382,7 +2362,6 @@ async fn parts_issued_reach_only_their_technician_and_are_listed() {
     assert!(res.status().is_client_error());
 }
 
-#[tokio::test]
 async fn the_company_profile_reaches_every_device() {
     let hq = start().await;
     let a = hq.enrolled("A").await;
@@ -2471,7 +2450,6 @@ async fn the_demo_publishes_a_company_and_a_van_load() {
     assert_eq!(load[0].lines, onsite_hq::demo::van_load(None).lines);
 }
 
-#[tokio::test]
 async fn the_office_sets_how_long_devices_keep_closed_jobs_within_a_sane_range() {
     let hq = start().await;
     let path = routes::ADMIN_SETTINGS_RETENTION;
@@ -2547,7 +2525,6 @@ async fn the_office_sets_how_long_devices_keep_closed_jobs_within_a_sane_range()
 /// Issue 11, lost device: the office marks a device lost (admin only, 404 for an unknown
 /// device, idempotent); its hello then says erase, it may still push but is sent nothing;
 /// its erase report is recorded once and revokes it.
-#[tokio::test]
 async fn a_lost_device_is_told_to_erase_and_revoked_once_it_did() {
     let hq = start().await;
     let a = hq.enrolled("A").await;
@@ -2723,3 +2700,32 @@ async fn a_lost_device_is_told_to_erase_and_revoked_once_it_did() {
     let page = hq.pull(&other.token, None, None).await;
     assert!(!page.changes.is_empty());
 }
+
+// Every test above without its own #[tokio::test] runs on SQLite and on PostgreSQL.
+both_backends!(
+    enrol_push_replay_and_pull,
+    poison_op_is_rejected_and_the_queue_moves_on,
+    pull_pages_hold_whole_commits_and_the_cursor_resumes,
+    a_new_epoch_or_a_foreign_cursor_means_refetch_from_scratch,
+    blobs_are_verified_against_their_hash_and_size_limited,
+    two_technicians_cannot_see_or_change_each_others_work,
+    a_revoked_device_is_refused,
+    admin_endpoints_refuse_device_tokens_and_sync_refuses_bad_tokens,
+    malformed_and_oversized_requests_get_clear_json_errors,
+    facts_on_a_cancelled_or_reassigned_job_are_kept_and_flagged,
+    export_holds_the_pushed_facts_signatures_and_documents,
+    openapi_lists_exactly_the_routes_the_server_has,
+    a_fact_re_sent_under_a_new_op_id_is_stored_once_and_a_reused_fact_id_is_refused,
+    a_technicians_notes_are_a_fact_kept_apart_from_head_office_notes,
+    technician_day_facts_belong_to_the_devices_technician_and_export_by_day,
+    a_declined_quote_ends_the_job_at_head_office_and_a_visit_fact_on_a_cancelled_job_is_flagged,
+    carry_backs_are_stored_checked_flagged_on_a_cancelled_job_and_listed,
+    proof_contracts_and_language_round_trip_through_create_pull_patch_and_export,
+    fee_tables_with_categories_bundles_and_flags_round_trip_with_one_version_counter,
+    each_new_rule_is_a_400_naming_the_field_and_never_the_customer,
+    old_style_json_without_the_new_fields_gets_the_defaults,
+    parts_issued_reach_only_their_technician_and_are_listed,
+    the_company_profile_reaches_every_device,
+    the_office_sets_how_long_devices_keep_closed_jobs_within_a_sane_range,
+    a_lost_device_is_told_to_erase_and_revoked_once_it_did,
+);

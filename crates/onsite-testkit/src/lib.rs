@@ -9,6 +9,11 @@
 //! - [`Hq`]: the running server with a client that trusts only the test CA, and the admin
 //!   requests tests share (technicians, enrolment codes, work orders, push and pull as a
 //!   device, exports, blobs, backups).
+//! - [`pg`] and [`pg_cluster`]: a throwaway PostgreSQL cluster for the run and a fresh
+//!   database per test; [`Backend`] and [`with_backend`] choose what [`start`] opens, so
+//!   that one test body runs on SQLite and on PostgreSQL.
+
+pub mod pg_cluster;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,6 +25,7 @@ use onsite_api::*;
 use onsite_domain::JobType;
 use onsite_hq::http::{router, AppState};
 use onsite_hq::storage::sqlite::SqliteStorage;
+use onsite_hq::storage::Storage;
 use onsite_hq::RunningServer;
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
@@ -104,7 +110,7 @@ pub fn client_trusting(ca_pem: &str, timeout: Duration) -> reqwest::Client {
 /// router first (a layer that counts requests, say). Call it inside a tokio runtime (the
 /// server runs on it); the listener is bound before it returns, so connections queue.
 pub fn serve(
-    storage: Arc<SqliteStorage>,
+    storage: Arc<dyn Storage>,
     pki: &Pki,
     wrap: impl FnOnce(axum::Router) -> axum::Router,
 ) -> RunningServer {
@@ -123,7 +129,12 @@ pub struct Hq {
     pub pki: Arc<Pki>,
     /// Trusts only the test CA; sends no token unless asked.
     pub client: reqwest::Client,
-    pub storage: Arc<SqliteStorage>,
+    /// Its storage (call it from a blocking thread: the PostgreSQL client blocks).
+    pub storage: Arc<dyn Storage>,
+    /// The same storage when it is SQLite (file-level checks: integrity, the path).
+    pub sqlite: Option<Arc<SqliteStorage>>,
+    /// The database URL when it is PostgreSQL.
+    pub database: Option<String>,
     pub server: Option<RunningServer>,
     /// The data directory.
     pub dir: PathBuf,
@@ -131,37 +142,93 @@ pub struct Hq {
     pub tmp: Option<tempfile::TempDir>,
 }
 
-/// Starts head office on a new database in a temp dir, with a new PKI.
+/// Which storage [`start`] opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in a temp dir (the default).
+    Sqlite,
+    /// A fresh database on the run's PostgreSQL cluster ([`pg`]).
+    Postgres,
+}
+
+tokio::task_local! {
+    static BACKEND: Backend;
+}
+
+/// Runs a test body with [`start`] opening `backend`: one body, both backends.
+pub async fn with_backend<F: std::future::Future>(backend: Backend, body: F) -> F::Output {
+    BACKEND.scope(backend, body).await
+}
+
+/// The backend [`start`] opens here (SQLite outside [`with_backend`]).
+pub fn backend() -> Backend {
+    BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite)
+}
+
+/// Starts head office on a new database (SQLite in a temp dir, or PostgreSQL inside
+/// [`with_backend`]), with a new PKI.
 pub async fn start() -> Hq {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
-    start_in(&dir, Arc::new(pki()), Some(tmp)).await
+    match backend() {
+        Backend::Sqlite => start_in(&dir, Arc::new(pki()), Some(tmp)).await,
+        Backend::Postgres => {
+            let url = pg::fresh_database();
+            start_postgres(&url, &dir, Arc::new(pki()), Some(tmp)).await
+        }
+    }
+}
+
+/// Starts head office on the PostgreSQL database at `url` (a new instance on a shared
+/// database, or a restored one).
+pub async fn start_postgres(
+    url: &str,
+    dir: &Path,
+    pki: Arc<Pki>,
+    tmp: Option<tempfile::TempDir>,
+) -> Hq {
+    let storage = pg::connect(url).await;
+    let mut hq = start_with(storage, dir, pki, tmp, Duration::from_secs(30), |r| r).await;
+    hq.database = Some(url.to_owned());
+    hq
 }
 
 /// Starts head office on the data in `dir` (e.g. a restored backup).
 pub async fn start_in(dir: &Path, pki: Arc<Pki>, tmp: Option<tempfile::TempDir>) -> Hq {
     let storage = Arc::new(SqliteStorage::open_in_dir(dir).unwrap());
-    start_with(storage, dir, pki, tmp, Duration::from_secs(30), |r| r).await
+    let mut hq = start_with(
+        storage.clone(),
+        dir,
+        pki,
+        tmp,
+        Duration::from_secs(30),
+        |r| r,
+    )
+    .await;
+    hq.sqlite = Some(storage);
+    hq
 }
 
 /// Starts head office on a database the caller opened (and seeded) in `tmp`.
 pub async fn start_on(storage: Arc<SqliteStorage>, tmp: tempfile::TempDir) -> Hq {
     let dir = tmp.path().to_path_buf();
-    start_with(
-        storage,
+    let mut hq = start_with(
+        storage.clone(),
         &dir,
         Arc::new(pki()),
         Some(tmp),
         Duration::from_secs(30),
         |r| r,
     )
-    .await
+    .await;
+    hq.sqlite = Some(storage);
+    hq
 }
 
 /// Starts head office: every other start comes here. `timeout` is the client's;
 /// `wrap` is applied to the router.
 pub async fn start_with(
-    storage: Arc<SqliteStorage>,
+    storage: Arc<dyn Storage>,
     dir: &Path,
     pki: Arc<Pki>,
     tmp: Option<tempfile::TempDir>,
@@ -176,6 +243,8 @@ pub async fn start_with(
         client: client_trusting(&pki.ca_pem, timeout),
         pki,
         storage,
+        sqlite: None,
+        database: None,
         server: Some(server),
         dir: dir.to_path_buf(),
         tmp,
@@ -513,5 +582,72 @@ pub fn new_work_order(order_no: &str, technician: Option<Uuid>) -> NewWorkOrder 
         notes: "gate code 1234".into(),
         appointment_start: start,
         appointment_end: start + chrono::Duration::hours(2),
+    }
+}
+
+/// PostgreSQL for tests: the run's cluster (`ONSITE_TEST_PG_URL`, set by `cargo xtask
+/// test`, or one started here for this process, stopped when it ends) and a fresh database
+/// per test.
+pub mod pg {
+    use std::sync::{Arc, OnceLock};
+
+    use onsite_hq::storage::postgres::PostgresStorage;
+
+    use crate::pg_cluster::{Cluster, URL_VAR};
+
+    static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
+
+    /// The process's own cluster (started on first use), when no run-wide one is named.
+    pub fn cluster() -> &'static Cluster {
+        match CLUSTER.get_or_init(Cluster::start) {
+            Ok(c) => c,
+            Err(e) => panic!("cannot start a PostgreSQL cluster for the tests: {e}"),
+        }
+    }
+
+    /// The cluster's admin URL (its `postgres` database).
+    pub fn admin_url() -> String {
+        match std::env::var(URL_VAR) {
+            Ok(url) if !url.is_empty() => url,
+            _ => cluster().url("postgres"),
+        }
+    }
+
+    /// The URL of database `name` on the cluster.
+    pub fn url_of(name: &str) -> String {
+        let admin = admin_url();
+        match admin.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => panic!("unreadable {URL_VAR}"),
+        }
+    }
+
+    /// Runs SQL on the admin database (on a thread of its own: the client blocks).
+    pub fn admin_sql(sql: &str) {
+        let (admin, sql) = (admin_url(), sql.to_owned());
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&admin, postgres::NoTls)
+                .unwrap_or_else(|e| panic!("cannot reach the test cluster: {e}"));
+            c.batch_execute(&sql).unwrap();
+        })
+        .join()
+        .unwrap();
+    }
+
+    /// A new empty database; its URL.
+    pub fn fresh_database() -> String {
+        let name = format!("t_{}", uuid::Uuid::now_v7().simple());
+        admin_sql(&format!("CREATE DATABASE {name}"));
+        url_of(&name)
+    }
+
+    /// Opens (migrating) the database at `url`, a small pool, off the async thread.
+    pub async fn connect(url: &str) -> Arc<PostgresStorage> {
+        let url = url.to_owned();
+        tokio::task::spawn_blocking(move || {
+            Arc::new(PostgresStorage::connect_with(&url, 4).unwrap())
+        })
+        .await
+        .unwrap()
     }
 }

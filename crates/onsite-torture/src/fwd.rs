@@ -215,7 +215,12 @@ async fn forward(
     let mut out = s
         .client
         .request(parts.method.clone(), format!("{upstream}{pq}"));
-    for h in ["authorization", "content-type", "content-encoding", "accept"] {
+    for h in [
+        "authorization",
+        "content-type",
+        "content-encoding",
+        "accept",
+    ] {
         if let Some(v) = parts.headers.get(h) {
             out = out.header(h, v.as_bytes());
         }

@@ -1,5 +1,5 @@
-//! Head office's storage, behind a trait so that a PostgreSQL backend can follow the SQLite
-//! one ([`sqlite::SqliteStorage`]).
+//! Head office's storage, behind a trait: SQLite ([`sqlite::SqliteStorage`], the default)
+//! and PostgreSQL ([`postgres::PostgresStorage`], several instances on one database).
 //!
 //! Methods are blocking; the HTTP layer calls them on tokio's blocking pool. Every method
 //! that changes what devices see does so in one transaction that takes one new **commit
@@ -11,6 +11,7 @@
 //! modules; docs/hq-storage.md has the map and the rules every backend keeps.
 
 pub mod accounts;
+pub mod postgres;
 pub mod sqlite;
 
 use chrono::{DateTime, Utc};
@@ -314,4 +315,277 @@ fn cut_after<T>(
         }
     };
     Ok(items.into_iter().skip(start).take(limit).collect())
+}
+
+/// An `Arc` of a storage is a storage (the HTTP layer and the tests hold `Arc<dyn Storage>`;
+/// with this, a call through the `Arc` resolves to the trait like a call on the backend).
+impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
+    fn epoch(&self) -> Result<String> {
+        (**self).epoch()
+    }
+
+    fn server_id(&self) -> Result<String> {
+        (**self).server_id()
+    }
+
+    fn rotate_epoch(&self) -> Result<String> {
+        (**self).rotate_epoch()
+    }
+
+    fn max_seq(&self) -> Result<i64> {
+        (**self).max_seq()
+    }
+
+    fn commit_tag(&self, seq: i64) -> Result<Option<String>> {
+        (**self).commit_tag(seq)
+    }
+
+    fn holds(&self, checkpoint: &onsite_api::Checkpoint) -> Result<bool> {
+        (**self).holds(checkpoint)
+    }
+
+    fn create_technician(&self, id: Uuid, name: &str, now: DateTime<Utc>) -> Result<Technician> {
+        (**self).create_technician(id, name, now)
+    }
+
+    fn list_technicians(&self) -> Result<Vec<Technician>> {
+        (**self).list_technicians()
+    }
+
+    fn store_enrolment_code(
+        &self,
+        technician_id: Uuid,
+        code_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        (**self).store_enrolment_code(technician_id, code_hash, now, expires_at)
+    }
+
+    fn enroll_device(
+        &self,
+        code_hash: &str,
+        device: NewDevice<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(Device, Technician)> {
+        (**self).enroll_device(code_hash, device, now)
+    }
+
+    fn device_for_token(&self, token_hash: &str) -> Result<Option<DeviceAuth>> {
+        (**self).device_for_token(token_hash)
+    }
+
+    fn list_devices(&self) -> Result<Vec<Device>> {
+        (**self).list_devices()
+    }
+
+    fn revoke_device(&self, id: Uuid, now: DateTime<Utc>) -> Result<Device> {
+        (**self).revoke_device(id, now)
+    }
+
+    fn mark_device_lost(&self, id: Uuid, now: DateTime<Utc>) -> Result<Device> {
+        (**self).mark_device_lost(id, now)
+    }
+
+    fn record_device_erased(
+        &self,
+        id: Uuid,
+        report: &onsite_api::ErasedReport,
+        now: DateTime<Utc>,
+    ) -> Result<Device> {
+        (**self).record_device_erased(id, report, now)
+    }
+
+    fn apply_op(&self, device: &DeviceAuth, op: &Op, now: DateTime<Utc>) -> Result<OpResult> {
+        (**self).apply_op(device, op, now)
+    }
+
+    fn restore_horizon(&self) -> Result<onsite_api::RestoreHorizon> {
+        (**self).restore_horizon()
+    }
+
+    fn set_restore_horizon(
+        &self,
+        oldest_backup_at: DateTime<Utc>,
+    ) -> Result<onsite_api::RestoreHorizon> {
+        (**self).set_restore_horizon(oldest_backup_at)
+    }
+
+    fn retention_days(&self) -> Result<u32> {
+        (**self).retention_days()
+    }
+
+    fn set_retention_days(&self, days: u32) -> Result<()> {
+        (**self).set_retention_days(days)
+    }
+
+    fn list_refused_ops(
+        &self,
+        query: &onsite_api::RefusedQuery,
+    ) -> Result<Vec<onsite_api::RefusedOp>> {
+        (**self).list_refused_ops(query)
+    }
+
+    fn apply_refused_op(
+        &self,
+        device_id: Uuid,
+        op_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<OpResult> {
+        (**self).apply_refused_op(device_id, op_id, now)
+    }
+
+    fn pull(&self, technician_id: Uuid, after: i64, limit: u32) -> Result<FeedPage> {
+        (**self).pull(technician_id, after, limit)
+    }
+
+    fn carry_back_facts(&self) -> Result<Vec<crate::carryback::CarryBackFact>> {
+        (**self).carry_back_facts()
+    }
+
+    fn create_work_order(
+        &self,
+        id: Uuid,
+        new: &NewWorkOrder,
+        now: DateTime<Utc>,
+    ) -> Result<WorkOrder> {
+        (**self).create_work_order(id, new, now)
+    }
+
+    fn update_work_order(
+        &self,
+        id: Uuid,
+        update: &WorkOrderUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<WorkOrder> {
+        (**self).update_work_order(id, update, now)
+    }
+
+    fn reassign_work_order(
+        &self,
+        id: Uuid,
+        request: &ReassignRequest,
+        now: DateTime<Utc>,
+    ) -> Result<WorkOrder> {
+        (**self).reassign_work_order(id, request, now)
+    }
+
+    fn cancel_work_order(&self, id: Uuid, reason: &str, now: DateTime<Utc>) -> Result<WorkOrder> {
+        (**self).cancel_work_order(id, reason, now)
+    }
+
+    fn get_work_order(&self, id: Uuid) -> Result<Option<WorkOrderDetail>> {
+        (**self).get_work_order(id)
+    }
+
+    fn list_work_orders(&self, query: &WorkOrderQuery) -> Result<Vec<WorkOrder>> {
+        (**self).list_work_orders(query)
+    }
+
+    fn list_review_flags(&self, include_resolved: bool) -> Result<Vec<ReviewFlag>> {
+        (**self).list_review_flags(include_resolved)
+    }
+
+    fn resolve_review_flag(&self, id: Uuid, now: DateTime<Utc>) -> Result<ReviewFlag> {
+        (**self).resolve_review_flag(id, now)
+    }
+
+    fn publish_fee_table(&self, table: &FeeTablePublish, now: DateTime<Utc>) -> Result<FeeTable> {
+        (**self).publish_fee_table(table, now)
+    }
+
+    fn list_fee_tables(&self) -> Result<Vec<FeeTable>> {
+        (**self).list_fee_tables()
+    }
+
+    fn publish_parts_catalogue(
+        &self,
+        catalogue: &PartsCataloguePublish,
+        now: DateTime<Utc>,
+    ) -> Result<PartsCatalogue> {
+        (**self).publish_parts_catalogue(catalogue, now)
+    }
+
+    fn publish_price_list(&self, list: &PriceListPublish, now: DateTime<Utc>) -> Result<PriceList> {
+        (**self).publish_price_list(list, now)
+    }
+
+    fn issue_parts(
+        &self,
+        technician_id: Uuid,
+        id: Uuid,
+        issue: &NewPartsIssue,
+        now: DateTime<Utc>,
+    ) -> Result<PartsIssue> {
+        (**self).issue_parts(technician_id, id, issue, now)
+    }
+
+    fn list_parts_issues(&self, technician_id: Uuid) -> Result<Vec<PartsIssue>> {
+        (**self).list_parts_issues(technician_id)
+    }
+
+    fn put_company(&self, company: &CompanyProfile, now: DateTime<Utc>) -> Result<CompanyProfile> {
+        (**self).put_company(company, now)
+    }
+
+    fn has_blob(&self, sha256: &str) -> Result<bool> {
+        (**self).has_blob(sha256)
+    }
+
+    fn put_blob(&self, sha256: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<bool> {
+        (**self).put_blob(sha256, bytes, now)
+    }
+
+    fn get_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        (**self).get_blob(sha256)
+    }
+
+    fn export_completed(&self, since: Option<DateTime<Utc>>) -> Result<Vec<ExportJob>> {
+        (**self).export_completed(since)
+    }
+
+    fn export_technician_days(
+        &self,
+        query: &onsite_api::TechnicianDayQuery,
+    ) -> Result<Vec<onsite_api::TechnicianDayFact>> {
+        (**self).export_technician_days(query)
+    }
+
+    fn accounts(&self) -> Option<&dyn accounts::AccountStore> {
+        (**self).accounts()
+    }
+
+    fn list_work_orders_page(
+        &self,
+        query: &WorkOrderQuery,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<WorkOrder>> {
+        (**self).list_work_orders_page(query, after, limit)
+    }
+
+    fn export_completed_page(
+        &self,
+        since: Option<DateTime<Utc>>,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<ExportJob>> {
+        (**self).export_completed_page(since, after, limit)
+    }
+}
+
+/// Whether a re-sent fact is the one stored under its fact id: the same payload, or the
+/// same with fields added by a later build of the device (every stored field equal).
+/// A device re-sends an acknowledged op after a restore; the result head office kept for
+/// it may have been forgotten behind the restore horizon, and the device may have been
+/// upgraded since it first sent it.
+pub(crate) fn same_fact(stored: &serde_json::Value, sent: &serde_json::Value) -> bool {
+    match (stored, sent) {
+        // A field stored as null and left out now is the same (optional fields are left out
+        // when empty by later builds).
+        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => a
+            .iter()
+            .all(|(k, v)| b.get(k).unwrap_or(&serde_json::Value::Null) == v),
+        _ => stored == sent,
+    }
 }

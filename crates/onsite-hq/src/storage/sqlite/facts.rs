@@ -178,21 +178,7 @@ pub(super) fn finish_op(
     })
 }
 
-/// Whether a re-sent fact is the one stored under its fact id: the same payload, or the
-/// same with fields added by a later build of the device (every stored field equal).
-/// A device re-sends an acknowledged op after a restore; the result head office kept for
-/// it may have been forgotten behind the restore horizon, and the device may have been
-/// upgraded since it first sent it.
-pub(super) fn same_fact(stored: &Value, sent: &Value) -> bool {
-    match (stored, sent) {
-        // A field stored as null and left out now is the same (optional fields are left out
-        // when empty by later builds).
-        (Value::Object(a), Value::Object(b)) => {
-            a.iter().all(|(k, v)| b.get(k).unwrap_or(&Value::Null) == v)
-        }
-        _ => stored == sent,
-    }
-}
+pub(super) use crate::storage::same_fact;
 
 pub(super) const REFUSED_COLS: &str =
     "device_id, technician_id, op_id, device_seq, kind, entity_id, \

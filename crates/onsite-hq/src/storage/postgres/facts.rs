@@ -1,0 +1,956 @@
+//! Facts and the feed: technicians' ops (`processed_ops`, `facts`, `technician_day_facts`,
+//! `addenda` as written, `refused_ops`), the commits and their tags (`commits`, numbered by
+//! `commit_counter`), what each technician sees at which commit (`feed`) and the pull that
+//! reads it, and head office's settings in `meta` (epoch, server id, restore horizon,
+//! retention).
+
+use chrono::{DateTime, Utc};
+use onsite_api::{
+    Change, ChangeItem, FactRecord, Op, OpKind, OpOutcome, OpPayload, OpResult, RejectCode,
+    ReviewReason, WorkOrder,
+};
+use onsite_domain::WorkOrderStatus;
+use postgres::{GenericClient, Row, Transaction};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::reference::{
+    issue_from_row, load_company, load_fee_table, load_latest_catalogue, load_price_list,
+    ISSUE_COLS,
+};
+use super::work_orders::{load_work_order, open_review_flag};
+use super::{
+    begin_read, conv, get, get_json, get_opt_time, get_opt_uuid, get_time, get_uuid, missing,
+    parse_time, ts, PostgresStorage,
+};
+use crate::carryback::CarryBackFact;
+use crate::rules::{self, Decision, WorkOrderState};
+use crate::storage::{DeviceAuth, FeedPage, Result, StorageError};
+
+/// The fact kinds of a carry-back.
+pub(super) const CARRY_BACK_KINDS: [&str; 3] = [
+    OpKind::TakeCarryBack.as_str(),
+    OpKind::AdvanceCarryBack.as_str(),
+    OpKind::ReturnCarryBack.as_str(),
+];
+
+/// Audience of feed rows every technician sees.
+pub(super) const EVERYONE: &str = "*";
+
+pub(super) const FACT_COLS: &str =
+    "fact_id, op_id, work_order_id, technician_id, device_id, kind, payload, \
+    base_version, received_at, file_missing";
+
+pub(super) fn fact_from_row(row: &Row) -> Result<FactRecord> {
+    let kind: String = get(row, 5)?;
+    Ok(FactRecord {
+        fact_id: get_uuid(row, 0)?,
+        op_id: get_uuid(row, 1)?,
+        work_order_id: get_uuid(row, 2)?,
+        technician_id: get_uuid(row, 3)?,
+        device_id: get_uuid(row, 4)?,
+        kind: OpKind::parse(&kind).ok_or_else(|| conv("op kind"))?,
+        payload: get_json::<Value>(row, 6)?,
+        base_version: get(row, 7)?,
+        received_at: get_time(row, 8)?,
+        file_missing: get(row, 9)?,
+    })
+}
+
+/// A signature whose content hash differs from the job's content as head office holds it
+/// (the work order now and the facts stored before it): `rules::signature_review`.
+pub(super) fn signature_flag(
+    conn: &mut impl GenericClient,
+    order_id: Uuid,
+    payload: &OpPayload,
+) -> Result<Option<ReviewReason>> {
+    let OpPayload::AttachSignature(signature) = payload else {
+        return Ok(None);
+    };
+    if signature.content_hash.is_none() {
+        return Ok(None);
+    }
+    let Some(order) = load_work_order(conn, order_id)? else {
+        return Ok(None);
+    };
+    let facts: Vec<OpPayload> = load_facts(conn, order_id)?
+        .iter()
+        .filter_map(|f| OpPayload::parse(f.kind.as_str(), &f.payload).ok())
+        .collect();
+    let expected = rules::signed_content(&order, &facts).hash();
+    Ok(rules::signature_review(signature, &expected))
+}
+
+/// A fact that changes the signed content of a closed job, whose customer signature then no
+/// longer matches: `rules::closed_content_review` over the facts stored before it and it.
+pub(super) fn closed_content_flag(
+    conn: &mut impl GenericClient,
+    order_id: Uuid,
+    payload: &OpPayload,
+) -> Result<Option<ReviewReason>> {
+    if !rules::changes_signed_content(payload) {
+        return Ok(None);
+    }
+    let Some(order) = load_work_order(conn, order_id)? else {
+        return Ok(None);
+    };
+    // An open job's content may change: only a closed one's facts are read.
+    if !matches!(
+        order.status,
+        WorkOrderStatus::Completed | WorkOrderStatus::UnableToComplete
+    ) {
+        return Ok(None);
+    }
+    let mut facts: Vec<OpPayload> = load_facts(conn, order_id)?
+        .iter()
+        .filter_map(|f| OpPayload::parse(f.kind.as_str(), &f.payload).ok())
+        .collect();
+    facts.push(payload.clone());
+    Ok(rules::closed_content_review(&order, &facts))
+}
+
+/// Stores an op's result for replays and commits the op's transaction. A refused op is
+/// kept whole in `refused_ops`; one refused before and applied now is marked resolved
+/// (`resolution` says how).
+pub(super) fn finish_op(
+    mut tx: Transaction,
+    device: &DeviceAuth,
+    op: &Op,
+    outcome: OpOutcome,
+    now: DateTime<Utc>,
+    resolution: &str,
+) -> Result<OpResult> {
+    match &outcome {
+        OpOutcome::Rejected { code, reason } => {
+            tx.execute(
+                "INSERT INTO refused_ops (device_id, op_id, technician_id, device_seq, kind, \
+                 entity_id, base_version, payload, code, reason, first_refused_at, \
+                 last_refused_at, file_missing) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) \
+                 ON CONFLICT (device_id, op_id) DO UPDATE SET code = excluded.code, \
+                 file_missing = excluded.file_missing, \
+                 reason = excluded.reason, last_refused_at = excluded.last_refused_at, \
+                 attempts = refused_ops.attempts + 1, resolved_at = NULL, resolution = NULL",
+                &[
+                    &device.device_id.to_string(),
+                    &op.op_id.to_string(),
+                    &device.technician_id.to_string(),
+                    &op.device_seq,
+                    &op.kind,
+                    &op.entity_id.to_string(),
+                    &op.base_version,
+                    &op.payload.to_string(),
+                    &code.as_str(),
+                    reason,
+                    &ts(now),
+                    &op.file_missing,
+                ],
+            )?;
+        }
+        OpOutcome::Applied { .. } => {
+            tx.execute(
+                "UPDATE refused_ops SET resolved_at = $3, resolution = $4 \
+                 WHERE device_id = $1 AND op_id = $2 AND resolved_at IS NULL",
+                &[
+                    &device.device_id.to_string(),
+                    &op.op_id.to_string(),
+                    &ts(now),
+                    &resolution,
+                ],
+            )?;
+        }
+    }
+    tx.execute(
+        "INSERT INTO processed_ops (device_id, op_id, device_seq, result, processed_at) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (device_id, op_id) DO UPDATE SET device_seq = excluded.device_seq, \
+         result = excluded.result, processed_at = excluded.processed_at",
+        &[
+            &device.device_id.to_string(),
+            &op.op_id.to_string(),
+            &op.device_seq,
+            &serde_json::to_string(&outcome)?,
+            &ts(now),
+        ],
+    )?;
+    tx.commit()?;
+    Ok(OpResult {
+        op_id: op.op_id,
+        duplicate: false,
+        outcome,
+    })
+}
+
+pub(super) use crate::storage::same_fact;
+
+pub(super) const REFUSED_COLS: &str =
+    "device_id, technician_id, op_id, device_seq, kind, entity_id, \
+    base_version, payload, code, reason, first_refused_at, last_refused_at, attempts, \
+    resolved_at, resolution, file_missing";
+
+pub(super) fn refused_from_row(r: &Row) -> Result<onsite_api::RefusedOp> {
+    let code: String = get(r, 8)?;
+    Ok(onsite_api::RefusedOp {
+        device_id: get_uuid(r, 0)?,
+        technician_id: get_uuid(r, 1)?,
+        op_id: get_uuid(r, 2)?,
+        device_seq: get(r, 3)?,
+        kind: get(r, 4)?,
+        entity_id: get_uuid(r, 5)?,
+        base_version: get(r, 6)?,
+        payload: get_json(r, 7)?,
+        code: serde_json::from_value(Value::String(code)).map_err(|_| conv("code"))?,
+        reason: get(r, 9)?,
+        first_refused_at: get_time(r, 10)?,
+        last_refused_at: get_time(r, 11)?,
+        attempts: get(r, 12)?,
+        resolved_at: get_opt_time(r, 13)?,
+        resolution: get(r, 14)?,
+        file_missing: get(r, 15)?,
+    })
+}
+
+pub(super) fn day_fact_exists(conn: &mut impl GenericClient, fact_id: &str) -> Result<bool> {
+    Ok(conn
+        .query_opt(
+            "SELECT 1 FROM technician_day_facts WHERE fact_id = $1",
+            &[&fact_id],
+        )?
+        .is_some())
+}
+
+/// A technician-day fact (stock-take, expenses, unused return without a job): stored for
+/// the device's technician, whatever the op's `entity_id` says; append-only and recognised
+/// by `fact_id` when re-sent.
+pub(super) fn store_technician_day_fact(
+    tx: &mut Transaction,
+    device: &DeviceAuth,
+    op: &Op,
+    parsed: &OpPayload,
+    day: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<OpOutcome> {
+    if let Decision::Reject(code, reason) = rules::decide_technician_day(parsed, now) {
+        return Ok(OpOutcome::Rejected { code, reason });
+    }
+    let fact_id = parsed.fact_id().to_string();
+    let fact_id_reused = || OpOutcome::Rejected {
+        code: RejectCode::FactIdReused,
+        reason: "fact_id was already used for a different fact".into(),
+    };
+    let in_job_facts = tx
+        .query_opt("SELECT 1 FROM facts WHERE fact_id = $1", &[&fact_id])?
+        .is_some();
+    if in_job_facts {
+        return Ok(fact_id_reused());
+    }
+    let earlier = match tx.query_opt(
+        "SELECT technician_id, kind, payload, seq FROM technician_day_facts \
+         WHERE fact_id = $1",
+        &[&fact_id],
+    )? {
+        Some(r) => Some((
+            get::<String>(&r, 0)?,
+            get::<String>(&r, 1)?,
+            get_json::<Value>(&r, 2)?,
+            get::<i64>(&r, 3)?,
+        )),
+        None => None,
+    };
+    let technician = device.technician_id.to_string();
+    Ok(match earlier {
+        Some((tech, kind, stored, seq))
+            if tech == technician && kind == op.kind && same_fact(&stored, &op.payload) =>
+        {
+            OpOutcome::Applied {
+                server_seq: seq,
+                flagged_for_review: false,
+            }
+        }
+        Some(_) => fact_id_reused(),
+        None => {
+            let seq = new_commit(tx, now)?;
+            tx.execute(
+                "INSERT INTO technician_day_facts (fact_id, op_id, technician_id, device_id, \
+                 day, kind, payload, entity_id, received_at, seq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                &[
+                    &fact_id,
+                    &op.op_id.to_string(),
+                    &technician,
+                    &device.device_id.to_string(),
+                    &day.to_string(),
+                    &op.kind,
+                    &op.payload.to_string(),
+                    &op.entity_id.to_string(),
+                    &ts(now),
+                    &seq,
+                ],
+            )?;
+            // The technician's other devices mirror the van (a stock-take, unused stock
+            // returned): fed to them as a fact on no job (work order id nil).
+            feed(tx, &technician, "day_fact", &fact_id, seq, false)?;
+            OpOutcome::Applied {
+                server_seq: seq,
+                flagged_for_review: false,
+            }
+        }
+    })
+}
+
+pub(super) fn load_facts(
+    conn: &mut impl GenericClient,
+    work_order_id: Uuid,
+) -> Result<Vec<FactRecord>> {
+    conn.query(
+        &format!("SELECT {FACT_COLS} FROM facts WHERE work_order_id = $1 ORDER BY seq, fact_id"),
+        &[&work_order_id.to_string()],
+    )?
+    .iter()
+    .map(fact_from_row)
+    .collect()
+}
+
+/// Starts a new commit and returns its sequence number. The counter row stays locked by
+/// this transaction until it ends, so the next number is handed out only after this one
+/// is committed (or rolled back, when the number is handed out again): numbers become
+/// visible in order (docs/hq-storage.md, rule 1). The tag is random and never reused.
+pub(super) fn new_commit(tx: &mut Transaction, now: DateTime<Utc>) -> Result<i64> {
+    let seq: i64 = get(
+        &tx.query_one(
+            "UPDATE commit_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq",
+            &[],
+        )?,
+        0,
+    )?;
+    let mut tag = [0u8; 8];
+    getrandom::fill(&mut tag)
+        .map_err(|_| StorageError::Internal("no randomness for a commit tag".into()))?;
+    let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    tx.execute(
+        "INSERT INTO commits (seq, at, tag) VALUES ($1, $2, $3)",
+        &[&seq, &ts(now), &tag],
+    )?;
+    Ok(seq)
+}
+
+/// Records that `audience` sees the entity as changed (or removed) at `seq`.
+pub(super) fn feed(
+    tx: &mut Transaction,
+    audience: &str,
+    entity_type: &str,
+    entity_id: &str,
+    seq: i64,
+    removed: bool,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO feed (audience, entity_type, entity_id, seq, removed) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (audience, entity_type, entity_id) \
+         DO UPDATE SET seq = excluded.seq, removed = excluded.removed",
+        &[&audience, &entity_type, &entity_id, &seq, &removed],
+    )?;
+    Ok(())
+}
+
+/// Feeds a work order to its current technician, if any.
+pub(super) fn feed_work_order(tx: &mut Transaction, order: &WorkOrder, seq: i64) -> Result<()> {
+    if let Some(t) = order.technician_id {
+        feed(
+            tx,
+            &t.to_string(),
+            "work_order",
+            &order.id.to_string(),
+            seq,
+            false,
+        )?;
+    }
+    Ok(())
+}
+
+/// A feed row as the wire change it stands for.
+pub(super) fn materialise(
+    conn: &mut impl GenericClient,
+    seq: i64,
+    entity_type: &str,
+    entity_id: &str,
+    removed: bool,
+) -> Result<Change> {
+    let bad_id = || StorageError::Internal("feed row with a malformed id".into());
+    let item = match entity_type {
+        "work_order" => {
+            let id = Uuid::parse_str(entity_id).map_err(|_| bad_id())?;
+            if removed {
+                ChangeItem::WorkOrderRemoved { id }
+            } else {
+                ChangeItem::WorkOrder(Box::new(
+                    load_work_order(conn, id)?.ok_or_else(|| missing("work order"))?,
+                ))
+            }
+        }
+        "fact" => ChangeItem::Fact(
+            conn.query_opt(
+                &format!("SELECT {FACT_COLS} FROM facts WHERE fact_id = $1"),
+                &[&entity_id],
+            )?
+            .map(|r| fact_from_row(&r))
+            .transpose()?
+            .ok_or_else(|| missing("fact"))?,
+        ),
+        "fee_table" => {
+            let v: i64 = entity_id.parse().map_err(|_| bad_id())?;
+            ChangeItem::FeeTable(load_fee_table(conn, v)?.ok_or_else(|| missing("fee table"))?)
+        }
+        "price_list" => {
+            let v: i64 = entity_id.parse().map_err(|_| bad_id())?;
+            ChangeItem::PriceList(load_price_list(conn, v)?.ok_or_else(|| missing("price list"))?)
+        }
+        "parts_catalogue" => ChangeItem::PartsCatalogue(
+            load_latest_catalogue(conn)?.ok_or_else(|| missing("parts catalogue"))?,
+        ),
+        "day_fact" => ChangeItem::Fact(
+            conn.query_opt(
+                "SELECT fact_id, op_id, technician_id, device_id, kind, payload, received_at \
+                 FROM technician_day_facts WHERE fact_id = $1",
+                &[&entity_id],
+            )?
+            .map(|r| -> Result<FactRecord> {
+                let kind: String = get(&r, 4)?;
+                Ok(FactRecord {
+                    fact_id: get_uuid(&r, 0)?,
+                    op_id: get_uuid(&r, 1)?,
+                    work_order_id: Uuid::nil(),
+                    technician_id: get_uuid(&r, 2)?,
+                    device_id: get_uuid(&r, 3)?,
+                    kind: OpKind::parse(&kind).ok_or_else(|| conv("op kind"))?,
+                    payload: get_json::<Value>(&r, 5)?,
+                    base_version: None,
+                    received_at: get_time(&r, 6)?,
+                    file_missing: None,
+                })
+            })
+            .transpose()?
+            .ok_or_else(|| missing("technician-day fact"))?,
+        ),
+        "parts_issue" => ChangeItem::PartsIssued(
+            conn.query_opt(
+                &format!("SELECT {ISSUE_COLS} FROM parts_issues WHERE id = $1"),
+                &[&entity_id],
+            )?
+            .map(|r| issue_from_row(&r))
+            .transpose()?
+            .ok_or_else(|| missing("parts issue"))?,
+        ),
+        "company" => {
+            ChangeItem::Company(load_company(conn)?.ok_or_else(|| missing("company profile"))?)
+        }
+        _ => return Err(StorageError::Internal("feed row of an unknown type".into())),
+    };
+    Ok(Change { seq, item })
+}
+
+/// [`Storage::apply_op`](crate::storage::Storage::apply_op), saying how a refused op that
+/// is applied now was resolved. Under the write lock: the same op pushed to two instances
+/// at once is decided by the first, and the second reads its stored result (a duplicate).
+pub(super) fn apply_op_as(
+    db: &PostgresStorage,
+    device: &DeviceAuth,
+    op: &Op,
+    now: DateTime<Utc>,
+    resolution: &str,
+) -> Result<OpResult> {
+    let mut conn = db.writer()?;
+    let mut tx = db.write(&mut conn)?;
+    let device_id = device.device_id.to_string();
+    let op_id = op.op_id.to_string();
+    let stored: Option<String> = match tx.query_opt(
+        "SELECT result FROM processed_ops WHERE device_id = $1 AND op_id = $2",
+        &[&device_id, &op_id],
+    )? {
+        Some(r) => Some(get(&r, 0)?),
+        None => None,
+    };
+    if let Some(stored) = stored {
+        let outcome: OpOutcome = serde_json::from_str(&stored)?;
+        // A refusal whose cause can go away is decided again; any other result is
+        // final and returned as stored.
+        let again = matches!(&outcome, OpOutcome::Rejected { code, .. } if code.may_clear());
+        if !again {
+            return Ok(OpResult {
+                op_id: op.op_id,
+                duplicate: true,
+                outcome,
+            });
+        }
+    }
+
+    let technician = device.technician_id.to_string();
+    let order_id = op.entity_id.to_string();
+    let payload = OpPayload::parse(&op.kind, &op.payload);
+    if let Some((parsed, day)) = payload
+        .as_ref()
+        .ok()
+        .and_then(|p| rules::technician_day(p).map(|d| (p, d)))
+    {
+        let outcome = store_technician_day_fact(&mut tx, device, op, parsed, day, now)?;
+        return finish_op(tx, device, op, outcome, now, resolution);
+    }
+    let state = match tx.query_opt(
+        "SELECT technician_id, status, EXISTS (SELECT 1 FROM assignments a \
+         WHERE a.work_order_id = w.id AND a.technician_id = $2) \
+         FROM work_orders w WHERE w.id = $1",
+        &[&order_id, &technician],
+    )? {
+        Some(r) => {
+            let status: String = get(&r, 1)?;
+            Some(WorkOrderState {
+                technician_id: get_opt_uuid(&r, 0)?,
+                status: WorkOrderStatus::parse(&status).ok_or_else(|| conv("status"))?,
+                ever_assigned_to_op_technician: get(&r, 2)?,
+            })
+        }
+        None => None,
+    };
+    let blob_present = match payload.as_ref().ok().and_then(|p| p.blob_sha256()) {
+        Some(sha) => tx
+            .query_opt("SELECT 1 FROM blobs WHERE sha256 = $1", &[&sha])?
+            .is_some(),
+        None => true,
+    };
+    // The technician chose to send the fact without its file (lost or damaged on the
+    // device): it is stored with their reason and the job flagged for review. A reason
+    // given for a file head office has is kept with the fact all the same.
+    let file_missing = op
+        .file_missing
+        .as_deref()
+        .map(|r| r.trim().chars().take(500).collect::<String>())
+        .filter(|r| !r.is_empty());
+    let waived = !blob_present && file_missing.is_some();
+    let decision = match rules::decide(
+        &payload,
+        op.entity_id,
+        state.as_ref(),
+        device.technician_id,
+        blob_present || waived,
+        now,
+    ) {
+        Decision::Store { new_status, flag } if waived => Decision::Store {
+            new_status,
+            flag: flag.or(Some(ReviewReason::FileMissing)),
+        },
+        other => other,
+    };
+    let outcome = match (decision, &payload) {
+        (Decision::Reject(code, reason), _) => OpOutcome::Rejected { code, reason },
+        (Decision::Store { new_status, flag }, Ok(parsed)) => {
+            let fact_id = parsed.fact_id().to_string();
+            if day_fact_exists(&mut tx, &fact_id)? {
+                return finish_op(
+                    tx,
+                    device,
+                    op,
+                    OpOutcome::Rejected {
+                        code: RejectCode::FactIdReused,
+                        reason: "fact_id was already used for a different fact".into(),
+                    },
+                    now,
+                    resolution,
+                );
+            }
+            let earlier = match tx.query_opt(
+                "SELECT work_order_id, kind, payload, seq FROM facts WHERE fact_id = $1",
+                &[&fact_id],
+            )? {
+                Some(r) => Some((
+                    get::<String>(&r, 0)?,
+                    get::<String>(&r, 1)?,
+                    get_json::<Value>(&r, 2)?,
+                    get::<i64>(&r, 3)?,
+                )),
+                None => None,
+            };
+            match earlier {
+                // The same fact sent again under a new op id (e.g. re-sent after a
+                // server restore): already stored, nothing to add.
+                Some((wo, kind, stored, seq))
+                    if wo == order_id && kind == op.kind && same_fact(&stored, &op.payload) =>
+                {
+                    OpOutcome::Applied {
+                        server_seq: seq,
+                        flagged_for_review: false,
+                    }
+                }
+                Some(_) => OpOutcome::Rejected {
+                    code: RejectCode::FactIdReused,
+                    reason: "fact_id was already used for a different fact".into(),
+                },
+                None => {
+                    // Checked against the facts stored before this one.
+                    // A closed job's signed content changed (an older device's notes
+                    // edit after completion): its signature no longer holds.
+                    let signature_flag = signature_flag(&mut tx, op.entity_id, parsed)?
+                        .or(closed_content_flag(&mut tx, op.entity_id, parsed)?);
+                    let flag = flag.or(signature_flag);
+                    let seq = new_commit(&mut tx, now)?;
+                    tx.execute(
+                        &format!(
+                            "INSERT INTO facts ({FACT_COLS}, seq) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                        ),
+                        &[
+                            &fact_id,
+                            &op_id,
+                            &order_id,
+                            &technician,
+                            &device_id,
+                            &op.kind,
+                            &op.payload.to_string(),
+                            &op.base_version,
+                            &ts(now),
+                            &file_missing,
+                            &seq,
+                        ],
+                    )?;
+                    if let OpPayload::AddAddendum(a) = parsed {
+                        tx.execute(
+                            "INSERT INTO addenda (fact_id, addendum_id, work_order_id, \
+                             technician_id, device_id, text, at, received_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                            &[
+                                &fact_id,
+                                &a.addendum_id.to_string(),
+                                &order_id,
+                                &technician,
+                                &device_id,
+                                &a.text.trim(),
+                                &ts(a.at),
+                                &ts(now),
+                            ],
+                        )?;
+                    } else {
+                        // An addendum is not sent to the technician's other devices:
+                        // a build before it cannot read a fact of its kind in a pull.
+                        feed(&mut tx, &technician, "fact", &fact_id, seq, false)?;
+                    }
+                    if let Some(status) = new_status {
+                        // completed_at is the server's time of receipt, not the device's
+                        // clock (which may be hours wrong): exports by `since` rely on it.
+                        tx.execute(
+                            "UPDATE work_orders SET status = $1, version = version + 1, \
+                             updated_at = $2, completed_at = CASE WHEN $1 IN \
+                             ('completed', 'unable_to_complete') THEN $2 ELSE completed_at END \
+                             WHERE id = $3",
+                            &[&status.as_str(), &ts(now), &order_id],
+                        )?;
+                    }
+                    if let Some(reason) = flag {
+                        open_review_flag(
+                            &mut tx,
+                            &order_id,
+                            reason,
+                            &op_id,
+                            &technician,
+                            &device_id,
+                            now,
+                        )?;
+                    }
+                    // A job already flagged (cancelled, reassigned) gets the
+                    // signature's own flag too.
+                    if let Some(reason) = signature_flag.filter(|r| Some(*r) != flag) {
+                        open_review_flag(
+                            &mut tx,
+                            &order_id,
+                            reason,
+                            &op_id,
+                            &technician,
+                            &device_id,
+                            now,
+                        )?;
+                    }
+                    if new_status.is_some() || flag.is_some() {
+                        let order = load_work_order(&mut tx, op.entity_id)?
+                            .ok_or_else(|| missing("work order"))?;
+                        feed_work_order(&mut tx, &order, seq)?;
+                    }
+                    OpOutcome::Applied {
+                        server_seq: seq,
+                        flagged_for_review: flag.is_some(),
+                    }
+                }
+            }
+        }
+        (Decision::Store { .. }, Err(_)) => {
+            return Err(StorageError::Internal(
+                "decide stored an unparsed op".into(),
+            ))
+        }
+    };
+    finish_op(tx, device, op, outcome, now, resolution)
+}
+
+fn meta(conn: &mut impl GenericClient, key: &str) -> Result<Option<String>> {
+    match conn.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])? {
+        Some(r) => Ok(Some(get(&r, 0)?)),
+        None => Ok(None),
+    }
+}
+
+fn set_meta(conn: &mut impl GenericClient, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ($1, $2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &[&key, &value],
+    )?;
+    Ok(())
+}
+
+pub(super) fn epoch(db: &PostgresStorage) -> Result<String> {
+    meta(&mut *db.conn()?, "epoch")?.ok_or(StorageError::NotFound)
+}
+
+pub(super) fn server_id(db: &PostgresStorage) -> Result<String> {
+    meta(&mut *db.conn()?, "server_id")?.ok_or(StorageError::NotFound)
+}
+
+pub(super) fn rotate_epoch(db: &PostgresStorage) -> Result<String> {
+    let epoch = Uuid::now_v7().to_string();
+    db.conn()?
+        .execute("UPDATE meta SET value = $1 WHERE key = 'epoch'", &[&epoch])?;
+    Ok(epoch)
+}
+
+pub(super) fn restore_horizon(db: &PostgresStorage) -> Result<onsite_api::RestoreHorizon> {
+    let mut conn = db.conn()?;
+    let mut tx = begin_read(&mut conn)?;
+    let horizon = onsite_api::RestoreHorizon {
+        oldest_backup_at: meta(&mut tx, "oldest_backup_at")?
+            .as_deref()
+            .and_then(parse_time),
+        checkpoint: meta(&mut tx, "restore_horizon")?,
+        forgotten_results: 0,
+    };
+    tx.commit()?;
+    Ok(horizon)
+}
+
+pub(super) fn retention_days(db: &PostgresStorage) -> Result<u32> {
+    Ok(meta(&mut *db.conn()?, "retention_days")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(onsite_api::retention::DEFAULT_DAYS))
+}
+
+pub(super) fn set_retention_days(db: &PostgresStorage, days: u32) -> Result<()> {
+    set_meta(&mut *db.conn()?, "retention_days", &days.to_string())
+}
+
+pub(super) fn set_restore_horizon(
+    db: &PostgresStorage,
+    oldest_backup_at: DateTime<Utc>,
+) -> Result<onsite_api::RestoreHorizon> {
+    let mut conn = db.writer()?;
+    let mut tx = db.write(&mut conn)?;
+    let before = meta(&mut tx, "oldest_backup_at")?;
+    if before
+        .as_deref()
+        .and_then(parse_time)
+        .is_some_and(|b| oldest_backup_at < b)
+    {
+        return Err(StorageError::Invalid(
+            "the restore horizon only moves forward".into(),
+        ));
+    }
+    // Commit times are head office's own clock, written in order (under the write lock),
+    // so the newest one made before the backup was taken is in it (and in every later one).
+    let newest: Option<(i64, Option<String>)> = match tx.query_opt(
+        "SELECT seq, tag FROM commits WHERE at < $1 ORDER BY seq DESC LIMIT 1",
+        &[&ts(oldest_backup_at)],
+    )? {
+        Some(r) => Some((get(&r, 0)?, get(&r, 1)?)),
+        None => None,
+    };
+    let checkpoint = newest.and_then(|(seq, tag)| tag.map(|t| format!("{seq}:{t}")));
+    set_meta(&mut tx, "oldest_backup_at", &ts(oldest_backup_at))?;
+    if let Some(c) = &checkpoint {
+        set_meta(&mut tx, "restore_horizon", c)?;
+    }
+    let forgotten = tx.execute(
+        "DELETE FROM processed_ops WHERE processed_at < $1 \
+         AND result::jsonb ->> 'status' = 'applied'",
+        &[&ts(oldest_backup_at)],
+    )?;
+    tx.commit()?;
+    Ok(onsite_api::RestoreHorizon {
+        oldest_backup_at: Some(oldest_backup_at),
+        checkpoint,
+        forgotten_results: forgotten as i64,
+    })
+}
+
+pub(super) fn commit_tag(db: &PostgresStorage, seq: i64) -> Result<Option<String>> {
+    match db
+        .conn()?
+        .query_opt("SELECT tag FROM commits WHERE seq = $1", &[&seq])?
+    {
+        Some(r) => get(&r, 0),
+        None => Ok(None),
+    }
+}
+
+pub(super) fn max_seq(db: &PostgresStorage) -> Result<i64> {
+    get(
+        &db.conn()?
+            .query_one("SELECT COALESCE(MAX(seq), 0) FROM commits", &[])?,
+        0,
+    )
+}
+
+pub(super) fn apply_op(
+    db: &PostgresStorage,
+    device: &DeviceAuth,
+    op: &Op,
+    now: DateTime<Utc>,
+) -> Result<OpResult> {
+    apply_op_as(db, device, op, now, "applied_on_resend")
+}
+
+pub(super) fn list_refused_ops(
+    db: &PostgresStorage,
+    query: &onsite_api::RefusedQuery,
+) -> Result<Vec<onsite_api::RefusedOp>> {
+    db.conn()?
+        .query(
+            &format!(
+                "SELECT {REFUSED_COLS} FROM refused_ops \
+                 WHERE ($1 OR resolved_at IS NULL) AND ($2::text IS NULL OR technician_id = $2) \
+                 ORDER BY first_refused_at, device_id, device_seq"
+            ),
+            &[
+                &query.include_resolved.unwrap_or(false),
+                &query.technician_id.map(|t| t.to_string()),
+            ],
+        )?
+        .iter()
+        .map(refused_from_row)
+        .collect()
+}
+
+pub(super) fn apply_refused_op(
+    db: &PostgresStorage,
+    device_id: Uuid,
+    op_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<OpResult> {
+    let refused = db
+        .conn()?
+        .query_opt(
+            &format!("SELECT {REFUSED_COLS} FROM refused_ops WHERE device_id = $1 AND op_id = $2"),
+            &[&device_id.to_string(), &op_id.to_string()],
+        )?
+        .map(|r| refused_from_row(&r))
+        .transpose()?
+        .ok_or(StorageError::NotFound)?;
+    let op = Op {
+        op_id: refused.op_id,
+        device_seq: refused.device_seq,
+        kind: refused.kind,
+        entity_id: refused.entity_id,
+        base_version: refused.base_version,
+        payload: refused.payload,
+        file_missing: refused.file_missing,
+    };
+    let device = DeviceAuth {
+        device_id: refused.device_id,
+        technician_id: refused.technician_id,
+        revoked: false,
+        lost: false,
+    };
+    apply_op_as(db, &device, &op, now, "applied_by_office")
+}
+
+pub(super) fn pull(
+    db: &PostgresStorage,
+    technician_id: Uuid,
+    after: i64,
+    limit: u32,
+) -> Result<FeedPage> {
+    let mut conn = db.conn()?;
+    // One REPEATABLE READ snapshot for the whole page (rule 2).
+    let mut tx = begin_read(&mut conn)?;
+    let audience = technician_id.to_string();
+    let limit = i64::from(limit.max(1));
+    let boundary: Option<i64> = match tx.query_opt(
+        "SELECT seq FROM feed WHERE audience IN ($1, $2) AND seq > $3 \
+         ORDER BY seq LIMIT 1 OFFSET $4",
+        &[&audience, &EVERYONE, &after, &(limit - 1)],
+    )? {
+        Some(r) => Some(get(&r, 0)?),
+        None => None,
+    };
+    let (upper, has_more) = match boundary {
+        None => (i64::MAX, false),
+        Some(upper) => {
+            let more: bool = get(
+                &tx.query_one(
+                    "SELECT EXISTS (SELECT 1 FROM feed WHERE audience IN ($1, $2) AND seq > $3)",
+                    &[&audience, &EVERYONE, &upper],
+                )?,
+                0,
+            )?;
+            (upper, more)
+        }
+    };
+    let rows: Vec<(i64, String, String, bool)> = tx
+        .query(
+            "SELECT seq, entity_type, entity_id, removed FROM feed \
+             WHERE audience IN ($1, $2) AND seq > $3 AND seq <= $4 \
+             ORDER BY seq, entity_type, entity_id",
+            &[&audience, &EVERYONE, &after, &upper],
+        )?
+        .iter()
+        .map(|r| Ok((get(r, 0)?, get(r, 1)?, get(r, 2)?, get(r, 3)?)))
+        .collect::<Result<_>>()?;
+    let mut changes = Vec::with_capacity(rows.len());
+    for (seq, entity_type, entity_id, removed) in &rows {
+        changes.push(materialise(
+            &mut tx,
+            *seq,
+            entity_type,
+            entity_id,
+            *removed,
+        )?);
+    }
+    let last_seq = rows.last().map_or(after, |r| r.0);
+    tx.commit()?;
+    Ok(FeedPage {
+        changes,
+        last_seq,
+        has_more,
+    })
+}
+
+pub(super) fn carry_back_facts(db: &PostgresStorage) -> Result<Vec<CarryBackFact>> {
+    db.conn()?
+        .query(
+            &format!(
+                "SELECT {FACT_COLS}, \
+                 (SELECT w.order_no FROM work_orders w WHERE w.id = facts.work_order_id), \
+                 EXISTS (SELECT 1 FROM review_flags f WHERE f.work_order_id = facts.work_order_id \
+                 AND f.resolved_at IS NULL) \
+                 FROM facts WHERE kind IN ($1, $2, $3) ORDER BY seq"
+            ),
+            &[
+                &CARRY_BACK_KINDS[0],
+                &CARRY_BACK_KINDS[1],
+                &CARRY_BACK_KINDS[2],
+            ],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(CarryBackFact {
+                fact: fact_from_row(r)?,
+                order_no: get(r, 10)?,
+                flagged_for_review: get(r, 11)?,
+            })
+        })
+        .collect()
+}
