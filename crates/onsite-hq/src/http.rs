@@ -57,11 +57,16 @@ impl AppState {
 
     /// The same with other limits.
     pub fn with_limits(storage: Arc<dyn Storage>, admin_token: &str, limits: Limits) -> AppState {
+        // The pool's use is read at each scrape (a weak reference: metrics never keep the
+        // storage open).
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        let probe = Arc::downgrade(&storage);
+        metrics.set_pool_probe(Box::new(move || probe.upgrade()?.pool_state()));
         AppState {
             storage,
             admin_token_hash: auth::token_hash(admin_token).into(),
             guard: Arc::new(Guard::new(limits)),
-            metrics: Arc::default(),
+            metrics,
         }
     }
 

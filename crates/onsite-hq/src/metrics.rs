@@ -61,6 +61,18 @@ pub struct Metrics {
     ops: Family<OutcomeLabels, Counter>,
     feed_head: Gauge,
     pull_behind: Histogram,
+    db_connections: Family<PoolLabels, Gauge>,
+    /// Asked at each scrape for the database pool's (open, idle) connections.
+    pool_probe: std::sync::OnceLock<PoolProbe>,
+}
+
+/// Reads a pool's (open, idle) connections.
+pub type PoolProbe = Box<dyn Fn() -> Option<(u32, u32)> + Send + Sync>;
+
+/// A pool gauge's label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: &'static str,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -124,7 +136,15 @@ impl Metrics {
             "At each pull, how many commits the device was behind the newest (feed lag)",
             pull_behind.clone(),
         );
+        let db_connections = Family::<PoolLabels, Gauge>::default();
+        registry.register(
+            "db_connections",
+            "Database connections of this instance's pool, by state (open, idle); PostgreSQL only",
+            db_connections.clone(),
+        );
         Metrics {
+            db_connections,
+            pool_probe: std::sync::OnceLock::new(),
             registry,
             requests,
             latency,
@@ -136,8 +156,21 @@ impl Metrics {
         }
     }
 
+    /// Where the pool's use is read at each scrape (set once, by the HTTP state).
+    pub fn set_pool_probe(&self, probe: PoolProbe) {
+        let _ = self.pool_probe.set(probe);
+    }
+
     /// The metrics in the OpenMetrics text format.
     pub fn render(&self) -> String {
+        if let Some((open, idle)) = self.pool_probe.get().and_then(|p| p()) {
+            self.db_connections
+                .get_or_create(&PoolLabels { state: "open" })
+                .set(i64::from(open));
+            self.db_connections
+                .get_or_create(&PoolLabels { state: "idle" })
+                .set(i64::from(idle));
+        }
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
@@ -255,5 +288,26 @@ mod tests {
         assert!(text.contains("onsite_hq_pull_behind_commits_sum 32.0"));
         assert!(text.contains("onsite_hq_storage_calls_in_flight 0"));
         assert!(text.ends_with("# EOF\n"));
+        assert!(!text.contains("db_connections{"), "no pool, no samples");
+    }
+
+    #[test]
+    fn the_pool_is_read_at_each_scrape() {
+        let m = Metrics::new();
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(4));
+        let seen = open.clone();
+        m.set_pool_probe(Box::new(move || {
+            Some((seen.load(std::sync::atomic::Ordering::SeqCst), 1))
+        }));
+        assert!(m
+            .render()
+            .contains(r#"onsite_hq_db_connections{state="open"} 4"#));
+        open.store(9, std::sync::atomic::Ordering::SeqCst);
+        let text = m.render();
+        assert!(
+            text.contains(r#"onsite_hq_db_connections{state="open"} 9"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"onsite_hq_db_connections{state="idle"} 1"#));
     }
 }

@@ -92,6 +92,12 @@ pub trait Storage: Send + Sync + 'static {
         None
     }
 
+    /// Database connections held by this instance's pool: (open, of which idle); `None`
+    /// for a backend without a pool (SQLite's two connections).
+    fn pool_state(&self) -> Option<(u32, u32)> {
+        None
+    }
+
     // Head office's identity and its commits (SQLite: facts.rs).
     /// The current epoch (made when the database was created).
     fn epoch(&self) -> Result<String>;
@@ -553,6 +559,10 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
 
     fn accounts(&self) -> Option<&dyn accounts::AccountStore> {
         (**self).accounts()
+    }
+
+    fn pool_state(&self) -> Option<(u32, u32)> {
+        (**self).pool_state()
     }
 
     fn list_work_orders_page(

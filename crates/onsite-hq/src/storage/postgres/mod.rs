@@ -367,6 +367,10 @@ impl Storage for PostgresStorage {
         Some(self)
     }
 
+    fn pool_state(&self) -> Option<(u32, u32)> {
+        Some(PostgresStorage::pool_state(self))
+    }
+
     // facts.rs: head office's identity and its commits
     fn epoch(&self) -> Result<String> {
         facts::epoch(self)
