@@ -116,11 +116,7 @@ impl AppState {
                 "the data is open: nothing to erase",
             ));
         }
-        let dir = self
-            .data_file
-            .parent()
-            .map(std::path::Path::to_path_buf)
-            .unwrap_or_default();
+        let dir = self.data_dir();
         let files = crate::state::erase_sealed_data(&dir, &self.data_file)
             .map_err(|e| IpcError::new(ErrorCode::DbIo, format!("cannot erase: {e}")))?;
         self.vault.forget().map_err(key_error)?;
@@ -142,13 +138,10 @@ impl AppState {
                 ))
             }
         }
-        let dir = self
-            .data_file
-            .parent()
-            .map(std::path::Path::to_path_buf)
-            .unwrap_or_default();
+        let dir = self.data_dir();
         let stamp = Utc::now().format("%Y-%m-%dT%H-%M-%SZ").to_string();
-        let to = crate::state::private_dir(&dir.join(SET_ASIDE_DIR).join(&stamp))
+        let to = dir.join(SET_ASIDE_DIR).join(&stamp);
+        onsite_store::private_files::create_dir(&to)
             .map_err(|e| IpcError::new(ErrorCode::DbIo, format!("cannot make the folder: {e}")))?;
         // The key first: if it cannot go with the data, nothing moves.
         self.vault.set_aside(&to).map_err(key_error)?;

@@ -335,10 +335,21 @@ pub fn local_day() -> Day {
     }
 }
 
-/// `dir` made (with its parents) and private (0700): where data is set aside.
-pub fn private_dir(dir: &Path) -> std::io::Result<PathBuf> {
-    onsite_store::private_files::create_dir(dir)?;
-    Ok(dir.to_path_buf())
+/// The demo data set aside beside the data file (`onsite-demo-*.db` and its WAL files).
+fn demo_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("onsite-demo-")
+                && (name.ends_with(".db") || name.ends_with(".db-wal") || name.ends_with(".db-shm"))
+        })
+        .map(|entry| entry.path())
+        .collect()
 }
 
 /// Moves the sealed data into `to` (a key problem, the technician confirmed): the data
@@ -355,15 +366,9 @@ pub fn move_data_aside(dir: &Path, data_file: &Path, to: &Path) -> std::io::Resu
     {
         moves.push((a.clone(), b.clone()));
     }
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let text = name.to_string_lossy();
-            if text.starts_with("onsite-demo-")
-                && (text.ends_with(".db") || text.ends_with(".db-wal") || text.ends_with(".db-shm"))
-            {
-                moves.push((entry.path(), to.join(&name)));
-            }
+    for demo in demo_files(dir) {
+        if let Some(name) = demo.file_name() {
+            moves.push((demo.clone(), to.join(name)));
         }
     }
     moves.push((dir.join("blobs"), to.join("blobs")));
@@ -389,17 +394,9 @@ pub fn erase_sealed_data(dir: &Path, data_file: &Path) -> std::io::Result<usize>
             Err(e) => return Err(e),
         }
     }
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with("onsite-demo-")
-                && (name.ends_with(".db") || name.ends_with(".db-wal") || name.ends_with(".db-shm"))
-            {
-                std::fs::remove_file(entry.path())?;
-                n += 1;
-            }
-        }
+    for demo in demo_files(dir) {
+        std::fs::remove_file(demo)?;
+        n += 1;
     }
     n += onsite_store::erase::remove_all_blob_files(&dir.join("blobs"));
     Ok(n)
