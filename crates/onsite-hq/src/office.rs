@@ -91,6 +91,8 @@ pub struct Office {
     pub permissions: Vec<Permission>,
     /// The signed-in person (sessions only).
     pub user: Option<User>,
+    /// The session's CSRF token (sessions only).
+    pub csrf: Option<String>,
 }
 
 fn forbidden(message: &str) -> ApiError {
@@ -127,6 +129,7 @@ pub(crate) async fn identify(parts: &Parts, state: &AppState) -> ApiResult<Offic
                 actor: Actor::AdminToken,
                 permissions: Permission::ALL.to_vec(),
                 user: None,
+                csrf: None,
             });
         }
         let hash = auth::token_hash(token);
@@ -143,6 +146,7 @@ pub(crate) async fn identify(parts: &Parts, state: &AppState) -> ApiResult<Offic
                 },
                 permissions: t.scopes,
                 user: None,
+                csrf: None,
             }),
             None => {
                 state.guard().auth_failed(ip);
@@ -193,6 +197,7 @@ pub(crate) async fn identify(parts: &Parts, state: &AppState) -> ApiResult<Offic
         },
         permissions: session.user.role.permissions().to_vec(),
         user: Some(session.user),
+        csrf: Some(session.csrf),
     })
 }
 
@@ -290,6 +295,60 @@ pub struct Me {
     pub csrf: String,
 }
 
+/// A session about to be opened: its id (for the cookie), the hash stored, its CSRF token.
+#[derive(Clone)]
+struct NewSession {
+    id: String,
+    hash: String,
+    csrf: String,
+}
+
+impl NewSession {
+    fn new() -> NewSession {
+        let id = auth::new_token();
+        NewSession {
+            hash: auth::token_hash(&id),
+            id,
+            csrf: auth::new_token(),
+        }
+    }
+
+    /// Stores it for `user` (their failures reset) and audits `action`.
+    fn open(
+        &self,
+        a: &dyn AccountStore,
+        user: &User,
+        action: &str,
+        now: chrono::DateTime<Utc>,
+    ) -> ApiResult<()> {
+        let expires = now + chrono::Duration::from_std(accounts::SESSION_MAX).unwrap_or_default();
+        a.login_succeeded(user.id, &self.hash, &self.csrf, now, expires)?;
+        a.audit(
+            &AuditEntry {
+                actor: Actor::User {
+                    id: user.id,
+                    username: user.username.clone(),
+                },
+                action: action.into(),
+                target_kind: None,
+                target_id: None,
+            },
+            now,
+        )?;
+        Ok(())
+    }
+
+    /// The reply that sets the cookie and tells the console who it is.
+    fn reply(self, user: User) -> Response {
+        let me = Me {
+            permissions: user.role.permissions().to_vec(),
+            user,
+            csrf: self.csrf,
+        };
+        ([(SET_COOKIE, accounts::session_cookie(&self.id))], Json(me)).into_response()
+    }
+}
+
 async fn login(
     State(state): State<AppState>,
     parts: Parts,
@@ -297,10 +356,8 @@ async fn login(
 ) -> ApiResult<Response> {
     let ip = client_ip(&parts);
     state.guard().auth_allowed(ip)?;
-    let session_id = auth::new_token();
-    let session_hash = auth::token_hash(&session_id);
-    let csrf = auth::new_token();
-    let csrf_kept = csrf.clone();
+    let session = NewSession::new();
+    let opening = session.clone();
     let outcome = run(&state, move |s| {
         let a = accounts_of(s)?;
         let now = Utc::now();
@@ -324,36 +381,12 @@ async fn login(
         if c.user.disabled_at.is_some() {
             return Ok(Err(None));
         }
-        let expires = now + chrono::Duration::from_std(accounts::SESSION_MAX).unwrap_or_default();
-        a.login_succeeded(c.user.id, &session_hash, &csrf_kept, now, expires)?;
-        a.audit(
-            &AuditEntry {
-                actor: Actor::User {
-                    id: c.user.id,
-                    username: c.user.username.clone(),
-                },
-                action: "sign_in".into(),
-                target_kind: None,
-                target_id: None,
-            },
-            now,
-        )?;
+        opening.open(a, &c.user, "sign_in", now)?;
         Ok(Ok(c.user))
     })
     .await?;
     match outcome {
-        Ok(user) => {
-            let me = Me {
-                permissions: user.role.permissions().to_vec(),
-                user,
-                csrf,
-            };
-            Ok((
-                [(SET_COOKIE, accounts::session_cookie(&session_id))],
-                Json(me),
-            )
-                .into_response())
-        }
+        Ok(user) => Ok(session.reply(user)),
         Err(Some(wait)) => Err(ApiError::rate_limited(wait)),
         Err(None) => {
             state.guard().auth_failed(ip);
@@ -382,21 +415,13 @@ async fn logout(State(state): State<AppState>, parts: Parts) -> ApiResult<Respon
 
 async fn me(State(state): State<AppState>, parts: Parts) -> ApiResult<Json<Me>> {
     let office = identify(&parts, &state).await?;
-    let Some(user) = office.user else {
+    let (Some(user), Some(csrf)) = (office.user, office.csrf) else {
         return Err(forbidden("only a signed-in person has a console session"));
     };
-    let id = session_id(&parts).unwrap_or_default();
-    let hash = auth::token_hash(&id);
-    let idle = chrono::Duration::from_std(accounts::SESSION_IDLE).unwrap_or_default();
-    let session = run(&state, move |s| {
-        Ok(accounts_of(s)?.session(&hash, Utc::now(), idle)?)
-    })
-    .await?
-    .ok_or_else(no_credentials)?;
     Ok(Json(Me {
         permissions: user.role.permissions().to_vec(),
         user,
-        csrf: session.csrf,
+        csrf,
     }))
 }
 
@@ -418,10 +443,8 @@ async fn change_password(
     };
     accounts::check_new_password(&req.new, &user.username)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let session_id = auth::new_token();
-    let session_hash = auth::token_hash(&session_id);
-    let csrf = auth::new_token();
-    let csrf_kept = csrf.clone();
+    let session = NewSession::new();
+    let opening = session.clone();
     let username = user.username.clone();
     let changed = run(&state, move |s| {
         let a = accounts_of(s)?;
@@ -432,20 +455,7 @@ async fn change_password(
         }
         // Every session of the user ends (a stolen cookie with it); this one is replaced.
         a.set_password(c.user.id, &accounts::hash_password(&req.new), now)?;
-        let expires = now + chrono::Duration::from_std(accounts::SESSION_MAX).unwrap_or_default();
-        a.login_succeeded(c.user.id, &session_hash, &csrf_kept, now, expires)?;
-        a.audit(
-            &AuditEntry {
-                actor: Actor::User {
-                    id: c.user.id,
-                    username: c.user.username.clone(),
-                },
-                action: "change_password".into(),
-                target_kind: None,
-                target_id: None,
-            },
-            now,
-        )?;
+        opening.open(a, &c.user, "change_password", now)?;
         Ok(true)
     })
     .await?;
@@ -456,15 +466,7 @@ async fn change_password(
             "the current password is not right",
         ));
     }
-    Ok((
-        [(SET_COOKIE, accounts::session_cookie(&session_id))],
-        Json(Me {
-            permissions: user.role.permissions().to_vec(),
-            user,
-            csrf,
-        }),
-    )
-        .into_response())
+    Ok(session.reply(user))
 }
 
 /// `POST /v1/admin/users`.

@@ -305,22 +305,18 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<Vec<onsite_api::TechnicianDayFact>>;
 }
 
-/// The items after the one whose id is `after` (all when none), at most `limit`.
+/// The items after the one whose id is `after` (all when none), at most `limit`: the
+/// keyset cut of [`crate::paging::cut`], for the paged methods' defaults.
 fn cut_after<T>(
     items: Vec<T>,
     id: impl Fn(&T) -> Uuid,
     after: Option<Uuid>,
     limit: usize,
 ) -> Result<Vec<T>> {
-    let start = match after {
-        None => 0,
-        Some(a) => {
-            items.iter().position(|i| id(i) == a).ok_or_else(|| {
-                StorageError::Invalid("the cursor names no item of this list".into())
-            })? + 1
-        }
-    };
-    Ok(items.into_iter().skip(start).take(limit).collect())
+    let after = after.map(|a| a.to_string());
+    crate::paging::cut(items, |i| id(i).to_string(), after.as_deref(), limit)
+        .map(|page| page.items)
+        .map_err(|e| StorageError::Invalid(e.to_string()))
 }
 
 /// An `Arc` of a storage is a storage (the HTTP layer and the tests hold `Arc<dyn Storage>`;
