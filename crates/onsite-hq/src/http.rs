@@ -747,12 +747,9 @@ async fn push(
     }
     let device_id = device.device_id;
     let reply = run(&state, move |s| {
-        let mut results = Vec::with_capacity(req.ops.len());
-        for op in &req.ops {
-            // Each op is its own transaction; a transient failure stops the batch here
-            // (what was applied stays applied and comes back as duplicates on retry).
-            results.push(s.apply_op(&device, op, Utc::now())?);
-        }
+        // The whole push in one transaction: a failure leaves none of it applied, and the
+        // device sends it again.
+        let results = s.apply_ops(&device, &req.ops, Utc::now())?;
         let newest = results
             .iter()
             .filter_map(|r| match r.outcome {

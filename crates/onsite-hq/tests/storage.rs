@@ -247,3 +247,146 @@ fn an_arc_of_a_storage_is_a_storage() {
     }
     assert_eq!(epoch_of(&s), s.epoch().unwrap());
 }
+
+/// A push's ops applied together give each op what it gets applied alone (its own commit
+/// number, result and stored replay), and the feed carries every one of them.
+#[test]
+fn a_push_applied_in_one_transaction_is_the_same_as_op_by_op() {
+    on_both(|s| {
+        let now = Utc::now();
+        let together = device(s, "Together");
+        let alone = device(s, "Alone");
+        let order = |dev: &DeviceAuth, number: &str| {
+            s.create_work_order(
+                Uuid::now_v7(),
+                &new_work_order(number, Some(dev.technician_id)),
+                now,
+            )
+            .unwrap()
+        };
+        let (wo_together, wo_alone) = (order(&together, "WO-T"), order(&alone, "WO-A"));
+        // A whole visit, then a payment on a job that does not exist (refused), then a
+        // status change after the job was completed (stored and flagged for review).
+        let batch = |wo: Uuid| {
+            let mut ops = OpMaker { seq: 0 };
+            let mut batch = ops.visit(wo);
+            batch.push(ops.payment(Uuid::now_v7(), 100));
+            batch.push(ops.status(wo, onsite_domain::WorkOrderStatus::EnRoute));
+            batch
+        };
+        let (ops_together, ops_alone) = (batch(wo_together.id), batch(wo_alone.id));
+
+        let before = s.max_seq().unwrap();
+        let results = s.apply_ops(&together, &ops_together, now).unwrap();
+        let one_by_one: Vec<OpResult> = ops_alone
+            .iter()
+            .map(|op| s.apply_op(&alone, op, now).unwrap())
+            .collect();
+
+        let shape = |r: &OpResult| (applied(r), flagged(r), rejected_code(r), r.duplicate);
+        assert_eq!(
+            results.iter().map(shape).collect::<Vec<_>>(),
+            one_by_one.iter().map(shape).collect::<Vec<_>>()
+        );
+        assert_eq!(results.len(), ops_together.len());
+        assert_eq!(results.iter().filter(|r| !applied(r)).count(), 1);
+        assert!(flagged(results.last().unwrap()));
+        // Consecutive commit numbers, one per applied op, in the ops' order.
+        let seqs: Vec<i64> = results
+            .iter()
+            .filter_map(|r| match r.outcome {
+                OpOutcome::Applied { server_seq, .. } => Some(server_seq),
+                _ => None,
+            })
+            .collect();
+        let expected: Vec<i64> = (before + 1..=before + seqs.len() as i64).collect();
+        assert_eq!(seqs, expected);
+        for seq in &seqs {
+            assert!(s.commit_tag(*seq).unwrap().is_some(), "commit {seq} tagged");
+        }
+        let detail = s.get_work_order(wo_together.id).unwrap().unwrap();
+        assert_eq!(detail.facts.len(), seqs.len());
+        assert_eq!(
+            detail.work_order.status,
+            onsite_domain::WorkOrderStatus::Completed
+        );
+        let refused = s
+            .list_refused_ops(&RefusedQuery {
+                technician_id: Some(together.technician_id),
+                include_resolved: None,
+            })
+            .unwrap();
+        assert_eq!(refused.len(), 1);
+        // Every applied fact reaches the technician's other devices.
+        let page = s.pull(together.technician_id, before, 1_000).unwrap();
+        for seq in &seqs {
+            assert!(page.changes.iter().any(|c| c.seq == *seq), "{seq} in feed");
+        }
+
+        // Sent again (the reply was lost): the applied ones are replays with their stored
+        // results, nothing new is committed.
+        let newest = s.max_seq().unwrap();
+        let again = s.apply_ops(&together, &ops_together, now).unwrap();
+        for (first, second) in results.iter().zip(&again) {
+            if applied(first) {
+                assert!(second.duplicate);
+                assert_eq!(second.outcome, first.outcome);
+            }
+        }
+        assert_eq!(s.max_seq().unwrap(), newest);
+        assert!(s.apply_ops(&together, &[], now).unwrap().is_empty());
+    });
+}
+
+/// A failure part-way through a push (here a lock another session holds on the job the
+/// fourth op changes) leaves none of the push applied; sent again, all of it applies.
+#[test]
+fn a_push_that_fails_half_way_leaves_nothing_applied() {
+    let url = pg::fresh_database();
+    let s = PostgresStorage::connect_with(&url, 2).unwrap();
+    s.set_lock_timeout(std::time::Duration::from_millis(100));
+    let now = Utc::now();
+    let dev = device(&s, "T");
+    let first = s
+        .create_work_order(
+            Uuid::now_v7(),
+            &new_work_order("WO-1", Some(dev.technician_id)),
+            now,
+        )
+        .unwrap();
+    let second = s
+        .create_work_order(
+            Uuid::now_v7(),
+            &new_work_order("WO-2", Some(dev.technician_id)),
+            now,
+        )
+        .unwrap();
+    let mut ops = OpMaker { seq: 0 };
+    let mut batch = ops.visit(first.id);
+    batch.push(ops.status(second.id, onsite_domain::WorkOrderStatus::EnRoute));
+
+    let mut other = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut held = other.transaction().unwrap();
+    held.execute(
+        "SELECT 1 FROM work_orders WHERE id = $1 FOR UPDATE",
+        &[&second.id.to_string()],
+    )
+    .unwrap();
+    let before = s.max_seq().unwrap();
+    assert!(matches!(
+        s.apply_ops(&dev, &batch, now),
+        Err(StorageError::Transient(_))
+    ));
+    assert_eq!(s.max_seq().unwrap(), before, "no commit number kept");
+    assert!(s
+        .get_work_order(first.id)
+        .unwrap()
+        .unwrap()
+        .facts
+        .is_empty());
+    held.rollback().unwrap();
+
+    let results = s.apply_ops(&dev, &batch, now).unwrap();
+    assert!(results.iter().all(|r| applied(r) && !r.duplicate));
+    assert_eq!(s.max_seq().unwrap(), before + batch.len() as i64);
+}

@@ -160,6 +160,16 @@ pub trait Storage: Send + Sync + 'static {
     /// replay returns the stored result with `duplicate: true`. `Transient` errors leave
     /// nothing behind.
     fn apply_op(&self, device: &DeviceAuth, op: &Op, now: DateTime<Utc>) -> Result<OpResult>;
+    /// Applies a push's ops in order, all in one transaction (one commit and one wait for
+    /// the disk, instead of one per op): each still gets its own commit number, result and
+    /// processed-ops row, exactly as if applied one by one with [`Storage::apply_op`]. An
+    /// error (not a refusal) leaves none of them applied.
+    fn apply_ops(
+        &self,
+        device: &DeviceAuth,
+        ops: &[Op],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OpResult>>;
     /// The restore horizon declared by the operator (none declared: nothing forgotten).
     fn restore_horizon(&self) -> Result<onsite_api::RestoreHorizon>;
     /// Declares the oldest backup still kept: the horizon becomes the newest commit made
@@ -400,6 +410,15 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
 
     fn apply_op(&self, device: &DeviceAuth, op: &Op, now: DateTime<Utc>) -> Result<OpResult> {
         (**self).apply_op(device, op, now)
+    }
+
+    fn apply_ops(
+        &self,
+        device: &DeviceAuth,
+        ops: &[Op],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OpResult>> {
+        (**self).apply_ops(device, ops, now)
     }
 
     fn restore_horizon(&self) -> Result<onsite_api::RestoreHorizon> {

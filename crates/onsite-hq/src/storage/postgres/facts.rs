@@ -109,11 +109,11 @@ pub(super) fn closed_content_flag(
     Ok(rules::closed_content_review(&order, &facts))
 }
 
-/// Stores an op's result for replays and commits the op's transaction. A refused op is
+/// Stores an op's result for replays, in the op's transaction (the caller commits). A refused op is
 /// kept whole in `refused_ops`; one refused before and applied now is marked resolved
 /// (`resolution` says how).
 pub(super) fn finish_op(
-    mut tx: Transaction,
+    tx: &mut Transaction,
     device: &DeviceAuth,
     op: &Op,
     outcome: OpOutcome,
@@ -173,7 +173,6 @@ pub(super) fn finish_op(
             &ts(now),
         ],
     )?;
-    tx.commit()?;
     Ok(OpResult {
         op_id: op.op_id,
         duplicate: false,
@@ -452,6 +451,27 @@ pub(super) fn materialise(
 /// [`Storage::apply_op`](crate::storage::Storage::apply_op), saying how a refused op that
 /// is applied now was resolved. Under the write lock: the same op pushed to two instances
 /// at once is decided by the first, and the second reads its stored result (a duplicate).
+/// [`Storage::apply_ops`], saying how a refused op that is applied now was resolved: every
+/// op of the batch in one transaction under the write lock, each with its own commit
+/// number and stored result, in order. An error leaves none of them applied.
+pub(super) fn apply_ops_as(
+    db: &PostgresStorage,
+    device: &DeviceAuth,
+    ops: &[Op],
+    now: DateTime<Utc>,
+    resolution: &str,
+) -> Result<Vec<OpResult>> {
+    let mut conn = db.writer()?;
+    let mut tx = db.write(&mut conn)?;
+    let results = ops
+        .iter()
+        .map(|op| apply_in(&mut tx, device, op, now, resolution))
+        .collect::<Result<Vec<_>>>()?;
+    tx.commit()?;
+    Ok(results)
+}
+
+/// [`Storage::apply_op`], saying how a refused op that is applied now was resolved.
 pub(super) fn apply_op_as(
     db: &PostgresStorage,
     device: &DeviceAuth,
@@ -459,8 +479,19 @@ pub(super) fn apply_op_as(
     now: DateTime<Utc>,
     resolution: &str,
 ) -> Result<OpResult> {
-    let mut conn = db.writer()?;
-    let mut tx = db.write(&mut conn)?;
+    apply_ops_as(db, device, std::slice::from_ref(op), now, resolution)?
+        .pop()
+        .ok_or_else(|| StorageError::Internal("an op gave no result".into()))
+}
+
+/// Decides and stores one op inside the caller's write transaction.
+fn apply_in(
+    tx: &mut Transaction,
+    device: &DeviceAuth,
+    op: &Op,
+    now: DateTime<Utc>,
+    resolution: &str,
+) -> Result<OpResult> {
     let device_id = device.device_id.to_string();
     let op_id = op.op_id.to_string();
     let stored: Option<String> = match tx.query_opt(
@@ -492,7 +523,7 @@ pub(super) fn apply_op_as(
         .ok()
         .and_then(|p| rules::technician_day(p).map(|d| (p, d)))
     {
-        let outcome = store_technician_day_fact(&mut tx, device, op, parsed, day, now)?;
+        let outcome = store_technician_day_fact(tx, device, op, parsed, day, now)?;
         return finish_op(tx, device, op, outcome, now, resolution);
     }
     let state = match tx.query_opt(
@@ -544,7 +575,7 @@ pub(super) fn apply_op_as(
         (Decision::Reject(code, reason), _) => OpOutcome::Rejected { code, reason },
         (Decision::Store { new_status, flag }, Ok(parsed)) => {
             let fact_id = parsed.fact_id().to_string();
-            if day_fact_exists(&mut tx, &fact_id)? {
+            if day_fact_exists(tx, &fact_id)? {
                 return finish_op(
                     tx,
                     device,
@@ -588,10 +619,10 @@ pub(super) fn apply_op_as(
                     // Checked against the facts stored before this one.
                     // A closed job's signed content changed (an older device's notes
                     // edit after completion): its signature no longer holds.
-                    let signature_flag = signature_flag(&mut tx, op.entity_id, parsed)?
-                        .or(closed_content_flag(&mut tx, op.entity_id, parsed)?);
+                    let signature_flag = signature_flag(tx, op.entity_id, parsed)?
+                        .or(closed_content_flag(tx, op.entity_id, parsed)?);
                     let flag = flag.or(signature_flag);
-                    let seq = new_commit(&mut tx, now)?;
+                    let seq = new_commit(tx, now)?;
                     tx.execute(
                         &format!(
                             "INSERT INTO facts ({FACT_COLS}, seq) \
@@ -630,7 +661,7 @@ pub(super) fn apply_op_as(
                     } else {
                         // An addendum is not sent to the technician's other devices:
                         // a build before it cannot read a fact of its kind in a pull.
-                        feed(&mut tx, &technician, "fact", &fact_id, seq, false)?;
+                        feed(tx, &technician, "fact", &fact_id, seq, false)?;
                     }
                     if let Some(status) = new_status {
                         // completed_at is the server's time of receipt, not the device's
@@ -645,7 +676,7 @@ pub(super) fn apply_op_as(
                     }
                     if let Some(reason) = flag {
                         open_review_flag(
-                            &mut tx,
+                            tx,
                             &order_id,
                             reason,
                             &op_id,
@@ -658,7 +689,7 @@ pub(super) fn apply_op_as(
                     // signature's own flag too.
                     if let Some(reason) = signature_flag.filter(|r| Some(*r) != flag) {
                         open_review_flag(
-                            &mut tx,
+                            tx,
                             &order_id,
                             reason,
                             &op_id,
@@ -668,9 +699,9 @@ pub(super) fn apply_op_as(
                         )?;
                     }
                     if new_status.is_some() || flag.is_some() {
-                        let order = load_work_order(&mut tx, op.entity_id)?
+                        let order = load_work_order(tx, op.entity_id)?
                             .ok_or_else(|| missing("work order"))?;
-                        feed_work_order(&mut tx, &order, seq)?;
+                        feed_work_order(tx, &order, seq)?;
                     }
                     OpOutcome::Applied {
                         server_seq: seq,
@@ -811,6 +842,15 @@ pub(super) fn apply_op(
     now: DateTime<Utc>,
 ) -> Result<OpResult> {
     apply_op_as(db, device, op, now, "applied_on_resend")
+}
+
+pub(super) fn apply_ops(
+    db: &PostgresStorage,
+    device: &DeviceAuth,
+    ops: &[Op],
+    now: DateTime<Utc>,
+) -> Result<Vec<OpResult>> {
+    apply_ops_as(db, device, ops, now, "applied_on_resend")
 }
 
 pub(super) fn list_refused_ops(

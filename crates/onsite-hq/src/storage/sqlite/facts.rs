@@ -108,11 +108,11 @@ pub(super) fn closed_content_flag(
     Ok(rules::closed_content_review(&order, &facts))
 }
 
-/// Stores an op's result for replays and commits the op's transaction. A refused op is
+/// Stores an op's result for replays, in the op's transaction (the caller commits). A refused op is
 /// kept whole in `refused_ops`; one refused before and applied now is marked resolved
 /// (`resolution` says how).
 pub(super) fn finish_op(
-    tx: rusqlite::Transaction,
+    tx: &Transaction,
     device: &DeviceAuth,
     op: &Op,
     outcome: OpOutcome,
@@ -170,7 +170,6 @@ pub(super) fn finish_op(
             ts(now)
         ],
     )?;
-    tx.commit()?;
     Ok(OpResult {
         op_id: op.op_id,
         duplicate: false,
@@ -438,6 +437,26 @@ impl SqliteStorage {
 }
 
 impl SqliteStorage {
+    /// [`Storage::apply_ops`], saying how a refused op that is applied now was resolved:
+    /// every op of the batch in one transaction (one commit, one fsync), each with its own
+    /// commit number and stored result, in order. An error leaves none of them applied.
+    pub(super) fn apply_ops_as(
+        &self,
+        device: &DeviceAuth,
+        ops: &[Op],
+        now: DateTime<Utc>,
+        resolution: &str,
+    ) -> Result<Vec<OpResult>> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let results = ops
+            .iter()
+            .map(|op| apply_in(&tx, device, op, now, resolution))
+            .collect::<Result<Vec<_>>>()?;
+        tx.commit()?;
+        Ok(results)
+    }
+
     /// [`Storage::apply_op`], saying how a refused op that is applied now was resolved.
     pub(super) fn apply_op_as(
         &self,
@@ -446,237 +465,249 @@ impl SqliteStorage {
         now: DateTime<Utc>,
         resolution: &str,
     ) -> Result<OpResult> {
-        let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let device_id = device.device_id.to_string();
-        let op_id = op.op_id.to_string();
-        let stored: Option<String> = tx
-            .query_row(
-                "SELECT result FROM processed_ops WHERE device_id = ?1 AND op_id = ?2",
-                [&device_id, &op_id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(stored) = stored {
-            let outcome: OpOutcome = serde_json::from_str(&stored)?;
-            // A refusal whose cause can go away is decided again; any other result is
-            // final and returned as stored.
-            let again = matches!(&outcome, OpOutcome::Rejected { code, .. } if code.may_clear());
-            if !again {
-                return Ok(OpResult {
-                    op_id: op.op_id,
-                    duplicate: true,
-                    outcome,
-                });
-            }
-        }
+        let mut results = self.apply_ops_as(device, std::slice::from_ref(op), now, resolution)?;
+        results
+            .pop()
+            .ok_or_else(|| StorageError::Internal("an op gave no result".into()))
+    }
+}
 
-        let technician = device.technician_id.to_string();
-        let order_id = op.entity_id.to_string();
-        let payload = OpPayload::parse(&op.kind, &op.payload);
-        if let Some((parsed, day)) = payload
-            .as_ref()
-            .ok()
-            .and_then(|p| rules::technician_day(p).map(|d| (p, d)))
-        {
-            let outcome = store_technician_day_fact(&tx, device, op, parsed, day, now)?;
-            return finish_op(tx, device, op, outcome, now, resolution);
+/// Decides and stores one op inside the caller's write transaction.
+fn apply_in(
+    tx: &Transaction,
+    device: &DeviceAuth,
+    op: &Op,
+    now: DateTime<Utc>,
+    resolution: &str,
+) -> Result<OpResult> {
+    let device_id = device.device_id.to_string();
+    let op_id = op.op_id.to_string();
+    let stored: Option<String> = tx
+        .query_row(
+            "SELECT result FROM processed_ops WHERE device_id = ?1 AND op_id = ?2",
+            [&device_id, &op_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(stored) = stored {
+        let outcome: OpOutcome = serde_json::from_str(&stored)?;
+        // A refusal whose cause can go away is decided again; any other result is
+        // final and returned as stored.
+        let again = matches!(&outcome, OpOutcome::Rejected { code, .. } if code.may_clear());
+        if !again {
+            return Ok(OpResult {
+                op_id: op.op_id,
+                duplicate: true,
+                outcome,
+            });
         }
-        let state = tx
-            .query_row(
-                "SELECT technician_id, status, EXISTS (SELECT 1 FROM assignments a \
-                 WHERE a.work_order_id = w.id AND a.technician_id = ?2) \
-                 FROM work_orders w WHERE w.id = ?1",
-                [&order_id, &technician],
-                |r| {
-                    let status: String = r.get(1)?;
-                    Ok(WorkOrderState {
-                        technician_id: get_opt_uuid(r, 0)?,
-                        status: WorkOrderStatus::parse(&status).ok_or_else(|| conv(1, "status"))?,
-                        ever_assigned_to_op_technician: r.get(2)?,
-                    })
-                },
-            )
-            .optional()?;
-        let blob_present = match payload.as_ref().ok().and_then(|p| p.blob_sha256()) {
-            Some(sha) => tx
-                .query_row("SELECT 1 FROM blobs WHERE sha256 = ?1", [sha], |_| Ok(()))
-                .optional()?
-                .is_some(),
-            None => true,
-        };
-        // The technician chose to send the fact without its file (lost or damaged on the
-        // device): it is stored with their reason and the job flagged for review. A reason
-        // given for a file head office has is kept with the fact all the same.
-        let file_missing = op
-            .file_missing
-            .as_deref()
-            .map(|r| r.trim().chars().take(500).collect::<String>())
-            .filter(|r| !r.is_empty());
-        let waived = !blob_present && file_missing.is_some();
-        let decision = match rules::decide(
-            &payload,
-            op.entity_id,
-            state.as_ref(),
-            device.technician_id,
-            blob_present || waived,
-            now,
-        ) {
-            Decision::Store { new_status, flag } if waived => Decision::Store {
-                new_status,
-                flag: flag.or(Some(ReviewReason::FileMissing)),
+    }
+
+    let technician = device.technician_id.to_string();
+    let order_id = op.entity_id.to_string();
+    let payload = OpPayload::parse(&op.kind, &op.payload);
+    if let Some((parsed, day)) = payload
+        .as_ref()
+        .ok()
+        .and_then(|p| rules::technician_day(p).map(|d| (p, d)))
+    {
+        let outcome = store_technician_day_fact(tx, device, op, parsed, day, now)?;
+        return finish_op(tx, device, op, outcome, now, resolution);
+    }
+    let state = tx
+        .query_row(
+            "SELECT technician_id, status, EXISTS (SELECT 1 FROM assignments a \
+             WHERE a.work_order_id = w.id AND a.technician_id = ?2) \
+             FROM work_orders w WHERE w.id = ?1",
+            [&order_id, &technician],
+            |r| {
+                let status: String = r.get(1)?;
+                Ok(WorkOrderState {
+                    technician_id: get_opt_uuid(r, 0)?,
+                    status: WorkOrderStatus::parse(&status).ok_or_else(|| conv(1, "status"))?,
+                    ever_assigned_to_op_technician: r.get(2)?,
+                })
             },
-            other => other,
-        };
-        let outcome = match (decision, &payload) {
-            (Decision::Reject(code, reason), _) => OpOutcome::Rejected { code, reason },
-            (Decision::Store { new_status, flag }, Ok(parsed)) => {
-                let fact_id = parsed.fact_id().to_string();
-                if day_fact_exists(&tx, &fact_id)? {
-                    return finish_op(
-                        tx,
-                        device,
-                        op,
-                        OpOutcome::Rejected {
-                            code: RejectCode::FactIdReused,
-                            reason: "fact_id was already used for a different fact".into(),
-                        },
-                        now,
-                        resolution,
-                    );
-                }
-                let earlier = tx
-                    .query_row(
-                        "SELECT work_order_id, kind, payload, seq FROM facts WHERE fact_id = ?1",
-                        [&fact_id],
-                        |r| {
-                            Ok((
-                                r.get::<_, String>(0)?,
-                                r.get::<_, String>(1)?,
-                                get_json::<Value>(r, 2)?,
-                                r.get::<_, i64>(3)?,
-                            ))
-                        },
-                    )
-                    .optional()?;
-                match earlier {
-                    // The same fact sent again under a new op id (e.g. re-sent after a
-                    // server restore): already stored, nothing to add.
-                    Some((wo, kind, stored, seq))
-                        if wo == order_id && kind == op.kind && same_fact(&stored, &op.payload) =>
-                    {
-                        OpOutcome::Applied {
-                            server_seq: seq,
-                            flagged_for_review: false,
-                        }
-                    }
-                    Some(_) => OpOutcome::Rejected {
+        )
+        .optional()?;
+    let blob_present = match payload.as_ref().ok().and_then(|p| p.blob_sha256()) {
+        Some(sha) => tx
+            .query_row("SELECT 1 FROM blobs WHERE sha256 = ?1", [sha], |_| Ok(()))
+            .optional()?
+            .is_some(),
+        None => true,
+    };
+    // The technician chose to send the fact without its file (lost or damaged on the
+    // device): it is stored with their reason and the job flagged for review. A reason
+    // given for a file head office has is kept with the fact all the same.
+    let file_missing = op
+        .file_missing
+        .as_deref()
+        .map(|r| r.trim().chars().take(500).collect::<String>())
+        .filter(|r| !r.is_empty());
+    let waived = !blob_present && file_missing.is_some();
+    let decision = match rules::decide(
+        &payload,
+        op.entity_id,
+        state.as_ref(),
+        device.technician_id,
+        blob_present || waived,
+        now,
+    ) {
+        Decision::Store { new_status, flag } if waived => Decision::Store {
+            new_status,
+            flag: flag.or(Some(ReviewReason::FileMissing)),
+        },
+        other => other,
+    };
+    let outcome = match (decision, &payload) {
+        (Decision::Reject(code, reason), _) => OpOutcome::Rejected { code, reason },
+        (Decision::Store { new_status, flag }, Ok(parsed)) => {
+            let fact_id = parsed.fact_id().to_string();
+            if day_fact_exists(tx, &fact_id)? {
+                return finish_op(
+                    tx,
+                    device,
+                    op,
+                    OpOutcome::Rejected {
                         code: RejectCode::FactIdReused,
                         reason: "fact_id was already used for a different fact".into(),
                     },
-                    None => {
-                        // Checked against the facts stored before this one.
-                        // A closed job's signed content changed (an older device's notes
-                        // edit after completion): its signature no longer holds.
-                        let signature_flag = signature_flag(&tx, op.entity_id, parsed)?
-                            .or(closed_content_flag(&tx, op.entity_id, parsed)?);
-                        let flag = flag.or(signature_flag);
-                        let seq = new_commit(&tx, now)?;
+                    now,
+                    resolution,
+                );
+            }
+            let earlier = tx
+                .query_row(
+                    "SELECT work_order_id, kind, payload, seq FROM facts WHERE fact_id = ?1",
+                    [&fact_id],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            get_json::<Value>(r, 2)?,
+                            r.get::<_, i64>(3)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            match earlier {
+                // The same fact sent again under a new op id (e.g. re-sent after a
+                // server restore): already stored, nothing to add.
+                Some((wo, kind, stored, seq))
+                    if wo == order_id && kind == op.kind && same_fact(&stored, &op.payload) =>
+                {
+                    OpOutcome::Applied {
+                        server_seq: seq,
+                        flagged_for_review: false,
+                    }
+                }
+                Some(_) => OpOutcome::Rejected {
+                    code: RejectCode::FactIdReused,
+                    reason: "fact_id was already used for a different fact".into(),
+                },
+                None => {
+                    // Checked against the facts stored before this one.
+                    // A closed job's signed content changed (an older device's notes
+                    // edit after completion): its signature no longer holds.
+                    let signature_flag = signature_flag(tx, op.entity_id, parsed)?
+                        .or(closed_content_flag(tx, op.entity_id, parsed)?);
+                    let flag = flag.or(signature_flag);
+                    let seq = new_commit(tx, now)?;
+                    tx.execute(
+                        &format!(
+                            "INSERT INTO facts ({FACT_COLS}, seq) \
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                        ),
+                        params![
+                            fact_id,
+                            op_id,
+                            order_id,
+                            technician,
+                            device_id,
+                            op.kind,
+                            op.payload.to_string(),
+                            op.base_version,
+                            ts(now),
+                            file_missing,
+                            seq
+                        ],
+                    )?;
+                    if let OpPayload::AddAddendum(a) = parsed {
                         tx.execute(
-                            &format!(
-                                "INSERT INTO facts ({FACT_COLS}, seq) \
-                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-                            ),
+                            "INSERT INTO addenda (fact_id, addendum_id, work_order_id, \
+                             technician_id, device_id, text, at, received_at) \
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                             params![
                                 fact_id,
-                                op_id,
+                                a.addendum_id.to_string(),
                                 order_id,
                                 technician,
                                 device_id,
-                                op.kind,
-                                op.payload.to_string(),
-                                op.base_version,
-                                ts(now),
-                                file_missing,
-                                seq
+                                a.text.trim(),
+                                ts(a.at),
+                                ts(now)
                             ],
                         )?;
-                        if let OpPayload::AddAddendum(a) = parsed {
-                            tx.execute(
-                                "INSERT INTO addenda (fact_id, addendum_id, work_order_id, \
-                                 technician_id, device_id, text, at, received_at) \
-                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                                params![
-                                    fact_id,
-                                    a.addendum_id.to_string(),
-                                    order_id,
-                                    technician,
-                                    device_id,
-                                    a.text.trim(),
-                                    ts(a.at),
-                                    ts(now)
-                                ],
-                            )?;
-                        } else {
-                            // An addendum is not sent to the technician's other devices:
-                            // a build before it cannot read a fact of its kind in a pull.
-                            feed(&tx, &technician, "fact", &fact_id, seq, false)?;
-                        }
-                        if let Some(status) = new_status {
-                            tx.execute(
-                                "UPDATE work_orders SET status = ?1, version = version + 1, \
-                                 updated_at = ?2, completed_at = CASE WHEN ?1 IN \
-                                 ('completed', 'unable_to_complete') THEN ?2 ELSE completed_at END \
-                                 WHERE id = ?3",
-                                // completed_at is the server's time of receipt, not the device's
-                                // clock (which may be hours wrong): exports by `since` rely on it.
-                                params![status.as_str(), ts(now), order_id],
-                            )?;
-                        }
-                        if let Some(reason) = flag {
-                            open_review_flag(
-                                &tx,
-                                &order_id,
-                                reason,
-                                &op_id,
-                                &technician,
-                                &device_id,
-                                now,
-                            )?;
-                        }
-                        // A job already flagged (cancelled, reassigned) gets the
-                        // signature's own flag too.
-                        if let Some(reason) = signature_flag.filter(|r| Some(*r) != flag) {
-                            open_review_flag(
-                                &tx,
-                                &order_id,
-                                reason,
-                                &op_id,
-                                &technician,
-                                &device_id,
-                                now,
-                            )?;
-                        }
-                        if new_status.is_some() || flag.is_some() {
-                            let order = load_work_order(&tx, op.entity_id)?
-                                .ok_or_else(|| missing("work order"))?;
-                            feed_work_order(&tx, &order, seq)?;
-                        }
-                        OpOutcome::Applied {
-                            server_seq: seq,
-                            flagged_for_review: flag.is_some(),
-                        }
+                    } else {
+                        // An addendum is not sent to the technician's other devices:
+                        // a build before it cannot read a fact of its kind in a pull.
+                        feed(tx, &technician, "fact", &fact_id, seq, false)?;
+                    }
+                    if let Some(status) = new_status {
+                        tx.execute(
+                            "UPDATE work_orders SET status = ?1, version = version + 1, \
+                             updated_at = ?2, completed_at = CASE WHEN ?1 IN \
+                             ('completed', 'unable_to_complete') THEN ?2 ELSE completed_at END \
+                             WHERE id = ?3",
+                            // completed_at is the server's time of receipt, not the device's
+                            // clock (which may be hours wrong): exports by `since` rely on it.
+                            params![status.as_str(), ts(now), order_id],
+                        )?;
+                    }
+                    if let Some(reason) = flag {
+                        open_review_flag(
+                            tx,
+                            &order_id,
+                            reason,
+                            &op_id,
+                            &technician,
+                            &device_id,
+                            now,
+                        )?;
+                    }
+                    // A job already flagged (cancelled, reassigned) gets the
+                    // signature's own flag too.
+                    if let Some(reason) = signature_flag.filter(|r| Some(*r) != flag) {
+                        open_review_flag(
+                            tx,
+                            &order_id,
+                            reason,
+                            &op_id,
+                            &technician,
+                            &device_id,
+                            now,
+                        )?;
+                    }
+                    if new_status.is_some() || flag.is_some() {
+                        let order = load_work_order(tx, op.entity_id)?
+                            .ok_or_else(|| missing("work order"))?;
+                        feed_work_order(tx, &order, seq)?;
+                    }
+                    OpOutcome::Applied {
+                        server_seq: seq,
+                        flagged_for_review: flag.is_some(),
                     }
                 }
             }
-            (Decision::Store { .. }, Err(_)) => {
-                return Err(StorageError::Internal(
-                    "decide stored an unparsed op".into(),
-                ))
-            }
-        };
-        finish_op(tx, device, op, outcome, now, resolution)
-    }
+        }
+        (Decision::Store { .. }, Err(_)) => {
+            return Err(StorageError::Internal(
+                "decide stored an unparsed op".into(),
+            ))
+        }
+    };
+    finish_op(tx, device, op, outcome, now, resolution)
 }
 
 pub(super) fn epoch(db: &SqliteStorage) -> Result<String> {
@@ -826,6 +857,15 @@ pub(super) fn apply_op(
     now: DateTime<Utc>,
 ) -> Result<OpResult> {
     db.apply_op_as(device, op, now, "applied_on_resend")
+}
+
+pub(super) fn apply_ops(
+    db: &SqliteStorage,
+    device: &DeviceAuth,
+    ops: &[Op],
+    now: DateTime<Utc>,
+) -> Result<Vec<OpResult>> {
+    db.apply_ops_as(device, ops, now, "applied_on_resend")
 }
 
 pub(super) fn list_refused_ops(

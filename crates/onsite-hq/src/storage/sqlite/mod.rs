@@ -326,6 +326,15 @@ impl Storage for SqliteStorage {
         facts::apply_op(self, device, op, now)
     }
 
+    fn apply_ops(
+        &self,
+        device: &DeviceAuth,
+        ops: &[Op],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OpResult>> {
+        facts::apply_ops(self, device, ops, now)
+    }
+
     fn restore_horizon(&self) -> Result<onsite_api::RestoreHorizon> {
         facts::restore_horizon(self)
     }
