@@ -4,7 +4,9 @@
 //! no decision with the feed, and each change is one statement or one short transaction.
 
 use chrono::{DateTime, Utc};
-use postgres::{GenericClient, Row};
+use postgres::Row;
+
+use super::client::Db;
 use uuid::Uuid;
 
 use super::{get, get_json, get_opt_time, get_opt_uuid, get_time, get_uuid, ts, PostgresStorage};
@@ -45,7 +47,7 @@ fn token_from_row(row: &Row) -> Result<ApiToken> {
     })
 }
 
-fn user_by_id(conn: &mut impl GenericClient, id: Uuid) -> Result<User> {
+fn user_by_id(conn: &mut impl Db, id: Uuid) -> Result<User> {
     let row = conn
         .query_opt(
             &format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1"),

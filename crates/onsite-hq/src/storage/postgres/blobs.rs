@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::client::Db;
 use super::{ts, PostgresStorage};
 use crate::storage::Result;
 

@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use onsite_api::{Device, Technician};
-use postgres::{GenericClient, Row};
+use postgres::Row;
+
+use super::client::Db;
 use uuid::Uuid;
 
 use super::{get, get_json, get_opt_time, get_time, get_uuid, ts, PostgresStorage};
@@ -32,7 +34,7 @@ pub(super) fn device_from_row(row: &Row) -> Result<Device> {
     })
 }
 
-pub(super) fn device_by_id(conn: &mut impl GenericClient, id: Uuid) -> Result<Device> {
+pub(super) fn device_by_id(conn: &mut impl Db, id: Uuid) -> Result<Device> {
     let row = conn
         .query_opt(
             &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = $1"),
@@ -50,7 +52,7 @@ pub(super) fn technician_from_row(row: &Row) -> Result<Technician> {
     })
 }
 
-pub(super) fn technician_exists(conn: &mut impl GenericClient, id: Uuid) -> Result<bool> {
+pub(super) fn technician_exists(conn: &mut impl Db, id: Uuid) -> Result<bool> {
     Ok(conn
         .query_opt(
             "SELECT 1 FROM technicians WHERE id = $1",

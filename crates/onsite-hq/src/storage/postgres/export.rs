@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use onsite_api::{ExportJob, OpKind, OpPayload, WorkOrder};
 
+use super::client::Db;
 use super::facts::{load_facts, CARRY_BACK_KINDS};
 use super::work_orders::{load_addenda, technician_notes, work_order_from_row, WO_COLS};
 use super::{begin_read, conv, get, get_json, get_time, get_uuid, ts, PostgresStorage};

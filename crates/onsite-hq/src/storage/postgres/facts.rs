@@ -10,7 +10,9 @@ use onsite_api::{
     ReviewReason, WorkOrder,
 };
 use onsite_domain::WorkOrderStatus;
-use postgres::{GenericClient, Row, Transaction};
+use postgres::Row;
+
+use super::client::{Db, Tx};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -60,7 +62,7 @@ pub(super) fn fact_from_row(row: &Row) -> Result<FactRecord> {
 /// A signature whose content hash differs from the job's content as head office holds it
 /// (the work order now and the facts stored before it): `rules::signature_review`.
 pub(super) fn signature_flag(
-    conn: &mut impl GenericClient,
+    conn: &mut impl Db,
     order_id: Uuid,
     payload: &OpPayload,
 ) -> Result<Option<ReviewReason>> {
@@ -84,7 +86,7 @@ pub(super) fn signature_flag(
 /// A fact that changes the signed content of a closed job, whose customer signature then no
 /// longer matches: `rules::closed_content_review` over the facts stored before it and it.
 pub(super) fn closed_content_flag(
-    conn: &mut impl GenericClient,
+    conn: &mut impl Db,
     order_id: Uuid,
     payload: &OpPayload,
 ) -> Result<Option<ReviewReason>> {
@@ -113,7 +115,7 @@ pub(super) fn closed_content_flag(
 /// kept whole in `refused_ops`; one refused before and applied now is marked resolved
 /// (`resolution` says how).
 pub(super) fn finish_op(
-    tx: &mut Transaction,
+    tx: &mut Tx,
     device: &DeviceAuth,
     op: &Op,
     outcome: OpOutcome,
@@ -209,7 +211,7 @@ pub(super) fn refused_from_row(r: &Row) -> Result<onsite_api::RefusedOp> {
     })
 }
 
-pub(super) fn day_fact_exists(conn: &mut impl GenericClient, fact_id: &str) -> Result<bool> {
+pub(super) fn day_fact_exists(conn: &mut impl Db, fact_id: &str) -> Result<bool> {
     Ok(conn
         .query_opt(
             "SELECT 1 FROM technician_day_facts WHERE fact_id = $1",
@@ -222,7 +224,7 @@ pub(super) fn day_fact_exists(conn: &mut impl GenericClient, fact_id: &str) -> R
 /// the device's technician, whatever the op's `entity_id` says; append-only and recognised
 /// by `fact_id` when re-sent.
 pub(super) fn store_technician_day_fact(
-    tx: &mut Transaction,
+    tx: &mut Tx,
     device: &DeviceAuth,
     op: &Op,
     parsed: &OpPayload,
@@ -297,10 +299,7 @@ pub(super) fn store_technician_day_fact(
     })
 }
 
-pub(super) fn load_facts(
-    conn: &mut impl GenericClient,
-    work_order_id: Uuid,
-) -> Result<Vec<FactRecord>> {
+pub(super) fn load_facts(conn: &mut impl Db, work_order_id: Uuid) -> Result<Vec<FactRecord>> {
     conn.query(
         &format!("SELECT {FACT_COLS} FROM facts WHERE work_order_id = $1 ORDER BY seq, fact_id"),
         &[&work_order_id.to_string()],
@@ -314,7 +313,7 @@ pub(super) fn load_facts(
 /// this transaction until it ends, so the next number is handed out only after this one
 /// is committed (or rolled back, when the number is handed out again): numbers become
 /// visible in order (docs/hq-storage.md, rule 1). The tag is random and never reused.
-pub(super) fn new_commit(tx: &mut Transaction, now: DateTime<Utc>) -> Result<i64> {
+pub(super) fn new_commit(tx: &mut Tx, now: DateTime<Utc>) -> Result<i64> {
     let seq: i64 = get(
         &tx.query_one(
             "UPDATE commit_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq",
@@ -335,7 +334,7 @@ pub(super) fn new_commit(tx: &mut Transaction, now: DateTime<Utc>) -> Result<i64
 
 /// Records that `audience` sees the entity as changed (or removed) at `seq`.
 pub(super) fn feed(
-    tx: &mut Transaction,
+    tx: &mut Tx,
     audience: &str,
     entity_type: &str,
     entity_id: &str,
@@ -353,7 +352,7 @@ pub(super) fn feed(
 }
 
 /// Feeds a work order to its current technician, if any.
-pub(super) fn feed_work_order(tx: &mut Transaction, order: &WorkOrder, seq: i64) -> Result<()> {
+pub(super) fn feed_work_order(tx: &mut Tx, order: &WorkOrder, seq: i64) -> Result<()> {
     if let Some(t) = order.technician_id {
         feed(
             tx,
@@ -369,7 +368,7 @@ pub(super) fn feed_work_order(tx: &mut Transaction, order: &WorkOrder, seq: i64)
 
 /// A feed row as the wire change it stands for.
 pub(super) fn materialise(
-    conn: &mut impl GenericClient,
+    conn: &mut impl Db,
     seq: i64,
     entity_type: &str,
     entity_id: &str,
@@ -486,7 +485,7 @@ pub(super) fn apply_op_as(
 
 /// Decides and stores one op inside the caller's write transaction.
 fn apply_in(
-    tx: &mut Transaction,
+    tx: &mut Tx,
     device: &DeviceAuth,
     op: &Op,
     now: DateTime<Utc>,
@@ -719,14 +718,14 @@ fn apply_in(
     finish_op(tx, device, op, outcome, now, resolution)
 }
 
-fn meta(conn: &mut impl GenericClient, key: &str) -> Result<Option<String>> {
+fn meta(conn: &mut impl Db, key: &str) -> Result<Option<String>> {
     match conn.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])? {
         Some(r) => Ok(Some(get(&r, 0)?)),
         None => Ok(None),
     }
 }
 
-fn set_meta(conn: &mut impl GenericClient, key: &str, value: &str) -> Result<()> {
+fn set_meta(conn: &mut impl Db, key: &str, value: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO meta (key, value) VALUES ($1, $2) \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -18,6 +18,7 @@
 
 mod accounts;
 mod blobs;
+mod client;
 mod devices;
 mod export;
 mod facts;
@@ -35,8 +36,9 @@ use onsite_api::{
     WorkOrderUpdate,
 };
 use postgres::types::FromSql;
-use postgres::{Client, IsolationLevel, NoTls, Row, Transaction};
-use r2d2_postgres::PostgresConnectionManager;
+use postgres::{Client, NoTls, Row};
+
+use client::{Conn, Db, Manager, Tx};
 use uuid::Uuid;
 
 use super::{DeviceAuth, FeedPage, NewDevice, Result, Storage, StorageError};
@@ -65,7 +67,7 @@ pub const WRITE_LOCK: i64 = 0x6f6e_7369_7465_0002;
 /// How many connections one instance keeps at most, unless told otherwise.
 pub const DEFAULT_POOL_SIZE: u32 = 16;
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type Pool = r2d2::Pool<Manager>;
 
 /// The PostgreSQL storage.
 pub struct PostgresStorage {
@@ -248,7 +250,7 @@ fn migrate(client: &mut Client) -> Result<()> {
 /// Starts a write: a transaction holding [`WRITE_LOCK`] until it ends. Waiting longer
 /// than `lock_timeout` for it (or any row lock) fails as `Transient` (SQLSTATE 55P03),
 /// nothing written: SQLite's busy timeout.
-fn begin_write(client: &mut Client, lock_timeout: Duration) -> Result<Transaction<'_>> {
+fn begin_write(client: &mut Conn, lock_timeout: Duration) -> Result<Tx<'_>> {
     let mut tx = client.transaction()?;
     tx.batch_execute(&format!(
         "SET LOCAL lock_timeout = {}; SELECT pg_advisory_xact_lock({WRITE_LOCK})",
@@ -258,12 +260,8 @@ fn begin_write(client: &mut Client, lock_timeout: Duration) -> Result<Transactio
 }
 
 /// Starts a read: one `REPEATABLE READ` snapshot for every statement in it.
-fn begin_read(client: &mut Client) -> Result<Transaction<'_>> {
-    Ok(client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()?)
+fn begin_read(client: &mut Conn) -> Result<Tx<'_>> {
+    client.read_transaction()
 }
 
 impl PostgresStorage {
@@ -297,7 +295,9 @@ impl PostgresStorage {
                 .max_size(size)
                 .min_idle(Some(1))
                 .connection_timeout(Duration::from_secs(10))
-                .build(PostgresConnectionManager::new(config.clone(), NoTls))
+                .build(Manager {
+                    config: config.clone(),
+                })
                 .map_err(|_| StorageError::Transient("cannot connect to the database".into()))
         };
         let storage = PostgresStorage {
@@ -309,12 +309,12 @@ impl PostgresStorage {
 
     /// A connection from the readers' pool (reads, and single-statement writes that take
     /// no commit number).
-    fn conn(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>> {
+    fn conn(&self) -> Result<r2d2::PooledConnection<Manager>> {
         Ok(self.pools()?.0.get()?)
     }
 
     /// A connection from the writers' pool, for [`PostgresStorage::write`].
-    fn writer(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>> {
+    fn writer(&self) -> Result<r2d2::PooledConnection<Manager>> {
         Ok(self.pools()?.1.get()?)
     }
 
@@ -332,7 +332,7 @@ impl PostgresStorage {
     }
 
     /// A write transaction on `conn`, holding the write lock.
-    fn write<'c>(&self, conn: &'c mut Client) -> Result<Transaction<'c>> {
+    fn write<'c>(&self, conn: &'c mut Conn) -> Result<Tx<'c>> {
         begin_write(
             conn,
             Duration::from_millis(self.lock_timeout_ms.load(Ordering::Relaxed)),

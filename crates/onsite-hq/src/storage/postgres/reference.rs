@@ -7,7 +7,9 @@ use onsite_api::{
     CompanyProfile, FeeItem, FeeTable, FeeTablePublish, NewPartsIssue, Part, PartPrice,
     PartsCatalogue, PartsCataloguePublish, PartsIssue, PartsIssueLine, PriceList, PriceListPublish,
 };
-use postgres::{GenericClient, Row};
+use postgres::Row;
+
+use super::client::Db;
 use uuid::Uuid;
 
 use super::devices::technician_exists;
@@ -28,10 +30,7 @@ fn fee_table_from_row(r: &Row) -> Result<FeeTable> {
     })
 }
 
-pub(super) fn load_fee_table(
-    conn: &mut impl GenericClient,
-    version: i64,
-) -> Result<Option<FeeTable>> {
+pub(super) fn load_fee_table(conn: &mut impl Db, version: i64) -> Result<Option<FeeTable>> {
     conn.query_opt(
         &format!("SELECT {FEE_TABLE_COLS} FROM fee_tables WHERE version = $1"),
         &[&version],
@@ -40,10 +39,7 @@ pub(super) fn load_fee_table(
     .transpose()
 }
 
-pub(super) fn load_price_list(
-    conn: &mut impl GenericClient,
-    version: i64,
-) -> Result<Option<PriceList>> {
+pub(super) fn load_price_list(conn: &mut impl Db, version: i64) -> Result<Option<PriceList>> {
     conn.query_opt(
         "SELECT version, effective_from, published_at, prices FROM price_lists WHERE version = $1",
         &[&version],
@@ -59,9 +55,7 @@ pub(super) fn load_price_list(
     .transpose()
 }
 
-pub(super) fn load_latest_catalogue(
-    conn: &mut impl GenericClient,
-) -> Result<Option<PartsCatalogue>> {
+pub(super) fn load_latest_catalogue(conn: &mut impl Db) -> Result<Option<PartsCatalogue>> {
     conn.query_opt(
         "SELECT version, published_at, parts FROM parts_catalogues ORDER BY version DESC LIMIT 1",
         &[],
@@ -89,7 +83,7 @@ pub(super) fn issue_from_row(r: &Row) -> Result<PartsIssue> {
     })
 }
 
-pub(super) fn load_company(conn: &mut impl GenericClient) -> Result<Option<CompanyProfile>> {
+pub(super) fn load_company(conn: &mut impl Db) -> Result<Option<CompanyProfile>> {
     conn.query_opt("SELECT name, phone, address FROM company WHERE id = 1", &[])?
         .map(|r| {
             Ok(CompanyProfile {
@@ -102,7 +96,7 @@ pub(super) fn load_company(conn: &mut impl GenericClient) -> Result<Option<Compa
 }
 
 /// The next version of a versioned table (the caller holds the write lock).
-fn next_version(conn: &mut impl GenericClient, table: &str) -> Result<i64> {
+fn next_version(conn: &mut impl Db, table: &str) -> Result<i64> {
     get(
         &conn.query_one(
             &format!("SELECT COALESCE(MAX(version), 0) + 1 FROM {table}"),

@@ -7,7 +7,9 @@ use onsite_api::{
     ReviewReason, WorkOrder, WorkOrderDetail, WorkOrderQuery, WorkOrderUpdate,
 };
 use onsite_domain::{JobType, WorkOrderStatus};
-use postgres::{GenericClient, Row, Transaction};
+use postgres::Row;
+
+use super::client::{Db, Tx};
 use uuid::Uuid;
 
 use super::devices::technician_exists;
@@ -73,10 +75,7 @@ pub(super) fn flag_from_row(row: &Row) -> Result<ReviewFlag> {
     })
 }
 
-pub(super) fn load_work_order(
-    conn: &mut impl GenericClient,
-    id: Uuid,
-) -> Result<Option<WorkOrder>> {
+pub(super) fn load_work_order(conn: &mut impl Db, id: Uuid) -> Result<Option<WorkOrder>> {
     conn.query_opt(
         &format!("SELECT {WO_COLS} FROM work_orders w WHERE w.id = $1"),
         &[&id.to_string()],
@@ -87,7 +86,7 @@ pub(super) fn load_work_order(
 
 /// A job's addenda (notes after completion), oldest first.
 pub(super) fn load_addenda(
-    conn: &mut impl GenericClient,
+    conn: &mut impl Db,
     order_id: Uuid,
 ) -> Result<Vec<onsite_api::JobAddendum>> {
     conn.query(
@@ -121,7 +120,7 @@ pub(super) fn technician_notes(facts: &[FactRecord]) -> Option<String> {
 /// Opens a review flag on a job unless one with the same reason is open; true when opened.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn open_review_flag(
-    tx: &mut Transaction,
+    tx: &mut Tx,
     order_id: &str,
     reason: ReviewReason,
     op_id: &str,
