@@ -73,7 +73,7 @@ impl AccountStore for PostgresStorage {
                 &ts(now),
             ],
         )
-        .map_err(|e| match StorageError::from(e) {
+        .map_err(|e| match e {
             StorageError::Conflict(_) => StorageError::Conflict("the user name is taken".into()),
             e => e,
         })?;
