@@ -20,8 +20,13 @@
 //! and `ONSITE_LOAD_INSTANCES=N` runs N head offices (own pools, own servers) on it,
 //! device i syncing with instance i mod N.
 //!
+//! `ONSITE_LOAD_SATURATION=1` measures instead the saturation point of SQLite, PostgreSQL
+//! with one instance and with two, in one run: the same devices at growing offered rates
+//! until a step misses the goal (see [`saturation`]).
+//!
 //! `cargo bench -p onsite-hq --bench load`
-//! (short run: `ONSITE_LOAD_SECS=10 ONSITE_LOAD_DEVICES=100 cargo bench -p onsite-hq --bench load`)
+//! (short run: `ONSITE_LOAD_SECS=10 ONSITE_LOAD_DEVICES=100 cargo bench -p onsite-hq --bench load`;
+//! saturation: `ONSITE_LOAD_SATURATION=1 cargo bench -p onsite-hq --bench load`)
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -128,101 +133,281 @@ fn new_work_order(i: usize, technician: Uuid) -> NewWorkOrder {
 }
 
 fn main() {
+    if std::env::var("ONSITE_LOAD_SATURATION").is_ok_and(|v| v == "1") {
+        return saturation();
+    }
     let secs: u64 = env_or("ONSITE_LOAD_SECS", 60);
     let n: usize = env_or("ONSITE_LOAD_DEVICES", 1000);
     let think = Duration::from_millis(env_or("ONSITE_LOAD_THINK_MS", 10_000));
     let max_ops: u64 = env_or("ONSITE_LOAD_MAX_OPS", 5u64).max(1);
-
-    // Head office: its own runtime (axum + its blocking pool for SQLite).
-    let server_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("hq")
-        .enable_all()
-        .build()
-        .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
     let postgres = std::env::var("ONSITE_LOAD_BACKEND").is_ok_and(|b| b == "postgres");
     let instances: usize = env_or("ONSITE_LOAD_INSTANCES", 1usize).max(1);
-    let storages: Vec<Arc<dyn Storage>> = if postgres {
-        let url = onsite_testkit::pg::fresh_database();
-        (0..instances)
-            .map(|_| Arc::new(PostgresStorage::connect(&url).unwrap()) as Arc<dyn Storage>)
-            .collect()
-    } else {
-        assert_eq!(
-            instances, 1,
-            "several instances need ONSITE_LOAD_BACKEND=postgres"
-        );
-        vec![Arc::new(SqliteStorage::open_in_dir(tmp.path()).unwrap())]
-    };
-    let pki = onsite_testkit::pki();
-    let servers: Vec<onsite_hq::RunningServer> = storages
-        .iter()
-        .map(|storage| {
-            let _guard = server_rt.enter();
-            onsite_testkit::serve(storage.clone(), &pki, |app| app)
-        })
-        .collect();
-    let bases: Vec<String> = servers
-        .iter()
-        .map(|s| format!("https://127.0.0.1:{}", s.addr.port()))
-        .collect();
-    let storage = storages[0].clone();
-
-    // The load generator: another runtime.
-    let client_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("load")
-        .enable_all()
-        .build()
-        .unwrap();
-
+    let setup = Setup::start(postgres, instances);
     println!(
         "load: {n} devices, {secs} s, think {} ms mean (uniform ±50%), 1–{max_ops} ops per push; onsite-hq over TLS on 127.0.0.1, {}",
         think.as_millis(),
-        if postgres {
-            format!("PostgreSQL, {instances} instance(s)")
-        } else {
-            "SQLite".to_owned()
-        }
+        setup.name
     );
-    let t = Instant::now();
-    let codes = seed(&*storage, n);
-    println!(
-        "seeded {n} technicians, work orders and enrolment codes in {:.1} s (storage API)",
-        t.elapsed().as_secs_f64()
-    );
+    let mut devices = setup.devices(n);
+    let (stats, elapsed) = setup.run(&mut devices, Duration::from_secs(secs), think, max_ops);
+    report(&stats, elapsed, n);
+    setup.stop();
+}
 
-    let ca = Arc::new(pki.ca_pem);
-    let (stats, elapsed) = client_rt.block_on(async move {
+/// Head office as one setup (backend and instances), and the load generator's runtime.
+struct Setup {
+    name: String,
+    server_rt: tokio::runtime::Runtime,
+    client_rt: tokio::runtime::Runtime,
+    servers: Vec<onsite_hq::RunningServer>,
+    bases: Vec<String>,
+    storage: Arc<dyn Storage>,
+    ca: Arc<String>,
+    _tmp: tempfile::TempDir,
+}
+
+impl Setup {
+    /// Head office on SQLite, or `instances` head offices on one fresh PostgreSQL database
+    /// (the test kit's throwaway cluster, or `ONSITE_TEST_PG_URL`'s).
+    fn start(postgres: bool, instances: usize) -> Setup {
+        // Head office: its own runtime (axum + its blocking pool for storage).
+        let server_rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("hq")
+            .enable_all()
+            .build()
+            .unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let storages: Vec<Arc<dyn Storage>> = if postgres {
+            let url = onsite_testkit::pg::fresh_database();
+            (0..instances)
+                .map(|_| Arc::new(PostgresStorage::connect(&url).unwrap()) as Arc<dyn Storage>)
+                .collect()
+        } else {
+            assert_eq!(
+                instances, 1,
+                "several instances need ONSITE_LOAD_BACKEND=postgres"
+            );
+            vec![Arc::new(SqliteStorage::open_in_dir(tmp.path()).unwrap())]
+        };
+        let pki = onsite_testkit::pki();
+        let servers: Vec<onsite_hq::RunningServer> = storages
+            .iter()
+            .map(|storage| {
+                let _guard = server_rt.enter();
+                onsite_testkit::serve(storage.clone(), &pki, |app| app)
+            })
+            .collect();
+        let bases = servers
+            .iter()
+            .map(|s| format!("https://127.0.0.1:{}", s.addr.port()))
+            .collect();
+        // The load generator: another runtime.
+        let client_rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("load")
+            .enable_all()
+            .build()
+            .unwrap();
+        Setup {
+            name: if postgres {
+                format!("PostgreSQL, {instances} instance(s)")
+            } else {
+                "SQLite".to_owned()
+            },
+            server_rt,
+            client_rt,
+            servers,
+            bases,
+            storage: storages[0].clone(),
+            ca: Arc::new(pki.ca_pem),
+            _tmp: tmp,
+        }
+    }
+
+    /// `n` technicians with a work order each, their devices enrolled over HTTPS and
+    /// pulled once (not measured).
+    fn devices(&self, n: usize) -> Vec<DeviceState> {
         let t = Instant::now();
-        let devices = enrol_all(&bases[0], &ca, codes).await;
+        let codes = seed(&*self.storage, n);
+        println!(
+            "seeded {n} technicians, work orders and enrolment codes in {:.1} s (storage API)",
+            t.elapsed().as_secs_f64()
+        );
+        let t = Instant::now();
+        let devices: Vec<DeviceState> =
+            self.client_rt
+                .block_on(enrol_all(&self.bases[0], &self.ca, codes))
+                .into_iter()
+                .enumerate()
+                .map(|(i, (dev, client, cursor))| DeviceState {
+                    dev,
+                    client,
+                    cursor,
+                    seq: 0,
+                    rng: Rng(
+                        0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9)
+                    ),
+                })
+                .collect();
         println!(
             "enrolled {} devices over HTTPS and pulled once each in {:.1} s (not measured)",
             devices.len(),
             t.elapsed().as_secs_f64()
         );
-        let start = Instant::now();
-        let deadline = start + Duration::from_secs(secs);
-        let mut tasks = Vec::new();
-        for (i, (dev, client, cursor)) in devices.into_iter().enumerate() {
-            let base = bases[i % bases.len()].clone();
-            tasks.push(tokio::spawn(device_loop(
-                i as u64, dev, client, cursor, base, deadline, think, max_ops,
-            )));
+        devices
+    }
+
+    /// Every device's loop for `secs`, device i syncing with instance i mod N.
+    fn run(
+        &self,
+        devices: &mut Vec<DeviceState>,
+        secs: Duration,
+        think: Duration,
+        max_ops: u64,
+    ) -> (Stats, Duration) {
+        let states = std::mem::take(devices);
+        let bases = self.bases.clone();
+        let (stats, elapsed, states) = self.client_rt.block_on(async move {
+            let start = Instant::now();
+            let deadline = start + secs;
+            let tasks: Vec<_> = states
+                .into_iter()
+                .enumerate()
+                .map(|(i, state)| {
+                    let base = bases[i % bases.len()].clone();
+                    tokio::spawn(device_loop(state, base, deadline, think, max_ops))
+                })
+                .collect();
+            let mut all = Stats::default();
+            let mut states = Vec::with_capacity(tasks.len());
+            for t in tasks {
+                let (state, stats) = t.await.unwrap();
+                all.merge(stats);
+                states.push(state);
+            }
+            (all, start.elapsed(), states)
+        });
+        *devices = states;
+        (stats, elapsed)
+    }
+
+    fn stop(self) {
+        self.server_rt.block_on(async {
+            for server in self.servers {
+                let _ = server.shutdown(Duration::from_secs(5)).await;
+            }
+        });
+    }
+}
+
+/// One setup's step at one offered rate.
+struct Step {
+    offered: f64,
+    syncs_per_s: f64,
+    push_p99: f64,
+    pull_p99: f64,
+    errors: u64,
+}
+
+impl Step {
+    fn met(&self) -> bool {
+        self.push_p99 < 250.0 && self.pull_p99 < 250.0 && self.errors == 0
+    }
+}
+
+/// The saturation point of each setup, in one run: the same devices sync at offered
+/// rates that grow step by step (think time = devices / rate) until a step misses the goal
+/// (push and pull p99 under 250 ms, no errors). The saturation point is the highest rate
+/// met; the missed step shows what the setup delivers when pushed past it.
+///
+/// ONSITE_LOAD_DEVICES (default 1,000), ONSITE_LOAD_STEP_SECS (default 10),
+/// ONSITE_LOAD_RATES (syncs/s, default 50,100,150,200,300,400,500,700),
+/// ONSITE_LOAD_SETUPS (default sqlite,postgres:1,postgres:2).
+fn saturation() {
+    let n: usize = env_or("ONSITE_LOAD_DEVICES", 1000);
+    let step_secs = Duration::from_secs(env_or("ONSITE_LOAD_STEP_SECS", 10));
+    let max_ops: u64 = env_or("ONSITE_LOAD_MAX_OPS", 5u64).max(1);
+    let rates: Vec<f64> = std::env::var("ONSITE_LOAD_RATES")
+        .unwrap_or_else(|_| "50,100,150,200,300,400,500,700".into())
+        .split(',')
+        .filter_map(|r| r.trim().parse().ok())
+        .collect();
+    let setups: Vec<(bool, usize)> = std::env::var("ONSITE_LOAD_SETUPS")
+        .unwrap_or_else(|_| "sqlite,postgres:1,postgres:2".into())
+        .split(',')
+        .map(|s| match s.trim().split_once(':') {
+            Some(("postgres", k)) => (true, k.parse().unwrap_or(1)),
+            None if s.trim() == "postgres" => (true, 1),
+            _ => (false, 1),
+        })
+        .collect();
+    println!(
+        "saturation: {n} devices, steps of {} s at offered rates {rates:?} syncs/s, 1–{max_ops} ops per push; goal push and pull p99 < 250 ms, 0 errors",
+        step_secs.as_secs()
+    );
+    let mut summary = Vec::new();
+    for (postgres, instances) in setups {
+        let setup = Setup::start(postgres, instances);
+        println!();
+        println!("== {}", setup.name);
+        let mut devices = setup.devices(n);
+        println!(
+            "{:>8} {:>9} {:>12} {:>12} {:>7}",
+            "offered", "syncs/s", "push p99 ms", "pull p99 ms", "errors"
+        );
+        let mut steps = Vec::new();
+        for &rate in &rates {
+            let think = Duration::from_secs_f64(n as f64 / rate);
+            let (stats, elapsed) = setup.run(&mut devices, step_secs, think, max_ops);
+            let p99 = |kind: &str| {
+                let mut v = stats.latencies.get(kind).cloned().unwrap_or_default();
+                v.sort_unstable();
+                percentile(&v, 99.0)
+            };
+            let step = Step {
+                offered: rate,
+                syncs_per_s: stats.syncs as f64 / elapsed.as_secs_f64(),
+                push_p99: p99("push"),
+                pull_p99: p99("pull"),
+                errors: stats.errors.values().sum(),
+            };
+            println!(
+                "{:>8.0} {:>9.1} {:>12.1} {:>12.1} {:>7}",
+                step.offered, step.syncs_per_s, step.push_p99, step.pull_p99, step.errors
+            );
+            let met = step.met();
+            steps.push(step);
+            if !met {
+                break;
+            }
         }
-        let mut all = Stats::default();
-        for t in tasks {
-            all.merge(t.await.unwrap());
-        }
-        (all, start.elapsed())
-    });
-    report(&stats, elapsed, n);
-    server_rt.block_on(async {
-        for server in servers {
-            let _ = server.shutdown(Duration::from_secs(5)).await;
-        }
-    });
+        summary.push((setup.name.clone(), steps));
+        setup.stop();
+    }
+    println!();
+    println!("saturation point (highest offered rate within the goal), per setup:");
+    for (name, steps) in &summary {
+        let best = steps.iter().filter(|s| s.met()).last();
+        let missed = steps.iter().find(|s| !s.met());
+        println!(
+            "  {name:<28} {}; {}",
+            match best {
+                Some(b) => format!(
+                    "{:.0} syncs/s offered ({:.1} done, push p99 {:.0} ms)",
+                    b.offered, b.syncs_per_s, b.push_p99
+                ),
+                None => "none of the rates".into(),
+            },
+            match missed {
+                Some(m) => format!(
+                    "at {:.0} offered: {:.1} syncs/s done, push p99 {:.0} ms, {} errors",
+                    m.offered, m.syncs_per_s, m.push_p99, m.errors
+                ),
+                None => "every rate tried was met".into(),
+            }
+        );
+    }
 }
 
 /// Technicians, one work order each, and a one-time code each: straight into storage.
@@ -388,21 +573,32 @@ fn ops_for(dev: &Device, seq: &mut i64, count: u64, rng: &mut Rng) -> Vec<Op> {
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn device_loop(
-    i: u64,
+/// One device between runs: its token, its connection, its cursor, its op counter.
+struct DeviceState {
     dev: Device,
     client: reqwest::Client,
-    mut cursor: Option<String>,
+    cursor: Option<String>,
+    seq: i64,
+    rng: Rng,
+}
+
+/// One device's loop until `deadline`; gives its state back for the next run.
+async fn device_loop(
+    mut state: DeviceState,
     base: String,
     deadline: Instant,
     think: Duration,
     max_ops: u64,
-) -> Stats {
+) -> (DeviceState, Stats) {
+    let DeviceState {
+        dev,
+        client,
+        cursor,
+        seq,
+        rng,
+    } = &mut state;
     let _ = dev.technician_id;
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (i + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9));
     let mut stats = Stats::default();
-    let mut seq = 0i64;
     let mut first = true;
     loop {
         let factor = if first { rng.unit() } else { 0.5 + rng.unit() };
@@ -410,13 +606,13 @@ async fn device_loop(
         let wake = Instant::now() + think.mul_f64(factor);
         if wake >= deadline {
             tokio::time::sleep_until(deadline.into()).await;
-            return stats;
+            return (state, stats);
         }
         tokio::time::sleep_until(wake.into()).await;
 
         // Push.
         let count = 1 + rng.next() % max_ops;
-        let ops = ops_for(&dev, &mut seq, count, &mut rng);
+        let ops = ops_for(dev, seq, count, rng);
         let t = Instant::now();
         let res = client
             .post(format!("{base}{}", routes::SYNC_PUSH))
@@ -461,7 +657,7 @@ async fn device_loop(
         let mut ok = true;
         for _ in 0..100 {
             let t = Instant::now();
-            match pull(&client, &base, &dev.token, cursor.as_deref()).await {
+            match pull(client, &base, &dev.token, cursor.as_deref()).await {
                 Ok(page) => {
                     stats
                         .latencies
@@ -469,7 +665,7 @@ async fn device_loop(
                         .or_default()
                         .push(t.elapsed().as_micros() as u64);
                     stats.changes_pulled += page.changes.len() as u64;
-                    cursor = Some(page.cursor);
+                    *cursor = Some(page.cursor);
                     if !page.has_more {
                         break;
                     }
