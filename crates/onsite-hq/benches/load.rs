@@ -388,7 +388,7 @@ fn saturation() {
     println!();
     println!("saturation point (highest offered rate within the goal), per setup:");
     for (name, steps) in &summary {
-        let best = steps.iter().filter(|s| s.met()).last();
+        let best = steps.iter().rfind(|s| s.met());
         let missed = steps.iter().find(|s| !s.met());
         println!(
             "  {name:<28} {}; {}",
