@@ -88,9 +88,18 @@ pub(super) fn signature_flag(
 pub(super) fn closed_content_flag(
     conn: &mut impl Db,
     order_id: Uuid,
+    status: Option<WorkOrderStatus>,
     payload: &OpPayload,
 ) -> Result<Option<ReviewReason>> {
-    if !rules::changes_signed_content(payload) {
+    let closed = |s| {
+        matches!(
+            s,
+            WorkOrderStatus::Completed | WorkOrderStatus::UnableToComplete
+        )
+    };
+    // The status the op was decided on, read in this transaction: an open job is not
+    // read again.
+    if !rules::changes_signed_content(payload) || !status.is_some_and(closed) {
         return Ok(None);
     }
     let Some(order) = load_work_order(conn, order_id)? else {
@@ -122,17 +131,24 @@ pub(super) fn finish_op(
     now: DateTime<Utc>,
     resolution: &str,
 ) -> Result<OpResult> {
+    // The refusal (or its resolution) and the stored result in one statement: one round
+    // trip under the write lock.
+    let result = serde_json::to_string(&outcome)?;
     match &outcome {
         OpOutcome::Rejected { code, reason } => {
             tx.execute(
-                "INSERT INTO refused_ops (device_id, op_id, technician_id, device_seq, kind, \
-                 entity_id, base_version, payload, code, reason, first_refused_at, \
-                 last_refused_at, file_missing) \
+                "WITH refused AS (INSERT INTO refused_ops (device_id, op_id, technician_id, \
+                 device_seq, kind, entity_id, base_version, payload, code, reason, \
+                 first_refused_at, last_refused_at, file_missing) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) \
                  ON CONFLICT (device_id, op_id) DO UPDATE SET code = excluded.code, \
                  file_missing = excluded.file_missing, \
                  reason = excluded.reason, last_refused_at = excluded.last_refused_at, \
-                 attempts = refused_ops.attempts + 1, resolved_at = NULL, resolution = NULL",
+                 attempts = refused_ops.attempts + 1, resolved_at = NULL, resolution = NULL) \
+                 INSERT INTO processed_ops (device_id, op_id, device_seq, result, processed_at) \
+                 VALUES ($1, $2, $4, $13, $11) \
+                 ON CONFLICT (device_id, op_id) DO UPDATE SET device_seq = excluded.device_seq, \
+                 result = excluded.result, processed_at = excluded.processed_at",
                 &[
                     &device.device_id.to_string(),
                     &op.op_id.to_string(),
@@ -146,35 +162,29 @@ pub(super) fn finish_op(
                     reason,
                     &ts(now),
                     &op.file_missing,
+                    &result,
                 ],
             )?;
         }
         OpOutcome::Applied { .. } => {
             tx.execute(
-                "UPDATE refused_ops SET resolved_at = $3, resolution = $4 \
-                 WHERE device_id = $1 AND op_id = $2 AND resolved_at IS NULL",
+                "WITH resolved AS (UPDATE refused_ops SET resolved_at = $3, resolution = $4 \
+                 WHERE device_id = $1 AND op_id = $2 AND resolved_at IS NULL) \
+                 INSERT INTO processed_ops (device_id, op_id, device_seq, result, processed_at) \
+                 VALUES ($1, $2, $5, $6, $3) \
+                 ON CONFLICT (device_id, op_id) DO UPDATE SET device_seq = excluded.device_seq, \
+                 result = excluded.result, processed_at = excluded.processed_at",
                 &[
                     &device.device_id.to_string(),
                     &op.op_id.to_string(),
                     &ts(now),
                     &resolution,
+                    &op.device_seq,
+                    &result,
                 ],
             )?;
         }
     }
-    tx.execute(
-        "INSERT INTO processed_ops (device_id, op_id, device_seq, result, processed_at) \
-         VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (device_id, op_id) DO UPDATE SET device_seq = excluded.device_seq, \
-         result = excluded.result, processed_at = excluded.processed_at",
-        &[
-            &device.device_id.to_string(),
-            &op.op_id.to_string(),
-            &op.device_seq,
-            &serde_json::to_string(&outcome)?,
-            &ts(now),
-        ],
-    )?;
     Ok(OpResult {
         op_id: op.op_id,
         duplicate: false,
@@ -209,15 +219,6 @@ pub(super) fn refused_from_row(r: &Row) -> Result<onsite_api::RefusedOp> {
         resolution: get(r, 14)?,
         file_missing: get(r, 15)?,
     })
-}
-
-pub(super) fn day_fact_exists(conn: &mut impl Db, fact_id: &str) -> Result<bool> {
-    Ok(conn
-        .query_opt(
-            "SELECT 1 FROM technician_day_facts WHERE fact_id = $1",
-            &[&fact_id],
-        )?
-        .is_some())
 }
 
 /// A technician-day fact (stock-take, expenses, unused return without a job): stored for
@@ -314,22 +315,20 @@ pub(super) fn load_facts(conn: &mut impl Db, work_order_id: Uuid) -> Result<Vec<
 /// is committed (or rolled back, when the number is handed out again): numbers become
 /// visible in order (docs/hq-storage.md, rule 1). The tag is random and never reused.
 pub(super) fn new_commit(tx: &mut Tx, now: DateTime<Utc>) -> Result<i64> {
-    let seq: i64 = get(
-        &tx.query_one(
-            "UPDATE commit_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq",
-            &[],
-        )?,
-        0,
-    )?;
     let mut tag = [0u8; 8];
     getrandom::fill(&mut tag)
         .map_err(|_| StorageError::Internal("no randomness for a commit tag".into()))?;
     let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
-    tx.execute(
-        "INSERT INTO commits (seq, at, tag) VALUES ($1, $2, $3)",
-        &[&seq, &ts(now), &tag],
-    )?;
-    Ok(seq)
+    // One statement (one round trip, taken under the write lock): the counter's row lock
+    // is taken by the UPDATE and held to commit, as before.
+    get(
+        &tx.query_one(
+            "WITH c AS (UPDATE commit_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq) \
+             INSERT INTO commits (seq, at, tag) SELECT seq, $1, $2 FROM c RETURNING seq",
+            &[&ts(now), &tag],
+        )?,
+        0,
+    )
 }
 
 /// Records that `audience` sees the entity as changed (or removed) at `seq`.
@@ -493,12 +492,29 @@ fn apply_in(
 ) -> Result<OpResult> {
     let device_id = device.device_id.to_string();
     let op_id = op.op_id.to_string();
-    let stored: Option<String> = match tx.query_opt(
-        "SELECT result FROM processed_ops WHERE device_id = $1 AND op_id = $2",
-        &[&device_id, &op_id],
-    )? {
-        Some(r) => Some(get(&r, 0)?),
-        None => None,
+    let technician = device.technician_id.to_string();
+    let order_id = op.entity_id.to_string();
+    // The op's stored result and the state of its work order, in one round trip (under
+    // the write lock): SQLite reads them in two statements.
+    let row = tx.query_one(
+        "SELECT p.result, w.id IS NOT NULL, w.technician_id, w.status, \
+         EXISTS (SELECT 1 FROM assignments a \
+         WHERE a.work_order_id = w.id AND a.technician_id = $4) \
+         FROM (SELECT 1) AS one \
+         LEFT JOIN processed_ops p ON p.device_id = $1 AND p.op_id = $2 \
+         LEFT JOIN work_orders w ON w.id = $3",
+        &[&device_id, &op_id, &order_id, &technician],
+    )?;
+    let stored: Option<String> = get(&row, 0)?;
+    let state = if get::<bool>(&row, 1)? {
+        let status: String = get(&row, 3)?;
+        Some(WorkOrderState {
+            technician_id: get_opt_uuid(&row, 2)?,
+            status: WorkOrderStatus::parse(&status).ok_or_else(|| conv("status"))?,
+            ever_assigned_to_op_technician: get(&row, 4)?,
+        })
+    } else {
+        None
     };
     if let Some(stored) = stored {
         let outcome: OpOutcome = serde_json::from_str(&stored)?;
@@ -514,8 +530,6 @@ fn apply_in(
         }
     }
 
-    let technician = device.technician_id.to_string();
-    let order_id = op.entity_id.to_string();
     let payload = OpPayload::parse(&op.kind, &op.payload);
     if let Some((parsed, day)) = payload
         .as_ref()
@@ -525,22 +539,6 @@ fn apply_in(
         let outcome = store_technician_day_fact(tx, device, op, parsed, day, now)?;
         return finish_op(tx, device, op, outcome, now, resolution);
     }
-    let state = match tx.query_opt(
-        "SELECT technician_id, status, EXISTS (SELECT 1 FROM assignments a \
-         WHERE a.work_order_id = w.id AND a.technician_id = $2) \
-         FROM work_orders w WHERE w.id = $1",
-        &[&order_id, &technician],
-    )? {
-        Some(r) => {
-            let status: String = get(&r, 1)?;
-            Some(WorkOrderState {
-                technician_id: get_opt_uuid(&r, 0)?,
-                status: WorkOrderStatus::parse(&status).ok_or_else(|| conv("status"))?,
-                ever_assigned_to_op_technician: get(&r, 2)?,
-            })
-        }
-        None => None,
-    };
     let blob_present = match payload.as_ref().ok().and_then(|p| p.blob_sha256()) {
         Some(sha) => tx
             .query_opt("SELECT 1 FROM blobs WHERE sha256 = $1", &[&sha])?
@@ -574,7 +572,15 @@ fn apply_in(
         (Decision::Reject(code, reason), _) => OpOutcome::Rejected { code, reason },
         (Decision::Store { new_status, flag }, Ok(parsed)) => {
             let fact_id = parsed.fact_id().to_string();
-            if day_fact_exists(tx, &fact_id)? {
+            // Whether the id is a technician-day fact's, and the job fact stored under
+            // it if any, in one round trip.
+            let row = tx.query_one(
+                "SELECT EXISTS (SELECT 1 FROM technician_day_facts WHERE fact_id = $1), \
+                 f.work_order_id, f.kind, f.payload, f.seq \
+                 FROM (SELECT 1) AS one LEFT JOIN facts f ON f.fact_id = $1",
+                &[&fact_id],
+            )?;
+            if get::<bool>(&row, 0)? {
                 return finish_op(
                     tx,
                     device,
@@ -587,15 +593,12 @@ fn apply_in(
                     resolution,
                 );
             }
-            let earlier = match tx.query_opt(
-                "SELECT work_order_id, kind, payload, seq FROM facts WHERE fact_id = $1",
-                &[&fact_id],
-            )? {
-                Some(r) => Some((
-                    get::<String>(&r, 0)?,
-                    get::<String>(&r, 1)?,
-                    get_json::<Value>(&r, 2)?,
-                    get::<i64>(&r, 3)?,
+            let earlier = match get::<Option<String>>(&row, 1)? {
+                Some(wo) => Some((
+                    wo,
+                    get::<String>(&row, 2)?,
+                    get_json::<Value>(&row, 3)?,
+                    get::<i64>(&row, 4)?,
                 )),
                 None => None,
             };
@@ -618,8 +621,13 @@ fn apply_in(
                     // Checked against the facts stored before this one.
                     // A closed job's signed content changed (an older device's notes
                     // edit after completion): its signature no longer holds.
-                    let signature_flag = signature_flag(tx, op.entity_id, parsed)?
-                        .or(closed_content_flag(tx, op.entity_id, parsed)?);
+                    let signature_flag =
+                        signature_flag(tx, op.entity_id, parsed)?.or(closed_content_flag(
+                            tx,
+                            op.entity_id,
+                            state.as_ref().map(|s| s.status),
+                            parsed,
+                        )?);
                     let flag = flag.or(signature_flag);
                     let seq = new_commit(tx, now)?;
                     tx.execute(

@@ -85,9 +85,18 @@ pub(super) fn signature_flag(
 pub(super) fn closed_content_flag(
     conn: &Connection,
     order_id: Uuid,
+    status: Option<WorkOrderStatus>,
     payload: &OpPayload,
 ) -> Result<Option<ReviewReason>> {
-    if !rules::changes_signed_content(payload) {
+    let closed = |s| {
+        matches!(
+            s,
+            WorkOrderStatus::Completed | WorkOrderStatus::UnableToComplete
+        )
+    };
+    // The status the op was decided on, read in this transaction: an open job is not
+    // read again.
+    if !rules::changes_signed_content(payload) || !status.is_some_and(closed) {
         return Ok(None);
     }
     let Some(order) = load_work_order(conn, order_id)? else {
@@ -610,8 +619,13 @@ fn apply_in(
                     // Checked against the facts stored before this one.
                     // A closed job's signed content changed (an older device's notes
                     // edit after completion): its signature no longer holds.
-                    let signature_flag = signature_flag(tx, op.entity_id, parsed)?
-                        .or(closed_content_flag(tx, op.entity_id, parsed)?);
+                    let signature_flag =
+                        signature_flag(tx, op.entity_id, parsed)?.or(closed_content_flag(
+                            tx,
+                            op.entity_id,
+                            state.as_ref().map(|s| s.status),
+                            parsed,
+                        )?);
                     let flag = flag.or(signature_flag);
                     let seq = new_commit(tx, now)?;
                     tx.execute(
