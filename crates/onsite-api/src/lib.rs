@@ -179,6 +179,10 @@ pub mod codes {
     /// 429: this address tried too often (enrolment codes, or wrong tokens); retry after
     /// `Retry-After` seconds.
     pub const RATE_LIMITED: &str = "rate_limited";
+    /// 429: this device has uploaded as many bytes of new blobs in the last 24 hours as
+    /// head office takes from one device; retry after `Retry-After` seconds (the file stays
+    /// on the device, nothing is lost).
+    pub const BLOB_QUOTA: &str = "blob_quota_exceeded";
     /// A bug on the server; details are in its log (never customer data).
     pub const INTERNAL: &str = "internal";
 }

@@ -46,6 +46,7 @@ pub struct FileLimits {
     pub max_in_flight: Option<usize>,
     pub failed_enrol_per_minute: Option<u32>,
     pub failed_auth_per_minute: Option<u32>,
+    pub blob_quota_mib: Option<u64>,
 }
 
 /// Reads and checks the file; the error names the file and, for a bad key or value, where.
@@ -93,6 +94,7 @@ mod tests {
             max_in_flight = 256
             failed_enrol_per_minute = 5
             failed_auth_per_minute = 20
+            blob_quota_mib = 512
             "#,
         )
         .unwrap();
@@ -107,6 +109,7 @@ mod tests {
         assert_eq!(c.metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));
         assert_eq!(c.shutdown_grace, Some(45));
         assert_eq!(c.limits.max_in_flight, Some(256));
+        assert_eq!(c.limits.blob_quota_mib, Some(512));
         assert_eq!(c.limits.failed_auth_per_minute, Some(20));
     }
 

@@ -41,6 +41,9 @@ pub struct Limits {
     /// Failed authentications (a wrong or revoked token) per client address per minute;
     /// past it, the address is refused for a minute, right token or not.
     pub failed_auth_per_minute: u32,
+    /// Bytes of new blobs one device may store in any 24 hours (429 `blob_quota_exceeded`
+    /// past it; a blob head office already has costs nothing). At least one largest blob.
+    pub blob_bytes_per_day: u64,
 }
 
 impl Default for Limits {
@@ -51,6 +54,7 @@ impl Default for Limits {
             max_in_flight: 512,
             failed_enrol_per_minute: 10,
             failed_auth_per_minute: 30,
+            blob_bytes_per_day: 2048 * 1024 * 1024,
         }
     }
 }
@@ -131,6 +135,11 @@ impl Guard {
             auth: Strikes::new("authentication", limits.failed_auth_per_minute),
             limits,
         }
+    }
+
+    /// Bytes of new blobs one device may store in any 24 hours.
+    pub fn blob_bytes_per_day(&self) -> u64 {
+        self.limits.blob_bytes_per_day
     }
 
     /// Before an enrolment from `ip`: refused while the address is blocked.

@@ -34,7 +34,7 @@ use crate::export;
 use crate::guard::{client_ip, Guard, Limits};
 use crate::paging::{self, Page, PageArgs};
 use crate::rules;
-use crate::storage::{DeviceAuth, NewDevice, Storage, StorageError};
+use crate::storage::{BlobStored, DeviceAuth, NewDevice, Storage, StorageError};
 
 /// Seconds a client is told to wait after a transient failure.
 pub const RETRY_AFTER_SECS: u64 = 5;
@@ -141,6 +141,19 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 codes::RATE_LIMITED,
                 "too many attempts from this address; retry later",
+            )
+        }
+    }
+
+    /// 429: the device stored as many bytes of new blobs in 24 hours as it may.
+    pub(crate) fn blob_quota(wait: std::time::Duration) -> ApiError {
+        ApiError {
+            retry_after: Some(crate::guard::retry_secs(wait)),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                codes::BLOB_QUOTA,
+                "this device has uploaded as much as head office takes from one device in \
+                 24 hours; the file stays on the device, retry later",
             )
         }
     }
@@ -414,8 +427,8 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// Either a device or the admin (blob upload).
-pub struct DeviceOrAdmin;
+/// Either a device (`Some`) or the admin (blob upload).
+pub struct DeviceOrAdmin(pub Option<DeviceAuth>);
 
 impl FromRequestParts<AppState> for DeviceOrAdmin {
     type Rejection = ApiError;
@@ -425,10 +438,10 @@ impl FromRequestParts<AppState> for DeviceOrAdmin {
         // failed admin login.
         if bearer(parts).is_some_and(|t| state.is_admin(t)) {
             state.guard.auth_allowed(client_ip(parts))?;
-            return Ok(DeviceOrAdmin);
+            return Ok(DeviceOrAdmin(None));
         }
-        DeviceToken::from_request_parts(parts, state).await?;
-        Ok(DeviceOrAdmin)
+        let DeviceToken(device) = DeviceToken::from_request_parts(parts, state).await?;
+        Ok(DeviceOrAdmin(Some(device)))
     }
 }
 
@@ -1019,7 +1032,7 @@ async fn blobs_missing(
 
 async fn blob_put(
     State(state): State<AppState>,
-    _auth: DeviceOrAdmin,
+    DeviceOrAdmin(device): DeviceOrAdmin,
     PathSha(sha): PathSha,
     RawBody(bytes): RawBody,
 ) -> ApiResult<(StatusCode, Json<BlobPutReply>)> {
@@ -1032,10 +1045,27 @@ async fn blob_put(
     }
     let size = bytes.len() as u64;
     let sha_stored = sha.clone();
-    let created = run(&state, move |s| {
-        Ok(s.put_blob(&sha_stored, &bytes, Utc::now())?)
+    let quota = state.guard.blob_bytes_per_day();
+    let device_id = device.as_ref().map(|d| d.device_id);
+    let stored = run(&state, move |s| {
+        Ok(match device {
+            // A device's uploads count against its quota; the admin's do not.
+            Some(d) => s.put_device_blob(d.device_id, &sha_stored, &bytes, Utc::now(), quota)?,
+            None if s.put_blob(&sha_stored, &bytes, Utc::now())? => BlobStored::Created,
+            None => BlobStored::Present,
+        })
     })
     .await?;
+    let created = match stored {
+        BlobStored::Created => true,
+        BlobStored::Present => false,
+        BlobStored::OverQuota { retry_after } => {
+            if let Some(d) = device_id {
+                tracing::warn!(device = %d, "a device reached its blob quota");
+            }
+            return Err(ApiError::blob_quota(retry_after));
+        }
+    };
     let status = if created {
         StatusCode::CREATED
     } else {

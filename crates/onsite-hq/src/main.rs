@@ -107,6 +107,12 @@ fn parse_cli() -> Result<Cli, String> {
         &mut l.failed_auth_per_minute,
         fl.failed_auth_per_minute,
     );
+    file_wins(
+        &m,
+        "blob_quota_mib",
+        &mut l.blob_quota_mib,
+        fl.blob_quota_mib,
+    );
     if s.cert.is_some() != s.key.is_some() {
         return Err("cert and key go together (flags or configuration file)".into());
     }
@@ -253,6 +259,11 @@ struct LimitArgs {
     #[arg(long, env = "ONSITE_HQ_FAILED_AUTH_PER_MINUTE", value_name = "N",
           default_value_t = Limits::default().failed_auth_per_minute)]
     failed_auth_per_minute: u32,
+    /// MiB of new photos, signatures and documents one device may upload in any 24 hours
+    /// (429 `blob_quota_exceeded` with Retry-After past it); at least 16 (one largest blob).
+    #[arg(long, env = "ONSITE_HQ_BLOB_QUOTA_MIB", value_name = "MIB",
+          default_value_t = Limits::default().blob_bytes_per_day / (1024 * 1024))]
+    blob_quota_mib: u64,
 }
 
 impl LimitArgs {
@@ -265,12 +276,22 @@ impl LimitArgs {
                     .into(),
             );
         }
+        let largest_mib = (onsite_api::limits::MAX_BLOB_BYTES / (1024 * 1024)) as u64;
+        if self.blob_quota_mib < largest_mib {
+            return Err(format!(
+                "blob_quota_mib must be at least {largest_mib} (one largest blob) \
+                 (--blob-quota-mib, ONSITE_HQ_BLOB_QUOTA_MIB, or [limits] in the \
+                 configuration file)"
+            )
+            .into());
+        }
         Ok(Limits {
             request_timeout: Duration::from_secs(self.request_timeout),
             blob_timeout: Duration::from_secs(self.blob_timeout),
             max_in_flight: self.max_in_flight,
             failed_enrol_per_minute: self.failed_enrol_per_minute.max(1),
             failed_auth_per_minute: self.failed_auth_per_minute.max(1),
+            blob_bytes_per_day: self.blob_quota_mib.saturating_mul(1024 * 1024),
         })
     }
 }

@@ -405,7 +405,7 @@ fn operations(s: &mut Schemas) -> Vec<Operation> {
             Put,
             BLOB,
             DeviceOrAdmin,
-            "Upload a blob (raw bytes) verified against its SHA-256; 201 stored, 200 already there",
+            "Upload a blob (raw bytes) verified against its SHA-256; 201 stored, 200 already there; 429 blob_quota_exceeded when a device has uploaded its quota of new blobs in 24 hours (Retry-After says when to try again; a blob already stored is always accepted)",
         )
         .raw_body()
         .ok(201, JSON, json::<BlobPutReply>(s))

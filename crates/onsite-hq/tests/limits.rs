@@ -291,3 +291,74 @@ async fn an_address_guessing_tokens_is_refused_for_a_while_even_with_the_right_o
     .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+fn put_blob(token: &str, bytes: &[u8]) -> Request<Body> {
+    Request::put(format!("/v1/blobs/{}", onsite_hq::auth::sha256_hex(bytes)))
+        .header("content-type", "application/octet-stream")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::from(bytes.to_vec()))
+        .unwrap()
+}
+
+/// A device past its blob quota gets 429 `blob_quota_exceeded` with a wait of most of a
+/// day; a blob head office has is still answered 200; the admin is not counted.
+#[tokio::test]
+async fn a_device_past_its_blob_quota_is_told_when_to_try_again() {
+    use onsite_hq::storage::Storage;
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Arc::new(SqliteStorage::open_in_dir(dir.path()).unwrap());
+    let app = router(AppState::with_limits(
+        storage.clone(),
+        ADMIN,
+        Limits {
+            blob_bytes_per_day: 1_000,
+            ..Limits::default()
+        },
+    ));
+    let now = chrono::Utc::now();
+    let tech = uuid::Uuid::now_v7();
+    storage.create_technician(tech, "T", now).unwrap();
+    let code = onsite_hq::auth::new_enrolment_code();
+    storage
+        .store_enrolment_code(
+            tech,
+            &onsite_hq::auth::code_hash(&code),
+            now,
+            now + chrono::Duration::hours(1),
+        )
+        .unwrap();
+    let res = app
+        .clone()
+        .oneshot(from("198.51.100.20", enrol(&code)))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let token = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let send = |req| {
+        let app = app.clone();
+        async move { code_of(app.oneshot(from("198.51.100.20", req)).await.unwrap()).await }
+    };
+    let (first, second) = (vec![1u8; 700], vec![2u8; 700]);
+    assert_eq!(send(put_blob(&token, &first)).await.0, StatusCode::CREATED);
+    let (status, retry, code) = send(put_blob(&token, &second)).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "blob_quota_exceeded")
+    );
+    let retry: u64 = retry.unwrap().parse().unwrap();
+    assert!((86_000..=86_400).contains(&retry), "{retry}");
+    assert!(!storage
+        .has_blob(&onsite_hq::auth::sha256_hex(&second))
+        .unwrap());
+    // What head office has is acknowledged, quota or not.
+    assert_eq!(send(put_blob(&token, &first)).await.0, StatusCode::OK);
+    // The admin is not counted; once stored, the device's upload is acknowledged.
+    assert_eq!(send(put_blob(ADMIN, &second)).await.0, StatusCode::CREATED);
+    assert_eq!(send(put_blob(&token, &second)).await.0, StatusCode::OK);
+}

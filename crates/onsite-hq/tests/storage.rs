@@ -390,3 +390,42 @@ fn a_push_that_fails_half_way_leaves_nothing_applied() {
     assert!(results.iter().all(|r| applied(r) && !r.duplicate));
     assert_eq!(s.max_seq().unwrap(), before + batch.len() as i64);
 }
+
+/// A device's blob quota: new bytes in any 24 hours; a blob already stored (by it or
+/// another device) costs nothing; the wait runs until its oldest upload in the window
+/// leaves it; other devices are not affected.
+#[test]
+fn a_device_blob_quota_counts_new_bytes_in_24_hours() {
+    use onsite_hq::storage::BlobStored;
+    on_both(|s| {
+        let now = Utc::now();
+        let (one, two) = (device(s, "One"), device(s, "Two"));
+        let blob = |fill: u8, len: usize| {
+            let bytes = vec![fill; len];
+            (onsite_hq::auth::sha256_hex(&bytes), bytes)
+        };
+        let (a, b, c) = (blob(1, 600), blob(2, 600), blob(3, 600));
+        let put = |dev: &DeviceAuth, (sha, bytes): &(String, Vec<u8>), at| {
+            s.put_device_blob(dev.device_id, sha, bytes, at, 1_000)
+                .unwrap()
+        };
+        assert_eq!(put(&one, &a, now), BlobStored::Created);
+        let an_hour_later = now + Duration::hours(1);
+        match put(&one, &b, an_hour_later) {
+            BlobStored::OverQuota { retry_after } => {
+                let hours = retry_after.as_secs_f64() / 3600.0;
+                assert!((22.9..=23.0).contains(&hours), "{hours} h");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!s.has_blob(&b.0).unwrap(), "nothing stored past the quota");
+        assert_eq!(put(&one, &a, an_hour_later), BlobStored::Present);
+        // Another device has its own quota; what it stored costs the first nothing.
+        assert_eq!(put(&two, &b, an_hour_later), BlobStored::Created);
+        assert_eq!(put(&one, &b, an_hour_later), BlobStored::Present);
+        // A day after the first upload, it no longer counts.
+        let next_day = now + Duration::hours(24) + Duration::seconds(1);
+        assert_eq!(put(&one, &c, next_day), BlobStored::Created);
+        assert_eq!(s.get_blob(&c.0).unwrap().unwrap(), c.1);
+    });
+}

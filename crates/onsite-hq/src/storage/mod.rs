@@ -50,6 +50,31 @@ pub enum StorageError {
 /// Storage result.
 pub type Result<T> = std::result::Result<T, StorageError>;
 
+/// What [`Storage::put_device_blob`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobStored {
+    /// Stored now, charged to the device.
+    Created,
+    /// Already stored (by this device or another): nothing charged.
+    Present,
+    /// Not stored: the device's blobs of the last 24 hours and this one would pass its
+    /// quota. `retry_after` is when its oldest upload in that window leaves it.
+    OverQuota { retry_after: std::time::Duration },
+}
+
+/// The quota's window, and how [`BlobStored::OverQuota`]'s wait is worked out from the
+/// device's oldest upload in it (`None`: none in it, the blob alone is too large).
+pub fn blob_quota_wait(
+    oldest_in_window: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> std::time::Duration {
+    let day = chrono::Duration::hours(24);
+    let wait = oldest_in_window.map_or(day, |t| (t + day) - now);
+    wait.to_std()
+        .unwrap_or_default()
+        .max(std::time::Duration::from_secs(1))
+}
+
 /// An authenticated device, as the HTTP layer sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceAuth {
@@ -285,6 +310,18 @@ pub trait Storage: Send + Sync + 'static {
     fn has_blob(&self, sha256: &str) -> Result<bool>;
     /// Stores a blob whose hash the caller verified; `true` if newly stored.
     fn put_blob(&self, sha256: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<bool>;
+    /// Stores a blob a device uploaded, within its quota: the blobs it first stored in the
+    /// 24 hours before `now` and this one together at most `bytes_per_day` bytes. A blob
+    /// already stored is not stored again and costs the device nothing. The check and the
+    /// insert are one step for the device (two uploads at once cannot both slip under).
+    fn put_device_blob(
+        &self,
+        device_id: Uuid,
+        sha256: &str,
+        bytes: &[u8],
+        now: DateTime<Utc>,
+        bytes_per_day: u64,
+    ) -> Result<BlobStored>;
     /// A blob's bytes.
     fn get_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>>;
 
@@ -555,6 +592,17 @@ impl<S: Storage + ?Sized> Storage for std::sync::Arc<S> {
 
     fn put_blob(&self, sha256: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<bool> {
         (**self).put_blob(sha256, bytes, now)
+    }
+
+    fn put_device_blob(
+        &self,
+        device_id: Uuid,
+        sha256: &str,
+        bytes: &[u8],
+        now: DateTime<Utc>,
+        bytes_per_day: u64,
+    ) -> Result<BlobStored> {
+        (**self).put_device_blob(device_id, sha256, bytes, now, bytes_per_day)
     }
 
     fn get_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {

@@ -54,6 +54,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../../../migrations/postgres/0002_accounts.sql"),
     ),
+    (
+        3,
+        include_str!("../../../migrations/postgres/0003_blob_uploader.sql"),
+    ),
 ];
 
 /// The newest schema version this build migrates to.
@@ -596,6 +600,17 @@ impl Storage for PostgresStorage {
 
     fn put_blob(&self, sha256: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<bool> {
         blobs::put_blob(self, sha256, bytes, now)
+    }
+
+    fn put_device_blob(
+        &self,
+        device_id: Uuid,
+        sha256: &str,
+        bytes: &[u8],
+        now: DateTime<Utc>,
+        bytes_per_day: u64,
+    ) -> Result<super::BlobStored> {
+        blobs::put_device_blob(self, device_id, sha256, bytes, now, bytes_per_day)
     }
 
     fn get_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {

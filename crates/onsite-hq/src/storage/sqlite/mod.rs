@@ -61,6 +61,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../../../migrations/0008_addenda.sql")),
     (9, include_str!("../../../migrations/0009_lost_devices.sql")),
     (10, include_str!("../../../migrations/0010_accounts.sql")),
+    (
+        11,
+        include_str!("../../../migrations/0011_blob_uploader.sql"),
+    ),
 ];
 
 /// The database file's name inside the data directory.
@@ -481,6 +485,17 @@ impl Storage for SqliteStorage {
 
     fn put_blob(&self, sha256: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<bool> {
         blobs::put_blob(self, sha256, bytes, now)
+    }
+
+    fn put_device_blob(
+        &self,
+        device_id: Uuid,
+        sha256: &str,
+        bytes: &[u8],
+        now: DateTime<Utc>,
+        bytes_per_day: u64,
+    ) -> Result<super::BlobStored> {
+        blobs::put_device_blob(self, device_id, sha256, bytes, now, bytes_per_day)
     }
 
     fn get_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
