@@ -466,6 +466,138 @@ fn commit_numbers_become_visible_in_commit_order_under_concurrent_writers() {
     }
 }
 
+/// Rule 1 for pushes, which lock only their technician and work orders and take their
+/// commit numbers last (storage/postgres/batch.rs): six technicians push at once on two
+/// instances, each op on a job of its own that was reassigned from them to one technician
+/// T, so every op's commit is fed to T (the job, flagged). (Each op has a job of its own
+/// because the feed keeps a job's newest commit only.) T's two pullers (one per instance)
+/// pull in a loop; each must see the commit number of every op.
+#[test]
+fn pushes_of_different_technicians_at_once_never_hide_a_change_from_a_puller() {
+    let url = pg::fresh_database();
+    let instances: Vec<Arc<PostgresStorage>> = (0..2)
+        .map(|_| Arc::new(PostgresStorage::connect_with(&url, 8).unwrap()))
+        .collect();
+    let now = chrono::Utc::now();
+    let t = Uuid::now_v7();
+    instances[0].create_technician(t, "T", now).unwrap();
+    let writers: Vec<_> = (0..6)
+        .map(|w| {
+            let s = instances[w % 2].clone();
+            let tech = Uuid::now_v7();
+            s.create_technician(tech, &format!("W{w}"), now).unwrap();
+            let code = format!("code-{w}");
+            s.store_enrolment_code(tech, &code, now, now + chrono::Duration::minutes(5))
+                .unwrap();
+            let token = format!("token-{w}");
+            s.enroll_device(
+                &code,
+                onsite_hq::storage::NewDevice {
+                    id: Uuid::now_v7(),
+                    name: "van",
+                    token_hash: &token,
+                },
+                now,
+            )
+            .unwrap();
+            let device = s.device_for_token(&token).unwrap().unwrap();
+            let orders: Vec<Uuid> = (0..40)
+                .map(|j| {
+                    let wo = s
+                        .create_work_order(
+                            Uuid::now_v7(),
+                            &new_work_order(&format!("WO-{w}-{j}"), Some(tech)),
+                            now,
+                        )
+                        .unwrap();
+                    s.reassign_work_order(
+                        wo.id,
+                        &ReassignRequest {
+                            technician_id: t,
+                            expected_version: None,
+                        },
+                        now,
+                    )
+                    .unwrap();
+                    wo.id
+                })
+                .collect();
+            (s, device, orders)
+        })
+        .collect();
+    let done = Arc::new(AtomicBool::new(false));
+    let start = instances[0].max_seq().unwrap();
+    let pullers: Vec<_> = instances
+        .iter()
+        .cloned()
+        .map(|s| {
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let (mut cursor, mut seen) = (start, HashSet::new());
+                loop {
+                    let finished = done.load(Ordering::SeqCst);
+                    let page = s.pull(t, cursor, 100_000).unwrap();
+                    for change in &page.changes {
+                        assert!(change.seq > cursor);
+                        seen.insert(change.seq);
+                    }
+                    cursor = page.last_seq;
+                    if finished && page.changes.is_empty() {
+                        return seen;
+                    }
+                }
+            })
+        })
+        .collect();
+    let pushers: Vec<_> = writers
+        .into_iter()
+        .map(|(s, device, orders)| {
+            std::thread::spawn(move || {
+                let mut ops = OpMaker { seq: 0 };
+                let mut seqs = Vec::new();
+                let mut jobs = orders.into_iter();
+                for round in 0..15 {
+                    let batch: Vec<Op> = jobs
+                        .by_ref()
+                        .take(1 + round % 4)
+                        .map(|wo| ops.work(wo, "REPLACE", 2000))
+                        .collect();
+                    for r in s.apply_ops(&device, &batch, chrono::Utc::now()).unwrap() {
+                        match r.outcome {
+                            OpOutcome::Applied {
+                                server_seq,
+                                flagged_for_review: true,
+                            } => seqs.push(server_seq),
+                            other => panic!("{other:?}"),
+                        }
+                    }
+                }
+                seqs
+            })
+        })
+        .collect();
+    let mut pushed: Vec<i64> = Vec::new();
+    for p in pushers {
+        pushed.extend(p.join().unwrap());
+    }
+    done.store(true, Ordering::SeqCst);
+    pushed.sort_unstable();
+    let expected: Vec<i64> = (start + 1..=start + pushed.len() as i64).collect();
+    assert_eq!(pushed, expected, "one commit number each, no gap");
+    for p in pullers {
+        let seen = p.join().unwrap();
+        let missing: Vec<i64> = pushed
+            .iter()
+            .copied()
+            .filter(|s| !seen.contains(s))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "commits never pulled (visible after a larger one): {missing:?}"
+        );
+    }
+}
+
 /// Point-in-time recovery: a cluster that archives its write-ahead log, a base backup,
 /// commits before and after a moment T (a device takes them all), the cluster lost, a new
 /// one recovered from the base backup and the archive up to T. Head office on it: the

@@ -12,6 +12,7 @@ use onsite_api::{
 use onsite_domain::WorkOrderStatus;
 use postgres::Row;
 
+use super::batch::Pending;
 use super::client::{Db, Tx};
 use serde_json::Value;
 use uuid::Uuid;
@@ -120,35 +121,31 @@ pub(super) fn closed_content_flag(
     Ok(rules::closed_content_review(&order, &facts))
 }
 
-/// Stores an op's result for replays, in the op's transaction (the caller commits). A refused op is
-/// kept whole in `refused_ops`; one refused before and applied now is marked resolved
-/// (`resolution` says how).
-pub(super) fn finish_op(
+/// Records an op's outcome in the push: a refused op is kept whole in `refused_ops` now;
+/// its result (and, for an applied op, the resolution of an earlier refusal, `resolution`
+/// saying how) is stored when the push is numbered ([`Pending::finish`]).
+#[allow(clippy::too_many_arguments)]
+fn finish_op(
     tx: &mut Tx,
+    pending: &mut Pending,
+    index: usize,
     device: &DeviceAuth,
     op: &Op,
     outcome: OpOutcome,
     now: DateTime<Utc>,
     resolution: &str,
 ) -> Result<OpResult> {
-    // The refusal (or its resolution) and the stored result in one statement: one round
-    // trip under the write lock.
-    let result = serde_json::to_string(&outcome)?;
     match &outcome {
         OpOutcome::Rejected { code, reason } => {
             tx.execute(
-                "WITH refused AS (INSERT INTO refused_ops (device_id, op_id, technician_id, \
-                 device_seq, kind, entity_id, base_version, payload, code, reason, \
-                 first_refused_at, last_refused_at, file_missing) \
+                "INSERT INTO refused_ops (device_id, op_id, technician_id, device_seq, kind, \
+                 entity_id, base_version, payload, code, reason, first_refused_at, \
+                 last_refused_at, file_missing) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) \
                  ON CONFLICT (device_id, op_id) DO UPDATE SET code = excluded.code, \
                  file_missing = excluded.file_missing, \
                  reason = excluded.reason, last_refused_at = excluded.last_refused_at, \
-                 attempts = refused_ops.attempts + 1, resolved_at = NULL, resolution = NULL) \
-                 INSERT INTO processed_ops (device_id, op_id, device_seq, result, processed_at) \
-                 VALUES ($1, $2, $4, $13, $11) \
-                 ON CONFLICT (device_id, op_id) DO UPDATE SET device_seq = excluded.device_seq, \
-                 result = excluded.result, processed_at = excluded.processed_at",
+                 attempts = refused_ops.attempts + 1, resolved_at = NULL, resolution = NULL",
                 &[
                     &device.device_id.to_string(),
                     &op.op_id.to_string(),
@@ -162,29 +159,12 @@ pub(super) fn finish_op(
                     reason,
                     &ts(now),
                     &op.file_missing,
-                    &result,
                 ],
             )?;
         }
-        OpOutcome::Applied { .. } => {
-            tx.execute(
-                "WITH resolved AS (UPDATE refused_ops SET resolved_at = $3, resolution = $4 \
-                 WHERE device_id = $1 AND op_id = $2 AND resolved_at IS NULL) \
-                 INSERT INTO processed_ops (device_id, op_id, device_seq, result, processed_at) \
-                 VALUES ($1, $2, $5, $6, $3) \
-                 ON CONFLICT (device_id, op_id) DO UPDATE SET device_seq = excluded.device_seq, \
-                 result = excluded.result, processed_at = excluded.processed_at",
-                &[
-                    &device.device_id.to_string(),
-                    &op.op_id.to_string(),
-                    &ts(now),
-                    &resolution,
-                    &op.device_seq,
-                    &result,
-                ],
-            )?;
-        }
+        OpOutcome::Applied { .. } => pending.resolved(resolution),
     }
+    pending.store_result(device.device_id, op, index);
     Ok(OpResult {
         op_id: op.op_id,
         duplicate: false,
@@ -224,8 +204,9 @@ pub(super) fn refused_from_row(r: &Row) -> Result<onsite_api::RefusedOp> {
 /// A technician-day fact (stock-take, expenses, unused return without a job): stored for
 /// the device's technician, whatever the op's `entity_id` says; append-only and recognised
 /// by `fact_id` when re-sent.
-pub(super) fn store_technician_day_fact(
+fn store_technician_day_fact(
     tx: &mut Tx,
+    pending: &mut Pending,
     device: &DeviceAuth,
     op: &Op,
     parsed: &OpPayload,
@@ -271,7 +252,7 @@ pub(super) fn store_technician_day_fact(
         }
         Some(_) => fact_id_reused(),
         None => {
-            let seq = new_commit(tx, now)?;
+            let seq = pending.new_commit();
             tx.execute(
                 "INSERT INTO technician_day_facts (fact_id, op_id, technician_id, device_id, \
                  day, kind, payload, entity_id, received_at, seq) \
@@ -291,7 +272,9 @@ pub(super) fn store_technician_day_fact(
             )?;
             // The technician's other devices mirror the van (a stock-take, unused stock
             // returned): fed to them as a fact on no job (work order id nil).
+            pending.day_fact(&fact_id);
             feed(tx, &technician, "day_fact", &fact_id, seq, false)?;
+            pending.fed(&technician);
             OpOutcome::Applied {
                 server_seq: seq,
                 flagged_for_review: false,
@@ -450,8 +433,8 @@ pub(super) fn materialise(
 /// is applied now was resolved. Under the write lock: the same op pushed to two instances
 /// at once is decided by the first, and the second reads its stored result (a duplicate).
 /// [`Storage::apply_ops`], saying how a refused op that is applied now was resolved: every
-/// op of the batch in one transaction under the write lock, each with its own commit
-/// number and stored result, in order. An error leaves none of them applied.
+/// op of the batch in one transaction under the push's locks (batch.rs), each with its own
+/// commit number and stored result, in order. An error leaves none of them applied.
 pub(super) fn apply_ops_as(
     db: &PostgresStorage,
     device: &DeviceAuth,
@@ -460,11 +443,14 @@ pub(super) fn apply_ops_as(
     resolution: &str,
 ) -> Result<Vec<OpResult>> {
     let mut conn = db.writer()?;
-    let mut tx = db.write(&mut conn)?;
-    let results = ops
-        .iter()
-        .map(|op| apply_in(&mut tx, device, op, now, resolution))
-        .collect::<Result<Vec<_>>>()?;
+    let mut tx = db.write_push(&mut conn, device, ops)?;
+    let mut pending = Pending::default();
+    let mut results = Vec::with_capacity(ops.len());
+    for op in ops {
+        let result = apply_in(&mut tx, &mut pending, &results, device, op, now, resolution)?;
+        results.push(result);
+    }
+    pending.finish(&mut tx, &mut results, now)?;
     tx.commit()?;
     Ok(results)
 }
@@ -485,11 +471,22 @@ pub(super) fn apply_op_as(
 /// Decides and stores one op inside the caller's write transaction.
 fn apply_in(
     tx: &mut Tx,
+    pending: &mut Pending,
+    earlier: &[OpResult],
     device: &DeviceAuth,
     op: &Op,
     now: DateTime<Utc>,
     resolution: &str,
 ) -> Result<OpResult> {
+    let index = earlier.len();
+    // The same op twice in one push: the second is a replay of the first.
+    if let Some(first) = pending.result_of(op.op_id).and_then(|i| earlier.get(i)) {
+        return Ok(OpResult {
+            op_id: op.op_id,
+            duplicate: true,
+            outcome: first.outcome.clone(),
+        });
+    }
     let device_id = device.device_id.to_string();
     let op_id = op.op_id.to_string();
     let technician = device.technician_id.to_string();
@@ -536,8 +533,8 @@ fn apply_in(
         .ok()
         .and_then(|p| rules::technician_day(p).map(|d| (p, d)))
     {
-        let outcome = store_technician_day_fact(tx, device, op, parsed, day, now)?;
-        return finish_op(tx, device, op, outcome, now, resolution);
+        let outcome = store_technician_day_fact(tx, pending, device, op, parsed, day, now)?;
+        return finish_op(tx, pending, index, device, op, outcome, now, resolution);
     }
     let blob_present = match payload.as_ref().ok().and_then(|p| p.blob_sha256()) {
         Some(sha) => tx
@@ -583,6 +580,8 @@ fn apply_in(
             if get::<bool>(&row, 0)? {
                 return finish_op(
                     tx,
+                    pending,
+                    index,
                     device,
                     op,
                     OpOutcome::Rejected {
@@ -629,7 +628,7 @@ fn apply_in(
                             parsed,
                         )?);
                     let flag = flag.or(signature_flag);
-                    let seq = new_commit(tx, now)?;
+                    let seq = pending.new_commit();
                     tx.execute(
                         &format!(
                             "INSERT INTO facts ({FACT_COLS}, seq) \
@@ -649,6 +648,7 @@ fn apply_in(
                             &seq,
                         ],
                     )?;
+                    pending.fact(&fact_id);
                     if let OpPayload::AddAddendum(a) = parsed {
                         tx.execute(
                             "INSERT INTO addenda (fact_id, addendum_id, work_order_id, \
@@ -669,6 +669,7 @@ fn apply_in(
                         // An addendum is not sent to the technician's other devices:
                         // a build before it cannot read a fact of its kind in a pull.
                         feed(tx, &technician, "fact", &fact_id, seq, false)?;
+                        pending.fed(&technician);
                     }
                     if let Some(status) = new_status {
                         // completed_at is the server's time of receipt, not the device's
@@ -709,6 +710,9 @@ fn apply_in(
                         let order = load_work_order(tx, op.entity_id)?
                             .ok_or_else(|| missing("work order"))?;
                         feed_work_order(tx, &order, seq)?;
+                        if let Some(t) = order.technician_id {
+                            pending.fed(&t.to_string());
+                        }
                     }
                     OpOutcome::Applied {
                         server_seq: seq,
@@ -723,7 +727,7 @@ fn apply_in(
             ))
         }
     };
-    finish_op(tx, device, op, outcome, now, resolution)
+    finish_op(tx, pending, index, device, op, outcome, now, resolution)
 }
 
 fn meta(conn: &mut impl Db, key: &str) -> Result<Option<String>> {

@@ -17,6 +17,7 @@
 //! concurrently, each multi-statement read in one `REPEATABLE READ` snapshot.
 
 mod accounts;
+mod batch;
 mod blobs;
 mod client;
 mod devices;
@@ -336,6 +337,24 @@ impl PostgresStorage {
     }
 
     /// A write transaction on `conn`, holding the write lock.
+    /// Starts a push of `ops` by `device`: the write lock shared, the technician's and
+    /// the work orders' locks exclusive (batch.rs), waiting at most the lock timeout.
+    fn write_push<'c>(
+        &self,
+        conn: &'c mut Conn,
+        device: &DeviceAuth,
+        ops: &[Op],
+    ) -> Result<Tx<'c>> {
+        let mut tx = conn.transaction()?;
+        batch::lock(
+            &mut tx,
+            self.lock_timeout_ms.load(Ordering::Relaxed).max(1),
+            device,
+            ops,
+        )?;
+        Ok(tx)
+    }
+
     fn write<'c>(&self, conn: &'c mut Conn) -> Result<Tx<'c>> {
         begin_write(
             conn,
