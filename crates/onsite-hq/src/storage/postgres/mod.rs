@@ -293,7 +293,7 @@ impl PostgresStorage {
             .map_err(|e| StorageError::Transient(format!("cannot connect to the database: {e}")))?;
         migrate(&mut first)?;
         drop(first);
-        let writers = (pool_size / 4).max(1);
+        let writers = (pool_size / 2).max(1);
         let readers = pool_size.saturating_sub(writers).max(1);
         let pool = |size: u32| {
             r2d2::Pool::builder()
