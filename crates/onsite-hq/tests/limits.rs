@@ -1,4 +1,4 @@
-//! Head office's limits (issue 12), through the real router over a real SQLite file: a
+//! Head office's limits (issue 12), through the real router, on SQLite and on PostgreSQL: a
 //! request that stalls is cut off, requests past the cap are refused while others are in
 //! flight, an address that tries too many enrolment codes or wrong tokens is refused for
 //! a while, and other addresses are not.
@@ -14,13 +14,35 @@ use axum::Router;
 use onsite_hq::guard::Limits;
 use onsite_hq::http::{router, AppState};
 use onsite_hq::storage::sqlite::SqliteStorage;
+use onsite_hq::storage::Storage;
+use common::{backend, pg, Backend};
 use tower::ServiceExt;
+
+mod common;
+
+common::both_backends!(
+    a_request_whose_body_stalls_is_cut_off_with_a_timeout,
+    a_blob_upload_has_its_own_longer_limit,
+    past_the_cap_of_requests_in_flight_one_more_is_refused_as_busy,
+    an_address_trying_enrolment_codes_is_refused_for_a_while_and_others_are_not,
+    an_address_guessing_tokens_is_refused_for_a_while_even_with_the_right_one,
+    a_device_past_its_blob_quota_is_told_when_to_try_again,
+);
 
 const ADMIN: &str = "admin-token-for-limits";
 
-fn app(limits: Limits) -> (Router, tempfile::TempDir) {
+/// A new database on the test's backend (`common::both_backends!`).
+async fn storage() -> (Arc<dyn Storage>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(SqliteStorage::open_in_dir(dir.path()).unwrap());
+    let storage: Arc<dyn Storage> = match backend() {
+        Backend::Sqlite => Arc::new(SqliteStorage::open_in_dir(dir.path()).unwrap()),
+        Backend::Postgres => pg::connect(&pg::fresh_database()).await,
+    };
+    (storage, dir)
+}
+
+async fn app(limits: Limits) -> (Router, tempfile::TempDir) {
+    let (storage, dir) = storage().await;
     (router(AppState::with_limits(storage, ADMIN, limits)), dir)
 }
 
@@ -103,12 +125,12 @@ fn stalled_blob() -> Request<Body> {
         .unwrap()
 }
 
-#[tokio::test]
 async fn a_request_whose_body_stalls_is_cut_off_with_a_timeout() {
     let (app, _dir) = app(Limits {
         request_timeout: Duration::from_millis(300),
         ..Limits::default()
-    });
+    })
+    .await;
     let (status, retry, code) = code_of(
         tokio::time::timeout(
             Duration::from_secs(20),
@@ -134,13 +156,13 @@ async fn a_request_whose_body_stalls_is_cut_off_with_a_timeout() {
     assert_eq!(status, StatusCode::OK);
 }
 
-#[tokio::test]
 async fn a_blob_upload_has_its_own_longer_limit() {
     let (app, _dir) = app(Limits {
         request_timeout: Duration::from_secs(3600),
         blob_timeout: Duration::from_millis(300),
         ..Limits::default()
-    });
+    })
+    .await;
     let (status, _, code) =
         code_of(app.oneshot(from("10.0.0.5", stalled_blob())).await.unwrap()).await;
     assert_eq!(
@@ -149,13 +171,13 @@ async fn a_blob_upload_has_its_own_longer_limit() {
     );
 }
 
-#[tokio::test]
 async fn past_the_cap_of_requests_in_flight_one_more_is_refused_as_busy() {
     let (app, _dir) = app(Limits {
         max_in_flight: 2,
         request_timeout: Duration::from_secs(30),
         ..Limits::default()
-    });
+    })
+    .await;
     // Two uploads that never finish hold both places.
     let a = tokio::spawn(app.clone().oneshot(from("10.0.0.2", stalled_enrol())));
     let b = tokio::spawn(app.clone().oneshot(from("10.0.0.3", stalled_enrol())));
@@ -191,12 +213,12 @@ async fn past_the_cap_of_requests_in_flight_one_more_is_refused_as_busy() {
     assert_eq!(status, StatusCode::OK);
 }
 
-#[tokio::test]
 async fn an_address_trying_enrolment_codes_is_refused_for_a_while_and_others_are_not() {
     let (app, _dir) = app(Limits {
         failed_enrol_per_minute: 3,
         ..Limits::default()
-    });
+    })
+    .await;
     // Three wrong codes are allowed a minute; the fourth is answered, and blocks.
     for i in 0..4 {
         let (status, _, code) = code_of(
@@ -235,12 +257,12 @@ async fn an_address_trying_enrolment_codes_is_refused_for_a_while_and_others_are
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
 async fn an_address_guessing_tokens_is_refused_for_a_while_even_with_the_right_one() {
     let (app, _dir) = app(Limits {
         failed_auth_per_minute: 5,
         ..Limits::default()
-    });
+    })
+    .await;
     let devices = onsite_api::routes::ADMIN_DEVICES;
     let ok = code_of(
         app.clone()
@@ -302,11 +324,8 @@ fn put_blob(token: &str, bytes: &[u8]) -> Request<Body> {
 
 /// A device past its blob quota gets 429 `blob_quota_exceeded` with a wait of most of a
 /// day; a blob head office has is still answered 200; the admin is not counted.
-#[tokio::test]
 async fn a_device_past_its_blob_quota_is_told_when_to_try_again() {
-    use onsite_hq::storage::Storage;
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(SqliteStorage::open_in_dir(dir.path()).unwrap());
+    let (storage, _dir) = storage().await;
     let app = router(AppState::with_limits(
         storage.clone(),
         ADMIN,
@@ -315,18 +334,27 @@ async fn a_device_past_its_blob_quota_is_told_when_to_try_again() {
             ..Limits::default()
         },
     ));
-    let now = chrono::Utc::now();
-    let tech = uuid::Uuid::now_v7();
-    storage.create_technician(tech, "T", now).unwrap();
-    let code = onsite_hq::auth::new_enrolment_code();
-    storage
-        .store_enrolment_code(
-            tech,
-            &onsite_hq::auth::code_hash(&code),
-            now,
-            now + chrono::Duration::hours(1),
-        )
-        .unwrap();
+    // The storage's calls block (PostgreSQL's client): off the async thread.
+    let code = {
+        let storage = storage.clone();
+        tokio::task::spawn_blocking(move || {
+            let now = chrono::Utc::now();
+            let tech = uuid::Uuid::now_v7();
+            storage.create_technician(tech, "T", now).unwrap();
+            let code = onsite_hq::auth::new_enrolment_code();
+            storage
+                .store_enrolment_code(
+                    tech,
+                    &onsite_hq::auth::code_hash(&code),
+                    now,
+                    now + chrono::Duration::hours(1),
+                )
+                .unwrap();
+            code
+        })
+        .await
+        .unwrap()
+    };
     let res = app
         .clone()
         .oneshot(from("198.51.100.20", enrol(&code)))
@@ -353,9 +381,9 @@ async fn a_device_past_its_blob_quota_is_told_when_to_try_again() {
     );
     let retry: u64 = retry.unwrap().parse().unwrap();
     assert!((86_000..=86_400).contains(&retry), "{retry}");
-    assert!(!storage
-        .has_blob(&onsite_hq::auth::sha256_hex(&second))
-        .unwrap());
+    let sha = onsite_hq::auth::sha256_hex(&second);
+    let stored = tokio::task::spawn_blocking(move || storage.has_blob(&sha).unwrap());
+    assert!(!stored.await.unwrap(), "nothing stored past the quota");
     // What head office has is acknowledged, quota or not.
     assert_eq!(send(put_blob(&token, &first)).await.0, StatusCode::OK);
     // The admin is not counted; once stored, the device's upload is acknowledged.
