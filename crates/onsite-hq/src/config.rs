@@ -19,6 +19,8 @@ pub struct FileConfig {
     pub database: Option<String>,
     /// At most this many connections to PostgreSQL.
     pub database_pool: Option<u32>,
+    /// PEM file of the CA that signed the PostgreSQL server's certificate.
+    pub database_ca: Option<PathBuf>,
     /// Address and port to listen on.
     pub listen: Option<SocketAddr>,
     /// PEM certificate chain and its key.
@@ -81,6 +83,7 @@ mod tests {
             data = "/var/lib/onsite-hq"
             database = "postgres://onsite@db.example.com/onsite"
             database_pool = 8
+            database_ca = "/etc/onsite-hq/db-ca.pem"
             listen = "0.0.0.0:8443"
             cert = "/etc/onsite-hq/cert.pem"
             key = "/etc/onsite-hq/key.pem"
@@ -104,6 +107,10 @@ mod tests {
             Some("postgres://onsite@db.example.com/onsite")
         );
         assert_eq!(c.database_pool, Some(8));
+        assert_eq!(
+            c.database_ca.as_deref(),
+            Some(Path::new("/etc/onsite-hq/db-ca.pem"))
+        );
         assert_eq!(c.listen, Some("0.0.0.0:8443".parse().unwrap()));
         assert_eq!(c.cert_names, Some(vec!["hq.example.com".to_string()]));
         assert_eq!(c.metrics_listen, Some("127.0.0.1:9464".parse().unwrap()));

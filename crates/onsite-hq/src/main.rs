@@ -62,6 +62,12 @@ fn parse_cli() -> Result<Cli, String> {
     file_wins(&m, "data", &mut s.data, f.data);
     file_wins(&m, "database", &mut s.database, f.database.map(Some));
     file_wins(&m, "database_pool", &mut s.database_pool, f.database_pool);
+    file_wins(
+        &m,
+        "database_ca",
+        &mut s.database_ca,
+        f.database_ca.map(Some),
+    );
     file_wins(&m, "listen", &mut s.listen, f.listen);
     file_wins(&m, "cert", &mut s.cert, f.cert.map(Some));
     file_wins(&m, "key", &mut s.key, f.key.map(Some));
@@ -187,6 +193,10 @@ struct ServeArgs {
         hide_env_values = true
     )]
     database: Option<String>,
+    /// PEM file of the CA that signed the PostgreSQL server's certificate (TLS as the
+    /// URL's sslmode asks; without this file, the system's roots are trusted).
+    #[arg(long, env = "ONSITE_HQ_DATABASE_CA", value_name = "PEM")]
+    database_ca: Option<PathBuf>,
     /// At most this many connections to PostgreSQL from this instance.
     #[arg(long, env = "ONSITE_HQ_DATABASE_POOL", value_name = "N",
           default_value_t = postgres::DEFAULT_POOL_SIZE)]
@@ -489,14 +499,22 @@ async fn open_storage(
     data: &Path,
     database: Option<String>,
     pool: u32,
+    ca: Option<&Path>,
 ) -> Result<Arc<dyn Storage>, AnyError> {
     match database {
         None => Ok(Arc::new(SqliteStorage::open_in_dir(data)?)),
         Some(url) if postgres::is_postgres_url(&url) => {
             tracing::info!(database = %postgres::redacted(&url), pool, "PostgreSQL");
-            let storage =
-                tokio::task::spawn_blocking(move || PostgresStorage::connect_with(&url, pool))
-                    .await??;
+            let ca_pem = match ca {
+                Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                    format!("cannot read the database CA file {}: {e}", path.display())
+                })?),
+                None => None,
+            };
+            let storage = tokio::task::spawn_blocking(move || {
+                PostgresStorage::connect_with_ca(&url, pool, ca_pem.as_deref())
+            })
+            .await??;
             Ok(Arc::new(storage))
         }
         Some(_) => Err("--database takes a postgres:// URL (without it: SQLite in --data)".into()),
@@ -507,7 +525,13 @@ async fn run_server(args: ServeArgs) -> Result<(), AnyError> {
     // Flags first: a mistake is reported before anything is made or opened.
     let limits = args.limits.limits()?;
     std::fs::create_dir_all(&args.data)?;
-    let storage = open_storage(&args.data, args.database.clone(), args.database_pool).await?;
+    let storage = open_storage(
+        &args.data,
+        args.database.clone(),
+        args.database_pool,
+        args.database_ca.as_deref(),
+    )
+    .await?;
     if args.new_epoch {
         let s = storage.clone();
         let epoch = tokio::task::spawn_blocking(move || s.rotate_epoch()).await??;

@@ -11,11 +11,11 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use axum::Router;
+use common::{backend, pg, Backend};
 use onsite_hq::guard::Limits;
 use onsite_hq::http::{router, AppState};
 use onsite_hq::storage::sqlite::SqliteStorage;
 use onsite_hq::storage::Storage;
-use common::{backend, pg, Backend};
 use tower::ServiceExt;
 
 mod common;

@@ -703,3 +703,63 @@ fn a_database_url_that_requires_tls_is_refused_not_used_in_plain_text() {
         Ok(_) => panic!("connected as an unknown role"),
     }
 }
+
+/// TLS to the database: a cluster that speaks TLS with a certificate from a CA head office
+/// is given (`--database-ca`); with `sslmode=require` every pooled connection is encrypted
+/// (the server says so in `pg_stat_ssl`). A certificate from another CA is refused, and the
+/// error names neither the password nor anything of the data.
+#[test]
+fn head_office_speaks_tls_to_the_database_and_checks_its_certificate() {
+    use onsite_testkit::pg_cluster::Cluster;
+    let pki = pki();
+    let cluster = Cluster::start_tls(&pki.cert_pem, &pki.key_pem).unwrap();
+    let admin = cluster.url("postgres");
+    let run_admin = move |sql: String| {
+        let admin = admin.clone();
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+            c.query(sql.as_str(), &[]).unwrap()
+        })
+        .join()
+        .unwrap()
+    };
+    run_admin("CREATE DATABASE onsite".into());
+    let url = format!(
+        "{}?sslmode=require",
+        cluster
+            .url("onsite")
+            .replace("onsite@", "onsite:secret-pw@")
+    );
+    let s = PostgresStorage::connect_with_ca(&url, 2, Some(&pki.ca_pem)).unwrap();
+    let epoch = s.epoch().unwrap();
+    assert!(!epoch.is_empty());
+    let rows = run_admin(
+        "SELECT count(*), bool_and(s.ssl) FROM pg_stat_ssl s \
+         JOIN pg_stat_activity a USING (pid) WHERE a.datname = 'onsite'"
+            .into(),
+    );
+    let (count, all_tls): (i64, Option<bool>) = (rows[0].get(0), rows[0].get(1));
+    assert!(count >= 1, "head office holds connections");
+    assert_eq!(all_tls, Some(true), "every connection is TLS");
+    drop(s);
+
+    // A certificate head office was not told to trust.
+    let other = pki_other_ca();
+    let err = PostgresStorage::connect_with_ca(&url, 2, Some(&other))
+        .err()
+        .expect("refused");
+    let text = err.to_string();
+    assert!(matches!(err, StorageError::Transient(_)), "{text}");
+    assert!(text.contains("cannot connect"), "{text}");
+    assert!(!text.contains("secret-pw"), "{text}");
+    // Not PEM at all.
+    assert!(matches!(
+        PostgresStorage::connect_with_ca(&url, 2, Some("not a certificate")),
+        Err(StorageError::Invalid(_))
+    ));
+}
+
+/// A CA certificate (PEM) other than the test PKI's.
+fn pki_other_ca() -> String {
+    pki().ca_pem
+}

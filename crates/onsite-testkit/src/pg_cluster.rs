@@ -93,6 +93,40 @@ impl Cluster {
         Ok(cluster)
     }
 
+    /// Makes and starts a new cluster that speaks TLS with `cert_pem` and `key_pem` (and
+    /// plain text to clients that do not ask for TLS, as PostgreSQL does).
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> Result<Cluster, String> {
+        let mut cluster = Cluster::empty()?;
+        cluster.init()?;
+        for (name, pem) in [("server.crt", cert_pem), ("server.key", key_pem)] {
+            let path = cluster.data().join(name);
+            std::fs::write(&path, pem)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            // PostgreSQL refuses a key others can read, and runs as its own user.
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| format!("cannot protect {}: {e}", path.display()))?;
+            }
+            if cluster.as_postgres {
+                let status = Command::new("chown")
+                    .arg("postgres")
+                    .arg(&path)
+                    .status()
+                    .map_err(|e| format!("chown: {e}"))?;
+                if !status.success() {
+                    return Err("chown postgres failed".into());
+                }
+            }
+        }
+        cluster.append_conf(
+            "postgresql.conf",
+            "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n",
+        )?;
+        cluster.serve()?;
+        Ok(cluster)
+    }
+
     /// A new cluster made from `base` (a base backup of another) and the write-ahead log in
     /// `archive`, recovered up to `target` (a time as PostgreSQL reads it, `2026-01-05 08:00:00.000000+00`) and
     /// promoted: a

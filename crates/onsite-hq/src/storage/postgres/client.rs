@@ -15,7 +15,9 @@
 use std::collections::HashMap;
 
 use postgres::types::ToSql;
-use postgres::{Client, Error, IsolationLevel, NoTls, Row, Statement, Transaction};
+use postgres::{Client, Error, IsolationLevel, Row, Statement, Transaction};
+use rustls_pki_types::pem::PemObject;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::storage::{Result, StorageError};
 
@@ -170,6 +172,42 @@ impl Db for Tx<'_> {
 /// lent (a connection the server closed is replaced rather than failing a request).
 pub(super) struct Manager {
     pub(super) config: postgres::Config,
+    pub(super) tls: MakeRustlsConnect,
+}
+
+/// TLS to the database (rustls): the server's certificate must chain to `ca_pem` when
+/// given, else to the system's roots, and name the host connected to. Whether TLS is used
+/// is the URL's `sslmode`: `disable` never, `prefer` (the default) when the server offers
+/// it, `require` always (a server without TLS is refused).
+pub(super) fn tls(ca_pem: Option<&str>) -> Result<MakeRustlsConnect> {
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_pem {
+        Some(pem) => {
+            let certs: Vec<_> = rustls_pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|_| StorageError::Invalid("the database CA file is not PEM".into()))?;
+            if certs.is_empty() {
+                return Err(StorageError::Invalid(
+                    "the database CA file holds no certificate".into(),
+                ));
+            }
+            for cert in certs {
+                roots.add(cert).map_err(|_| {
+                    StorageError::Invalid("the database CA file holds a bad certificate".into())
+                })?;
+            }
+        }
+        None => {
+            roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| StorageError::Internal("no TLS versions".into()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -178,7 +216,7 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> std::result::Result<Conn, Error> {
         Ok(Conn {
-            client: self.config.connect(NoTls)?,
+            client: self.config.connect(self.tls.clone())?,
             statements: Statements::default(),
         })
     }

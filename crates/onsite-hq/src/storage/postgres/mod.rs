@@ -37,7 +37,7 @@ use onsite_api::{
     WorkOrderUpdate,
 };
 use postgres::types::FromSql;
-use postgres::{Client, NoTls, Row};
+use postgres::{Client, Row};
 
 use client::{Conn, Db, Manager, Tx};
 use uuid::Uuid;
@@ -279,6 +279,17 @@ impl PostgresStorage {
     /// As [`PostgresStorage::connect`], with at most `pool_size` connections: a quarter of
     /// them (at least one) for writes, the rest (at least one) for reads.
     pub fn connect_with(url: &str, pool_size: u32) -> Result<PostgresStorage> {
+        PostgresStorage::connect_with_ca(url, pool_size, None)
+    }
+
+    /// As [`PostgresStorage::connect_with`], trusting `ca_pem` (PEM) for the database
+    /// server's certificate instead of the system's roots (TLS: [`client::tls`]).
+    pub fn connect_with_ca(
+        url: &str,
+        pool_size: u32,
+        ca_pem: Option<&str>,
+    ) -> Result<PostgresStorage> {
+        let tls = client::tls(ca_pem)?;
         let mut config: postgres::Config = url
             .parse()
             .map_err(|_| StorageError::Invalid("the database URL cannot be read".into()))?;
@@ -289,7 +300,7 @@ impl PostgresStorage {
         // a URL this client cannot honour, such as sslmode=require) fails at once with
         // the client's reason, which names no password.
         let mut first = config
-            .connect(NoTls)
+            .connect(tls.clone())
             .map_err(|e| StorageError::Transient(format!("cannot connect to the database: {e}")))?;
         migrate(&mut first)?;
         drop(first);
@@ -302,6 +313,7 @@ impl PostgresStorage {
                 .connection_timeout(Duration::from_secs(10))
                 .build(Manager {
                     config: config.clone(),
+                    tls: tls.clone(),
                 })
                 .map_err(|_| StorageError::Transient("cannot connect to the database".into()))
         };
