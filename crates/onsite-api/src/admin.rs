@@ -17,6 +17,7 @@ use crate::sync::FactRecord;
 /// `POST /v1/admin/technicians`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewTechnician {
     /// Display name, 1–100 chars.
     pub name: String,
@@ -25,6 +26,7 @@ pub struct NewTechnician {
 /// A technician known to head office.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Technician {
     /// Head office's id.
     pub id: Uuid,
@@ -37,6 +39,7 @@ pub struct Technician {
 /// `POST /v1/admin/technicians/{id}/enrolment-codes`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewEnrolmentCode {
     /// How long the code stays valid, in hours (default 24, at most 720).
     pub valid_hours: Option<u32>,
@@ -46,6 +49,7 @@ pub struct NewEnrolmentCode {
 /// works once, until `expires_at`. Shown once; the server keeps only its hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EnrolmentCode {
     /// The code, e.g. `K7QM-3XPD-9WRT`.
     pub code: String,
@@ -58,6 +62,7 @@ pub struct EnrolmentCode {
 /// An enrolled device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Device {
     /// The device's id.
     pub id: Uuid,
@@ -82,6 +87,7 @@ pub struct Device {
 /// What a lost device reported erasing, and when head office heard it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErasedRecord {
     /// When head office received the report.
     pub at: DateTime<Utc>,

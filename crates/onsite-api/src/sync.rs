@@ -157,19 +157,25 @@ pub struct Hello {
 /// data). Head office records it and revokes the device.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErasedReport {
     /// When the device erased (its clock).
     pub erased_at: DateTime<Utc>,
     /// Work orders removed.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub work_orders: u64,
     /// Customers removed.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub customers: u64,
     /// Outbox records removed (sent or not).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub records: u64,
     /// Records that were still unsent when it erased (they could not be sent: refused
     /// for good, a file missing, held for a head-office upgrade). Lost with the device.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub unsent: u64,
     /// Blob files (signatures, photos, documents) deleted.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub files: u64,
 }
 

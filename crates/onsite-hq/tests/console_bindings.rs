@@ -2,6 +2,9 @@
 //! cross its API. This test fails when console/src/lib/bindings.ts is stale; regenerate
 //! it with `UPDATE_BINDINGS=1 cargo test -p onsite-hq --test console_bindings`.
 
+use onsite_api::{
+    Device, EnrolmentCode, ErasedRecord, ErasedReport, NewEnrolmentCode, NewTechnician, Technician,
+};
 use onsite_hq::accounts::{Permission, Role};
 use onsite_hq::office::{
     LoginRequest, Me, NewApiTokenReply, NewApiTokenRequest, NewUserRequest, PasswordChange,
@@ -25,9 +28,16 @@ fn render() -> String {
         Actor::decl(&cfg),
         AuditEntry::decl(&cfg),
         AuditRecord::decl(&cfg),
+        Technician::decl(&cfg),
+        NewTechnician::decl(&cfg),
+        NewEnrolmentCode::decl(&cfg),
+        EnrolmentCode::decl(&cfg),
+        ErasedReport::decl(&cfg),
+        ErasedRecord::decl(&cfg),
+        Device::decl(&cfg),
     ];
     let mut out = String::from(
-        "// Generated from the Rust types in crates/onsite-hq by its `console_bindings` test.\n\
+        "// Generated from the Rust types in crates/onsite-hq and crates/onsite-api by onsite-hq's `console_bindings` test.\n\
          // Do not edit: run `UPDATE_BINDINGS=1 cargo test -p onsite-hq --test console_bindings`.\n",
     );
     for decl in decls {

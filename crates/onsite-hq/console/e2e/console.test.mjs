@@ -201,3 +201,53 @@ test('an administrator adds a person and makes, uses and revokes an API token', 
   assert.equal(await other.p.getByTestId('nav-people').count(), 0);
   await other.context.close();
 });
+
+test('an administrator adds a technician, gives an enrolment code as text and QR code, and marks the enrolled laptop lost', async () => {
+  const { p, context, problems } = await page('zh-CN');
+  await signIn(p, 'boss.wang');
+  await p.getByTestId('nav-fleet').click();
+  await p.getByTestId('technicians').waitFor();
+  // Before signing in, the page's question "who am I?" was answered 401, as it should be.
+  problems.length = 0;
+
+  // An empty name is refused on the page, in the page's language.
+  await p.getByTestId('technician-save').click();
+  assert.match(await p.getByTestId('technician-error').textContent(), /姓名/);
+  await p.getByTestId('technician-name').fill('赵师傅');
+  await p.getByTestId('technician-save').click();
+  await p.getByTestId('technician-added').waitFor();
+  const row = p.locator('[data-testid=technician-row][data-name="赵师傅"]');
+  await row.getByTestId('make-code').click();
+  const code = (await p.getByTestId('code-text').textContent()).trim();
+  assert.match(code, /^[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$/);
+  // The QR code is drawn (dark modules), labelled with the code for a screen reader.
+  assert.ok((await p.locator('[data-testid=code-qr] rect').count()) > 100);
+  assert.match(await p.getByTestId('code-qr').getAttribute('aria-label'), new RegExp(code));
+  await p.screenshot({ path: join(SHOTS, 'console-fleet-zh.png'), fullPage: true });
+
+  // The laptop enrols with it (as the app would), and appears among the devices.
+  const enrolled = await p.evaluate(async (code) => {
+    const r = await fetch('/v1/enroll', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ code, device_name: '赵师傅的笔记本' }),
+      credentials: 'omit',
+    });
+    return r.status;
+  }, code);
+  assert.equal(enrolled, 200);
+  await p.getByTestId('nav-home').click();
+  await p.getByTestId('nav-fleet').click();
+  const device = p.locator('[data-testid=device-row]', { hasText: '赵师傅的笔记本' });
+  await device.waitFor();
+  assert.equal(await device.getAttribute('data-state'), 'active');
+
+  // Marked lost after confirming: the row says so and offers nothing more.
+  p.once('dialog', (d) => d.accept());
+  await device.getByTestId('device-lost').click();
+  await p.locator('[data-testid=device-row][data-state=lost]', { hasText: '赵师傅的笔记本' }).waitFor();
+  assert.equal(await p.locator('[data-testid=device-row][data-state=lost] [data-testid=device-lost]').count(), 0);
+  await p.screenshot({ path: join(SHOTS, 'console-devices-zh.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await context.close();
+});

@@ -3,6 +3,9 @@
 import type {
   ApiToken,
   AuditRecord,
+  Device,
+  EnrolmentCode,
+  Technician,
   Me,
   NewApiTokenReply,
   NewApiTokenRequest,
@@ -74,6 +77,13 @@ export const api = {
   tokens: () => call<ApiToken[]>('GET', '/v1/admin/api-tokens'),
   addToken: (t: NewApiTokenRequest) => call<NewApiTokenReply>('POST', '/v1/admin/api-tokens', t),
   revokeToken: (id: string) => call<ApiToken>('POST', `/v1/admin/api-tokens/${encodeURIComponent(id)}/revoke`),
+  technicians: () => call<Technician[]>('GET', '/v1/admin/technicians?limit=1000'),
+  addTechnician: (name: string) => call<Technician>('POST', '/v1/admin/technicians', { name }),
+  enrolmentCode: (technician: string) =>
+    call<EnrolmentCode>('POST', `/v1/admin/technicians/${encodeURIComponent(technician)}/enrolment-codes`, {}),
+  devices: () => call<Device[]>('GET', '/v1/admin/devices?limit=1000'),
+  revokeDevice: (id: string) => call<Device>('POST', `/v1/admin/devices/${encodeURIComponent(id)}/revoke`),
+  markLost: (id: string) => call<Device>('POST', `/v1/admin/devices/${encodeURIComponent(id)}/lost`),
   audit: (before?: number) =>
     call<AuditRecord[]>('GET', `/v1/admin/audit?limit=50${before === undefined ? '' : `&before=${before}`}`),
 };
