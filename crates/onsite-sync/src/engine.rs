@@ -1155,13 +1155,7 @@ fn apply_change(
             apply_gone(tx, &id, action, now)?;
         }
         ChangeItem::FeeTable(t) => {
-            store_sync::put_reference(
-                tx,
-                "fee_table",
-                t.version,
-                Some(t.effective_from),
-                &to_json(t)?,
-            )?;
+            store_sync::put_reference(tx, "fee_table", t.version, Some(t.effective_from), t)?;
             let lines: Vec<store_sync::FeeLine> = t
                 .items
                 .iter()
@@ -1184,7 +1178,7 @@ fn apply_change(
             store_sync::apply_fee_table(tx, &t.category, t.version, from, &lines)?;
         }
         ChangeItem::PartsCatalogue(c) => {
-            store_sync::put_reference(tx, "parts_catalogue", c.version, None, &to_json(c)?)?;
+            store_sync::put_reference(tx, "parts_catalogue", c.version, None, c)?;
             let parts: Vec<store_sync::CataloguePart> = c
                 .parts
                 .iter()
@@ -1201,13 +1195,7 @@ fn apply_change(
             store_sync::apply_catalogue(tx, &parts)?;
         }
         ChangeItem::PriceList(l) => {
-            store_sync::put_reference(
-                tx,
-                "price_list",
-                l.version,
-                Some(l.effective_from),
-                &to_json(l)?,
-            )?;
+            store_sync::put_reference(tx, "price_list", l.version, Some(l.effective_from), l)?;
             let prices: Vec<(&str, i64)> = l
                 .prices
                 .iter()
@@ -1282,10 +1270,6 @@ fn apply_change(
         ChangeItem::Unknown => {}
     }
     Ok(())
-}
-
-fn to_json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, StoreError> {
-    Ok(serde_json::to_value(v)?)
 }
 
 fn upsert(
