@@ -46,8 +46,16 @@ fn main() {
         let proxy = Proxy::start(hq.addr, one_way).await;
         println!();
         println!(
-            "{:>4} {:>9} {:>6} {:>8} {:>9} {:>12} {:>12} {:>10}",
-            "run", "wall", "pages", "changes", "requests", "up (c→s)", "down (s→c)", "store file"
+            "{:>4} {:>9} {:>6} {:>8} {:>9} {:>6} {:>12} {:>12} {:>10}",
+            "run",
+            "wall",
+            "pages",
+            "changes",
+            "requests",
+            "conns",
+            "up (c→s)",
+            "down (s→c)",
+            "store file"
         );
         let mut walls = Vec::new();
         for run in 1..=runs {
@@ -71,12 +79,13 @@ fn main() {
             assert_eq!(count as usize, orders);
             let size = std::fs::metadata(&dev.path).map(|m| m.len()).unwrap_or(0);
             println!(
-                "{:>4} {:>7.0}ms {:>6} {:>8} {:>9} {:>12} {:>12} {:>10}",
+                "{:>4} {:>7.0}ms {:>6} {:>8} {:>9} {:>6} {:>12} {:>12} {:>10}",
                 run,
                 wall.as_secs_f64() * 1000.0,
                 r.pages_pulled,
                 r.changes_applied,
                 n,
+                wire.connections,
                 kib(wire.up),
                 kib(wire.down),
                 kib(size)

@@ -246,6 +246,18 @@ async fn run(
     // Named with the newest commit known here: head office says at once whether it lost
     // history, before anything is pushed (a push first would fill the lost sequence
     // numbers and hide the loss, and send newer records before the lost older ones).
+    // Nothing to send: the first pull page is asked for now, beside the hello, instead of
+    // one round trip after it (a first pull, a morning pull). Used only when the run then
+    // sent nothing, head office kept its history and the store still holds the cursor and
+    // commit it was asked with; else dropped (aborted) and asked again in order.
+    let mut early = (store_sync::sendable_pending(lock(store).conn())? == 0).then(|| {
+        Prefetch::start(
+            client,
+            &st.token,
+            st.cursor.clone(),
+            st.known_commit.clone(),
+        )
+    });
     let hello = client.hello(&st.token, st.known_commit.as_deref()).await?;
     if hello.history_lost {
         report.requeued += lock(store).write(|tx| {
@@ -293,7 +305,12 @@ async fn run(
     }
     for _ in 0..3 {
         push_all(store, client, config, &st.token, &hello, report).await?;
-        let requeued = pull_all(store, client, config, &st.token, me, report).await?;
+        // A page from before a push could show the jobs as they were before it until the
+        // next pull: asked again after the push instead.
+        let first = early
+            .take()
+            .filter(|_| report.push_requests == 0 && !report.refetched);
+        let requeued = pull_all(store, client, config, &st.token, me, report, first).await?;
         if requeued == 0 {
             return Ok(());
         }
@@ -959,11 +976,13 @@ async fn pull_all(
     token: &str,
     me: Uuid,
     report: &mut SyncReport,
+    first: Option<Prefetch>,
 ) -> Result<usize, SyncError> {
     let mut requeued = 0;
     // The next page, asked for while this one is applied (a first pull of thousands of
-    // jobs spends as long writing a page here as it waits for the next on a slow link).
-    let mut ahead: Option<Prefetch> = None;
+    // jobs spends as long writing a page here as it waits for the next on a slow link);
+    // at the start, the page the run asked for beside the hello, if any.
+    let mut ahead: Option<Prefetch> = first;
     for _ in 0..MAX_PAGES {
         let st = store_sync::state(lock(store).conn())?.ok_or(SyncError::NotEnrolled)?;
         let page = match ahead.take() {
