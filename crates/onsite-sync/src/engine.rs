@@ -241,11 +241,6 @@ async fn run(
     let retry_before = Utc::now() - chrono::Duration::seconds(REFUSED_RETRY_SECS);
     report.requeued +=
         lock(store).write(|tx| store_sync::requeue_refused(tx, None, Some(retry_before)))?;
-    // What head office speaks: a change (an upgrade) may let it take what it refused or
-    // what this device held back.
-    // Named with the newest commit known here: head office says at once whether it lost
-    // history, before anything is pushed (a push first would fill the lost sequence
-    // numbers and hide the loss, and send newer records before the lost older ones).
     // Nothing to send: the first pull page is asked for now, beside the hello, instead of
     // one round trip after it (a first pull, a morning pull). Used only when the run then
     // sent nothing, head office kept its history and the store still holds the cursor and
@@ -258,6 +253,11 @@ async fn run(
             st.known_commit.clone(),
         )
     });
+    // What head office speaks: a change (an upgrade) may let it take what it refused or
+    // what this device held back.
+    // Named with the newest commit known here: head office says at once whether it lost
+    // history, before anything is pushed (a push first would fill the lost sequence
+    // numbers and hide the loss, and send newer records before the lost older ones).
     let hello = client.hello(&st.token, st.known_commit.as_deref()).await?;
     if hello.history_lost {
         report.requeued += lock(store).write(|tx| {
