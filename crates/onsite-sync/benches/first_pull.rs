@@ -7,7 +7,8 @@
 //!
 //! `cargo bench -p onsite-sync --bench first_pull` (ONSITE_BENCH_RUNS, default 5;
 //! ONSITE_BENCH_ORDERS, default 5000; ONSITE_BENCH_PARTS, default 20000;
-//! ONSITE_BENCH_DELAY_MS, default 0: latency added each way at the proxy)
+//! ONSITE_BENCH_DELAY_MS, default 0: latency added each way at the proxy;
+//! ONSITE_BENCH_PULL_LIMIT, default the client's: changes per page asked for)
 
 mod support;
 
@@ -22,6 +23,10 @@ fn main() {
     let runs: usize = env_or("ONSITE_BENCH_RUNS", 5);
     let orders: usize = env_or("ONSITE_BENCH_ORDERS", 5000);
     let parts: usize = env_or("ONSITE_BENCH_PARTS", 20_000);
+    let pull_limit: u32 = env_or(
+        "ONSITE_BENCH_PULL_LIMIT",
+        onsite_sync::ClientOptions::default().pull_limit,
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -43,6 +48,7 @@ fn main() {
         if !one_way.is_zero() {
             println!("added delay: {} ms each way at the proxy", one_way.as_millis());
         }
+        println!("pages of {pull_limit} changes asked for");
         let proxy = Proxy::start(hq.addr, one_way).await;
         println!();
         println!(
@@ -60,7 +66,13 @@ fn main() {
         let mut walls = Vec::new();
         for run in 1..=runs {
             let dev = device(&hq, tech, |_| {}).await;
-            let client = hq.client_via(proxy.addr, options());
+            let client = hq.client_via(
+                proxy.addr,
+                onsite_sync::ClientOptions {
+                    pull_limit,
+                    ..options()
+                },
+            );
             let before = hq.requests.snapshot();
             let busy = hq.requests.busy();
             let wire = proxy.wire();
