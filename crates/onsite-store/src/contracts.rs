@@ -82,10 +82,8 @@ pub fn for_appliance(conn: &Connection, appliance_id: &str) -> StoreResult<Vec<C
 
 /// Replaces the appliance's contracts with `contracts`.
 pub fn replace(tx: &Transaction, appliance_id: &str, contracts: &[Contract]) -> StoreResult<()> {
-    tx.execute(
-        "DELETE FROM service_contract WHERE appliance_id = ?1",
-        [appliance_id],
-    )?;
+    tx.prepare_cached("DELETE FROM service_contract WHERE appliance_id = ?1")?
+        .execute([appliance_id])?;
     for c in contracts {
         if c.valid_to < c.valid_from {
             return Err(StoreError::Invalid(
@@ -97,19 +95,19 @@ pub fn replace(tx: &Transaction, appliance_id: &str, contracts: &[Contract]) -> 
                 "a contract reference must be 1 to 64 characters".into(),
             ));
         }
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO service_contract (appliance_id, reference, covers, valid_from, valid_to)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (appliance_id, reference) DO UPDATE SET covers = excluded.covers,
                  valid_from = excluded.valid_from, valid_to = excluded.valid_to",
-            params![
-                appliance_id,
-                c.reference,
-                cover_str(c.covers),
-                c.valid_from.to_string(),
-                c.valid_to.to_string()
-            ],
-        )?;
+        )?
+        .execute(params![
+            appliance_id,
+            c.reference,
+            cover_str(c.covers),
+            c.valid_from.to_string(),
+            c.valid_to.to_string()
+        ])?;
     }
     Ok(())
 }

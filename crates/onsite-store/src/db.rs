@@ -173,6 +173,8 @@ impl Store {
 
     fn init(&mut self) -> StoreResult<()> {
         set_pragmas(&self.conn)?;
+        self.conn
+            .set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let path = self
             .path
             .clone()
@@ -297,6 +299,12 @@ pub fn connect_sealed(path: &Path, key: &DataKey, read_only: bool) -> StoreResul
 pub fn holds_sealed_data(path: &Path) -> bool {
     matches!(read_header(path), Ok(Header::Other))
 }
+
+/// Prepared statements kept per connection (`prepare_cached`; rusqlite's default is 16).
+/// Applying a pull page runs some 40 different statements per job and reference item: with
+/// fewer kept, each would be parsed and planned again for every row (docs/sync-benchmarks.md,
+/// "First pull").
+const STATEMENT_CACHE: usize = 256;
 
 /// Page cache of a sealed store, in KiB: each page read from the file is decrypted, so
 /// pages kept in memory are read for free (docs/data-at-rest.md, measured).

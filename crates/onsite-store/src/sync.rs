@@ -203,17 +203,13 @@ pub fn same_head_office(old: &SyncState, e: &Enrolment) -> bool {
 }
 
 fn ensure_technician(tx: &Transaction, id: &str, name: &str) -> StoreResult<()> {
-    let exists: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM technician WHERE id = ?1)",
-        [id],
-        |r| r.get(0),
-    )?;
+    let exists: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM technician WHERE id = ?1)")?
+        .query_row([id], |r| r.get(0))?;
     if exists {
         if !name.is_empty() {
-            tx.execute(
-                "UPDATE technician SET name = ?2 WHERE id = ?1",
-                params![id, name],
-            )?;
+            tx.prepare_cached("UPDATE technician SET name = ?2 WHERE id = ?1")?
+                .execute(params![id, name])?;
         }
         return Ok(());
     }
@@ -753,13 +749,12 @@ pub struct LocalOrder {
 
 pub fn local_order(conn: &Connection, id: &str) -> StoreResult<Option<LocalOrder>> {
     let row: Option<(String, String, bool)> = conn
-        .query_row(
+        .prepare_cached(
             "SELECT status, technician_id,
                     EXISTS (SELECT 1 FROM pulled_work_order p WHERE p.id = w.id)
              FROM work_order w WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        )?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     let Some((status, technician_id, pulled)) = row else {
         return Ok(None);
@@ -848,17 +843,15 @@ pub fn upsert_work_order(tx: &Transaction, o: &PulledOrder) -> StoreResult<()> {
     };
     let proof = o.proof.unwrap_or(&no_proof);
     let gen: i64 = tx
-        .query_row("SELECT refetch_gen FROM sync_state WHERE id = 1", [], |r| {
-            r.get(0)
-        })
+        .prepare_cached("SELECT refetch_gen FROM sync_state WHERE id = 1")?
+        .query_row([], |r| r.get(0))
         .optional()?
         .unwrap_or(0);
     let existing: Option<(i64, String, String, String)> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT seq, customer_id, appliance_id, status FROM work_order WHERE id = ?1",
-            [o.id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
+        )?
+        .query_row([o.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
     // Another job here may hold the same order number (a local job, or one head office
     // lost in a restore and then reused the number for): keep both, the pulled one under
@@ -921,84 +914,78 @@ pub fn upsert_work_order(tx: &Transaction, o: &PulledOrder) -> StoreResult<()> {
                     created_at: o.created_at,
                 },
             )?;
-            tx.execute(
-                "UPDATE work_order SET version = ?2, updated_at = ?3 WHERE id = ?1",
-                params![o.id, o.server_version, ts(o.updated_at)],
-            )?;
+            tx.prepare_cached("UPDATE work_order SET version = ?2, updated_at = ?3 WHERE id = ?1")?
+                .execute(params![o.id, o.server_version, ts(o.updated_at)])?;
         }
         Some((seq, customer_id, appliance_id, status)) => {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE customer SET name = ?2, phone = ?3, address = ?4, language = ?5
                  WHERE id = ?1",
-                params![
-                    customer_id,
-                    o.customer_name,
-                    o.customer_phone,
-                    o.customer_address,
-                    language
-                ],
-            )?;
-            tx.execute(
+            )?
+            .execute(params![
+                customer_id,
+                o.customer_name,
+                o.customer_phone,
+                o.customer_address,
+                language
+            ])?;
+            tx.prepare_cached(
                 "UPDATE appliance SET category = ?2, brand = ?3, model = ?4, serial_no = ?5,
                         purchase_date = ?6, proof_kind = ?7, proof_date = ?8, proof_sealed = ?9
                  WHERE id = ?1",
-                params![
-                    appliance_id,
-                    o.appliance_category,
-                    o.appliance_brand,
-                    o.appliance_model,
-                    o.serial_no,
-                    o.purchase_date.map(|d| d.to_string()),
-                    proof.kind.as_str(),
-                    proof.date.map(|d| d.to_string()),
-                    proof.sealed
-                ],
-            )?;
+            )?
+            .execute(params![
+                appliance_id,
+                o.appliance_category,
+                o.appliance_brand,
+                o.appliance_model,
+                o.serial_no,
+                o.purchase_date.map(|d| d.to_string()),
+                proof.kind.as_str(),
+                proof.date.map(|d| d.to_string()),
+                proof.sealed
+            ])?;
             crate::contracts::replace(tx, &appliance_id, o.contracts)?;
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE work_order SET order_no = ?2, technician_id = ?3, job_type = ?4,
                         reported_fault = ?5, appointment_start = ?6, appointment_end = ?7,
                         updated_at = ?8, version = max(version, ?9)
                  WHERE id = ?1",
-                params![
-                    o.id,
-                    o.order_no,
-                    o.technician_id,
-                    o.job_type.as_str(),
-                    o.reported_fault,
-                    ts(o.appointment_start),
-                    ts(o.appointment_end),
-                    ts(o.updated_at),
-                    o.server_version
-                ],
-            )?;
+            )?
+            .execute(params![
+                o.id,
+                o.order_no,
+                o.technician_id,
+                o.job_type.as_str(),
+                o.reported_fault,
+                ts(o.appointment_start),
+                ts(o.appointment_end),
+                ts(o.updated_at),
+                o.server_version
+            ])?;
             if let Some(notes) = o.local_notes {
-                tx.execute(
-                    "UPDATE work_order SET notes = ?2 WHERE id = ?1",
-                    params![o.id, notes],
-                )?;
+                tx.prepare_cached("UPDATE work_order SET notes = ?2 WHERE id = ?1")?
+                    .execute(params![o.id, notes])?;
             }
             if status != o.local_status.as_str() {
-                tx.execute(
-                    "UPDATE work_order SET status = ?2 WHERE id = ?1",
-                    params![o.id, o.local_status.as_str()],
-                )?;
-                tx.execute(
+                tx.prepare_cached("UPDATE work_order SET status = ?2 WHERE id = ?1")?
+                    .execute(params![o.id, o.local_status.as_str()])?;
+                tx.prepare_cached(
                     "INSERT INTO work_order_status (work_order_id, from_status, to_status, at,
                                                     reason)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        o.id,
-                        status,
-                        o.local_status.as_str(),
-                        ts(o.updated_at),
-                        if o.local_status == WorkOrderStatus::Cancelled {
-                            o.cancel_reason
-                        } else {
-                            None
-                        }
-                    ],
-                )?;
+                )?
+                .execute(params![
+                    o.id,
+                    status,
+                    o.local_status.as_str(),
+                    ts(o.updated_at),
+                    if o.local_status == WorkOrderStatus::Cancelled {
+                        o.cancel_reason
+                    } else {
+                        None
+                    }
+                ])?;
             }
             workorders::reindex(tx, seq)?;
         }
@@ -1006,7 +993,7 @@ pub fn upsert_work_order(tx: &Transaction, o: &PulledOrder) -> StoreResult<()> {
     if clash.is_some() {
         flag_for_review(tx, o.id, ORDER_NO_CLASH, o.updated_at)?;
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO pulled_work_order (id, server_version, server_status, hq_notes,
                                         cancel_reason, server_seq, refetch_gen)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -1014,16 +1001,16 @@ pub fn upsert_work_order(tx: &Transaction, o: &PulledOrder) -> StoreResult<()> {
              server_status = excluded.server_status, hq_notes = excluded.hq_notes,
              cancel_reason = excluded.cancel_reason, server_seq = excluded.server_seq,
              refetch_gen = excluded.refetch_gen",
-        params![
-            o.id,
-            o.server_version,
-            o.server_status.as_str(),
-            o.hq_notes,
-            o.cancel_reason,
-            o.server_seq,
-            gen
-        ],
-    )?;
+    )?
+    .execute(params![
+        o.id,
+        o.server_version,
+        o.server_status.as_str(),
+        o.hq_notes,
+        o.cancel_reason,
+        o.server_seq,
+        gen
+    ])?;
     Ok(())
 }
 
@@ -1034,11 +1021,8 @@ pub const ORDER_NO_CLASH: &str = "order_no_clash";
 /// The id of another job here that holds `order_no`, if any.
 fn order_no_holder(tx: &Transaction, order_no: &str, id: &str) -> StoreResult<Option<String>> {
     Ok(tx
-        .query_row(
-            "SELECT id FROM work_order WHERE order_no = ?1 AND id <> ?2",
-            params![order_no, id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT id FROM work_order WHERE order_no = ?1 AND id <> ?2")?
+        .query_row(params![order_no, id], |r| r.get(0))
         .optional()?)
 }
 
@@ -1089,11 +1073,8 @@ pub fn reconcile_statuses(
 
 /// Stamps a kept work order with the current refetch generation (it was decided to stay).
 pub fn keep_pulled(tx: &Transaction, id: &str) -> StoreResult<()> {
-    tx.execute(
-        "UPDATE pulled_work_order SET refetch_gen = (SELECT refetch_gen FROM sync_state WHERE id = 1)
-         WHERE id = ?1",
-        [id],
-    )?;
+    tx.prepare_cached("UPDATE pulled_work_order SET refetch_gen = (SELECT refetch_gen FROM sync_state WHERE id = 1)
+         WHERE id = ?1")?.execute([id])?;
     Ok(())
 }
 
@@ -1164,11 +1145,11 @@ pub fn flag_for_review(
     reason: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO review_flag (work_order_id, reason, created_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (work_order_id, reason) DO UPDATE SET resolved_at = NULL",
-        params![work_order_id, reason, ts(now)],
-    )?;
+    )?
+    .execute(params![work_order_id, reason, ts(now)])?;
     Ok(())
 }
 
@@ -1186,11 +1167,13 @@ pub struct PulledFact<'a> {
 
 /// Keeps a pulled fact; true when it is new here (false for one kept before: a refetch).
 pub fn put_fact(tx: &Transaction, f: &PulledFact) -> StoreResult<bool> {
-    let n = tx.execute(
-        "INSERT INTO pulled_fact (fact_id, op_id, work_order_id, device_id, kind, payload,
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO pulled_fact (fact_id, op_id, work_order_id, device_id, kind, payload,
                                   received_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (fact_id) DO NOTHING",
-        params![
+        )?
+        .execute(params![
             f.fact_id,
             f.op_id,
             f.work_order_id,
@@ -1198,8 +1181,7 @@ pub fn put_fact(tx: &Transaction, f: &PulledFact) -> StoreResult<bool> {
             f.kind,
             f.payload.to_string(),
             ts(f.received_at)
-        ],
-    )?;
+        ])?;
     Ok(n > 0)
 }
 
@@ -1222,13 +1204,15 @@ pub struct RemoteMovement<'a> {
 pub fn apply_remote_movement(tx: &Transaction, m: &RemoteMovement) -> StoreResult<bool> {
     let by_no: Option<String> = match m.part_no {
         Some(no) => tx
-            .query_row("SELECT id FROM part WHERE part_no = ?1", [no], |r| r.get(0))
+            .prepare_cached("SELECT id FROM part WHERE part_no = ?1")?
+            .query_row([no], |r| r.get(0))
             .optional()?,
         None => None,
     };
     let by_id: Option<String> = match m.part_id {
         Some(id) => tx
-            .query_row("SELECT id FROM part WHERE id = ?1", [id], |r| r.get(0))
+            .prepare_cached("SELECT id FROM part WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
             .optional()?,
         None => None,
     };
@@ -1240,29 +1224,28 @@ pub fn apply_remote_movement(tx: &Transaction, m: &RemoteMovement) -> StoreResul
     }
     let job: Option<String> = match m.work_order_id {
         Some(id) => tx
-            .query_row("SELECT id FROM work_order WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT id FROM work_order WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
             .optional()?,
         None => None,
     };
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO van_stock (part_id, quantity, updated_at) VALUES (?1, 0, ?2)
          ON CONFLICT (part_id) DO NOTHING",
-        params![part_id, ts(m.at)],
-    )?;
-    tx.execute(
+    )?
+    .execute(params![part_id, ts(m.at)])?;
+    tx.prepare_cached(
         "INSERT INTO stock_movement (part_id, kind, delta, work_order_id, ref_id, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            part_id,
-            m.kind,
-            m.delta,
-            job,
-            format!("other-device:{}", m.fact_id),
-            ts(m.at)
-        ],
-    )?;
+    )?
+    .execute(params![
+        part_id,
+        m.kind,
+        m.delta,
+        job,
+        format!("other-device:{}", m.fact_id),
+        ts(m.at)
+    ])?;
     Ok(true)
 }
 
@@ -1368,20 +1351,22 @@ pub struct FeeLine<'a> {
     pub includes: &'a [String],
 }
 
-/// Stores a published reference document (fee table, parts catalogue, price list) as JSON.
-pub fn put_reference(
+/// Stores a published reference document (fee table, parts catalogue, price list) as JSON
+/// (written straight from `body`: a 20,000-part catalogue is not built as a JSON tree first).
+pub fn put_reference<T: serde::Serialize + ?Sized>(
     tx: &Transaction,
     kind: &str,
     version: i64,
     effective_from: Option<DateTime<Utc>>,
-    body: &serde_json::Value,
+    body: &T,
 ) -> StoreResult<()> {
-    tx.execute(
+    let body = serde_json::to_string(body)?;
+    tx.prepare_cached(
         "INSERT INTO hq_reference (kind, version, effective_from, body) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (kind, version) DO UPDATE SET body = excluded.body,
              effective_from = excluded.effective_from",
-        params![kind, version, effective_from.map(ts), body.to_string()],
-    )?;
+    )?
+    .execute(params![kind, version, effective_from.map(ts), body])?;
     Ok(())
 }
 
@@ -1397,11 +1382,12 @@ pub fn apply_fee_table(
     lines: &[FeeLine],
 ) -> StoreResult<()> {
     let id = format!("hq-fee-{version}");
-    let inserted = tx.execute(
-        "INSERT INTO fee_table (id, category, version, effective_from) VALUES (?1, ?2, ?3, ?4)
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO fee_table (id, category, version, effective_from) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT DO NOTHING",
-        params![id, category, version, effective_from.to_string()],
-    )?;
+        )?
+        .execute(params![id, category, version, effective_from.to_string()])?;
     if inserted == 0 {
         return Ok(());
     }
@@ -1422,23 +1408,23 @@ pub fn apply_fee_table(
             onsite_domain::rules::ItemKind::Travel => "travel",
             onsite_domain::rules::ItemKind::Part => "part",
         };
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO fee_item (fee_table_id, code, name_zh, name_en, kind, price_minor,
                                    plus_parts, open_priced, includes, coverable)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
-            params![
-                id,
-                l.code,
-                name(l.name_zh),
-                name(l.name_en),
-                kind,
-                l.fee_minor,
-                l.plus_parts,
-                l.open_priced,
-                l.includes.join(" "),
-                l.coverable
-            ],
-        )?;
+        )?
+        .execute(params![
+            id,
+            l.code,
+            name(l.name_zh),
+            name(l.name_en),
+            kind,
+            l.fee_minor,
+            l.plus_parts,
+            l.open_priced,
+            l.includes.join(" "),
+            l.coverable
+        ])?;
     }
     Ok(())
 }
@@ -1460,7 +1446,7 @@ pub struct CataloguePart<'a> {
 /// stock may still hold them).
 pub fn apply_catalogue(tx: &Transaction, parts: &[CataloguePart]) -> StoreResult<()> {
     for p in parts {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO part (id, part_no, name_zh, name_en, category, price_minor, serialized,
                                consumable, return_required)
              VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8)
@@ -1468,17 +1454,17 @@ pub fn apply_catalogue(tx: &Transaction, parts: &[CataloguePart]) -> StoreResult
                  name_en = excluded.name_en, category = excluded.category,
                  serialized = excluded.serialized, consumable = excluded.consumable,
                  return_required = excluded.return_required",
-            params![
-                format!("hq-part-{}", p.part_no),
-                p.part_no,
-                p.name,
-                p.name_en.unwrap_or(p.name),
-                p.component.unwrap_or(""),
-                p.serialised,
-                p.consumable,
-                p.return_required
-            ],
-        )?;
+        )?
+        .execute(params![
+            format!("hq-part-{}", p.part_no),
+            p.part_no,
+            p.name,
+            p.name_en.unwrap_or(p.name),
+            p.component.unwrap_or(""),
+            p.serialised,
+            p.consumable,
+            p.return_required
+        ])?;
     }
     Ok(())
 }
@@ -1489,10 +1475,8 @@ pub fn apply_prices(tx: &Transaction, prices: &[(&str, i64)]) -> StoreResult<()>
         if *minor < 0 {
             return Err(StoreError::Invalid("negative price in a price list".into()));
         }
-        tx.execute(
-            "UPDATE part SET price_minor = ?2 WHERE part_no = ?1",
-            params![part_no, minor],
-        )?;
+        tx.prepare_cached("UPDATE part SET price_minor = ?2 WHERE part_no = ?1")?
+            .execute(params![part_no, minor])?;
     }
     Ok(())
 }

@@ -73,39 +73,39 @@ pub struct NewWorkOrder<'a> {
 }
 
 pub fn insert_technician(tx: &Transaction, t: &NewTechnician) -> StoreResult<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO technician (id, name, phone, employee_no) VALUES (?1, ?2, ?3, ?4)",
-        params![t.id, t.name, t.phone, t.employee_no],
-    )?;
+    )?
+    .execute(params![t.id, t.name, t.phone, t.employee_no])?;
     Ok(())
 }
 
 pub fn insert_customer(tx: &Transaction, c: &NewCustomer) -> StoreResult<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO customer (id, name, phone, address, language) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![c.id, c.name, c.phone, c.address, c.language],
-    )?;
+    )?
+    .execute(params![c.id, c.name, c.phone, c.address, c.language])?;
     Ok(())
 }
 
 pub fn insert_appliance(tx: &Transaction, a: &NewAppliance) -> StoreResult<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO appliance (id, customer_id, category, brand, model, serial_no,
                                 purchase_date, proof_kind, proof_date, proof_sealed)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            a.id,
-            a.customer_id,
-            a.category,
-            a.brand,
-            a.model,
-            a.serial_no,
-            a.purchase_date.map(|d| d.to_string()),
-            a.proof.kind.as_str(),
-            a.proof.date.map(|d| d.to_string()),
-            a.proof.sealed,
-        ],
-    )?;
+    )?
+    .execute(params![
+        a.id,
+        a.customer_id,
+        a.category,
+        a.brand,
+        a.model,
+        a.serial_no,
+        a.purchase_date.map(|d| d.to_string()),
+        a.proof.kind.as_str(),
+        a.proof.date.map(|d| d.to_string()),
+        a.proof.sealed,
+    ])?;
     Ok(())
 }
 
@@ -117,45 +117,46 @@ pub fn insert_work_order(tx: &Transaction, w: &NewWorkOrder) -> StoreResult<()> 
             "appointment ends before it starts".into(),
         ));
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO work_order (id, order_no, technician_id, customer_id, appliance_id,
              job_type, status, reported_fault, appointment_start, appointment_end, notes,
              created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
-        params![
-            w.id,
-            w.order_no,
-            w.technician_id,
-            w.customer_id,
-            w.appliance_id,
-            w.job_type.as_str(),
-            w.status.as_str(),
-            w.reported_fault,
-            ts(w.appointment_start),
-            ts(w.appointment_end),
-            w.notes,
-            ts(w.created_at),
-        ],
-    )?;
+    )?
+    .execute(params![
+        w.id,
+        w.order_no,
+        w.technician_id,
+        w.customer_id,
+        w.appliance_id,
+        w.job_type.as_str(),
+        w.status.as_str(),
+        w.reported_fault,
+        ts(w.appointment_start),
+        ts(w.appointment_end),
+        w.notes,
+        ts(w.created_at),
+    ])?;
     let seq = tx.last_insert_rowid();
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO work_order_status (work_order_id, from_status, to_status, at)
          VALUES (?1, NULL, ?2, ?3)",
-        params![w.id, w.status.as_str(), ts(w.created_at)],
-    )?;
+    )?
+    .execute(params![w.id, w.status.as_str(), ts(w.created_at)])?;
     reindex(tx, seq)
 }
 
 /// Rewrites the search rows of one work order from its current data.
 pub fn reindex(tx: &Transaction, seq: i64) -> StoreResult<()> {
-    let fields: [String; 7] = tx.query_row(
-        "SELECT w.order_no, c.name, c.phone, c.address, a.brand, a.model,
+    let fields: [String; 7] = tx
+        .prepare_cached(
+            "SELECT w.order_no, c.name, c.phone, c.address, a.brand, a.model,
                 coalesce(a.serial_no, '')
          FROM work_order w JOIN customer c ON c.id = w.customer_id
               JOIN appliance a ON a.id = w.appliance_id
          WHERE w.seq = ?1",
-        [seq],
-        |r| {
+        )?
+        .query_row([seq], |r| {
             Ok([
                 r.get(0)?,
                 r.get(1)?,
@@ -165,19 +166,16 @@ pub fn reindex(tx: &Transaction, seq: i64) -> StoreResult<()> {
                 r.get(5)?,
                 r.get(6)?,
             ])
-        },
-    )?;
+        })?;
     let body = format!("{} {}", fields.join(" "), search::digits_only(&fields[2]));
-    tx.execute("DELETE FROM search_tri WHERE rowid = ?1", [seq])?;
-    tx.execute("DELETE FROM search_short WHERE rowid = ?1", [seq])?;
-    tx.execute(
-        "INSERT INTO search_tri (rowid, body) VALUES (?1, ?2)",
-        params![seq, body],
-    )?;
-    tx.execute(
-        "INSERT INTO search_short (rowid, body) VALUES (?1, ?2)",
-        params![seq, search::short_index_text(&body)],
-    )?;
+    tx.prepare_cached("DELETE FROM search_tri WHERE rowid = ?1")?
+        .execute([seq])?;
+    tx.prepare_cached("DELETE FROM search_short WHERE rowid = ?1")?
+        .execute([seq])?;
+    tx.prepare_cached("INSERT INTO search_tri (rowid, body) VALUES (?1, ?2)")?
+        .execute(params![seq, body])?;
+    tx.prepare_cached("INSERT INTO search_short (rowid, body) VALUES (?1, ?2)")?
+        .execute(params![seq, search::short_index_text(&body)])?;
     Ok(())
 }
 

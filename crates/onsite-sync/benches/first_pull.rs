@@ -7,7 +7,8 @@
 //!
 //! `cargo bench -p onsite-sync --bench first_pull` (ONSITE_BENCH_RUNS, default 5;
 //! ONSITE_BENCH_ORDERS, default 5000; ONSITE_BENCH_PARTS, default 20000;
-//! ONSITE_BENCH_DELAY_MS, default 0: latency added each way at the proxy)
+//! ONSITE_BENCH_DELAY_MS, default 0: latency added each way at the proxy;
+//! ONSITE_BENCH_PULL_LIMIT, default the client's: changes per page asked for)
 
 mod support;
 
@@ -22,6 +23,10 @@ fn main() {
     let runs: usize = env_or("ONSITE_BENCH_RUNS", 5);
     let orders: usize = env_or("ONSITE_BENCH_ORDERS", 5000);
     let parts: usize = env_or("ONSITE_BENCH_PARTS", 20_000);
+    let pull_limit: u32 = env_or(
+        "ONSITE_BENCH_PULL_LIMIT",
+        onsite_sync::ClientOptions::default().pull_limit,
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -43,16 +48,31 @@ fn main() {
         if !one_way.is_zero() {
             println!("added delay: {} ms each way at the proxy", one_way.as_millis());
         }
+        println!("pages of {pull_limit} changes asked for");
         let proxy = Proxy::start(hq.addr, one_way).await;
         println!();
         println!(
-            "{:>4} {:>9} {:>6} {:>8} {:>9} {:>12} {:>12} {:>10}",
-            "run", "wall", "pages", "changes", "requests", "up (c→s)", "down (s→c)", "store file"
+            "{:>4} {:>9} {:>6} {:>8} {:>9} {:>6} {:>12} {:>12} {:>10}",
+            "run",
+            "wall",
+            "pages",
+            "changes",
+            "requests",
+            "conns",
+            "up (c→s)",
+            "down (s→c)",
+            "store file"
         );
         let mut walls = Vec::new();
         for run in 1..=runs {
             let dev = device(&hq, tech, |_| {}).await;
-            let client = hq.client_via(proxy.addr, options());
+            let client = hq.client_via(
+                proxy.addr,
+                onsite_sync::ClientOptions {
+                    pull_limit,
+                    ..options()
+                },
+            );
             let before = hq.requests.snapshot();
             let busy = hq.requests.busy();
             let wire = proxy.wire();
@@ -71,12 +91,13 @@ fn main() {
             assert_eq!(count as usize, orders);
             let size = std::fs::metadata(&dev.path).map(|m| m.len()).unwrap_or(0);
             println!(
-                "{:>4} {:>7.0}ms {:>6} {:>8} {:>9} {:>12} {:>12} {:>10}",
+                "{:>4} {:>7.0}ms {:>6} {:>8} {:>9} {:>6} {:>12} {:>12} {:>10}",
                 run,
                 wall.as_secs_f64() * 1000.0,
                 r.pages_pulled,
                 r.changes_applied,
                 n,
+                wire.connections,
                 kib(wire.up),
                 kib(wire.down),
                 kib(size)

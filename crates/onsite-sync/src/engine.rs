@@ -241,6 +241,18 @@ async fn run(
     let retry_before = Utc::now() - chrono::Duration::seconds(REFUSED_RETRY_SECS);
     report.requeued +=
         lock(store).write(|tx| store_sync::requeue_refused(tx, None, Some(retry_before)))?;
+    // Nothing to send: the first pull page is asked for now, beside the hello, instead of
+    // one round trip after it (a first pull, a morning pull). Used only when the run then
+    // sent nothing, head office kept its history and the store still holds the cursor and
+    // commit it was asked with; else dropped (aborted) and asked again in order.
+    let mut early = (store_sync::sendable_pending(lock(store).conn())? == 0).then(|| {
+        Prefetch::start(
+            client,
+            &st.token,
+            st.cursor.clone(),
+            st.known_commit.clone(),
+        )
+    });
     // What head office speaks: a change (an upgrade) may let it take what it refused or
     // what this device held back.
     // Named with the newest commit known here: head office says at once whether it lost
@@ -293,7 +305,12 @@ async fn run(
     }
     for _ in 0..3 {
         push_all(store, client, config, &st.token, &hello, report).await?;
-        let requeued = pull_all(store, client, config, &st.token, me, report).await?;
+        // A page from before a push could show the jobs as they were before it until the
+        // next pull: asked again after the push instead.
+        let first = early
+            .take()
+            .filter(|_| report.push_requests == 0 && !report.refetched);
+        let requeued = pull_all(store, client, config, &st.token, me, report, first).await?;
         if requeued == 0 {
             return Ok(());
         }
@@ -959,11 +976,13 @@ async fn pull_all(
     token: &str,
     me: Uuid,
     report: &mut SyncReport,
+    first: Option<Prefetch>,
 ) -> Result<usize, SyncError> {
     let mut requeued = 0;
     // The next page, asked for while this one is applied (a first pull of thousands of
-    // jobs spends as long writing a page here as it waits for the next on a slow link).
-    let mut ahead: Option<Prefetch> = None;
+    // jobs spends as long writing a page here as it waits for the next on a slow link);
+    // at the start, the page the run asked for beside the hello, if any.
+    let mut ahead: Option<Prefetch> = first;
     for _ in 0..MAX_PAGES {
         let st = store_sync::state(lock(store).conn())?.ok_or(SyncError::NotEnrolled)?;
         let page = match ahead.take() {
@@ -1155,13 +1174,7 @@ fn apply_change(
             apply_gone(tx, &id, action, now)?;
         }
         ChangeItem::FeeTable(t) => {
-            store_sync::put_reference(
-                tx,
-                "fee_table",
-                t.version,
-                Some(t.effective_from),
-                &to_json(t)?,
-            )?;
+            store_sync::put_reference(tx, "fee_table", t.version, Some(t.effective_from), t)?;
             let lines: Vec<store_sync::FeeLine> = t
                 .items
                 .iter()
@@ -1184,7 +1197,7 @@ fn apply_change(
             store_sync::apply_fee_table(tx, &t.category, t.version, from, &lines)?;
         }
         ChangeItem::PartsCatalogue(c) => {
-            store_sync::put_reference(tx, "parts_catalogue", c.version, None, &to_json(c)?)?;
+            store_sync::put_reference(tx, "parts_catalogue", c.version, None, c)?;
             let parts: Vec<store_sync::CataloguePart> = c
                 .parts
                 .iter()
@@ -1201,13 +1214,7 @@ fn apply_change(
             store_sync::apply_catalogue(tx, &parts)?;
         }
         ChangeItem::PriceList(l) => {
-            store_sync::put_reference(
-                tx,
-                "price_list",
-                l.version,
-                Some(l.effective_from),
-                &to_json(l)?,
-            )?;
+            store_sync::put_reference(tx, "price_list", l.version, Some(l.effective_from), l)?;
             let prices: Vec<(&str, i64)> = l
                 .prices
                 .iter()
@@ -1282,10 +1289,6 @@ fn apply_change(
         ChangeItem::Unknown => {}
     }
     Ok(())
-}
-
-fn to_json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, StoreError> {
-    Ok(serde_json::to_value(v)?)
 }
 
 fn upsert(

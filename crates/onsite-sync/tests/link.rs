@@ -4,7 +4,9 @@
 //! older head office (or one of the first release) still gets a `HEAD` per blob and plain
 //! pushes; a proxy that drops `Content-Encoding` costs one refused push, then the pushes go
 //! plain; a pull of many pages asks for the next page while it writes the current one, and
-//! loses nothing when that next page fails.
+//! loses nothing when that next page fails; a run with nothing to send asks for its first
+//! page beside the hello, and asks again after a push; a page that fails part way is
+//! written not at all.
 //!
 //! Head office counts what reaches it with a layer in front of its router.
 
@@ -293,4 +295,167 @@ async fn a_pull_reads_the_next_page_ahead_and_a_failed_next_page_loses_nothing()
     let r = dev.sync(&hq.client(small_pages())).await.unwrap();
     assert_eq!((r.pages_pulled, r.changes_applied), (1, 1), "{r:?}");
     assert!(dev.work_order_ids().contains(&first.id.to_string()));
+}
+
+/// Holds the next request on `path` at the forwarder: says when it arrived, forwards it
+/// once told to go.
+fn gate(
+    fwd: &Forwarder,
+    path: &str,
+) -> (tokio::sync::oneshot::Receiver<()>, Arc<tokio::sync::Notify>) {
+    let (arrived, seen) = tokio::sync::oneshot::channel();
+    let go = Arc::new(tokio::sync::Notify::new());
+    fwd.arm(
+        path,
+        HttpFault::Gate {
+            arrived,
+            go: go.clone(),
+        },
+    );
+    (seen, go)
+}
+
+#[tokio::test]
+async fn a_run_with_nothing_to_send_asks_for_its_first_page_beside_the_hello() {
+    let hq = start().await;
+    let dev = device(&hq, "Tech").await;
+    let wo = hq.work_order("WO-EARLY", Some(dev.technician_id)).await;
+    let fwd = Forwarder::start(&hq).await;
+    let (hello_seen, hello_go) = gate(&fwd, routes::SYNC_HELLO);
+    let (pull_seen, pull_go) = gate(&fwd, routes::SYNC_PULL);
+    // A second pull would be refused: the page asked beside the hello is the one used.
+    fwd.arm(
+        routes::SYNC_PULL,
+        HttpFault::Reply {
+            status: 500,
+            body: br#"{"code":"internal","message":"asked twice"}"#.to_vec(),
+            retry_after: None,
+        },
+    );
+    let store = dev.store.clone();
+    let client = hq.client_to(fwd.addr, options());
+    let run = tokio::spawn(async move { onsite_sync::sync_once(&store, &client).await });
+    hello_seen.await.unwrap();
+    // The hello is held: only a pull asked beside it can arrive now. (A guard against
+    // hanging, not a measure of speed.)
+    tokio::time::timeout(Duration::from_secs(60), pull_seen)
+        .await
+        .expect("the first page was not asked for while the hello was on its way")
+        .unwrap();
+    hello_go.notify_one();
+    pull_go.notify_one();
+    let r = run.await.unwrap().unwrap();
+    assert_eq!((r.pages_pulled, r.changes_applied), (1, 1), "{r:?}");
+    assert_eq!(dev.work_order_ids(), vec![wo.id.to_string()]);
+}
+
+#[tokio::test]
+async fn a_page_asked_beside_the_hello_is_asked_again_when_the_run_pushes() {
+    use onsite_domain::WorkOrderStatus::EnRoute;
+    let hq = start().await;
+    let dev = device(&hq, "Tech").await;
+    let wo = hq.work_order("WO-STALE", Some(dev.technician_id)).await;
+    dev.sync(&hq.client(options())).await.unwrap();
+    // Head office changes the job: the next first page carries it (still assigned).
+    let path = routes::ADMIN_WORK_ORDER.replace("{id}", &wo.id.to_string());
+    let _: onsite_api::WorkOrder = hq
+        .admin_ok(
+            reqwest::Method::PATCH,
+            &path,
+            Some(&onsite_api::WorkOrderUpdate {
+                notes: Some("gate code 4711".into()),
+                ..Default::default()
+            }),
+        )
+        .await;
+    let fwd = Forwarder::start(&hq).await;
+    let (hello_seen, hello_go) = gate(&fwd, routes::SYNC_HELLO);
+    let store = dev.store.clone();
+    let client = hq.client_to(fwd.addr, options());
+    let run = tokio::spawn(async move { onsite_sync::sync_once(&store, &client).await });
+    hello_seen.await.unwrap();
+    // Nothing was pending when the run began; the technician sets off while it talks.
+    dev.change_status(wo.id, EnRoute);
+    hello_go.notify_one();
+    let r = run.await.unwrap().unwrap();
+    assert_eq!((r.push_requests, r.ops_applied), (1, 1), "{r:?}");
+    assert!(dev.pending().is_empty());
+    // The page from before the push (the job still assigned at head office) was not
+    // applied over it (the run pushed, and the push moved the newest commit known here:
+    // either drops it): the job is where head office now has it, with the office's note.
+    assert_eq!(hq.detail(wo.id).await.work_order.status, EnRoute);
+    assert_eq!(dev.status(wo.id), EnRoute);
+    let (server_status, notes): (String, String) = dev.with(|s| {
+        s.conn()
+            .query_row(
+                "SELECT server_status, hq_notes FROM pulled_work_order WHERE id = ?1",
+                [wo.id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    });
+    assert_eq!(
+        (server_status.as_str(), notes.as_str()),
+        ("en_route", "gate code 4711")
+    );
+}
+
+#[tokio::test]
+async fn a_page_that_fails_part_way_leaves_nothing_and_the_next_run_applies_it_whole() {
+    let hq = start().await;
+    let dev = device(&hq, "Tech").await;
+    for n in 0..3 {
+        hq.work_order(&format!("WO-P{n}"), Some(dev.technician_id))
+            .await;
+    }
+    // Head office's page as it is, but its last job ends before it starts: the store
+    // refuses that job after writing the two before it.
+    let token = dev.with(|s| store_sync::state(s.conn()).unwrap().unwrap().token);
+    let mut page = hq.pull(&token, None, None).await;
+    let last = page
+        .changes
+        .iter_mut()
+        .rev()
+        .find_map(|c| match &mut c.item {
+            onsite_api::ChangeItem::WorkOrder(w) => Some(w),
+            _ => None,
+        })
+        .unwrap();
+    last.appointment_end = last.appointment_start - chrono::Duration::hours(1);
+    let fwd = Forwarder::start(&hq).await;
+    fwd.arm(
+        routes::SYNC_PULL,
+        HttpFault::ReplaceBody(serde_json::to_vec(&page).unwrap()),
+    );
+    let err = dev
+        .sync(&hq.client_to(fwd.addr, options()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, onsite_sync::SyncError::Store(_)), "{err}");
+    // Nothing of the page: no job, no mirror, no search row, the cursor where it was.
+    let counts = || {
+        dev.with(|s| {
+            let n = |sql: &str| -> i64 { s.conn().query_row(sql, [], |r| r.get(0)).unwrap() };
+            (
+                n("SELECT count(*) FROM work_order"),
+                n("SELECT count(*) FROM pulled_work_order"),
+                n("SELECT count(*) FROM search_tri"),
+                n("SELECT count(*) FROM customer"),
+            )
+        })
+    };
+    assert_eq!(counts(), (0, 0, 0, 0));
+    let st = dev.with(|s| store_sync::state(s.conn()).unwrap().unwrap());
+    assert_eq!((st.cursor, st.known_commit), (None, None));
+    assert_eq!(dev.integrity(), "ok");
+    // The same statements, used again after the rollback, write the whole page.
+    let r = dev.sync(&hq.client(options())).await.unwrap();
+    assert_eq!(r.changes_applied, 3, "{r:?}");
+    assert_eq!(counts(), (3, 3, 3, 3));
+    let found = dev.with(|s| {
+        onsite_store::workorders::search(s.conn(), "WO-P2", &day(), 10)
+            .unwrap()
+            .len()
+    });
+    assert_eq!(found, 1);
 }

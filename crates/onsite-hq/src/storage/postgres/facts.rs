@@ -924,6 +924,8 @@ pub(super) fn pull(
     after: i64,
     limit: u32,
 ) -> Result<FeedPage> {
+    use super::work_orders::{work_order_from_row, WO_COLS};
+    use std::collections::HashMap;
     let mut conn = db.conn()?;
     // One REPEATABLE READ snapshot for the whole page (rule 2).
     let mut tx = begin_read(&mut conn)?;
@@ -960,15 +962,49 @@ pub(super) fn pull(
         .iter()
         .map(|r| Ok((get(r, 0)?, get(r, 1)?, get(r, 2)?, get(r, 3)?)))
         .collect::<Result<_>>()?;
+    // The page's work orders and facts, each kind read in one statement (a first pull is
+    // thousands of jobs, one round trip each otherwise); anything else, or a row not found
+    // this way, as materialise says.
+    let range: [&(dyn postgres::types::ToSql + Sync); 4] = [&audience, &EVERYONE, &after, &upper];
+    let mut orders: HashMap<String, WorkOrder> = tx
+        .query(
+            &format!(
+                "SELECT {WO_COLS}, fd.entity_id FROM feed fd JOIN work_orders w \
+                 ON w.id = fd.entity_id \
+                 WHERE fd.audience IN ($1, $2) AND fd.seq > $3 AND fd.seq <= $4 \
+                 AND fd.entity_type = 'work_order' AND NOT fd.removed"
+            ),
+            &range,
+        )?
+        .iter()
+        .map(|r| Ok((get(r, 19)?, work_order_from_row(r)?)))
+        .collect::<Result<_>>()?;
+    let mut facts: HashMap<String, FactRecord> = tx
+        .query(
+            &format!(
+                "SELECT {FACT_COLS}, fd.entity_id FROM feed fd JOIN facts \
+                 ON facts.fact_id = fd.entity_id \
+                 WHERE fd.audience IN ($1, $2) AND fd.seq > $3 AND fd.seq <= $4 \
+                 AND fd.entity_type = 'fact'"
+            ),
+            &range,
+        )?
+        .iter()
+        .map(|r| Ok((get(r, 10)?, fact_from_row(r)?)))
+        .collect::<Result<_>>()?;
     let mut changes = Vec::with_capacity(rows.len());
     for (seq, entity_type, entity_id, removed) in &rows {
-        changes.push(materialise(
-            &mut tx,
-            *seq,
-            entity_type,
-            entity_id,
-            *removed,
-        )?);
+        let ready = match entity_type.as_str() {
+            "work_order" if !*removed => orders
+                .remove(entity_id)
+                .map(|w| ChangeItem::WorkOrder(Box::new(w))),
+            "fact" => facts.remove(entity_id).map(ChangeItem::Fact),
+            _ => None,
+        };
+        changes.push(match ready {
+            Some(item) => Change { seq: *seq, item },
+            None => materialise(&mut tx, *seq, entity_type, entity_id, *removed)?,
+        });
     }
     let last_seq = rows.last().map_or(after, |r| r.0);
     tx.commit()?;

@@ -382,13 +382,10 @@ impl SqliteStorage {
                 }
             }
             "fact" => ChangeItem::Fact(
-                conn.query_row(
-                    &format!("SELECT {FACT_COLS} FROM facts WHERE fact_id = ?1"),
-                    [entity_id],
-                    fact_from_row,
-                )
-                .optional()?
-                .ok_or_else(|| missing("fact"))?,
+                conn.prepare_cached(&format!("SELECT {FACT_COLS} FROM facts WHERE fact_id = ?1"))?
+                    .query_row([entity_id], fact_from_row)
+                    .optional()?
+                    .ok_or_else(|| missing("fact"))?,
             ),
             "fee_table" => {
                 let v: i64 = entity_id.parse().map_err(|_| bad_id())?;
@@ -404,35 +401,33 @@ impl SqliteStorage {
                 load_latest_catalogue(conn)?.ok_or_else(|| missing("parts catalogue"))?,
             ),
             "day_fact" => ChangeItem::Fact(
-                conn.query_row(
+                conn.prepare_cached(
                     "SELECT fact_id, op_id, technician_id, device_id, kind, payload, received_at \
                      FROM technician_day_facts WHERE fact_id = ?1",
-                    [entity_id],
-                    |r| {
-                        let kind: String = r.get(4)?;
-                        Ok(FactRecord {
-                            fact_id: get_uuid(r, 0)?,
-                            op_id: get_uuid(r, 1)?,
-                            work_order_id: Uuid::nil(),
-                            technician_id: get_uuid(r, 2)?,
-                            device_id: get_uuid(r, 3)?,
-                            kind: OpKind::parse(&kind).ok_or_else(|| conv(4, "op kind"))?,
-                            payload: get_json::<Value>(r, 5)?,
-                            base_version: None,
-                            received_at: get_time(r, 6)?,
-                            file_missing: None,
-                        })
-                    },
-                )
+                )?
+                .query_row([entity_id], |r| {
+                    let kind: String = r.get(4)?;
+                    Ok(FactRecord {
+                        fact_id: get_uuid(r, 0)?,
+                        op_id: get_uuid(r, 1)?,
+                        work_order_id: Uuid::nil(),
+                        technician_id: get_uuid(r, 2)?,
+                        device_id: get_uuid(r, 3)?,
+                        kind: OpKind::parse(&kind).ok_or_else(|| conv(4, "op kind"))?,
+                        payload: get_json::<Value>(r, 5)?,
+                        base_version: None,
+                        received_at: get_time(r, 6)?,
+                        file_missing: None,
+                    })
+                })
                 .optional()?
                 .ok_or_else(|| missing("technician-day fact"))?,
             ),
             "parts_issue" => ChangeItem::PartsIssued(
-                conn.query_row(
-                    &format!("SELECT {ISSUE_COLS} FROM parts_issues WHERE id = ?1"),
-                    [entity_id],
-                    issue_from_row,
-                )
+                conn.prepare_cached(&format!(
+                    "SELECT {ISSUE_COLS} FROM parts_issues WHERE id = ?1"
+                ))?
+                .query_row([entity_id], issue_from_row)
                 .optional()?
                 .ok_or_else(|| missing("parts issue"))?,
             ),
@@ -942,6 +937,8 @@ pub(super) fn pull(
     after: i64,
     limit: u32,
 ) -> Result<FeedPage> {
+    use super::work_orders::{work_order_from_row, WO_COLS};
+    use std::collections::HashMap;
     let mut conn = db.reader();
     // A read transaction: one consistent snapshot for the whole page.
     let tx = conn.transaction()?;
@@ -977,15 +974,40 @@ pub(super) fn pull(
         })?;
         mapped.collect::<rusqlite::Result<_>>()?
     };
+    // The page's work orders and facts, each kind read in one statement (a first pull is
+    // thousands of jobs); anything else, or a row not found this way, as materialise says.
+    let range = params![audience, EVERYONE, after, upper];
+    let mut orders: HashMap<String, WorkOrder> = {
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT {WO_COLS}, fd.entity_id FROM feed fd JOIN work_orders w ON w.id = fd.entity_id \
+             WHERE fd.audience IN (?1, ?2) AND fd.seq > ?3 AND fd.seq <= ?4 \
+             AND fd.entity_type = 'work_order' AND NOT fd.removed"
+        ))?;
+        let mapped = stmt.query_map(range, |r| Ok((r.get(19)?, work_order_from_row(r)?)))?;
+        mapped.collect::<rusqlite::Result<_>>()?
+    };
+    let mut facts: HashMap<String, FactRecord> = {
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT {FACT_COLS}, fd.entity_id FROM feed fd JOIN facts ON facts.fact_id = fd.entity_id \
+             WHERE fd.audience IN (?1, ?2) AND fd.seq > ?3 AND fd.seq <= ?4 \
+             AND fd.entity_type = 'fact'"
+        ))?;
+        let mapped = stmt.query_map(range, |r| Ok((r.get(10)?, fact_from_row(r)?)))?;
+        mapped.collect::<rusqlite::Result<_>>()?
+    };
     let mut changes = Vec::with_capacity(rows.len());
     for (seq, entity_type, entity_id, removed) in &rows {
-        changes.push(SqliteStorage::materialise(
-            &tx,
-            *seq,
-            entity_type,
-            entity_id,
-            *removed,
-        )?);
+        let ready = match entity_type.as_str() {
+            "work_order" if !*removed => orders
+                .remove(entity_id)
+                .map(|w| ChangeItem::WorkOrder(Box::new(w))),
+            "fact" => facts.remove(entity_id).map(ChangeItem::Fact),
+            _ => None,
+        };
+        changes.push(match ready {
+            Some(item) => Change { seq: *seq, item },
+            None => SqliteStorage::materialise(&tx, *seq, entity_type, entity_id, *removed)?,
+        });
     }
     let last_seq = rows.last().map_or(after, |r| r.0);
     tx.commit()?;
