@@ -6,6 +6,15 @@
 
 mod common;
 
+common::both_backends!(
+    an_interrupted_pull_resumes_from_its_last_saved_page,
+    resets_and_truncation_mid_body_never_corrupt_and_a_later_sync_converges,
+    a_slow_server_times_out_then_converges,
+    server_errors_are_transient_and_retry_after_sets_the_floor_of_the_backoff,
+    hostile_malformed_and_oversized_replies_are_refused_without_harm,
+    a_local_edit_made_during_a_sync_survives_and_goes_next_time,
+);
+
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,7 +58,6 @@ async fn assert_converged(hq: &Hq, dev: &Device, orders: &[Uuid]) {
     assert_eq!(dev.work_order_ids(), ids);
 }
 
-#[tokio::test]
 async fn an_interrupted_pull_resumes_from_its_last_saved_page() {
     let hq = start().await;
     let dev = device(&hq, "Tech").await;
@@ -111,7 +119,6 @@ fn scrawl(seed: usize, len: usize) -> String {
         .collect()
 }
 
-#[tokio::test]
 async fn resets_and_truncation_mid_body_never_corrupt_and_a_later_sync_converges() {
     let hq = start().await;
     let dev = device(&hq, "Tech").await;
@@ -169,7 +176,6 @@ async fn resets_and_truncation_mid_body_never_corrupt_and_a_later_sync_converges
     assert_converged(&hq, &dev, &orders).await;
 }
 
-#[tokio::test]
 async fn a_slow_server_times_out_then_converges() {
     let hq = start().await;
     let dev = device(&hq, "Tech").await;
@@ -201,7 +207,6 @@ async fn a_slow_server_times_out_then_converges() {
     assert_converged(&hq, &dev, &[wo.id]).await;
 }
 
-#[tokio::test]
 async fn server_errors_are_transient_and_retry_after_sets_the_floor_of_the_backoff() {
     let hq = start().await;
     let dev = device(&hq, "Tech").await;
@@ -257,7 +262,6 @@ async fn server_errors_are_transient_and_retry_after_sets_the_floor_of_the_backo
     assert_converged(&hq, &dev, &[wo.id]).await;
 }
 
-#[tokio::test]
 async fn hostile_malformed_and_oversized_replies_are_refused_without_harm() {
     let hq = start().await;
     let dev = device(&hq, "Tech").await;
@@ -340,7 +344,6 @@ async fn hostile_malformed_and_oversized_replies_are_refused_without_harm() {
     assert_eq!(hq.detail(wo.id).await.work_order.status, OnSite);
 }
 
-#[tokio::test]
 async fn a_local_edit_made_during_a_sync_survives_and_goes_next_time() {
     let hq = start().await;
     let dev = device(&hq, "Tech").await;
@@ -377,6 +380,8 @@ async fn a_local_edit_made_during_a_sync_survives_and_goes_next_time() {
     assert_converged(&hq, &dev, &[wo.id]).await;
 }
 
+// SQLite only: it restores head office from a copy of its SQLite file (PostgreSQL restores
+// are tested in onsite-hq's tests/postgres.rs, pg_dump and point-in-time recovery).
 #[tokio::test]
 async fn a_server_restored_from_an_old_backup_gets_everything_again_once() {
     let hq = start().await;

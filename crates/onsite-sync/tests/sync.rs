@@ -3,6 +3,23 @@
 
 mod common;
 
+common::both_backends!(
+    enrol_pull_work_locally_sync_and_head_office_sees_every_fact,
+    a_replayed_push_is_idempotent,
+    a_push_over_the_body_limit_is_split_and_an_op_too_large_alone_stops_the_queue,
+    a_poison_op_is_rejected_with_its_reason_and_the_queue_moves_on,
+    an_op_kind_head_office_cannot_take_blocks_the_queue_loudly_and_is_kept,
+    blobs_are_uploaded_before_the_ops_that_reference_them,
+    two_technicians_devices_cannot_see_or_change_each_others_work,
+    cancelled_or_reassigned_while_done_offline_keeps_the_work_and_flags_it,
+    reference_data_and_facts_from_other_devices_arrive,
+    a_job_signed_and_completed_with_the_visit_code_reaches_the_export_with_its_files,
+    a_whole_visit_syncs_with_nothing_blocked_and_every_fact_exported,
+    a_carry_back_taken_advanced_and_returned_syncs_and_head_office_shows_it,
+    parts_issued_and_the_company_profile_reach_the_device_once,
+    a_note_after_completion_reaches_head_office_once_and_the_signature_holds,
+);
+
 use std::collections::HashSet;
 
 use chrono::Utc;
@@ -14,7 +31,6 @@ use onsite_sync::ClientOptions;
 use serde_json::json;
 use uuid::Uuid;
 
-#[tokio::test]
 async fn enrol_pull_work_locally_sync_and_head_office_sees_every_fact() {
     let hq = start().await;
     let tech = hq.technician("李建国").await;
@@ -123,7 +139,6 @@ async fn enrol_pull_work_locally_sync_and_head_office_sees_every_fact() {
     assert_eq!(dev.integrity(), "ok");
 }
 
-#[tokio::test]
 async fn a_replayed_push_is_idempotent() {
     let hq = start().await;
     let dev = device(&hq, "Tech").await;
@@ -144,7 +159,6 @@ async fn a_replayed_push_is_idempotent() {
     assert!(dev.pending().is_empty());
 }
 
-#[tokio::test]
 async fn a_push_over_the_body_limit_is_split_and_an_op_too_large_alone_stops_the_queue() {
     let hq = start().await;
     let dev = device(&hq, "Tech").await;
@@ -195,7 +209,6 @@ async fn a_push_over_the_body_limit_is_split_and_an_op_too_large_alone_stops_the
     assert_eq!(dev.pending().len(), 2, "kept, not dropped");
 }
 
-#[tokio::test]
 async fn a_poison_op_is_rejected_with_its_reason_and_the_queue_moves_on() {
     let hq = start().await;
     let dev = device(&hq, "Tech").await;
@@ -225,7 +238,6 @@ async fn a_poison_op_is_rejected_with_its_reason_and_the_queue_moves_on() {
     assert_eq!(r.ops_applied + r.ops_rejected, 0);
 }
 
-#[tokio::test]
 async fn an_op_kind_head_office_cannot_take_blocks_the_queue_loudly_and_is_kept() {
     let hq = start().await;
     let dev = device(&hq, "Tech").await;
@@ -255,7 +267,6 @@ async fn an_op_kind_head_office_cannot_take_blocks_the_queue_loudly_and_is_kept(
     assert_eq!(dev.status(wo.id), OnSite);
 }
 
-#[tokio::test]
 async fn blobs_are_uploaded_before_the_ops_that_reference_them() {
     let hq = start().await;
     let dev = device(&hq, "Tech").await;
@@ -315,7 +326,6 @@ async fn blobs_are_uploaded_before_the_ops_that_reference_them() {
     assert_eq!(hq.detail(wo.id).await.facts.len(), 2);
 }
 
-#[tokio::test]
 async fn two_technicians_devices_cannot_see_or_change_each_others_work() {
     let hq = start().await;
     let a = device(&hq, "A").await;
@@ -350,7 +360,6 @@ async fn two_technicians_devices_cannot_see_or_change_each_others_work() {
     );
 }
 
-#[tokio::test]
 async fn cancelled_or_reassigned_while_done_offline_keeps_the_work_and_flags_it() {
     let hq = start().await;
     let dev = device(&hq, "A").await;
@@ -389,7 +398,6 @@ async fn cancelled_or_reassigned_while_done_offline_keeps_the_work_and_flags_it(
     assert_eq!(dev.integrity(), "ok");
 }
 
-#[tokio::test]
 async fn reference_data_and_facts_from_other_devices_arrive() {
     let hq = start().await;
     let dev = device(&hq, "Tech").await;
@@ -503,7 +511,6 @@ async fn reference_data_and_facts_from_other_devices_arrive() {
     let _ = ChangeItem::WorkOrderRemoved { id: wo.id };
 }
 
-#[tokio::test]
 async fn a_job_signed_and_completed_with_the_visit_code_reaches_the_export_with_its_files() {
     let hq = start().await;
     let dev = device(&hq, "Tech").await;
@@ -611,7 +618,6 @@ async fn a_job_signed_and_completed_with_the_visit_code_reaches_the_export_with_
 /// A whole visit done with the store's visit API on a job from head office: every outbox
 /// kind the visit writes goes out with nothing blocked or rejected, and head office's
 /// exports show the facts (the job's in the job export, the day's in the day export).
-#[tokio::test]
 async fn a_whole_visit_syncs_with_nothing_blocked_and_every_fact_exported() {
     use onsite_api::{ExportRow, OpPayload, TechnicianDayFact};
     use onsite_store::visit::{
@@ -919,7 +925,6 @@ async fn a_whole_visit_syncs_with_nothing_blocked_and_every_fact_exported() {
     );
 }
 
-#[tokio::test]
 async fn a_carry_back_taken_advanced_and_returned_syncs_and_head_office_shows_it() {
     use onsite_api::{CarryBack, ExportRow, OpPayload};
     use onsite_domain::carryback::CarryBackState;
@@ -1149,7 +1154,6 @@ async fn a_carry_back_taken_advanced_and_returned_syncs_and_head_office_shows_it
     assert!(!csv.contains("Sophie") && !csv.contains("threw"));
 }
 
-#[tokio::test]
 async fn parts_issued_and_the_company_profile_reach_the_device_once() {
     use onsite_api::{routes, CompanyProfile, NewPartsIssue, PartsIssue, PartsIssueLine};
     use onsite_hq::storage::Storage;
@@ -1227,7 +1231,11 @@ async fn parts_issued_and_the_company_profile_reach_the_device_once() {
     assert_eq!(stock(&dev), after);
 
     // A refetch after a server restore sends the issue again: the stock is not doubled.
-    hq.storage.rotate_epoch().unwrap();
+    // (Off the async thread: PostgreSQL's client blocks.)
+    let storage = hq.storage.clone();
+    tokio::task::spawn_blocking(move || storage.rotate_epoch().unwrap())
+        .await
+        .unwrap();
     let r = dev.sync(&client).await.unwrap();
     assert!(r.refetched, "{r:?}");
     assert_eq!(stock(&dev), after);
@@ -1241,7 +1249,6 @@ async fn parts_issued_and_the_company_profile_reach_the_device_once() {
 /// once, shows in its job view and export, and leaves the customer's signature valid
 /// there (no review flag); the technician's notes, edited before completion, show too.
 /// An older device's notes edit after completion (signed content changed) is flagged.
-#[tokio::test]
 async fn a_note_after_completion_reaches_head_office_once_and_the_signature_holds() {
     let hq = start().await;
     let dev = device(&hq, "Tech").await;

@@ -490,3 +490,31 @@ pub fn key() -> onsite_store::DataKey {
 pub fn sealed(dir: &std::path::Path) -> onsite_store::Blobs {
     onsite_store::Blobs::new(dir, &key())
 }
+
+/// Runs each named `async fn` test twice: with head office on SQLite (`sqlite::name`) and
+/// on PostgreSQL (`postgres::name`, a fresh database on the run's cluster).
+#[allow(unused_macros)]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    onsite_testkit::with_backend(onsite_testkit::Backend::Sqlite, super::$name())
+                        .await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    onsite_testkit::with_backend(onsite_testkit::Backend::Postgres, super::$name())
+                        .await
+                }
+            )*
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use both_backends;
