@@ -67,8 +67,8 @@ pub(super) struct Pending {
     commits: i64,
     facts: Vec<String>,
     day_facts: Vec<String>,
-    /// Audiences of feed rows written with a stand-in.
-    audiences: BTreeSet<String>,
+    /// Feed rows written with a stand-in: (audience, entity type, entity id).
+    fed: BTreeSet<(String, String, String)>,
     /// Results to store, by op id: (device id, device_seq, index in the push's results).
     results: BTreeMap<Uuid, (Uuid, i64, usize)>,
     /// How the earlier refusals of ops applied now are resolved.
@@ -90,8 +90,12 @@ impl Pending {
         self.day_facts.push(fact_id.to_owned());
     }
 
-    pub(super) fn fed(&mut self, audience: &str) {
-        self.audiences.insert(audience.to_owned());
+    pub(super) fn fed(&mut self, audience: &str, entity_type: &str, entity_id: &str) {
+        self.fed.insert((
+            audience.to_owned(),
+            entity_type.to_owned(),
+            entity_id.to_owned(),
+        ));
     }
 
     /// The op just recorded was applied: an earlier refusal of it is resolved this way.
@@ -150,21 +154,23 @@ impl Pending {
             let tags = (0..self.commits)
                 .map(|_| tag())
                 .collect::<Result<Vec<String>>>()?;
-            let audiences: Vec<String> = self.audiences.into_iter().collect();
+            let audiences: BTreeSet<&str> = self.fed.iter().map(|(a, _, _)| a.as_str()).collect();
+            let audiences: Vec<&str> = audiences.into_iter().collect();
             let row = tx.query_one(
                 "WITH c AS (UPDATE commit_counter SET seq = seq + $1 WHERE id = 1 \
                  RETURNING seq - $1 AS base), \
                  f AS (UPDATE facts SET seq = c.base - facts.seq FROM c \
-                 WHERE facts.fact_id = ANY($2) AND facts.seq < 0), \
+                 WHERE facts.fact_id = ANY($2) AND facts.seq < 0 RETURNING 1), \
                  d AS (UPDATE technician_day_facts t SET seq = c.base - t.seq FROM c \
-                 WHERE t.fact_id = ANY($3) AND t.seq < 0), \
+                 WHERE t.fact_id = ANY($3) AND t.seq < 0 RETURNING 1), \
                  fd AS (UPDATE feed SET seq = c.base - feed.seq FROM c \
-                 WHERE feed.audience = ANY($4) AND feed.seq < 0), \
+                 WHERE feed.audience = ANY($4) AND feed.seq < 0 RETURNING 1), \
                  m AS (INSERT INTO commits (seq, at, tag) \
                  SELECT c.base + g.i, to_char(clock_timestamp() AT TIME ZONE 'UTC', \
                  'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), g.tag \
                  FROM c, unnest($5::text[]) WITH ORDINALITY AS g(tag, i)) \
-                 SELECT base FROM c",
+                 SELECT base, (SELECT count(*) FROM f), (SELECT count(*) FROM d), \
+                 (SELECT count(*) FROM fd) FROM c",
                 &[
                     &self.commits,
                     &self.facts,
@@ -173,6 +179,20 @@ impl Pending {
                     &tags,
                 ],
             )?;
+            // Every row written with a stand-in was numbered, and nothing else: a stand-in
+            // left behind would be committed where no pull ever finds it, so the push is
+            // refused whole instead (a bug, never the device's doing).
+            let counts: (i64, i64, i64) = (get(&row, 1)?, get(&row, 2)?, get(&row, 3)?);
+            let expected = (
+                self.facts.len() as i64,
+                self.day_facts.len() as i64,
+                self.fed.len() as i64,
+            );
+            if counts != expected {
+                return Err(StorageError::Internal(format!(
+                    "a push numbered {counts:?} rows (facts, day facts, feed) for {expected:?}"
+                )));
+            }
             let base: i64 = get(&row, 0)?;
             for r in results.iter_mut() {
                 if let OpOutcome::Applied { server_seq, .. } = &mut r.outcome {

@@ -274,7 +274,7 @@ fn store_technician_day_fact(
             // returned): fed to them as a fact on no job (work order id nil).
             pending.day_fact(&fact_id);
             feed(tx, &technician, "day_fact", &fact_id, seq, false)?;
-            pending.fed(&technician);
+            pending.fed(&technician, "day_fact", &fact_id);
             OpOutcome::Applied {
                 server_seq: seq,
                 flagged_for_review: false,
@@ -669,7 +669,7 @@ fn apply_in(
                         // An addendum is not sent to the technician's other devices:
                         // a build before it cannot read a fact of its kind in a pull.
                         feed(tx, &technician, "fact", &fact_id, seq, false)?;
-                        pending.fed(&technician);
+                        pending.fed(&technician, "fact", &fact_id);
                     }
                     if let Some(status) = new_status {
                         // completed_at is the server's time of receipt, not the device's
@@ -711,7 +711,7 @@ fn apply_in(
                             .ok_or_else(|| missing("work order"))?;
                         feed_work_order(tx, &order, seq)?;
                         if let Some(t) = order.technician_id {
-                            pending.fed(&t.to_string());
+                            pending.fed(&t.to_string(), "work_order", &order.id.to_string());
                         }
                     }
                     OpOutcome::Applied {
