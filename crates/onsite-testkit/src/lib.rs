@@ -165,6 +165,32 @@ pub fn backend() -> Backend {
     BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite)
 }
 
+/// One test body, both backends: for each `async fn name()` listed, `sqlite::name` and
+/// `postgres::name`, each a `#[tokio::test]` running the body with [`start`] opening that
+/// backend (PostgreSQL: a fresh database on the run's throwaway cluster). The calling test
+/// crate needs tokio (for `#[tokio::test]`).
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    $crate::with_backend($crate::Backend::Sqlite, super::$name()).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    $crate::with_backend($crate::Backend::Postgres, super::$name()).await
+                }
+            )*
+        }
+    };
+}
+
 /// Starts head office on a new database (SQLite in a temp dir, or PostgreSQL inside
 /// [`with_backend`]), with a new PKI.
 pub async fn start() -> Hq {

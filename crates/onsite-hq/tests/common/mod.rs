@@ -186,31 +186,6 @@ pub fn work_order_ids(changes: &[Change]) -> Vec<Uuid> {
 #[allow(unused_imports)]
 pub use onsite_domain::signoff::sha256_hex;
 
-/// One test body, both backends: for each `async fn name()` listed, `sqlite::name` and
-/// `postgres::name`, each a `#[tokio::test]` running the body with [`start`] opening that
-/// backend (PostgreSQL: a fresh database on the run's throwaway cluster).
-#[allow(unused_macros)]
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    onsite_testkit::with_backend(onsite_testkit::Backend::Sqlite, super::$name())
-                        .await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    onsite_testkit::with_backend(onsite_testkit::Backend::Postgres, super::$name())
-                        .await
-                }
-            )*
-        }
-    };
-}
+/// The both-backends test macro lives in the test kit (`onsite_testkit::both_backends!`).
 #[allow(unused_imports)]
-pub(crate) use both_backends;
+pub(crate) use onsite_testkit::both_backends;

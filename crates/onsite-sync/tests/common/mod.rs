@@ -491,30 +491,6 @@ pub fn sealed(dir: &std::path::Path) -> onsite_store::Blobs {
     onsite_store::Blobs::new(dir, &key())
 }
 
-/// Runs each named `async fn` test twice: with head office on SQLite (`sqlite::name`) and
-/// on PostgreSQL (`postgres::name`, a fresh database on the run's cluster).
-#[allow(unused_macros)]
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    onsite_testkit::with_backend(onsite_testkit::Backend::Sqlite, super::$name())
-                        .await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    onsite_testkit::with_backend(onsite_testkit::Backend::Postgres, super::$name())
-                        .await
-                }
-            )*
-        }
-    };
-}
+/// The both-backends test macro lives in the test kit (`onsite_testkit::both_backends!`).
 #[allow(unused_imports)]
-pub(crate) use both_backends;
+pub(crate) use onsite_testkit::both_backends;
