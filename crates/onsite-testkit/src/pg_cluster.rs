@@ -108,16 +108,7 @@ impl Cluster {
                 std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
                     .map_err(|e| format!("cannot protect {}: {e}", path.display()))?;
             }
-            if cluster.as_postgres {
-                let status = Command::new("chown")
-                    .arg("postgres")
-                    .arg(&path)
-                    .status()
-                    .map_err(|e| format!("chown: {e}"))?;
-                if !status.success() {
-                    return Err("chown postgres failed".into());
-                }
-            }
+            cluster.give_to_postgres(&path)?;
         }
         cluster.append_conf(
             "postgresql.conf",
@@ -211,17 +202,24 @@ impl Cluster {
             watcher: None,
         };
         cluster.watch()?;
-        if as_postgres {
-            let status = Command::new("chown")
-                .arg("postgres")
-                .arg(&cluster.dir)
-                .status()
-                .map_err(|e| format!("chown: {e}"))?;
-            if !status.success() {
-                return Err("chown postgres failed (is there a postgres user?)".into());
-            }
-        }
+        cluster.give_to_postgres(&cluster.dir)?;
         Ok(cluster)
+    }
+
+    /// Makes `path` the postgres user's when running as root (the server runs as it).
+    fn give_to_postgres(&self, path: &Path) -> Result<(), String> {
+        if !self.as_postgres {
+            return Ok(());
+        }
+        let status = Command::new("chown")
+            .arg("postgres")
+            .arg(path)
+            .status()
+            .map_err(|e| format!("chown: {e}"))?;
+        if !status.success() {
+            return Err("chown postgres failed (is there a postgres user?)".into());
+        }
+        Ok(())
     }
 
     fn init(&self) -> Result<(), String> {
