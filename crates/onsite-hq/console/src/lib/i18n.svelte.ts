@@ -25,3 +25,8 @@ export function t(key: Key, params?: Record<string, string | number>): string {
   const text = dictionaries[i18n.locale][key] ?? dictionaries.en[key] ?? key;
   return format(text, params);
 }
+
+/** A time from head office (RFC 3339), as the console's language writes it. */
+export function formatTime(iso: string): string {
+  return new Date(iso).toLocaleString(i18n.locale);
+}
