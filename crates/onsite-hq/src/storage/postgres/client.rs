@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 
 use postgres::types::ToSql;
-use postgres::{Client, Error, IsolationLevel, Row, Statement, Transaction};
+use postgres::{Client, Error, GenericClient, IsolationLevel, Row, Statement, Transaction};
 use rustls_pki_types::pem::PemObject;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -116,19 +116,38 @@ impl Conn {
     }
 }
 
+/// Runs a query on `client` (a connection or one of its transactions) with the
+/// connection's kept statement for `sql`, prepared the first time.
+fn query_kept(
+    client: &mut impl GenericClient,
+    kept: &mut Statements,
+    sql: &str,
+    params: Params,
+) -> Result<Vec<Row>> {
+    let statement = kept.get(sql, |s| client.prepare(s))?;
+    let result = client.query(&statement, params);
+    kept.check(result)
+}
+
+/// As [`query_kept`], for a statement that returns no rows.
+fn execute_kept(
+    client: &mut impl GenericClient,
+    kept: &mut Statements,
+    sql: &str,
+    params: Params,
+) -> Result<u64> {
+    let statement = kept.get(sql, |s| client.prepare(s))?;
+    let result = client.execute(&statement, params);
+    kept.check(result)
+}
+
 impl Db for Conn {
     fn query(&mut self, sql: &str, params: Params) -> Result<Vec<Row>> {
-        let client = &mut self.client;
-        let statement = self.statements.get(sql, |s| client.prepare(s))?;
-        let result = client.query(&statement, params);
-        self.statements.check(result)
+        query_kept(&mut self.client, &mut self.statements, sql, params)
     }
 
     fn execute(&mut self, sql: &str, params: Params) -> Result<u64> {
-        let client = &mut self.client;
-        let statement = self.statements.get(sql, |s| client.prepare(s))?;
-        let result = client.execute(&statement, params);
-        self.statements.check(result)
+        execute_kept(&mut self.client, &mut self.statements, sql, params)
     }
 
     fn batch_execute(&mut self, sql: &str) -> Result<()> {
@@ -150,17 +169,11 @@ impl Tx<'_> {
 
 impl Db for Tx<'_> {
     fn query(&mut self, sql: &str, params: Params) -> Result<Vec<Row>> {
-        let tx = &mut self.tx;
-        let statement = self.statements.get(sql, |s| tx.prepare(s))?;
-        let result = tx.query(&statement, params);
-        self.statements.check(result)
+        query_kept(&mut self.tx, self.statements, sql, params)
     }
 
     fn execute(&mut self, sql: &str, params: Params) -> Result<u64> {
-        let tx = &mut self.tx;
-        let statement = self.statements.get(sql, |s| tx.prepare(s))?;
-        let result = tx.execute(&statement, params);
-        self.statements.check(result)
+        execute_kept(&mut self.tx, self.statements, sql, params)
     }
 
     fn batch_execute(&mut self, sql: &str) -> Result<()> {
