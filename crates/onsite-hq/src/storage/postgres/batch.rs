@@ -71,8 +71,6 @@ pub(super) struct Pending {
     fed: BTreeSet<(String, String, String)>,
     /// Results to store, by op id: (device id, device_seq, index in the push's results).
     results: BTreeMap<Uuid, (Uuid, i64, usize)>,
-    /// How the earlier refusals of ops applied now are resolved.
-    resolution: String,
 }
 
 impl Pending {
@@ -98,11 +96,6 @@ impl Pending {
         ));
     }
 
-    /// The op just recorded was applied: an earlier refusal of it is resolved this way.
-    pub(super) fn resolved(&mut self, resolution: &str) {
-        self.resolution = resolution.to_owned();
-    }
-
     /// The result an earlier op of this push with the same op id got, if any.
     pub(super) fn result_of(&self, op_id: Uuid) -> Option<usize> {
         self.results.get(&op_id).map(|(_, _, i)| *i)
@@ -115,41 +108,18 @@ impl Pending {
             .insert(op.op_id, (device, op.device_seq, index));
     }
 
-    /// Marks the earlier refusals of the push's applied ops resolved, in one statement.
-    fn resolve(&self, tx: &mut impl Db, results: &[OpResult], now: DateTime<Utc>) -> Result<()> {
-        let (mut devices, mut ops) = (vec![], vec![]);
-        for (op_id, (device, _, i)) in &self.results {
-            if matches!(
-                results.get(*i).map(|r| &r.outcome),
-                Some(OpOutcome::Applied { .. })
-            ) {
-                devices.push(device.to_string());
-                ops.push(op_id.to_string());
-            }
-        }
-        if ops.is_empty() {
-            return Ok(());
-        }
-        tx.execute(
-            "UPDATE refused_ops r SET resolved_at = $3, resolution = $4 \
-             FROM unnest($1::text[], $2::text[]) AS u(d, o) \
-             WHERE r.device_id = u.d AND r.op_id = u.o AND r.resolved_at IS NULL",
-            &[&devices, &ops, &ts(now), &self.resolution],
-        )?;
-        Ok(())
-    }
-
     /// Numbers the push's commits (the counter's row is taken here and held to commit),
     /// replaces the stand-ins in what was written and in `results`, and stores the
-    /// results. Commit times are the database's clock once the counter is held, so they
+    /// results, marking an earlier refusal of each applied op resolved (`resolution` says
+    /// how). Commit times are the database's clock once the counter is held, so they
     /// grow with the numbers across instances.
     pub(super) fn finish(
         self,
         tx: &mut impl Db,
         results: &mut [OpResult],
         now: DateTime<Utc>,
+        resolution: &str,
     ) -> Result<()> {
-        self.resolve(tx, results, now)?;
         if self.commits > 0 {
             let tags = (0..self.commits)
                 .map(|_| tag())
@@ -205,7 +175,8 @@ impl Pending {
         if self.results.is_empty() {
             return Ok(());
         }
-        let (mut devices, mut ops, mut seqs, mut outcomes) = (vec![], vec![], vec![], vec![]);
+        let (mut devices, mut ops, mut seqs, mut outcomes, mut applied) =
+            (vec![], vec![], vec![], vec![], vec![]);
         for (op_id, (device, device_seq, i)) in &self.results {
             let outcome = &results
                 .get(*i)
@@ -215,21 +186,35 @@ impl Pending {
             ops.push(op_id.to_string());
             seqs.push(*device_seq);
             outcomes.push(serde_json::to_string(outcome)?);
+            applied.push(matches!(outcome, OpOutcome::Applied { .. }));
         }
+        // The results, and the earlier refusals of the applied ops resolved: one statement.
         tx.execute(
-            "INSERT INTO processed_ops (device_id, op_id, device_seq, result, processed_at) \
-             SELECT d, o, s, r, $5 FROM unnest($1::text[], $2::text[], $3::bigint[], \
-             $4::text[]) AS u(d, o, s, r) \
+            "WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], \
+             $4::text[], $5::bool[]) AS u(d, o, s, r, applied)), \
+             resolved AS (UPDATE refused_ops f SET resolved_at = $6, resolution = $7 \
+             FROM u WHERE u.applied AND f.device_id = u.d AND f.op_id = u.o \
+             AND f.resolved_at IS NULL) \
+             INSERT INTO processed_ops (device_id, op_id, device_seq, result, processed_at) \
+             SELECT d, o, s, r, $6 FROM u \
              ON CONFLICT (device_id, op_id) DO UPDATE SET device_seq = excluded.device_seq, \
              result = excluded.result, processed_at = excluded.processed_at",
-            &[&devices, &ops, &seqs, &outcomes, &ts(now)],
+            &[
+                &devices,
+                &ops,
+                &seqs,
+                &outcomes,
+                &applied,
+                &ts(now),
+                &resolution,
+            ],
         )?;
         Ok(())
     }
 }
 
 /// A commit's random tag (never reused; docs/hq-storage.md, rule 4).
-fn tag() -> Result<String> {
+pub(super) fn tag() -> Result<String> {
     let mut tag = [0u8; 8];
     getrandom::fill(&mut tag)
         .map_err(|_| StorageError::Internal("no randomness for a commit tag".into()))?;

@@ -6,7 +6,7 @@ use onsite_api::{ExportJob, OpKind, OpPayload, WorkOrder};
 use super::client::Db;
 use super::facts::{load_facts, CARRY_BACK_KINDS};
 use super::work_orders::{load_addenda, technician_notes, work_order_from_row, WO_COLS};
-use super::{begin_read, conv, get, get_json, get_time, get_uuid, ts, PostgresStorage};
+use super::{conv, get, get_json, get_time, get_uuid, ts, PostgresStorage};
 use crate::carryback::CarryBackFact;
 use crate::storage::Result;
 
@@ -15,7 +15,7 @@ pub(super) fn export_completed(
     since: Option<DateTime<Utc>>,
 ) -> Result<Vec<ExportJob>> {
     let mut conn = db.conn()?;
-    let mut tx = begin_read(&mut conn)?;
+    let mut tx = conn.read_transaction()?;
     let orders: Vec<WorkOrder> = tx
         .query(
             &format!(

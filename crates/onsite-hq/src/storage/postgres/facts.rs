@@ -23,8 +23,8 @@ use super::reference::{
 };
 use super::work_orders::{load_work_order, open_review_flag};
 use super::{
-    begin_read, conv, get, get_json, get_opt_time, get_opt_uuid, get_time, get_uuid, missing,
-    parse_time, ts, PostgresStorage,
+    conv, get, get_json, get_opt_time, get_opt_uuid, get_time, get_uuid, missing, parse_time, ts,
+    PostgresStorage,
 };
 use crate::carryback::CarryBackFact;
 use crate::rules::{self, Decision, WorkOrderState};
@@ -98,21 +98,14 @@ pub(super) fn closed_content_flag(
             WorkOrderStatus::Completed | WorkOrderStatus::UnableToComplete
         )
     };
-    // The status the op was decided on, read in this transaction: an open job is not
-    // read again.
+    // The status the op was decided on, read in this transaction: an open job's content
+    // may change, so only a closed one is read.
     if !rules::changes_signed_content(payload) || !status.is_some_and(closed) {
         return Ok(None);
     }
     let Some(order) = load_work_order(conn, order_id)? else {
         return Ok(None);
     };
-    // An open job's content may change: only a closed one's facts are read.
-    if !matches!(
-        order.status,
-        WorkOrderStatus::Completed | WorkOrderStatus::UnableToComplete
-    ) {
-        return Ok(None);
-    }
     let mut facts: Vec<OpPayload> = load_facts(conn, order_id)?
         .iter()
         .filter_map(|f| OpPayload::parse(f.kind.as_str(), &f.payload).ok())
@@ -122,8 +115,8 @@ pub(super) fn closed_content_flag(
 }
 
 /// Records an op's outcome in the push: a refused op is kept whole in `refused_ops` now;
-/// its result (and, for an applied op, the resolution of an earlier refusal, `resolution`
-/// saying how) is stored when the push is numbered ([`Pending::finish`]).
+/// its result (and, for an applied op, the resolution of an earlier refusal) is stored
+/// when the push is numbered ([`Pending::finish`]).
 #[allow(clippy::too_many_arguments)]
 fn finish_op(
     tx: &mut Tx,
@@ -133,7 +126,6 @@ fn finish_op(
     op: &Op,
     outcome: OpOutcome,
     now: DateTime<Utc>,
-    resolution: &str,
 ) -> Result<OpResult> {
     match &outcome {
         OpOutcome::Rejected { code, reason } => {
@@ -162,7 +154,7 @@ fn finish_op(
                 ],
             )?;
         }
-        OpOutcome::Applied { .. } => pending.resolved(resolution),
+        OpOutcome::Applied { .. } => {}
     }
     pending.store_result(device.device_id, op, index);
     Ok(OpResult {
@@ -298,10 +290,7 @@ pub(super) fn load_facts(conn: &mut impl Db, work_order_id: Uuid) -> Result<Vec<
 /// is committed (or rolled back, when the number is handed out again): numbers become
 /// visible in order (docs/hq-storage.md, rule 1). The tag is random and never reused.
 pub(super) fn new_commit(tx: &mut Tx, now: DateTime<Utc>) -> Result<i64> {
-    let mut tag = [0u8; 8];
-    getrandom::fill(&mut tag)
-        .map_err(|_| StorageError::Internal("no randomness for a commit tag".into()))?;
-    let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    let tag = super::batch::tag()?;
     // One statement (one round trip, taken under the write lock): the counter's row lock
     // is taken by the UPDATE and held to commit, as before.
     get(
@@ -447,10 +436,10 @@ pub(super) fn apply_ops_as(
     let mut pending = Pending::default();
     let mut results = Vec::with_capacity(ops.len());
     for op in ops {
-        let result = apply_in(&mut tx, &mut pending, &results, device, op, now, resolution)?;
+        let result = apply_in(&mut tx, &mut pending, &results, device, op, now)?;
         results.push(result);
     }
-    pending.finish(&mut tx, &mut results, now)?;
+    pending.finish(&mut tx, &mut results, now, resolution)?;
     tx.commit()?;
     Ok(results)
 }
@@ -476,7 +465,6 @@ fn apply_in(
     device: &DeviceAuth,
     op: &Op,
     now: DateTime<Utc>,
-    resolution: &str,
 ) -> Result<OpResult> {
     let index = earlier.len();
     // The same op twice in one push: the second is a replay of the first.
@@ -534,7 +522,7 @@ fn apply_in(
         .and_then(|p| rules::technician_day(p).map(|d| (p, d)))
     {
         let outcome = store_technician_day_fact(tx, pending, device, op, parsed, day, now)?;
-        return finish_op(tx, pending, index, device, op, outcome, now, resolution);
+        return finish_op(tx, pending, index, device, op, outcome, now);
     }
     let blob_present = match payload.as_ref().ok().and_then(|p| p.blob_sha256()) {
         Some(sha) => tx
@@ -589,7 +577,6 @@ fn apply_in(
                         reason: "fact_id was already used for a different fact".into(),
                     },
                     now,
-                    resolution,
                 );
             }
             let earlier = match get::<Option<String>>(&row, 1)? {
@@ -727,7 +714,7 @@ fn apply_in(
             ))
         }
     };
-    finish_op(tx, pending, index, device, op, outcome, now, resolution)
+    finish_op(tx, pending, index, device, op, outcome, now)
 }
 
 fn meta(conn: &mut impl Db, key: &str) -> Result<Option<String>> {
@@ -763,7 +750,7 @@ pub(super) fn rotate_epoch(db: &PostgresStorage) -> Result<String> {
 
 pub(super) fn restore_horizon(db: &PostgresStorage) -> Result<onsite_api::RestoreHorizon> {
     let mut conn = db.conn()?;
-    let mut tx = begin_read(&mut conn)?;
+    let mut tx = conn.read_transaction()?;
     let horizon = onsite_api::RestoreHorizon {
         oldest_backup_at: meta(&mut tx, "oldest_backup_at")?
             .as_deref()
@@ -928,7 +915,7 @@ pub(super) fn pull(
     use std::collections::HashMap;
     let mut conn = db.conn()?;
     // One REPEATABLE READ snapshot for the whole page (rule 2).
-    let mut tx = begin_read(&mut conn)?;
+    let mut tx = conn.read_transaction()?;
     let audience = technician_id.to_string();
     let limit = i64::from(limit.max(1));
     let boundary: Option<i64> = match tx.query_opt(

@@ -264,11 +264,6 @@ fn begin_write(client: &mut Conn, lock_timeout: Duration) -> Result<Tx<'_>> {
     Ok(tx)
 }
 
-/// Starts a read: one `REPEATABLE READ` snapshot for every statement in it.
-fn begin_read(client: &mut Conn) -> Result<Tx<'_>> {
-    client.read_transaction()
-}
-
 impl PostgresStorage {
     /// Connects to the database at `url` (a `postgres://` URL) with at most
     /// [`DEFAULT_POOL_SIZE`] connections and brings its schema up to date.

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::devices::technician_exists;
 use super::facts::{feed, feed_work_order, load_facts, new_commit};
 use super::{
-    begin_read, conv, get, get_json, get_opt_time, get_opt_uuid, get_time, get_uuid, missing, ts,
+    conv, get, get_json, get_opt_time, get_opt_uuid, get_time, get_uuid, missing, ts,
     PostgresStorage,
 };
 use crate::rules;
@@ -371,7 +371,7 @@ pub(super) fn cancel_work_order(
 
 pub(super) fn get_work_order(db: &PostgresStorage, id: Uuid) -> Result<Option<WorkOrderDetail>> {
     let mut conn = db.conn()?;
-    let mut tx = begin_read(&mut conn)?;
+    let mut tx = conn.read_transaction()?;
     let Some(work_order) = load_work_order(&mut tx, id)? else {
         return Ok(None);
     };

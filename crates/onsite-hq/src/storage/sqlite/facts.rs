@@ -94,21 +94,14 @@ pub(super) fn closed_content_flag(
             WorkOrderStatus::Completed | WorkOrderStatus::UnableToComplete
         )
     };
-    // The status the op was decided on, read in this transaction: an open job is not
-    // read again.
+    // The status the op was decided on, read in this transaction: an open job's content
+    // may change, so only a closed one is read.
     if !rules::changes_signed_content(payload) || !status.is_some_and(closed) {
         return Ok(None);
     }
     let Some(order) = load_work_order(conn, order_id)? else {
         return Ok(None);
     };
-    // An open job's content may change: only a closed one's facts are read.
-    if !matches!(
-        order.status,
-        WorkOrderStatus::Completed | WorkOrderStatus::UnableToComplete
-    ) {
-        return Ok(None);
-    }
     let mut facts: Vec<OpPayload> = load_facts(conn, order_id)?
         .iter()
         .filter_map(|f| OpPayload::parse(f.kind.as_str(), &f.payload).ok())
@@ -117,9 +110,9 @@ pub(super) fn closed_content_flag(
     Ok(rules::closed_content_review(&order, &facts))
 }
 
-/// Stores an op's result for replays, in the op's transaction (the caller commits). A refused op is
-/// kept whole in `refused_ops`; one refused before and applied now is marked resolved
-/// (`resolution` says how).
+/// Stores an op's result for replays, in the op's transaction (the caller commits). A
+/// refused op is kept whole in `refused_ops`; one refused before and applied now is marked
+/// resolved (`resolution` says how).
 pub(super) fn finish_op(
     tx: &Transaction,
     device: &DeviceAuth,
